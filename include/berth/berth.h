@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The public API of libberth: what the berth CLI, berth-shim or a container
+ * engine links against. The library never prints and never exits; errors come
+ * back as struct berth_error, warnings and debug lines through ctx->log.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "berth/error.h"
+
+#define BERTH_VERSION "0.1.0"
+#define BERTH_SPEC_VERSION "1.2.0"
+#define BERTH_DEFAULT_ROOT "/run/berth"
+
+enum berth_log_level {
+	BERTH_LOG_ERROR,
+	BERTH_LOG_WARN,
+	BERTH_LOG_INFO,
+	BERTH_LOG_DEBUG,
+};
+
+struct berth_context {
+	const char *root; /* state root; NULL means BERTH_DEFAULT_ROOT */
+	bool systemd_cgroup;
+	bool debug;
+	/* Warnings (poststart hook failed, ...) and debug lines; may be NULL. */
+	void (*log)(void *data, enum berth_log_level level, const char *msg);
+	void *log_data;
+};
+
+struct berth_create_opts {
+	const char *id;
+	const char *bundle; /* NULL: current directory */
+	const char *pid_file;
+	const char *console_socket;
+	bool no_pivot;
+	bool no_new_keyring;
+	int preserve_fds; /* fds 3 .. 3+n-1 are passed to the container */
+};
+
+/* runtime-spec state plus what berth keeps about a container. */
+struct berth_state {
+	char *oci_version;
+	char *id;
+	char *status; /* "creating", "created", "running", "stopped" (later "paused") */
+	pid_t pid;    /* 0 when stopped */
+	char *bundle;
+	char *rootfs;
+	char *created; /* RFC 3339 */
+	char **annotation_keys, **annotation_values;
+	size_t n_annotations;
+};
+
+/* Check a container ID: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
+int berth_id_check(const char *id, struct berth_error **err);
+
+/*
+ * Create the container: state dir, cgroup, namespaces, root filesystem, hooks
+ * up to createContainer. The init is left waiting for berth_start(). Writes
+ * the pid file. On failure nothing is left behind.
+ */
+int berth_create(struct berth_context *ctx, const struct berth_create_opts *opts, struct berth_error **err);
+
+/* Release a created container's init to execute the user's program; runs poststart hooks. */
+int berth_start(struct berth_context *ctx, const char *id, struct berth_error **err);
+
+/*
+ * create + start in the foreground: stdio passed through, signals forwarded to
+ * the init, waits for it. *ret_status is the exit code (128+N when killed by
+ * signal N). The container is deleted afterwards unless keep.
+ */
+int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, bool keep, int *ret_status,
+	      struct berth_error **err);
+
+/* Send sig to the init, or with all to every process of the container's cgroup. */
+int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all, struct berth_error **err);
+
+/*
+ * Delete a created or stopped container (force: kill a running one first).
+ * Runs poststop hooks, removes the cgroup and the state dir.
+ */
+int berth_delete(struct berth_context *ctx, const char *id, bool force, struct berth_error **err);
+
+int berth_state_get(struct berth_context *ctx, const char *id, struct berth_state **ret, struct berth_error **err);
+/* runtime-spec state JSON (ociVersion, id, status, pid, bundle, annotations); malloc'd. */
+char *berth_state_to_json(const struct berth_state *s, bool pretty);
+void berth_state_free(struct berth_state *s);
+
+/* Every container under ctx->root, sorted by id. */
+int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret_n, struct berth_error **err);
+void berth_state_list_free(struct berth_state **l, size_t n);
+
+/* PIDs of every process of the container (its cgroup), sorted. */
+int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret_n, struct berth_error **err);
+
+/* A default config.json that berth run accepts as is (sh in rootfs/). malloc'd JSON text. */
+int berth_spec_generate(bool rootless, char **ret_json, struct berth_error **err);
+
+/* The runtime-spec features.md JSON, true to what berth implements. malloc'd. */
+int berth_features_json(char **ret_json, struct berth_error **err);
+
+/* "TERM", "SIGTERM", "15" -> 15. -EINVAL if unknown. */
+int berth_signal_parse(const char *s, int *ret_sig);

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The container's root filesystem: root bind, spec mounts, /dev, devices,
+ * pivot_root, masked and read-only paths. All of it runs in the container
+ * init, inside its new mount namespace; every path inside the rootfs is
+ * resolved from a directory fd with RESOLVE_IN_ROOT.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "spec.h"
+
+/* mount(8) options of one spec mount, sorted into what mount(2) and mount_setattr(2) take. */
+struct berth_mount_opts {
+	unsigned long flags;	   /* MS_* to set (MS_RDONLY, MS_NOSUID, MS_BIND, MS_REC, ...) */
+	unsigned long clear;	   /* MS_* explicitly cleared ("rw", "suid", "dev", "exec", ...) */
+	unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) or 0 */
+	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for the recursive r* options (rro, rnosuid, ...) */
+	bool tmpcopyup;
+	bool idmap, ridmap;
+	char *data; /* the rest, comma-joined, passed to the filesystem; malloc'd or NULL */
+};
+
+/*
+ * Sort options[] (n entries) into *ret. Never fails on an option it does not
+ * know (that goes to data); fails only on allocation. Free with
+ * berth_mount_opts_done().
+ */
+int berth_mount_opts_parse(char *const *options, size_t n, struct berth_mount_opts *ret,
+			   struct berth_error **err);
+void berth_mount_opts_done(struct berth_mount_opts *o);
+
+struct berth_rootfs_ctx {
+	const struct berth_spec *spec;
+	const char *rootfs; /* absolute host path of the root filesystem */
+	bool no_pivot;
+	bool new_netns;	 /* sysfs may be mounted fresh only with a new netns */
+	bool new_userns; /* some mounts (sysfs, devices) are restricted in a user ns */
+	bool new_cgroupns;
+	/* Filled by berth_rootfs_setup(): an O_PATH fd of the rootfs (after the self bind). */
+	int root_fd;
+};
+
+/*
+ * Phase 1, before the createContainer hooks: set / propagation (rslave, or
+ * linux.rootfsPropagation), bind the rootfs onto itself, mount every spec
+ * mount in order, build /dev (standard devices, pts, shm, fd links, console
+ * target when process.terminal) and linux.devices.
+ */
+int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err);
+
+/* Phase 2: pivot_root into the rootfs (or MS_MOVE + chroot with no_pivot), chdir("/"). */
+int berth_rootfs_pivot(struct berth_rootfs_ctx *c, struct berth_error **err);
+
+/*
+ * Phase 3, after pivot (paths now relative to the new /): maskedPaths,
+ * readonlyPaths, root.readonly, final rootfsPropagation.
+ */
+int berth_rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err);

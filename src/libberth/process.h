@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Turning the container init into the user's program: sysctls, rlimits,
+ * scheduler, I/O priority, personality, OOM score, user and groups,
+ * capabilities, no_new_privs, umask, cwd, fd closing and execve. Runs in the
+ * container init after pivot_root.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "spec.h"
+
+/* Write linux.sysctl entries to /proc/sys (after pivot, the container's /proc). */
+int berth_sysctl_apply(const struct berth_kv *kv, size_t n, struct berth_error **err);
+
+/*
+ * Find args[0] the way execvp would, with the PATH of process.env (or the
+ * default PATH), relative to the current root. Error:
+ * "exec: \"foo\": executable file not found in $PATH". ret_path malloc'd.
+ */
+int berth_process_find_exec(const struct berth_process *p, char **ret_path, struct berth_error **err);
+
+/*
+ * Everything that needs privileges but not the user: rlimits,
+ * oomScoreAdj, scheduler, ioPriority, personality. Call before
+ * berth_process_exec().
+ */
+int berth_process_setup(const struct berth_process *p, struct berth_error **err);
+
+struct berth_exec_opts {
+	const struct berth_process *process;
+	const char *path;  /* from berth_process_find_exec() */
+	int preserve_fds;  /* fds 3 .. 3+n-1 survive */
+	/*
+	 * Called after user/capabilities are set and no_new_privs applied,
+	 * right before closing fds and execve (issue 4: seccomp). May be NULL.
+	 */
+	int (*before_exec)(void *data, struct berth_error **err);
+	void *before_exec_data;
+};
+
+/*
+ * Become the user (setgroups, setresgid, setresuid keeping capabilities),
+ * set the five capability sets (bounding first, ambient last), no_new_privs,
+ * umask, chdir(cwd) (resolved inside the root, created if missing), close
+ * every fd but stdio and preserve_fds, execve. Returns only on failure.
+ */
+int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * File and fd helpers: read whole files, write atomically, close inherited
+ * fds. libc and kernel only; used in every process.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Read all of path (at most max bytes, else -EFBIG) into a NUL-terminated buffer. */
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
+int read_fd_all(int fd, size_t max, char **ret, size_t *ret_len);
+
+/* Write data to dirfd/name through a temporary file and rename(2). */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+
+/* Write the whole buffer, retrying on EINTR and short writes. */
+int write_all(int fd, const void *data, size_t len);
+
+/* Write a string to an existing file (sysfs/procfs style). */
+int write_string_at(int dirfd, const char *path, const char *s);
+
+/* Close every fd >= from except those in keep[] (n_keep entries). */
+int close_fds_from(int from, const int *keep, size_t n_keep);
+
+/* Set or clear FD_CLOEXEC. */
+int fd_set_cloexec(int fd, bool on);
