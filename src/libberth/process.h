@@ -28,6 +28,9 @@ int berth_process_find_exec(const struct berth_process *p, char **ret_path, stru
  */
 int berth_process_setup(const struct berth_process *p, struct berth_error **err);
 
+/* personality(2) with linux.personality's domain | flags; no-op when unset. */
+int berth_personality_apply(const struct berth_personality *pers, struct berth_error **err);
+
 struct berth_exec_opts {
 	const struct berth_process *process;
 	const char *path;  /* from berth_process_find_exec() */
@@ -35,6 +38,9 @@ struct berth_exec_opts {
 	/*
 	 * Called after user/capabilities are set and no_new_privs applied,
 	 * right before closing fds and execve (issue 4: seccomp). May be NULL.
+	 * Exception: without noNewPrivileges it is called while still fully
+	 * privileged, before the user switch (a seccomp filter then needs
+	 * CAP_SYS_ADMIN), so the filter also sees setresuid, capset, chdir.
 	 */
 	int (*before_exec)(void *data, struct berth_error **err);
 	void *before_exec_data;
