@@ -318,15 +318,16 @@ int berth_personality_apply(const struct berth_personality *pers, struct berth_e
 	return 0;
 }
 
-/* "CAP_SYS_ADMIN" for a capability number, into buf. */
+/* "\"CAP_SYS_ADMIN\"" (quoted) for a capability number, or "capability 62" if libcap has no name. */
 static const char *cap_name(int cap, char *buf, size_t size)
 {
 	char *n = cap_to_name((cap_value_t)cap);
-	if (!n) {
+	if (!n || !*n || (*n >= '0' && *n <= '9')) {
+		cap_free(n);
 		snprintf(buf, size, "capability %d", cap);
 		return buf;
 	}
-	snprintf(buf, size, "%s", n);
+	snprintf(buf, size, "\"%s\"", n);
 	cap_free(n);
 	for (char *c = buf; *c; c++)
 		if (*c >= 'a' && *c <= 'z')
@@ -373,11 +374,12 @@ static int caps_check(const struct berth_caps *c, int last, struct berth_error *
 			continue;
 		if (i > last)
 			return berth_error_setx(err, EINVAL,
-						"capabilities: \"%s\" is not known to the running kernel",
-						cap_name(i, name, sizeof(name)));
+						"capabilities: %s is not known to the running kernel (its "
+						"last capability is %d)",
+						cap_name(i, name, sizeof(name)), last);
 		if (prctl(PR_CAPBSET_READ, (unsigned long)i, 0, 0, 0) != 1)
 			return berth_error_setx(err, EPERM,
-						"capabilities: \"%s\" is not in the bounding set of the "
+						"capabilities: %s is not in the bounding set of the "
 						"runtime, cannot grant it",
 						cap_name(i, name, sizeof(name)));
 	}
@@ -395,7 +397,7 @@ static int caps_drop_bounding(const struct berth_caps *c, int last, struct berth
 		if (prctl(PR_CAPBSET_READ, (unsigned long)i, 0, 0, 0) != 1)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, (unsigned long)i, 0, 0, 0) < 0)
-			return berth_error_set(err, errno, "capabilities: drop \"%s\" from the bounding set",
+			return berth_error_set(err, errno, "capabilities: drop %s from the bounding set",
 					       cap_name(i, name, sizeof(name)));
 	}
 	return 0;
@@ -457,11 +459,11 @@ static int caps_apply(const struct berth_caps *c, struct berth_error **err)
 			int e = errno;
 			if (e == EPERM)
 				return berth_error_setx(err, e,
-							"capabilities: raise ambient \"%s\": %s (an "
+							"capabilities: raise ambient %s: %s (an "
 							"ambient capability must also be permitted and "
 							"inheritable)",
 							cap_name(i, name, sizeof(name)), strerror(e));
-			return berth_error_set(err, e, "capabilities: raise ambient \"%s\"",
+			return berth_error_set(err, e, "capabilities: raise ambient %s",
 					       cap_name(i, name, sizeof(name)));
 		}
 	}
