@@ -1,1 +1,1126 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The container lifecycle, and the only module that composes the others:
+ * create (parent side and the cloned container init), start, run, kill,
+ * delete, state, list, ps. The parent runs in the berth process; init_main()
+ * runs in the container init until it executes the user's program.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/keyctl.h>
+#include <linux/sched.h>
+#include <yajl/yajl_gen.h>
+
+#include "berth/berth.h"
+#include "cgroup.h"
+#include "hooks.h"
+#include "mount.h"
+#include "namespace.h"
+#include "process.h"
+#include "spec.h"
+#include "state.h"
+#include "sync.h"
+#include "util/fd.h"
+#include "util/macro.h"
+#include "util/path.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* Everything create needs, in the parent and (inherited by clone3) in the init. */
+struct create_ctx {
+	struct berth_context *ctx;
+	const struct berth_create_opts *opts;
+	const char *root;
+	const char *id;
+	char *bundle, *rootfs;
+	char *config_text;
+	size_t config_len;
+	struct berth_spec *spec;
+	int state_fd; /* locked */
+	bool state_made;
+	char *cg_path;
+	int cg_fd;
+	int listen_fd; /* start.sock, inherited by the init */
+	struct berth_ns_plan ns;
+	unsigned long clone_flags, unshare_flags;
+	bool need_fork;
+	int sock[2];
+	pid_t child; /* the direct child of berth */
+	pid_t pid;   /* the container's init (== child unless a double fork) */
+	int pidfd;
+	char created[64];
+};
+
+static const char *state_root(const struct berth_context *ctx)
+{
+	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
+}
+
+static void logf_(struct berth_context *ctx, enum berth_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void logf_(struct berth_context *ctx, enum berth_log_level lvl, const char *fmt, ...)
+{
+	if (!ctx || !ctx->log || (lvl == BERTH_LOG_DEBUG && !ctx->debug))
+		return;
+	char *m = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&m, fmt, ap);
+	va_end(ap);
+	if (r >= 0)
+		ctx->log(ctx->log_data, lvl, m);
+	free(m);
+}
+
+int berth_id_check(const char *id, struct berth_error **err)
+{
+	if (!id || !*id)
+		return berth_error_setx(err, EINVAL, "container id must not be empty");
+	size_t n = strlen(id);
+	if (n > 1024)
+		return berth_error_setx(err, EINVAL, "container id is longer than 1024 bytes");
+	for (size_t i = 0; i < n; i++) {
+		char ch = id[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+		if (alnum || (i > 0 && (ch == '_' || ch == '.' || ch == '+' || ch == '-')))
+			continue;
+		return berth_error_setx(err, EINVAL,
+					"invalid container id \"%s\": use letters, digits and _.+- (not first)", id);
+	}
+	return 0;
+}
+
+/* ---- state JSON given to hooks and printed by `berth state` ---- */
+
+static void gen_s(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static char *state_json(const char *id, const char *status, pid_t pid, const char *bundle, const char *rootfs,
+			const char *created, char *const *keys, char *const *values, size_t n, bool pretty)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (!g)
+		return NULL;
+	if (pretty) {
+		yajl_gen_config(g, yajl_gen_beautify, 1);
+		yajl_gen_config(g, yajl_gen_indent_string, "  ");
+	}
+	yajl_gen_map_open(g);
+	gen_s(g, "ociVersion");
+	gen_s(g, BERTH_SPEC_VERSION);
+	gen_s(g, "id");
+	gen_s(g, id);
+	gen_s(g, "status");
+	gen_s(g, status);
+	gen_s(g, "pid");
+	yajl_gen_integer(g, pid);
+	gen_s(g, "bundle");
+	gen_s(g, bundle ? bundle : "");
+	if (rootfs) {
+		gen_s(g, "rootfs");
+		gen_s(g, rootfs);
+	}
+	if (created) {
+		gen_s(g, "created");
+		gen_s(g, created);
+	}
+	gen_s(g, "annotations");
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < n; i++) {
+		gen_s(g, keys[i]);
+		gen_s(g, values[i] ? values[i] : "");
+	}
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	char *out = strndup((const char *)buf, len);
+	yajl_gen_free(g);
+	return out;
+}
+
+static char *spec_state_json(const struct create_ctx *c, const char *status)
+{
+	const struct berth_spec *s = c->spec;
+	_cleanup_free_ char **keys = calloc(s->n_annotations + 1, sizeof(char *));
+	_cleanup_free_ char **values = calloc(s->n_annotations + 1, sizeof(char *));
+	if (!keys || !values)
+		return NULL;
+	for (size_t i = 0; i < s->n_annotations; i++) {
+		keys[i] = s->annotations[i].key;
+		values[i] = s->annotations[i].value;
+	}
+	return state_json(c->id, status, c->pid, c->bundle, NULL, NULL, keys, values, s->n_annotations, false);
+}
+
+/* ---- the container init ---- */
+
+static _noreturn_ void init_fail(int fd, struct berth_error *e)
+{
+	sync_send_error(fd, e);
+	_exit(1);
+}
+
+static int init_reset_signals(struct berth_error **err)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
+		return berth_error_set(err, errno, "reset signal mask");
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	return 0;
+}
+
+static bool has_mapping_for_root(const struct berth_id_mapping *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].container_id == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Wait on start.sock for `berth start`: it sends the state JSON and shuts down
+ * its side. Returns the connected fd (kept O_CLOEXEC so that execve closes it
+ * and start sees EOF) and the JSON.
+ */
+static int init_wait_start(int listen_fd, char **ret_json, struct berth_error **err)
+{
+	for (;;) {
+		int cfd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return berth_error_set(err, errno, "wait for start");
+		}
+		char *json = NULL;
+		int r = read_fd_all(cfd, SYNC_MAX_TEXT, &json, NULL);
+		if (r < 0 || !json || json[0] != '{') {
+			/* Not a start request (a probe, or start died): keep waiting. */
+			free(json);
+			close(cfd);
+			continue;
+		}
+		*ret_json = json;
+		return cfd;
+	}
+}
+
+static void init_report(int cfd, const struct berth_error *e)
+{
+	if (cfd < 0)
+		return;
+	char buf[4096];
+	int n = snprintf(buf, sizeof(buf), "%d %s", e ? e->code : EIO, e ? e->msg : "unknown error");
+	(void)write_all(cfd, buf, (size_t)MIN(n, (int)sizeof(buf) - 1));
+}
+
+static _noreturn_ void init_main(struct create_ctx *c)
+{
+	struct berth_error *e = NULL;
+	const struct berth_spec *s = c->spec;
+	int fd = c->sock[1];
+
+	/*
+	 * Until execve this process is a copy of berth: keep processes of the
+	 * container from opening it through /proc/<pid>/exe (CVE-2019-5736).
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	closep(&c->sock[0]);
+	if (init_reset_signals(&e) < 0)
+		init_fail(fd, e);
+
+	if (c->clone_flags & CLONE_NEWUSER)
+		if (sync_expect(fd, SYNC_MAPS_DONE, NULL, NULL, "user namespace mapping", &e) < 0)
+			_exit(1);
+	if (berth_ns_join(&c->ns, &e) < 0)
+		init_fail(fd, e);
+	berth_ns_plan_done(&c->ns);
+	if (c->unshare_flags) {
+		if (unshare((int)c->unshare_flags) < 0) {
+			berth_error_set(&e, errno, "unshare namespaces");
+			init_fail(fd, e);
+		}
+		if (c->unshare_flags & CLONE_NEWUSER) {
+			if (sync_send(fd, SYNC_USERNS_READY, 0, NULL) < 0 ||
+			    sync_expect(fd, SYNC_MAPS_DONE, NULL, NULL, "user namespace mapping", &e) < 0)
+				_exit(1);
+		}
+	}
+	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWUSER) &&
+	    has_mapping_for_root(s->linux_.uid_mappings, s->linux_.n_uid_mappings) &&
+	    has_mapping_for_root(s->linux_.gid_mappings, s->linux_.n_gid_mappings)) {
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+			berth_error_set(&e, errno, "become root in the user namespace");
+			init_fail(fd, e);
+		}
+	}
+	if (c->need_fork) {
+		/* A joined or unshared pid namespace only applies to our children. */
+		pid_t p = fork();
+		if (p < 0) {
+			berth_error_set(&e, errno, "fork into the pid namespace");
+			init_fail(fd, e);
+		}
+		if (p > 0) {
+			sync_send(fd, SYNC_PID, p, NULL);
+			_exit(0);
+		}
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
+
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+		berth_error_set(&e, errno, "set hostname \"%s\"", s->hostname);
+		init_fail(fd, e);
+	}
+	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0) {
+		berth_error_set(&e, errno, "set domainname \"%s\"", s->domainname);
+		init_fail(fd, e);
+	}
+
+	struct berth_rootfs_ctx rc = {
+		.spec = s,
+		.rootfs = c->rootfs,
+		.no_pivot = c->opts->no_pivot,
+		.new_netns = (c->clone_flags | c->unshare_flags) & CLONE_NEWNET,
+		.new_userns = (c->clone_flags | c->unshare_flags) & CLONE_NEWUSER,
+		.new_cgroupns = (c->clone_flags | c->unshare_flags) & CLONE_NEWCGROUP,
+		.root_fd = -EBADF,
+	};
+	if (berth_rootfs_setup(&rc, &e) < 0)
+		init_fail(fd, e);
+
+	_cleanup_free_ char *hook_state = NULL;
+	if (sync_send(fd, SYNC_MOUNTS_READY, 0, NULL) < 0 ||
+	    sync_expect(fd, SYNC_HOOKS_DONE, NULL, &hook_state, "createRuntime hooks", &e) < 0)
+		_exit(1);
+	if (berth_hooks_run(&s->hooks, BERTH_HOOK_CREATE_CONTAINER, hook_state ? hook_state : "{}", &e) < 0)
+		init_fail(fd, e);
+
+	if (berth_rootfs_pivot(&rc, &e) < 0 || berth_rootfs_finalize(&rc, &e) < 0)
+		init_fail(fd, e);
+	closep(&rc.root_fd);
+	if (berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0)
+		init_fail(fd, e);
+
+	if (!c->opts->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0) < 0 &&
+	    errno != ENOSYS && errno != EACCES) {
+		berth_error_set(&e, errno, "join a new session keyring");
+		init_fail(fd, e);
+	}
+
+	_cleanup_free_ char *exe = NULL;
+	if (berth_process_find_exec(&s->process, &exe, &e) < 0 || berth_process_setup(&s->process, &e) < 0)
+		init_fail(fd, e);
+
+	if (sync_send(fd, SYNC_CREATED, 0, NULL) < 0)
+		_exit(1);
+	closep(&c->sock[1]);
+
+	/* Created: wait for `berth start`. Errors from here on go to its connection. */
+	_cleanup_free_ char *start_state = NULL;
+	int cfd = init_wait_start(c->listen_fd, &start_state, &e);
+	if (cfd < 0)
+		_exit(1);
+	closep(&c->listen_fd);
+
+	if (berth_hooks_run(&s->hooks, BERTH_HOOK_START_CONTAINER, start_state, &e) < 0) {
+		init_report(cfd, e);
+		_exit(1);
+	}
+	struct berth_exec_opts xo = {
+		.process = &s->process,
+		.path = exe,
+		.preserve_fds = c->opts->preserve_fds,
+		.keep_fds = &cfd,
+		.n_keep_fds = 1,
+	};
+	berth_process_exec(&xo, &e);
+	init_report(cfd, e);
+	_exit(127);
+}
+
+/* ---- create, parent side ---- */
+
+static void create_ctx_done(struct create_ctx *c)
+{
+	berth_spec_free(c->spec);
+	free(c->bundle);
+	free(c->rootfs);
+	free(c->config_text);
+	free(c->cg_path);
+	closep(&c->cg_fd);
+	closep(&c->listen_fd);
+	closep(&c->state_fd);
+	closep(&c->sock[0]);
+	closep(&c->sock[1]);
+	closep(&c->pidfd);
+	berth_ns_plan_done(&c->ns);
+}
+
+/* Undo a failed create: nothing half-made is left behind. */
+static void create_rollback(struct create_ctx *c)
+{
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		if (c->pid == c->child || c->child <= 0)
+			waitpid(c->pid, NULL, 0);
+	}
+	if (c->child > 0 && c->child != c->pid)
+		waitpid(c->child, NULL, 0);
+	if (c->cg_path)
+		cgroup_destroy(c->cg_path, NULL);
+	if (c->state_made)
+		state_dir_remove(c->root, c->id, c->state_fd);
+}
+
+/* Every capability asked for must be in our own bounding set, or it could never be granted. */
+static int check_caps(const struct berth_caps *caps, struct berth_error **err)
+{
+	uint64_t want = 0;
+	if (caps->has_bounding)
+		want |= caps->bounding;
+	if (caps->has_effective)
+		want |= caps->effective;
+	if (caps->has_permitted)
+		want |= caps->permitted;
+	if (caps->has_inheritable)
+		want |= caps->inheritable;
+	if (caps->has_ambient)
+		want |= caps->ambient;
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(want & (1ULL << cap)))
+			continue;
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+			continue;
+		char *name = cap_to_name((cap_value_t)cap);
+		int r = berth_error_setx(err, EPERM,
+					 "process.capabilities: \"%s\" is not in the bounding set of berth itself and cannot be granted",
+					 name ? name : "?");
+		cap_free(name);
+		return r;
+	}
+	return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
+{
+	_cleanup_free_ char *dup = strdup(path);
+	if (!dup)
+		return berth_error_set(err, ENOMEM, "pid file");
+	char *slash = strrchr(dup, '/');
+	const char *dir = ".", *base = dup;
+	if (slash) {
+		*slash = 0;
+		dir = slash == dup ? "/" : dup;
+		base = slash + 1;
+	}
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berth_error_set(err, errno, "pid file \"%s\"", path);
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	int r = write_file_atomic_at(dfd, base, buf, (size_t)n, 0644);
+	if (r < 0)
+		return berth_error_set(err, -r, "pid file \"%s\"", path);
+	return 0;
+}
+
+/* bind/connect a unix socket in a state dir through /proc/self/fd: IDs may be long. */
+static int sock_addr(int dirfd, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", dirfd, STATE_SOCKET);
+	return n < (int)sizeof(sa->sun_path) ? 0 : -ENAMETOOLONG;
+}
+
+static int create_prepare(struct create_ctx *c, struct berth_error **err)
+{
+	const struct berth_create_opts *o = c->opts;
+	int r;
+
+	c->bundle = realpath(o->bundle ? o->bundle : ".", NULL);
+	if (!c->bundle)
+		return berth_error_set(err, errno, "bundle \"%s\"", o->bundle ? o->bundle : ".");
+	_cleanup_close_ int bfd = open(c->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return berth_error_set(err, errno, "bundle \"%s\"", c->bundle);
+	r = read_file_at(bfd, "config.json", BERTH_SPEC_MAX_SIZE, &c->config_text, &c->config_len);
+	if (r == -EFBIG)
+		return berth_error_setx(err, EFBIG, "config.json: file is larger than 16 MiB");
+	if (r < 0)
+		return berth_error_set(err, -r, "read \"%s/config.json\"", c->bundle);
+	r = berth_spec_parse(c->config_text, c->config_len, &c->spec, err);
+	if (r < 0)
+		return r;
+	r = berth_spec_validate(c->spec, true, err);
+	if (r < 0)
+		return r;
+	const struct berth_namespace *mnt = berth_spec_find_ns(c->spec, BERTH_NS_MNT);
+	if (!mnt || mnt->path)
+		return berth_error_setx(err, EINVAL, "config.json: linux.namespaces: berth needs a new mount namespace");
+	if (c->spec->process.terminal && !o->console_socket)
+		return berth_error_setx(err, ENOTSUP,
+					"config.json: process.terminal: a terminal needs --console-socket (terminal relay is not supported yet)");
+	if (c->spec->process.terminal)
+		return berth_error_setx(err, ENOTSUP, "config.json: process.terminal: terminals are not supported yet");
+
+	_cleanup_free_ char *rootfs = c->spec->root_path[0] == '/' ? strdup(c->spec->root_path)
+								   : path_join(c->bundle, c->spec->root_path);
+	if (!rootfs)
+		return berth_error_set(err, ENOMEM, "root.path");
+	c->rootfs = realpath(rootfs, NULL);
+	struct stat st;
+	if (!c->rootfs || stat(c->rootfs, &st) < 0)
+		return berth_error_set(err, errno, "config.json: root.path: \"%s\"", rootfs);
+	if (!S_ISDIR(st.st_mode))
+		return berth_error_setx(err, ENOTDIR, "config.json: root.path: \"%s\" is not a directory", rootfs);
+	r = check_caps(&c->spec->process.caps, err);
+	if (r < 0)
+		return r;
+	return berth_ns_plan(c->spec, &c->ns, err);
+}
+
+static int create_container(struct create_ctx *c, struct berth_error **err)
+{
+	int r;
+
+	/* Until execve the init is a copy of berth: see init_main(). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+	r = berth_id_check(c->id, err);
+	if (r < 0)
+		return r;
+	r = create_prepare(c, err);
+	if (r < 0)
+		return r;
+
+	r = state_dir_open(c->root, c->id, true, &c->state_fd, err);
+	if (r < 0)
+		return r;
+	c->state_made = true;
+	r = write_file_atomic_at(c->state_fd, STATE_CONFIG, c->config_text, c->config_len, 0600);
+	if (r < 0)
+		return berth_error_set(err, -r, "save config.json");
+
+	r = cgroup_create(c->spec->linux_.cgroups_path, c->id, &c->cg_path, &c->cg_fd, err);
+	if (r < 0)
+		return r;
+
+	struct sockaddr_un sa;
+	if (sock_addr(c->state_fd, &sa) < 0)
+		return berth_error_set(err, ENAMETOOLONG, "start socket");
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(c->listen_fd, 4) < 0)
+		return berth_error_set(err, errno, "start socket");
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sock) < 0)
+		return berth_error_set(err, errno, "socketpair");
+
+	/*
+	 * New namespaces come from clone3 itself, except when a new user
+	 * namespace must be made after joining others (they would not be ours
+	 * to join from inside it): then the init unshares after setns.
+	 */
+	unsigned long new_flags = c->ns.new_flags & ~(unsigned long)CLONE_NEWTIME;
+	if ((new_flags & CLONE_NEWUSER) && c->ns.any_join) {
+		c->unshare_flags = new_flags;
+		c->need_fork = new_flags & CLONE_NEWPID;
+	} else {
+		c->clone_flags = new_flags;
+	}
+	if (c->ns.join_fd[BERTH_NS_PID] >= 0)
+		c->need_fork = true;
+	if (c->need_fork)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+	int saved_time = -EBADF;
+	r = berth_ns_time_prepare(c->spec, &saved_time, err);
+	if (r < 0)
+		return r;
+
+	struct clone_args ca = {
+		.flags = c->clone_flags | CLONE_INTO_CGROUP | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&c->pidfd,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)c->cg_fd,
+	};
+	c->pidfd = -EBADF;
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		init_main(c);
+	int clone_errno = errno;
+	berth_ns_time_restore(saved_time);
+	if (pid < 0)
+		return berth_error_set(err, clone_errno, "clone3 into cgroup \"%s\"", c->cg_path);
+	c->child = c->pid = (pid_t)pid;
+	closep(&c->sock[1]);
+	closep(&c->listen_fd);
+	berth_ns_plan_done(&c->ns);
+	int fd = c->sock[0];
+
+	if (c->clone_flags & CLONE_NEWUSER) {
+		r = berth_ns_write_id_maps(c->pid, c->spec, err);
+		if (r < 0)
+			return r;
+		sync_send(fd, SYNC_MAPS_DONE, 0, NULL);
+	}
+	if (c->unshare_flags & CLONE_NEWUSER) {
+		r = sync_expect(fd, SYNC_USERNS_READY, NULL, NULL, "creating the user namespace", err);
+		if (r < 0)
+			return r;
+		r = berth_ns_write_id_maps(c->pid, c->spec, err);
+		if (r < 0)
+			return r;
+		sync_send(fd, SYNC_MAPS_DONE, 0, NULL);
+	}
+	if (c->need_fork) {
+		int32_t p = 0;
+		r = sync_expect(fd, SYNC_PID, &p, NULL, "entering the pid namespace", err);
+		if (r < 0)
+			return r;
+		waitpid(c->child, NULL, 0);
+		c->child = 0;
+		c->pid = p;
+		closep(&c->pidfd);
+		c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	}
+
+	r = sync_expect(fd, SYNC_MOUNTS_READY, NULL, NULL, "setting up its root filesystem", err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *hs = spec_state_json(c, "creating");
+	if (!hs)
+		return berth_error_set(err, ENOMEM, "state");
+	r = berth_hooks_run(&c->spec->hooks, BERTH_HOOK_PRESTART, hs, err);
+	if (r >= 0)
+		r = berth_hooks_run(&c->spec->hooks, BERTH_HOOK_CREATE_RUNTIME, hs, err);
+	if (r < 0)
+		return r;
+	if (sync_send(fd, SYNC_HOOKS_DONE, 0, hs) < 0)
+		return berth_error_setx(err, EPIPE, "container init exited before createContainer hooks");
+	r = sync_expect(fd, SYNC_CREATED, NULL, NULL, "it was created", err);
+	if (r < 0)
+		return r;
+
+	struct berth_container_state st = {
+		.id = (char *)c->id,
+		.bundle = c->bundle,
+		.rootfs = c->rootfs,
+		.created = rfc3339_now(c->created, sizeof(c->created)),
+		.cgroup = c->cg_path,
+		.pid = c->pid,
+		.pid_start_time = proc_start_time(c->pid),
+	};
+	_cleanup_free_ char **keys = calloc(c->spec->n_annotations + 1, sizeof(char *));
+	_cleanup_free_ char **values = calloc(c->spec->n_annotations + 1, sizeof(char *));
+	if (!keys || !values)
+		return berth_error_set(err, ENOMEM, "state");
+	for (size_t i = 0; i < c->spec->n_annotations; i++) {
+		keys[i] = c->spec->annotations[i].key;
+		values[i] = c->spec->annotations[i].value;
+	}
+	st.annotation_keys = keys;
+	st.annotation_values = values;
+	st.n_annotations = c->spec->n_annotations;
+	r = state_write(c->state_fd, &st, err);
+	if (r < 0)
+		return r;
+	if (c->opts->pid_file) {
+		r = write_pid_file(c->opts->pid_file, c->pid, err);
+		if (r < 0)
+			return r;
+	}
+	logf_(c->ctx, BERTH_LOG_DEBUG, "created container \"%s\" with init pid %d", c->id, (int)c->pid);
+	return 0;
+}
+
+static int do_create(struct berth_context *ctx, const struct berth_create_opts *opts, struct create_ctx *c,
+		     struct berth_error **err)
+{
+	*c = (struct create_ctx){
+		.ctx = ctx,
+		.opts = opts,
+		.root = state_root(ctx),
+		.id = opts->id,
+		.state_fd = -EBADF,
+		.cg_fd = -EBADF,
+		.listen_fd = -EBADF,
+		.sock = { -EBADF, -EBADF },
+		.pidfd = -EBADF,
+	};
+	for (int i = 0; i < _BERTH_NS_MAX; i++)
+		c->ns.join_fd[i] = -EBADF;
+
+	int r = create_container(c, err);
+	if (r < 0) {
+		create_rollback(c);
+		berth_error_prefix(err, "create \"%s\"", opts->id ? opts->id : "");
+	}
+	return r;
+}
+
+int berth_create(struct berth_context *ctx, const struct berth_create_opts *opts, struct berth_error **err)
+{
+	struct create_ctx c;
+	int r = do_create(ctx, opts, &c, err);
+	create_ctx_done(&c);
+	return r;
+}
+
+/* ---- start ---- */
+
+static int load_spec_copy(int dirfd, struct berth_spec **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_file_at(dirfd, STATE_CONFIG, BERTH_SPEC_MAX_SIZE, &text, &len);
+	if (r < 0)
+		return r;
+	struct berth_error *e = NULL;
+	r = berth_spec_parse(text, len, ret, &e);
+	berth_error_free(e);
+	return r;
+}
+
+static char *container_state_json(const struct berth_container_state *s, const char *status, bool pretty)
+{
+	return state_json(s->id, status, streq(status, "stopped") ? 0 : s->pid, s->bundle, NULL, NULL,
+			  s->annotation_keys, s->annotation_values, s->n_annotations, pretty);
+}
+
+static void run_hooks_warn(struct berth_context *ctx, const struct berth_spec *spec, enum berth_hook_kind k,
+			   const char *json, const char *id)
+{
+	if (!spec || spec->hooks.n[k] == 0)
+		return;
+	struct berth_error *e = NULL;
+	if (berth_hooks_run(&spec->hooks, k, json, &e) < 0)
+		logf_(ctx, BERTH_LOG_WARN, "container \"%s\": %s", id, e->msg);
+	berth_error_free(e);
+}
+
+/* With the state dir locked: release the init and wait until it executed (or failed to). */
+static int start_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s,
+			struct berth_error **err)
+{
+	const char *status = state_status(dirfd, s);
+	if (!streq(status, "created"))
+		return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not created", s->id, status);
+
+	struct sockaddr_un sa;
+	if (sock_addr(dirfd, &sa) < 0)
+		return berth_error_set(err, ENAMETOOLONG, "start socket");
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return berth_error_set(err, errno, "container \"%s\": connect to its init", s->id);
+
+	_cleanup_free_ char *json = container_state_json(s, "created", false);
+	if (!json)
+		return berth_error_set(err, ENOMEM, "state");
+	int r = write_all(fd, json, strlen(json));
+	if (r < 0 || shutdown(fd, SHUT_WR) < 0)
+		return berth_error_set(err, r < 0 ? -r : errno, "container \"%s\": send start", s->id);
+
+	/* From here on the container runs its program (or has tried to). */
+	s->started = true;
+	unlinkat(dirfd, STATE_SOCKET, 0);
+	r = state_write(dirfd, s, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ char *reply = NULL;
+	r = read_fd_all(fd, SYNC_MAX_TEXT, &reply, NULL);
+	if (r < 0)
+		return berth_error_set(err, -r, "container \"%s\": read start reply", s->id);
+	if (reply && *reply) {
+		char *msg = strchr(reply, ' ');
+		int code = atoi(reply);
+		return berth_error_setx(err, code > 0 ? code : EIO, "start \"%s\": %s", s->id, msg ? msg + 1 : reply);
+	}
+
+	_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
+	load_spec_copy(dirfd, &spec);
+	_cleanup_free_ char *rjson = container_state_json(s, "running", false);
+	run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTART, rjson ? rjson : "{}", s->id);
+	return 0;
+}
+
+int berth_start(struct berth_context *ctx, const char *id, struct berth_error **err)
+{
+	int r = berth_id_check(id, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dirfd = -EBADF;
+	r = state_dir_open(state_root(ctx), id, false, &dirfd, err);
+	if (r < 0)
+		return r;
+	struct berth_container_state *s = NULL;
+	r = state_read(dirfd, id, &s, err);
+	if (r < 0)
+		return r;
+	r = start_locked(ctx, dirfd, s, err);
+	state_free(s);
+	return r;
+}
+
+/* ---- kill, delete ---- */
+
+static int open_and_read(struct berth_context *ctx, const char *id, int *ret_dirfd,
+			 struct berth_container_state **ret, struct berth_error **err)
+{
+	int r = berth_id_check(id, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dirfd = -EBADF;
+	r = state_dir_open(state_root(ctx), id, false, &dirfd, err);
+	if (r < 0)
+		return r;
+	r = state_read(dirfd, id, ret, err);
+	if (r < 0)
+		return r;
+	*ret_dirfd = TAKE_FD(dirfd);
+	return 0;
+}
+
+/* Signal the init through a pidfd, so that a reused PID is never hit. */
+static int signal_init(const struct berth_container_state *s, int sig)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	if (pfd < 0)
+		return -errno;
+	if (proc_start_time(s->pid) != s->pid_start_time)
+		return -ESRCH;
+	if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all, struct berth_error **err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	struct berth_container_state *s = NULL;
+	int r = open_and_read(ctx, id, &dirfd, &s, err);
+	if (r < 0)
+		return r;
+	const char *status = state_status(dirfd, s);
+	if (streq(status, "stopped") && !(all && s->cgroup)) {
+		r = berth_error_setx(err, ESRCH, "container \"%s\" is not running", id);
+	} else if (all && s->cgroup) {
+		r = cgroup_signal_all(s->cgroup, sig);
+		if (r < 0)
+			berth_error_set(err, -r, "kill \"%s\": signal processes of cgroup \"%s\"", id, s->cgroup);
+	} else {
+		r = signal_init(s, sig);
+		if (r < 0)
+			berth_error_set(err, -r, "kill \"%s\": signal %d to pid %d", id, sig, (int)s->pid);
+	}
+	state_free(s);
+	return r;
+}
+
+/* Wait (at most ~10 s) until the init is gone; reap it if it is our child. */
+static void wait_init_gone(const struct berth_container_state *s)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	if (pfd < 0 || proc_start_time(s->pid) != s->pid_start_time)
+		return;
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+	poll(&p, 1, 10000);
+	waitpid(s->pid, NULL, WNOHANG);
+}
+
+static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s, bool force,
+			 struct berth_error **err)
+{
+	const char *status = state_status(dirfd, s);
+	if (streq(status, "running") && !force)
+		return berth_error_setx(err, EBUSY, "delete \"%s\": container is running: stop it first or use --force",
+					s->id);
+	if (!streq(status, "stopped")) {
+		signal_init(s, SIGKILL);
+		if (s->cgroup)
+			cgroup_signal_all(s->cgroup, SIGKILL);
+		wait_init_gone(s);
+	}
+	int r = cgroup_destroy(s->cgroup, err);
+	if (r < 0)
+		return berth_error_prefix(err, "delete \"%s\"", s->id);
+
+	_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
+	load_spec_copy(dirfd, &spec);
+	_cleanup_free_ char *json = container_state_json(s, "stopped", false);
+	run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTOP, json ? json : "{}", s->id);
+
+	r = state_dir_remove(state_root(ctx), s->id, dirfd);
+	if (r < 0)
+		return berth_error_set(err, -r, "delete \"%s\": remove state dir", s->id);
+	return 0;
+}
+
+int berth_delete(struct berth_context *ctx, const char *id, bool force, struct berth_error **err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	struct berth_container_state *s = NULL;
+	struct berth_error *e = NULL;
+	int r = open_and_read(ctx, id, &dirfd, &s, &e);
+	if (r == -ENOENT && force && berth_id_check(id, NULL) == 0) {
+		/* engines delete twice, the second time with --force: that is no error */
+		berth_error_free(e);
+		return 0;
+	}
+	if (r < 0) {
+		*err = e;
+		return r;
+	}
+	r = delete_locked(ctx, dirfd, s, force, err);
+	state_free(s);
+	return r;
+}
+
+/* ---- run ---- */
+
+static const int forwarded_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+					 SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
+
+static int wait_and_forward(struct create_ctx *c, int sfd, int *ret_status)
+{
+	int status = 0;
+	for (;;) {
+		pid_t w = waitpid(c->pid, &status, WNOHANG);
+		if (w == c->pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			/* Not our child (should not happen with the subreaper set): poll the pidfd. */
+			struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+			poll(&p, 1, -1);
+			status = 0;
+			break;
+		}
+		struct pollfd p[2] = { { .fd = c->pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return -errno;
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				kill(c->pid, (int)si.ssi_signo);
+		}
+	}
+	if (WIFEXITED(status))
+		*ret_status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		*ret_status = 128 + WTERMSIG(status);
+	else
+		*ret_status = 255;
+	return 0;
+}
+
+int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, bool keep, int *ret_status,
+	      struct berth_error **err)
+{
+	sigset_t fwd, old;
+	sigemptyset(&fwd);
+	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+		sigaddset(&fwd, forwarded_signals[i]);
+	/* Block before clone3 so nothing is lost; the init resets its mask. */
+	sigprocmask(SIG_BLOCK, &fwd, &old);
+	_cleanup_close_ int sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+	struct create_ctx c;
+	int r = do_create(ctx, opts, &c, err);
+	if (r < 0)
+		goto out;
+
+	struct berth_container_state *s = NULL;
+	r = state_read(c.state_fd, c.id, &s, err);
+	if (r >= 0)
+		r = start_locked(ctx, c.state_fd, s, err);
+	state_free(s);
+	if (r < 0) {
+		struct berth_error *e2 = NULL;
+		closep(&c.state_fd);
+		waitpid(c.pid, NULL, WNOHANG);
+		if (!keep)
+			berth_delete(ctx, c.id, true, &e2);
+		berth_error_free(e2);
+		goto out;
+	}
+	/* Let other berth commands (kill, state) in while the container runs. */
+	closep(&c.state_fd);
+	if (c.pidfd < 0)
+		c.pidfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
+
+	r = wait_and_forward(&c, sfd, ret_status);
+	if (r < 0) {
+		berth_error_set(err, -r, "run \"%s\": wait", c.id);
+		goto out;
+	}
+	if (!keep) {
+		r = berth_delete(ctx, c.id, true, err);
+		if (r < 0)
+			berth_error_prefix(err, "run \"%s\"", c.id);
+	}
+out:
+	create_ctx_done(&c);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+/* ---- state, list, ps ---- */
+
+static struct berth_state *public_state(int dirfd, struct berth_container_state *s)
+{
+	struct berth_state *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	const char *status = state_status(dirfd, s);
+	p->oci_version = strdup(BERTH_SPEC_VERSION);
+	p->id = TAKE_PTR(s->id);
+	p->status = strdup(status);
+	p->pid = streq(status, "stopped") ? 0 : s->pid;
+	p->bundle = TAKE_PTR(s->bundle);
+	p->rootfs = TAKE_PTR(s->rootfs);
+	p->created = TAKE_PTR(s->created);
+	p->annotation_keys = TAKE_PTR(s->annotation_keys);
+	p->annotation_values = TAKE_PTR(s->annotation_values);
+	p->n_annotations = s->n_annotations;
+	return p;
+}
+
+int berth_state_get(struct berth_context *ctx, const char *id, struct berth_state **ret, struct berth_error **err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	struct berth_container_state *s = NULL;
+	int r = open_and_read(ctx, id, &dirfd, &s, err);
+	if (r < 0)
+		return r;
+	*ret = public_state(dirfd, s);
+	state_free(s);
+	if (!*ret)
+		return berth_error_set(err, ENOMEM, "state");
+	return 0;
+}
+
+char *berth_state_to_json(const struct berth_state *s, bool pretty)
+{
+	return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created, s->annotation_keys,
+			  s->annotation_values, s->n_annotations, pretty);
+}
+
+void berth_state_free(struct berth_state *s)
+{
+	if (!s)
+		return;
+	free(s->oci_version);
+	free(s->id);
+	free(s->status);
+	free(s->bundle);
+	free(s->rootfs);
+	free(s->created);
+	strv_free(s->annotation_keys);
+	strv_free(s->annotation_values);
+	free(s);
+}
+
+void berth_state_list_free(struct berth_state **l, size_t n)
+{
+	for (size_t i = 0; l && i < n; i++)
+		berth_state_free(l[i]);
+	free(l);
+}
+
+static int cmp_state(const void *a, const void *b)
+{
+	const struct berth_state *x = *(struct berth_state *const *)a, *y = *(struct berth_state *const *)b;
+	return strcmp(x->id, y->id);
+}
+
+int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret_n, struct berth_error **err)
+{
+	const char *root = state_root(ctx);
+	*ret = NULL;
+	*ret_n = 0;
+	DIR *d = opendir(root);
+	if (!d)
+		return errno == ENOENT ? 0 : berth_error_set(err, errno, "list \"%s\"", root);
+	struct berth_state **v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || berth_id_check(de->d_name, NULL) < 0)
+			continue;
+		struct berth_state *st = NULL;
+		if (berth_state_get(ctx, de->d_name, &st, NULL) < 0)
+			continue;
+		struct berth_state **nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			berth_state_free(st);
+			break;
+		}
+		v = nv;
+		v[n++] = st;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_state);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret_n, struct berth_error **err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	struct berth_container_state *s = NULL;
+	int r = open_and_read(ctx, id, &dirfd, &s, err);
+	if (r < 0)
+		return r;
+	*ret = NULL;
+	*ret_n = 0;
+	if (s->cgroup) {
+		r = cgroup_pids(s->cgroup, ret, ret_n);
+		if (r == -ENOENT)
+			r = 0;
+		else if (r < 0)
+			berth_error_set(err, -r, "ps \"%s\": read cgroup \"%s\"", id, s->cgroup);
+		else if (*ret_n > 1)
+			qsort(*ret, *ret_n, sizeof(pid_t), cmp_pid);
+	}
+	state_free(s);
+	return r;
+}

@@ -1,1 +1,150 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Namespace plan, joining by path, user ns id maps and time ns offsets.
+ * Opening and maps run in the berth parent; joining runs in the container init.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/nsfs.h>
+
+#include "namespace.h"
+#include "util/fd.h"
+#include "util/macro.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+int berth_ns_plan(const struct berth_spec *s, struct berth_ns_plan *ret, struct berth_error **err)
+{
+	struct berth_ns_plan p = { 0 };
+	for (int i = 0; i < _BERTH_NS_MAX; i++)
+		p.join_fd[i] = -EBADF;
+
+	for (size_t i = 0; i < s->linux_.n_namespaces; i++) {
+		const struct berth_namespace *ns = &s->linux_.namespaces[i];
+		if (!ns->path) {
+			p.new_flags |= berth_ns_clone_flag(ns->type);
+			continue;
+		}
+		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			berth_ns_plan_done(&p);
+			return berth_error_set(err, errno, "linux.namespaces[%zu]: open %s namespace \"%s\"", i,
+					       berth_ns_type_name(ns->type), ns->path);
+		}
+		int t = ioctl(fd, NS_GET_NSTYPE);
+		if (t >= 0 && (unsigned long)t != berth_ns_clone_flag(ns->type)) {
+			close(fd);
+			berth_ns_plan_done(&p);
+			return berth_error_setx(err, EINVAL, "linux.namespaces[%zu]: \"%s\" is not a %s namespace", i,
+						ns->path, berth_ns_type_name(ns->type));
+		}
+		p.join_fd[ns->type] = fd;
+		p.any_join = true;
+	}
+	*ret = p;
+	return 0;
+}
+
+void berth_ns_plan_done(struct berth_ns_plan *p)
+{
+	for (int i = 0; i < _BERTH_NS_MAX; i++)
+		closep(&p->join_fd[i]);
+	for (int i = 0; i < _BERTH_NS_MAX; i++)
+		p->join_fd[i] = -EBADF;
+}
+
+int berth_ns_join(const struct berth_ns_plan *p, struct berth_error **err)
+{
+	/* The user namespace first: the others may be owned by it. */
+	static const enum berth_ns_type order[] = {
+		BERTH_NS_USER, BERTH_NS_IPC, BERTH_NS_UTS, BERTH_NS_NET,  BERTH_NS_PID,
+		BERTH_NS_CGROUP, BERTH_NS_TIME, BERTH_NS_MNT,
+	};
+	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+		int fd = p->join_fd[order[i]];
+		if (fd < 0)
+			continue;
+		if (setns(fd, (int)berth_ns_clone_flag(order[i])) < 0)
+			return berth_error_set(err, errno, "join %s namespace", berth_ns_type_name(order[i]));
+	}
+	return 0;
+}
+
+static int write_map(pid_t pid, const char *file, const struct berth_id_mapping *m, size_t n,
+		     struct berth_error **err)
+{
+	char path[64];
+	size_t cap = n * 40 + 1, len = 0;
+	_cleanup_free_ char *buf = malloc(cap);
+	if (!buf)
+		return berth_error_set(err, ENOMEM, "write %s", file);
+	buf[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n",
+					m[i].container_id, m[i].host_id, m[i].size);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
+		return berth_error_set(err, errno, "write %s \"%s\"", file, buf);
+	return 0;
+}
+
+int berth_ns_write_id_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err)
+{
+	int r = write_map(pid, "uid_map", s->linux_.uid_mappings, s->linux_.n_uid_mappings, err);
+	if (r < 0)
+		return r;
+	return write_map(pid, "gid_map", s->linux_.gid_mappings, s->linux_.n_gid_mappings, err);
+}
+
+int berth_ns_time_prepare(const struct berth_spec *s, int *ret_saved, struct berth_error **err)
+{
+	*ret_saved = -EBADF;
+	const struct berth_namespace *ns = berth_spec_find_ns(s, BERTH_NS_TIME);
+	if (!ns || ns->path)
+		return 0;
+
+	_cleanup_close_ int saved = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+	if (saved < 0)
+		return berth_error_set(err, errno, "time namespace: open /proc/self/ns/time");
+	if (unshare(CLONE_NEWTIME) < 0)
+		return berth_error_set(err, errno, "time namespace: unshare");
+
+	char buf[128];
+	size_t len = 0;
+	const struct berth_time_offset *mono = &s->linux_.time_monotonic, *boot = &s->linux_.time_boottime;
+	if (mono->set)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "monotonic %" PRId64 " %" PRIu32 "\n",
+					mono->secs, mono->nanosecs);
+	if (boot->set)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "boottime %" PRId64 " %" PRIu32 "\n",
+					boot->secs, boot->nanosecs);
+	if (len > 0) {
+		_cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, buf, len) != (ssize_t)len) {
+			int e = errno;
+			setns(saved, CLONE_NEWTIME);
+			return berth_error_set(err, e, "time namespace: write offsets");
+		}
+	}
+	*ret_saved = TAKE_FD(saved);
+	return 0;
+}
+
+void berth_ns_time_restore(int saved)
+{
+	if (saved < 0)
+		return;
+	/* Our children from now on (hooks) belong in the runtime's time namespace again. */
+	setns(saved, CLONE_NEWTIME);
+	close(saved);
+}

@@ -35,6 +35,9 @@ struct berth_exec_opts {
 	const struct berth_process *process;
 	const char *path;  /* from berth_process_find_exec() */
 	int preserve_fds;  /* fds 3 .. 3+n-1 survive */
+	/* O_CLOEXEC fds to leave open until execve (e.g. the start connection). */
+	const int *keep_fds;
+	size_t n_keep_fds;
 	/*
 	 * Called after user/capabilities are set and no_new_privs applied,
 	 * right before closing fds and execve (issue 4: seccomp). May be NULL.

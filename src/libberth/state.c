@@ -1,1 +1,283 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The per-container state dir: creation, locking, state.json read/write
+ * (atomic rename) and the status of a container from its init process and
+ * exec fifo. Runs in the berth CLI process.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "state.h"
+#include "util/fd.h"
+#include "util/macro.h"
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd, struct berth_error **err)
+{
+	int r;
+
+	if (create) {
+		r = mkdir_p(root, 0700);
+		if (r < 0)
+			return berth_error_set(err, -r, "create state root \"%s\"", root);
+	}
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		if (errno == ENOENT && !create)
+			return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
+		return berth_error_set(err, errno, "open state root \"%s\"", root);
+	}
+	if (create && mkdirat(rootfd, id, 0700) < 0) {
+		if (errno == EEXIST)
+			return berth_error_setx(err, EEXIST, "container \"%s\" already exists", id);
+		return berth_error_set(err, errno, "create state dir \"%s/%s\"", root, id);
+	}
+	_cleanup_close_ int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
+		return berth_error_set(err, errno, "open state dir \"%s/%s\"", root, id);
+	}
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return berth_error_set(err, errno, "lock state dir \"%s/%s\"", root, id);
+	/* It may have been deleted while we waited for the lock. */
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_nlink == 0)
+		return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
+	*ret_dirfd = TAKE_FD(fd);
+	return 0;
+}
+
+int state_dir_remove(const char *root, const char *id, int dirfd)
+{
+	_cleanup_close_ int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	DIR *d = fdopendir(dfd);
+	if (!d)
+		return -errno;
+	dfd = -EBADF;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+			if (unlinkat(dirfd, de->d_name, 0) < 0 && errno == EISDIR)
+				unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
+	closedir(d);
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0 || unlinkat(rootfd, id, AT_REMOVEDIR) < 0)
+		return -errno;
+	return 0;
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void gen_kv(yajl_gen g, const char *k, const char *v)
+{
+	gen_str(g, k);
+	if (v)
+		gen_str(g, v);
+	else
+		yajl_gen_null(g);
+}
+
+int state_write(int dirfd, const struct berth_container_state *s, struct berth_error **err)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (!g)
+		return berth_error_set(err, ENOMEM, "write state");
+	char num[32];
+
+	yajl_gen_map_open(g);
+	gen_kv(g, "id", s->id);
+	gen_kv(g, "bundle", s->bundle);
+	gen_kv(g, "rootfs", s->rootfs);
+	gen_kv(g, "created", s->created);
+	gen_kv(g, "cgroup", s->cgroup);
+	gen_str(g, "pid");
+	yajl_gen_integer(g, s->pid);
+	gen_str(g, "pidStartTime");
+	snprintf(num, sizeof(num), "%" PRIu64, s->pid_start_time);
+	yajl_gen_number(g, num, strlen(num));
+	gen_str(g, "started");
+	yajl_gen_bool(g, s->started);
+	gen_str(g, "annotations");
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < s->n_annotations; i++)
+		gen_kv(g, s->annotation_keys[i], s->annotation_values[i]);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	int r = write_file_atomic_at(dirfd, STATE_FILE, buf, len, 0600);
+	yajl_gen_free(g);
+	if (r < 0)
+		return berth_error_set(err, -r, "write state of \"%s\"", s->id);
+	return 0;
+}
+
+static char *dup_str(yajl_val root, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+	const char *str = v ? YAJL_GET_STRING(v) : NULL;
+	return str ? strdup(str) : NULL;
+}
+
+int state_read(int dirfd, const char *id, struct berth_container_state **ret, struct berth_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = read_file_at(dirfd, STATE_FILE, 1 << 24, &text, NULL);
+	if (r == -ENOENT)
+		return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
+	if (r < 0)
+		return berth_error_set(err, -r, "read state of \"%s\"", id);
+
+	char ebuf[256];
+	yajl_val root = yajl_tree_parse(text, ebuf, sizeof(ebuf));
+	if (!root || !YAJL_IS_OBJECT(root)) {
+		yajl_tree_free(root);
+		return berth_error_setx(err, EBADMSG, "state of \"%s\" is corrupt", id);
+	}
+
+	struct berth_container_state *s = calloc(1, sizeof(*s));
+	if (!s) {
+		yajl_tree_free(root);
+		return berth_error_set(err, ENOMEM, "read state");
+	}
+	s->id = dup_str(root, "id");
+	s->bundle = dup_str(root, "bundle");
+	s->rootfs = dup_str(root, "rootfs");
+	s->created = dup_str(root, "created");
+	s->cgroup = dup_str(root, "cgroup");
+	const char *p_pid[] = { "pid", NULL }, *p_st[] = { "pidStartTime", NULL }, *p_started[] = { "started", NULL },
+		   *p_ann[] = { "annotations", NULL };
+	yajl_val v = yajl_tree_get(root, p_pid, yajl_t_number);
+	if (v)
+		s->pid = (pid_t)strtol(YAJL_GET_NUMBER(v), NULL, 10);
+	v = yajl_tree_get(root, p_st, yajl_t_number);
+	if (v)
+		s->pid_start_time = strtoull(YAJL_GET_NUMBER(v), NULL, 10);
+	v = yajl_tree_get(root, p_started, yajl_t_any);
+	s->started = v && YAJL_IS_TRUE(v);
+	v = yajl_tree_get(root, p_ann, yajl_t_object);
+	if (v && v->u.object.len > 0) {
+		size_t n = v->u.object.len;
+		s->annotation_keys = calloc(n + 1, sizeof(char *));
+		s->annotation_values = calloc(n + 1, sizeof(char *));
+		if (s->annotation_keys && s->annotation_values) {
+			for (size_t i = 0; i < n; i++) {
+				yajl_val e = v->u.object.values[i];
+				s->annotation_keys[i] = strdup(v->u.object.keys[i]);
+				s->annotation_values[i] = strdup(YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : "");
+			}
+			s->n_annotations = n;
+		}
+	}
+	yajl_tree_free(root);
+	if (!s->id || !s->bundle) {
+		state_free(s);
+		return berth_error_setx(err, EBADMSG, "state of \"%s\" is corrupt", id);
+	}
+	*ret = s;
+	return 0;
+}
+
+void state_free(struct berth_container_state *s)
+{
+	if (!s)
+		return;
+	free(s->id);
+	free(s->bundle);
+	free(s->rootfs);
+	free(s->created);
+	free(s->cgroup);
+	strv_free(s->annotation_keys);
+	strv_free(s->annotation_values);
+	free(s);
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t k = read(fd, buf, sizeof(buf) - 1);
+	if (k <= 0)
+		return 0;
+	buf[k] = 0;
+	/* comm may hold spaces and parentheses: parse after the last ')' */
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	p += 2;
+	char state = *p;
+	if (state == 'Z' || state == 'X')
+		return 0;
+	/* p is field 3; start time is field 22 */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return 0;
+		p++;
+	}
+	return strtoull(p, NULL, 10);
+}
+
+const char *state_status(int dirfd, const struct berth_container_state *s)
+{
+	if (s->pid <= 0)
+		return "stopped";
+	uint64_t st = proc_start_time(s->pid);
+	if (st == 0 || st != s->pid_start_time)
+		return "stopped";
+	if (!s->started)
+		return "created";
+	return "running";
+}
+
+char *rfc3339_now(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+	return buf;
+}

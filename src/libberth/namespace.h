@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Namespaces of a container: which are new and which are joined, opening the
+ * joined ones, user namespace id maps and time namespace offsets. The opening
+ * and the maps run in the parent; berth_ns_join runs in the container init.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+struct berth_ns_plan {
+	unsigned long new_flags;    /* CLONE_NEW* of every namespace to create */
+	int join_fd[_BERTH_NS_MAX]; /* fd of a namespace to join, or -EBADF */
+	bool any_join;
+};
+
+/* Work out new and joined namespaces; open (and type-check) the joined ones. */
+int berth_ns_plan(const struct berth_spec *s, struct berth_ns_plan *ret, struct berth_error **err);
+void berth_ns_plan_done(struct berth_ns_plan *p);
+
+/* In the init: setns() into every joined namespace, the user namespace first. */
+int berth_ns_join(const struct berth_ns_plan *p, struct berth_error **err);
+
+/* Parent: write /proc/<pid>/{uid_map,gid_map} (setgroups stays allowed: we are root). */
+int berth_ns_write_id_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err);
+
+/*
+ * Parent: if a new time namespace is wanted, unshare(CLONE_NEWTIME) and write
+ * the offsets so that the next child is born in it; *ret_saved is an fd of
+ * the parent's own time namespace for berth_ns_time_restore(), or -EBADF.
+ */
+int berth_ns_time_prepare(const struct berth_spec *s, int *ret_saved, struct berth_error **err);
+void berth_ns_time_restore(int saved);

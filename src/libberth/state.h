@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What berth remembers about a container between commands: <root>/<id>/
+ * (0700) holds state.json (written atomically), a copy of config.json and,
+ * while the container is created but not started, start.sock (the waiting
+ * init listens on it). A flock on the directory serialises commands on one
+ * container. Runs in the CLI process.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "berth/error.h"
+
+struct berth_container_state {
+	char *id;
+	char *bundle;
+	char *rootfs;
+	char *created; /* RFC 3339 */
+	char *cgroup;  /* absolute path of the cgroup directory, or NULL */
+	pid_t pid;
+	uint64_t pid_start_time; /* /proc/<pid>/stat field 22, guards against PID reuse */
+	bool started;
+	char **annotation_keys, **annotation_values;
+	size_t n_annotations;
+};
+
+#define STATE_FILE "state.json"
+#define STATE_CONFIG "config.json"
+#define STATE_SOCKET "start.sock"
+
+/* Open (and with create, make: 0700, EEXIST -> "container \"x\" already exists") the state dir; takes its lock. */
+int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd, struct berth_error **err);
+int state_write(int dirfd, const struct berth_container_state *s, struct berth_error **err);
+int state_read(int dirfd, const char *id, struct berth_container_state **ret, struct berth_error **err);
+void state_free(struct berth_container_state *s);
+/* Remove every file of the state dir and the dir itself. */
+int state_dir_remove(const char *root, const char *id, int dirfd);
+
+/* /proc/<pid>/stat start time, or 0 if the process is gone or a zombie. */
+uint64_t proc_start_time(pid_t pid);
+/* "created", "running" or "stopped" from the init process and the started flag. */
+const char *state_status(int dirfd, const struct berth_container_state *s);
+/* RFC 3339 UTC time of now into buf (>= 40 bytes). */
+char *rfc3339_now(char *buf, size_t size);

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Messages between berth and the container init over a SOCK_SEQPACKET
+ * socketpair: each is a type, an integer and an optional text. The init
+ * sends its errors up as SYNC_ERROR {errno, message} instead of printing.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "berth/error.h"
+
+enum sync_type {
+	SYNC_ERROR = 1,	    /* child -> parent: value = errno, text = message */
+	SYNC_USERNS_READY,  /* child -> parent: a new user ns exists, write the id maps */
+	SYNC_MAPS_DONE,	    /* parent -> child */
+	SYNC_PID,	    /* child -> parent: value = pid of the real init (double fork) */
+	SYNC_MOUNTS_READY,  /* child -> parent: run prestart and createRuntime hooks */
+	SYNC_HOOKS_DONE,    /* parent -> child: text = state JSON for createContainer hooks */
+	SYNC_CREATED,	    /* child -> parent: waiting on the exec fifo */
+};
+
+#define SYNC_MAX_TEXT 65536
+
+int sync_send(int fd, enum sync_type type, int32_t value, const char *text);
+/* Receive one message. Peer gone -> -EPIPE. text is malloc'd (may be NULL). */
+int sync_recv(int fd, enum sync_type *ret_type, int32_t *ret_value, char **ret_text);
+/*
+ * Receive and expect type. A SYNC_ERROR becomes *err (its message as is), a
+ * closed socket "container init exited before <what>".
+ */
+int sync_expect(int fd, enum sync_type type, int32_t *ret_value, char **ret_text, const char *what,
+		struct berth_error **err);
+/* Send an error up (child side); never fails loudly. */
+void sync_send_error(int fd, const struct berth_error *e);
