@@ -1,1 +1,267 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What berth implements, as the runtime-spec features document
+ * (`berth features`). The one place to update when a feature lands.
+ * Runs in the CLI process; reads only /proc/sys/kernel/cap_last_cap.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/capability.h>
+#include <yajl/yajl_gen.h>
+
+#include "berth/berth.h"
+#include "util/macro.h"
+
+#define BERTH_OCI_VERSION_MIN "1.0.0"
+
+static const char *const feature_hooks[] = {
+	"prestart",	 "createRuntime", "createContainer", "startContainer",
+	"poststart",	 "poststop",	  NULL,
+};
+
+/* Every option mount.c's berth_mount_opts_parse() recognises (not passed on as fs data). */
+static const char *const feature_mount_options[] = {
+	"async",
+	"atime",
+	"bind",
+	"defaults",
+	"dev",
+	"diratime",
+	"dirsync",
+	"exec",
+	"iversion",
+	"lazytime",
+	"loud",
+	"mand",
+	"noatime",
+	"nodev",
+	"nodiratime",
+	"noexec",
+	"noiversion",
+	"nolazytime",
+	"nomand",
+	"norelatime",
+	"nostrictatime",
+	"nosuid",
+	"nosymfollow",
+	"private",
+	"ratime",
+	"rbind",
+	"rdev",
+	"rdiratime",
+	"relatime",
+	"remount",
+	"rexec",
+	"rnoatime",
+	"rnodev",
+	"rnodiratime",
+	"rnoexec",
+	"rnorelatime",
+	"rnostrictatime",
+	"rnosuid",
+	"rnosymfollow",
+	"ro",
+	"rprivate",
+	"rrelatime",
+	"rro",
+	"rrw",
+	"rshared",
+	"rslave",
+	"rstrictatime",
+	"rsuid",
+	"rsymfollow",
+	"runbindable",
+	"rw",
+	"shared",
+	"silent",
+	"slave",
+	"strictatime",
+	"suid",
+	"symfollow",
+	"sync",
+	"tmpcopyup",
+	"unbindable",
+	"idmap",
+	"ridmap",
+	NULL,
+};
+
+static const char *const feature_namespaces[] = {
+	"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts", NULL,
+};
+
+/* linux.* features that are a plain {"enabled": bool}. */
+static const struct {
+	const char *name;
+	bool enabled;
+} feature_linux_switches[] = {
+	{ "seccomp", false },
+	{ "apparmor", false },
+	{ "selinux", false },
+	{ "intelRdt", false },
+};
+
+static const struct {
+	const char *name;
+	bool supported;
+} feature_cgroup[] = {
+	{ "v1", false }, { "v2", true }, { "systemd", false }, { "systemdUser", false }, { "rdma", false },
+};
+
+struct gen {
+	yajl_gen g;
+	yajl_gen_status st;
+};
+
+static void gen_str(struct gen *j, const char *s)
+{
+	if (j->st == yajl_gen_status_ok)
+		j->st = yajl_gen_string(j->g, (const unsigned char *)s, strlen(s));
+}
+
+static void gen_bool(struct gen *j, bool v)
+{
+	if (j->st == yajl_gen_status_ok)
+		j->st = yajl_gen_bool(j->g, v);
+}
+
+static void gen_open(struct gen *j, bool array)
+{
+	if (j->st == yajl_gen_status_ok)
+		j->st = array ? yajl_gen_array_open(j->g) : yajl_gen_map_open(j->g);
+}
+
+static void gen_close(struct gen *j, bool array)
+{
+	if (j->st == yajl_gen_status_ok)
+		j->st = array ? yajl_gen_array_close(j->g) : yajl_gen_map_close(j->g);
+}
+
+static void gen_key_strv(struct gen *j, const char *key, const char *const *v)
+{
+	gen_str(j, key);
+	gen_open(j, true);
+	for (; *v; v++)
+		gen_str(j, *v);
+	gen_close(j, true);
+}
+
+/* "key": {"enabled": v} */
+static void gen_key_enabled(struct gen *j, const char *key, bool v)
+{
+	gen_str(j, key);
+	gen_open(j, false);
+	gen_str(j, "enabled");
+	gen_bool(j, v);
+	gen_close(j, false);
+}
+
+/* The running kernel's highest capability number, or libcap's if /proc does not say. */
+static int cap_last(void)
+{
+	int last = CAP_LAST_CAP;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1 || last < 0)
+			last = CAP_LAST_CAP;
+		fclose(f);
+	}
+	return last;
+}
+
+/* Every capability the kernel has and libcap can name, as "CAP_CHOWN", ... */
+static void gen_capabilities(struct gen *j)
+{
+	int last = cap_last();
+
+	gen_str(j, "capabilities");
+	gen_open(j, true);
+	for (int c = 0; c <= last; c++) {
+		char *name = cap_to_name((cap_value_t)c);
+
+		if (!name)
+			continue;
+		/* libcap spells caps it does not know as a bare number: leave those out. */
+		if (strncmp(name, "cap_", 4) == 0) {
+			for (char *p = name; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+			gen_str(j, name);
+		}
+		cap_free(name);
+	}
+	gen_close(j, true);
+}
+
+static void gen_linux(struct gen *j)
+{
+	gen_str(j, "linux");
+	gen_open(j, false);
+	gen_key_strv(j, "namespaces", feature_namespaces);
+	gen_capabilities(j);
+
+	gen_str(j, "cgroup");
+	gen_open(j, false);
+	for (size_t i = 0; i < ELEMENTSOF(feature_cgroup); i++) {
+		gen_str(j, feature_cgroup[i].name);
+		gen_bool(j, feature_cgroup[i].supported);
+	}
+	gen_close(j, false);
+
+	for (size_t i = 0; i < ELEMENTSOF(feature_linux_switches); i++)
+		gen_key_enabled(j, feature_linux_switches[i].name, feature_linux_switches[i].enabled);
+
+	gen_str(j, "mountExtensions");
+	gen_open(j, false);
+	gen_key_enabled(j, "idmap", true);
+	gen_close(j, false);
+
+	gen_close(j, false);
+}
+
+int berth_features_json(char **ret_json, struct berth_error **err)
+{
+	struct gen j = { .st = yajl_gen_status_ok };
+	const unsigned char *buf;
+	size_t len;
+
+	j.g = yajl_gen_alloc(NULL);
+	if (!j.g)
+		return berth_error_set(err, ENOMEM, "features: allocate json generator");
+	yajl_gen_config(j.g, yajl_gen_beautify, 1);
+	yajl_gen_config(j.g, yajl_gen_indent_string, "\t");
+
+	gen_open(&j, false);
+	gen_str(&j, "ociVersionMin");
+	gen_str(&j, BERTH_OCI_VERSION_MIN);
+	gen_str(&j, "ociVersionMax");
+	gen_str(&j, BERTH_SPEC_VERSION);
+	gen_key_strv(&j, "hooks", feature_hooks);
+	gen_key_strv(&j, "mountOptions", feature_mount_options);
+	gen_linux(&j);
+	gen_str(&j, "annotations");
+	gen_open(&j, false);
+	gen_str(&j, "io.github.berth.version");
+	gen_str(&j, BERTH_VERSION);
+	gen_close(&j, false);
+	gen_close(&j, false);
+
+	if (j.st == yajl_gen_status_ok)
+		j.st = yajl_gen_get_buf(j.g, &buf, &len);
+	if (j.st != yajl_gen_status_ok) {
+		yajl_gen_free(j.g);
+		return berth_error_setx(err, EIO, "features: json generator error %d", (int)j.st);
+	}
+
+	char *s = strndup((const char *)buf, len);
+	yajl_gen_free(j.g);
+	if (!s)
+		return berth_error_set(err, ENOMEM, "features");
+	*ret_json = s;
+	return 0;
+}
