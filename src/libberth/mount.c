@@ -1,1 +1,1190 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The container's root filesystem: propagation of /, the rootfs self bind,
+ * the spec mounts, /dev and linux.devices, pivot_root, masked and read-only
+ * paths. Runs in the container init, inside its new mount namespace; every
+ * mount target inside the rootfs is an fd resolved with RESOLVE_IN_ROOT.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "berth/error.h"
+#include "mount.h"
+#include "util/fd.h"
+#include "util/macro.h"
+#include "util/path.h"
+
+/* Flags that belong to one mount (not to its superblock): what a bind remount may change. */
+#define PER_MOUNT_FLAGS                                                                            \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
+	 MS_STRICTATIME | MS_NOSYMFOLLOW)
+#define ATIME_FLAGS (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
+#define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
+
+#define FD_PATH_MAX 32
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	unsigned long set, clear;
+} flag_opts[] = {
+	{ "async", 0, MS_SYNCHRONOUS },
+	{ "atime", 0, MS_NOATIME },
+	{ "bind", MS_BIND, 0 },
+	{ "defaults", 0, 0 },
+	{ "dev", 0, MS_NODEV },
+	{ "diratime", 0, MS_NODIRATIME },
+	{ "dirsync", MS_DIRSYNC, 0 },
+	{ "exec", 0, MS_NOEXEC },
+	{ "iversion", MS_I_VERSION, 0 },
+	{ "lazytime", MS_LAZYTIME, 0 },
+	{ "loud", 0, MS_SILENT },
+	{ "mand", MS_MANDLOCK, 0 },
+	{ "noatime", MS_NOATIME, 0 },
+	{ "nodev", MS_NODEV, 0 },
+	{ "nodiratime", MS_NODIRATIME, 0 },
+	{ "noexec", MS_NOEXEC, 0 },
+	{ "noiversion", 0, MS_I_VERSION },
+	{ "nolazytime", 0, MS_LAZYTIME },
+	{ "nomand", 0, MS_MANDLOCK },
+	{ "norelatime", 0, MS_RELATIME },
+	{ "nostrictatime", 0, MS_STRICTATIME },
+	{ "nosuid", MS_NOSUID, 0 },
+	{ "nosymfollow", MS_NOSYMFOLLOW, 0 },
+	{ "rbind", MS_BIND | MS_REC, 0 },
+	{ "relatime", MS_RELATIME, 0 },
+	{ "remount", MS_REMOUNT, 0 },
+	{ "ro", MS_RDONLY, 0 },
+	{ "rw", 0, MS_RDONLY },
+	{ "silent", MS_SILENT, 0 },
+	{ "strictatime", MS_STRICTATIME, 0 },
+	{ "suid", 0, MS_NOSUID },
+	{ "sync", MS_SYNCHRONOUS, 0 },
+	{ "symfollow", 0, MS_NOSYMFOLLOW },
+};
+
+static const struct {
+	const char *name;
+	unsigned long flags;
+} propagation_opts[] = {
+	{ "private", MS_PRIVATE },	     { "rprivate", MS_PRIVATE | MS_REC },
+	{ "shared", MS_SHARED },	     { "rshared", MS_SHARED | MS_REC },
+	{ "slave", MS_SLAVE },		     { "rslave", MS_SLAVE | MS_REC },
+	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
+};
+
+/*
+ * The recursive options map to mount_setattr(2). The atime modes are an enum
+ * there, not bits: changing it needs all of MOUNT_ATTR__ATIME in attr_clr.
+ */
+static const struct {
+	const char *name;
+	uint64_t set, clr;
+	bool atime;
+} attr_opts[] = {
+	{ "rro", MOUNT_ATTR_RDONLY, 0, false },
+	{ "rrw", 0, MOUNT_ATTR_RDONLY, false },
+	{ "rnosuid", MOUNT_ATTR_NOSUID, 0, false },
+	{ "rsuid", 0, MOUNT_ATTR_NOSUID, false },
+	{ "rnodev", MOUNT_ATTR_NODEV, 0, false },
+	{ "rdev", 0, MOUNT_ATTR_NODEV, false },
+	{ "rnoexec", MOUNT_ATTR_NOEXEC, 0, false },
+	{ "rexec", 0, MOUNT_ATTR_NOEXEC, false },
+	{ "rnodiratime", MOUNT_ATTR_NODIRATIME, 0, false },
+	{ "rdiratime", 0, MOUNT_ATTR_NODIRATIME, false },
+	{ "rnosymfollow", MOUNT_ATTR_NOSYMFOLLOW, 0, false },
+	{ "rsymfollow", 0, MOUNT_ATTR_NOSYMFOLLOW, false },
+	{ "rrelatime", MOUNT_ATTR_RELATIME, 0, true },
+	{ "rnorelatime", MOUNT_ATTR_STRICTATIME, 0, true },
+	{ "rnoatime", MOUNT_ATTR_NOATIME, 0, true },
+	{ "ratime", MOUNT_ATTR_RELATIME, 0, true },
+	{ "rstrictatime", MOUNT_ATTR_STRICTATIME, 0, true },
+	{ "rnostrictatime", MOUNT_ATTR_RELATIME, 0, true },
+};
+
+void berth_mount_opts_done(struct berth_mount_opts *o)
+{
+	if (!o)
+		return;
+	free(o->data);
+	o->data = NULL;
+}
+
+static int data_append(char **data, const char *opt)
+{
+	size_t l = *data ? strlen(*data) : 0, n = strlen(opt);
+	char *d = realloc(*data, l + 1 + n + 1);
+	if (!d)
+		return -ENOMEM;
+	if (l > 0)
+		d[l++] = ',';
+	memcpy(d + l, opt, n + 1);
+	*data = d;
+	return 0;
+}
+
+static bool opt_flag(struct berth_mount_opts *o, const char *opt)
+{
+	for (size_t i = 0; i < ELEMENTSOF(flag_opts); i++) {
+		if (!streq(opt, flag_opts[i].name))
+			continue;
+		/* a later option wins over an earlier one ("ro,rw" is rw) */
+		o->flags = (o->flags & ~flag_opts[i].clear) | flag_opts[i].set;
+		o->clear = (o->clear & ~flag_opts[i].set) | flag_opts[i].clear;
+		return true;
+	}
+	return false;
+}
+
+static bool opt_propagation(struct berth_mount_opts *o, const char *opt)
+{
+	for (size_t i = 0; i < ELEMENTSOF(propagation_opts); i++) {
+		if (streq(opt, propagation_opts[i].name)) {
+			o->propagation = propagation_opts[i].flags;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool opt_attr(struct berth_mount_opts *o, const char *opt)
+{
+	for (size_t i = 0; i < ELEMENTSOF(attr_opts); i++) {
+		if (!streq(opt, attr_opts[i].name))
+			continue;
+		if (attr_opts[i].atime) {
+			o->attr_set = (o->attr_set & ~(uint64_t)MOUNT_ATTR__ATIME) | attr_opts[i].set;
+			o->attr_clr |= MOUNT_ATTR__ATIME;
+		} else {
+			o->attr_set = (o->attr_set & ~attr_opts[i].clr) | attr_opts[i].set;
+			o->attr_clr = (o->attr_clr & ~attr_opts[i].set) | attr_opts[i].clr;
+		}
+		return true;
+	}
+	return false;
+}
+
+int berth_mount_opts_parse(char *const *options, size_t n, struct berth_mount_opts *ret,
+			   struct berth_error **err)
+{
+	struct berth_mount_opts o = {};
+
+	for (size_t i = 0; i < n; i++) {
+		const char *opt = options[i];
+		if (!opt || opt_flag(&o, opt) || opt_propagation(&o, opt) || opt_attr(&o, opt))
+			continue;
+		if (streq(opt, "tmpcopyup")) {
+			o.tmpcopyup = true;
+		} else if (streq(opt, "idmap")) {
+			o.idmap = true;
+		} else if (streq(opt, "ridmap")) {
+			o.idmap = o.ridmap = true;
+		} else if (data_append(&o.data, opt) < 0) {
+			berth_mount_opts_done(&o);
+			return berth_error_set(err, ENOMEM, "mount options");
+		}
+	}
+	*ret = o;
+	return 0;
+}
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+/* Current per-mount flags of the mount fd is on, as MS_* bits (fstatvfs works on O_PATH). */
+static unsigned long mount_flags_of(int fd)
+{
+	struct statvfs sv;
+	if (fstatvfs(fd, &sv) < 0)
+		return 0;
+	unsigned long f = 0;
+	if (sv.f_flag & ST_RDONLY)
+		f |= MS_RDONLY;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	if (!(f & (MS_NOATIME | MS_RELATIME)))
+		f |= MS_STRICTATIME;
+#ifdef ST_NOSYMFOLLOW
+	if (sv.f_flag & ST_NOSYMFOLLOW)
+		f |= MS_NOSYMFOLLOW;
+#endif
+	return f;
+}
+
+/*
+ * MS_BIND|MS_REMOUNT the mount at target (fd: an fd of its root) with set
+ * added and clear removed, keeping every other flag it has: in a user
+ * namespace the kernel refuses a remount that drops a locked nosuid, nodev,
+ * noexec or atime flag of a mount inherited from the host.
+ */
+static int remount_bind(int fd, const char *target, unsigned long set, unsigned long clear)
+{
+	unsigned long f = mount_flags_of(fd);
+	if (set & ATIME_FLAGS)
+		f &= ~ATIME_FLAGS;
+	f &= ~clear;
+	if ((clear & ATIME_FLAGS) && !(f & ATIME_FLAGS))
+		f |= MS_RELATIME;
+	f |= set & PER_MOUNT_FLAGS;
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | f, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int apply_propagation(const char *target, unsigned long propagation)
+{
+	if (propagation && mount(NULL, target, NULL, propagation, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int apply_attrs(int fd, const struct berth_mount_opts *o)
+{
+	if (!o->attr_set && !o->attr_clr)
+		return 0;
+	struct mount_attr a = { .attr_set = o->attr_set, .attr_clr = o->attr_clr };
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int propagation_from_name(const char *name, unsigned long *ret)
+{
+	for (size_t i = 0; i < ELEMENTSOF(propagation_opts); i++) {
+		if (streq(name, propagation_opts[i].name)) {
+			*ret = propagation_opts[i].flags;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Create a missing mount point directory; an existing one is fine. */
+static int mkdir_at(int dirfd, const char *name, mode_t mode)
+{
+	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* ---- tmpcopyup ---------------------------------------------------------------------------- */
+
+static int copy_data(int from, int to)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		int r = write_all(to, buf, (size_t)n);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* Owners that do not map into a user namespace cannot be kept; leave those to root. */
+static int chown_ok(int r)
+{
+	return r < 0 && errno != EINVAL ? -errno : 0;
+}
+
+/*
+ * Copy the regular files, directories and symlinks of src (an O_RDONLY
+ * directory fd) into dst, keeping modes and owners. Other file types are
+ * skipped. Nothing is followed: every open is O_NOFOLLOW.
+ */
+static int copy_tree(int src, int dst, int depth)
+{
+	if (depth > 128)
+		return -ELOOP;
+
+	int dfd = fcntl(src, F_DUPFD_CLOEXEC, 3);
+	if (dfd < 0)
+		return -errno;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	rewinddir(d);
+
+	int r = 0;
+	struct dirent *de;
+	while (r >= 0 && (errno = 0, de = readdir(d))) {
+		const char *name = de->d_name;
+		if (streq(name, ".") || streq(name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			break;
+		}
+		mode_t perm = st.st_mode & 07777;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(dst, name, 0700) < 0) {
+				r = -errno;
+				break;
+			}
+			_cleanup_close_ int s =
+				openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int t =
+				openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s < 0 || t < 0) {
+				r = -errno;
+				break;
+			}
+			r = copy_tree(s, t, depth + 1);
+			if (r >= 0)
+				r = chown_ok(fchown(t, st.st_uid, st.st_gid));
+			if (r >= 0 && fchmod(t, perm) < 0)
+				r = -errno;
+		} else if (S_ISREG(st.st_mode)) {
+			_cleanup_close_ int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (s < 0) {
+				r = -errno;
+				break;
+			}
+			_cleanup_close_ int t = openat(
+				dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (t < 0) {
+				r = -errno;
+				break;
+			}
+			r = copy_data(s, t);
+			if (r >= 0)
+				r = chown_ok(fchown(t, st.st_uid, st.st_gid));
+			if (r >= 0 && fchmod(t, perm) < 0)
+				r = -errno;
+		} else if (S_ISLNK(st.st_mode)) {
+			char tgt[PATH_MAX];
+			ssize_t n = readlinkat(src, name, tgt, sizeof(tgt) - 1);
+			if (n < 0) {
+				r = -errno;
+				break;
+			}
+			tgt[n] = 0;
+			if (symlinkat(tgt, dst, name) < 0) {
+				r = -errno;
+				break;
+			}
+			r = chown_ok(fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW));
+		}
+	}
+	if (r >= 0 && errno != 0)
+		r = -errno;
+	closedir(d);
+	return r;
+}
+
+/* ---- spec mounts -------------------------------------------------------------------------- */
+
+struct mount_job {
+	struct berth_rootfs_ctx *c;
+	const struct berth_mount *m;
+	struct berth_mount_opts o;
+	const char *dest, *source, *type; /* type: what is shown in messages */
+};
+
+static int job_fail(struct mount_job *j, struct berth_error **err, int r, const char *step)
+{
+	return berth_error_set(err, r, "mount '%s' on '%s' (%s)%s%s", j->source ?: "none",
+			       j->dest, j->type, step ? ": " : "", step ?: "");
+}
+
+/* Open dest again: after a mount on it, this gives the root of the new mount. */
+static int job_reopen(struct mount_job *j)
+{
+	return path_open_in_root(j->c->root_fd, j->dest, O_PATH, 0);
+}
+
+/* Open a host path for a bind source: relative paths are relative to the bundle. */
+static int open_host_source(const struct berth_rootfs_ctx *c, const char *source)
+{
+	int fd;
+	if (source[0] != '/' && c->bundle) {
+		_cleanup_close_ int b = open(c->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (b < 0)
+			return -errno;
+		fd = openat(b, source, O_PATH | O_CLOEXEC);
+	} else {
+		fd = open(source, O_PATH | O_CLOEXEC);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * After the mount at dest exists: per-mount flags (bind remount), propagation
+ * and the recursive attributes. set/clear are the MS_* flags still to apply.
+ */
+static int job_finish(struct mount_job *j, unsigned long set, unsigned long clear,
+		      struct berth_error **err)
+{
+	char buf[FD_PATH_MAX];
+	_cleanup_close_ int fd = job_reopen(j);
+	if (fd < 0)
+		return job_fail(j, err, fd, "reopen after mount");
+	const char *t = path_fd_path(fd, buf, sizeof(buf));
+
+	int r;
+	if ((set | clear) & PER_MOUNT_FLAGS) {
+		r = remount_bind(fd, t, set, clear);
+		if (r < 0)
+			return job_fail(j, err, r, "remount with flags");
+	}
+	r = apply_propagation(t, j->o.propagation);
+	if (r < 0)
+		return job_fail(j, err, r, "set propagation");
+	r = apply_attrs(fd, &j->o);
+	if (r < 0)
+		return job_fail(j, err, r, "set recursive attributes");
+	return 0;
+}
+
+/* Bind host path source (MS_REC if rec) onto dest in the rootfs, creating dest as needed. */
+static int job_bind(struct mount_job *j, const char *source, bool rec, struct berth_error **err)
+{
+	char sbuf[FD_PATH_MAX], tbuf[FD_PATH_MAX];
+
+	if (!source)
+		return berth_error_setx(err, EINVAL, "mount on '%s': bind mount without a source",
+					j->dest);
+	_cleanup_close_ int sfd = open_host_source(j->c, source);
+	if (sfd < 0)
+		return job_fail(j, err, sfd, "open source");
+	struct stat st;
+	if (fstat(sfd, &st) < 0)
+		return job_fail(j, err, errno, "stat source");
+	bool is_dir = S_ISDIR(st.st_mode);
+
+	_cleanup_close_ int tfd =
+		path_ensure_in_root(j->c->root_fd, j->dest, is_dir, is_dir ? 0755 : 0644);
+	if (tfd < 0)
+		return job_fail(j, err, tfd, "create destination");
+
+	if (mount(path_fd_path(sfd, sbuf, sizeof(sbuf)), path_fd_path(tfd, tbuf, sizeof(tbuf)),
+		  NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
+		return job_fail(j, err, errno, NULL);
+	return 0;
+}
+
+/*
+ * Mount a fresh filesystem of type fstype at the directory fd tfd. The
+ * superblock of proc, sysfs and cgroup may be the host's: MS_RDONLY there
+ * would make the host's read-only too, so callers strip it and remount the
+ * new mount read-only with a bind remount afterwards.
+ */
+static int mount_fresh_at(int tfd, const char *source, const char *fstype, unsigned long flags,
+			  const char *data)
+{
+	char buf[FD_PATH_MAX];
+	if (mount(source, path_fd_path(tfd, buf, sizeof(buf)), fstype, flags, data) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Make the mount whose root is name under dirfd read-only (bind remount). */
+static int remount_ro_at(int dirfd, const char *name)
+{
+	char buf[FD_PATH_MAX];
+	_cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return remount_bind(fd, path_fd_path(fd, buf, sizeof(buf)), MS_RDONLY, 0);
+}
+
+static bool fs_has_magic(const char *path, long magic)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
+}
+
+/* Where the host's cgroup2 hierarchy is mounted: /sys/fs/cgroup or its unified subdir. */
+static const char *host_cgroup2_path(void)
+{
+	if (fs_has_magic("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC))
+		return "/sys/fs/cgroup";
+	if (fs_has_magic("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC))
+		return "/sys/fs/cgroup/unified";
+	return NULL;
+}
+
+/*
+ * One v1 hierarchy (controllers "cpu,cpuacct" or "name=systemd") at
+ * <tmpfs>/<dir>: a fresh cgroup mount, or in a user namespace (where v1 cannot
+ * be mounted) a bind of the host's hierarchy. Combined controllers also get
+ * one symlink per controller, as on the host.
+ */
+static int mount_cgroup_v1_one(struct mount_job *j, int tmpfs_fd, const char *ctrls,
+			       unsigned long flags, bool ro, struct berth_error **err)
+{
+	char buf[FD_PATH_MAX];
+	const char *dir = ctrls;
+	_cleanup_free_ char *data = NULL;
+
+	if (strncmp(ctrls, "name=", 5) == 0) {
+		dir = ctrls + 5;
+		if (asprintf(&data, "none,%s", ctrls) < 0)
+			return berth_error_set(err, ENOMEM, "cgroup");
+	} else {
+		data = strdup(ctrls);
+		if (!data)
+			return berth_error_set(err, ENOMEM, "cgroup");
+	}
+	if (!*dir || strchr(dir, '/') || streq(dir, ".") || streq(dir, ".."))
+		return 0;
+
+	int r = mkdir_at(tmpfs_fd, dir, 0755);
+	if (r < 0)
+		return berth_error_set(err, r, "mount cgroup on '%s/%s': create directory", j->dest,
+				       dir);
+	_cleanup_close_ int sub = openat(tmpfs_fd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		return berth_error_set(err, errno, "mount cgroup on '%s/%s'", j->dest, dir);
+
+	r = mount_fresh_at(sub, "cgroup", "cgroup", flags & ~MS_RDONLY, data);
+	if (r == -EPERM && j->c->new_userns) {
+		_cleanup_free_ char *host = path_join("/sys/fs/cgroup", dir);
+		if (!host)
+			return berth_error_set(err, ENOMEM, "cgroup");
+		_cleanup_close_ int hfd = open(host, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (hfd < 0)
+			return berth_error_set(err, errno, "mount cgroup on '%s/%s': open '%s'",
+					       j->dest, dir, host);
+		char hbuf[FD_PATH_MAX];
+		r = mount(path_fd_path(hfd, hbuf, sizeof(hbuf)), path_fd_path(sub, buf, sizeof(buf)),
+			  NULL, MS_BIND | MS_REC, NULL) < 0 ?
+			    -errno :
+			    0;
+	}
+	if (r < 0)
+		return berth_error_set(err, r, "mount 'cgroup' on '%s/%s' (cgroup, %s)", j->dest, dir,
+				       data);
+	if (ro) {
+		r = remount_ro_at(tmpfs_fd, dir);
+		if (r < 0)
+			return berth_error_set(err, r, "mount cgroup on '%s/%s': remount read-only",
+					       j->dest, dir);
+	}
+
+	/* "cpu,cpuacct": cpu -> cpu,cpuacct and cpuacct -> cpu,cpuacct */
+	if (strchr(dir, ',') && dir == ctrls) {
+		_cleanup_free_ char *copy = strdup(dir);
+		if (!copy)
+			return berth_error_set(err, ENOMEM, "cgroup");
+		char *save = NULL;
+		for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save))
+			if (symlinkat(dir, tmpfs_fd, c) < 0 && errno != EEXIST)
+				return berth_error_set(err, errno, "cgroup symlink '%s/%s'", j->dest, c);
+	}
+	return 0;
+}
+
+/*
+ * A "cgroup" (v1) spec mount. On a pure v2 host it becomes cgroup2. On a v1
+ * or hybrid host: a tmpfs at dest, the unified hierarchy at dest/unified (if
+ * the host has one) and one fresh v1 mount per hierarchy this process is in.
+ */
+static int job_cgroup_v1(struct mount_job *j, int tfd, struct berth_error **err)
+{
+	unsigned long flags = j->o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	bool ro = flags & MS_RDONLY;
+	char buf[FD_PATH_MAX];
+	int r;
+
+	const char *v2 = host_cgroup2_path();
+	if (v2 && streq(v2, "/sys/fs/cgroup")) {
+		r = mount_fresh_at(tfd, "cgroup2", "cgroup2", flags & ~MS_RDONLY, NULL);
+		if (r == -EPERM && j->c->new_userns) {
+			_cleanup_close_ int hfd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (hfd < 0)
+				return job_fail(j, err, errno, "open host cgroup2");
+			char hbuf[FD_PATH_MAX];
+			r = mount(path_fd_path(hfd, hbuf, sizeof(hbuf)),
+				  path_fd_path(tfd, buf, sizeof(buf)), NULL, MS_BIND | MS_REC,
+				  NULL) < 0 ?
+				    -errno :
+				    0;
+		}
+		if (r < 0)
+			return job_fail(j, err, r, "mount cgroup2");
+		return job_finish(j, ro ? MS_RDONLY : 0, 0, err);
+	}
+
+	/* nosuid,nodev,noexec for the tmpfs as for the hierarchies; read-only comes last */
+	unsigned long tflags = flags & ~MS_RDONLY;
+	r = mount_fresh_at(tfd, "tmpfs", "tmpfs", tflags, "mode=755");
+	if (r < 0)
+		return job_fail(j, err, r, "mount tmpfs");
+	_cleanup_close_ int top = path_open_in_root(j->c->root_fd, j->dest, O_PATH | O_DIRECTORY, 0);
+	if (top < 0)
+		return job_fail(j, err, top, "reopen after mount");
+
+	if (v2) {
+		r = mkdir_at(top, "unified", 0755);
+		_cleanup_close_ int u =
+			r < 0 ? r : openat(top, "unified", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (u < 0)
+			return job_fail(j, err, r < 0 ? r : errno, "create 'unified'");
+		r = mount_fresh_at(u, "cgroup2", "cgroup2", tflags, NULL);
+		if (r == -EPERM && j->c->new_userns) {
+			_cleanup_close_ int hfd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			char hbuf[FD_PATH_MAX];
+			r = hfd < 0 ? -errno :
+			    mount(path_fd_path(hfd, hbuf, sizeof(hbuf)), path_fd_path(u, buf, sizeof(buf)),
+				  NULL, MS_BIND | MS_REC, NULL) < 0 ?
+				  -errno :
+				  0;
+		}
+		if (r < 0)
+			return job_fail(j, err, r, "mount cgroup2 on 'unified'");
+		if (ro) {
+			r = remount_ro_at(top, "unified");
+			if (r < 0)
+				return job_fail(j, err, r, "remount 'unified' read-only");
+		}
+	}
+
+	_cleanup_free_ char *self = NULL;
+	r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &self, NULL);
+	if (r < 0)
+		return job_fail(j, err, r, "read '/proc/self/cgroup'");
+	char *save = NULL;
+	for (char *line = strtok_r(self, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* "4:cpu,cpuacct:/user.slice"; "0::/..." is cgroup2 */
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2 || c2 == c1 + 1)
+			continue;
+		*c2 = 0;
+		r = mount_cgroup_v1_one(j, top, c1 + 1, tflags, ro, err);
+		if (r < 0)
+			return r;
+	}
+	return job_finish(j, ro ? MS_RDONLY : 0, 0, err);
+}
+
+/* Host paths a fresh mount can fall back to in a user namespace (where it is refused). */
+static const char *userns_fallback(const char *type)
+{
+	if (streq(type, "sysfs"))
+		return "/sys";
+	if (streq(type, "mqueue"))
+		return "/dev/mqueue";
+	if (streq(type, "cgroup2"))
+		return host_cgroup2_path();
+	return NULL;
+}
+
+static int job_fresh(struct mount_job *j, struct berth_error **err)
+{
+	const char *type = j->m->type;
+	unsigned long flags = j->o.flags & ~(MS_BIND | MS_REC);
+	bool shared_sb = streq(type, "proc") || streq(type, "sysfs") || streq(type, "cgroup") ||
+			 streq(type, "cgroup2");
+	bool ro_later = (flags & MS_RDONLY) && (shared_sb || j->o.tmpcopyup);
+	int r;
+
+	_cleanup_close_ int tfd = path_mkdir_p_in_root(j->c->root_fd, j->dest, 0755);
+	if (tfd < 0)
+		return job_fail(j, err, tfd, "create destination");
+
+	if (streq(type, "cgroup"))
+		return job_cgroup_v1(j, tfd, err);
+
+	_cleanup_close_ int old = -EBADF;
+	if (j->o.tmpcopyup) {
+		/* the directory the new mount is about to hide */
+		old = openat(tfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (old < 0)
+			return job_fail(j, err, errno, "tmpcopyup: open destination");
+	}
+
+	r = mount_fresh_at(tfd, j->source ?: type, type, ro_later ? flags & ~MS_RDONLY : flags,
+			   j->o.data);
+	if (r == -EPERM && j->c->new_userns && userns_fallback(type)) {
+		struct berth_error *ignored = NULL;
+		r = job_bind(j, userns_fallback(type), true, &ignored);
+		berth_error_free(ignored);
+		if (r >= 0)
+			return job_finish(j, flags & PER_MOUNT_FLAGS, j->o.clear, err);
+		r = -EPERM; /* report the original refusal */
+	}
+	if (r < 0)
+		return job_fail(j, err, r, NULL);
+
+	if (old >= 0) {
+		_cleanup_close_ int fd = path_open_in_root(j->c->root_fd, j->dest,
+							   O_RDONLY | O_DIRECTORY, 0);
+		if (fd < 0)
+			return job_fail(j, err, fd, "tmpcopyup: open new mount");
+		r = copy_tree(old, fd, 0);
+		if (r < 0)
+			return job_fail(j, err, r, "tmpcopyup: copy");
+	}
+	return job_finish(j, ro_later ? MS_RDONLY : 0, 0, err);
+}
+
+static int mount_job_run(struct mount_job *jp, struct berth_error **err)
+{
+	struct mount_job j = *jp;
+	struct berth_rootfs_ctx *c = j.c;
+	const struct berth_mount *m = j.m;
+	int r;
+
+	bool bind = (j.o.flags & MS_BIND) || !m->type || streq(m->type, "bind");
+	j.type = bind ? (j.o.flags & MS_REC ? "rbind" : "bind") : m->type;
+
+	if (j.o.idmap)
+		return berth_error_setx(err, EOPNOTSUPP,
+					"mount '%s' on '%s': idmapped mounts are not supported",
+					j.source ?: "none", j.dest);
+
+	if (j.o.flags & MS_REMOUNT) {
+		/* change an existing mount in place */
+		char buf[FD_PATH_MAX];
+		_cleanup_close_ int fd = job_reopen(&j);
+		if (fd < 0)
+			return job_fail(&j, err, fd, "open destination");
+		if (bind)
+			r = remount_bind(fd, path_fd_path(fd, buf, sizeof(buf)), j.o.flags, j.o.clear);
+		else
+			r = mount(j.source, path_fd_path(fd, buf, sizeof(buf)), m->type, j.o.flags,
+				  j.o.data) < 0 ?
+				    -errno :
+				    0;
+		if (r < 0)
+			return job_fail(&j, err, r, "remount");
+		return job_finish(&j, 0, 0, err);
+	}
+
+	if (bind) {
+		r = job_bind(&j, m->source, j.o.flags & MS_REC, err);
+		if (r < 0)
+			return r;
+		return job_finish(&j, j.o.flags & PER_MOUNT_FLAGS, j.o.clear, err);
+	}
+
+	if (streq(m->type, "sysfs") && (!c->new_netns || c->new_userns)) {
+		/* a fresh sysfs shows the netns of its mounter: bind the host's instead */
+		r = job_bind(&j, "/sys", true, err);
+		if (r < 0)
+			return r;
+		r = job_finish(&j, j.o.flags & PER_MOUNT_FLAGS, j.o.clear, err);
+		if (r < 0)
+			return r;
+		/* the remount only touched the top: make the submounts match */
+		uint64_t set = 0;
+		if (j.o.flags & MS_RDONLY)
+			set |= MOUNT_ATTR_RDONLY;
+		if (j.o.flags & MS_NOSUID)
+			set |= MOUNT_ATTR_NOSUID;
+		if (j.o.flags & MS_NODEV)
+			set |= MOUNT_ATTR_NODEV;
+		if (j.o.flags & MS_NOEXEC)
+			set |= MOUNT_ATTR_NOEXEC;
+		if (set) {
+			_cleanup_close_ int fd = job_reopen(&j);
+			struct mount_attr a = { .attr_set = set };
+			if (fd < 0 ||
+			    mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+				return job_fail(&j, err, fd < 0 ? fd : -errno,
+						"set flags on submounts");
+		}
+		return 0;
+	}
+
+	return job_fresh(&j, err);
+}
+
+/* One spec mount, in the rootfs, with everything its options ask for. */
+static int mount_one(struct berth_rootfs_ctx *c, const struct berth_mount *m,
+		     struct berth_error **err)
+{
+	struct mount_job j = { .c = c, .m = m, .dest = m->destination, .source = m->source };
+
+	if (!m->destination)
+		return berth_error_setx(err, EINVAL, "mount without a destination");
+	int r = berth_mount_opts_parse(m->options, m->n_options, &j.o, err);
+	if (r < 0)
+		return r;
+	r = mount_job_run(&j, err);
+	berth_mount_opts_done(&j.o);
+	return r;
+}
+
+/* ---- /dev --------------------------------------------------------------------------------- */
+
+/*
+ * Create the node name under dirfd. Where mknod is refused (user namespace,
+ * no CAP_MKNOD), bind the host's node at host_path onto an empty file.
+ * Returns 1 if a node was created, 2 if it was bound, 0 if it existed and
+ * replace is false.
+ */
+static int make_node(int dirfd, const char *name, mode_t mode, dev_t dev, const char *host_path,
+		     bool replace)
+{
+	if (replace && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+
+	int r = S_ISFIFO(mode) ? mkfifoat(dirfd, name, mode & 07777) : mknodat(dirfd, name, mode, dev);
+	if (r == 0)
+		return 1;
+	if (errno == EEXIST && !replace)
+		return 0;
+	if (errno != EPERM || S_ISFIFO(mode))
+		return -errno;
+
+	_cleanup_close_ int hfd = open(host_path, O_PATH | O_CLOEXEC);
+	if (hfd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(hfd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & S_IFMT) != (mode & S_IFMT))
+		return -ENODEV;
+
+	_cleanup_close_ int f =
+		openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (f < 0)
+		return -errno;
+	_cleanup_close_ int t = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (t < 0)
+		return -errno;
+	char sbuf[FD_PATH_MAX], tbuf[FD_PATH_MAX];
+	if (mount(path_fd_path(hfd, sbuf, sizeof(sbuf)), path_fd_path(t, tbuf, sizeof(tbuf)), NULL,
+		  MS_BIND, NULL) < 0)
+		return -errno;
+	return 2;
+}
+
+/* config-linux.md "Default Devices" plus the usual links and mount points, in a fresh /dev. */
+static int setup_default_dev(struct berth_rootfs_ctx *c, struct berth_error **err)
+{
+	static const struct {
+		const char *name;
+		unsigned int major, minor;
+	} devs[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 },    { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const struct {
+		const char *name, *target;
+	} links[] = {
+		{ "fd", "/proc/self/fd" },	   { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+		{ "ptmx", "pts/ptmx" },	   { "core", "/proc/kcore" },
+	};
+
+	_cleanup_close_ int dev = path_mkdir_p_in_root(c->root_fd, "/dev", 0755);
+	if (dev < 0)
+		return berth_error_set(err, dev, "open '/dev' in the rootfs");
+
+	for (size_t i = 0; i < ELEMENTSOF(devs); i++) {
+		char host[32];
+		snprintf(host, sizeof(host), "/dev/%s", devs[i].name);
+		int r = make_node(dev, devs[i].name, S_IFCHR | 0666,
+				  makedev(devs[i].major, devs[i].minor), host, false);
+		if (r < 0)
+			return berth_error_set(err, r, "create device '%s'", host);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(links); i++)
+		if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
+			return berth_error_set(err, errno, "create symlink '/dev/%s'", links[i].name);
+	int r = mkdir_at(dev, "pts", 0755);
+	if (r >= 0)
+		r = mkdir_at(dev, "shm", 01777);
+	if (r < 0)
+		return berth_error_set(err, r, "create '/dev/pts' or '/dev/shm'");
+	return 0;
+}
+
+/* linux.devices: each node created (or replaced) at its path inside the rootfs. */
+static int create_device(struct berth_rootfs_ctx *c, const struct berth_device *d,
+			 struct berth_error **err)
+{
+	mode_t type;
+	switch (d->type) {
+	case 'c':
+	case 'u':
+		type = S_IFCHR;
+		break;
+	case 'b':
+		type = S_IFBLK;
+		break;
+	case 'p':
+		type = S_IFIFO;
+		break;
+	default:
+		return berth_error_setx(err, EINVAL, "device '%s': unknown type '%c'", d->path,
+					d->type);
+	}
+	if (!d->path)
+		return berth_error_setx(err, EINVAL, "device without a path");
+
+	_cleanup_free_ char *norm = path_absolute("/", d->path);
+	if (!norm)
+		return berth_error_set(err, ENOMEM, "device '%s'", d->path);
+	char *slash = strrchr(norm, '/');
+	if (!slash[1])
+		return berth_error_setx(err, EINVAL, "device '%s': not a file path", d->path);
+	*slash = 0;
+	const char *name = slash + 1;
+
+	_cleanup_close_ int dir = path_mkdir_p_in_root(c->root_fd, *norm ? norm : "/", 0755);
+	if (dir < 0)
+		return berth_error_set(err, dir, "device '%s': create parent directory", d->path);
+
+	mode_t perm = d->has_file_mode ? (d->file_mode & 07777) : 0666;
+	dev_t dv = type == S_IFIFO ? 0 : makedev((unsigned int)d->major, (unsigned int)d->minor);
+	int r = make_node(dir, name, type | perm, dv, d->path, true);
+	if (r < 0)
+		return berth_error_set(err, r, "create device '%s'", d->path);
+	/* a bound host node keeps its owner: never chown the host's */
+	if (r == 1 && (d->has_uid || d->has_gid) &&
+	    fchownat(dir, name, d->has_uid ? d->uid : (uid_t)-1, d->has_gid ? d->gid : (gid_t)-1,
+		     AT_SYMLINK_NOFOLLOW) < 0)
+		return berth_error_set(err, errno, "chown device '%s'", d->path);
+	return 0;
+}
+
+static int setup_dev(struct berth_rootfs_ctx *c, bool dev_mounted, struct berth_error **err)
+{
+	const struct berth_spec *s = c->spec;
+	int r = 0;
+
+	/* modes in the spec are exact: no umask */
+	mode_t old_umask = umask(0);
+
+	if (dev_mounted)
+		r = setup_default_dev(c, err);
+
+	if (r >= 0 && s->has_process && s->process.terminal) {
+		/* the pty is bound here later; only the mount target is made now */
+		int fd = path_ensure_in_root(c->root_fd, "/dev/console", false, 0600);
+		if (fd < 0)
+			r = berth_error_set(err, fd, "create '/dev/console'");
+		else
+			close(fd);
+	}
+
+	for (size_t i = 0; r >= 0 && i < s->linux_.n_devices; i++)
+		r = create_device(c, &s->linux_.devices[i], err);
+
+	umask(old_umask);
+	return r;
+}
+
+/* ---- phases ------------------------------------------------------------------------------- */
+
+static bool is_dev_destination(const char *dest)
+{
+	_cleanup_free_ char *n = dest ? path_absolute("/", dest) : NULL;
+	return n && streq(n, "/dev");
+}
+
+int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
+{
+	const struct berth_spec *s = c->spec;
+	unsigned long prop = 0;
+
+	c->root_fd = -EBADF;
+	if (s->linux_.rootfs_propagation &&
+	    propagation_from_name(s->linux_.rootfs_propagation, &prop) < 0)
+		return berth_error_setx(err, EINVAL, "unknown rootfs propagation '%s'",
+					s->linux_.rootfs_propagation);
+
+	/*
+	 * Always rslave first: copies of the host's shared mounts are still in
+	 * the host's peer groups, and nothing mounted here may propagate back.
+	 * A shared rootfs is made shared after pivot_root, which refuses a
+	 * shared parent mount.
+	 */
+	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return berth_error_set(err, errno, "make '/' a recursive slave");
+	if ((prop & (MS_PRIVATE | MS_UNBINDABLE)) && mount(NULL, "/", NULL, prop, NULL) < 0)
+		return berth_error_set(err, errno, "set propagation '%s' on '/'",
+				       s->linux_.rootfs_propagation);
+
+	if (!c->rootfs || c->rootfs[0] != '/')
+		return berth_error_setx(err, EINVAL, "rootfs '%s' is not an absolute path",
+					c->rootfs ?: "");
+	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return berth_error_set(err, errno, "bind rootfs '%s' onto itself", c->rootfs);
+	c->root_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->root_fd < 0)
+		return berth_error_set(err, errno, "open rootfs '%s'", c->rootfs);
+
+	bool dev_mounted = false;
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		int r = mount_one(c, &s->mounts[i], err);
+		if (r < 0)
+			return r;
+		if (is_dev_destination(s->mounts[i].destination))
+			dev_mounted = true;
+	}
+
+	return setup_dev(c, dev_mounted, err);
+}
+
+int berth_rootfs_pivot(struct berth_rootfs_ctx *c, struct berth_error **err)
+{
+	if (fchdir(c->root_fd) < 0 && chdir(c->rootfs) < 0)
+		return berth_error_set(err, errno, "chdir to rootfs '%s'", c->rootfs);
+
+	if (c->no_pivot) {
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			return berth_error_set(err, errno, "move rootfs '%s' to '/'", c->rootfs);
+		if (chroot(".") < 0)
+			return berth_error_set(err, errno, "chroot to rootfs '%s'", c->rootfs);
+	} else {
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return berth_error_set(err, errno, "pivot_root to '%s'", c->rootfs);
+		/* the old root now sits on top of "."; detach it without telling the host */
+		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+			return berth_error_set(err, errno, "make the old root a recursive slave");
+		if (umount2(".", MNT_DETACH) < 0)
+			return berth_error_set(err, errno, "detach the old root");
+	}
+	if (chdir("/") < 0)
+		return berth_error_set(err, errno, "chdir to '/'");
+	return 0;
+}
+
+/* After pivot: an fd as a mount path through /proc/self/fd when proc is there, else the path. */
+struct fin {
+	int root;
+	bool proc_ok;
+};
+
+static const char *fin_target(const struct fin *f, int fd, const char *path, char *buf, size_t n)
+{
+	return f->proc_ok ? path_fd_path(fd, buf, n) : path;
+}
+
+/* Is /proc/self/fd usable as a way to name fds (a procfs that shows this process)? */
+static bool proc_fd_usable(int root_fd)
+{
+	char buf[FD_PATH_MAX], link[8];
+	ssize_t n = readlink(path_fd_path(root_fd, buf, sizeof(buf)), link, sizeof(link));
+	return n == 1 && link[0] == '/';
+}
+
+static int readonly_path(const struct fin *f, const char *path, struct berth_error **err)
+{
+	char buf[FD_PATH_MAX];
+	_cleanup_close_ int fd = path_open_in_root(f->root, path, O_PATH, 0);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return berth_error_set(err, fd, "readonly path '%s'", path);
+	const char *t = fin_target(f, fd, path, buf, sizeof(buf));
+	if (mount(t, t, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return berth_error_set(err, errno, "readonly path '%s': bind", path);
+
+	_cleanup_close_ int nfd = path_open_in_root(f->root, path, O_PATH, 0);
+	if (nfd < 0)
+		return berth_error_set(err, nfd, "readonly path '%s': reopen", path);
+	int r = remount_bind(nfd, fin_target(f, nfd, path, buf, sizeof(buf)), MS_RDONLY, 0);
+	if (r < 0)
+		return berth_error_set(err, r, "readonly path '%s': remount read-only", path);
+	return 0;
+}
+
+static int masked_path(const struct fin *f, const char *path, struct berth_error **err)
+{
+	char buf[FD_PATH_MAX], sbuf[FD_PATH_MAX];
+	_cleanup_close_ int fd = path_open_in_root(f->root, path, O_PATH, 0);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return berth_error_set(err, fd, "masked path '%s'", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return berth_error_set(err, errno, "masked path '%s'", path);
+	const char *t = fin_target(f, fd, path, buf, sizeof(buf));
+
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=000") < 0)
+			return berth_error_set(err, errno, "masked path '%s': mount empty tmpfs",
+					       path);
+		return 0;
+	}
+
+	_cleanup_close_ int null = path_open_in_root(f->root, "/dev/null", O_PATH, 0);
+	if (null < 0)
+		return berth_error_set(err, null, "masked path '%s': open '/dev/null'", path);
+	struct stat ns;
+	if (fstat(null, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
+		return berth_error_setx(err, ENODEV, "masked path '%s': '/dev/null' is not the null device",
+					path);
+	if (mount(fin_target(f, null, "/dev/null", sbuf, sizeof(sbuf)), t, NULL, MS_BIND, NULL) < 0)
+		return berth_error_set(err, errno, "masked path '%s': bind '/dev/null'", path);
+	return 0;
+}
+
+int berth_rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err)
+{
+	const struct berth_linux *l = &c->spec->linux_;
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return berth_error_set(err, errno, "open '/'");
+	struct fin f = { .root = root, .proc_ok = proc_fd_usable(root) };
+	int r;
+
+	if (l->rootfs_propagation) {
+		unsigned long prop = 0;
+		if (propagation_from_name(l->rootfs_propagation, &prop) < 0)
+			return berth_error_setx(err, EINVAL, "unknown rootfs propagation '%s'",
+						l->rootfs_propagation);
+		if (mount(NULL, "/", NULL, prop, NULL) < 0)
+			return berth_error_set(err, errno, "set propagation '%s' on '/'",
+					       l->rootfs_propagation);
+	}
+
+	for (size_t i = 0; i < l->n_readonly_paths; i++) {
+		r = readonly_path(&f, l->readonly_paths[i], err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < l->n_masked_paths; i++) {
+		r = masked_path(&f, l->masked_paths[i], err);
+		if (r < 0)
+			return r;
+	}
+
+	if (c->spec->root_readonly) {
+		r = remount_bind(root, "/", MS_RDONLY, 0);
+		if (r < 0)
+			return berth_error_set(err, r, "remount '/' read-only");
+	}
+	return 0;
+}

@@ -35,6 +35,7 @@ void berth_mount_opts_done(struct berth_mount_opts *o);
 struct berth_rootfs_ctx {
 	const struct berth_spec *spec;
 	const char *rootfs; /* absolute host path of the root filesystem */
+	const char *bundle; /* relative bind-mount sources resolve here; NULL: the cwd */
 	bool no_pivot;
 	bool new_netns;	 /* sysfs may be mounted fresh only with a new netns */
 	bool new_userns; /* some mounts (sysfs, devices) are restricted in a user ns */
