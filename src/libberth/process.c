@@ -551,6 +551,11 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 	if (r < 0)
 		return r;
 
+	int last = cap_last();
+	r = caps_check(&p->caps, last, err);
+	if (r < 0)
+		return r;
+
 	/*
 	 * Without no_new_privs, installing a seccomp filter needs CAP_SYS_ADMIN,
 	 * which the user may not keep: run the hook while still privileged.
@@ -561,10 +566,6 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 			return r;
 	}
 
-	int last = cap_last();
-	r = caps_check(&p->caps, last, err);
-	if (r < 0)
-		return r;
 	/* needs CAP_SETPCAP in the effective set: do it before becoming the user */
 	r = caps_drop_bounding(&p->caps, last, err);
 	if (r < 0)
