@@ -530,6 +530,14 @@ static int call_before_exec(const struct berth_exec_opts *o, struct berth_error 
 	return 0;
 }
 
+static bool fd_in(int fd, const int *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == fd)
+			return true;
+	return false;
+}
+
 int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err)
 {
 	const struct berth_process *p = o->process;
@@ -595,10 +603,13 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 
 	/* explicitly: it could sit in the preserved range */
 	close(TAKE_FD(root_fd));
-	r = close_fds_from(3 + o->preserve_fds, NULL, 0);
+	r = close_fds_from(3 + o->preserve_fds, o->keep_fds, o->n_keep_fds);
 	if (r < 0)
 		return berth_error_set(err, -r, "close fds");
 	for (int fd = 3; fd < 3 + o->preserve_fds; fd++) {
+		/* a kept fd must still close at execve, even inside the preserved range */
+		if (fd_in(fd, o->keep_fds, o->n_keep_fds))
+			continue;
 		r = fd_set_cloexec(fd, false);
 		if (r < 0 && r != -EBADF)
 			return berth_error_set(err, -r, "preserve fd %d", fd);
