@@ -95,11 +95,12 @@ static int read_link_at(int dirfd, const char *name, char **ret)
 static char *symlink_retarget(const char *dir, const char *tgt, const char *rest)
 {
 	char *s = NULL;
+	const char *sep = *rest ? "/" : "";
 	int r;
 	if (tgt[0] == '/')
-		r = asprintf(&s, "%s/%s", tgt, rest);
+		r = asprintf(&s, "%s%s%s", tgt, sep, rest);
 	else
-		r = asprintf(&s, "%s/%s/%s", dir, tgt, rest);
+		r = asprintf(&s, "%s/%s%s%s", dir, tgt, sep, rest);
 	return r < 0 ? NULL : s;
 }
 
