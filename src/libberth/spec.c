@@ -1115,8 +1115,18 @@ static int scan_json(const char *text, size_t len, struct berth_error **err)
 	while (n > 0 && strchr(" \t\r\n.", msg[n - 1]))
 		msg[--n] = 0;
 
-	/* the offending byte is the last one consumed */
-	size_t at = at_end ? len : (off > 0 ? MIN(off, len) - 1 : 0);
+	/*
+	 * Where the offending byte is: yajl's lexer backs up to it for most lexical
+	 * errors, but has consumed it for "invalid char" and for parse errors.
+	 */
+	bool consumed = strncmp(msg, "lexical error", 13) != 0 || strstr(msg, "invalid char in json");
+	size_t at;
+	if (at_end)
+		at = len;
+	else if (consumed)
+		at = off > 0 ? MIN(off, len) - 1 : 0;
+	else
+		at = MIN(off, len);
 	unsigned line = 1, col = 1;
 	for (size_t i = 0; i < at; i++) {
 		if (text[i] == '\n') {
