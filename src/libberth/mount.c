@@ -845,14 +845,22 @@ static int mount_one(struct berth_rootfs_ctx *c, const struct berth_mount *m,
 /*
  * Create the node name under dirfd. Where mknod is refused (user namespace,
  * no CAP_MKNOD), bind the host's node at host_path onto an empty file.
- * Returns 1 if a node was created, 2 if it was bound, 0 if it existed and
- * replace is false.
+ * host_path also names the node in messages. Returns 1 if a node was
+ * created, 2 if it was bound, 0 if it existed and replace is false.
  */
 static int make_node(int dirfd, const char *name, mode_t mode, dev_t dev, const char *host_path,
-		     bool replace)
+		     bool replace, struct berth_error **err)
 {
-	if (replace && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-		return -errno;
+	if (replace && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) {
+		if (errno != EBUSY)
+			return berth_error_set(err, errno, "replace '%s'", host_path);
+		/* a node bound earlier (user namespace): drop the mount, then the file */
+		char buf[FD_PATH_MAX];
+		_cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || umount2(path_fd_path(fd, buf, sizeof(buf)), MNT_DETACH) < 0 ||
+		    unlinkat(dirfd, name, 0) < 0)
+			return berth_error_set(err, errno, "replace '%s'", host_path);
+	}
 
 	int r = S_ISFIFO(mode) ? mkfifoat(dirfd, name, mode & 07777) : mknodat(dirfd, name, mode, dev);
 	if (r == 0)
@@ -860,28 +868,34 @@ static int make_node(int dirfd, const char *name, mode_t mode, dev_t dev, const 
 	if (errno == EEXIST && !replace)
 		return 0;
 	if (errno != EPERM || S_ISFIFO(mode))
-		return -errno;
+		return berth_error_set(err, errno, "create device '%s'", host_path);
 
 	_cleanup_close_ int hfd = open(host_path, O_PATH | O_CLOEXEC);
 	if (hfd < 0)
-		return -errno;
+		return berth_error_set(err, errno,
+				       "create device '%s': mknod not permitted, and no host node "
+				       "to bind",
+				       host_path);
 	struct stat st;
 	if (fstat(hfd, &st) < 0)
-		return -errno;
-	if ((st.st_mode & S_IFMT) != (mode & S_IFMT))
-		return -ENODEV;
+		return berth_error_set(err, errno, "create device '%s': stat host node", host_path);
+	if ((st.st_mode & S_IFMT) != (mode & S_IFMT) || st.st_rdev != dev)
+		return berth_error_setx(err, ENODEV,
+					"create device '%s': mknod not permitted, and the host's "
+					"node is a different device",
+					host_path);
 
 	_cleanup_close_ int f =
 		openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 	if (f < 0)
-		return -errno;
+		return berth_error_set(err, errno, "create device '%s': bind target", host_path);
 	_cleanup_close_ int t = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (t < 0)
-		return -errno;
+		return berth_error_set(err, errno, "create device '%s': bind target", host_path);
 	char sbuf[FD_PATH_MAX], tbuf[FD_PATH_MAX];
 	if (mount(path_fd_path(hfd, sbuf, sizeof(sbuf)), path_fd_path(t, tbuf, sizeof(tbuf)), NULL,
 		  MS_BIND, NULL) < 0)
-		return -errno;
+		return berth_error_set(err, errno, "create device '%s': bind host node", host_path);
 	return 2;
 }
 
@@ -911,9 +925,9 @@ static int setup_default_dev(struct berth_rootfs_ctx *c, struct berth_error **er
 		char host[32];
 		snprintf(host, sizeof(host), "/dev/%s", devs[i].name);
 		int r = make_node(dev, devs[i].name, S_IFCHR | 0666,
-				  makedev(devs[i].major, devs[i].minor), host, false);
+				  makedev(devs[i].major, devs[i].minor), host, false, err);
 		if (r < 0)
-			return berth_error_set(err, r, "create device '%s'", host);
+			return r;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(links); i++)
 		if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
@@ -964,9 +978,9 @@ static int create_device(struct berth_rootfs_ctx *c, const struct berth_device *
 
 	mode_t perm = d->has_file_mode ? (d->file_mode & 07777) : 0666;
 	dev_t dv = type == S_IFIFO ? 0 : makedev((unsigned int)d->major, (unsigned int)d->minor);
-	int r = make_node(dir, name, type | perm, dv, d->path, true);
+	int r = make_node(dir, name, type | perm, dv, d->path, true, err);
 	if (r < 0)
-		return berth_error_set(err, r, "create device '%s'", d->path);
+		return r;
 	/* a bound host node keeps its owner: never chown the host's */
 	if (r == 1 && (d->has_uid || d->has_gid) &&
 	    fchownat(dir, name, d->has_uid ? d->uid : (uid_t)-1, d->has_gid ? d->gid : (gid_t)-1,
