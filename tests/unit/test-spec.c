@@ -3,6 +3,7 @@
  * Unit tests for spec.c: a config with every field, exact error messages for
  * type and syntax errors, edge cases, file loading, and no crash on mangled input.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -27,6 +28,76 @@
 	} while (0)
 
 #define CAP(c) (UINT64_C(1) << (c))
+
+/*
+ * Allocation failure injection: the test binary interposes malloc & co. and can
+ * fail the n-th allocation, counting live blocks to find leaks on those paths.
+ * Allocations made by libyajl itself are never failed: yajl 2.1 does not check
+ * for NULL everywhere. Under valgrind its own allocator wins and this is skipped.
+ */
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+
+/* volatile: the compiler assumes strdup() & co. leave globals alone */
+static volatile long alloc_fail_in = -1; /* fail after this many more allocations; -1: never */
+static volatile bool alloc_failed;
+static volatile long alloc_live;
+
+static bool called_from_yajl(const void *caller)
+{
+	Dl_info info;
+	return dladdr(caller, &info) != 0 && info.dli_fname && strstr(info.dli_fname, "libyajl");
+}
+
+static bool alloc_should_fail(const void *caller)
+{
+	if (alloc_fail_in < 0 || called_from_yajl(caller))
+		return false;
+	if (alloc_fail_in-- > 0)
+		return false;
+	alloc_failed = true;
+	errno = ENOMEM;
+	return true;
+}
+
+void *malloc(size_t n)
+{
+	if (alloc_should_fail(__builtin_return_address(0)))
+		return NULL;
+	void *p = __libc_malloc(n);
+	alloc_live += p != NULL;
+	return p;
+}
+
+void *calloc(size_t n, size_t size)
+{
+	if (alloc_should_fail(__builtin_return_address(0)))
+		return NULL;
+	void *p = __libc_calloc(n, size);
+	alloc_live += p != NULL;
+	return p;
+}
+
+void *realloc(void *old, size_t n)
+{
+	if (alloc_should_fail(__builtin_return_address(0)))
+		return NULL;
+	void *p = __libc_realloc(old, n);
+	if (!old && p)
+		alloc_live++;
+	else if (old && !p && n == 0)
+		alloc_live--;
+	return p;
+}
+
+void free(void *p)
+{
+	if (p)
+		alloc_live--;
+	__libc_free(p);
+}
 
 static struct berth_spec *parse_ok(const char *json)
 {
@@ -596,6 +667,56 @@ static void test_mangled(void)
 	check(n_ok > 0 && n_fail > 0);
 }
 
+/* Fail each allocation in turn: a clean -ENOMEM (or an error), never a crash or a leak. */
+static void test_oom(void)
+{
+	size_t len;
+	_cleanup_free_ char *text = read_data("full-config.json", &len);
+
+	/* strdup(), not malloc(): the compiler may fold a malloc()/free() pair away */
+	alloc_fail_in = 0;
+	char *probe = strdup("probe");
+	alloc_fail_in = -1;
+	if (probe) {
+		free(probe);
+		printf("skipping allocation failure test: malloc is not ours (valgrind?)\n");
+		return;
+	}
+
+	size_t n_failed = 0;
+	for (long n = 0;; n++) {
+		struct berth_spec *s = NULL;
+		struct berth_error *e = NULL;
+		long live = alloc_live;
+
+		alloc_failed = false;
+		alloc_fail_in = n;
+		int r = berth_spec_parse(text, len, &s, &e);
+		if (r == 0)
+			(void)berth_spec_validate(s, true, &e);
+		alloc_fail_in = -1;
+
+		if (!alloc_failed) {
+			check(r == 0 && s && !e);
+			berth_spec_free(s);
+			check(alloc_live == live);
+			break;
+		}
+		n_failed++;
+		/* the error object itself may be what could not be allocated */
+		check(r < 0 && !s);
+		check(!e || e->code == ENOMEM);
+		berth_error_free(e);
+		if (alloc_live != live) {
+			fprintf(stderr, "leak: %ld blocks after failing allocation #%ld\n",
+				alloc_live - live, n);
+			exit(1);
+		}
+	}
+	printf("%zu allocation failures handled\n", n_failed);
+	check(n_failed > 50);
+}
+
 int main(void)
 {
 	test_full();
@@ -605,5 +726,6 @@ int main(void)
 	test_load();
 	test_helpers();
 	test_mangled();
+	test_oom();
 	return 0;
 }
