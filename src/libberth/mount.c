@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <signal.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "berth/error.h"
@@ -468,6 +471,118 @@ static int job_finish(struct mount_job *j, unsigned long set, unsigned long clea
 	return 0;
 }
 
+static int write_id_map(int procfd, const char *file, const struct berth_id_mapping *m, size_t n)
+{
+	char buf[4096];
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		int k = snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
+				 m[i].host_id, m[i].size);
+		if (k < 0 || (size_t)k >= sizeof(buf) - len)
+			return -E2BIG;
+		len += (size_t)k;
+	}
+	_cleanup_close_ int fd = openat(procfd, file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t k = write(fd, buf, len);
+	if (k < 0)
+		return -errno;
+	return (size_t)k == len ? 0 : -EIO;
+}
+
+/*
+ * A user namespace whose maps are the mount's uidMappings/gidMappings, for
+ * MOUNT_ATTR_IDMAP; returns an fd of it. A helper child unshares it and opens
+ * its /proc/self into our shared fd table (CLONE_FILES), so this works
+ * whatever pid namespace /proc belongs to; we write the maps, then let it go.
+ */
+static int idmap_userns(const struct berth_mount *m)
+{
+	int ready[2], done[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		int r = -errno;
+		close(ready[0]);
+		close(ready[1]);
+		return r;
+	}
+
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid == 0) {
+		int fd = -EBADF;
+		if (unshare(CLONE_NEWUSER) < 0)
+			fd = -errno;
+		else if ((fd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			fd = -errno;
+		if (write(ready[1], &fd, sizeof(fd)) != sizeof(fd))
+			_exit(1);
+		char c;
+		/* EOF once the parent closes the write end in our shared table */
+		while (read(done[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+
+	int r = 0, procfd = -EBADF, userns = -EBADF;
+	if (pid < 0) {
+		r = -errno;
+	} else {
+		ssize_t k;
+		do
+			k = read(ready[0], &procfd, sizeof(procfd));
+		while (k < 0 && errno == EINTR);
+		if (k != sizeof(procfd))
+			r = -EIO;
+		else if (procfd < 0)
+			r = procfd;
+		if (r >= 0)
+			r = write_id_map(procfd, "uid_map", m->uid_mappings, m->n_uid_mappings);
+		if (r >= 0)
+			r = write_id_map(procfd, "gid_map", m->gid_mappings, m->n_gid_mappings);
+		if (r >= 0) {
+			userns = openat(procfd, "ns/user", O_RDONLY | O_CLOEXEC);
+			if (userns < 0)
+				r = -errno;
+		}
+		if (procfd >= 0)
+			close(procfd);
+	}
+	close(done[1]);
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	close(done[0]);
+	close(ready[0]);
+	close(ready[1]);
+	return r < 0 ? r : userns;
+}
+
+/* An idmapped clone of the tree at sfd, attached at tfd (open_tree + mount_setattr + move_mount). */
+static int bind_idmapped(struct mount_job *j, int sfd, int tfd, bool rec, struct berth_error **err)
+{
+	if (!j->m->n_uid_mappings || !j->m->n_gid_mappings)
+		return berth_error_setx(err, EINVAL,
+					"mount '%s' on '%s': idmap needs uidMappings and gidMappings",
+					j->source ?: "none", j->dest);
+	_cleanup_close_ int userns = idmap_userns(j->m);
+	if (userns < 0)
+		return job_fail(j, err, userns, "create the idmap user namespace");
+	_cleanup_close_ int tree = open_tree(sfd, "",
+					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+						     (rec ? AT_RECURSIVE : 0));
+	if (tree < 0)
+		return job_fail(j, err, errno, "clone source tree");
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | (j->o.ridmap ? AT_RECURSIVE : 0), &a,
+			  sizeof(a)) < 0)
+		return job_fail(j, err, errno, "idmap");
+	if (move_mount(tree, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return job_fail(j, err, errno, "attach idmapped mount");
+	return 0;
+}
+
 /* Bind host path source (MS_REC if rec) onto dest in the rootfs, creating dest as needed. */
 static int job_bind(struct mount_job *j, const char *source, bool rec, struct berth_error **err)
 {
@@ -489,6 +604,8 @@ static int job_bind(struct mount_job *j, const char *source, bool rec, struct be
 	if (tfd < 0)
 		return job_fail(j, err, tfd, "create destination");
 
+	if (j->o.idmap)
+		return bind_idmapped(j, sfd, tfd, rec, err);
 	if (mount(path_fd_path(sfd, sbuf, sizeof(sbuf)), path_fd_path(tfd, tbuf, sizeof(tbuf)),
 		  NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
 		return job_fail(j, err, errno, NULL);
@@ -762,9 +879,12 @@ static int mount_job_run(struct mount_job *jp, struct berth_error **err)
 	bool bind = (j.o.flags & MS_BIND) || !m->type || streq(m->type, "bind");
 	j.type = bind ? (j.o.flags & MS_REC ? "rbind" : "bind") : m->type;
 
-	if (j.o.idmap)
+	/* mappings without the option still ask for an idmapped mount */
+	if (m->n_uid_mappings || m->n_gid_mappings)
+		j.o.idmap = true;
+	if (j.o.idmap && !bind)
 		return berth_error_setx(err, EOPNOTSUPP,
-					"mount '%s' on '%s': idmapped mounts are not supported",
+					"mount '%s' on '%s': idmap is only supported on bind mounts",
 					j.source ?: "none", j.dest);
 
 	if (j.o.flags & MS_REMOUNT) {
