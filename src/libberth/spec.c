@@ -78,6 +78,12 @@ static void path_pop(struct parser *p, size_t old)
 	p->path[old] = 0;
 }
 
+static int oom(struct parser *p)
+{
+	int r = berth_error_set(p->err, ENOMEM, "config.json");
+	return r < 0 ? r : -ENOMEM;
+}
+
 /* "config.json: <path>: <message>", always EINVAL. */
 _printf_(2, 3) static int fail(struct parser *p, const char *fmt, ...)
 {
@@ -88,15 +94,12 @@ _printf_(2, 3) static int fail(struct parser *p, const char *fmt, ...)
 	int k = vasprintf(&m, fmt, ap);
 	va_end(ap);
 	if (k < 0)
-		return berth_error_set(p->err, ENOMEM, "config.json");
+		return oom(p);
 	if (p->len == 0)
-		return berth_error_setx(p->err, EINVAL, "config.json: %s", m);
-	return berth_error_setx(p->err, EINVAL, "config.json: %s: %s", p->path, m);
-}
-
-static int oom(struct parser *p)
-{
-	return berth_error_set(p->err, ENOMEM, "config.json");
+		k = berth_error_setx(p->err, EINVAL, "config.json: %s", m);
+	else
+		k = berth_error_setx(p->err, EINVAL, "config.json: %s: %s", p->path, m);
+	return k < 0 ? k : -EINVAL; /* callers rely on < 0 */
 }
 
 /* The value of key in obj; NULL when absent or JSON null (treated alike, as Go runtimes do). */
@@ -176,7 +179,7 @@ static int conv_i64(struct parser *p, yajl_val v, int64_t min, int64_t max, cons
 
 static int conv_u32(struct parser *p, yajl_val v, uint32_t *ret)
 {
-	uint64_t x;
+	uint64_t x = 0;
 	int r = conv_u64(p, v, UINT32_MAX, "an unsigned 32-bit integer", &x);
 	if (r > 0)
 		*ret = (uint32_t)x;
@@ -185,7 +188,7 @@ static int conv_u32(struct parser *p, yajl_val v, uint32_t *ret)
 
 static int conv_i32(struct parser *p, yajl_val v, int32_t *ret)
 {
-	int64_t x;
+	int64_t x = 0;
 	int r = conv_i64(p, v, INT32_MIN, INT32_MAX, "a 32-bit integer", &x);
 	if (r > 0)
 		*ret = (int32_t)x;
@@ -925,7 +928,7 @@ static int parse_device(struct parser *p, yajl_val v, void *elem)
 	r = require(p, field_string(p, v, "type", &type), "type");
 	if (r < 0)
 		return r;
-	if (strlen(type) != 1 || !strchr("cbup", type[0])) {
+	if (!type || strlen(type) != 1 || !strchr("cbup", type[0])) {
 		size_t old = path_push_key(p, "type");
 		r = fail(p, "unknown device type \"%s\"", type);
 		path_pop(p, old);
