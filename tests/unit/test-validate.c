@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "berth/berth.h"
 #include "spec.h"
 #include "util/macro.h"
 
@@ -300,10 +301,30 @@ static void test_engine_configs(void)
 	check(n > 0);
 }
 
+/* What "berth spec" writes must be accepted by "berth create". */
+static void test_generated(void)
+{
+	for (int rootless = 0; rootless < 2; rootless++) {
+		_cleanup_free_ char *json = NULL;
+		struct berth_error *e = NULL;
+		if (berth_spec_generate(rootless, &json, &e) < 0) {
+			fprintf(stderr, "berth_spec_generate(%d): %s\n", rootless, e ? e->msg : "?");
+			exit(1);
+		}
+		_cleanup_(berth_spec_freep) struct berth_spec *s = parse(json);
+		if (berth_spec_validate(s, true, &e) < 0) {
+			fprintf(stderr, "generated spec (rootless=%d): %s\n", rootless, e->msg);
+			exit(1);
+		}
+		check(rootless == !!berth_spec_find_ns(s, BERTH_NS_USER));
+	}
+}
+
 int main(void)
 {
 	test_good();
 	test_bad();
 	test_engine_configs();
+	test_generated();
 	return 0;
 }
