@@ -34,7 +34,7 @@
 #define PER_MOUNT_FLAGS                                                                            \
 	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
 	 MS_STRICTATIME | MS_NOSYMFOLLOW)
-#define ATIME_FLAGS (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
+#define ATIME_FLAGS	  (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
 #define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
 
 #define FD_PATH_MAX 32
@@ -84,9 +84,9 @@ static const struct {
 	const char *name;
 	unsigned long flags;
 } propagation_opts[] = {
-	{ "private", MS_PRIVATE },	     { "rprivate", MS_PRIVATE | MS_REC },
-	{ "shared", MS_SHARED },	     { "rshared", MS_SHARED | MS_REC },
-	{ "slave", MS_SLAVE },		     { "rslave", MS_SLAVE | MS_REC },
+	{ "private", MS_PRIVATE },	 { "rprivate", MS_PRIVATE | MS_REC },
+	{ "shared", MS_SHARED },	 { "rshared", MS_SHARED | MS_REC },
+	{ "slave", MS_SLAVE },		 { "rslave", MS_SLAVE | MS_REC },
 	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
@@ -170,7 +170,8 @@ static bool opt_attr(struct berth_mount_opts *o, const char *opt)
 		if (!streq(opt, attr_opts[i].name))
 			continue;
 		if (attr_opts[i].atime) {
-			o->attr_set = (o->attr_set & ~(uint64_t)MOUNT_ATTR__ATIME) | attr_opts[i].set;
+			o->attr_set =
+				(o->attr_set & ~(uint64_t)MOUNT_ATTR__ATIME) | attr_opts[i].set;
 			o->attr_clr |= MOUNT_ATTR__ATIME;
 		} else {
 			o->attr_set = (o->attr_set & ~attr_opts[i].clr) | attr_opts[i].set;
@@ -370,13 +371,15 @@ static int copy_tree(int src, int dst, int depth)
 			if (r >= 0 && fchmod(t, perm) < 0)
 				r = -errno;
 		} else if (S_ISREG(st.st_mode)) {
-			_cleanup_close_ int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int s =
+				openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (s < 0) {
 				r = -errno;
 				break;
 			}
-			_cleanup_close_ int t = openat(
-				dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			_cleanup_close_ int t =
+				openat(dst, name,
+				       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (t < 0) {
 				r = -errno;
 				break;
@@ -398,7 +401,8 @@ static int copy_tree(int src, int dst, int depth)
 				r = -errno;
 				break;
 			}
-			r = chown_ok(fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW));
+			r = chown_ok(
+				fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW));
 		}
 	}
 	if (r >= 0 && errno != 0)
@@ -418,8 +422,8 @@ struct mount_job {
 
 static int job_fail(struct mount_job *j, struct berth_error **err, int r, const char *step)
 {
-	return berth_error_set(err, r, "mount '%s' on '%s' (%s)%s%s", j->source ?: "none",
-			       j->dest, j->type, step ? ": " : "", step ?: "");
+	return berth_error_set(err, r, "mount '%s' on '%s' (%s)%s%s", j->source ?: "none", j->dest,
+			       j->type, step ? ": " : "", step ?: "");
 }
 
 /* Open dest again: after a mount on it, this gives the root of the new mount. */
@@ -563,9 +567,9 @@ static int idmap_userns(const struct berth_mount *m)
 static int bind_idmapped(struct mount_job *j, int sfd, int tfd, bool rec, struct berth_error **err)
 {
 	if (!j->m->n_uid_mappings || !j->m->n_gid_mappings)
-		return berth_error_setx(err, EINVAL,
-					"mount '%s' on '%s': idmap needs uidMappings and gidMappings",
-					j->source ?: "none", j->dest);
+		return berth_error_setx(
+			err, EINVAL, "mount '%s' on '%s': idmap needs uidMappings and gidMappings",
+			j->source ?: "none", j->dest);
 	_cleanup_close_ int userns = idmap_userns(j->m);
 	if (userns < 0)
 		return job_fail(j, err, userns, "create the idmap user namespace");
@@ -682,7 +686,8 @@ static int mount_cgroup_v1_one(struct mount_job *j, int tmpfs_fd, const char *ct
 	if (r < 0)
 		return berth_error_set(err, r, "mount cgroup on '%s/%s': create directory", j->dest,
 				       dir);
-	_cleanup_close_ int sub = openat(tmpfs_fd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int sub =
+		openat(tmpfs_fd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sub < 0)
 		return berth_error_set(err, errno, "mount cgroup on '%s/%s'", j->dest, dir);
 
@@ -696,14 +701,14 @@ static int mount_cgroup_v1_one(struct mount_job *j, int tmpfs_fd, const char *ct
 			return berth_error_set(err, errno, "mount cgroup on '%s/%s': open '%s'",
 					       j->dest, dir, host);
 		char hbuf[FD_PATH_MAX];
-		r = mount(path_fd_path(hfd, hbuf, sizeof(hbuf)), path_fd_path(sub, buf, sizeof(buf)),
-			  NULL, MS_BIND | MS_REC, NULL) < 0 ?
-			    -errno :
-			    0;
+		r = mount(path_fd_path(hfd, hbuf, sizeof(hbuf)),
+			  path_fd_path(sub, buf, sizeof(buf)), NULL, MS_BIND | MS_REC, NULL) < 0
+			    ? -errno
+			    : 0;
 	}
 	if (r < 0)
-		return berth_error_set(err, r, "mount 'cgroup' on '%s/%s' (cgroup, %s)", j->dest, dir,
-				       data);
+		return berth_error_set(err, r, "mount 'cgroup' on '%s/%s' (cgroup, %s)", j->dest,
+				       dir, data);
 	if (ro) {
 		r = remount_ro_at(tmpfs_fd, dir);
 		if (r < 0)
@@ -719,7 +724,8 @@ static int mount_cgroup_v1_one(struct mount_job *j, int tmpfs_fd, const char *ct
 		char *save = NULL;
 		for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save))
 			if (symlinkat(dir, tmpfs_fd, c) < 0 && errno != EEXIST)
-				return berth_error_set(err, errno, "cgroup symlink '%s/%s'", j->dest, c);
+				return berth_error_set(err, errno, "cgroup symlink '%s/%s'",
+						       j->dest, c);
 	}
 	return 0;
 }
@@ -746,9 +752,9 @@ static int job_cgroup_v1(struct mount_job *j, int tfd, struct berth_error **err)
 			char hbuf[FD_PATH_MAX];
 			r = mount(path_fd_path(hfd, hbuf, sizeof(hbuf)),
 				  path_fd_path(tfd, buf, sizeof(buf)), NULL, MS_BIND | MS_REC,
-				  NULL) < 0 ?
-				    -errno :
-				    0;
+				  NULL) < 0
+				    ? -errno
+				    : 0;
 		}
 		if (r < 0)
 			return job_fail(j, err, r, "mount cgroup2");
@@ -760,25 +766,29 @@ static int job_cgroup_v1(struct mount_job *j, int tfd, struct berth_error **err)
 	r = mount_fresh_at(tfd, "tmpfs", "tmpfs", tflags, "mode=755");
 	if (r < 0)
 		return job_fail(j, err, r, "mount tmpfs");
-	_cleanup_close_ int top = path_open_in_root(j->c->root_fd, j->dest, O_PATH | O_DIRECTORY, 0);
+	_cleanup_close_ int top =
+		path_open_in_root(j->c->root_fd, j->dest, O_PATH | O_DIRECTORY, 0);
 	if (top < 0)
 		return job_fail(j, err, top, "reopen after mount");
 
 	if (v2) {
 		r = mkdir_at(top, "unified", 0755);
 		_cleanup_close_ int u =
-			r < 0 ? r : openat(top, "unified", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			r < 0 ? r
+			      : openat(top, "unified",
+				       O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (u < 0)
 			return job_fail(j, err, r < 0 ? r : errno, "create 'unified'");
 		r = mount_fresh_at(u, "cgroup2", "cgroup2", tflags, NULL);
 		if (r == -EPERM && j->c->new_userns) {
 			_cleanup_close_ int hfd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			char hbuf[FD_PATH_MAX];
-			r = hfd < 0 ? -errno :
-			    mount(path_fd_path(hfd, hbuf, sizeof(hbuf)), path_fd_path(u, buf, sizeof(buf)),
-				  NULL, MS_BIND | MS_REC, NULL) < 0 ?
-				  -errno :
-				  0;
+			r = hfd < 0 ? -errno
+			    : mount(path_fd_path(hfd, hbuf, sizeof(hbuf)),
+				    path_fd_path(u, buf, sizeof(buf)), NULL, MS_BIND | MS_REC,
+				    NULL) < 0
+				    ? -errno
+				    : 0;
 		}
 		if (r < 0)
 			return job_fail(j, err, r, "mount cgroup2 on 'unified'");
@@ -858,8 +868,8 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 		return job_fail(j, err, r, NULL);
 
 	if (old >= 0) {
-		_cleanup_close_ int fd = path_open_in_root(j->c->root_fd, j->dest,
-							   O_RDONLY | O_DIRECTORY, 0);
+		_cleanup_close_ int fd =
+			path_open_in_root(j->c->root_fd, j->dest, O_RDONLY | O_DIRECTORY, 0);
 		if (fd < 0)
 			return job_fail(j, err, fd, "tmpcopyup: open new mount");
 		r = copy_tree(old, fd, 0);
@@ -883,9 +893,10 @@ static int mount_job_run(struct mount_job *jp, struct berth_error **err)
 	if (m->n_uid_mappings || m->n_gid_mappings)
 		j.o.idmap = true;
 	if (j.o.idmap && !bind)
-		return berth_error_setx(err, EOPNOTSUPP,
-					"mount '%s' on '%s': idmap is only supported on bind mounts",
-					j.source ?: "none", j.dest);
+		return berth_error_setx(
+			err, EOPNOTSUPP,
+			"mount '%s' on '%s': idmap is only supported on bind mounts",
+			j.source ?: "none", j.dest);
 
 	if (j.o.flags & MS_REMOUNT) {
 		/* change an existing mount in place */
@@ -894,12 +905,13 @@ static int mount_job_run(struct mount_job *jp, struct berth_error **err)
 		if (fd < 0)
 			return job_fail(&j, err, fd, "open destination");
 		if (bind)
-			r = remount_bind(fd, path_fd_path(fd, buf, sizeof(buf)), j.o.flags, j.o.clear);
+			r = remount_bind(fd, path_fd_path(fd, buf, sizeof(buf)), j.o.flags,
+					 j.o.clear);
 		else
 			r = mount(j.source, path_fd_path(fd, buf, sizeof(buf)), m->type, j.o.flags,
-				  j.o.data) < 0 ?
-				    -errno :
-				    0;
+				  j.o.data) < 0
+				    ? -errno
+				    : 0;
 		if (r < 0)
 			return job_fail(&j, err, r, "remount");
 		return job_finish(&j, 0, 0, err);
@@ -982,7 +994,8 @@ static int make_node(int dirfd, const char *name, mode_t mode, dev_t dev, const 
 			return berth_error_set(err, errno, "replace '%s'", host_path);
 	}
 
-	int r = S_ISFIFO(mode) ? mkfifoat(dirfd, name, mode & 07777) : mknodat(dirfd, name, mode, dev);
+	int r = S_ISFIFO(mode) ? mkfifoat(dirfd, name, mode & 07777)
+			       : mknodat(dirfd, name, mode, dev);
 	if (r == 0)
 		return 1;
 	if (errno == EEXIST && !replace)
@@ -1026,15 +1039,15 @@ static int setup_default_dev(struct berth_rootfs_ctx *c, struct berth_error **er
 		const char *name;
 		unsigned int major, minor;
 	} devs[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 },    { "full", 1, 7 },
+		{ "null", 1, 3 },   { "zero", 1, 5 },	 { "full", 1, 7 },
 		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 	};
 	static const struct {
 		const char *name, *target;
 	} links[] = {
-		{ "fd", "/proc/self/fd" },	   { "stdin", "/proc/self/fd/0" },
+		{ "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
 		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
-		{ "ptmx", "pts/ptmx" },	   { "core", "/proc/kcore" },
+		{ "ptmx", "pts/ptmx" },		 { "core", "/proc/kcore" },
 	};
 
 	_cleanup_close_ int dev = path_mkdir_p_in_root(c->root_fd, "/dev", 0755);
@@ -1051,7 +1064,8 @@ static int setup_default_dev(struct berth_rootfs_ctx *c, struct berth_error **er
 	}
 	for (size_t i = 0; i < ELEMENTSOF(links); i++)
 		if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
-			return berth_error_set(err, errno, "create symlink '/dev/%s'", links[i].name);
+			return berth_error_set(err, errno, "create symlink '/dev/%s'",
+					       links[i].name);
 	int r = mkdir_at(dev, "pts", 0755);
 	if (r >= 0)
 		r = mkdir_at(dev, "shm", 01777);
@@ -1278,8 +1292,8 @@ static int masked_path(const struct fin *f, const char *path, struct berth_error
 		return berth_error_set(err, null, "masked path '%s': open '/dev/null'", path);
 	struct stat ns;
 	if (fstat(null, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
-		return berth_error_setx(err, ENODEV, "masked path '%s': '/dev/null' is not the null device",
-					path);
+		return berth_error_setx(
+			err, ENODEV, "masked path '%s': '/dev/null' is not the null device", path);
 	if (mount(fin_target(f, null, "/dev/null", sbuf, sizeof(sbuf)), t, NULL, MS_BIND, NULL) < 0)
 		return berth_error_set(err, errno, "masked path '%s': bind '/dev/null'", path);
 	return 0;

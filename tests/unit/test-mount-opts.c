@@ -20,8 +20,8 @@ static struct berth_mount_opts parse_v(const char *const *opts, size_t n)
 	assert(!err);
 	return o;
 }
-#define parse(...)                                                                                 \
-	parse_v((const char *const[]){ __VA_ARGS__ },                                             \
+#define parse(...)                                    \
+	parse_v((const char *const[]){ __VA_ARGS__ }, \
 		ELEMENTSOF(((const char *const[]){ __VA_ARGS__ })))
 
 static void test_flags(void)
@@ -30,22 +30,38 @@ static void test_flags(void)
 		const char *name;
 		unsigned long set, clear;
 	} cases[] = {
-		{ "async", 0, MS_SYNCHRONOUS },	 { "atime", 0, MS_NOATIME },
-		{ "bind", MS_BIND, 0 },		 { "defaults", 0, 0 },
-		{ "dev", 0, MS_NODEV },		 { "diratime", 0, MS_NODIRATIME },
-		{ "dirsync", MS_DIRSYNC, 0 },	 { "exec", 0, MS_NOEXEC },
-		{ "iversion", MS_I_VERSION, 0 }, { "lazytime", MS_LAZYTIME, 0 },
-		{ "loud", 0, MS_SILENT },	 { "mand", MS_MANDLOCK, 0 },
-		{ "noatime", MS_NOATIME, 0 },	 { "nodev", MS_NODEV, 0 },
-		{ "nodiratime", MS_NODIRATIME, 0 }, { "noexec", MS_NOEXEC, 0 },
-		{ "noiversion", 0, MS_I_VERSION }, { "nolazytime", 0, MS_LAZYTIME },
-		{ "nomand", 0, MS_MANDLOCK },	 { "norelatime", 0, MS_RELATIME },
-		{ "nostrictatime", 0, MS_STRICTATIME }, { "nosuid", MS_NOSUID, 0 },
-		{ "nosymfollow", MS_NOSYMFOLLOW, 0 }, { "rbind", MS_BIND | MS_REC, 0 },
-		{ "relatime", MS_RELATIME, 0 },	 { "remount", MS_REMOUNT, 0 },
-		{ "ro", MS_RDONLY, 0 },		 { "rw", 0, MS_RDONLY },
-		{ "silent", MS_SILENT, 0 },	 { "strictatime", MS_STRICTATIME, 0 },
-		{ "suid", 0, MS_NOSUID },	 { "sync", MS_SYNCHRONOUS, 0 },
+		{ "async", 0, MS_SYNCHRONOUS },
+		{ "atime", 0, MS_NOATIME },
+		{ "bind", MS_BIND, 0 },
+		{ "defaults", 0, 0 },
+		{ "dev", 0, MS_NODEV },
+		{ "diratime", 0, MS_NODIRATIME },
+		{ "dirsync", MS_DIRSYNC, 0 },
+		{ "exec", 0, MS_NOEXEC },
+		{ "iversion", MS_I_VERSION, 0 },
+		{ "lazytime", MS_LAZYTIME, 0 },
+		{ "loud", 0, MS_SILENT },
+		{ "mand", MS_MANDLOCK, 0 },
+		{ "noatime", MS_NOATIME, 0 },
+		{ "nodev", MS_NODEV, 0 },
+		{ "nodiratime", MS_NODIRATIME, 0 },
+		{ "noexec", MS_NOEXEC, 0 },
+		{ "noiversion", 0, MS_I_VERSION },
+		{ "nolazytime", 0, MS_LAZYTIME },
+		{ "nomand", 0, MS_MANDLOCK },
+		{ "norelatime", 0, MS_RELATIME },
+		{ "nostrictatime", 0, MS_STRICTATIME },
+		{ "nosuid", MS_NOSUID, 0 },
+		{ "nosymfollow", MS_NOSYMFOLLOW, 0 },
+		{ "rbind", MS_BIND | MS_REC, 0 },
+		{ "relatime", MS_RELATIME, 0 },
+		{ "remount", MS_REMOUNT, 0 },
+		{ "ro", MS_RDONLY, 0 },
+		{ "rw", 0, MS_RDONLY },
+		{ "silent", MS_SILENT, 0 },
+		{ "strictatime", MS_STRICTATIME, 0 },
+		{ "suid", 0, MS_NOSUID },
+		{ "sync", MS_SYNCHRONOUS, 0 },
 		{ "symfollow", 0, MS_NOSYMFOLLOW },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -83,9 +99,9 @@ static void test_propagation(void)
 		const char *name;
 		unsigned long p;
 	} cases[] = {
-		{ "private", MS_PRIVATE },	     { "rprivate", MS_PRIVATE | MS_REC },
-		{ "shared", MS_SHARED },	     { "rshared", MS_SHARED | MS_REC },
-		{ "slave", MS_SLAVE },		     { "rslave", MS_SLAVE | MS_REC },
+		{ "private", MS_PRIVATE },	 { "rprivate", MS_PRIVATE | MS_REC },
+		{ "shared", MS_SHARED },	 { "rshared", MS_SHARED | MS_REC },
+		{ "slave", MS_SLAVE },		 { "rslave", MS_SLAVE | MS_REC },
 		{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

@@ -64,26 +64,26 @@ static int path_append(char **p, const char *c, size_t n)
 	return 0;
 }
 
-/* readlinkat() into a malloc'd string. */
-static int read_link_at(int dirfd, const char *name, char **ret)
+/* readlinkat() into a malloc'd string; NULL with errno set on failure. */
+static char *read_link_at(int dirfd, const char *name)
 {
-	size_t sz = 256;
-	for (;;) {
-		_cleanup_free_ char *buf = malloc(sz);
+	for (size_t sz = 256; sz <= PATH_MAX * 4; sz *= 2) {
+		char *buf = malloc(sz);
 		if (!buf)
-			return -ENOMEM;
+			return NULL;
 		ssize_t n = readlinkat(dirfd, name, buf, sz);
-		if (n < 0)
-			return -errno;
+		if (n < 0) {
+			free(buf);
+			return NULL;
+		}
 		if ((size_t)n < sz) {
 			buf[n] = 0;
-			*ret = TAKE_PTR(buf);
-			return 0;
+			return buf;
 		}
-		if (sz >= PATH_MAX * 4)
-			return -ENAMETOOLONG;
-		sz *= 2;
+		free(buf);
 	}
+	errno = ENAMETOOLONG;
+	return NULL;
 }
 
 /*
@@ -165,10 +165,9 @@ static int mkdir_p_in_root(int root_fd, const char *path, mode_t mode, int depth
 				return -ENOENT; /* vanished under us: give up */
 
 			/* dangling symlink: create its target, resolved in the root */
-			_cleanup_free_ char *tgt = NULL;
-			r = read_link_at(cur, name, &tgt);
-			if (r < 0)
-				return r;
+			_cleanup_free_ char *tgt = read_link_at(cur, name);
+			if (!tgt)
+				return -errno;
 			_cleanup_free_ char *np = symlink_retarget(done, tgt, p + n);
 			if (!np)
 				return -ENOMEM;
@@ -240,10 +239,9 @@ static int ensure_in_root(int root_fd, const char *path, bool is_dir, mode_t mod
 		if (!S_ISLNK(st.st_mode))
 			return -ENOENT; /* raced: it exists now but did not resolve */
 		/* dangling symlink: create what it points to, inside the root */
-		_cleanup_free_ char *tgt = NULL;
-		r = read_link_at(dfd, base, &tgt);
-		if (r < 0)
-			return r;
+		_cleanup_free_ char *tgt = read_link_at(dfd, base);
+		if (!tgt)
+			return -errno;
 		_cleanup_free_ char *np = symlink_retarget(dir, tgt, "");
 		if (!np)
 			return -ENOMEM;
@@ -252,8 +250,8 @@ static int ensure_in_root(int root_fd, const char *path, bool is_dir, mode_t mod
 	if (errno != ENOENT)
 		return -errno;
 
-	_cleanup_close_ int nfd =
-		openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+	_cleanup_close_ int nfd = openat(
+		dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
 	if (nfd < 0 && errno != EEXIST)
 		return -errno;
 	/* reopen through the root so that what we return is what a lookup in the root sees */
