@@ -875,6 +875,12 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 		r = copy_tree(old, fd, 0);
 		if (r < 0)
 			return job_fail(j, err, r, "tmpcopyup: copy");
+		/* the new root takes the old directory's owner, and its mode unless mode= was given */
+		struct stat st;
+		if (fstat(old, &st) < 0 || chown_ok(fchown(fd, st.st_uid, st.st_gid)) < 0 ||
+		    ((!j->o.data || !strstr(j->o.data, "mode=")) &&
+		     fchmod(fd, st.st_mode & 07777) < 0))
+			return job_fail(j, err, errno, "tmpcopyup: copy owner and mode");
 	}
 	return job_finish(j, ro_later ? MS_RDONLY : 0, 0, err);
 }
@@ -1164,7 +1170,7 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 	unsigned long prop = 0;
 
 	c->root_fd = -EBADF;
-	if (s->linux_.rootfs_propagation &&
+	if (s->linux_.rootfs_propagation && *s->linux_.rootfs_propagation &&
 	    propagation_from_name(s->linux_.rootfs_propagation, &prop) < 0)
 		return berth_error_setx(err, EINVAL, "unknown rootfs propagation '%s'",
 					s->linux_.rootfs_propagation);
@@ -1172,12 +1178,12 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 	/*
 	 * Always rslave first: copies of the host's shared mounts are still in
 	 * the host's peer groups, and nothing mounted here may propagate back.
-	 * A shared rootfs is made shared after pivot_root, which refuses a
-	 * shared parent mount.
+	 * Shared and unbindable are applied after pivot_root: pivot_root
+	 * refuses a shared parent mount, and an unbindable / cannot be bound.
 	 */
 	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		return berth_error_set(err, errno, "make '/' a recursive slave");
-	if ((prop & (MS_PRIVATE | MS_UNBINDABLE)) && mount(NULL, "/", NULL, prop, NULL) < 0)
+	if ((prop & MS_PRIVATE) && mount(NULL, "/", NULL, prop, NULL) < 0)
 		return berth_error_set(err, errno, "set propagation '%s' on '/'",
 				       s->linux_.rootfs_propagation);
 
@@ -1308,16 +1314,6 @@ int berth_rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err)
 	struct fin f = { .root = root, .proc_ok = proc_fd_usable(root) };
 	int r;
 
-	if (l->rootfs_propagation) {
-		unsigned long prop = 0;
-		if (propagation_from_name(l->rootfs_propagation, &prop) < 0)
-			return berth_error_setx(err, EINVAL, "unknown rootfs propagation '%s'",
-						l->rootfs_propagation);
-		if (mount(NULL, "/", NULL, prop, NULL) < 0)
-			return berth_error_set(err, errno, "set propagation '%s' on '/'",
-					       l->rootfs_propagation);
-	}
-
 	for (size_t i = 0; i < l->n_readonly_paths; i++) {
 		r = readonly_path(&f, l->readonly_paths[i], err);
 		if (r < 0)
@@ -1333,6 +1329,17 @@ int berth_rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err)
 		r = remount_bind(root, "/", MS_RDONLY, 0);
 		if (r < 0)
 			return berth_error_set(err, r, "remount '/' read-only");
+	}
+
+	/* last: the binds above are refused inside an unbindable tree */
+	if (l->rootfs_propagation && *l->rootfs_propagation) {
+		unsigned long prop = 0;
+		if (propagation_from_name(l->rootfs_propagation, &prop) < 0)
+			return berth_error_setx(err, EINVAL, "unknown rootfs propagation '%s'",
+						l->rootfs_propagation);
+		if (mount(NULL, "/", NULL, prop, NULL) < 0)
+			return berth_error_set(err, errno, "set propagation '%s' on '/'",
+					       l->rootfs_propagation);
 	}
 	return 0;
 }
