@@ -86,9 +86,12 @@ static int print_json(struct berth_state **l, size_t n)
 		_cleanup_free_ char *j = berth_state_to_json(l[i], false);
 		if (!j)
 			return cli_error("list: out of memory");
+		size_t len = strlen(j);
+		while (len > 0 && j[len - 1] == '\n')
+			len--;
 		if (i > 0)
 			fputc(',', stdout);
-		fputs(j, stdout);
+		fwrite(j, 1, len, stdout);
 	}
 	fputs("]\n", stdout);
 	return 0;

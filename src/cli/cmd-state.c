@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -33,7 +34,10 @@ static int cmd_state(int argc, char *argv[])
 	berth_state_free(s);
 	if (!json)
 		return cli_error("state \"%s\": out of memory", argv[optind]);
-	puts(json);
+	size_t len = strlen(json);
+	fputs(json, stdout);
+	if (len == 0 || json[len - 1] != '\n')
+		fputc('\n', stdout);
 	free(json);
 	return 0;
 }
