@@ -176,7 +176,7 @@ static int run_help(int argc, char *argv[])
 	}
 	const struct cli_command *c = find_command(argv[1]);
 	if (!c) {
-		if (streq(argv[1], "help")) {
+		if (streq(argv[1], "help") || streq(argv[1], "--help") || streq(argv[1], "-h")) {
 			fputs("Usage: berth help [COMMAND]\n\nShow the help of berth or of COMMAND.\n",
 			      stdout);
 			return 0;
