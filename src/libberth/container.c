@@ -253,6 +253,10 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	 */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	closep(&c->sock[0]);
+	/* The state dir fd carries the flock: the init must not hold it. */
+	closep(&c->state_fd);
+	closep(&c->cg_fd);
+	closep(&c->pidfd);
 	if (init_reset_signals(&e) < 0)
 		init_fail(fd, e);
 
@@ -307,6 +311,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	struct berth_rootfs_ctx rc = {
 		.spec = s,
 		.rootfs = c->rootfs,
+		.bundle = c->bundle,
 		.no_pivot = c->opts->no_pivot,
 		.new_netns = (c->clone_flags | c->unshare_flags) & CLONE_NEWNET,
 		.new_userns = (c->clone_flags | c->unshare_flags) & CLONE_NEWUSER,
@@ -336,7 +341,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	}
 
 	_cleanup_free_ char *exe = NULL;
-	if (berth_process_find_exec(&s->process, &exe, &e) < 0 || berth_process_setup(&s->process, &e) < 0)
+	if (berth_process_find_exec(&s->process, &exe, &e) < 0 || berth_process_setup(&s->process, &e) < 0 ||
+	    berth_personality_apply(&s->linux_.personality, &e) < 0)
 		init_fail(fd, e);
 
 	if (sync_send(fd, SYNC_CREATED, 0, NULL) < 0)
