@@ -421,7 +421,12 @@ static void cap_tp(cap_t *c)
 		cap_free(*c);
 }
 
-/* Effective, permitted and inheritable with capset(2), then the ambient set. */
+/*
+ * Effective, permitted and inheritable with capset(2), then the ambient set.
+ * The kernel raises an ambient capability only if it is also inheritable;
+ * engines (buildah) ask for ambient without inheritable, so the ambient bits
+ * are added to the inheritable set and nothing else is.
+ */
 static int caps_apply(const struct berth_caps *c, struct berth_error **err)
 {
 	_cleanup_(cap_tp) cap_t st = cap_init();
@@ -431,7 +436,8 @@ static int caps_apply(const struct berth_caps *c, struct berth_error **err)
 		return berth_error_set(err, errno, "capabilities");
 	if ((r = cap_set_mask(st, CAP_EFFECTIVE, c->has_effective ? c->effective : 0)) < 0 ||
 	    (r = cap_set_mask(st, CAP_PERMITTED, c->has_permitted ? c->permitted : 0)) < 0 ||
-	    (r = cap_set_mask(st, CAP_INHERITABLE, c->has_inheritable ? c->inheritable : 0)) < 0)
+	    (r = cap_set_mask(st, CAP_INHERITABLE,
+			      (c->has_inheritable ? c->inheritable : 0) | (c->has_ambient ? c->ambient : 0))) < 0)
 		return berth_error_set(err, -r, "capabilities");
 	if (cap_set_proc(st) < 0) {
 		int e = errno;
