@@ -26,9 +26,19 @@ static char *state_owner(const char *id)
 		return NULL;
 	if (stat(dir, &st) < 0)
 		return strdup("");
-	struct passwd *pw = getpwuid(st.st_uid);
-	if (pw)
-		return strdup(pw->pw_name);
+	/* /etc/passwd read directly: berth is linked statically, without NSS. */
+	FILE *f = fopen("/etc/passwd", "re");
+	if (f) {
+		struct passwd *pw;
+		while ((pw = fgetpwent(f)))
+			if (pw->pw_uid == st.st_uid) {
+				r = strdup(pw->pw_name);
+				break;
+			}
+		fclose(f);
+		if (r)
+			return r;
+	}
 	if (asprintf(&r, "%u", (unsigned)st.st_uid) < 0)
 		return NULL;
 	return r;
