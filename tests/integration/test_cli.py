@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The command line itself: --version, features, spec, --help, option and ID
+checking, config.json errors and the JSON log."""
+
+import datetime
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import BERTH
+
+
+def test_version_first_line(env):
+    r = env.berth("--version", root=False, check=True)
+    lines = r.out.splitlines()
+    assert re.fullmatch(r"berth version \d+\.\d+\.\d+", lines[0]), r
+    assert any(l.strip() == "spec: 1.2.0" for l in lines[1:]), r
+
+
+def test_features_json(env):
+    r = env.berth("features", check=True)
+    f = json.loads(r.out)
+    assert f["ociVersionMax"] == "1.2.0"
+    assert "ociVersionMin" in f
+    assert set(f["hooks"]) >= {"prestart", "createRuntime", "createContainer", "startContainer",
+                               "poststart", "poststop"}
+    ns = set(f["linux"]["namespaces"])
+    assert ns >= {"pid", "network", "mount", "ipc", "uts", "cgroup", "user"}
+    assert "bind" in f["mountOptions"] and "rro" in f["mountOptions"]
+
+
+def test_spec_writes_config_that_runs(env, tmp_path):
+    bundle = env.dir / "specbundle"
+    bundle.mkdir()
+    r = env.berth("spec", "-b", bundle, check=True)
+    cfg = json.loads((bundle / "config.json").read_text())
+    assert cfg["ociVersion"] == "1.2.0"
+    assert cfg["root"]["path"] == "rootfs"
+    # the bundle gets our rootfs; only the args change
+    os.rename(env.rootfs, bundle / "rootfs")
+    try:
+        cfg["process"]["args"] = ["true"]
+        (bundle / "config.json").write_text(json.dumps(cfg))
+        r = env.berth("run", "-b", bundle, env.new_id())
+        assert r.rc == 0, r
+    finally:
+        os.rename(bundle / "rootfs", env.rootfs)
+
+
+def test_spec_rootless(env):
+    bundle = env.dir / "rl"
+    bundle.mkdir()
+    env.berth("spec", "--rootless", "-b", bundle, check=True)
+    cfg = json.loads((bundle / "config.json").read_text())
+    types = [n["type"] for n in cfg["linux"]["namespaces"]]
+    assert "user" in types
+    assert cfg["linux"]["uidMappings"] and cfg["linux"]["gidMappings"]
+
+
+@pytest.mark.parametrize("cmd", ["create", "start", "state", "kill", "delete", "run", "list",
+                                 "ps", "spec", "features"])
+def test_help_for_every_command(env, cmd):
+    r = env.berth(cmd, "--help", check=True)
+    assert cmd in r.out and "sage" in r.out, r
+
+
+def test_global_help(env):
+    r = env.berth("--help", root=False, check=True)
+    for cmd in ("create", "start", "state", "kill", "delete", "run", "list", "spec"):
+        assert cmd in r.out
+
+
+def test_unknown_command_is_usage_error(env):
+    r = env.berth("frobnicate")
+    assert r.rc == 2, r
+    assert r.err.startswith("berth: "), r
+
+
+def test_unknown_option_is_usage_error(env):
+    r = env.berth("state", "--no-such-option", "x")
+    assert r.rc == 2, r
+
+
+def test_missing_id_is_usage_error(env):
+    r = env.berth("state")
+    assert r.rc == 2, r
+
+
+def test_systemd_cgroup_refused(env):
+    env.save()
+    r = env.berth("--systemd-cgroup", "create", "-b", env.bundle, env.new_id())
+    assert r.rc == 1, r
+    assert "systemd" in r.err
+    assert env.container_ids() == []
+
+
+def test_unknown_container(env):
+    r = env.berth("state", "nosuchthing")
+    assert r.rc == 1
+    assert r.err_lines == ['berth: container "nosuchthing" does not exist'], r
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "", ".hidden", "x" * 1025, "a b", "..", "a\nb"])
+def test_invalid_ids_refused(env, bad):
+    env.save()
+    r = env.berth("create", "-b", env.bundle, bad)
+    assert r.rc in (1, 2), r
+    assert r.err.startswith("berth: "), r
+    assert len(r.err_lines) == 1, r
+    assert env.container_ids() == []
+    assert not (env.dir / "x").exists() and not (env.root.parent / "x").exists()
+    r = env.berth("state", bad)
+    assert r.rc in (1, 2), r
+
+
+def test_longest_id_accepted(env):
+    cid = env.new_id()
+    cid = cid + "x" * (1024 - len(cid))
+    env.save()
+    r = env.berth("run", "-b", env.bundle, cid)
+    # NAME_MAX is 255: a long ID either works or fails cleanly, never half-created
+    if r.rc != 0:
+        assert len(r.err_lines) == 1, r
+    assert env.container_ids() == []
+
+
+def _one_error_line(r):
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1, r
+    return r.err_lines[0]
+
+
+def test_bad_namespace_type(env):
+    env.linux.setdefault("namespaces", []).append({"type": "netx"})
+    idx = len(env.linux["namespaces"]) - 1
+    env.save()
+    for verb in ("create", "run"):
+        r = env.berth(verb, "-b", env.bundle, env.new_id())
+        line = _one_error_line(r)
+        assert line.startswith("berth: "), r
+        # callers may add context ("create \"id\": ") before the parser's message
+        assert line.endswith(f'config.json: linux.namespaces[{idx}].type: '
+                             f'unknown namespace "netx"'), r
+        assert env.container_ids() == []
+
+
+def test_bad_json_syntax(env):
+    (env.bundle / "config.json").write_text('{"ociVersion": "1.2.0", "process": {')
+    r = env.berth("create", "-b", env.bundle, env.new_id())
+    line = _one_error_line(r)
+    assert "config.json" in line
+    assert env.container_ids() == []
+
+
+def test_wrong_type_names_json_path(env):
+    env.process["args"] = "sh"
+    env.save()
+    r = env.berth("create", "-b", env.bundle, env.new_id())
+    line = _one_error_line(r)
+    assert "config.json: process.args" in line, r
+    assert env.container_ids() == []
+
+
+def test_missing_config(env):
+    r = env.berth("create", "-b", env.bundle, env.new_id())
+    line = _one_error_line(r)
+    assert "config.json" in line
+    assert env.container_ids() == []
+
+
+def test_missing_bundle(env):
+    r = env.berth("create", "-b", env.dir / "nothing-here", env.new_id())
+    line = _one_error_line(r)
+    assert "nothing-here" in line
+    assert env.container_ids() == []
+
+
+def test_config_over_16mib_refused(env):
+    env.cfg["annotations"] = {"big": "x" * (17 * 1024 * 1024)}
+    env.save()
+    r = env.berth("create", "-b", env.bundle, env.new_id())
+    _one_error_line(r)
+    assert env.container_ids() == []
+
+
+def test_missing_rootfs(env):
+    env.cfg["root"]["path"] = "no-such-rootfs"
+    env.save()
+    r = env.berth("run", "-b", env.bundle, env.new_id())
+    assert r.rc == 1, r
+    assert env.container_ids() == []
+
+
+def test_executable_not_found(env):
+    r = env.run(["no-such-program"])
+    assert r.rc != 0, r
+    assert "no-such-program" in r.err, r
+    assert env.container_ids() == []
+
+
+@pytest.mark.parametrize("form", ["split", "equals"])
+def test_log_json(env, form):
+    log = env.dir / "berth.log"
+    fmt = ["--log-format", "json"] if form == "split" else ["--log-format=json"]
+    r = env.berth("--log", log, *fmt, "state", "ghost")
+    assert r.rc == 1, r
+    lines = [l for l in log.read_text().splitlines() if l.strip()]
+    assert lines, "nothing logged"
+    entry = json.loads(lines[-1])
+    assert entry["level"] == "error"
+    assert 'container "ghost" does not exist' in entry["msg"]
+    # RFC 3339
+    t = entry["time"].replace("Z", "+00:00")
+    datetime.datetime.fromisoformat(t)
+    assert "T" in entry["time"]
+
+
+def test_log_text(env):
+    log = env.dir / "berth.log"
+    r = env.berth("--log", log, "--log-format", "text", "state", "ghost")
+    assert r.rc == 1
+    text = log.read_text()
+    assert "ghost" in text
+    with pytest.raises(ValueError):
+        json.loads(text.splitlines()[-1])
+
+
+def test_bad_log_format(env):
+    r = env.berth("--log-format", "xml", "list")
+    assert r.rc == 2, r

@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""OCI hooks: the six kinds in order, with the state JSON on stdin, in the right
+namespace; failures and timeouts."""
+
+import json
+import os
+import time
+
+import pytest
+
+KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+         "poststop"]
+
+# Runs on the host (dash) and in the container (busybox sh).
+HOOK = """#!/bin/sh
+kind=$1
+log=$2
+cat > "$log.$kind.json"
+readlink /proc/self/ns/mnt > "$log.$kind.mnt"
+echo "${HOOKVAR:-unset}" > "$log.$kind.env"
+echo "$kind" >> "$log"
+"""
+
+
+def install_hooks(env, kinds=KINDS):
+    host_hook = env.dir / "hook.sh"
+    host_hook.write_text(HOOK)
+    host_hook.chmod(0o755)
+    env.write_rootfs("/hook.sh", HOOK)
+    host_log = str(env.rootfs / "hooks.log")
+    for k in kinds:
+        if k == "startContainer":  # path resolves in the container
+            env.add_hook(k, "/hook.sh", ["hook.sh", k, "/hooks.log"], env=["HOOKVAR=" + k])
+        else:
+            env.add_hook(k, str(host_hook), ["hook.sh", k, host_log], env=["HOOKVAR=" + k])
+    return env.rootfs / "hooks.log"
+
+
+def read_log(log):
+    return log.read_text().split() if log.exists() else []
+
+
+def check_hook_outputs(env, log, cid, init_pid, container_mnt):
+    host_mnt = os.readlink("/proc/self/ns/mnt")
+    want_status = {"prestart": {"creating", "created"}, "createRuntime": {"creating"},
+                   "createContainer": {"creating"}, "startContainer": {"created"},
+                   "poststart": {"running"}, "poststop": {"stopped"}}
+    for k in KINDS:
+        st = json.loads(open(f"{log}.{k}.json").read())
+        assert st["id"] == cid, (k, st)
+        assert st["bundle"] == str(env.bundle), (k, st)
+        assert st["ociVersion"], (k, st)
+        assert st["status"] in want_status[k], (k, st)
+        if k != "poststop":
+            assert st["pid"] == init_pid, (k, st)
+        mnt = open(f"{log}.{k}.mnt").read().strip()
+        if k in ("createContainer", "startContainer"):
+            assert mnt != host_mnt, f"{k} hook ran in the host mount namespace"
+            if container_mnt:
+                assert mnt == container_mnt, k
+        else:
+            assert mnt == host_mnt, f"{k} hook ran outside the runtime namespace"
+        assert open(f"{log}.{k}.env").read().strip() == k, f"{k}: hook env not passed"
+
+
+def test_hooks_order_create_start_delete(env):
+    log = install_hooks(env)
+    cid, _ = env.create(["sh", "-c", "readlink /proc/self/ns/mnt > /ctr.mnt"])
+    init_pid = env.state(cid)["pid"]
+    assert read_log(log) == ["prestart", "createRuntime", "createContainer"]
+    env.start(cid)
+    env.wait_status(cid, "stopped")
+    assert read_log(log) == KINDS[:5]
+    env.delete(cid)
+    assert read_log(log) == KINDS
+    check_hook_outputs(env, log, cid, init_pid, (env.rootfs / "ctr.mnt").read_text().strip())
+
+
+def test_hooks_order_run(env):
+    log = install_hooks(env)
+    cid = env.new_id()
+    r = env.run(["sh", "-c", "readlink /proc/self/ns/mnt > /ctr.mnt; echo $$"], id=cid)
+    assert r.rc == 0, r
+    assert read_log(log) == KINDS
+    st = json.loads(open(f"{log}.createRuntime.json").read())
+    check_hook_outputs(env, log, cid, st["pid"], (env.rootfs / "ctr.mnt").read_text().strip())
+
+
+def test_hook_args_and_no_inherited_env(env):
+    script = env.dir / "args.sh"
+    script.write_text('#!/bin/sh\necho "$0|$1|$2|${PATH:-nopath}|${HOME:-nohome}" > "$3"\n')
+    script.chmod(0o755)
+    out = env.dir / "args.out"
+    env.add_hook("createRuntime", str(script), ["argzero", "one", "two words", str(out)])
+    cid, _ = env.create(["true"])
+    zero, one, two, path, home = out.read_text().strip().split("|")
+    assert (one, two) == ("one", "two words")
+    assert home == "nohome", "hook inherited berth's environment"
+
+
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer"])
+def test_failing_create_hook_leaves_nothing(env, kind):
+    env.add_hook(kind, "/bin/sh", ["sh", "-c", "echo failing >&2; exit 3"])
+    cid = env.new_id()
+    env.process["args"] = ["touch", "/program-ran"]
+    env.save()
+    r = env.berth("create", "-b", env.bundle, cid)
+    assert r.rc == 1, r
+    assert kind in r.err, r
+    assert env.container_ids() == []
+    r = env.berth("state", cid)
+    assert r.rc == 1
+    assert not (env.rootfs / "program-ran").exists()
+
+
+def test_failing_create_hook_through_run(env):
+    env.add_hook("createRuntime", "/bin/false")
+    r = env.run(["touch", "/program-ran"])
+    assert r.rc == 1, r
+    assert "createRuntime" in r.err
+    assert not (env.rootfs / "program-ran").exists()
+    assert env.container_ids() == []
+
+
+def test_failing_start_container_hook(env):
+    env.add_hook("startContainer", "/bin/false")
+    cid, _ = env.create(["touch", "/program-ran"])
+    r = env.start(cid, check=False)
+    assert r.rc == 1, r
+    assert "startContainer" in r.err, r
+    time.sleep(0.2)
+    assert not (env.rootfs / "program-ran").exists()
+
+
+def test_failing_poststart_hook_is_a_warning(env):
+    env.add_hook("poststart", "/bin/false")
+    cid, _ = env.create(["touch", "/program-ran"])
+    r = env.start(cid, check=False)
+    assert r.rc == 0, r
+    env.wait_status(cid, "stopped")
+    assert (env.rootfs / "program-ran").exists()
+
+
+def test_failing_poststop_hook_is_a_warning(env):
+    env.add_hook("poststop", "/bin/false")
+    cid, _ = env.create(["true"])
+    r = env.delete(cid, check=False)
+    assert r.rc == 0, r
+    assert env.container_ids() == []
+
+
+def test_hook_timeout(env):
+    script = env.dir / "slow.sh"
+    pidfile = env.dir / "slow.pid"
+    script.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 30\n")
+    script.chmod(0o755)
+    env.add_hook("createRuntime", str(script), timeout=1)
+    env.save()
+    t0 = time.monotonic()
+    r = env.berth("create", "-b", env.bundle, env.new_id(), timeout=40)
+    took = time.monotonic() - t0
+    assert r.rc == 1, r
+    assert "createRuntime" in r.err and "time" in r.err, r
+    assert took < 10, f"timeout not enforced: {took:.1f}s"
+    pid = int(pidfile.read_text())
+    time.sleep(0.1)
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            alive = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        alive = False
+    assert not alive, "timed-out hook still running"
+    assert env.container_ids() == []
+
+
+def test_hook_missing_binary(env):
+    env.add_hook("prestart", "/no/such/hook")
+    r = env.run(["true"])
+    assert r.rc == 1, r
+    assert "/no/such/hook" in r.err, r
+    assert env.container_ids() == []
+
+
+def test_relative_hook_path_refused(env):
+    env.add_hook("prestart", "relative/hook")
+    r = env.run(["true"])
+    assert r.rc == 1, r
+    assert "config.json: hooks.prestart[0].path" in r.err, r

@@ -1,0 +1,288 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The root filesystem seen from inside: mounts in /proc/self/mountinfo,
+mount options, masked and read-only paths, /dev and linux.devices, and the
+symlink escape of a mount destination."""
+
+import os
+import stat
+
+import pytest
+
+
+def mountinfo(r):
+    """mount point -> (mount options, fs type, super options) from a cat of mountinfo."""
+    assert r.rc == 0, r
+    out = {}
+    for line in r.out.splitlines():
+        pre, post = line.split(" - ", 1)
+        f = pre.split()
+        p = post.split()
+        out[f[4]] = (set(f[5].split(",")), p[0], set(p[2].split(",")) if len(p) > 2 else set())
+    return out
+
+
+def test_standard_mounts(env):
+    mi = mountinfo(env.sh("cat /proc/self/mountinfo"))
+    assert mi["/proc"][1] == "proc"
+    assert mi["/dev"][1] == "tmpfs"
+    assert mi["/dev/pts"][1] == "devpts"
+    assert mi["/dev/shm"][1] == "tmpfs"
+    assert mi["/sys"][1] == "sysfs" and "ro" in mi["/sys"][0]
+    assert "nosuid" in mi["/dev"][0]
+    # nothing of the host's mount table is left
+    assert not any(m.startswith("/work") or m.startswith("/tmp/berth-it") for m in mi)
+
+
+def test_root_readonly(env):
+    env.cfg["root"]["readonly"] = True
+    r = env.sh("cat /proc/self/mountinfo; touch /newfile && echo WROTE; touch /dev/shm/ok && echo shm-ok")
+    assert "WROTE" not in r.out
+    assert "shm-ok" in r.out
+    mi = mountinfo(env.sh("cat /proc/self/mountinfo"))
+    assert "ro" in mi["/"][0]
+    assert not (env.rootfs / "newfile").exists()
+
+
+def test_root_writable(env):
+    r = env.sh("touch /newfile && echo ok")
+    assert r.out == "ok\n", r
+    assert (env.rootfs / "newfile").exists()
+
+
+def test_masked_paths(env):
+    masked = env.linux.get("maskedPaths", [])
+    assert "/proc/kcore" in masked and "/proc/keys" in masked
+    present = [p for p in masked if os.path.exists(p)]
+    assert "/proc/keys" in present
+    r = env.sh("cat /proc/self/mountinfo; echo ===; "
+               "for p in " + " ".join(present) + "; do "
+               "if [ -d $p ]; then echo $p $(ls -A $p 2>/dev/null | wc -l); "
+               "else echo $p $(cat $p 2>/dev/null | wc -c); fi; done")
+    mi_text, rest = r.out.split("===\n")
+    points = {line.split()[4] for line in mi_text.splitlines()}
+    for p in present:
+        assert p in points, f"{p} not masked"
+    for line in rest.splitlines():
+        p, n = line.split()
+        assert n == "0", f"{p} readable inside: {n}"
+
+
+def test_masked_paths_custom(env):
+    env.linux["maskedPaths"] = ["/etc/hostname", "/home", "/does/not/exist"]
+    r = env.sh("cat /etc/hostname; echo ==; test -e /home/user && echo VISIBLE; "
+               "touch /home/x && echo W; true")
+    assert r.rc == 0, r
+    parts = r.out.split("==\n")
+    assert parts[0] == ""
+    assert "VISIBLE" not in parts[1] and "W" not in parts[1], r
+    assert not (env.rootfs / "home" / "x").exists()
+
+
+def test_readonly_paths(env):
+    ro = env.linux.get("readonlyPaths", [])
+    assert "/proc/sys" in ro
+    r = env.sh("cat /proc/self/mountinfo; echo 1 > /proc/sys/kernel/domainname && echo WROTE")
+    assert "WROTE" not in r.out
+    lines = {l.split()[4]: l for l in r.out.splitlines() if len(l.split()) > 5}
+    assert "ro" in lines["/proc/sys"].split()[5].split(",")
+
+
+def test_readonly_paths_custom(env):
+    env.linux["readonlyPaths"] = ["/home"]
+    r = env.sh("touch /home/x && echo WROTE; touch /tmp/y && echo tmp-ok")
+    assert "WROTE" not in r.out and "tmp-ok" in r.out, r
+
+
+def test_tmpfs_options(env):
+    env.add_mount("/mnt/t", "tmpfs", "tmpfs", ["nosuid", "nodev", "noexec", "size=1m", "mode=700"])
+    env.add_mount("/mnt/r", "tmpfs", "tmpfs", ["ro"])
+    r = env.sh("cat /proc/self/mountinfo; stat -c 'MODE %a' /mnt/t; touch /mnt/r/x && echo W")
+    assert "W\n" not in r.out
+    mi = mountinfo(env.sh("cat /proc/self/mountinfo"))
+    opts, fstype, sopts = mi["/mnt/t"]
+    assert fstype == "tmpfs"
+    assert {"nosuid", "nodev", "noexec"} <= opts
+    assert "size=1024k" in sopts
+    assert "MODE 700" in r.out
+    assert "ro" in mi["/mnt/r"][0]
+
+
+def test_bind_mount_ro_and_rw(env):
+    src = env.dir / "shared"
+    src.mkdir()
+    (src / "f").write_text("host-data\n")
+    env.add_mount("/mnt/rw", None, str(src), ["bind"])
+    env.add_mount("/mnt/ro", None, str(src), ["bind", "ro"])
+    r = env.sh("cat /mnt/ro/f; echo x > /mnt/ro/g && echo W; echo from-container > /mnt/rw/h")
+    assert r.out.startswith("host-data\n"), r
+    assert "W\n" not in r.out
+    assert (src / "h").read_text() == "from-container\n"
+    assert not (src / "g").exists()
+
+
+def test_bind_mount_file(env):
+    src = env.dir / "file.txt"
+    src.write_text("single file\n")
+    env.add_mount("/etc/injected", "bind", str(src), ["rbind", "ro"])
+    r = env.sh("cat /etc/injected")
+    assert r.out == "single file\n", r
+
+
+def test_rro_recursive_readonly(env):
+    src = env.dir / "tree"
+    (src / "sub").mkdir(parents=True)
+    env.add_mount("/mnt/tree", None, str(src), ["rbind"])
+    env.add_mount("/mnt/tree/sub", "tmpfs", "tmpfs", [])
+    env.add_mount("/mnt/tree2", None, str(src), ["rbind", "rro"])
+    r = env.sh("touch /mnt/tree2/x && echo W1; touch /mnt/tree/sub/y && echo tmpfs-rw")
+    assert "W1" not in r.out and "tmpfs-rw" in r.out, r
+
+
+def test_mount_relative_source_from_bundle(env):
+    (env.bundle / "data").mkdir()
+    (env.bundle / "data" / "v").write_text("rel\n")
+    env.add_mount("/mnt/rel", None, "data", ["bind"])
+    r = env.sh("cat /mnt/rel/v")
+    assert r.out == "rel\n", r
+
+
+def test_mqueue_and_cgroup_mounts(env):
+    env.set_ns("cgroup")
+    env.remove_mount("/sys/fs/cgroup")
+    env.add_mount("/sys/fs/cgroup", "cgroup2", "cgroup", ["nosuid", "noexec", "nodev", "ro"])
+    env.remove_mount("/dev/mqueue")
+    env.add_mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"])
+    mi = mountinfo(env.sh("cat /proc/self/mountinfo"))
+    assert mi["/dev/mqueue"][1] == "mqueue"
+    assert mi["/sys/fs/cgroup"][1] == "cgroup2"
+
+
+def test_overlay_mount(env):
+    for d in ("lower", "upper", "work"):
+        (env.dir / d).mkdir()
+    (env.dir / "lower" / "l").write_text("lower\n")
+    env.add_mount("/mnt/ov", "overlay", "overlay",
+                  [f"lowerdir={env.dir}/lower", f"upperdir={env.dir}/upper",
+                   f"workdir={env.dir}/work"])
+    r = env.sh("cat /mnt/ov/l; echo up > /mnt/ov/u")
+    assert r.out == "lower\n", r
+    assert (env.dir / "upper" / "u").read_text() == "up\n"
+
+
+def test_tmpcopyup(env):
+    env.add_mount("/etc", "tmpfs", "tmpfs", ["tmpcopyup"])
+    r = env.sh("grep -c root /etc/passwd; echo changed > /etc/passwd")
+    assert r.out.split()[0] == "1", r
+    assert "root" in (env.rootfs / "etc" / "passwd").read_text()
+
+
+def test_mount_destination_created(env):
+    env.add_mount("/a/b/c", "tmpfs", "tmpfs", [])
+    mi = mountinfo(env.sh("cat /proc/self/mountinfo"))
+    assert mi["/a/b/c"][1] == "tmpfs"
+    assert (env.rootfs / "a" / "b" / "c").is_dir()
+
+
+# -- symlinks in the image must not send a mount outside the rootfs
+
+
+def test_symlink_mount_destination_stays_inside(env):
+    host_target = env.dir / "host_target"
+    host_target.mkdir()
+    os.symlink(str(host_target), env.rootfs / "mnt" / "evil")
+    env.add_mount("/mnt/evil/x", "tmpfs", "tmpfs", [])
+    src = env.dir / "bindsrc"
+    src.mkdir()
+    env.add_mount("/mnt/evil/y", None, str(src), ["bind"])
+    r = env.sh("echo hi > /mnt/evil/x/inside; cat /proc/self/mountinfo")
+    assert r.rc == 0, r
+    assert list(host_target.iterdir()) == [], "a mount destination escaped the rootfs"
+    inside = env.rootfs / str(host_target).lstrip("/")
+    assert (inside / "x").is_dir() and (inside / "y").is_dir()
+
+
+def test_symlink_dotdot_destination_stays_inside(env):
+    host_target = env.dir / "host_target2"
+    host_target.mkdir()
+    # relative link climbing far above the rootfs
+    os.symlink("../../../../../../../../../../.." + str(host_target), env.rootfs / "mnt" / "up")
+    env.add_mount("/mnt/up/z", "tmpfs", "tmpfs", [])
+    r = env.run(["true"])
+    assert r.rc == 0, r
+    assert list(host_target.iterdir()) == []
+    assert (env.rootfs / str(host_target).lstrip("/") / "z").is_dir()
+
+
+def test_symlink_device_path_stays_inside(env):
+    host_target = env.dir / "host_dev"
+    host_target.mkdir()
+    os.symlink(str(host_target), env.rootfs / "mnt" / "devlink")
+    env.linux["devices"] = [{"path": "/mnt/devlink/null2", "type": "c", "major": 1, "minor": 3}]
+    r = env.run(["true"])
+    # refused or created inside: never on the host
+    assert list(host_target.iterdir()) == [], r
+
+
+def test_symlink_cwd_stays_inside(env):
+    host_target = env.dir / "host_cwd"
+    host_target.mkdir()
+    os.symlink(str(host_target), env.rootfs / "mnt" / "cwdlink")
+    env.process["cwd"] = "/mnt/cwdlink/newdir"
+    r = env.sh("pwd; touch here")
+    assert list(host_target.iterdir()) == [], r
+
+
+# -- /dev
+
+
+def test_standard_devices(env):
+    r = env.sh(
+        "echo x > /dev/null && echo null-ok; "
+        "head -c 10 /dev/zero | wc -c; "
+        "echo x > /dev/full 2>/tmp/err; cat /tmp/err; "
+        "head -c 4 /dev/urandom | wc -c; head -c 4 /dev/random | wc -c; "
+        "for d in null zero full random urandom tty ptmx; do stat -c '%n %F %t:%T' /dev/$d; done; "
+        "for l in fd stdin stdout stderr; do readlink /dev/$l; done; "
+        "test -d /dev/pts && echo pts; test -d /dev/shm && echo shm")
+    lines = r.out.splitlines()
+    assert lines[0] == "null-ok"
+    assert lines[1].strip() == "10"
+    assert "No space left on device" in lines[2]
+    assert lines[3].strip() == "4" and lines[4].strip() == "4"
+    want = {"/dev/null": "1:3", "/dev/zero": "1:5", "/dev/full": "1:7", "/dev/random": "1:8",
+            "/dev/urandom": "1:9", "/dev/tty": "5:0"}
+    for l in lines[5:12]:
+        name, rest = l.split(" ", 1)
+        if name == "/dev/ptmx" and rest.startswith("symbolic link"):
+            continue  # a link to pts/ptmx is fine
+        assert "character special file" in rest, l
+        if name in want:
+            assert rest.endswith(want[name]), l
+    assert lines[12:16] == ["/proc/self/fd", "/proc/self/fd/0", "/proc/self/fd/1",
+                            "/proc/self/fd/2"]
+    assert "pts" in lines and "shm" in lines
+
+
+def test_linux_devices(env):
+    env.linux["devices"] = [
+        {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o640,
+         "uid": 0, "gid": 0},
+        {"path": "/dev/sub/myzero", "type": "c", "major": 1, "minor": 5, "fileMode": 0o600,
+         "uid": 1000, "gid": 1000},
+        {"path": "/dev/loopfake", "type": "b", "major": 7, "minor": 200},
+        {"path": "/dev/myfifo", "type": "p"},
+    ]
+    r = env.sh("for d in mynull sub/myzero loopfake myfifo; do "
+               "stat -c '%n %F %t:%T %a %u:%g' /dev/$d; done; echo x > /dev/mynull && echo ok")
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    assert lines[0] == "/dev/mynull character special file 1:3 640 0:0"
+    assert lines[1] == "/dev/sub/myzero character special file 1:5 600 1000:1000"
+    assert lines[2].startswith("/dev/loopfake block special file 7:c8")
+    assert lines[3].startswith("/dev/myfifo fifo")
+    assert lines[4] == "ok"
+
+
+def test_dev_is_not_host_dev(env):
+    r = env.sh("ls /dev | wc -l; test -e /dev/vda && echo host-disk")
+    assert "host-disk" not in r.out, r

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Namespaces: new ones differ from the host's, absent ones are shared, a path
+joins an existing one; user and time namespaces with their mappings."""
+
+import os
+import time
+
+import pytest
+
+SPEC_TO_PROC = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts",
+                "cgroup": "cgroup", "user": "user", "time": "time"}
+
+PRINT_NS = "for n in pid net mnt ipc uts cgroup user time; do echo $n $(readlink /proc/self/ns/$n); done"
+
+
+def ns_inside(r):
+    assert r.rc == 0, r
+    return dict(l.split(" ", 1) for l in r.out.splitlines())
+
+
+def test_default_namespaces_are_new(env, host_ns):
+    types = set(env.ns_types())
+    assert {"pid", "network", "mount", "ipc", "uts"} <= types
+    inside = ns_inside(env.sh(PRINT_NS))
+    for spec_name, proc in SPEC_TO_PROC.items():
+        if spec_name in types:
+            assert inside[proc] != host_ns(proc), f"{spec_name} namespace not new"
+        else:
+            assert inside[proc] == host_ns(proc), f"{spec_name} namespace not shared"
+
+
+def test_all_but_user_new(env, host_ns):
+    for t in ("pid", "network", "mount", "ipc", "uts", "cgroup"):
+        env.set_ns(t)
+    inside = ns_inside(env.sh(PRINT_NS))
+    for t in ("pid", "net", "mnt", "ipc", "uts", "cgroup"):
+        assert inside[t] != host_ns(t), t
+    assert inside["user"] == host_ns("user")
+
+
+@pytest.mark.parametrize("drop", ["network", "ipc", "uts"])
+def test_dropped_namespace_is_shared(env, host_ns, drop):
+    env.remove_ns(drop)
+    if drop == "network":
+        env.remove_mount("/sys")  # sysfs needs its own netns; bind /sys instead
+        env.add_mount("/sys", None, "/sys", ["rbind", "nosuid", "noexec", "nodev", "ro"])
+    if drop == "uts":
+        env.cfg.pop("hostname", None)
+        env.cfg.pop("domainname", None)
+    inside = ns_inside(env.sh(PRINT_NS))
+    proc = SPEC_TO_PROC[drop]
+    assert inside[proc] == host_ns(proc)
+    assert inside["mnt"] != host_ns("mnt")
+
+
+def test_pid_namespace_init_is_pid1(env):
+    r = env.sh("echo $$; ps -o pid,comm | wc -l")
+    assert r.rc == 0, r
+    lines = r.out.split()
+    assert lines[0] == "1"
+    # header + sh + ps (+ wc): nothing of the host is visible
+    assert int(lines[1]) <= 5, r
+
+
+def test_join_namespace_by_path(env):
+    """A second container joins the first one's network and ipc namespaces by path."""
+    a, _ = env.create(["sleep", "100"])
+    env.start(a)
+    apid = env.state(a)["pid"]
+    a_net = os.readlink(f"/proc/{apid}/ns/net")
+    a_ipc = os.readlink(f"/proc/{apid}/ns/ipc")
+    a_uts = os.readlink(f"/proc/{apid}/ns/uts")
+    env.set_ns("network", f"/proc/{apid}/ns/net")
+    env.set_ns("ipc", f"/proc/{apid}/ns/ipc")
+    inside = ns_inside(env.sh(PRINT_NS))
+    assert inside["net"] == a_net
+    assert inside["ipc"] == a_ipc
+    assert inside["uts"] != a_uts
+
+
+def test_join_bad_path_fails_cleanly(env):
+    env.set_ns("network", "/proc/self/ns/nonexistent")
+    r = env.run(["true"])
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1, r
+
+
+def test_join_wrong_type_fails(env):
+    env.set_ns("network", "/proc/self/ns/ipc")
+    r = env.run(["true"])
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1, r
+
+
+def test_user_namespace_mappings(env, host_ns):
+    env.set_ns("user")
+    env.set_ns("cgroup")
+    env.linux["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    env.linux["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    env.remove_mount("/sys/fs/cgroup")
+    r = env.sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; readlink /proc/self/ns/user")
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    assert lines[0].split() == ["0", "100000", "65536"]
+    assert lines[1].split() == ["0", "100000", "65536"]
+    assert lines[2] == "0"
+    assert lines[3] != host_ns("user")
+
+
+def test_user_namespace_process_runs_as_mapped_host_uid(env):
+    env.set_ns("user")
+    env.linux["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    env.linux["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    env.remove_mount("/sys/fs/cgroup")
+    cid, _ = env.create(["sleep", "100"])
+    env.start(cid)
+    pid = env.state(cid)["pid"]
+    st = os.stat(f"/proc/{pid}")
+    assert (st.st_uid, st.st_gid) == (100000, 100000)
+
+
+def test_time_namespace_offsets(env):
+    env.set_ns("time")
+    env.linux["timeOffsets"] = {"boottime": {"secs": 1000000, "nanosecs": 0},
+                                "monotonic": {"secs": 2000000, "nanosecs": 0}}
+    host_uptime = float(open("/proc/uptime").read().split()[0])
+    r = env.sh("cat /proc/uptime")
+    assert r.rc == 0, r
+    up = float(r.out.split()[0])
+    assert 1000000 + host_uptime - 5 < up < 1000000 + host_uptime + 60, (up, host_uptime)
+
+
+def test_cgroup_namespace_root(env):
+    env.set_ns("cgroup")
+    r = env.sh("cat /proc/self/cgroup")
+    assert r.rc == 0, r
+    # in its own cgroup namespace the container sees itself at the root
+    v2 = [l for l in r.out.splitlines() if l.startswith("0::")]
+    assert v2 == ["0::/"], r.out

@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""CVE-2019-5736: a container must not be able to overwrite the runtime binary
+through /proc/<pid>/exe. Every test runs a private copy of berth, so a
+successful attack cannot break the rest of the suite."""
+
+import hashlib
+import shutil
+import time
+
+from conftest import BERTH
+
+# startContainer hook, run inside the container while its pid 1 is still the runtime.
+# It tries to open /proc/1/exe for writing, then keeps a read-only handle in a
+# background process and tries to reopen it for writing once pid 1 has exec'd
+# the user's program and berth has exited (the classic attack).
+CVE_HOOK = r"""#!/bin/sh
+r=/cve.result
+if (exec 3<>/proc/1/exe) 2>/dev/null; then echo OPENED-RW >> $r; else echo denied-rw >> $r; fi
+(
+	if ! exec 4</proc/1/exe; then echo denied-ro >> $r; exit 0; fi
+	echo held-ro >> $r
+	i=0
+	while [ $i -lt 60 ]; do
+		if (printf PWNED 1<>/proc/self/fd/4) 2>/dev/null; then echo WROTE >> $r; exit 0; fi
+		i=$((i+1))
+		sleep 0.05
+	done
+	echo write-denied >> $r
+) </dev/null >/dev/null 2>&1 &
+exit 0
+"""
+
+
+def sha256(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def private_berth(env):
+    copy = env.dir / "berth-copy"
+    shutil.copy2(BERTH, copy)
+    return copy
+
+
+def test_cve_2019_5736_proc_1_exe_during_start(env):
+    berth = private_berth(env)
+    before = sha256(berth)
+    env.write_rootfs("/cve.sh", CVE_HOOK)
+    env.add_hook("startContainer", "/cve.sh")
+    env.process["args"] = ["sleep", "4"]
+    env.save()
+    cid = env.new_id()
+    r = env.berth("create", "-b", env.bundle, cid, binary=berth)
+    assert r.rc == 0, r
+    r = env.berth("start", cid, binary=berth)
+    assert r.rc == 0, r
+    # berth has exited: nothing holds the binary busy any more; give the attacker time
+    deadline = time.monotonic() + 10
+    result = env.rootfs / "cve.result"
+    while time.monotonic() < deadline:
+        text = result.read_text() if result.exists() else ""
+        if "denied-ro" in text or "write-denied" in text or "WROTE" in text:
+            break
+        time.sleep(0.1)
+    text = result.read_text()
+    assert "OPENED-RW" not in text, text
+    assert "WROTE" not in text, text
+    assert sha256(berth) == before, "the berth binary was modified from inside the container"
+    env.berth("delete", "--force", cid, binary=berth)
+
+
+def test_cve_2019_5736_runtime_exe_not_reachable_during_run(env):
+    """Without a pid namespace the container sees `berth run` itself: it must not get a
+    handle on the binary through /proc/<pid>/exe."""
+    berth = private_berth(env)
+    before = sha256(berth)
+    env.remove_ns("pid")
+    env.process["args"] = ["sh", "-c", r"""
+		for d in /proc/[0-9]*; do
+			(exec 5<$d/exe && readlink /proc/self/fd/5) 2>/dev/null
+			(exec 6<>$d/exe && echo "OPENED-RW $d") 2>/dev/null
+		done
+		echo done
+	"""]
+    env.save()
+    r = env.berth("run", "-b", env.bundle, env.new_id(), binary=berth)
+    assert r.rc == 0, r
+    assert r.out.strip().endswith("done"), r
+    assert "berth-copy" not in r.out, r
+    assert "OPENED-RW" not in r.out, r
+    assert sha256(berth) == before
+
+
+def test_container_cannot_see_host_root_through_proc(env):
+    """/proc/1/root and /proc/1/cwd inside the pid namespace lead to the container's root."""
+    r = env.sh("ls /proc/1/root/ | sort | tr '\\n' ' '; ls /proc/1/root/work 2>/dev/null && "
+               "echo HOST-VISIBLE")
+    assert "HOST-VISIBLE" not in r.out, r
+    assert "bin" in r.out.split(), r
