@@ -360,3 +360,20 @@ def test_cgroups_path(env):
     parent = os.path.dirname("/sys/fs/cgroup/unified" + path)
     if os.path.isdir(parent):  # berth may leave the parent it created; do not leak it
         os.rmdir(parent)
+
+
+def test_concurrent_commands_keep_state_consistent(env):
+    """Many state/list commands racing with start and kill: every answer is whole JSON."""
+    cid, _ = env.create(["sh", "-c", TRAP_LOOP])
+    procs = [env.popen("state", cid) for _ in range(12)]
+    procs += [env.popen("list", "--format", "json") for _ in range(4)]
+    env.start(cid)
+    procs += [env.popen("state", cid) for _ in range(12)]
+    wait_file(env.rootfs / "ready")
+    env.kill(cid, "TERM")
+    for p in procs:
+        r = p.wait()
+        assert r.rc == 0, r
+        json.loads(r.out)
+    st = env.wait_status(cid, "stopped")
+    assert st["id"] == cid

@@ -279,3 +279,20 @@ def test_personality_linux32(env):
     env.linux["personality"] = {"domain": "LINUX32"}
     r = env.run(["uname", "-m"])
     assert r.out.strip() in ("i686", "i386"), r
+
+
+def test_rlimit_uint64_max_is_unlimited(env):
+    env.process["rlimits"] = [{"type": "RLIMIT_CORE", "soft": 0,
+                               "hard": 18446744073709551615}]
+    r = env.sh("cat /proc/self/limits")
+    lim = {l[:26].strip(): l[26:].split() for l in r.out.splitlines()[1:]}
+    assert lim["Max core file size"][:2] == ["0", "unlimited"], r
+
+
+def test_terminal_refused_clearly(env):
+    """Terminals come with a later issue: until then, a clear error and nothing left."""
+    env.process["terminal"] = True
+    r = env.run(["true"])
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1 and "process.terminal" in r.err, r
+    assert env.container_ids() == []
