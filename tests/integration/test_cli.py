@@ -32,7 +32,7 @@ def test_features_json(env):
     assert "bind" in f["mountOptions"] and "rro" in f["mountOptions"]
 
 
-def test_spec_writes_config_that_runs(env, tmp_path):
+def test_spec_writes_config_that_runs(env):
     bundle = env.dir / "specbundle"
     bundle.mkdir()
     r = env.berth("spec", "-b", bundle, check=True)
