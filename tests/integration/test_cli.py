@@ -231,3 +231,63 @@ def test_log_text(env):
 def test_bad_log_format(env):
     r = env.berth("--log-format", "xml", "list")
     assert r.rc == 2, r
+
+
+def _set(cfg, path, value):
+    """Set cfg[a][b]... from a dotted path; list indexes as ints."""
+    keys = path.split(".")
+    d = cfg
+    for k in keys[:-1]:
+        d = d[int(k)] if isinstance(d, list) else d.setdefault(k, {})
+    last = keys[-1]
+    if isinstance(d, list):
+        d[int(last)] = value
+    else:
+        d[last] = value
+
+
+BAD_CONFIGS = [
+    # (dotted path to set, value, JSON path the error must name)
+    ("process.args", [], "process.args"),
+    ("process.cwd", "relative", "process.cwd"),
+    ("process.user.uid", -1, "process.user.uid"),
+    ("process.user.uid", "zero", "process.user.uid"),
+    ("process.capabilities.bounding", ["CAP_NOPE"], "process.capabilities.bounding[0]"),
+    ("process.rlimits", [{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 5}],
+     "process.rlimits[0]"),
+    ("linux.namespaces", [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "pid")],
+     "linux.namespaces[5]"),
+    ("linux.devices", [{"path": "/dev/x", "type": "q", "major": 1, "minor": 1}],
+     "linux.devices[0].type"),
+    ("linux.devices", [{"path": "dev/x", "type": "c", "major": 1, "minor": 1}],
+     "linux.devices[0].path"),
+    ("hooks", {"prestart": [{"path": "/bin/true", "timeout": 0}]}, "hooks.prestart[0].timeout"),
+    ("root.path", 5, "root.path"),
+]
+
+
+@pytest.mark.parametrize("path,value,json_path", BAD_CONFIGS,
+                         ids=[f"{p}={json.dumps(v)[:30]}" for p, v, _ in BAD_CONFIGS])
+def test_bad_config_names_json_path(env, path, value, json_path):
+    _set(env.cfg, path, value)
+    env.save()
+    r = env.berth("run", "-b", env.bundle, env.new_id())
+    line = _one_error_line(r)
+    assert f"config.json: {json_path}" in line, r
+    assert env.container_ids() == []
+
+
+def test_unknown_fields_ignored(env):
+    env.cfg["someFutureField"] = {"x": [1, 2, 3]}
+    env.process["alsoUnknown"] = True
+    env.linux["unknownLinuxThing"] = "v"
+    r = env.run(["true"])
+    assert r.rc == 0, r
+
+
+def test_spec_does_not_overwrite(env):
+    env.save()
+    before = (env.bundle / "config.json").read_text()
+    r = env.berth("spec", "-b", env.bundle)
+    assert r.rc == 1, r
+    assert (env.bundle / "config.json").read_text() == before

@@ -25,6 +25,13 @@ def wait_file(path, timeout=10.0):
     raise AssertionError(f"{path} never appeared")
 
 
+def wait_processes(mark, n, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while len(marked_processes(mark)) < n:
+        assert time.monotonic() < deadline, marked_processes(mark)
+        time.sleep(0.02)
+
+
 def pid_alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -113,8 +120,7 @@ def test_delete_force_running(env):
     env.remove_ns("pid")  # children are found through the cgroup, not the pid namespace
     cid, _ = env.create(["sh", "-c", "sleep 100 & sleep 101 & exec sleep 102"])
     env.start(cid)
-    time.sleep(0.2)
-    assert len(marked_processes(env.mark)) >= 3
+    wait_processes(env.mark, 3)
     env.delete(cid, force=True)
     assert marked_processes(env.mark) == []
     assert env.container_ids() == []
@@ -151,8 +157,7 @@ def test_kill_all(env):
     env.remove_ns("pid")
     cid, _ = env.create(["sh", "-c", "sleep 100 & sleep 101 & exec sleep 102"])
     env.start(cid)
-    time.sleep(0.2)
-    assert len(marked_processes(env.mark)) >= 3
+    wait_processes(env.mark, 3)
     env.kill(cid, "KILL", all=True)
     deadline = time.monotonic() + 5
     while marked_processes(env.mark) and time.monotonic() < deadline:
