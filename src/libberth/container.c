@@ -328,11 +328,11 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	if (berth_hooks_run(&s->hooks, BERTH_HOOK_CREATE_CONTAINER, hook_state ? hook_state : "{}", &e) < 0)
 		init_fail(fd, e);
 
-	if (berth_rootfs_pivot(&rc, &e) < 0 || berth_rootfs_finalize(&rc, &e) < 0)
+	/* sysctls before finalize: readonlyPaths usually makes /proc/sys read-only */
+	if (berth_rootfs_pivot(&rc, &e) < 0 || berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
+	    berth_rootfs_finalize(&rc, &e) < 0)
 		init_fail(fd, e);
 	closep(&rc.root_fd);
-	if (berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0)
-		init_fail(fd, e);
 
 	if (!c->opts->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0) < 0 &&
 	    errno != ENOSYS && errno != EACCES) {
@@ -1087,7 +1087,7 @@ int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret
 		struct berth_state *st = NULL;
 		if (berth_state_get(ctx, de->d_name, &st, NULL) < 0)
 			continue;
-		struct berth_state **nv = realloc(v, (n + 1) * sizeof(*v));
+		struct berth_state **nv = realloc(v, (n + 1) * sizeof(struct berth_state *));
 		if (!nv) {
 			berth_state_free(st);
 			break;
@@ -1097,7 +1097,7 @@ int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret
 	}
 	closedir(d);
 	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_state);
+		qsort(v, n, sizeof(struct berth_state *), cmp_state);
 	*ret = v;
 	*ret_n = n;
 	return 0;

@@ -85,7 +85,7 @@ int state_dir_remove(const char *root, const char *id, int dirfd)
 	DIR *d = fdopendir(dfd);
 	if (!d)
 		return -errno;
-	dfd = -EBADF;
+	(void)TAKE_FD(dfd); /* closedir() closes it */
 	struct dirent *de;
 	while ((de = readdir(d)))
 		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))

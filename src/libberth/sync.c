@@ -76,7 +76,7 @@ int sync_recv(int fd, enum sync_type *ret_type, int32_t *ret_value, char **ret_t
 int sync_expect(int fd, enum sync_type type, int32_t *ret_value, char **ret_text, const char *what,
 		struct berth_error **err)
 {
-	enum sync_type t;
+	enum sync_type t = 0;
 	int32_t v = 0;
 	_cleanup_free_ char *text = NULL;
 
