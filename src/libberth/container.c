@@ -35,6 +35,7 @@
 #include "mount.h"
 #include "namespace.h"
 #include "process.h"
+#include "selfexe.h"
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
@@ -567,6 +568,21 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		c->need_fork = true;
 	if (c->need_fork)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+	/*
+	 * The init is a clone of this process. Until it executes, it must not
+	 * lead a process of the container back to our binary through
+	 * /proc/<pid>/exe (CVE-2019-5736). In a new pid namespace with no hooks
+	 * inside, the waiting init is the only process there, so nothing can
+	 * look: skip the remapping (0.6 ms) then. Otherwise detach first.
+	 */
+	bool new_pidns = (c->clone_flags | c->unshare_flags) & CLONE_NEWPID;
+	if (!new_pidns || c->spec->hooks.n[BERTH_HOOK_CREATE_CONTAINER] > 0 ||
+	    c->spec->hooks.n[BERTH_HOOK_START_CONTAINER] > 0) {
+		r = berth_selfexe_detach(err);
+		if (r < 0)
+			return r;
+	}
 
 	int saved_time = -EBADF;
 	r = berth_ns_time_prepare(c->spec, &saved_time, err);
