@@ -1,0 +1,289 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# run-in-vm.sh [OPTIONS] [--] COMMAND [ARG...]: run COMMAND as root in a
+# throwaway VM with a pure cgroup v2 kernel (Debian's linux-image-amd64 under
+# qemu TCG) and exit with its status. The guest sees the host's root read-only
+# under a tmpfs overlay, fresh tmpfs on /tmp and /run, the repository (and any
+# --share DIR) read-write at the same path, and starts in the current
+# directory. COMMAND's stdout and stderr come back on ours; kernel messages go
+# to the console log (--log). Run as root on the host (Debian 12).
+#
+# Options:
+#   --share DIR     also share DIR read-write (repeatable; the repository always is)
+#   -e, --env NAME[=VALUE]  pass NAME (from our environment, or VALUE) to COMMAND
+#   --timeout SEC   kill the VM after SEC seconds (default 900; exit status 124)
+#   --log FILE      write the kernel console to FILE (default: a temporary file,
+#                   whose tail is shown if the VM fails)
+#   --mem MB, --smp N      guest size (default 2048 MB, 2 CPUs)
+#   --kernel VERSION       the kernel under /boot and /lib/modules (default: the
+#                          one linux-image-amd64 depends on, else the newest)
+#   --prepare       install what is missing, build the cached kernel and
+#                   initramfs, and exit
+#
+# Exit status: COMMAND's, 124 on timeout, 125 if the VM could not run it.
+# The cache (uncompressed vmlinux, initramfs) is in $BERTH_VM_CACHE, default
+# /var/cache/berth-vm. Inside the VM, BERTH_IN_VM=1 and TMPDIR=/tmp; keep FIFOs,
+# sockets and device nodes under /tmp or /run (9p refuses them: ENXIO).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+say() { printf 'run-in-vm: %s\n' "$*" >&2; }
+die() {
+	say "$*"
+	exit 125
+}
+usage() {
+	sed -n '/^# run-in-vm.sh/,/^# sockets/s/^# \{0,1\}//p' "$0" >&2
+	exit 125
+}
+
+shares=("$repo")
+envs=()
+timeout=${BERTH_VM_TIMEOUT:-900}
+log=
+mem=2048
+smp=2
+kver=${BERTH_VM_KERNEL:-}
+prepare_only=0
+while (($#)); do
+	case $1 in
+	--share) shares+=("$(realpath -e -- "${2:?--share needs a directory}")") || exit 125; shift ;;
+	-e | --env) envs+=("${2:?--env needs a name}"); shift ;;
+	--timeout) timeout=${2:?}; shift ;;
+	--log) log=${2:?}; shift ;;
+	--mem) mem=${2:?}; shift ;;
+	--smp) smp=${2:?}; shift ;;
+	--kernel) kver=${2:?}; shift ;;
+	--prepare) prepare_only=1 ;;
+	-h | --help) usage ;;
+	--) shift; break ;;
+	-*) say "unknown option '$1'"; usage ;;
+	*) break ;;
+	esac
+	shift
+done
+((prepare_only || $#)) || usage
+[[ $timeout =~ ^[0-9]+$ ]] || die "--timeout: '$timeout' is not a number of seconds"
+[[ $(id -u) == 0 ]] || die "must run as root (the guest's root is the host's, read-only)"
+
+# -- what the VM needs on the host
+pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 || die "apt-get update failed"
+	# A kernel's postinst hooks (initramfs, bootloader) may fail in a container
+	# or a VM without a boot loader; the files we need are unpacked by then.
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+		say "apt-get install failed; going on if the kernel and qemu are there"
+fi
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (qemu-system-x86)"
+[[ -x /bin/busybox ]] || die "/bin/busybox is missing (busybox-static)"
+
+# -- the guest kernel: never the host's running one, which may lack modules here
+if [[ -z $kver ]]; then
+	kver=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
+		grep -o 'linux-image-[^ ,]*' | head -n1 | sed 's/^linux-image-//')
+	if [[ -z $kver || ! -f /boot/vmlinuz-$kver ]]; then
+		kver=$(find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' |
+			sort -V | tail -n1)
+	fi
+fi
+bzimage=/boot/vmlinuz-$kver
+moddir=/lib/modules/$kver
+[[ -n $kver && -f $bzimage ]] || die "no kernel in /boot (apt-get install linux-image-amd64)"
+[[ -f $moddir/modules.dep ]] || die "'$moddir/modules.dep' is missing"
+
+cache=${BERTH_VM_CACHE:-/var/cache/berth-vm}
+mkdir -p "$cache" || die "cannot create the cache '$cache'"
+
+# vmlinux: the XZ payload of the bzImage, booted through its PVH entry point
+# (about 3 s faster under TCG than letting the bzImage decompress itself).
+# Any failure falls back to the bzImage.
+kernel_image() {
+	local out=$cache/vmlinux-$kver off tmp
+	if [[ -s $out ]]; then
+		echo "$out"
+		return
+	fi
+	if [[ ! -e $out.none ]] && grep -qx 'CONFIG_PVH=y' "/boot/config-$kver" 2>/dev/null; then
+		tmp=$(mktemp "$out.XXXXXX") || die "mktemp in '$cache'"
+		while read -r off; do
+			# xz stops reading at the end of the stream: ignore tail's SIGPIPE.
+			if { tail -c +$((off + 1)) "$bzimage" || :; } |
+				xz -dc --single-stream >"$tmp" 2>/dev/null &&
+				[[ $(head -c4 "$tmp" | od -An -c | tr -d ' ') == '177ELF' ]]; then
+				chmod 0644 "$tmp" && mv "$tmp" "$out"
+				echo "$out"
+				return
+			fi
+		done < <(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$bzimage" | cut -d: -f1)
+		rm -f "$tmp"
+		say "no XZ-compressed ELF in '$bzimage'; booting the bzImage (slower)"
+	fi
+	: >"$out.none"
+	echo "$bzimage"
+}
+
+# Modules to load in the initramfs, each after its dependencies (modules.dep).
+initrd_modules=(virtio_pci 9pnet_virtio 9p overlay veth bridge)
+declare -A mod_seen=()
+mod_order=()
+mod_path() { # module name -> path relative to $moddir
+	local re=${1//[-_]/[-_]}
+	grep -m1 -E "(^|/)${re}\.ko(\.xz|\.zst|\.gz)?:" "$moddir/modules.dep" | cut -d: -f1
+}
+mod_add() { # path relative to $moddir, its dependencies first
+	local p=$1 dep
+	[[ -n ${mod_seen[$p]:-} ]] && return
+	mod_seen[$p]=1
+	for dep in $(grep -m1 -F "$p:" "$moddir/modules.dep" | cut -d: -f2-); do
+		mod_add "$dep"
+	done
+	mod_order+=("$p")
+}
+
+initramfs_image() {
+	local m p tmp name hash out
+	for m in "${initrd_modules[@]}"; do
+		p=$(mod_path "$m")
+		if [[ -z $p ]]; then
+			# Built in, or absent: the guest's init says which if it matters.
+			grep -q "/$m.ko" "$moddir/modules.builtin" 2>/dev/null ||
+				say "module '$m' not found in '$moddir'"
+			continue
+		fi
+		mod_add "$p"
+	done
+	hash=$( (
+		echo "$kver ${mod_order[*]}"
+		cat "$here/init" "$here/stage2" /bin/busybox
+	) | sha256sum | cut -c1-16)
+	out=$cache/initramfs-$kver-$hash.cpio
+	if [[ -s $out ]]; then
+		echo "$out"
+		return
+	fi
+	tmp=$(mktemp -d "$cache/initramfs.XXXXXX") || die "mktemp in '$cache'"
+	mkdir -p "$tmp/bin" "$tmp/modules"
+	cp /bin/busybox "$tmp/bin/busybox"
+	install -m 0755 "$here/init" "$tmp/init"
+	install -m 0644 "$here/stage2" "$tmp/stage2"
+	for p in "${mod_order[@]}"; do
+		name=${p##*/}
+		case $p in
+		*.ko.xz) xz -dc "$moddir/$p" >"$tmp/modules/${name%.xz}" ;;
+		*.ko.zst) zstd -qdc "$moddir/$p" >"$tmp/modules/${name%.zst}" ;;
+		*.ko.gz) gzip -dc "$moddir/$p" >"$tmp/modules/${name%.gz}" ;;
+		*) cp "$moddir/$p" "$tmp/modules/$name" ;;
+		esac || die "cannot copy the module '$p'"
+		name=${name%.xz}
+		name=${name%.zst}
+		echo "${name%.gz}" >>"$tmp/modules/order"
+	done
+	# Uncompressed: unpacking is faster than decompressing under TCG.
+	(cd "$tmp" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
+		>"$out.new" || die "cpio failed"
+	rm -rf "$tmp"
+	rm -f "$cache/initramfs-$kver-"*.cpio
+	mv "$out.new" "$out"
+	echo "$out"
+}
+
+kernel=$(kernel_image) || exit 125
+initrd=$(initramfs_image) || exit 125
+if ((prepare_only)); then
+	say "kernel $kernel, initramfs $initrd"
+	exit 0
+fi
+
+# -- one run: an io directory shared with the guest carries the command in and
+# its output and status out.
+io=$(mktemp -d "${TMPDIR:-/tmp}/berth-vm.XXXXXX") || die "mktemp failed"
+qpid= tails=()
+cleanup() {
+	local p
+	[[ -n $qpid ]] && kill "$qpid" 2>/dev/null
+	for p in "${tails[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	rm -rf "$io"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+{
+	printf 'cd -- %q || exit 125\n' "$PWD"
+	for e in "${envs[@]}"; do
+		if [[ $e == *=* ]]; then
+			printf 'export %q=%q\n' "${e%%=*}" "${e#*=}"
+		elif [[ -n ${!e+x} ]]; then
+			printf 'export %q=%q\n' "$e" "${!e}"
+		fi
+	done
+	printf 'exec'
+	printf ' %q' "$@"
+	printf '\n'
+} >"$io/cmd"
+: >"$io/out"
+: >"$io/err"
+: >"$io/shares"
+virtfs=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+	-virtfs "local,path=$io,mount_tag=berthio,security_model=none,multidevs=remap")
+i=0
+for s in "${shares[@]}"; do
+	[[ $s == "$io" ]] && continue
+	virtfs+=(-virtfs "local,path=$s,mount_tag=share$i,security_model=none,multidevs=remap")
+	echo "share$i $s" >>"$io/shares"
+	i=$((i + 1))
+done
+[[ -n $log ]] || log=$io/console.log
+: >"$log" || die "cannot write the console log '$log'"
+
+append="console=ttyS0 cgroup_no_v1=all panic=-1 rdinit=/init ${BERTH_VM_APPEND:-}"
+start=$(date +%s)
+qemu-system-x86_64 -accel tcg -cpu max -M q35 -smp "$smp" -m "$mem" \
+	-nodefaults -no-user-config -display none -monitor none -no-reboot \
+	-serial "file:$log" -kernel "$kernel" -initrd "$initrd" -append "$append" \
+	"${virtfs[@]}" </dev/null >>"$log" 2>&1 &
+qpid=$!
+tail -n +1 -s 0.2 -f --pid="$qpid" "$io/out" &
+tails+=($!)
+tail -n +1 -s 0.2 -f --pid="$qpid" "$io/err" >&2 &
+tails+=($!)
+
+timed_out=0
+while kill -0 "$qpid" 2>/dev/null; do
+	if (($(date +%s) - start >= timeout)); then
+		say "timeout after ${timeout}s: killing the VM (qemu pid $qpid)"
+		kill "$qpid"
+		timed_out=1
+		break
+	fi
+	sleep 0.2
+done
+wait "$qpid"
+qrc=$?
+qpid=
+wait "${tails[@]}"
+tails=()
+
+if ((timed_out)); then
+	exit 124
+fi
+if [[ ! -s $io/rc ]]; then
+	say "the VM stopped without the command's exit status (qemu exit $qrc)"
+	[[ -s $io/guest-error ]] && say "$(cat "$io/guest-error")"
+	say "last lines of the console log '$log':"
+	tail -n 25 "$log" >&2
+	exit 125
+fi
+read -r rc <"$io/rc"
+exit "$rc"
