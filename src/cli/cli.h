@@ -13,7 +13,7 @@
 
 /* Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong. */
 #define CLI_EXIT_FAILURE 1
-#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_USAGE	 2
 
 struct cli_command {
 	const char *name;
@@ -73,8 +73,8 @@ int cli_parse_uint(const char *cmd, const char *opt, const char *s, int *ret);
 /* The arguments of create and run (cmd-create.c). */
 struct cli_create_args {
 	struct berth_create_opts opts;
-	bool keep;   /* run only */
-	bool detach; /* run only */
+	bool keep;				  /* run only */
+	bool detach;				  /* run only */
 	char *bundle, *pid_file, *console_socket; /* absolute, malloc'd; opts point at them */
 };
 

@@ -46,7 +46,7 @@ static char *state_owner(const char *id)
 
 static int print_table(struct berth_state **l, size_t n)
 {
-	static const char *const header[LIST_COLUMNS] = { "ID",	     "PID",	"STATUS",
+	static const char *const header[LIST_COLUMNS] = { "ID",	    "PID",     "STATUS",
 							  "BUNDLE", "CREATED", "OWNER" };
 	_cleanup_free_ char **cells = calloc((n + 1) * LIST_COLUMNS, sizeof(char *));
 	size_t width[LIST_COLUMNS] = {};

@@ -77,7 +77,8 @@ static int cmd_ps(int argc, char *argv[])
 			else if (streq(optarg, "table"))
 				json = false;
 			else
-				return cli_usage_error("ps", "--format: unknown format '%s'", optarg);
+				return cli_usage_error("ps", "--format: unknown format '%s'",
+						       optarg);
 			break;
 		case 'h':
 			return cli_print_help(&cli_cmd_ps);

@@ -27,8 +27,8 @@ struct berth_context cli_ctx = {
 };
 
 static const struct cli_command *const commands[] = {
-	&cli_cmd_create, &cli_cmd_start, &cli_cmd_run,	 &cli_cmd_state, &cli_cmd_kill,
-	&cli_cmd_delete, &cli_cmd_list,	 &cli_cmd_ps,	 &cli_cmd_spec,	 &cli_cmd_features,
+	&cli_cmd_create, &cli_cmd_start, &cli_cmd_run, &cli_cmd_state, &cli_cmd_kill,
+	&cli_cmd_delete, &cli_cmd_list,	 &cli_cmd_ps,  &cli_cmd_spec,  &cli_cmd_features,
 };
 
 static const char global_usage[] =
@@ -177,7 +177,8 @@ static int run_help(int argc, char *argv[])
 	const struct cli_command *c = find_command(argv[1]);
 	if (!c) {
 		if (streq(argv[1], "help") || streq(argv[1], "--help") || streq(argv[1], "-h")) {
-			fputs("Usage: berth help [COMMAND]\n\nShow the help of berth or of COMMAND.\n",
+			fputs("Usage: berth help [COMMAND]\n\nShow the help of berth or of "
+			      "COMMAND.\n",
 			      stdout);
 			return 0;
 		}
@@ -273,7 +274,8 @@ int main(int argc, char *argv[])
 		return cli_usage_error(NULL, "unknown command '%s'", cmd_argv[0]);
 
 	if (arg_systemd_cgroup)
-		return cli_error("--systemd-cgroup: the systemd cgroup driver is not supported yet");
+		return cli_error(
+			"--systemd-cgroup: the systemd cgroup driver is not supported yet");
 
 	/* optind = 0 makes getopt start over on the command's own argv. */
 	optind = 0;

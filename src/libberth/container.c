@@ -102,11 +102,14 @@ int berth_id_check(const char *id, struct berth_error **err)
 		return berth_error_setx(err, EINVAL, "container id is longer than 1024 bytes");
 	for (size_t i = 0; i < n; i++) {
 		char ch = id[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9');
 		if (alnum || (i > 0 && (ch == '_' || ch == '.' || ch == '+' || ch == '-')))
 			continue;
-		return berth_error_setx(err, EINVAL,
-					"invalid container id \"%s\": use letters, digits and _.+- (not first)", id);
+		return berth_error_setx(
+			err, EINVAL,
+			"invalid container id \"%s\": use letters, digits and _.+- (not first)",
+			id);
 	}
 	return 0;
 }
@@ -118,8 +121,9 @@ static void gen_s(yajl_gen g, const char *s)
 	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
-static char *state_json(const char *id, const char *status, pid_t pid, const char *bundle, const char *rootfs,
-			const char *created, char *const *keys, char *const *values, size_t n, bool pretty)
+static char *state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+			const char *rootfs, const char *created, char *const *keys,
+			char *const *values, size_t n, bool pretty)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (!g)
@@ -174,7 +178,8 @@ static char *spec_state_json(const struct create_ctx *c, const char *status)
 		keys[i] = s->annotations[i].key;
 		values[i] = s->annotations[i].value;
 	}
-	return state_json(c->id, status, c->pid, c->bundle, NULL, NULL, keys, values, s->n_annotations, false);
+	return state_json(c->id, status, c->pid, c->bundle, NULL, NULL, keys, values,
+			  s->n_annotations, false);
 }
 
 /* ---- the container init ---- */
@@ -238,7 +243,8 @@ static void init_report(int cfd, const struct berth_error *e)
 	if (cfd < 0)
 		return;
 	char buf[4096];
-	int n = snprintf(buf, sizeof(buf), "%d %s", e ? e->code : EIO, e ? e->msg : "unknown error");
+	int n = snprintf(buf, sizeof(buf), "%d %s", e ? e->code : EIO,
+			 e ? e->msg : "unknown error");
 	(void)write_all(cfd, buf, (size_t)MIN(n, (int)sizeof(buf) - 1));
 }
 
@@ -274,7 +280,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		}
 		if (c->unshare_flags & CLONE_NEWUSER) {
 			if (sync_send(fd, SYNC_USERNS_READY, 0, NULL) < 0 ||
-			    sync_expect(fd, SYNC_MAPS_DONE, NULL, NULL, "user namespace mapping", &e) < 0)
+			    sync_expect(fd, SYNC_MAPS_DONE, NULL, NULL, "user namespace mapping",
+					&e) < 0)
 				_exit(1);
 		}
 	}
@@ -326,23 +333,27 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	if (sync_send(fd, SYNC_MOUNTS_READY, 0, NULL) < 0 ||
 	    sync_expect(fd, SYNC_HOOKS_DONE, NULL, &hook_state, "createRuntime hooks", &e) < 0)
 		_exit(1);
-	if (berth_hooks_run(&s->hooks, BERTH_HOOK_CREATE_CONTAINER, hook_state ? hook_state : "{}", &e) < 0)
+	if (berth_hooks_run(&s->hooks, BERTH_HOOK_CREATE_CONTAINER, hook_state ? hook_state : "{}",
+			    &e) < 0)
 		init_fail(fd, e);
 
 	/* sysctls before finalize: readonlyPaths usually makes /proc/sys read-only */
-	if (berth_rootfs_pivot(&rc, &e) < 0 || berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
+	if (berth_rootfs_pivot(&rc, &e) < 0 ||
+	    berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
 	    berth_rootfs_finalize(&rc, &e) < 0)
 		init_fail(fd, e);
 	closep(&rc.root_fd);
 
-	if (!c->opts->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0) < 0 &&
+	if (!c->opts->no_new_keyring &&
+	    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0) < 0 &&
 	    errno != ENOSYS && errno != EACCES) {
 		berth_error_set(&e, errno, "join a new session keyring");
 		init_fail(fd, e);
 	}
 
 	_cleanup_free_ char *exe = NULL;
-	if (berth_process_find_exec(&s->process, &exe, &e) < 0 || berth_process_setup(&s->process, &e) < 0 ||
+	if (berth_process_find_exec(&s->process, &exe, &e) < 0 ||
+	    berth_process_setup(&s->process, &e) < 0 ||
 	    berth_personality_apply(&s->linux_.personality, &e) < 0)
 		init_fail(fd, e);
 
@@ -428,7 +439,8 @@ static int check_caps(const struct berth_caps *caps, struct berth_error **err)
 			continue;
 		char *name = cap_to_name((cap_value_t)cap);
 		int r = berth_error_setx(err, EPERM,
-					 "process.capabilities: \"%s\" is not in the bounding set of berth itself and cannot be granted",
+					 "process.capabilities: \"%s\" is not in the bounding set "
+					 "of berth itself and cannot be granted",
 					 name ? name : "?");
 		cap_free(name);
 		return r;
@@ -464,7 +476,8 @@ static int sock_addr(int dirfd, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", dirfd, STATE_SOCKET);
+	int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", dirfd,
+			 STATE_SOCKET);
 	return n < (int)sizeof(sa->sun_path) ? 0 : -ENAMETOOLONG;
 }
 
@@ -492,15 +505,21 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 		return r;
 	const struct berth_namespace *mnt = berth_spec_find_ns(c->spec, BERTH_NS_MNT);
 	if (!mnt || mnt->path)
-		return berth_error_setx(err, EINVAL, "config.json: linux.namespaces: berth needs a new mount namespace");
+		return berth_error_setx(
+			err, EINVAL,
+			"config.json: linux.namespaces: berth needs a new mount namespace");
 	if (c->spec->process.terminal && !o->console_socket)
 		return berth_error_setx(err, ENOTSUP,
-					"config.json: process.terminal: a terminal needs --console-socket (terminal relay is not supported yet)");
+					"config.json: process.terminal: a terminal needs "
+					"--console-socket (terminal relay is not supported yet)");
 	if (c->spec->process.terminal)
-		return berth_error_setx(err, ENOTSUP, "config.json: process.terminal: terminals are not supported yet");
+		return berth_error_setx(
+			err, ENOTSUP,
+			"config.json: process.terminal: terminals are not supported yet");
 
-	_cleanup_free_ char *rootfs = c->spec->root_path[0] == '/' ? strdup(c->spec->root_path)
-								   : path_join(c->bundle, c->spec->root_path);
+	_cleanup_free_ char *rootfs = c->spec->root_path[0] == '/'
+					      ? strdup(c->spec->root_path)
+					      : path_join(c->bundle, c->spec->root_path);
 	if (!rootfs)
 		return berth_error_set(err, ENOMEM, "root.path");
 	c->rootfs = realpath(rootfs, NULL);
@@ -508,7 +527,8 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	if (!c->rootfs || stat(c->rootfs, &st) < 0)
 		return berth_error_set(err, errno, "config.json: root.path: \"%s\"", rootfs);
 	if (!S_ISDIR(st.st_mode))
-		return berth_error_setx(err, ENOTDIR, "config.json: root.path: \"%s\" is not a directory", rootfs);
+		return berth_error_setx(
+			err, ENOTDIR, "config.json: root.path: \"%s\" is not a directory", rootfs);
 	r = check_caps(&c->spec->process.caps, err);
 	if (r < 0)
 		return r;
@@ -616,7 +636,8 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		sync_send(fd, SYNC_MAPS_DONE, 0, NULL);
 	}
 	if (c->unshare_flags & CLONE_NEWUSER) {
-		r = sync_expect(fd, SYNC_USERNS_READY, NULL, NULL, "creating the user namespace", err);
+		r = sync_expect(fd, SYNC_USERNS_READY, NULL, NULL, "creating the user namespace",
+				err);
 		if (r < 0)
 			return r;
 		r = berth_ns_write_id_maps(c->pid, c->spec, err);
@@ -648,7 +669,8 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	if (r < 0)
 		return r;
 	if (sync_send(fd, SYNC_HOOKS_DONE, 0, hs) < 0)
-		return berth_error_setx(err, EPIPE, "container init exited before createContainer hooks");
+		return berth_error_setx(err, EPIPE,
+					"container init exited before createContainer hooks");
 	r = sync_expect(fd, SYNC_CREATED, NULL, NULL, "it was created", err);
 	if (r < 0)
 		return r;
@@ -681,12 +703,13 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		if (r < 0)
 			return r;
 	}
-	logf_(c->ctx, BERTH_LOG_DEBUG, "created container \"%s\" with init pid %d", c->id, (int)c->pid);
+	logf_(c->ctx, BERTH_LOG_DEBUG, "created container \"%s\" with init pid %d", c->id,
+	      (int)c->pid);
 	return 0;
 }
 
-static int do_create(struct berth_context *ctx, const struct berth_create_opts *opts, struct create_ctx *c,
-		     struct berth_error **err)
+static int do_create(struct berth_context *ctx, const struct berth_create_opts *opts,
+		     struct create_ctx *c, struct berth_error **err)
 {
 	*c = (struct create_ctx){
 		.ctx = ctx,
@@ -710,7 +733,8 @@ static int do_create(struct berth_context *ctx, const struct berth_create_opts *
 	return r;
 }
 
-int berth_create(struct berth_context *ctx, const struct berth_create_opts *opts, struct berth_error **err)
+int berth_create(struct berth_context *ctx, const struct berth_create_opts *opts,
+		 struct berth_error **err)
 {
 	struct create_ctx c;
 	int r = do_create(ctx, opts, &c, err);
@@ -733,14 +757,15 @@ static int load_spec_copy(int dirfd, struct berth_spec **ret)
 	return r;
 }
 
-static char *container_state_json(const struct berth_container_state *s, const char *status, bool pretty)
+static char *container_state_json(const struct berth_container_state *s, const char *status,
+				  bool pretty)
 {
-	return state_json(s->id, status, streq(status, "stopped") ? 0 : s->pid, s->bundle, NULL, NULL,
-			  s->annotation_keys, s->annotation_values, s->n_annotations, pretty);
+	return state_json(s->id, status, streq(status, "stopped") ? 0 : s->pid, s->bundle, NULL,
+			  NULL, s->annotation_keys, s->annotation_values, s->n_annotations, pretty);
 }
 
-static void run_hooks_warn(struct berth_context *ctx, const struct berth_spec *spec, enum berth_hook_kind k,
-			   const char *json, const char *id)
+static void run_hooks_warn(struct berth_context *ctx, const struct berth_spec *spec,
+			   enum berth_hook_kind k, const char *json, const char *id)
 {
 	if (!spec || spec->hooks.n[k] == 0)
 		return;
@@ -756,7 +781,8 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 {
 	const char *status = state_status(dirfd, s);
 	if (!streq(status, "created"))
-		return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not created", s->id, status);
+		return berth_error_setx(err, EINVAL, "container \"%s\" is %s, not created", s->id,
+					status);
 
 	struct sockaddr_un sa;
 	if (sock_addr(dirfd, &sa) < 0)
@@ -770,7 +796,8 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 		return berth_error_set(err, ENOMEM, "state");
 	int r = write_all(fd, json, strlen(json));
 	if (r < 0 || shutdown(fd, SHUT_WR) < 0)
-		return berth_error_set(err, r < 0 ? -r : errno, "container \"%s\": send start", s->id);
+		return berth_error_set(err, r < 0 ? -r : errno, "container \"%s\": send start",
+				       s->id);
 
 	/* From here on the container runs its program (or has tried to). */
 	s->started = true;
@@ -786,7 +813,8 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 	if (reply && *reply) {
 		char *msg = strchr(reply, ' ');
 		int code = atoi(reply);
-		return berth_error_setx(err, code > 0 ? code : EIO, "start \"%s\": %s", s->id, msg ? msg + 1 : reply);
+		return berth_error_setx(err, code > 0 ? code : EIO, "start \"%s\": %s", s->id,
+					msg ? msg + 1 : reply);
 	}
 
 	_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
@@ -846,7 +874,8 @@ static int signal_init(const struct berth_container_state *s, int sig)
 	return 0;
 }
 
-int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all, struct berth_error **err)
+int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
+	       struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_container_state *s = NULL;
@@ -859,11 +888,13 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all, str
 	} else if (all && s->cgroup) {
 		r = cgroup_signal_all(s->cgroup, sig);
 		if (r < 0)
-			berth_error_set(err, -r, "kill \"%s\": signal processes of cgroup \"%s\"", id, s->cgroup);
+			berth_error_set(err, -r, "kill \"%s\": signal processes of cgroup \"%s\"",
+					id, s->cgroup);
 	} else {
 		r = signal_init(s, sig);
 		if (r < 0)
-			berth_error_set(err, -r, "kill \"%s\": signal %d to pid %d", id, sig, (int)s->pid);
+			berth_error_set(err, -r, "kill \"%s\": signal %d to pid %d", id, sig,
+					(int)s->pid);
 	}
 	state_free(s);
 	return r;
@@ -880,13 +911,14 @@ static void wait_init_gone(const struct berth_container_state *s)
 	waitpid(s->pid, NULL, WNOHANG);
 }
 
-static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s, bool force,
-			 struct berth_error **err)
+static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s,
+			 bool force, struct berth_error **err)
 {
 	const char *status = state_status(dirfd, s);
 	if (streq(status, "running") && !force)
-		return berth_error_setx(err, EBUSY, "delete \"%s\": container is running: stop it first or use --force",
-					s->id);
+		return berth_error_setx(
+			err, EBUSY,
+			"delete \"%s\": container is running: stop it first or use --force", s->id);
 	if (!streq(status, "stopped")) {
 		signal_init(s, SIGKILL);
 		if (s->cgroup)
@@ -930,8 +962,8 @@ int berth_delete(struct berth_context *ctx, const char *id, bool force, struct b
 
 /* ---- run ---- */
 
-static const int forwarded_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
-					 SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
+static const int forwarded_signals[] = { SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
+					 SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
 
 static int wait_and_forward(struct create_ctx *c, int sfd, int *ret_status)
 {
@@ -947,7 +979,8 @@ static int wait_and_forward(struct create_ctx *c, int sfd, int *ret_status)
 			status = 0;
 			break;
 		}
-		struct pollfd p[2] = { { .fd = c->pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = c->pidfd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			return -errno;
 		if (p[1].revents & POLLIN) {
@@ -965,8 +998,8 @@ static int wait_and_forward(struct create_ctx *c, int sfd, int *ret_status)
 	return 0;
 }
 
-int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, bool keep, int *ret_status,
-	      struct berth_error **err)
+int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, bool keep,
+	      int *ret_status, struct berth_error **err)
 {
 	sigset_t fwd, old;
 	sigemptyset(&fwd);
@@ -1038,7 +1071,8 @@ static struct berth_state *public_state(int dirfd, struct berth_container_state 
 	return p;
 }
 
-int berth_state_get(struct berth_context *ctx, const char *id, struct berth_state **ret, struct berth_error **err)
+int berth_state_get(struct berth_context *ctx, const char *id, struct berth_state **ret,
+		    struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_container_state *s = NULL;
@@ -1054,8 +1088,8 @@ int berth_state_get(struct berth_context *ctx, const char *id, struct berth_stat
 
 char *berth_state_to_json(const struct berth_state *s, bool pretty)
 {
-	return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created, s->annotation_keys,
-			  s->annotation_values, s->n_annotations, pretty);
+	return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created,
+			  s->annotation_keys, s->annotation_values, s->n_annotations, pretty);
 }
 
 void berth_state_free(struct berth_state *s)
@@ -1082,11 +1116,13 @@ void berth_state_list_free(struct berth_state **l, size_t n)
 
 static int cmp_state(const void *a, const void *b)
 {
-	const struct berth_state *x = *(struct berth_state *const *)a, *y = *(struct berth_state *const *)b;
+	const struct berth_state *x = *(struct berth_state *const *)a,
+				 *y = *(struct berth_state *const *)b;
 	return strcmp(x->id, y->id);
 }
 
-int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret_n, struct berth_error **err)
+int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret_n,
+	       struct berth_error **err)
 {
 	const char *root = state_root(ctx);
 	*ret = NULL;
@@ -1125,7 +1161,8 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret_n, struct berth_error **err)
+int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret_n,
+	     struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_container_state *s = NULL;

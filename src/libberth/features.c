@@ -20,8 +20,8 @@
 #define BERTH_OCI_VERSION_MIN "1.0.0"
 
 static const char *const feature_hooks[] = {
-	"prestart",	 "createRuntime", "createContainer", "startContainer",
-	"poststart",	 "poststop",	  NULL,
+	"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+	NULL,
 };
 
 /* Every option mount.c's berth_mount_opts_parse() recognises (not passed on as fs data). */
@@ -110,7 +110,8 @@ static const struct {
 	const char *name;
 	bool supported;
 } feature_cgroup[] = {
-	{ "v1", false }, { "v2", true }, { "systemd", false }, { "systemdUser", false }, { "rdma", false },
+	{ "v1", false },	  { "v2", true },    { "systemd", false },
+	{ "systemdUser", false }, { "rdma", false },
 };
 
 struct gen {
@@ -214,7 +215,8 @@ static void gen_linux(struct gen *j)
 	gen_close(j, false);
 
 	for (size_t i = 0; i < ELEMENTSOF(feature_linux_switches); i++)
-		gen_key_enabled(j, feature_linux_switches[i].name, feature_linux_switches[i].enabled);
+		gen_key_enabled(j, feature_linux_switches[i].name,
+				feature_linux_switches[i].enabled);
 
 	gen_str(j, "mountExtensions");
 	gen_open(j, false);

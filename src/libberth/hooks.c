@@ -104,7 +104,8 @@ static int feed_stdin(int fd, int pidfd, const char *data, size_t len, int64_t d
 		if (errno != EAGAIN)
 			break; /* EPIPE: the hook closed its stdin */
 
-		struct pollfd p[2] = { { .fd = fd, .events = POLLOUT }, { .fd = pidfd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = fd, .events = POLLOUT },
+				       { .fd = pidfd, .events = POLLIN } };
 		int n = poll(p, pidfd >= 0 ? 2 : 1, pidfd >= 0 ? remaining_ms(deadline) : 100);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -202,7 +203,8 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 	rep_r = fds[0];
 	rep_w = fds[1];
 
-	int64_t deadline = h->has_timeout && h->timeout > 0 ? now_ms() + (int64_t)h->timeout * 1000 : -1;
+	int64_t deadline =
+		h->has_timeout && h->timeout > 0 ? now_ms() + (int64_t)h->timeout * 1000 : -1;
 
 	pid_t pid = fork();
 	if (pid < 0)
@@ -232,8 +234,9 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 		if (r == -ETIMEDOUT) {
 			kill(pid, SIGKILL);
 			reap(pid);
-			return berth_error_setx(err, ETIMEDOUT, "%s hook \"%s\": timed out after %ds",
-						kind, h->path, h->timeout);
+			return berth_error_setx(err, ETIMEDOUT,
+						"%s hook \"%s\": timed out after %ds", kind,
+						h->path, h->timeout);
 		}
 	} else {
 		kill(pid, SIGKILL);
@@ -255,13 +258,13 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 		return berth_error_setx(err, EIO, "%s hook \"%s\": exited with status %d", kind,
 					h->path, WEXITSTATUS(status));
 	if (WIFSIGNALED(status))
-		return berth_error_setx(err, EIO, "%s hook \"%s\": killed by signal %d", kind, h->path,
-					WTERMSIG(status));
+		return berth_error_setx(err, EIO, "%s hook \"%s\": killed by signal %d", kind,
+					h->path, WTERMSIG(status));
 	return 0;
 }
 
-int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
-		    struct berth_error **err)
+int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind,
+		    const char *state_json, struct berth_error **err)
 {
 	if (!hooks || (unsigned)kind >= _BERTH_HOOK_MAX)
 		return 0;

@@ -14,5 +14,5 @@
  * like "createRuntime hook \"/usr/bin/x\": exited with status 1" or
  * "... timed out after 5s". The hook's stdout and stderr are the caller's.
  */
-int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
-		    struct berth_error **err);
+int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind,
+		    const char *state_json, struct berth_error **err);

@@ -17,7 +17,8 @@ struct berth_mount_opts {
 	unsigned long flags;	   /* MS_* to set (MS_RDONLY, MS_NOSUID, MS_BIND, MS_REC, ...) */
 	unsigned long clear;	   /* MS_* explicitly cleared ("rw", "suid", "dev", "exec", ...) */
 	unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) or 0 */
-	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for the recursive r* options (rro, rnosuid, ...) */
+	uint64_t attr_set,
+		attr_clr; /* MOUNT_ATTR_* for the recursive r* options (rro, rnosuid, ...) */
 	bool tmpcopyup;
 	bool idmap, ridmap;
 	char *data; /* the rest, comma-joined, passed to the filesystem; malloc'd or NULL */

@@ -37,15 +37,17 @@ int berth_ns_plan(const struct berth_spec *s, struct berth_ns_plan *ret, struct 
 		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			berth_ns_plan_done(&p);
-			return berth_error_set(err, errno, "linux.namespaces[%zu]: open %s namespace \"%s\"", i,
+			return berth_error_set(err, errno,
+					       "linux.namespaces[%zu]: open %s namespace \"%s\"", i,
 					       berth_ns_type_name(ns->type), ns->path);
 		}
 		int t = ioctl(fd, NS_GET_NSTYPE);
 		if (t >= 0 && (unsigned long)t != berth_ns_clone_flag(ns->type)) {
 			close(fd);
 			berth_ns_plan_done(&p);
-			return berth_error_setx(err, EINVAL, "linux.namespaces[%zu]: \"%s\" is not a %s namespace", i,
-						ns->path, berth_ns_type_name(ns->type));
+			return berth_error_setx(
+				err, EINVAL, "linux.namespaces[%zu]: \"%s\" is not a %s namespace",
+				i, ns->path, berth_ns_type_name(ns->type));
 		}
 		p.join_fd[ns->type] = fd;
 		p.any_join = true;
@@ -66,15 +68,16 @@ int berth_ns_join(const struct berth_ns_plan *p, struct berth_error **err)
 {
 	/* The user namespace first: the others may be owned by it. */
 	static const enum berth_ns_type order[] = {
-		BERTH_NS_USER, BERTH_NS_IPC, BERTH_NS_UTS, BERTH_NS_NET,  BERTH_NS_PID,
-		BERTH_NS_CGROUP, BERTH_NS_TIME, BERTH_NS_MNT,
+		BERTH_NS_USER, BERTH_NS_IPC,	BERTH_NS_UTS,  BERTH_NS_NET,
+		BERTH_NS_PID,  BERTH_NS_CGROUP, BERTH_NS_TIME, BERTH_NS_MNT,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
 		int fd = p->join_fd[order[i]];
 		if (fd < 0)
 			continue;
 		if (setns(fd, (int)berth_ns_clone_flag(order[i])) < 0)
-			return berth_error_set(err, errno, "join %s namespace", berth_ns_type_name(order[i]));
+			return berth_error_set(err, errno, "join %s namespace",
+					       berth_ns_type_name(order[i]));
 	}
 	return 0;
 }
@@ -89,8 +92,9 @@ static int write_map(pid_t pid, const char *file, const struct berth_id_mapping 
 		return berth_error_set(err, ENOMEM, "write %s", file);
 	buf[0] = 0;
 	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(buf + len, cap - len, "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n",
-					m[i].container_id, m[i].host_id, m[i].size);
+		len += (size_t)snprintf(buf + len, cap - len,
+					"%" PRIu32 " %" PRIu32 " %" PRIu32 "\n", m[i].container_id,
+					m[i].host_id, m[i].size);
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
@@ -121,13 +125,16 @@ int berth_ns_time_prepare(const struct berth_spec *s, int *ret_saved, struct ber
 
 	char buf[128];
 	size_t len = 0;
-	const struct berth_time_offset *mono = &s->linux_.time_monotonic, *boot = &s->linux_.time_boottime;
+	const struct berth_time_offset *mono = &s->linux_.time_monotonic,
+				       *boot = &s->linux_.time_boottime;
 	if (mono->set)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "monotonic %" PRId64 " %" PRIu32 "\n",
-					mono->secs, mono->nanosecs);
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"monotonic %" PRId64 " %" PRIu32 "\n", mono->secs,
+					mono->nanosecs);
 	if (boot->set)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "boottime %" PRId64 " %" PRIu32 "\n",
-					boot->secs, boot->nanosecs);
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"boottime %" PRId64 " %" PRIu32 "\n", boot->secs,
+					boot->nanosecs);
 	if (len > 0) {
 		_cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, buf, len) != (ssize_t)len) {

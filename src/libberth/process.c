@@ -32,11 +32,11 @@
 #define IOPRIO_WHO_PROCESS 1
 #endif
 #define IOPRIO_CLASS_SHIFT 13
-#define IOPRIO_PRIO_MASK ((1 << IOPRIO_CLASS_SHIFT) - 1)
+#define IOPRIO_PRIO_MASK   ((1 << IOPRIO_CLASS_SHIFT) - 1)
 
 #ifndef PR_CAP_AMBIENT
-#define PR_CAP_AMBIENT 47
-#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT		 47
+#define PR_CAP_AMBIENT_RAISE	 2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
@@ -73,7 +73,8 @@ static char *sysctl_key_to_path(const char *key)
 	/* reject components that would not name a file below /proc/sys */
 	for (const char *c = p;;) {
 		size_t len = strcspn(c, "/");
-		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.')) {
+		if (len == 0 || (len == 1 && c[0] == '.') ||
+		    (len == 2 && c[0] == '.' && c[1] == '.')) {
 			free(p);
 			errno = EINVAL;
 			return NULL;
@@ -100,7 +101,8 @@ int berth_sysctl_apply(const struct berth_kv *kv, size_t n, struct berth_error *
 			return berth_error_set(err, errno, "sysctl \"%s\"", kv[i].key);
 
 		/* stay below /proc/sys whatever the key says */
-		_cleanup_close_ int fd = path_open_in_root(dfd, rel, O_WRONLY | O_CLOEXEC | O_NOCTTY, 0);
+		_cleanup_close_ int fd =
+			path_open_in_root(dfd, rel, O_WRONLY | O_CLOEXEC | O_NOCTTY, 0);
 		if (fd < 0)
 			return berth_error_set(err, -fd, "sysctl \"%s\"", kv[i].key);
 		const char *v = kv[i].value ? kv[i].value : "";
@@ -108,7 +110,8 @@ int berth_sysctl_apply(const struct berth_kv *kv, size_t n, struct berth_error *
 		if (k < 0)
 			return berth_error_set(err, errno, "sysctl \"%s\" = \"%s\"", kv[i].key, v);
 		if ((size_t)k != strlen(v))
-			return berth_error_set(err, EIO, "sysctl \"%s\" = \"%s\": short write", kv[i].key, v);
+			return berth_error_set(err, EIO, "sysctl \"%s\" = \"%s\": short write",
+					       kv[i].key, v);
 	}
 	return 0;
 }
@@ -139,14 +142,16 @@ static int check_executable(const char *path)
 	return 0;
 }
 
-int berth_process_find_exec(const struct berth_process *p, char **ret_path, struct berth_error **err)
+int berth_process_find_exec(const struct berth_process *p, char **ret_path,
+			    struct berth_error **err)
 {
 	const char *cwd = p->cwd ? p->cwd : "/";
 	const char *name = p->args ? p->args[0] : NULL;
 	int r;
 
 	if (!name || !*name)
-		return berth_error_setx(err, ENOENT, "exec: \"\": executable file not found in $PATH");
+		return berth_error_setx(err, ENOENT,
+					"exec: \"\": executable file not found in $PATH");
 
 	if (strchr(name, '/')) {
 		/* join rather than normalise so that ".." resolves as the kernel will after chdir */
@@ -196,7 +201,8 @@ int berth_process_find_exec(const struct berth_process *p, char **ret_path, stru
 	}
 	if (denied)
 		return berth_error_set(err, EACCES, "exec: \"%s\"", denied);
-	return berth_error_setx(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
+	return berth_error_setx(err, ENOENT, "exec: \"%s\": executable file not found in $PATH",
+				name);
 }
 
 static void format_rlim(char *buf, size_t size, uint64_t v)
@@ -229,10 +235,11 @@ static int setup_rlimits(const struct berth_process *p, struct berth_error **err
 		if (e == EPERM && getrlimit(l->resource, &cur) == 0 && l->hard > cur.rlim_max) {
 			char now[32];
 			format_rlim(now, sizeof(now), cur.rlim_max);
-			return berth_error_setx(err, e,
-						"setrlimit %s soft=%s hard=%s: %s (the hard limit of this "
-						"process is %s)",
-						name, soft, hard, strerror(e), now);
+			return berth_error_setx(
+				err, e,
+				"setrlimit %s soft=%s hard=%s: %s (the hard limit of this "
+				"process is %s)",
+				name, soft, hard, strerror(e), now);
 		}
 		return berth_error_set(err, e, "setrlimit %s soft=%s hard=%s", name, soft, hard);
 	}
@@ -373,15 +380,17 @@ static int caps_check(const struct berth_caps *c, int last, struct berth_error *
 		if (!(want & (UINT64_C(1) << i)))
 			continue;
 		if (i > last)
-			return berth_error_setx(err, EINVAL,
-						"capabilities: %s is not known to the running kernel (its "
-						"last capability is %d)",
-						cap_name(i, name, sizeof(name)), last);
+			return berth_error_setx(
+				err, EINVAL,
+				"capabilities: %s is not known to the running kernel (its "
+				"last capability is %d)",
+				cap_name(i, name, sizeof(name)), last);
 		if (prctl(PR_CAPBSET_READ, (unsigned long)i, 0, 0, 0) != 1)
-			return berth_error_setx(err, EPERM,
-						"capabilities: %s is not in the bounding set of the "
-						"runtime, cannot grant it",
-						cap_name(i, name, sizeof(name)));
+			return berth_error_setx(
+				err, EPERM,
+				"capabilities: %s is not in the bounding set of the "
+				"runtime, cannot grant it",
+				cap_name(i, name, sizeof(name)));
 	}
 	return 0;
 }
@@ -397,7 +406,8 @@ static int caps_drop_bounding(const struct berth_caps *c, int last, struct berth
 		if (prctl(PR_CAPBSET_READ, (unsigned long)i, 0, 0, 0) != 1)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, (unsigned long)i, 0, 0, 0) < 0)
-			return berth_error_set(err, errno, "capabilities: drop %s from the bounding set",
+			return berth_error_set(err, errno,
+					       "capabilities: drop %s from the bounding set",
 					       cap_name(i, name, sizeof(name)));
 	}
 	return 0;
@@ -437,17 +447,20 @@ static int caps_apply(const struct berth_caps *c, struct berth_error **err)
 	if ((r = cap_set_mask(st, CAP_EFFECTIVE, c->has_effective ? c->effective : 0)) < 0 ||
 	    (r = cap_set_mask(st, CAP_PERMITTED, c->has_permitted ? c->permitted : 0)) < 0 ||
 	    (r = cap_set_mask(st, CAP_INHERITABLE,
-			      (c->has_inheritable ? c->inheritable : 0) | (c->has_ambient ? c->ambient : 0))) < 0)
+			      (c->has_inheritable ? c->inheritable : 0) |
+				      (c->has_ambient ? c->ambient : 0))) < 0)
 		return berth_error_set(err, -r, "capabilities");
 	if (cap_set_proc(st) < 0) {
 		int e = errno;
 		if (e == EPERM && c->has_effective && c->has_permitted &&
 		    (c->effective & ~c->permitted))
-			return berth_error_setx(err, e,
-						"capabilities: %s (the effective set is not a subset "
-						"of the permitted set)",
-						strerror(e));
-		return berth_error_set(err, e, "capabilities: set effective, permitted and inheritable");
+			return berth_error_setx(
+				err, e,
+				"capabilities: %s (the effective set is not a subset "
+				"of the permitted set)",
+				strerror(e));
+		return berth_error_set(err, e,
+				       "capabilities: set effective, permitted and inheritable");
 	}
 
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
@@ -464,11 +477,12 @@ static int caps_apply(const struct berth_caps *c, struct berth_error **err)
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)i, 0, 0) < 0) {
 			int e = errno;
 			if (e == EPERM)
-				return berth_error_setx(err, e,
-							"capabilities: raise ambient %s: %s (an "
-							"ambient capability must also be permitted and "
-							"inheritable)",
-							cap_name(i, name, sizeof(name)), strerror(e));
+				return berth_error_setx(
+					err, e,
+					"capabilities: raise ambient %s: %s (an "
+					"ambient capability must also be permitted and "
+					"inheritable)",
+					cap_name(i, name, sizeof(name)), strerror(e));
 			return berth_error_set(err, e, "capabilities: raise ambient %s",
 					       cap_name(i, name, sizeof(name)));
 		}
@@ -500,7 +514,8 @@ static int become_user(const struct berth_user *u, struct berth_error **err)
 /* Make sure the cwd exists inside the root, creating it (0755, owned by root) if missing. */
 static int cwd_create(int root_fd, const char *cwd, struct berth_error **err)
 {
-	_cleanup_close_ int fd = path_open_in_root(root_fd, cwd, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	_cleanup_close_ int fd =
+		path_open_in_root(root_fd, cwd, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd >= 0)
 		return 0;
 	if (fd != -ENOENT)
@@ -518,7 +533,8 @@ static int cwd_create(int root_fd, const char *cwd, struct berth_error **err)
 /* Resolve the cwd again as the user, so that its permissions apply, and enter it. */
 static int cwd_enter(int root_fd, const char *cwd, struct berth_error **err)
 {
-	_cleanup_close_ int fd = path_open_in_root(root_fd, cwd, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	_cleanup_close_ int fd =
+		path_open_in_root(root_fd, cwd, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return berth_error_set(err, -fd, "cwd \"%s\"", cwd);
 	if (fchdir(fd) < 0)

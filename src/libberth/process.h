@@ -19,7 +19,8 @@ int berth_sysctl_apply(const struct berth_kv *kv, size_t n, struct berth_error *
  * default PATH), relative to the current root. Error:
  * "exec: \"foo\": executable file not found in $PATH". ret_path malloc'd.
  */
-int berth_process_find_exec(const struct berth_process *p, char **ret_path, struct berth_error **err);
+int berth_process_find_exec(const struct berth_process *p, char **ret_path,
+			    struct berth_error **err);
 
 /*
  * Everything that needs privileges but not the user: rlimits,
@@ -33,8 +34,8 @@ int berth_personality_apply(const struct berth_personality *pers, struct berth_e
 
 struct berth_exec_opts {
 	const struct berth_process *process;
-	const char *path;  /* from berth_process_find_exec() */
-	int preserve_fds;  /* fds 3 .. 3+n-1 survive */
+	const char *path; /* from berth_process_find_exec() */
+	int preserve_fds; /* fds 3 .. 3+n-1 survive */
 	/* O_CLOEXEC fds to leave open until execve (e.g. the start connection). */
 	const int *keep_fds;
 	size_t n_keep_fds;

@@ -58,8 +58,8 @@ static int find_segments(dev_t dev, ino_t ino, struct segment *seg, size_t *ret_
 		uint64_t off;
 		unsigned int maj, min;
 		unsigned long long inode;
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNx64 " %x:%x %llu", &start, &end, perms,
-			   &off, &maj, &min, &inode) == 7) {
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNx64 " %x:%x %llu", &start,
+			   &end, perms, &off, &maj, &min, &inode) == 7) {
 			cur = NULL;
 			if (inode != (unsigned long long)ino || makedev(maj, min) != dev)
 				continue;
@@ -70,7 +70,8 @@ static int find_segments(dev_t dev, ino_t ino, struct segment *seg, size_t *ret_
 				.start = start,
 				.end = end,
 				.offset = off,
-				.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+				.prot = (perms[0] == 'r' ? PROT_READ : 0) |
+					(perms[1] == 'w' ? PROT_WRITE : 0) |
 					(perms[2] == 'x' ? PROT_EXEC : 0),
 				/* writable private mappings may be written at any moment */
 				.written = perms[1] == 'w',
@@ -153,16 +154,19 @@ int berth_selfexe_detach(struct berth_error **err)
 	_cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (exe < 0 || fstat(exe, &st) < 0)
-		return berth_error_set(err, errno, "protect the runtime binary: open /proc/self/exe");
+		return berth_error_set(err, errno,
+				       "protect the runtime binary: open /proc/self/exe");
 
 	struct segment seg[MAX_SEGMENTS];
 	size_t n = 0;
 	int r = find_segments(st.st_dev, st.st_ino, seg, &n);
 	if (r < 0)
-		return berth_error_set(err, -r, "protect the runtime binary: read /proc/self/smaps");
+		return berth_error_set(err, -r,
+				       "protect the runtime binary: read /proc/self/smaps");
 
 	/* A sparse copy: only the ranges that are mapped, at their file offsets. */
-	_cleanup_close_ int mfd = (int)syscall(SYS_memfd_create, "berth", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	_cleanup_close_ int mfd =
+		(int)syscall(SYS_memfd_create, "berth", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
 	if (mfd < 0 && errno == EINVAL)
 		mfd = (int)syscall(SYS_memfd_create, "berth", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
@@ -179,7 +183,8 @@ int berth_selfexe_detach(struct berth_error **err)
 		while (want > 0) {
 			ssize_t k = sendfile(mfd, exe, &off, want);
 			if (k <= 0)
-				return berth_error_set(err, k < 0 ? errno : EIO, "protect the runtime binary: copy");
+				return berth_error_set(err, k < 0 ? errno : EIO,
+						       "protect the runtime binary: copy");
 			want -= (size_t)k;
 		}
 	}
@@ -191,12 +196,13 @@ int berth_selfexe_detach(struct berth_error **err)
 		if (s->written) {
 			r = remap_anonymous(s);
 		} else {
-			void *p = mmap((void *)s->start, s->end - s->start, s->prot, MAP_PRIVATE | MAP_FIXED, mfd,
-				       (off_t)s->offset);
+			void *p = mmap((void *)s->start, s->end - s->start, s->prot,
+				       MAP_PRIVATE | MAP_FIXED, mfd, (off_t)s->offset);
 			r = p == MAP_FAILED ? -errno : 0;
 		}
 		if (r < 0)
-			return berth_error_set(err, -r, "protect the runtime binary: remap %#" PRIxPTR, s->start);
+			return berth_error_set(
+				err, -r, "protect the runtime binary: remap %#" PRIxPTR, s->start);
 	}
 
 	struct prctl_mm_map m = { .exe_fd = (uint32_t)mfd };
@@ -204,7 +210,9 @@ int berth_selfexe_detach(struct berth_error **err)
 	if (r < 0)
 		return berth_error_set(err, -r, "protect the runtime binary: read /proc/self/stat");
 	if (prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&m, sizeof(m), 0) < 0)
-		return berth_error_set(err, errno, "protect the runtime binary: point /proc/self/exe at a sealed copy");
+		return berth_error_set(
+			err, errno,
+			"protect the runtime binary: point /proc/self/exe at a sealed copy");
 	done = true;
 	return 0;
 }

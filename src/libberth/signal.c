@@ -17,15 +17,18 @@ static const struct {
 	const char *name;
 	int sig;
 } signal_names[] = {
-	{ "HUP", SIGHUP },     { "INT", SIGINT },	{ "QUIT", SIGQUIT },	 { "ILL", SIGILL },
-	{ "TRAP", SIGTRAP },   { "ABRT", SIGABRT },	{ "IOT", SIGIOT },	 { "BUS", SIGBUS },
-	{ "FPE", SIGFPE },     { "KILL", SIGKILL },	{ "USR1", SIGUSR1 },	 { "SEGV", SIGSEGV },
-	{ "USR2", SIGUSR2 },   { "PIPE", SIGPIPE },	{ "ALRM", SIGALRM },	 { "TERM", SIGTERM },
-	{ "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },	{ "CLD", SIGCHLD },	 { "CONT", SIGCONT },
-	{ "STOP", SIGSTOP },   { "TSTP", SIGTSTP },	{ "TTIN", SIGTTIN },	 { "TTOU", SIGTTOU },
-	{ "URG", SIGURG },     { "XCPU", SIGXCPU },	{ "XFSZ", SIGXFSZ },	 { "VTALRM", SIGVTALRM },
-	{ "PROF", SIGPROF },   { "WINCH", SIGWINCH },	{ "IO", SIGIO },	 { "POLL", SIGPOLL },
-	{ "PWR", SIGPWR },     { "SYS", SIGSYS },
+	{ "HUP", SIGHUP },	 { "INT", SIGINT },	  { "QUIT", SIGQUIT },
+	{ "ILL", SIGILL },	 { "TRAP", SIGTRAP },	  { "ABRT", SIGABRT },
+	{ "IOT", SIGIOT },	 { "BUS", SIGBUS },	  { "FPE", SIGFPE },
+	{ "KILL", SIGKILL },	 { "USR1", SIGUSR1 },	  { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },	 { "PIPE", SIGPIPE },	  { "ALRM", SIGALRM },
+	{ "TERM", SIGTERM },	 { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },
+	{ "CLD", SIGCHLD },	 { "CONT", SIGCONT },	  { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP },	 { "TTIN", SIGTTIN },	  { "TTOU", SIGTTOU },
+	{ "URG", SIGURG },	 { "XCPU", SIGXCPU },	  { "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },	  { "WINCH", SIGWINCH },
+	{ "IO", SIGIO },	 { "POLL", SIGPOLL },	  { "PWR", SIGPWR },
+	{ "SYS", SIGSYS },
 };
 
 /* Parse a decimal number made of digits only into *ret; false on anything else or overflow. */

@@ -44,7 +44,7 @@
 
 /* Deeper JSON is refused up front: yajl frees trees recursively, and so do we. */
 #define JSON_MAX_DEPTH 256
-#define PATH_MAX_LEN 512
+#define PATH_MAX_LEN   512
 
 /* ---- JSON path bookkeeping and errors ---- */
 
@@ -344,17 +344,17 @@ static int conv_raw_object(struct parser *p, yajl_val v, struct berth_raw_json *
 
 /* ---- field helpers: look up key in obj, convert it under "<path>.<key>" ---- */
 
-#define FIELD(p, obj, key, call)                                                                   \
-	({                                                                                         \
-		yajl_val _v = obj_get((obj), (key));                                               \
-		int _r = 0;                                                                        \
-		if (_v) {                                                                          \
-			size_t _old = path_push_key((p), (key));                                  \
-			yajl_val v = _v;                                                           \
-			_r = (call);                                                               \
-			path_pop((p), _old);                                                       \
-		}                                                                                  \
-		_r;                                                                                \
+#define FIELD(p, obj, key, call)                                 \
+	({                                                       \
+		yajl_val _v = obj_get((obj), (key));             \
+		int _r = 0;                                      \
+		if (_v) {                                        \
+			size_t _old = path_push_key((p), (key)); \
+			yajl_val v = _v;                         \
+			_r = (call);                             \
+			path_pop((p), _old);                     \
+		}                                                \
+		_r;                                              \
 	})
 
 /* Returns 1 if key was present and converted, 0 if absent, <0 on error. */
@@ -380,8 +380,7 @@ static int field_i32(struct parser *p, yajl_val obj, const char *key, int32_t *r
 
 static int field_u64(struct parser *p, yajl_val obj, const char *key, uint64_t *ret)
 {
-	return FIELD(p, obj, key,
-		     conv_u64(p, v, UINT64_MAX, "an unsigned 64-bit integer", ret));
+	return FIELD(p, obj, key, conv_u64(p, v, UINT64_MAX, "an unsigned 64-bit integer", ret));
 }
 
 static int field_i64(struct parser *p, yajl_val obj, const char *key, int64_t *ret)
@@ -464,9 +463,12 @@ static const struct name_value rlimit_names[] = {
 };
 
 static const struct name_value sched_policy_names[] = {
-	{ "SCHED_OTHER", SCHED_OTHER }, { "SCHED_FIFO", SCHED_FIFO },
-	{ "SCHED_RR", SCHED_RR },	{ "SCHED_BATCH", SCHED_BATCH },
-	{ "SCHED_ISO", SCHED_ISO },	{ "SCHED_IDLE", SCHED_IDLE },
+	{ "SCHED_OTHER", SCHED_OTHER },
+	{ "SCHED_FIFO", SCHED_FIFO },
+	{ "SCHED_RR", SCHED_RR },
+	{ "SCHED_BATCH", SCHED_BATCH },
+	{ "SCHED_ISO", SCHED_ISO },
+	{ "SCHED_IDLE", SCHED_IDLE },
 	{ "SCHED_DEADLINE", SCHED_DEADLINE },
 };
 
@@ -500,15 +502,15 @@ static int lookup(const struct name_value *t, size_t n, const char *name, int *r
 }
 
 static const char *const ns_names[_BERTH_NS_MAX] = {
-	[BERTH_NS_PID] = "pid",	    [BERTH_NS_NET] = "network", [BERTH_NS_MNT] = "mount",
-	[BERTH_NS_IPC] = "ipc",	    [BERTH_NS_UTS] = "uts",	[BERTH_NS_USER] = "user",
+	[BERTH_NS_PID] = "pid",	      [BERTH_NS_NET] = "network", [BERTH_NS_MNT] = "mount",
+	[BERTH_NS_IPC] = "ipc",	      [BERTH_NS_UTS] = "uts",	  [BERTH_NS_USER] = "user",
 	[BERTH_NS_CGROUP] = "cgroup", [BERTH_NS_TIME] = "time",
 };
 
 static const unsigned long ns_flags[_BERTH_NS_MAX] = {
-	[BERTH_NS_PID] = CLONE_NEWPID,	   [BERTH_NS_NET] = CLONE_NEWNET,
-	[BERTH_NS_MNT] = CLONE_NEWNS,	   [BERTH_NS_IPC] = CLONE_NEWIPC,
-	[BERTH_NS_UTS] = CLONE_NEWUTS,	   [BERTH_NS_USER] = CLONE_NEWUSER,
+	[BERTH_NS_PID] = CLONE_NEWPID,	     [BERTH_NS_NET] = CLONE_NEWNET,
+	[BERTH_NS_MNT] = CLONE_NEWNS,	     [BERTH_NS_IPC] = CLONE_NEWIPC,
+	[BERTH_NS_UTS] = CLONE_NEWUTS,	     [BERTH_NS_USER] = CLONE_NEWUSER,
 	[BERTH_NS_CGROUP] = CLONE_NEWCGROUP, [BERTH_NS_TIME] = CLONE_NEWTIME,
 };
 
@@ -671,8 +673,8 @@ static int conv_caps(struct parser *p, yajl_val v, uint64_t *ret)
 
 		if (!YAJL_IS_STRING(e))
 			r = fail(p, "must be a string");
-		else if (strncmp(e->u.string, "CAP_", 4) != 0 || cap_from_name(e->u.string, &c) < 0 ||
-			 c < 0 || c >= 64)
+		else if (strncmp(e->u.string, "CAP_", 4) != 0 ||
+			 cap_from_name(e->u.string, &c) < 0 || c < 0 || c >= 64)
 			r = fail(p, "unknown capability \"%s\"", e->u.string);
 		else
 			mask |= UINT64_C(1) << c;
@@ -689,12 +691,12 @@ static int parse_caps(struct parser *p, yajl_val o, void *data)
 	struct berth_caps *c = data;
 	int r;
 
-#define CAPSET(key, field)                                                                         \
-	do {                                                                                       \
-		r = FIELD(p, o, key, conv_caps(p, v, &c->field));                                  \
-		if (r < 0)                                                                         \
-			return r;                                                                  \
-		c->has_##field = r > 0;                                                            \
+#define CAPSET(key, field)                                        \
+	do {                                                      \
+		r = FIELD(p, o, key, conv_caps(p, v, &c->field)); \
+		if (r < 0)                                        \
+			return r;                                 \
+		c->has_##field = r > 0;                           \
 	} while (0)
 	CAPSET("bounding", bounding);
 	CAPSET("effective", effective);
@@ -1122,7 +1124,8 @@ static int scan_json(const char *text, size_t len, struct berth_error **err)
 	 * Where the offending byte is: yajl's lexer backs up to it for most lexical
 	 * errors, but has consumed it for "invalid char" and for parse errors.
 	 */
-	bool consumed = strncmp(msg, "lexical error", 13) != 0 || strstr(msg, "invalid char in json");
+	bool consumed =
+		strncmp(msg, "lexical error", 13) != 0 || strstr(msg, "invalid char in json");
 	size_t at;
 	if (at_end)
 		at = len;
@@ -1144,7 +1147,8 @@ static int scan_json(const char *text, size_t len, struct berth_error **err)
 
 /* ---- entry points ---- */
 
-int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret, struct berth_error **err)
+int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
+		     struct berth_error **err)
 {
 	_cleanup_(berth_spec_freep) struct berth_spec *s = NULL;
 	struct parser p = { .err = err };
@@ -1174,7 +1178,8 @@ int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret, stru
 
 	if (!YAJL_IS_OBJECT(root)) {
 		yajl_tree_free(root);
-		return berth_error_setx(err, EINVAL, "config.json: top level must be a JSON object");
+		return berth_error_setx(err, EINVAL,
+					"config.json: top level must be a JSON object");
 	}
 
 	s = calloc(1, sizeof(*s));

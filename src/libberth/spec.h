@@ -58,7 +58,7 @@ struct berth_mount {
 };
 
 struct berth_rlimit {
-	char *type; /* "RLIMIT_NOFILE" */
+	char *type;   /* "RLIMIT_NOFILE" */
 	int resource; /* RLIMIT_NOFILE, resolved by the parser */
 	uint64_t soft, hard;
 };
@@ -98,7 +98,7 @@ struct berth_process {
 	bool terminal;
 	bool has_console_size;
 	uint32_t console_height, console_width;
-	char *cwd; /* required, absolute */
+	char *cwd;   /* required, absolute */
 	char **args; /* NULL-terminated, n_args >= 1 once validated */
 	size_t n_args;
 	char **env; /* NULL-terminated, may be empty */
@@ -206,7 +206,8 @@ struct berth_spec {
  * Only syntax and type problems are reported here; meaning is checked by
  * berth_spec_validate().
  */
-int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret, struct berth_error **err);
+int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
+		     struct berth_error **err);
 
 /* Read <bundle>/config.json (refusing files over BERTH_SPEC_MAX_SIZE) and parse it. */
 int berth_spec_load(const char *path, struct berth_spec **ret, struct berth_error **err);
@@ -227,8 +228,8 @@ static inline void berth_spec_freep(struct berth_spec **s)
 int berth_spec_validate(const struct berth_spec *s, bool need_process, struct berth_error **err);
 
 /* Helpers used by several modules. */
-const char *berth_ns_type_name(enum berth_ns_type t); /* "pid", "network", ... as in the spec */
-int berth_ns_type_from_name(const char *name);	      /* -EINVAL if unknown */
+const char *berth_ns_type_name(enum berth_ns_type t);	 /* "pid", "network", ... as in the spec */
+int berth_ns_type_from_name(const char *name);		 /* -EINVAL if unknown */
 unsigned long berth_ns_clone_flag(enum berth_ns_type t); /* CLONE_NEWPID, ... */
 const struct berth_namespace *berth_spec_find_ns(const struct berth_spec *s, enum berth_ns_type t);
 const char *berth_spec_annotation(const struct berth_spec *s, const char *key);

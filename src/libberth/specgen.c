@@ -98,16 +98,28 @@ struct default_mount {
 static const struct default_mount default_mounts[] = {
 	{ "/proc", "proc", "proc", { NULL }, BOTH },
 	{ "/dev", "tmpfs", "tmpfs", { "nosuid", "strictatime", "mode=755", "size=65536k" }, BOTH },
-	{ "/dev/pts", "devpts", "devpts",
-	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" }, ROOTFUL_ONLY },
-	{ "/dev/pts", "devpts", "devpts",
-	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620" }, ROOTLESS_ONLY },
-	{ "/dev/shm", "tmpfs", "shm", { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" },
+	{ "/dev/pts",
+	  "devpts",
+	  "devpts",
+	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" },
+	  ROOTFUL_ONLY },
+	{ "/dev/pts",
+	  "devpts",
+	  "devpts",
+	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620" },
+	  ROOTLESS_ONLY },
+	{ "/dev/shm",
+	  "tmpfs",
+	  "shm",
+	  { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" },
 	  BOTH },
 	{ "/dev/mqueue", "mqueue", "mqueue", { "nosuid", "noexec", "nodev" }, BOTH },
 	{ "/sys", "sysfs", "sysfs", { "nosuid", "noexec", "nodev", "ro" }, ROOTFUL_ONLY },
 	{ "/sys", "none", "/sys", { "rbind", "nosuid", "noexec", "nodev", "ro" }, ROOTLESS_ONLY },
-	{ "/sys/fs/cgroup", "cgroup", "cgroup", { "nosuid", "noexec", "nodev", "relatime", "ro" },
+	{ "/sys/fs/cgroup",
+	  "cgroup",
+	  "cgroup",
+	  { "nosuid", "noexec", "nodev", "relatime", "ro" },
 	  ROOTFUL_ONLY },
 };
 
@@ -187,18 +199,26 @@ static void gen_id_mapping(struct gen *j, const char *key, unsigned host_id)
 static void gen_linux(struct gen *j, bool rootless)
 {
 	static const char *const masked[] = {
-		"/proc/acpi",	     "/proc/asound",	 "/proc/kcore",	       "/proc/keys",
-		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-		"/sys/firmware",     "/proc/scsi",	 NULL,
+		"/proc/acpi",
+		"/proc/asound",
+		"/proc/kcore",
+		"/proc/keys",
+		"/proc/latency_stats",
+		"/proc/timer_list",
+		"/proc/timer_stats",
+		"/proc/sched_debug",
+		"/sys/firmware",
+		"/proc/scsi",
+		NULL,
 	};
 	static const char *const readonly[] = {
 		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 	};
-	static const char *const rootful_ns[] = { "pid", "network", "ipc", "uts", "mount", "cgroup",
-						  NULL };
+	static const char *const rootful_ns[] = { "pid",   "network", "ipc", "uts",
+						  "mount", "cgroup",  NULL };
 	/* Rootless keeps the host network (no one to configure a new one) and adds a user ns. */
-	static const char *const rootless_ns[] = { "pid", "ipc", "uts", "mount", "cgroup", "user",
-						   NULL };
+	static const char *const rootless_ns[] = { "pid",    "ipc",  "uts", "mount",
+						   "cgroup", "user", NULL };
 
 	gen_str(j, "linux");
 	gen_open(j, false);
@@ -248,8 +268,8 @@ int berth_spec_generate(bool rootless, char **ret_json, struct berth_error **err
 		j.st = yajl_gen_get_buf(j.g, &buf, &len);
 	if (j.st != yajl_gen_status_ok) {
 		yajl_gen_free(j.g);
-		return berth_error_setx(err, EIO, "spec: generate config.json: json generator error %d",
-					(int)j.st);
+		return berth_error_setx(
+			err, EIO, "spec: generate config.json: json generator error %d", (int)j.st);
 	}
 
 	char *s = strndup((const char *)buf, len);

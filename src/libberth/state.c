@@ -40,7 +40,8 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd, struct berth_error **err)
+int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd,
+		   struct berth_error **err)
 {
 	int r;
 
@@ -60,7 +61,8 @@ int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd
 			return berth_error_setx(err, EEXIST, "container \"%s\" already exists", id);
 		return berth_error_set(err, errno, "create state dir \"%s/%s\"", root, id);
 	}
-	_cleanup_close_ int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd =
+		openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
@@ -157,7 +159,8 @@ static char *dup_str(yajl_val root, const char *key)
 	return str ? strdup(str) : NULL;
 }
 
-int state_read(int dirfd, const char *id, struct berth_container_state **ret, struct berth_error **err)
+int state_read(int dirfd, const char *id, struct berth_container_state **ret,
+	       struct berth_error **err)
 {
 	_cleanup_free_ char *text = NULL;
 	int r = read_file_at(dirfd, STATE_FILE, 1 << 24, &text, NULL);
@@ -183,8 +186,8 @@ int state_read(int dirfd, const char *id, struct berth_container_state **ret, st
 	s->rootfs = dup_str(root, "rootfs");
 	s->created = dup_str(root, "created");
 	s->cgroup = dup_str(root, "cgroup");
-	const char *p_pid[] = { "pid", NULL }, *p_st[] = { "pidStartTime", NULL }, *p_started[] = { "started", NULL },
-		   *p_ann[] = { "annotations", NULL };
+	const char *p_pid[] = { "pid", NULL }, *p_st[] = { "pidStartTime", NULL },
+		   *p_started[] = { "started", NULL }, *p_ann[] = { "annotations", NULL };
 	yajl_val v = yajl_tree_get(root, p_pid, yajl_t_number);
 	if (v)
 		s->pid = (pid_t)strtol(YAJL_GET_NUMBER(v), NULL, 10);
@@ -202,7 +205,8 @@ int state_read(int dirfd, const char *id, struct berth_container_state **ret, st
 			for (size_t i = 0; i < n; i++) {
 				yajl_val e = v->u.object.values[i];
 				s->annotation_keys[i] = strdup(v->u.object.keys[i]);
-				s->annotation_values[i] = strdup(YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : "");
+				s->annotation_values[i] =
+					strdup(YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : "");
 			}
 			s->n_annotations = n;
 		}

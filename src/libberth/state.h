@@ -27,14 +27,16 @@ struct berth_container_state {
 	size_t n_annotations;
 };
 
-#define STATE_FILE "state.json"
+#define STATE_FILE   "state.json"
 #define STATE_CONFIG "config.json"
 #define STATE_SOCKET "start.sock"
 
 /* Open (and with create, make: 0700, EEXIST -> "container \"x\" already exists") the state dir; takes its lock. */
-int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd, struct berth_error **err);
+int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd,
+		   struct berth_error **err);
 int state_write(int dirfd, const struct berth_container_state *s, struct berth_error **err);
-int state_read(int dirfd, const char *id, struct berth_container_state **ret, struct berth_error **err);
+int state_read(int dirfd, const char *id, struct berth_container_state **ret,
+	       struct berth_error **err);
 void state_free(struct berth_container_state *s);
 /* Remove every file of the state dir and the dir itself. */
 int state_dir_remove(const char *root, const char *id, int dirfd);

@@ -86,10 +86,12 @@ int sync_expect(int fd, enum sync_type type, int32_t *ret_value, char **ret_text
 	if (r < 0)
 		return berth_error_set(err, -r, "read from container init");
 	if (t == SYNC_ERROR)
-		return berth_error_setx(err, v > 0 ? v : EIO, "%s", text ? text : "unknown error in container init");
+		return berth_error_setx(err, v > 0 ? v : EIO, "%s",
+					text ? text : "unknown error in container init");
 	if (t != type)
-		return berth_error_setx(err, EPROTO, "unexpected message %u from container init before %s", (unsigned)t,
-					what);
+		return berth_error_setx(err, EPROTO,
+					"unexpected message %u from container init before %s",
+					(unsigned)t, what);
 	if (ret_value)
 		*ret_value = v;
 	if (ret_text)

@@ -11,13 +11,13 @@
 #include "berth/error.h"
 
 enum sync_type {
-	SYNC_ERROR = 1,	    /* child -> parent: value = errno, text = message */
-	SYNC_USERNS_READY,  /* child -> parent: a new user ns exists, write the id maps */
-	SYNC_MAPS_DONE,	    /* parent -> child */
-	SYNC_PID,	    /* child -> parent: value = pid of the real init (double fork) */
-	SYNC_MOUNTS_READY,  /* child -> parent: run prestart and createRuntime hooks */
-	SYNC_HOOKS_DONE,    /* parent -> child: text = state JSON for createContainer hooks */
-	SYNC_CREATED,	    /* child -> parent: waiting on the exec fifo */
+	SYNC_ERROR = 1,	   /* child -> parent: value = errno, text = message */
+	SYNC_USERNS_READY, /* child -> parent: a new user ns exists, write the id maps */
+	SYNC_MAPS_DONE,	   /* parent -> child */
+	SYNC_PID,	   /* child -> parent: value = pid of the real init (double fork) */
+	SYNC_MOUNTS_READY, /* child -> parent: run prestart and createRuntime hooks */
+	SYNC_HOOKS_DONE,   /* parent -> child: text = state JSON for createContainer hooks */
+	SYNC_CREATED,	   /* child -> parent: waiting on the exec fifo */
 };
 
 #define SYNC_MAX_TEXT 65536

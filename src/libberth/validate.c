@@ -51,8 +51,8 @@ static int validate_process(const struct berth_process *p, struct berth_error **
 		const struct berth_rlimit *rl = &p->rlimits[i];
 		for (size_t j = 0; j < i; j++)
 			if (p->rlimits[j].resource == rl->resource)
-				return invalid(err, "process.rlimits[%zu].type: duplicate \"%s\"", i,
-					       rl->type);
+				return invalid(err, "process.rlimits[%zu].type: duplicate \"%s\"",
+					       i, rl->type);
 		if (rl->soft > rl->hard)
 			return invalid(err,
 				       "process.rlimits[%zu]: soft limit %" PRIu64
@@ -89,12 +89,13 @@ static int validate_process(const struct berth_process *p, struct berth_error **
 				return invalid(err, "process.scheduler.period: is required for "
 						    "SCHED_DEADLINE");
 			if (sc->runtime > sc->deadline || sc->deadline > sc->period)
-				return invalid(err, "process.scheduler: SCHED_DEADLINE needs runtime "
-						    "<= deadline <= period");
+				return invalid(err,
+					       "process.scheduler: SCHED_DEADLINE needs runtime "
+					       "<= deadline <= period");
 		}
 		if (sc->has_nice && (sc->nice < -20 || sc->nice > 19))
-			return invalid(err, "process.scheduler.nice: %" PRId32
-					    " is outside [-20, 19]",
+			return invalid(err,
+				       "process.scheduler.nice: %" PRId32 " is outside [-20, 19]",
 				       sc->nice);
 	}
 
@@ -134,7 +135,8 @@ static int validate_sysctl(const struct berth_spec *s, const char *name, struct 
 {
 	if (sysctl_has_prefix(name, "net.")) {
 		if (!has_ns(s, BERTH_NS_NET))
-			return invalid(err, "linux.sysctl: \"%s\" requires a network namespace", name);
+			return invalid(err, "linux.sysctl: \"%s\" requires a network namespace",
+				       name);
 		return 0;
 	}
 	if (sysctl_equal(name, "kernel.hostname") || sysctl_equal(name, "kernel.domainname")) {
@@ -148,7 +150,8 @@ static int validate_sysctl(const struct berth_spec *s, const char *name, struct 
 			return invalid(err, "linux.sysctl: \"%s\" requires an ipc namespace", name);
 		return 0;
 	}
-	return invalid(err, "linux.sysctl: \"%s\" is not namespaced and cannot be set for a container",
+	return invalid(err,
+		       "linux.sysctl: \"%s\" is not namespaced and cannot be set for a container",
 		       name);
 }
 
@@ -170,11 +173,14 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 		const struct berth_namespace *ns = &l->namespaces[i];
 		for (size_t j = 0; j < i; j++)
 			if (l->namespaces[j].type == ns->type)
-				return invalid(err, "linux.namespaces[%zu].type: duplicate namespace \"%s\"",
-					       i, berth_ns_type_name(ns->type));
+				return invalid(
+					err,
+					"linux.namespaces[%zu].type: duplicate namespace \"%s\"", i,
+					berth_ns_type_name(ns->type));
 		if (ns->path && !path_is_absolute(ns->path))
-			return invalid(err, "linux.namespaces[%zu].path: \"%s\" must be an absolute path",
-				       i, ns->path);
+			return invalid(
+				err, "linux.namespaces[%zu].path: \"%s\" must be an absolute path",
+				i, ns->path);
 	}
 
 	const struct berth_namespace *userns = berth_spec_find_ns(s, BERTH_NS_USER);
@@ -184,28 +190,34 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 		return invalid(err, "linux.gidMappings: requires a user namespace");
 	if (userns && !userns->path) {
 		if (l->n_uid_mappings == 0)
-			return invalid(err, "linux.uidMappings: required when creating a user namespace");
+			return invalid(
+				err, "linux.uidMappings: required when creating a user namespace");
 		if (l->n_gid_mappings == 0)
-			return invalid(err, "linux.gidMappings: required when creating a user namespace");
+			return invalid(
+				err, "linux.gidMappings: required when creating a user namespace");
 	}
 	if ((r = validate_mappings("linux.uidMappings", l->uid_mappings, l->n_uid_mappings, err)) <
 		    0 ||
-	    (r = validate_mappings("linux.gidMappings", l->gid_mappings, l->n_gid_mappings, err)) < 0)
+	    (r = validate_mappings("linux.gidMappings", l->gid_mappings, l->n_gid_mappings, err)) <
+		    0)
 		return r;
 
 	if ((l->time_monotonic.set || l->time_boottime.set) && !has_ns(s, BERTH_NS_TIME))
 		return invalid(err, "linux.timeOffsets: requires a time namespace");
 	if (l->time_monotonic.nanosecs >= 1000000000)
-		return invalid(err, "linux.timeOffsets.monotonic.nanosecs: must be below 1000000000");
+		return invalid(err,
+			       "linux.timeOffsets.monotonic.nanosecs: must be below 1000000000");
 	if (l->time_boottime.nanosecs >= 1000000000)
-		return invalid(err, "linux.timeOffsets.boottime.nanosecs: must be below 1000000000");
+		return invalid(err,
+			       "linux.timeOffsets.boottime.nanosecs: must be below 1000000000");
 
 	for (size_t i = 0; i < l->n_devices; i++) {
 		const struct berth_device *d = &l->devices[i];
 		if (!d->path)
 			return invalid(err, "linux.devices[%zu].path: is required", i);
 		if (!path_is_absolute(d->path))
-			return invalid(err, "linux.devices[%zu].path: \"%s\" must be an absolute path",
+			return invalid(err,
+				       "linux.devices[%zu].path: \"%s\" must be an absolute path",
 				       i, d->path);
 	}
 
@@ -224,11 +236,13 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 
 	for (size_t i = 0; i < l->n_masked_paths; i++)
 		if (!path_is_absolute(l->masked_paths[i]))
-			return invalid(err, "linux.maskedPaths[%zu]: \"%s\" must be an absolute path", i,
+			return invalid(err,
+				       "linux.maskedPaths[%zu]: \"%s\" must be an absolute path", i,
 				       l->masked_paths[i]);
 	for (size_t i = 0; i < l->n_readonly_paths; i++)
 		if (!path_is_absolute(l->readonly_paths[i]))
-			return invalid(err, "linux.readonlyPaths[%zu]: \"%s\" must be an absolute path",
+			return invalid(err,
+				       "linux.readonlyPaths[%zu]: \"%s\" must be an absolute path",
 				       i, l->readonly_paths[i]);
 
 	for (size_t i = 0; i < l->n_sysctl; i++) {
@@ -280,10 +294,12 @@ int berth_spec_validate(const struct berth_spec *s, bool need_process, struct be
 			if (!h->path)
 				return invalid(err, "hooks.%s[%zu].path: is required", kind, i);
 			if (!path_is_absolute(h->path))
-				return invalid(err, "hooks.%s[%zu].path: \"%s\" must be an absolute path",
-					       kind, i, h->path);
+				return invalid(
+					err, "hooks.%s[%zu].path: \"%s\" must be an absolute path",
+					kind, i, h->path);
 			if (h->has_timeout && h->timeout <= 0)
-				return invalid(err, "hooks.%s[%zu].timeout: must be greater than zero",
+				return invalid(err,
+					       "hooks.%s[%zu].timeout: must be greater than zero",
 					       kind, i);
 		}
 

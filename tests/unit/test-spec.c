@@ -19,12 +19,12 @@
 #include "util/fd.h"
 #include "util/macro.h"
 
-#define check(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);      \
-			exit(1);                                                                   \
-		}                                                                                  \
+#define check(x)                                                                              \
+	do {                                                                                  \
+		if (!(x)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
+			exit(1);                                                              \
+		}                                                                             \
 	} while (0)
 
 #define CAP(c) (UINT64_C(1) << (c))
@@ -120,8 +120,8 @@ static void parse_fails(const char *json, size_t len, const char *msg)
 	struct berth_error *e = NULL;
 	int r = berth_spec_parse(json, len, &s, &e);
 	if (r >= 0 || !e || !streq(e->msg, msg)) {
-		fprintf(stderr, "input:    %.*s\nexpected: %s\ngot:      r=%d %s\n", (int)MIN(len, 300),
-			json, msg, r, e ? e->msg : "(no error)");
+		fprintf(stderr, "input:    %.*s\nexpected: %s\ngot:      r=%d %s\n",
+			(int)MIN(len, 300), json, msg, r, e ? e->msg : "(no error)");
 		exit(1);
 	}
 	check(r == -e->code);
@@ -183,15 +183,16 @@ static void test_full(void)
 	check(p->args[3] == NULL);
 	check(p->n_env == 2 && streq(p->env[1], "TERM=xterm") && p->env[2] == NULL);
 	check(streq(p->cwd, "/home/user"));
-	check(p->caps.has_bounding && p->caps.bounding ==
-					      (CAP(CAP_CHOWN) | CAP(CAP_NET_ADMIN) | CAP(CAP_SYS_ADMIN)));
+	check(p->caps.has_bounding &&
+	      p->caps.bounding == (CAP(CAP_CHOWN) | CAP(CAP_NET_ADMIN) | CAP(CAP_SYS_ADMIN)));
 	check(p->caps.has_effective && p->caps.effective == CAP(CAP_CHOWN));
 	check(p->caps.has_inheritable && p->caps.inheritable == CAP(CAP_NET_BIND_SERVICE));
 	check(p->caps.has_permitted &&
 	      p->caps.permitted == (CAP(CAP_CHOWN) | CAP(CAP_NET_BIND_SERVICE)));
 	check(p->caps.has_ambient && p->caps.ambient == CAP(CAP_NET_BIND_SERVICE));
 	check(p->n_rlimits == 2);
-	check(streq(p->rlimits[0].type, "RLIMIT_NOFILE") && p->rlimits[0].resource == RLIMIT_NOFILE);
+	check(streq(p->rlimits[0].type, "RLIMIT_NOFILE") &&
+	      p->rlimits[0].resource == RLIMIT_NOFILE);
 	check(p->rlimits[0].soft == 1024 && p->rlimits[0].hard == 4096);
 	check(p->rlimits[1].resource == RLIMIT_CORE);
 	check(p->rlimits[1].soft == UINT64_MAX && p->rlimits[1].hard == UINT64_MAX);
@@ -238,7 +239,8 @@ static void test_full(void)
 	check(s->has_linux);
 	check(l->n_namespaces == 8);
 	check(l->namespaces[0].type == BERTH_NS_PID && !l->namespaces[0].path);
-	check(l->namespaces[1].type == BERTH_NS_NET && streq(l->namespaces[1].path, "/run/netns/x"));
+	check(l->namespaces[1].type == BERTH_NS_NET &&
+	      streq(l->namespaces[1].path, "/run/netns/x"));
 	check(l->namespaces[6].type == BERTH_NS_CGROUP && !l->namespaces[6].path); /* "" */
 	check(l->namespaces[7].type == BERTH_NS_TIME);
 	check(berth_spec_find_ns(s, BERTH_NS_NET) == &l->namespaces[1]);
@@ -277,7 +279,8 @@ static void test_full(void)
 	check(strstr(l->resources.text, "\"allow\":false"));
 	check(strstr(l->seccomp.text, "\"value\":4294967295"));
 	check(streq(l->net_devices.text, "{\"eth1\":{\"name\":\"eth0\"}}"));
-	check(streq(l->intel_rdt.text, "{\"closID\":\"guaranteed\",\"l3CacheSchema\":\"L3:0=7f0\"}"));
+	check(streq(l->intel_rdt.text,
+		    "{\"closID\":\"guaranteed\",\"l3CacheSchema\":\"L3:0=7f0\"}"));
 
 	/* the full config is also valid */
 	check(berth_spec_validate(s, true, &e) == 0);
@@ -319,44 +322,50 @@ static void test_minimal(void)
 	check(streq(c->hostname, "b"));
 
 	/* negative values where allowed, numbers with signs at the limits */
-	_cleanup_(berth_spec_freep) struct berth_spec *neg =
-		parse_ok("{\"process\":{\"oomScoreAdj\":-1000,\"scheduler\":{\"policy\":\"SCHED_OTHER\","
-			 "\"nice\":-20,\"priority\":-2147483648}},\"linux\":{\"devices\":[{\"type\":\"c\","
-			 "\"path\":\"/dev/x\",\"major\":-1,\"minor\":-9223372036854775808}]}}");
+	_cleanup_(berth_spec_freep) struct berth_spec *neg = parse_ok(
+		"{\"process\":{\"oomScoreAdj\":-1000,\"scheduler\":{\"policy\":\"SCHED_OTHER\","
+		"\"nice\":-20,\"priority\":-2147483648}},\"linux\":{\"devices\":[{\"type\":\"c\","
+		"\"path\":\"/dev/x\",\"major\":-1,\"minor\":-9223372036854775808}]}}");
 	check(neg->process.oom_score_adj == -1000 && neg->process.scheduler.nice == -20);
 	check(neg->process.scheduler.priority == INT32_MIN);
 	check(neg->linux_.devices[0].major == -1 && neg->linux_.devices[0].minor == INT64_MIN);
 
 	/* every rlimit name, scheduler policy and flag resolves */
-	static const char *const rl[] = { "AS",	 "CORE",       "CPU",	 "DATA",
-					  "FSIZE", "LOCKS",    "MEMLOCK", "MSGQUEUE",
-					  "NICE",  "NOFILE",   "NPROC",	 "RSS",
-					  "RTPRIO", "RTTIME",  "SIGPENDING", "STACK" };
-	static const int rlv[] = { RLIMIT_AS,	   RLIMIT_CORE,	  RLIMIT_CPU,	  RLIMIT_DATA,
-				   RLIMIT_FSIZE,   RLIMIT_LOCKS,  RLIMIT_MEMLOCK, RLIMIT_MSGQUEUE,
-				   RLIMIT_NICE,	   RLIMIT_NOFILE, RLIMIT_NPROC,	  RLIMIT_RSS,
-				   RLIMIT_RTPRIO,  RLIMIT_RTTIME, RLIMIT_SIGPENDING, RLIMIT_STACK };
+	static const char *const rl[] = { "AS",	    "CORE",   "CPU",	    "DATA",
+					  "FSIZE",  "LOCKS",  "MEMLOCK",    "MSGQUEUE",
+					  "NICE",   "NOFILE", "NPROC",	    "RSS",
+					  "RTPRIO", "RTTIME", "SIGPENDING", "STACK" };
+	static const int rlv[] = { RLIMIT_AS,	  RLIMIT_CORE,	 RLIMIT_CPU,	    RLIMIT_DATA,
+				   RLIMIT_FSIZE,  RLIMIT_LOCKS,	 RLIMIT_MEMLOCK,    RLIMIT_MSGQUEUE,
+				   RLIMIT_NICE,	  RLIMIT_NOFILE, RLIMIT_NPROC,	    RLIMIT_RSS,
+				   RLIMIT_RTPRIO, RLIMIT_RTTIME, RLIMIT_SIGPENDING, RLIMIT_STACK };
 	for (size_t i = 0; i < ELEMENTSOF(rl); i++) {
 		char buf[256];
 		snprintf(buf, sizeof(buf),
-			 "{\"process\":{\"rlimits\":[{\"type\":\"RLIMIT_%s\",\"soft\":1,\"hard\":2}]}}",
+			 "{\"process\":{\"rlimits\":[{\"type\":\"RLIMIT_%s\",\"soft\":1,\"hard\":2}"
+			 "]}}",
 			 rl[i]);
 		_cleanup_(berth_spec_freep) struct berth_spec *x = parse_ok(buf);
 		check(x->process.rlimits[0].resource == rlv[i]);
 	}
-	static const char *const pol[] = { "OTHER", "FIFO", "RR", "BATCH", "ISO", "IDLE", "DEADLINE" };
-	static const int polv[] = { SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, 4, SCHED_IDLE, 6 };
+	static const char *const pol[] = {
+		"OTHER", "FIFO", "RR", "BATCH", "ISO", "IDLE", "DEADLINE"
+	};
+	static const int polv[] = {
+		SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, 4, SCHED_IDLE, 6
+	};
 	for (size_t i = 0; i < ELEMENTSOF(pol); i++) {
 		char buf[256];
-		snprintf(buf, sizeof(buf), "{\"process\":{\"scheduler\":{\"policy\":\"SCHED_%s\"}}}",
-			 pol[i]);
+		snprintf(buf, sizeof(buf),
+			 "{\"process\":{\"scheduler\":{\"policy\":\"SCHED_%s\"}}}", pol[i]);
 		_cleanup_(berth_spec_freep) struct berth_spec *x = parse_ok(buf);
 		check(x->process.scheduler.policy_value == polv[i]);
 	}
 	_cleanup_(berth_spec_freep) struct berth_spec *fl = parse_ok(
 		"{\"process\":{\"scheduler\":{\"policy\":\"SCHED_FIFO\",\"flags\":["
 		"\"SCHED_FLAG_RESET_ON_FORK\",\"SCHED_FLAG_RECLAIM\",\"SCHED_FLAG_DL_OVERRUN\","
-		"\"SCHED_FLAG_KEEP_POLICY\",\"SCHED_FLAG_KEEP_PARAMS\",\"SCHED_FLAG_UTIL_CLAMP_MIN\","
+		"\"SCHED_FLAG_KEEP_POLICY\",\"SCHED_FLAG_KEEP_PARAMS\",\"SCHED_FLAG_UTIL_CLAMP_"
+		"MIN\","
 		"\"SCHED_FLAG_UTIL_CLAMP_MAX\"]},\"ioPriority\":{\"class\":\"IOPRIO_CLASS_RT\"}},"
 		"\"linux\":{\"personality\":{\"domain\":\"LINUX\"}}}");
 	check(fl->process.scheduler.flags == 0x7f);
@@ -375,7 +384,8 @@ static void test_type_errors(void)
 		{ "{\"ociVersion\":1}", "config.json: ociVersion: must be a string" },
 		{ "{\"root\":[]}", "config.json: root: must be an object" },
 		{ "{\"root\":{\"path\":false}}", "config.json: root.path: must be a string" },
-		{ "{\"root\":{\"readonly\":\"yes\"}}", "config.json: root.readonly: must be a boolean" },
+		{ "{\"root\":{\"readonly\":\"yes\"}}",
+		  "config.json: root.readonly: must be a boolean" },
 		{ "{\"root\":{\"readonly\":1}}", "config.json: root.readonly: must be a boolean" },
 		{ "{\"mounts\":{}}", "config.json: mounts: must be an array" },
 		{ "{\"mounts\":[{},{},{},{\"destination\":1}]}",
@@ -386,12 +396,15 @@ static void test_type_errors(void)
 		{ "{\"mounts\":[{\"uidMappings\":[{\"containerID\":0,\"hostID\":0}]}]}",
 		  "config.json: mounts[0].uidMappings[0].size: is required" },
 		{ "{\"process\":[]}", "config.json: process: must be an object" },
-		{ "{\"process\":{\"args\":\"sh\"}}", "config.json: process.args: must be an array of strings" },
+		{ "{\"process\":{\"args\":\"sh\"}}",
+		  "config.json: process.args: must be an array of strings" },
 		{ "{\"process\":{\"args\":[\"sh\",null]}}",
 		  "config.json: process.args: must be an array of strings" },
-		{ "{\"process\":{\"env\":[1]}}", "config.json: process.env: must be an array of strings" },
+		{ "{\"process\":{\"env\":[1]}}",
+		  "config.json: process.env: must be an array of strings" },
 		{ "{\"process\":{\"cwd\":[]}}", "config.json: process.cwd: must be a string" },
-		{ "{\"process\":{\"terminal\":\"true\"}}", "config.json: process.terminal: must be a boolean" },
+		{ "{\"process\":{\"terminal\":\"true\"}}",
+		  "config.json: process.terminal: must be a boolean" },
 		{ "{\"process\":{\"consoleSize\":{\"height\":1}}}",
 		  "config.json: process.consoleSize.width: is required" },
 		{ "{\"process\":{\"user\":{\"uid\":-1}}}",
@@ -407,7 +420,8 @@ static void test_type_errors(void)
 		{ "{\"process\":{\"user\":{\"uid\":\"0\"}}}",
 		  "config.json: process.user.uid: must be an unsigned 32-bit integer" },
 		{ "{\"process\":{\"user\":{\"additionalGids\":[1,-2]}}}",
-		  "config.json: process.user.additionalGids[1]: must be an unsigned 32-bit integer" },
+		  "config.json: process.user.additionalGids[1]: must be an unsigned 32-bit "
+		  "integer" },
 		{ "{\"process\":{\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\","
 		  "\"CAP_NET_ADMIN\",\"CAP_SYS_ADMIN\",\"CAP_FOO\"]}}}",
 		  "config.json: process.capabilities.bounding[4]: unknown capability \"CAP_FOO\"" },
@@ -425,7 +439,8 @@ static void test_type_errors(void)
 		  "config.json: process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\"" },
 		{ "{\"process\":{\"rlimits\":[{\"soft\":1,\"hard\":1}]}}",
 		  "config.json: process.rlimits[0].type: is required" },
-		{ "{\"process\":{\"rlimits\":[{\"type\":\"RLIMIT_CPU\",\"soft\":18446744073709551616,"
+		{ "{\"process\":{\"rlimits\":[{\"type\":\"RLIMIT_CPU\",\"soft\":"
+		  "18446744073709551616,"
 		  "\"hard\":1}]}}",
 		  "config.json: process.rlimits[0].soft: must be an unsigned 64-bit integer" },
 		{ "{\"process\":{\"rlimits\":[{\"type\":\"RLIMIT_CPU\",\"soft\":-1,\"hard\":1}]}}",
@@ -437,7 +452,8 @@ static void test_type_errors(void)
 		{ "{\"process\":{\"noNewPrivileges\":null,\"apparmorProfile\":3}}",
 		  "config.json: process.apparmorProfile: must be a string" },
 		{ "{\"process\":{\"scheduler\":{\"policy\":\"SCHED_FAST\"}}}",
-		  "config.json: process.scheduler.policy: unknown scheduler policy \"SCHED_FAST\"" },
+		  "config.json: process.scheduler.policy: unknown scheduler policy "
+		  "\"SCHED_FAST\"" },
 		{ "{\"process\":{\"scheduler\":{\"flags\":[\"SCHED_FLAG_RECLAIM\",\"X\"]}}}",
 		  "config.json: process.scheduler.flags[1]: unknown scheduler flag \"X\"" },
 		{ "{\"process\":{\"scheduler\":{\"runtime\":-5}}}",
@@ -447,7 +463,8 @@ static void test_type_errors(void)
 		  "\"IOPRIO_CLASS_NONE\"" },
 		{ "{\"hostname\":7}", "config.json: hostname: must be a string" },
 		{ "{\"hooks\":[]}", "config.json: hooks: must be an object" },
-		{ "{\"hooks\":{\"poststop\":[{\"path\":\"/x\"},{\"path\":\"/y\",\"timeout\":\"5\"}]}}",
+		{ "{\"hooks\":{\"poststop\":[{\"path\":\"/x\"},{\"path\":\"/"
+		  "y\",\"timeout\":\"5\"}]}}",
 		  "config.json: hooks.poststop[1].timeout: must be a 32-bit integer" },
 		{ "{\"hooks\":{\"prestart\":[{\"path\":\"/x\",\"args\":[1]}]}}",
 		  "config.json: hooks.prestart[0].args: must be an array of strings" },
@@ -473,7 +490,8 @@ static void test_type_errors(void)
 		  "config.json: linux.devices[0].minor: is required" },
 		{ "{\"linux\":{\"devices\":[{\"type\":\"u\",\"path\":\"/dev/x\"}]}}",
 		  "config.json: linux.devices[0].major: is required" },
-		{ "{\"linux\":{\"devices\":[{\"type\":\"b\",\"major\":1,\"minor\":2,\"fileMode\":-1}]}}",
+		{ "{\"linux\":{\"devices\":[{\"type\":\"b\",\"major\":1,\"minor\":2,\"fileMode\":-"
+		  "1}]}}",
 		  "config.json: linux.devices[0].fileMode: must be an unsigned 32-bit integer" },
 		{ "{\"linux\":{\"maskedPaths\":\"/proc\"}}",
 		  "config.json: linux.maskedPaths: must be an array of strings" },
@@ -481,11 +499,16 @@ static void test_type_errors(void)
 		  "config.json: linux.sysctl[\"net.ipv4.ip_forward\"]: must be a string" },
 		{ "{\"linux\":{\"personality\":{\"domain\":\"BSD\"}}}",
 		  "config.json: linux.personality.domain: unknown personality domain \"BSD\"" },
-		{ "{\"linux\":{\"personality\":{}}}", "config.json: linux.personality.domain: is required" },
-		{ "{\"linux\":{\"resources\":[]}}", "config.json: linux.resources: must be an object" },
-		{ "{\"linux\":{\"seccomp\":\"x\"}}", "config.json: linux.seccomp: must be an object" },
-		{ "{\"linux\":{\"netDevices\":1}}", "config.json: linux.netDevices: must be an object" },
-		{ "{\"linux\":{\"intelRdt\":true}}", "config.json: linux.intelRdt: must be an object" },
+		{ "{\"linux\":{\"personality\":{}}}",
+		  "config.json: linux.personality.domain: is required" },
+		{ "{\"linux\":{\"resources\":[]}}",
+		  "config.json: linux.resources: must be an object" },
+		{ "{\"linux\":{\"seccomp\":\"x\"}}",
+		  "config.json: linux.seccomp: must be an object" },
+		{ "{\"linux\":{\"netDevices\":1}}",
+		  "config.json: linux.netDevices: must be an object" },
+		{ "{\"linux\":{\"intelRdt\":true}}",
+		  "config.json: linux.intelRdt: must be an object" },
 		{ "{\"linux\":7}", "config.json: linux: must be an object" },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
@@ -497,14 +520,16 @@ static void test_syntax_errors(void)
 	FAILS("{\n  \"ociVersion\": \"1.0.0\",\n  \"root\" 1\n}",
 	      "config.json: invalid JSON at line 3, column 10: parse error: object key and value "
 	      "must be separated by a colon (':')");
-	FAILS("{\n\"a\": 1,\n  \"b\": x\n}",
-	      "config.json: invalid JSON at line 3, column 8: lexical error: invalid char in json text");
-	FAILS("{\"a\":", "config.json: invalid JSON at line 1, column 6: parse error: premature EOF");
+	FAILS("{\n\"a\": 1,\n  \"b\": x\n}", "config.json: invalid JSON at line 3, column 8: "
+					     "lexical error: invalid char in json text");
+	FAILS("{\"a\":",
+	      "config.json: invalid JSON at line 1, column 6: parse error: premature EOF");
 	FAILS("{\"process\":{\"args\":[\"a\"", /* truncated */
 	      "config.json: invalid JSON at line 1, column 24: parse error: premature EOF");
 	FAILS("", "config.json: invalid JSON at line 1, column 1: parse error: premature EOF");
 	FAILS("  \n ", "config.json: invalid JSON at line 2, column 2: parse error: premature EOF");
-	FAILS("{} {}", "config.json: invalid JSON at line 1, column 4: parse error: trailing garbage");
+	FAILS("{} {}",
+	      "config.json: invalid JSON at line 1, column 4: parse error: trailing garbage");
 	FAILS("{\"a\":\"x\\u0000y\"}",
 	      "config.json: invalid JSON at line 1, column 15: string contains a NUL character");
 	FAILS("{\"a\\u0000\":1}",
@@ -512,9 +537,10 @@ static void test_syntax_errors(void)
 
 	/* a raw NUL byte, with an explicit length */
 	static const char nul[] = "{\"a\":\"x\0\"}";
-	parse_fails(nul, sizeof(nul) - 1,
-		    "config.json: invalid JSON at line 1, column 8: lexical error: invalid character "
-		    "inside string");
+	parse_fails(
+		nul, sizeof(nul) - 1,
+		"config.json: invalid JSON at line 1, column 8: lexical error: invalid character "
+		"inside string");
 
 	/* deep nesting is refused before yajl or we recurse into it */
 	size_t depth = 100000;
@@ -597,10 +623,10 @@ static void test_load(void)
 
 static void test_helpers(void)
 {
-	static const char *const names[] = { "pid", "network", "mount", "ipc",
+	static const char *const names[] = { "pid", "network", "mount",	 "ipc",
 					     "uts", "user",    "cgroup", "time" };
-	static const unsigned long flags[] = { CLONE_NEWPID, CLONE_NEWNET,  CLONE_NEWNS,
-					       CLONE_NEWIPC, CLONE_NEWUTS,  CLONE_NEWUSER,
+	static const unsigned long flags[] = { CLONE_NEWPID,	CLONE_NEWNET, CLONE_NEWNS,
+					       CLONE_NEWIPC,	CLONE_NEWUTS, CLONE_NEWUSER,
 					       CLONE_NEWCGROUP, 0x80 };
 	check(ELEMENTSOF(names) == _BERTH_NS_MAX);
 	for (int i = 0; i < _BERTH_NS_MAX; i++) {
@@ -612,7 +638,7 @@ static void test_helpers(void)
 	check(berth_ns_type_from_name(NULL) == -EINVAL);
 	check(berth_ns_type_name(_BERTH_NS_MAX) == NULL);
 
-	static const char *const hooks[] = { "prestart",	"createRuntime", "createContainer",
+	static const char *const hooks[] = { "prestart",       "createRuntime", "createContainer",
 					     "startContainer", "poststart",	"poststop" };
 	for (int i = 0; i < _BERTH_HOOK_MAX; i++)
 		check(streq(berth_hook_kind_name(i), hooks[i]));

@@ -77,9 +77,16 @@ static void test_state_roundtrip(void)
 
 	char *keys[] = { "a", "k2", NULL }, *values[] = { "1", "v \"quoted\"", NULL };
 	struct berth_container_state s = {
-		.id = "c1", .bundle = "/b", .rootfs = "/b/rootfs", .created = "2026-01-01T00:00:00Z",
-		.cgroup = "/sys/fs/cgroup/x", .pid = getpid(), .pid_start_time = proc_start_time(getpid()),
-		.annotation_keys = keys, .annotation_values = values, .n_annotations = 2,
+		.id = "c1",
+		.bundle = "/b",
+		.rootfs = "/b/rootfs",
+		.created = "2026-01-01T00:00:00Z",
+		.cgroup = "/sys/fs/cgroup/x",
+		.pid = getpid(),
+		.pid_start_time = proc_start_time(getpid()),
+		.annotation_keys = keys,
+		.annotation_values = values,
+		.n_annotations = 2,
 	};
 	assert(s.pid_start_time > 0);
 	assert(state_write(dirfd, &s, &e) == 0);

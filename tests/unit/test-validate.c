@@ -14,12 +14,12 @@
 #include "spec.h"
 #include "util/macro.h"
 
-#define check(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x);      \
-			exit(1);                                                                   \
-		}                                                                                  \
+#define check(x)                                                                              \
+	do {                                                                                  \
+		if (!(x)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
+			exit(1);                                                              \
+		}                                                                             \
 	} while (0)
 
 #define BASE "\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"}"
@@ -84,9 +84,12 @@ static void test_good(void)
 		  "\"containerID\":0,\"hostID\":1000,\"size\":1}]}"),
 	      true);
 	valid(CFG("\"linux\":{\"namespaces\":[{\"type\":\"network\"},{\"type\":\"ipc\"},"
-		  "{\"type\":\"uts\"}],\"sysctl\":{\"net.ipv4.ip_forward\":\"1\",\"net/core/somaxconn\":"
-		  "\"1\",\"kernel.shmmax\":\"1\",\"kernel.msgmax\":\"1\",\"kernel.sem\":\"1 2 3 4\","
-		  "\"fs.mqueue.msg_max\":\"1\",\"kernel.hostname\":\"x\",\"kernel.domainname\":\"y\"}}"),
+		  "{\"type\":\"uts\"}],\"sysctl\":{\"net.ipv4.ip_forward\":\"1\",\"net/core/"
+		  "somaxconn\":"
+		  "\"1\",\"kernel.shmmax\":\"1\",\"kernel.msgmax\":\"1\",\"kernel.sem\":\"1 2 3 "
+		  "4\","
+		  "\"fs.mqueue.msg_max\":\"1\",\"kernel.hostname\":\"x\",\"kernel.domainname\":"
+		  "\"y\"}}"),
 	      true);
 	valid(CFG_PROC("\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":5,\"hard\":5},"
 		       "{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":18446744073709551615}],"
@@ -152,16 +155,21 @@ static void test_bad(void)
 		"process.capabilities.permitted");
 	invalid(CFG_PROC("\"scheduler\":{\"nice\":1}"), true,
 		"config.json: process.scheduler.policy: is required");
-	invalid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"deadline\":1,\"period\":1}"),
+	invalid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"deadline\":1,\"period\":"
+			 "1}"),
 		true, "config.json: process.scheduler.runtime: is required for SCHED_DEADLINE");
-	invalid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,\"period\":1}"),
+	invalid(CFG_PROC(
+			"\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,\"period\":1}"),
 		true, "config.json: process.scheduler.deadline: is required for SCHED_DEADLINE");
-	invalid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,\"deadline\":1}"),
+	invalid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,\"deadline\":"
+			 "1}"),
 		true, "config.json: process.scheduler.period: is required for SCHED_DEADLINE");
-	invalid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":3,\"deadline\":2,"
-			 "\"period\":5}"),
-		true, "config.json: process.scheduler: SCHED_DEADLINE needs runtime <= deadline <= "
-		      "period");
+	invalid(CFG_PROC(
+			"\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":3,\"deadline\":2,"
+			"\"period\":5}"),
+		true,
+		"config.json: process.scheduler: SCHED_DEADLINE needs runtime <= deadline <= "
+		"period");
 	invalid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_OTHER\",\"nice\":20}"), true,
 		"config.json: process.scheduler.nice: 20 is outside [-20, 19]");
 	invalid(CFG_PROC("\"ioPriority\":{\"priority\":1}"), true,
@@ -193,7 +201,9 @@ static void test_bad(void)
 		    "{\"type\":\"pid\",\"path\":\"/proc/1/ns/pid\"}]}"),
 		true, "config.json: linux.namespaces[2].type: duplicate namespace \"pid\"");
 	invalid(CFG("\"linux\":{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"proc/1/ns/ipc\"}]}"),
-		true, "config.json: linux.namespaces[0].path: \"proc/1/ns/ipc\" must be an absolute path");
+		true,
+		"config.json: linux.namespaces[0].path: \"proc/1/ns/ipc\" must be an absolute "
+		"path");
 	invalid(CFG("\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}"),
 		true, "config.json: linux.uidMappings: requires a user namespace");
 	invalid(CFG("\"linux\":{\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}"),
@@ -209,9 +219,11 @@ static void test_bad(void)
 		true, "config.json: linux.gidMappings[0].size: must be greater than zero");
 	invalid(CFG("\"linux\":{\"timeOffsets\":{\"monotonic\":{\"secs\":1}}}"), true,
 		"config.json: linux.timeOffsets: requires a time namespace");
-	invalid(CFG("\"linux\":{\"namespaces\":[{\"type\":\"time\"}],\"timeOffsets\":{\"monotonic\":"
+	invalid(CFG("\"linux\":{\"namespaces\":[{\"type\":\"time\"}],\"timeOffsets\":{"
+		    "\"monotonic\":"
 		    "{\"nanosecs\":1000000000}}}"),
-		true, "config.json: linux.timeOffsets.monotonic.nanosecs: must be below 1000000000");
+		true,
+		"config.json: linux.timeOffsets.monotonic.nanosecs: must be below 1000000000");
 	invalid(CFG("\"linux\":{\"devices\":[{\"type\":\"c\",\"major\":1,\"minor\":3}]}"), true,
 		"config.json: linux.devices[0].path: is required");
 	invalid(CFG("\"linux\":{\"devices\":[{\"type\":\"c\",\"path\":\"dev/null\",\"major\":1,"
@@ -285,7 +297,8 @@ static void test_engine_configs(void)
 			snprintf(path, sizeof(path), "%s/%s", sub, f->d_name);
 			struct berth_spec *s = NULL;
 			struct berth_error *e = NULL;
-			if (berth_spec_load(path, &s, &e) < 0 || berth_spec_validate(s, true, &e) < 0) {
+			if (berth_spec_load(path, &s, &e) < 0 ||
+			    berth_spec_validate(s, true, &e) < 0) {
 				fprintf(stderr, "%s: %s\n", path, e ? e->msg : "?");
 				exit(1);
 			}
@@ -308,7 +321,8 @@ static void test_generated(void)
 		_cleanup_free_ char *json = NULL;
 		struct berth_error *e = NULL;
 		if (berth_spec_generate(rootless, &json, &e) < 0) {
-			fprintf(stderr, "berth_spec_generate(%d): %s\n", rootless, e ? e->msg : "?");
+			fprintf(stderr, "berth_spec_generate(%d): %s\n", rootless,
+				e ? e->msg : "?");
 			exit(1);
 		}
 		_cleanup_(berth_spec_freep) struct berth_spec *s = parse(json);
