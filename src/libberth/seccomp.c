@@ -1,0 +1,1192 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * linux.seccomp: the parser (yajl tree, JSON paths in errors), the compiler
+ * (libseccomp, plus our own ENOSYS preamble), the compiled-program cache, the
+ * loader (raw seccomp(2)) and the notify-agent hand-off. Parse, compile and
+ * hand-off run in the parent (berth create/start); load runs in the process
+ * about to execve (the container init).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+
+#include <seccomp.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "berth/berth.h"
+#include "seccomp-filter.h"
+#include "util/fd.h"
+#include "util/macro.h"
+
+#ifndef __X32_SYSCALL_BIT
+#define __X32_SYSCALL_BIT 0x40000000
+#endif
+#ifndef SECCOMP_GET_ACTION_AVAIL
+#define SECCOMP_GET_ACTION_AVAIL 2
+#endif
+
+#define ERRNO_MAX 4095 /* the kernel clamps SECCOMP_RET_ERRNO data to MAX_ERRNO */
+
+/* ---- name tables ---- */
+
+struct name_u32 {
+	const char *name;
+	uint32_t value;
+};
+
+static const struct name_u32 actions[] = {
+	{ "SCMP_ACT_KILL", SCMP_ACT_KILL },
+	{ "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS },
+	{ "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD },
+	{ "SCMP_ACT_TRAP", SCMP_ACT_TRAP },
+	{ "SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0) },
+	{ "SCMP_ACT_TRACE", SCMP_ACT_TRACE(0) },
+	{ "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW },
+	{ "SCMP_ACT_LOG", SCMP_ACT_LOG },
+	{ "SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY },
+};
+
+static const struct name_u32 operators[] = {
+	{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
+	{ "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+	{ "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+	{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+};
+
+static const struct name_u32 archs[] = {
+	{ "SCMP_ARCH_X86", SCMP_ARCH_X86 },
+	{ "SCMP_ARCH_X86_64", SCMP_ARCH_X86_64 },
+	{ "SCMP_ARCH_X32", SCMP_ARCH_X32 },
+	{ "SCMP_ARCH_ARM", SCMP_ARCH_ARM },
+	{ "SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64 },
+	{ "SCMP_ARCH_MIPS", SCMP_ARCH_MIPS },
+	{ "SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64 },
+	{ "SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32 },
+	{ "SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL },
+	{ "SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64 },
+	{ "SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32 },
+	{ "SCMP_ARCH_PPC", SCMP_ARCH_PPC },
+	{ "SCMP_ARCH_PPC64", SCMP_ARCH_PPC64 },
+	{ "SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE },
+	{ "SCMP_ARCH_S390", SCMP_ARCH_S390 },
+	{ "SCMP_ARCH_S390X", SCMP_ARCH_S390X },
+	{ "SCMP_ARCH_PARISC", SCMP_ARCH_PARISC },
+	{ "SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64 },
+	{ "SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64 },
+};
+
+static const struct name_u32 flags_table[] = {
+	{ "SECCOMP_FILTER_FLAG_TSYNC", BERTH_SECCOMP_FLAG_TSYNC },
+	{ "SECCOMP_FILTER_FLAG_LOG", BERTH_SECCOMP_FLAG_LOG },
+	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", BERTH_SECCOMP_FLAG_SPEC_ALLOW },
+	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", BERTH_SECCOMP_FLAG_WAIT_KILLABLE_RECV },
+};
+
+const char *const berth_seccomp_action_names[] = {
+	"SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+	"SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",	   "SCMP_ACT_ALLOW",	   "SCMP_ACT_LOG",
+	"SCMP_ACT_NOTIFY", NULL,
+};
+const char *const berth_seccomp_operator_names[] = {
+	"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",	    "SCMP_CMP_EQ",
+	"SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
+};
+const char *const berth_seccomp_arch_names[] = {
+	"SCMP_ARCH_X86",      "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",	  "SCMP_ARCH_ARM",
+	"SCMP_ARCH_AARCH64",  "SCMP_ARCH_MIPS",	     "SCMP_ARCH_MIPS64",  "SCMP_ARCH_MIPS64N32",
+	"SCMP_ARCH_MIPSEL",   "SCMP_ARCH_MIPSEL64",  "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+	"SCMP_ARCH_PPC64",    "SCMP_ARCH_PPC64LE",   "SCMP_ARCH_S390",	  "SCMP_ARCH_S390X",
+	"SCMP_ARCH_PARISC",   "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64", NULL,
+};
+const char *const berth_seccomp_flag_names[] = {
+	"SECCOMP_FILTER_FLAG_TSYNC",
+	"SECCOMP_FILTER_FLAG_LOG",
+	"SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+	"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+	NULL,
+};
+
+static const struct name_u32 *lookup(const struct name_u32 *t, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(t[i].name, name))
+			return &t[i];
+	return NULL;
+}
+
+static const char *action_name(uint32_t a)
+{
+	for (size_t i = 0; i < ELEMENTSOF(actions); i++)
+		if (actions[i].value == (a & 0xffff0000U))
+			return actions[i].name;
+	return "?";
+}
+
+/* ---- parser ---- */
+
+
+static yajl_val obj_get(yajl_val obj, const char *key)
+{
+	for (size_t i = 0; i < obj->u.object.len; i++)
+		if (streq(obj->u.object.keys[i], key))
+			return obj->u.object.values[i];
+	return NULL;
+}
+
+static int bad(struct berth_error **err, const char *path, const char *fmt, ...) _printf_(3, 4);
+static int bad(struct berth_error **err, const char *path, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return berth_error_setx(err, EINVAL, "config.json: %s: %s", path, msg);
+}
+
+/* An unsigned integer from the number's text: exact over the whole uint64 range. */
+static int get_u64(yajl_val v, const char *path, uint64_t max, uint64_t *ret, struct berth_error **err)
+{
+	if (!YAJL_IS_NUMBER(v))
+		return bad(err, path, "must be a non-negative integer");
+	const char *t = v->u.number.r;
+	if (!t || !*t || *t == '-' || strpbrk(t, ".eE"))
+		return bad(err, path, "must be a non-negative integer");
+	errno = 0;
+	char *end = NULL;
+	unsigned long long x = strtoull(t, &end, 10);
+	if (errno == ERANGE || *end || x > max)
+		return bad(err, path, "must be at most %llu", (unsigned long long)max);
+	*ret = x;
+	return 0;
+}
+
+static int get_string(yajl_val v, const char *path, char **ret, struct berth_error **err)
+{
+	if (!YAJL_IS_STRING(v))
+		return bad(err, path, "must be a string");
+	char *s = strdup(v->u.string);
+	if (!s)
+		return berth_error_set(err, ENOMEM, "seccomp");
+	free(*ret);
+	*ret = s;
+	return 0;
+}
+
+/* action + optional errnoRet of the same object into one SCMP_ACT_* value. */
+static int get_action(yajl_val act, yajl_val eret, const char *apath, const char *epath, uint32_t *ret,
+		      struct berth_error **err)
+{
+	if (!YAJL_IS_STRING(act))
+		return bad(err, apath, "must be a string");
+	const struct name_u32 *a = lookup(actions, ELEMENTSOF(actions), act->u.string);
+	if (!a)
+		return bad(err, apath, "unknown action \"%s\"", act->u.string);
+	bool takes_data = a->value == SCMP_ACT_ERRNO(0) || a->value == SCMP_ACT_TRACE(0);
+	uint64_t data = EPERM;
+	if (eret) {
+		if (!takes_data)
+			return bad(err, epath, "not allowed with action \"%s\"", a->name);
+		int r = get_u64(eret, epath, a->value == SCMP_ACT_ERRNO(0) ? ERRNO_MAX : 0xffff, &data, err);
+		if (r < 0)
+			return r;
+	}
+	*ret = takes_data ? a->value | (uint32_t)data : a->value;
+	return 0;
+}
+
+static int parse_arg(yajl_val v, const char *path, struct berth_seccomp_arg *a, struct berth_error **err)
+{
+	char p[256];
+	if (!YAJL_IS_OBJECT(v))
+		return bad(err, path, "must be an object");
+	yajl_val x = obj_get(v, "index");
+	snprintf(p, sizeof(p), "%s.index", path);
+	if (!x)
+		return bad(err, p, "is required");
+	uint64_t idx;
+	if (!YAJL_IS_INTEGER(x) || x->u.number.i < 0 || x->u.number.i > 5)
+		return bad(err, p, "must be between 0 and 5");
+	int r = get_u64(x, p, 5, &idx, err);
+	if (r < 0)
+		return r;
+	a->index = (unsigned)idx;
+
+	snprintf(p, sizeof(p), "%s.value", path);
+	x = obj_get(v, "value");
+	if (!x)
+		return bad(err, p, "is required");
+	r = get_u64(x, p, UINT64_MAX, &a->value, err);
+	if (r < 0)
+		return r;
+	x = obj_get(v, "valueTwo");
+	if (x) {
+		snprintf(p, sizeof(p), "%s.valueTwo", path);
+		r = get_u64(x, p, UINT64_MAX, &a->value_two, err);
+		if (r < 0)
+			return r;
+	}
+	snprintf(p, sizeof(p), "%s.op", path);
+	x = obj_get(v, "op");
+	if (!x)
+		return bad(err, p, "is required");
+	if (!YAJL_IS_STRING(x))
+		return bad(err, p, "must be a string");
+	const struct name_u32 *op = lookup(operators, ELEMENTSOF(operators), x->u.string);
+	if (!op)
+		return bad(err, p, "unknown operator \"%s\"", x->u.string);
+	a->op = (int)op->value;
+	return 0;
+}
+
+static int parse_rule(yajl_val v, const char *path, struct berth_seccomp_rule *rule, struct berth_seccomp_config *c,
+		      struct berth_error **err)
+{
+	char p[128], p2[192];
+	if (!YAJL_IS_OBJECT(v))
+		return bad(err, path, "must be an object");
+
+	snprintf(p, sizeof(p), "%s.names", path);
+	yajl_val names = obj_get(v, "names");
+	if (!names)
+		return bad(err, p, "is required");
+	if (!YAJL_IS_ARRAY(names) || names->u.array.len == 0)
+		return bad(err, p, "must be a non-empty array of strings");
+	rule->names = calloc(names->u.array.len + 1, sizeof(char *));
+	if (!rule->names)
+		return berth_error_set(err, ENOMEM, "seccomp");
+	for (size_t i = 0; i < names->u.array.len; i++) {
+		yajl_val n = names->u.array.values[i];
+		snprintf(p2, sizeof(p2), "%s[%zu]", p, i);
+		if (!YAJL_IS_STRING(n) || !*n->u.string)
+			return bad(err, p2, "must be a non-empty string");
+		rule->names[i] = strdup(n->u.string);
+		if (!rule->names[i])
+			return berth_error_set(err, ENOMEM, "seccomp");
+		rule->n_names++;
+	}
+
+	snprintf(p, sizeof(p), "%s.action", path);
+	snprintf(p2, sizeof(p2), "%s.errnoRet", path);
+	yajl_val act = obj_get(v, "action");
+	if (!act)
+		return bad(err, p, "is required");
+	int r = get_action(act, obj_get(v, "errnoRet"), p, p2, &rule->action, err);
+	if (r < 0)
+		return r;
+	if (rule->action == SCMP_ACT_NOTIFY)
+		c->has_notify = true;
+
+	yajl_val args = obj_get(v, "args");
+	if (args && !YAJL_IS_NULL(args)) {
+		snprintf(p, sizeof(p), "%s.args", path);
+		if (!YAJL_IS_ARRAY(args))
+			return bad(err, p, "must be an array");
+		if (args->u.array.len > 6)
+			return bad(err, p, "must have at most 6 entries");
+		rule->args = calloc(args->u.array.len + 1, sizeof(*rule->args));
+		if (!rule->args)
+			return berth_error_set(err, ENOMEM, "seccomp");
+		for (size_t i = 0; i < args->u.array.len; i++) {
+			snprintf(p2, sizeof(p2), "%s[%zu]", p, i);
+			r = parse_arg(args->u.array.values[i], p2, &rule->args[i], err);
+			if (r < 0)
+				return r;
+			rule->n_args++;
+		}
+	}
+	return 0;
+}
+
+static int parse_section(yajl_val root, struct berth_seccomp_config *c, struct berth_error **err)
+{
+	const char *base = "linux.seccomp";
+	char p[64], p2[64];
+	int r;
+
+	if (!YAJL_IS_OBJECT(root))
+		return bad(err, base, "must be an object");
+	yajl_val v = obj_get(root, "defaultAction");
+	if (!v)
+		return bad(err, "linux.seccomp.defaultAction", "is required");
+	r = get_action(v, obj_get(root, "defaultErrnoRet"), "linux.seccomp.defaultAction",
+		       "linux.seccomp.defaultErrnoRet", &c->default_action, err);
+	if (r < 0)
+		return r;
+	if (c->default_action == SCMP_ACT_NOTIFY)
+		return bad(err, "linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
+
+	v = obj_get(root, "architectures");
+	if (v && !YAJL_IS_NULL(v)) {
+		if (!YAJL_IS_ARRAY(v))
+			return bad(err, "linux.seccomp.architectures", "must be an array of strings");
+		c->archs = calloc(v->u.array.len + 1, sizeof(uint32_t));
+		if (!c->archs)
+			return berth_error_set(err, ENOMEM, "seccomp");
+		for (size_t i = 0; i < v->u.array.len; i++) {
+			yajl_val a = v->u.array.values[i];
+			snprintf(p, sizeof(p), "%s.architectures[%zu]", base, i);
+			if (!YAJL_IS_STRING(a))
+				return bad(err, p, "must be a string");
+			const struct name_u32 *n = lookup(archs, ELEMENTSOF(archs), a->u.string);
+			if (!n)
+				return bad(err, p, "unknown architecture \"%s\"", a->u.string);
+			c->archs[c->n_archs++] = n->value;
+		}
+	}
+
+	v = obj_get(root, "flags");
+	if (v && !YAJL_IS_NULL(v)) {
+		if (!YAJL_IS_ARRAY(v))
+			return bad(err, "linux.seccomp.flags", "must be an array of strings");
+		for (size_t i = 0; i < v->u.array.len; i++) {
+			yajl_val f = v->u.array.values[i];
+			snprintf(p, sizeof(p), "%s.flags[%zu]", base, i);
+			if (!YAJL_IS_STRING(f))
+				return bad(err, p, "must be a string");
+			const struct name_u32 *n = lookup(flags_table, ELEMENTSOF(flags_table), f->u.string);
+			if (!n)
+				return bad(err, p, "unknown flag \"%s\"", f->u.string);
+			c->flags |= n->value;
+		}
+	}
+
+	v = obj_get(root, "listenerPath");
+	if (v && (r = get_string(v, "linux.seccomp.listenerPath", &c->listener_path, err)) < 0)
+		return r;
+	v = obj_get(root, "listenerMetadata");
+	if (v && (r = get_string(v, "linux.seccomp.listenerMetadata", &c->listener_metadata, err)) < 0)
+		return r;
+
+	v = obj_get(root, "syscalls");
+	if (v && !YAJL_IS_NULL(v)) {
+		if (!YAJL_IS_ARRAY(v))
+			return bad(err, "linux.seccomp.syscalls", "must be an array");
+		c->rules = calloc(v->u.array.len + 1, sizeof(*c->rules));
+		if (!c->rules)
+			return berth_error_set(err, ENOMEM, "seccomp");
+		for (size_t i = 0; i < v->u.array.len; i++) {
+			snprintf(p2, sizeof(p2), "%s.syscalls[%zu]", base, i);
+			c->n_rules++;
+			r = parse_rule(v->u.array.values[i], p2, &c->rules[i], c, err);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	if (c->has_notify) {
+		struct sockaddr_un sa;
+		if (!c->listener_path)
+			return bad(err, "linux.seccomp.listenerPath", "is required with SCMP_ACT_NOTIFY rules");
+		if (c->listener_path[0] != '/' || strlen(c->listener_path) >= sizeof(sa.sun_path))
+			return bad(err, "linux.seccomp.listenerPath", "must be an absolute path of at most %zu bytes",
+				   sizeof(sa.sun_path) - 1);
+	}
+	return 0;
+}
+
+int berth_seccomp_parse(const char *json, struct berth_seccomp_config **ret, struct berth_error **err)
+{
+	char ebuf[256] = "";
+	yajl_val root = yajl_tree_parse(json, ebuf, sizeof(ebuf));
+	if (!root) {
+		ebuf[strcspn(ebuf, "\n")] = 0;
+		return berth_error_setx(err, EINVAL, "config.json: linux.seccomp: invalid JSON: %s",
+					*ebuf ? ebuf : "syntax error");
+	}
+	struct berth_seccomp_config *c = calloc(1, sizeof(*c));
+	if (!c) {
+		yajl_tree_free(root);
+		return berth_error_set(err, ENOMEM, "seccomp");
+	}
+	int r = parse_section(root, c, err);
+	yajl_tree_free(root);
+	if (r < 0) {
+		berth_seccomp_config_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void berth_seccomp_config_free(struct berth_seccomp_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		strv_free(c->rules[i].names);
+		free(c->rules[i].args);
+	}
+	free(c->rules);
+	free(c->archs);
+	free(c->listener_path);
+	free(c->listener_metadata);
+	free(c);
+}
+
+void berth_seccomp_free(struct berth_seccomp *f)
+{
+	if (!f)
+		return;
+	free(f->insns);
+	strv_free(f->warnings);
+	free(f);
+}
+
+static int add_warning(struct berth_seccomp *f, const char *fmt, ...) _printf_(2, 3);
+static int add_warning(struct berth_seccomp *f, const char *fmt, ...)
+{
+	char **nw = realloc(f->warnings, (f->n_warnings + 2) * sizeof(char *));
+	if (!nw)
+		return -ENOMEM;
+	f->warnings = nw;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&nw[f->n_warnings], fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		nw[f->n_warnings] = NULL;
+		return -ENOMEM;
+	}
+	nw[++f->n_warnings] = NULL;
+	return 0;
+}
+
+/* ---- the ENOSYS preamble ---- */
+
+#define STMT(c, k) ((struct sock_filter)BPF_STMT((c), (k)))
+#define JUMP(c, k, t, f) ((struct sock_filter)BPF_JUMP((c), (k), (t), (f)))
+#define OFF_NR offsetof(struct seccomp_data, nr)
+#define OFF_ARCH offsetof(struct seccomp_data, arch)
+
+/*
+ * Per architecture (in the order first seen):
+ *	jeq #arch, 0, <next block>
+ *	ld [nr]
+ *	for x86_64 only: jset #X32_BIT, <x32 part>, 0
+ *	jgt #max, 0, 1 ; ret ERRNO(ENOSYS) ; ja <end>
+ *	x32 part: the same with the x32 limit (or straight to <end>)
+ * The next block is entered with the arch still in A; <end> is the first
+ * instruction of the program that follows, which reloads what it needs.
+ * Conditional jumps are 8 bits: each block is at most 9 instructions.
+ */
+int berth_seccomp_enosys_preamble(const struct berth_seccomp_nr_limit *l, size_t n, struct sock_filter **ret,
+				  size_t *ret_n)
+{
+	struct sock_filter *out = calloc(1 + n * 10, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	size_t k = 0;
+	/* indexes of the "ja <end>" instructions, patched at the end */
+	_cleanup_free_ size_t *ends = calloc(2 * n + 1, sizeof(size_t));
+	if (!ends) {
+		free(out);
+		return -ENOMEM;
+	}
+	size_t n_ends = 0;
+	_cleanup_free_ bool *done = calloc(n + 1, sizeof(bool));
+	if (!done) {
+		free(out);
+		return -ENOMEM;
+	}
+
+	if (n > 0)
+		out[k++] = STMT(BPF_LD | BPF_W | BPF_ABS, OFF_ARCH);
+	for (size_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		uint32_t arch = l[i].audit_arch;
+		const struct berth_seccomp_nr_limit *main_l = NULL, *x32_l = NULL;
+		for (size_t j = i; j < n; j++) {
+			if (l[j].audit_arch != arch)
+				continue;
+			done[j] = true;
+			if (l[j].x32)
+				x32_l = x32_l && x32_l->max_nr > l[j].max_nr ? x32_l : &l[j];
+			else
+				main_l = main_l && main_l->max_nr > l[j].max_nr ? main_l : &l[j];
+		}
+		bool split = arch == AUDIT_ARCH_X86_64;
+		size_t head = k;
+		out[k++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 0); /* jf patched below */
+		out[k++] = STMT(BPF_LD | BPF_W | BPF_ABS, OFF_NR);
+		size_t jset = k;
+		if (split)
+			out[k++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, __X32_SYSCALL_BIT, 0, 0);
+		if (main_l) {
+			out[k++] = JUMP(BPF_JMP | BPF_JGT | BPF_K, main_l->max_nr, 0, 1);
+			out[k++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+		}
+		ends[n_ends++] = k;
+		out[k++] = STMT(BPF_JMP | BPF_JA, 0);
+		if (split) {
+			out[jset].jt = (uint8_t)(k - jset - 1);
+			if (x32_l) {
+				out[k++] = JUMP(BPF_JMP | BPF_JGT | BPF_K, x32_l->max_nr, 0, 1);
+				out[k++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+			}
+			ends[n_ends++] = k;
+			out[k++] = STMT(BPF_JMP | BPF_JA, 0);
+		}
+		out[head].jf = (uint8_t)(k - head - 1);
+	}
+	for (size_t i = 0; i < n_ends; i++)
+		out[ends[i]].k = (uint32_t)(k - ends[i] - 1);
+	*ret = out;
+	*ret_n = k;
+	return 0;
+}
+
+/* ---- kernel probes ---- */
+
+static bool kernel_has_action(uint32_t action)
+{
+	uint32_t a = action == SCMP_ACT_KILL_PROCESS ? action : action & 0xffff0000U;
+	return syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &a) == 0;
+}
+
+/*
+ * A filter flag is known to the kernel if seccomp(2) gets past the flag check
+ * and fails on the NULL program (EFAULT) instead of EINVAL.
+ */
+static bool kernel_has_flag(unsigned long flag)
+{
+	if (flag == BERTH_SECCOMP_FLAG_WAIT_KILLABLE_RECV)
+		flag |= BERTH_SECCOMP_FLAG_NEW_LISTENER;
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flag, NULL);
+	return r < 0 && errno == EFAULT;
+}
+
+bool berth_seccomp_flag_supported(const char *name)
+{
+	const struct name_u32 *f = lookup(flags_table, ELEMENTSOF(flags_table), name);
+	return f && kernel_has_flag(f->value);
+}
+
+/* ---- compiler ---- */
+
+struct limits {
+	struct berth_seccomp_nr_limit l[ELEMENTSOF(archs) + 1];
+	uint32_t token[ELEMENTSOF(archs) + 1];
+	size_t n;
+};
+
+static void limits_add_arch(struct limits *lim, uint32_t token)
+{
+	for (size_t i = 0; i < lim->n; i++)
+		if (lim->token[i] == token)
+			return;
+	if (lim->n >= ELEMENTSOF(lim->l))
+		return;
+	lim->token[lim->n] = token;
+	lim->l[lim->n] = (struct berth_seccomp_nr_limit){
+		.audit_arch = token == SCMP_ARCH_X32 ? AUDIT_ARCH_X86_64 : token,
+		.x32 = token == SCMP_ARCH_X32,
+	};
+	lim->n++;
+}
+
+static void limits_add_name(struct limits *lim, const char *name)
+{
+	for (size_t i = 0; i < lim->n; i++) {
+		int nr = seccomp_syscall_resolve_name_arch(lim->token[i], name);
+		if (nr >= 0 && (uint32_t)nr > lim->l[i].max_nr)
+			lim->l[i].max_nr = (uint32_t)nr;
+	}
+}
+
+/* The arch-independent libseccomp part: a context with every rule added. */
+static int build_ctx(const struct berth_seccomp_config *c, struct berth_seccomp *f, struct limits *lim,
+		     scmp_filter_ctx *ret, struct berth_error **err)
+{
+	scmp_filter_ctx ctx = seccomp_init(c->default_action);
+	if (!ctx)
+		return berth_error_setx(err, EINVAL, "seccomp: libseccomp cannot make a filter with default action %s",
+					action_name(c->default_action));
+	*ret = ctx;
+	/* we load the program ourselves: none of libseccomp's load-time behaviour applies */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (c->n_rules > 32)
+		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+
+	limits_add_arch(lim, seccomp_arch_native());
+	for (size_t i = 0; i < c->n_archs; i++) {
+		int r = seccomp_arch_add(ctx, c->archs[i]);
+		if (r < 0 && r != -EEXIST)
+			return berth_error_set(err, -r, "config.json: linux.seccomp.architectures[%zu]: add to the filter",
+					       i);
+		limits_add_arch(lim, c->archs[i]);
+	}
+
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct berth_seccomp_rule *rule = &c->rules[i];
+		struct scmp_arg_cmp cmp[6];
+		bool same_index = false;
+		for (size_t a = 0; a < rule->n_args; a++) {
+			cmp[a] = (struct scmp_arg_cmp){ .arg = rule->args[a].index,
+							.op = (enum scmp_compare)rule->args[a].op,
+							.datum_a = rule->args[a].value,
+							.datum_b = rule->args[a].value_two };
+			for (size_t b = 0; b < a; b++)
+				same_index |= rule->args[b].index == rule->args[a].index;
+		}
+		if (!kernel_has_action(rule->action))
+			return berth_error_setx(err, EOPNOTSUPP,
+						"config.json: linux.seccomp.syscalls[%zu].action: the kernel does not support \"%s\"",
+						i, action_name(rule->action));
+		for (size_t j = 0; j < rule->n_names; j++) {
+			const char *name = rule->names[j];
+			int nr = seccomp_syscall_resolve_name(name);
+			if (nr == __NR_SCMP_ERROR) {
+				if (add_warning(f, "config.json: linux.seccomp.syscalls[%zu].names[%zu]: unknown syscall \"%s\" skipped",
+						i, j, name) < 0)
+					return berth_error_set(err, ENOMEM, "seccomp");
+				continue;
+			}
+			limits_add_name(lim, name);
+			int r;
+			if (!same_index) {
+				r = seccomp_rule_add_array(ctx, rule->action, nr, (unsigned)rule->n_args, cmp);
+			} else {
+				/* Several conditions on one argument: libseccomp wants one rule each (any matches). */
+				r = 0;
+				for (size_t a = 0; a < rule->n_args && r >= 0; a++)
+					r = seccomp_rule_add_array(ctx, rule->action, nr, 1, &cmp[a]);
+			}
+			/* -EACCES: the rule's action is the default action, nothing to add */
+			if (r < 0 && r != -EACCES)
+				return berth_error_set(err, -r, "config.json: linux.seccomp.syscalls[%zu]: add rule for \"%s\"",
+						       i, name);
+		}
+	}
+	return 0;
+}
+
+static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **ret, size_t *ret_n, struct berth_error **err)
+{
+	_cleanup_close_ int fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return berth_error_set(err, errno, "seccomp: memfd");
+	int r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		return berth_error_set(err, -r, "seccomp: export the BPF program");
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return berth_error_set(err, errno, "seccomp: memfd");
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	r = read_fd_all(fd, 4u << 20, &buf, &len);
+	if (r < 0)
+		return berth_error_set(err, -r, "seccomp: read the BPF program");
+	if (len == 0 || len % sizeof(struct sock_filter))
+		return berth_error_setx(err, EIO, "seccomp: libseccomp exported %zu bytes", len);
+	*ret_n = len / sizeof(struct sock_filter);
+	*ret = malloc(len);
+	if (!*ret)
+		return berth_error_set(err, ENOMEM, "seccomp");
+	memcpy(*ret, buf, len);
+	return 0;
+}
+
+int berth_seccomp_compile(const struct berth_seccomp_config *c, struct berth_seccomp **ret,
+			  struct berth_error **err)
+{
+	_cleanup_(berth_seccomp_freep) struct berth_seccomp *f = calloc(1, sizeof(*f));
+	if (!f)
+		return berth_error_set(err, ENOMEM, "seccomp");
+	if (!kernel_has_action(c->default_action))
+		return berth_error_setx(err, EOPNOTSUPP,
+					"config.json: linux.seccomp.defaultAction: the kernel does not support \"%s\"",
+					action_name(c->default_action));
+	for (size_t i = 0; i < ELEMENTSOF(flags_table); i++) {
+		if (!(c->flags & flags_table[i].value))
+			continue;
+		/* Without a listener there is no receive to make killable: nothing to ask for. */
+		if (flags_table[i].value == BERTH_SECCOMP_FLAG_WAIT_KILLABLE_RECV && !c->has_notify)
+			continue;
+		if (!kernel_has_flag(flags_table[i].value))
+			return berth_error_setx(err, EOPNOTSUPP, "config.json: linux.seccomp.flags: the kernel does not support \"%s\"",
+						flags_table[i].name);
+		f->flags |= flags_table[i].value;
+	}
+	f->notify = c->has_notify;
+	/* TSYNC and a listener are exclusive unless a failed sync may be reported as ESRCH */
+	if (f->notify && (f->flags & BERTH_SECCOMP_FLAG_TSYNC))
+		f->flags |= BERTH_SECCOMP_FLAG_TSYNC_ESRCH;
+
+	struct limits lim = { .n = 0 };
+	scmp_filter_ctx ctx = NULL;
+	int r = build_ctx(c, f, &lim, &ctx, err);
+	_cleanup_free_ struct sock_filter *prog = NULL;
+	size_t n_prog = 0;
+	if (r >= 0)
+		r = export_bpf(ctx, &prog, &n_prog, err);
+	if (ctx)
+		seccomp_release(ctx);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ struct sock_filter *pre = NULL;
+	size_t n_pre = 0;
+	if ((c->default_action & 0xffff0000U) == SCMP_ACT_ERRNO(0)) {
+		/* only architectures where the profile names something */
+		struct berth_seccomp_nr_limit use[ELEMENTSOF(lim.l)];
+		size_t n_use = 0;
+		for (size_t i = 0; i < lim.n; i++)
+			if (lim.l[i].max_nr > 0)
+				use[n_use++] = lim.l[i];
+		if (berth_seccomp_enosys_preamble(use, n_use, &pre, &n_pre) < 0)
+			return berth_error_set(err, ENOMEM, "seccomp");
+	}
+	if (n_pre + n_prog > BPF_MAXINSNS)
+		return berth_error_setx(err, E2BIG, "config.json: linux.seccomp: the filter has %zu instructions, more than %d",
+					n_pre + n_prog, BPF_MAXINSNS);
+	f->insns = malloc((n_pre + n_prog) * sizeof(struct sock_filter));
+	if (!f->insns)
+		return berth_error_set(err, ENOMEM, "seccomp");
+	if (n_pre)
+		memcpy(f->insns, pre, n_pre * sizeof(struct sock_filter));
+	memcpy(f->insns + n_pre, prog, n_prog * sizeof(struct sock_filter));
+	f->n_insns = n_pre + n_prog;
+	*ret = TAKE_PTR(f);
+	return 0;
+}
+
+/* ---- SHA-256 (FIPS 180-4) for the cache key and the cache file's checksum ---- */
+
+struct sha256 {
+	uint32_t h[8];
+	uint8_t buf[64];
+	size_t n;
+	uint64_t total;
+};
+
+static const uint32_t sha_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static uint32_t ror(uint32_t x, unsigned n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static void sha256_block(struct sha256 *s, const uint8_t *p)
+{
+	uint32_t w[64], v[8];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	memcpy(v, s->h, sizeof(v));
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) +
+			      sha_k[i] + w[i];
+		uint32_t t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+		memmove(v + 1, v, 7 * sizeof(uint32_t));
+		v[4] += t1;
+		v[0] = t1 + t2;
+	}
+	for (int i = 0; i < 8; i++)
+		s->h[i] += v[i];
+}
+
+static void sha256_init(struct sha256 *s)
+{
+	static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	memcpy(s->h, h0, sizeof(h0));
+	s->n = 0;
+	s->total = 0;
+}
+
+static void sha256_update(struct sha256 *s, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	s->total += len;
+	while (len > 0) {
+		size_t take = MIN(len, 64 - s->n);
+		memcpy(s->buf + s->n, p, take);
+		s->n += take;
+		p += take;
+		len -= take;
+		if (s->n == 64) {
+			sha256_block(s, s->buf);
+			s->n = 0;
+		}
+	}
+}
+
+static void sha256_final(struct sha256 *s, uint8_t out[32])
+{
+	uint64_t bits = s->total * 8;
+	uint8_t pad = 0x80, zero = 0, len[8];
+	sha256_update(s, &pad, 1);
+	while (s->n != 56)
+		sha256_update(s, &zero, 1);
+	for (int i = 0; i < 8; i++)
+		len[i] = (uint8_t)(bits >> (56 - 8 * i));
+	sha256_update(s, len, 8);
+	for (int i = 0; i < 8; i++) {
+		out[4 * i] = (uint8_t)(s->h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(s->h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)s->h[i];
+	}
+}
+
+void berth_sha256(const void *data, size_t len, uint8_t ret[32])
+{
+	struct sha256 s;
+	sha256_init(&s);
+	sha256_update(&s, data, len);
+	sha256_final(&s, ret);
+}
+
+/* ---- the cache ---- */
+
+#define CACHE_MAGIC "BRTHSC01"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define LIBSECCOMP_VERSION STR(SCMP_VER_MAJOR) "." STR(SCMP_VER_MINOR) "." STR(SCMP_VER_MICRO)
+
+/*
+ * Everything the compiled program depends on: the section, berth's own
+ * version (the preamble, the file format), libseccomp's version (linked
+ * statically, so its header's), the kernel (actions and flags it accepted)
+ * and the machine (the native architecture).
+ */
+void berth_seccomp_cache_key(const char *json, uint8_t ret[32])
+{
+	struct utsname u;
+	if (uname(&u) < 0)
+		memset(&u, 0, sizeof(u));
+	struct sha256 s;
+	sha256_init(&s);
+	const char *parts[] = { CACHE_MAGIC, BERTH_VERSION, LIBSECCOMP_VERSION, u.release, u.machine, json };
+	for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+		sha256_update(&s, parts[i], strlen(parts[i]) + 1); /* with the NUL: no ambiguity */
+	sha256_final(&s, ret);
+}
+
+struct cache_header {
+	char magic[8];
+	uint8_t key[32];
+	uint32_t flags, notify, n_insns, warn_len;
+};
+
+static void hex(const uint8_t *h, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", h[i]);
+}
+
+/* Layout: header, warnings ("\n"-separated), instructions, SHA-256 of all that. */
+static int cache_store(int dfd, const char *name, const uint8_t key[32], const struct berth_seccomp *f)
+{
+	size_t wlen = 0;
+	for (size_t i = 0; i < f->n_warnings; i++)
+		wlen += strlen(f->warnings[i]) + 1;
+	size_t ilen = f->n_insns * sizeof(struct sock_filter);
+	size_t total = sizeof(struct cache_header) + wlen + ilen + 32;
+	_cleanup_free_ uint8_t *buf = calloc(1, total);
+	if (!buf)
+		return -ENOMEM;
+	struct cache_header h = { .flags = (uint32_t)f->flags, .notify = f->notify, .n_insns = (uint32_t)f->n_insns,
+				  .warn_len = (uint32_t)wlen };
+	memcpy(h.magic, CACHE_MAGIC, 8);
+	memcpy(h.key, key, 32);
+	memcpy(buf, &h, sizeof(h));
+	uint8_t *p = buf + sizeof(h);
+	for (size_t i = 0; i < f->n_warnings; i++) {
+		size_t l = strlen(f->warnings[i]);
+		memcpy(p, f->warnings[i], l);
+		p[l] = '\n';
+		p += l + 1;
+	}
+	memcpy(p, f->insns, ilen);
+	p += ilen;
+	berth_sha256(buf, (size_t)(p - buf), p);
+	return write_file_atomic_at(dfd, name, buf, total, 0600);
+}
+
+/* Returns 1 and the filter on a valid hit, 0 on a miss or any doubt. */
+static int cache_lookup(int dfd, const char *name, const uint8_t key[32], struct berth_seccomp **ret)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	if (read_file_at(dfd, name, (BPF_MAXINSNS + 1) * sizeof(struct sock_filter) + (1u << 20), &data, &len) < 0)
+		return 0;
+	struct cache_header h;
+	if (len < sizeof(h) + 32)
+		return 0;
+	memcpy(&h, data, sizeof(h));
+	if (memcmp(h.magic, CACHE_MAGIC, 8) || memcmp(h.key, key, 32) || h.n_insns == 0 ||
+	    h.n_insns > BPF_MAXINSNS || h.warn_len > len ||
+	    len != sizeof(h) + h.warn_len + h.n_insns * sizeof(struct sock_filter) + 32)
+		return 0;
+	uint8_t sum[32];
+	berth_sha256(data, len - 32, sum);
+	if (memcmp(sum, data + len - 32, 32))
+		return 0;
+
+	_cleanup_(berth_seccomp_freep) struct berth_seccomp *f = calloc(1, sizeof(*f));
+	if (!f)
+		return 0;
+	f->flags = h.flags;
+	f->notify = h.notify;
+	f->from_cache = true;
+	f->n_insns = h.n_insns;
+	f->insns = malloc(h.n_insns * sizeof(struct sock_filter));
+	if (!f->insns)
+		return 0;
+	memcpy(f->insns, data + sizeof(h) + h.warn_len, h.n_insns * sizeof(struct sock_filter));
+	char *w = data + sizeof(h), *wend = w + h.warn_len;
+	while (w < wend) {
+		char *nl = memchr(w, '\n', (size_t)(wend - w));
+		if (!nl)
+			return 0;
+		*nl = 0;
+		if (add_warning(f, "%s", w) < 0)
+			return 0;
+		w = nl + 1;
+	}
+	*ret = TAKE_PTR(f);
+	return 1;
+}
+
+static int open_cache_dir(const char *dir)
+{
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	/* the state root itself may not exist yet: make it (one level) the way state.c does */
+	_cleanup_free_ char *parent = strdup(dir);
+	char *slash = parent ? strrchr(parent, '/') : NULL;
+	if (slash && slash != parent) {
+		*slash = 0;
+		(void)mkdir(parent, 0700);
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_seccomp **ret,
+			  struct berth_error **err)
+{
+	const char *env = getenv("BERTH_SECCOMP_CACHE");
+	if (env && streq(env, "0"))
+		cache_dir = NULL;
+
+	uint8_t key[32];
+	char name[2 * 32 + 8] = "";
+	_cleanup_close_ int dfd = -EBADF;
+	if (cache_dir) {
+		berth_seccomp_cache_key(json, key);
+		hex(key, 32, name);
+		strcat(name, ".bpf");
+		dfd = open(cache_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0 && cache_lookup(dfd, name, key, ret) == 1)
+			return 0;
+	}
+
+	_cleanup_(berth_seccomp_config_freep) struct berth_seccomp_config *c = NULL;
+	int r = berth_seccomp_parse(json, &c, err);
+	if (r < 0)
+		return r;
+	_cleanup_(berth_seccomp_freep) struct berth_seccomp *f = NULL;
+	r = berth_seccomp_compile(c, &f, err);
+	if (r < 0)
+		return r;
+	if (cache_dir) {
+		if (dfd < 0)
+			dfd = open_cache_dir(cache_dir);
+		if (dfd >= 0)
+			(void)cache_store(dfd, name, key, f); /* a cache we cannot write only costs time */
+	}
+	*ret = TAKE_PTR(f);
+	return 0;
+}
+
+/* ---- loading, in the process about to execve ---- */
+
+int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd, struct berth_error **err)
+{
+	struct sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f->insns };
+	unsigned long flags = f->flags | (f->notify ? BERTH_SECCOMP_FLAG_NEW_LISTENER : 0);
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	if (r < 0)
+		return berth_error_set(err, errno, "load the seccomp filter");
+	/* with TSYNC_ESRCH a thread that could not be synchronised is an error, not a tid */
+	*ret_listener_fd = f->notify ? (int)r : -EBADF;
+	return 0;
+}
+
+/* ---- passing the listener fd ---- */
+
+int berth_seccomp_send_fd(int sock, int fd, struct berth_error **err)
+{
+	char nul = 0;
+	struct iovec iov = { .iov_base = &nul, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return berth_error_set(err, errno, "send the seccomp listener fd");
+	return 0;
+}
+
+int berth_seccomp_read_reply(int sock, size_t max, char **ret_text, int *ret_fd)
+{
+	_cleanup_free_ char *buf = malloc(max + 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t len = 0;
+	int got = -EBADF;
+	for (;;) {
+		union {
+			char b[CMSG_SPACE(sizeof(int) * 4)];
+			struct cmsghdr align;
+		} u;
+		char tmp[4096];
+		struct iovec iov = { .iov_base = tmp, .iov_len = sizeof(tmp) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			closep(&got);
+			return -e;
+		}
+		size_t skip = 0;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < nfd; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (got < 0)
+					got = fd;
+				else
+					close(fd);
+			}
+			skip = n > 0 && tmp[0] == 0 ? 1 : 0;
+		}
+		if (n == 0)
+			break;
+		size_t take = MIN((size_t)n - skip, max - len);
+		memcpy(buf + len, tmp + skip, take);
+		len += take;
+	}
+	buf[len] = 0;
+	*ret_text = TAKE_PTR(buf);
+	*ret_fd = got;
+	return 0;
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata, int listener_fd, pid_t pid,
+				const char *state_json, struct berth_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (!listener_path || strlen(listener_path) >= sizeof(sa.sun_path))
+		return berth_error_setx(err, EINVAL, "seccomp listener path \"%s\" is too long",
+					listener_path ? listener_path : "");
+	strcpy(sa.sun_path, listener_path);
+
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (!g)
+		return berth_error_set(err, ENOMEM, "seccomp agent");
+	yajl_gen_map_open(g);
+	gen_str(g, "ociVersion");
+	gen_str(g, BERTH_SPEC_VERSION);
+	gen_str(g, "fds");
+	yajl_gen_array_open(g);
+	gen_str(g, "seccompFd");
+	yajl_gen_array_close(g);
+	gen_str(g, "pid");
+	yajl_gen_integer(g, pid);
+	gen_str(g, "metadata");
+	gen_str(g, metadata ? metadata : "");
+	gen_str(g, "state");
+	/* yajl_gen_number copies its text as is: splice the state object generated elsewhere */
+	yajl_gen_number(g, state_json, strlen(state_json));
+	yajl_gen_map_close(g);
+	const unsigned char *buf = NULL;
+	size_t len = 0;
+	yajl_gen_get_buf(g, &buf, &len);
+
+	int r = 0;
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = berth_error_set(err, errno, "connect to the seccomp agent at \"%s\"", listener_path);
+		goto out;
+	}
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &listener_fd, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r = berth_error_set(err, errno, "send to the seccomp agent at \"%s\"", listener_path);
+		goto out;
+	}
+	/* the fd went with the first byte; the rest of a short write is plain data */
+	if ((size_t)n < len && write_all(fd, buf + n, len - (size_t)n) < 0)
+		r = berth_error_set(err, errno, "send to the seccomp agent at \"%s\"", listener_path);
+out:
+	yajl_gen_free(g);
+	return r;
+}
