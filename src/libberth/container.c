@@ -35,6 +35,8 @@
 #include "mount.h"
 #include "namespace.h"
 #include "process.h"
+#include "seccomp-filter.h"
+#include "resources.h"
 #include "selfexe.h"
 #include "spec.h"
 #include "state.h"
@@ -70,6 +72,7 @@ struct create_ctx {
 	pid_t pid;   /* the container's init (== child unless a double fork) */
 	int pidfd;
 	char created[64];
+	struct berth_seccomp *seccomp; /* compiled in the parent, loaded by the init */
 };
 
 static const char *state_root(const struct berth_context *ctx)
@@ -248,6 +251,22 @@ static void init_report(int cfd, const struct berth_error *e)
 	(void)write_all(cfd, buf, (size_t)MIN(n, (int)sizeof(buf) - 1));
 }
 
+struct init_seccomp {
+	const struct berth_seccomp *filter;
+	int cfd; /* the start connection: a notify listener fd goes to berth start over it */
+};
+
+/* before_exec: the last step before the user's program; runs in the init. */
+static int init_load_seccomp(void *data, struct berth_error **err)
+{
+	const struct init_seccomp *d = data;
+	_cleanup_close_ int nfd = -EBADF;
+	int r = berth_seccomp_load(d->filter, &nfd, err);
+	if (r < 0 || nfd < 0)
+		return r;
+	return berth_seccomp_send_fd(d->cfd, nfd, err);
+}
+
 static _noreturn_ void init_main(struct create_ctx *c)
 {
 	struct berth_error *e = NULL;
@@ -372,12 +391,15 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		init_report(cfd, e);
 		_exit(1);
 	}
+	struct init_seccomp isc = { .filter = c->seccomp, .cfd = cfd };
 	struct berth_exec_opts xo = {
 		.process = &s->process,
 		.path = exe,
 		.preserve_fds = c->opts->preserve_fds,
 		.keep_fds = &cfd,
 		.n_keep_fds = 1,
+		.before_exec = c->seccomp ? init_load_seccomp : NULL,
+		.before_exec_data = &isc,
 	};
 	berth_process_exec(&xo, &e);
 	init_report(cfd, e);
@@ -389,6 +411,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 static void create_ctx_done(struct create_ctx *c)
 {
 	berth_spec_free(c->spec);
+	berth_seccomp_free(c->seccomp);
 	free(c->bundle);
 	free(c->rootfs);
 	free(c->config_text);
@@ -481,6 +504,27 @@ static int sock_addr(int dirfd, struct sockaddr_un *sa)
 	return n < (int)sizeof(sa->sun_path) ? 0 : -ENAMETOOLONG;
 }
 
+/*
+ * Compile linux.seccomp (or take it from <root>/.seccomp-cache) before
+ * anything is made, so that a bad section leaves nothing behind.
+ */
+static int create_seccomp(struct create_ctx *c, struct berth_error **err)
+{
+	if (!c->spec->linux_.seccomp.text)
+		return 0;
+	_cleanup_free_ char *cache = path_join(c->root, ".seccomp-cache");
+	if (!cache)
+		return berth_error_set(err, ENOMEM, "seccomp");
+	int r = berth_seccomp_prepare(c->spec->linux_.seccomp.text, cache, &c->seccomp, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->seccomp->n_warnings; i++)
+		logf_(c->ctx, BERTH_LOG_WARN, "%s", c->seccomp->warnings[i]);
+	logf_(c->ctx, BERTH_LOG_DEBUG, "seccomp filter of %zu instructions (%s)", c->seccomp->n_insns,
+	      c->seccomp->from_cache ? "cached" : "compiled");
+	return 0;
+}
+
 static int create_prepare(struct create_ctx *c, struct berth_error **err)
 {
 	const struct berth_create_opts *o = c->opts;
@@ -532,6 +576,9 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	r = check_caps(&c->spec->process.caps, err);
 	if (r < 0)
 		return r;
+	r = create_seccomp(c, err);
+	if (r < 0)
+		return r;
 	return berth_ns_plan(c->spec, &c->ns, err);
 }
 
@@ -557,7 +604,18 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	if (r < 0)
 		return berth_error_set(err, -r, "save config.json");
 
+	_cleanup_(berth_resources_freep) struct berth_resources *res = NULL;
+	const char *rtext = c->spec->linux_.resources.text;
+	r = berth_resources_parse(rtext, rtext ? strlen(rtext) : 0, "config.json: linux.resources", &res,
+				  err);
+	if (r < 0)
+		return r;
 	r = cgroup_create(c->spec->linux_.cgroups_path, c->id, &c->cg_path, &c->cg_fd, err);
+	if (r < 0)
+		return r;
+	/* Limits are in place before the init exists: it is cloned into the cgroup. */
+	r = cgroup_apply(c->cg_path, res, c->spec->linux_.devices, c->spec->linux_.n_devices, false,
+			 err);
 	if (r < 0)
 		return r;
 
@@ -656,6 +714,11 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		closep(&c->pidfd);
 		c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	}
+
+	/* Hybrid host: the v1 controllers too, while the init still waits for us. */
+	r = cgroup_attach_v1(c->cg_path, c->pid, err);
+	if (r < 0)
+		return r;
 
 	r = sync_expect(fd, SYNC_MOUNTS_READY, NULL, NULL, "setting up its root filesystem", err);
 	if (r < 0)
@@ -775,6 +838,24 @@ static void run_hooks_warn(struct berth_context *ctx, const struct berth_spec *s
 	berth_error_free(e);
 }
 
+/* Give the seccomp notify listener the init sent us to the agent at linux.seccomp.listenerPath. */
+static int start_seccomp_agent(const struct berth_spec *spec, const struct berth_container_state *s,
+			       int notify_fd, const char *state_json, struct berth_error **err)
+{
+	_cleanup_(berth_seccomp_config_freep) struct berth_seccomp_config *sc = NULL;
+	int r;
+	if (!spec || !spec->linux_.seccomp.text || !state_json)
+		return berth_error_setx(err, EINVAL, "start \"%s\": seccomp listener without a config",
+					s->id);
+	r = berth_seccomp_parse(spec->linux_.seccomp.text, &sc, err);
+	if (r >= 0)
+		r = berth_seccomp_send_to_agent(sc->listener_path, sc->listener_metadata, notify_fd,
+						s->pid, state_json, err);
+	if (r < 0)
+		return berth_error_prefix(err, "start \"%s\"", s->id);
+	return 0;
+}
+
 /* With the state dir locked: release the init and wait until it executed (or failed to). */
 static int start_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s,
 			struct berth_error **err)
@@ -807,7 +888,8 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 		return r;
 
 	_cleanup_free_ char *reply = NULL;
-	r = read_fd_all(fd, SYNC_MAX_TEXT, &reply, NULL);
+	_cleanup_close_ int notify_fd = -EBADF;
+	r = berth_seccomp_read_reply(fd, SYNC_MAX_TEXT, &reply, &notify_fd);
 	if (r < 0)
 		return berth_error_set(err, -r, "container \"%s\": read start reply", s->id);
 	if (reply && *reply) {
@@ -820,6 +902,11 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 	_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
 	load_spec_copy(dirfd, &spec);
 	_cleanup_free_ char *rjson = container_state_json(s, "running", false);
+	if (notify_fd >= 0) {
+		r = start_seccomp_agent(spec, s, notify_fd, rjson, err);
+		if (r < 0)
+			return r;
+	}
 	run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTART, rjson ? rjson : "{}", s->id);
 	return 0;
 }
@@ -915,10 +1002,10 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_cont
 			 bool force, struct berth_error **err)
 {
 	const char *status = state_status(dirfd, s);
-	if (streq(status, "running") && !force)
+	if ((streq(status, "running") || streq(status, "paused")) && !force)
 		return berth_error_setx(
 			err, EBUSY,
-			"delete \"%s\": container is running: stop it first or use --force", s->id);
+			"delete \"%s\": container is %s: stop it first or use --force", s->id, status);
 	if (!streq(status, "stopped")) {
 		signal_init(s, SIGKILL);
 		if (s->cgroup)
