@@ -15,9 +15,17 @@ def main():
     with open(src) as f:
         data = json.load(f)
     text = json.dumps(data, separators=(",", ":"))
-    # C string literal: escape backslashes and quotes; split into 80-column chunks
-    esc = text.replace("\\", "\\\\").replace('"', '\\"')
-    chunks = [esc[i:i + 76] for i in range(0, len(esc), 76)]
+    # C string literal in 76-column chunks, escaped per character so that no
+    # chunk boundary splits an escape sequence
+    toks = ["\\" + c if c in '\\"' else c for c in text]
+    chunks, cur = [], ""
+    for t in toks:
+        if len(cur) + len(t) > 76:
+            chunks.append(cur)
+            cur = ""
+        cur += t
+    if cur:
+        chunks.append(cur)
     with open(out, "w") as f:
         f.write(f"/* generated from {src.rsplit('/', 1)[-1]} by embed-json.py: do not edit */\n")
         f.write("#pragma once\n")

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "berth/berth.h"
+#include "seccomp-default.h" /* generated from config/seccomp-default.json */
 #include "util/macro.h"
 
 /* A yajl generator that remembers its first failure so callers check once, at the end. */
@@ -196,6 +198,48 @@ static void gen_id_mapping(struct gen *j, const char *key, unsigned host_id)
 	gen_close(j, true);
 }
 
+/* Copy a parsed JSON value into the generator (numbers keep their text). */
+static void gen_tree(struct gen *j, yajl_val v)
+{
+	if (j->st != yajl_gen_status_ok)
+		return;
+	if (YAJL_IS_STRING(v)) {
+		gen_str(j, v->u.string);
+	} else if (YAJL_IS_NUMBER(v)) {
+		j->st = yajl_gen_number(j->g, v->u.number.r, strlen(v->u.number.r));
+	} else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+		gen_bool(j, YAJL_IS_TRUE(v));
+	} else if (YAJL_IS_OBJECT(v)) {
+		gen_open(j, false);
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			gen_str(j, v->u.object.keys[i]);
+			gen_tree(j, v->u.object.values[i]);
+		}
+		gen_close(j, false);
+	} else if (YAJL_IS_ARRAY(v)) {
+		gen_open(j, true);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			gen_tree(j, v->u.array.values[i]);
+		gen_close(j, true);
+	} else {
+		j->st = yajl_gen_null(j->g);
+	}
+}
+
+/* "seccomp": the default profile (config/seccomp-default.json, embedded at build time). */
+static void gen_seccomp(struct gen *j)
+{
+	yajl_val v = yajl_tree_parse(berth_seccomp_default_json, NULL, 0);
+	if (!v) {
+		/* the build checked the JSON: only memory can run out here */
+		j->st = yajl_gen_generation_complete;
+		return;
+	}
+	gen_str(j, "seccomp");
+	gen_tree(j, v);
+	yajl_tree_free(v);
+}
+
 static void gen_linux(struct gen *j, bool rootless)
 {
 	static const char *const masked[] = {
@@ -236,6 +280,7 @@ static void gen_linux(struct gen *j, bool rootless)
 	gen_close(j, true);
 	gen_key_strv(j, "maskedPaths", masked);
 	gen_key_strv(j, "readonlyPaths", readonly);
+	gen_seccomp(j);
 	gen_close(j, false);
 }
 
