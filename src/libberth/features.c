@@ -15,6 +15,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "berth/berth.h"
+#include "seccomp-filter.h"
 #include "util/macro.h"
 
 #define BERTH_OCI_VERSION_MIN "1.0.0"
@@ -100,7 +101,6 @@ static const struct {
 	const char *name;
 	bool enabled;
 } feature_linux_switches[] = {
-	{ "seccomp", false },
 	{ "apparmor", false },
 	{ "selinux", false },
 	{ "intelRdt", false },
@@ -199,6 +199,26 @@ static void gen_capabilities(struct gen *j)
 	gen_close(j, true);
 }
 
+/* "seccomp": what linux.seccomp may say, and the flags this kernel accepts. */
+static void gen_seccomp(struct gen *j)
+{
+	gen_str(j, "seccomp");
+	gen_open(j, false);
+	gen_str(j, "enabled");
+	gen_bool(j, true);
+	gen_key_strv(j, "actions", berth_seccomp_action_names);
+	gen_key_strv(j, "operators", berth_seccomp_operator_names);
+	gen_key_strv(j, "archs", berth_seccomp_arch_names);
+	gen_key_strv(j, "knownFlags", berth_seccomp_flag_names);
+	gen_str(j, "supportedFlags");
+	gen_open(j, true);
+	for (const char *const *f = berth_seccomp_flag_names; *f; f++)
+		if (berth_seccomp_flag_supported(*f))
+			gen_str(j, *f);
+	gen_close(j, true);
+	gen_close(j, false);
+}
+
 static void gen_linux(struct gen *j)
 {
 	gen_str(j, "linux");
@@ -217,6 +237,8 @@ static void gen_linux(struct gen *j)
 	for (size_t i = 0; i < ELEMENTSOF(feature_linux_switches); i++)
 		gen_key_enabled(j, feature_linux_switches[i].name,
 				feature_linux_switches[i].enabled);
+
+	gen_seccomp(j);
 
 	gen_str(j, "mountExtensions");
 	gen_open(j, false);
