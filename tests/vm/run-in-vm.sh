@@ -107,18 +107,20 @@ mkdir -p "$cache" || die "cannot create the cache '$cache'"
 # (about 3 s faster under TCG than letting the bzImage decompress itself).
 # Any failure falls back to the bzImage.
 kernel_image() {
-	local out=$cache/vmlinux-$kver off tmp
+	# Keyed on the bzImage's size and time: a rebuilt package may keep the version.
+	local out=$cache/vmlinux-$kver-$(stat -c %s-%Y "$bzimage") off tmp
 	if [[ -s $out ]]; then
 		echo "$out"
 		return
 	fi
 	if [[ ! -e $out.none ]] && grep -qx 'CONFIG_PVH=y' "/boot/config-$kver" 2>/dev/null; then
-		tmp=$(mktemp "$out.XXXXXX") || die "mktemp in '$cache'"
+		tmp=$(mktemp "$cache/tmp-vmlinux.XXXXXX") || die "mktemp in '$cache'"
 		while read -r off; do
 			# xz stops reading at the end of the stream: ignore tail's SIGPIPE.
 			if { tail -c +$((off + 1)) "$bzimage" || :; } |
 				xz -dc --single-stream >"$tmp" 2>/dev/null &&
 				[[ $(head -c4 "$tmp" | od -An -c | tr -d ' ') == '177ELF' ]]; then
+				rm -f "$cache/vmlinux-$kver-"*
 				chmod 0644 "$tmp" && mv "$tmp" "$out"
 				echo "$out"
 				return
@@ -163,6 +165,7 @@ initramfs_image() {
 	done
 	hash=$( (
 		echo "$kver ${mod_order[*]}"
+		stat -c %s-%Y "$bzimage" "$moddir/modules.dep"
 		cat "$here/init" "$here/stage2" /bin/busybox
 	) | sha256sum | cut -c1-16)
 	out=$cache/initramfs-$kver-$hash.cpio
@@ -171,28 +174,30 @@ initramfs_image() {
 		return
 	fi
 	tmp=$(mktemp -d "$cache/initramfs.XXXXXX") || die "mktemp in '$cache'"
-	mkdir -p "$tmp/bin" "$tmp/modules"
-	cp /bin/busybox "$tmp/bin/busybox"
-	install -m 0755 "$here/init" "$tmp/init"
-	install -m 0644 "$here/stage2" "$tmp/stage2"
+	trap 'rm -rf "$tmp"' EXIT
+	mkdir -p "$tmp/root/bin" "$tmp/root/modules"
+	cp /bin/busybox "$tmp/root/bin/busybox"
+	install -m 0755 "$here/init" "$tmp/root/init"
+	install -m 0644 "$here/stage2" "$tmp/root/stage2"
 	for p in "${mod_order[@]}"; do
 		name=${p##*/}
 		case $p in
-		*.ko.xz) xz -dc "$moddir/$p" >"$tmp/modules/${name%.xz}" ;;
-		*.ko.zst) zstd -qdc "$moddir/$p" >"$tmp/modules/${name%.zst}" ;;
-		*.ko.gz) gzip -dc "$moddir/$p" >"$tmp/modules/${name%.gz}" ;;
-		*) cp "$moddir/$p" "$tmp/modules/$name" ;;
+		*.ko.xz) xz -dc "$moddir/$p" >"$tmp/root/modules/${name%.xz}" ;;
+		*.ko.zst) zstd -qdc "$moddir/$p" >"$tmp/root/modules/${name%.zst}" ;;
+		*.ko.gz) gzip -dc "$moddir/$p" >"$tmp/root/modules/${name%.gz}" ;;
+		*) cp "$moddir/$p" "$tmp/root/modules/$name" ;;
 		esac || die "cannot copy the module '$p'"
 		name=${name%.xz}
 		name=${name%.zst}
-		echo "${name%.gz}" >>"$tmp/modules/order"
+		echo "${name%.gz}" >>"$tmp/root/modules/order"
 	done
 	# Uncompressed: unpacking is faster than decompressing under TCG.
-	(cd "$tmp" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
-		>"$out.new" || die "cpio failed"
-	rm -rf "$tmp"
+	(cd "$tmp/root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
+		>"$tmp/initramfs.cpio" || die "cpio failed"
 	rm -f "$cache/initramfs-$kver-"*.cpio
-	mv "$out.new" "$out"
+	mv "$tmp/initramfs.cpio" "$out" || die "cannot write '$out'"
+	rm -rf "$tmp"
+	trap - EXIT
 	echo "$out"
 }
 
