@@ -60,6 +60,8 @@ _printf_(2, 3) static size_t path_push(struct parser *p, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
+	/* the analyzer loses track of va_start through the format attribute */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
 	int k = vsnprintf(p->path + p->len, sizeof(p->path) - p->len, fmt, ap);
 	va_end(ap);
 	if (k > 0)
