@@ -108,7 +108,8 @@ mkdir -p "$cache" || die "cannot create the cache '$cache'"
 # Any failure falls back to the bzImage.
 kernel_image() {
 	# Keyed on the bzImage's size and time: a rebuilt package may keep the version.
-	local out=$cache/vmlinux-$kver-$(stat -c %s-%Y "$bzimage") off tmp
+	local out off tmp
+	out=$cache/vmlinux-$kver-$(stat -c %s-%Y "$bzimage") || die "stat '$bzimage'"
 	if [[ -s $out ]]; then
 		echo "$out"
 		return
@@ -211,7 +212,8 @@ fi
 # -- one run: an io directory shared with the guest carries the command in and
 # its output and status out.
 io=$(mktemp -d "${TMPDIR:-/tmp}/berth-vm.XXXXXX") || die "mktemp failed"
-qpid= tails=()
+qpid='' tails=()
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	local p
 	[[ -n $qpid ]] && kill "$qpid" 2>/dev/null

@@ -10,7 +10,7 @@
 # (seconds, default 900).
 set -uo pipefail
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 repo=$PWD
 build=$(realpath -m -- "${1:-${BUILD_DIR:-build}}")
 say() { printf '== %s\n' "$*" >&2; }
