@@ -105,3 +105,32 @@ int berth_features_json(char **ret_json, struct berth_error **err);
 
 /* "TERM", "SIGTERM", "15" -> 15. -EINVAL if unknown. */
 int berth_signal_parse(const char *s, int *ret_sig);
+
+/*
+ * Change the limits of a live container: resources is linux.resources JSON
+ * (len bytes; what `berth update --resources` reads). Fields left out or 0
+ * (as engines send them) are not changed; devices are not updated.
+ */
+int berth_update(struct berth_context *ctx, const char *id, const char *resources, size_t len,
+		 struct berth_error **err);
+
+/* Freeze every process of the container (cgroup.freeze); state then says "paused". */
+int berth_pause(struct berth_context *ctx, const char *id, struct berth_error **err);
+/* Thaw a paused container. */
+int berth_resume(struct berth_context *ctx, const char *id, struct berth_error **err);
+
+struct berth_events_opts {
+	bool stats_only;      /* one stats event, then return */
+	unsigned interval_ms; /* between stats events; 0: 5000 */
+	/* Called with each event as one line of JSON (no newline); non-zero stops. */
+	int (*emit)(void *data, const char *json);
+	void *data;
+};
+
+/*
+ * runc-compatible events of a container: {"type":"stats","id":..,"data":{..}}
+ * every interval and {"type":"oom","id":..} when the OOM killer struck.
+ * Returns when the container stops (or after one stats event with stats_only).
+ */
+int berth_events(struct berth_context *ctx, const char *id, const struct berth_events_opts *opts,
+		 struct berth_error **err);

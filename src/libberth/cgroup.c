@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * cgroup v2 tracking of a container's processes on the unified hierarchy.
- * Resource limits are a separate module. Runs in the berth process; never
- * mounts, unmounts or rebinds a hierarchy.
+ * The cgroup v2 driver: the container's cgroup on the unified hierarchy
+ * (create, controllers, limits, freeze, stats, OOM counters, destroy), and
+ * the dispatch of each limit to v2 or (hybrid host) to cgroup-v1.c. Runs in
+ * the berth process; never mounts, unmounts or rebinds a hierarchy.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -43,6 +47,102 @@ const char *cgroup_unified_root(void)
 	return root;
 }
 
+const char *cgroup_relative(const char *path)
+{
+	const char *root = cgroup_unified_root();
+	size_t n = root ? strlen(root) : 0;
+	if (root && strncmp(path, root, n) == 0 && path[n] == '/')
+		return path + n + 1;
+	return path;
+}
+
+/* ---- small file helpers ---- */
+
+int cgroup_write(const char *dir, const char *file, const char *value, struct berth_error **err)
+{
+	_cleanup_free_ char *p = path_join(dir, file);
+	if (!p)
+		return berth_error_set(err, ENOMEM, "cgroup");
+	_cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_error_set(err, errno, "cgroup: open \"%s\"", p);
+	size_t len = strlen(value);
+	ssize_t n = write(fd, value, len);
+	if (n < 0)
+		return berth_error_set(err, errno, "cgroup: write \"%s\" to \"%s\"", value, p);
+	if ((size_t)n != len)
+		return berth_error_setx(err, EIO, "cgroup: short write of \"%s\" to \"%s\"", value,
+					p);
+	return 0;
+}
+
+int cgroup_read(const char *dir, const char *file, char **ret)
+{
+	_cleanup_free_ char *p = path_join(dir, file);
+	if (!p)
+		return -ENOMEM;
+	char *text = NULL;
+	size_t len = 0;
+	int r = read_file_at(AT_FDCWD, p, 1 << 20, &text, &len);
+	if (r < 0)
+		return r;
+	while (len > 0 && text[len - 1] == '\n')
+		text[--len] = 0;
+	*ret = text;
+	return 0;
+}
+
+static uint64_t parse_u64(const char *s)
+{
+	if (strncmp(s, "max", 3) == 0)
+		return UINT64_MAX;
+	return strtoull(s, NULL, 10);
+}
+
+uint64_t cgroup_read_u64(const char *dir, const char *file)
+{
+	_cleanup_free_ char *t = NULL;
+	if (cgroup_read(dir, file, &t) < 0)
+		return 0;
+	return parse_u64(t);
+}
+
+uint64_t cgroup_read_key(const char *dir, const char *file, const char *key)
+{
+	_cleanup_free_ char *t = NULL;
+	if (cgroup_read(dir, file, &t) < 0)
+		return 0;
+	size_t kl = strlen(key);
+	for (char *l = t; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
+			return parse_u64(l + kl + 1);
+	return 0;
+}
+
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *s = list; (s = strstr(s, word)); s += n)
+		if ((s == list || s[-1] == ' ' || s[-1] == '\n') &&
+		    (s[n] == 0 || s[n] == ' ' || s[n] == '\n'))
+			return true;
+	return false;
+}
+
+bool cgroup_v2_has(const char *path, const char *controller)
+{
+	_cleanup_free_ char *t = NULL;
+	return cgroup_read(path, "cgroup.controllers", &t) >= 0 && has_word(t, controller);
+}
+
+static bool file_exists(const char *dir, const char *file)
+{
+	_cleanup_free_ char *p = path_join(dir, file);
+	return p && access(p, F_OK) == 0;
+}
+
+/* ---- create ---- */
+
 /* Reject "..": a cgroupsPath must not climb out of the hierarchy. */
 static bool path_has_dotdot(const char *p)
 {
@@ -50,6 +150,26 @@ static bool path_has_dotdot(const char *p)
 		if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/'))
 			return true;
 	return false;
+}
+
+/*
+ * Enable in dir's cgroup.subtree_control every controller it has that is not
+ * enabled yet, one by one: one the kernel refuses (a parent with processes of
+ * its own, a threaded subtree) only makes its limits fail later, clearly.
+ */
+static void enable_controllers(const char *dir)
+{
+	_cleanup_free_ char *avail = NULL, *enabled = NULL;
+	if (cgroup_read(dir, "cgroup.controllers", &avail) < 0 ||
+	    cgroup_read(dir, "cgroup.subtree_control", &enabled) < 0)
+		return;
+	for (char *tok = strtok(avail, " \n"); tok; tok = strtok(NULL, " \n")) {
+		if (has_word(enabled, tok))
+			continue;
+		char buf[64];
+		snprintf(buf, sizeof(buf), "+%s", tok);
+		(void)cgroup_write(dir, "cgroup.subtree_control", buf, NULL);
+	}
 }
 
 int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int *ret_fd,
@@ -64,7 +184,8 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 		rel = path_join(CGROUP_DEFAULT_PARENT, id);
 	else if (strchr(cgroups_path, ':') && cgroups_path[0] != '/')
 		return berth_error_setx(err, EINVAL,
-					"cgroup: \"%s\" is a systemd cgroup path, but the systemd cgroup driver is not supported",
+					"cgroup: \"%s\" is a systemd cgroup path, but the systemd "
+					"cgroup driver is not supported",
 					cgroups_path);
 	else if (cgroups_path[0] == '/')
 		rel = strdup(cgroups_path + 1);
@@ -73,27 +194,44 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 	if (!rel)
 		return berth_error_set(err, ENOMEM, "cgroup");
 	if (path_has_dotdot(rel))
-		return berth_error_setx(err, EINVAL, "cgroup: path \"%s\" must not contain \"..\"", cgroups_path);
+		return berth_error_setx(err, EINVAL, "cgroup: path \"%s\" must not contain \"..\"",
+					cgroups_path);
+	/* strip duplicate and trailing slashes */
+	char *w = rel;
+	for (const char *s = rel; *s; s++)
+		if (*s != '/' || (w > rel && w[-1] != '/'))
+			*w++ = *s;
+	while (w > rel && w[-1] == '/')
+		w--;
+	*w = 0;
+	if (!*rel)
+		return berth_error_setx(err, EINVAL, "cgroup: \"%s\" is the root cgroup",
+					cgroups_path);
 
 	_cleanup_free_ char *full = path_join(root, rel);
 	if (!full)
 		return berth_error_set(err, ENOMEM, "cgroup");
+	if (access(full, F_OK) == 0)
+		return berth_error_setx(err, EEXIST, "cgroup: \"%s\" already exists", full);
 
-	/* mkdir -p; a concurrent delete may remove an empty parent under us: retry. */
+	/* mkdir -p, enabling controllers on the way; a concurrent delete may remove an empty parent: retry. */
 	for (int attempt = 0; attempt < 10; attempt++) {
 		int r = 0;
+		enable_controllers(root);
 		for (char *s = full + strlen(root) + 1; *s; s++) {
 			if (*s != '/')
 				continue;
 			*s = 0;
 			if (mkdir(full, 0755) < 0 && errno != EEXIST)
 				r = -errno;
+			if (r == 0)
+				enable_controllers(full);
 			*s = '/';
 			if (r < 0)
 				break;
 		}
 		if (r == 0 && mkdir(full, 0755) < 0)
-			r = errno == EEXIST ? 0 : -errno;
+			r = -errno;
 		if (r == 0)
 			break;
 		if (r != -ENOENT || attempt == 9)
@@ -101,12 +239,396 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 	}
 
 	int fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return berth_error_set(err, errno, "cgroup: open \"%s\"", full);
+	if (fd < 0) {
+		berth_error_set(err, errno, "cgroup: open \"%s\"", full);
+		cgroup_destroy(full, NULL);
+		return -errno;
+	}
+	int r = cgroup_v1_create(rel, err);
+	if (r < 0) {
+		close(fd);
+		cgroup_destroy(full, NULL);
+		return r;
+	}
 	*ret_fd = fd;
 	*ret_path = TAKE_PTR(full);
 	return 0;
 }
+
+/* ---- limits ---- */
+
+struct applier {
+	const char *path;
+	struct berth_error **err;
+};
+
+static int w_u64(const struct applier *a, const char *file, uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return cgroup_write(a->path, file, buf, a->err);
+}
+
+/* -1 (or any negative) is "max". */
+static int w_i64_max(const struct applier *a, const char *file, int64_t v)
+{
+	char buf[32];
+	if (v < 0)
+		snprintf(buf, sizeof(buf), "max");
+	else
+		snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return cgroup_write(a->path, file, buf, a->err);
+}
+
+/* The controller behind a limit is neither on v2 nor handled through v1. */
+static int no_controller(const struct applier *a, const char *what, const char *controller)
+{
+	return berth_error_setx(
+		a->err, ENOTSUP,
+		"cgroup: cannot apply %s: the %s controller is not enabled for \"%s\"%s", what,
+		controller, a->path,
+		cgroup_v1_root(controller) ? "" : " and not mounted as cgroup v1");
+}
+
+static int v2_memory(const struct applier *a, const struct berth_resources *res, bool update)
+{
+	const typeof(res->memory) *m = &res->memory;
+	int r;
+	if (m->has_swappiness)
+		return berth_error_setx(a->err, ENOTSUP,
+					"cgroup: cannot apply memory.swappiness: cgroup v2 has no "
+					"per-cgroup swappiness (leave it unset)");
+	if (m->has_disable_oom_killer && m->disable_oom_killer)
+		return berth_error_setx(a->err, ENOTSUP,
+					"cgroup: cannot apply memory.disableOOMKiller: cgroup v2 "
+					"cannot disable the OOM killer");
+	if (m->has_kernel || m->has_kernel_tcp)
+		return berth_error_setx(a->err, ENOTSUP,
+					"cgroup: cannot apply memory.kernel/kernelTCP: cgroup v2 "
+					"has no separate kernel memory limit");
+	if (m->has_limit && m->has_check_before_update && m->check_before_update && update &&
+	    m->limit > 0) {
+		uint64_t cur = cgroup_read_u64(a->path, "memory.current");
+		if (cur > (uint64_t)m->limit)
+			return berth_error_setx(a->err, EBUSY,
+						"cgroup: memory.limit %" PRId64
+						" is below the current usage %" PRIu64,
+						m->limit, cur);
+	}
+	/* v1 swap is memory+swap; v2's memory.swap.max is the swap alone. */
+	if (m->has_swap) {
+		if (m->swap != -1 && (!m->has_limit || m->limit == -1))
+			return berth_error_setx(
+				a->err, EINVAL,
+				"cgroup: memory.swap %" PRId64 " needs a memory.limit", m->swap);
+		if (m->swap != -1 && m->swap < m->limit)
+			return berth_error_setx(a->err, EINVAL,
+						"cgroup: memory.swap %" PRId64
+						" must not be less than memory.limit %" PRId64
+						" (it counts memory and swap)",
+						m->swap, m->limit);
+	}
+	if (m->has_reservation && (r = w_i64_max(a, "memory.low", m->reservation)) < 0)
+		return r;
+	/* Lowering the limit may fail while swap is lower: set the one that grows second. */
+	if (m->has_limit && (r = w_i64_max(a, "memory.max", m->limit)) < 0)
+		return r;
+	if (m->has_swap) {
+		int64_t sw = m->swap == -1 ? -1 : m->swap - m->limit;
+		if (!file_exists(a->path, "memory.swap.max")) {
+			if (sw != 0 && sw != -1)
+				return berth_error_setx(
+					a->err, ENOTSUP,
+					"cgroup: cannot apply memory.swap: the kernel has no swap "
+					"accounting (memory.swap.max)");
+		} else if ((r = w_i64_max(a, "memory.swap.max", sw)) < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int v2_cpu(const struct applier *a, const struct berth_resources *res)
+{
+	const typeof(res->cpu) *c = &res->cpu;
+	int r;
+	if (c->has_realtime_runtime || c->has_realtime_period)
+		return berth_error_setx(a->err, ENOTSUP,
+					"cgroup: cannot apply cpu.realtimeRuntime/realtimePeriod: "
+					"cgroup v2 has no realtime CPU limits");
+	if (c->has_shares &&
+	    (r = w_u64(a, "cpu.weight", berth_cpu_shares_to_weight(c->shares))) < 0)
+		return r;
+	if (c->has_quota || c->has_period) {
+		/* Keep the part of cpu.max not given. */
+		_cleanup_free_ char *cur = NULL;
+		char quota[32] = "max";
+		uint64_t period = 100000;
+		if (cgroup_read(a->path, "cpu.max", &cur) >= 0) {
+			char q[32];
+			unsigned long long p;
+			if (sscanf(cur, "%31s %llu", q, &p) == 2) {
+				snprintf(quota, sizeof(quota), "%s", q);
+				period = p;
+			}
+		}
+		if (c->has_quota) {
+			if (c->quota < 0)
+				snprintf(quota, sizeof(quota), "max");
+			else
+				snprintf(quota, sizeof(quota), "%" PRId64, c->quota);
+		}
+		if (c->has_period)
+			period = c->period;
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s %" PRIu64, quota, period);
+		if ((r = cgroup_write(a->path, "cpu.max", buf, a->err)) < 0)
+			return r;
+	}
+	if (c->has_burst && (r = w_u64(a, "cpu.max.burst", c->burst)) < 0)
+		return r;
+	if (c->has_idle && (r = w_u64(a, "cpu.idle", (uint64_t)c->idle)) < 0)
+		return r;
+	return 0;
+}
+
+static int v2_cpuset(const struct applier *a, const struct berth_resources *res)
+{
+	int r;
+	if (res->cpu.cpus && (r = cgroup_write(a->path, "cpuset.cpus", res->cpu.cpus, a->err)) < 0)
+		return r;
+	if (res->cpu.mems && (r = cgroup_write(a->path, "cpuset.mems", res->cpu.mems, a->err)) < 0)
+		return r;
+	return 0;
+}
+
+/* blkio weight 10..1000 -> io.weight 1..10000 */
+static uint64_t blkio_to_io_weight(uint64_t w)
+{
+	if (w < 10)
+		w = 10;
+	if (w > 1000)
+		w = 1000;
+	return 1 + (w - 10) * 9999 / 990;
+}
+
+static int v2_io(const struct applier *a, const struct berth_resources *res)
+{
+	const typeof(res->block_io) *b = &res->block_io;
+	bool bfq = file_exists(a->path, "io.bfq.weight");
+	char buf[128];
+	int r;
+	if (b->has_leaf_weight)
+		return berth_error_setx(
+			a->err, ENOTSUP,
+			"cgroup: cannot apply blockIO.leafWeight: cgroup v2 has no leaf weight");
+	for (size_t i = 0; i < b->n_weight_device; i++)
+		if (b->weight_device[i].has_leaf_weight)
+			return berth_error_setx(
+				a->err, ENOTSUP,
+				"cgroup: cannot apply blockIO.weightDevice[%zu].leafWeight: cgroup "
+				"v2 has no leaf weight",
+				i);
+	if (b->has_weight) {
+		if (bfq)
+			snprintf(buf, sizeof(buf), "%u", b->weight);
+		else
+			snprintf(buf, sizeof(buf), "default %" PRIu64,
+				 blkio_to_io_weight(b->weight));
+		if ((r = cgroup_write(a->path, bfq ? "io.bfq.weight" : "io.weight", buf, a->err)) <
+		    0)
+			return r;
+	}
+	for (size_t i = 0; i < b->n_weight_device; i++) {
+		const struct berth_res_weight_device *d = &b->weight_device[i];
+		if (!d->has_weight)
+			continue;
+		snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor,
+			 bfq ? d->weight : blkio_to_io_weight(d->weight));
+		if ((r = cgroup_write(a->path, bfq ? "io.bfq.weight" : "io.weight", buf, a->err)) <
+		    0)
+			return r;
+	}
+	static const char *const keys[] = { "rbps", "wbps", "riops", "wiops" };
+	for (size_t k = 0; k < 4; k++)
+		for (size_t i = 0; i < b->n_throttle[k]; i++) {
+			const struct berth_res_throttle *t = &b->throttle[k][i];
+			char rate[32];
+			if (t->rate == 0)
+				snprintf(rate, sizeof(rate), "max");
+			else
+				snprintf(rate, sizeof(rate), "%" PRIu64, t->rate);
+			snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %s=%s", t->major,
+				 t->minor, keys[k], rate);
+			if ((r = cgroup_write(a->path, "io.max", buf, a->err)) < 0)
+				return r;
+		}
+	return 0;
+}
+
+static bool io_set(const struct berth_resources *res)
+{
+	const typeof(res->block_io) *b = &res->block_io;
+	return b->has_weight || b->has_leaf_weight || b->n_weight_device || b->n_throttle[0] ||
+	       b->n_throttle[1] || b->n_throttle[2] || b->n_throttle[3];
+}
+
+static bool cpu_set(const struct berth_resources *res)
+{
+	const typeof(res->cpu) *c = &res->cpu;
+	return c->has_shares || c->has_quota || c->has_period || c->has_burst || c->has_idle ||
+	       c->has_realtime_runtime || c->has_realtime_period;
+}
+
+static bool memory_set(const struct berth_resources *res)
+{
+	const typeof(res->memory) *m = &res->memory;
+	return m->has_limit || m->has_reservation || m->has_swap || m->has_kernel ||
+	       m->has_kernel_tcp || m->has_swappiness ||
+	       (m->has_disable_oom_killer && m->disable_oom_killer);
+}
+
+static int v2_unified(const struct applier *a, const struct berth_resources *res)
+{
+	for (size_t i = 0; i < res->n_unified; i++) {
+		const struct berth_res_kv *kv = &res->unified[i];
+		if (!file_exists(a->path, kv->key)) {
+			_cleanup_free_ char *ctrl = strndup(kv->key, strcspn(kv->key, "."));
+			if (ctrl && !streq(ctrl, "cgroup") && !cgroup_v2_has(a->path, ctrl))
+				return berth_error_setx(a->err, ENOTSUP,
+							"cgroup: cannot apply unified \"%s\": the "
+							"%s controller is not enabled for \"%s\"",
+							kv->key, ctrl, a->path);
+			return berth_error_setx(
+				a->err, ENOENT,
+				"cgroup: cannot apply unified \"%s\": no such file in \"%s\"",
+				kv->key, a->path);
+		}
+		int r = cgroup_write(a->path, kv->key, kv->value, a->err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cgroup_apply(const char *path, const struct berth_resources *res,
+		 const struct berth_device *devs, size_t n_devs, bool update,
+		 struct berth_error **err)
+{
+	const struct applier a = { path, err };
+	const char *rel = cgroup_relative(path);
+	int r;
+
+	if (memory_set(res)) {
+		if (cgroup_v2_has(path, "memory"))
+			r = v2_memory(&a, res, update);
+		else if (!cgroup_v1_uses("memory"))
+			r = no_controller(&a, "memory limits", "memory");
+		else
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	if (cpu_set(res)) {
+		if (cgroup_v2_has(path, "cpu"))
+			r = v2_cpu(&a, res);
+		else if (!cgroup_v1_uses("cpu"))
+			r = no_controller(&a, "cpu limits", "cpu");
+		else
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	if (res->cpu.cpus || res->cpu.mems) {
+		if (cgroup_v2_has(path, "cpuset"))
+			r = v2_cpuset(&a, res);
+		else if (!cgroup_v1_uses("cpuset"))
+			r = no_controller(&a, "cpu.cpus/mems", "cpuset");
+		else
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	if (res->pids.has_limit) {
+		if (cgroup_v2_has(path, "pids"))
+			r = w_i64_max(&a, "pids.max", res->pids.limit);
+		else if (!cgroup_v1_uses("pids"))
+			r = no_controller(&a, "pids.limit", "pids");
+		else
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	if (io_set(res)) {
+		if (cgroup_v2_has(path, "io"))
+			r = v2_io(&a, res);
+		else if (!cgroup_v1_uses("blkio"))
+			r = no_controller(&a, "blockIO limits", "io");
+		else
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < res->n_hugepages; i++) {
+		const struct berth_res_hugepage *h = &res->hugepages[i];
+		if (!cgroup_v2_has(path, "hugetlb"))
+			return no_controller(&a, "hugepageLimits", "hugetlb");
+		char file[64];
+		snprintf(file, sizeof(file), "hugetlb.%s.max", h->page_size);
+		if (!file_exists(path, file))
+			return berth_error_setx(err, EINVAL,
+						"cgroup: cannot apply hugepageLimits[%zu]: no page "
+						"size \"%s\" (%s)",
+						i, h->page_size, file);
+		if ((r = w_u64(&a, file, h->limit)) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < res->n_rdma; i++) {
+		const struct berth_res_rdma *d = &res->rdma[i];
+		if (!cgroup_v2_has(path, "rdma"))
+			return no_controller(&a, "rdma", "rdma");
+		char buf[256], h[32] = "max", o[32] = "max";
+		if (d->has_hca_handles)
+			snprintf(h, sizeof(h), "%u", d->hca_handles);
+		if (d->has_hca_objects)
+			snprintf(o, sizeof(o), "%u", d->hca_objects);
+		snprintf(buf, sizeof(buf), "%s hca_handle=%s hca_object=%s", d->device, h, o);
+		if ((r = cgroup_write(path, "rdma.max", buf, err)) < 0)
+			return r;
+	}
+	if (res->network.has_class_id || res->network.n_priorities)
+		return berth_error_setx(err, ENOTSUP,
+					"cgroup: cannot apply network.classID/priorities: net_cls "
+					"and net_prio are not supported");
+	if ((r = v2_unified(&a, res)) < 0)
+		return r;
+
+	if (res->has_devices && !update) {
+		_cleanup_free_ struct berth_res_device *rules = NULL;
+		size_t n = 0;
+		if (cgroup_devices_rules(res->devices, res->n_devices, devs, n_devs, &rules, &n) <
+		    0)
+			return berth_error_set(err, ENOMEM, "cgroup: device rules");
+		if (cgroup_v1_uses("devices")) {
+			_cleanup_free_ char *dir = path_join(cgroup_v1_root("devices"), rel);
+			if (!dir)
+				return berth_error_set(err, ENOMEM, "cgroup");
+			r = cgroup_devices_v1(dir, rules, n, err);
+		} else {
+			_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				return berth_error_set(err, errno, "cgroup: open \"%s\"", path);
+			r = cgroup_devices_bpf(fd, rules, n, err);
+		}
+		if (r < 0)
+			return r;
+	}
+
+	/* Whatever is left for the v1 hierarchies (hybrid host). */
+	return cgroup_v1_apply(rel, res, update, err);
+}
+
+/* ---- processes ---- */
 
 int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n)
 {
@@ -167,22 +689,57 @@ static bool cgroup_empty(const char *path)
 	return n == 0;
 }
 
+/* ---- freezer ---- */
+
+bool cgroup_is_frozen(const char *path)
+{
+	return path && cgroup_read_u64(path, "cgroup.freeze") == 1;
+}
+
+int cgroup_freeze(const char *path, bool freeze, struct berth_error **err)
+{
+	if (!file_exists(path, "cgroup.freeze"))
+		return berth_error_setx(
+			err, ENOTSUP, "cgroup: \"%s\" has no cgroup.freeze (kernel older than 5.2)",
+			path);
+	int r = cgroup_write(path, "cgroup.freeze", freeze ? "1" : "0", err);
+	if (r < 0)
+		return r;
+	/* cgroup.events says "frozen 1" once every task is stopped. */
+	for (int i = 0; i < 10000; i++) {
+		if (cgroup_read_key(path, "cgroup.events", "frozen") == (freeze ? 1 : 0))
+			return 0;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (freeze)
+		(void)cgroup_write(path, "cgroup.freeze", "0", NULL);
+	return berth_error_setx(err, ETIMEDOUT, "cgroup: \"%s\" did not %s within 10 s", path,
+				freeze ? "freeze" : "thaw");
+}
+
+/* ---- destroy ---- */
+
 int cgroup_destroy(const char *path, struct berth_error **err)
 {
 	if (!path)
 		return 0;
-	if (access(path, F_OK) < 0)
-		return 0;
-
-	_cleanup_free_ char *killf = path_join(path, "cgroup.kill");
-	for (int i = 0; i < 1000 && !cgroup_empty(path); i++) {
-		if (!killf || write_string_at(AT_FDCWD, killf, "1") < 0)
-			cgroup_signal_all(path, SIGKILL);
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
+	const char *rel = cgroup_relative(path);
+	if (access(path, F_OK) == 0) {
+		_cleanup_free_ char *killf = path_join(path, "cgroup.kill");
+		for (int i = 0; i < 1000 && !cgroup_empty(path); i++) {
+			if (!killf || write_string_at(AT_FDCWD, killf, "1") < 0)
+				cgroup_signal_all(path, SIGKILL);
+			/* A frozen task only dies once thawed where there is no cgroup.kill. */
+			if (i == 0 && cgroup_is_frozen(path))
+				(void)cgroup_write(path, "cgroup.freeze", "0", NULL);
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+		}
+		if (rmdir(path) < 0 && errno != ENOENT)
+			return berth_error_set(err, errno, "cgroup: remove \"%s\"", path);
 	}
-	if (rmdir(path) < 0 && errno != ENOENT)
-		return berth_error_set(err, errno, "cgroup: remove \"%s\"", path);
+	cgroup_v1_destroy(rel);
 
 	/* Remove the parents berth made under the default parent, if now empty. */
 	const char *root = cgroup_unified_root();
@@ -199,4 +756,203 @@ int cgroup_destroy(const char *path, struct berth_error **err)
 			break;
 	}
 	return 0;
+}
+
+/* ---- statistics ---- */
+
+static int add_raw(struct cgroup_stats *s, const char *key, uint64_t v)
+{
+	char **k = realloc(s->raw_keys, (s->n_raw + 1) * sizeof(char *));
+	if (!k)
+		return -ENOMEM;
+	s->raw_keys = k;
+	uint64_t *vv = realloc(s->raw_values, (s->n_raw + 1) * sizeof(uint64_t));
+	if (!vv)
+		return -ENOMEM;
+	s->raw_values = vv;
+	if (!(k[s->n_raw] = strdup(key)))
+		return -ENOMEM;
+	vv[s->n_raw++] = v;
+	return 0;
+}
+
+/* Every "key value" line of dir/file into s->raw. */
+static void read_raw(const char *dir, const char *file, struct cgroup_stats *s)
+{
+	_cleanup_free_ char *t = NULL;
+	if (cgroup_read(dir, file, &t) < 0)
+		return;
+	for (char *save = NULL, *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(l, ' ');
+		if (!sp)
+			continue;
+		*sp = 0;
+		if (add_raw(s, l, strtoull(sp + 1, NULL, 10)) < 0)
+			return;
+	}
+}
+
+static uint64_t raw_get(const struct cgroup_stats *s, const char *key)
+{
+	for (size_t i = 0; i < s->n_raw; i++)
+		if (streq(s->raw_keys[i], key))
+			return s->raw_values[i];
+	return 0;
+}
+
+static void v2_io_stats(const char *path, struct cgroup_stats *s)
+{
+	_cleanup_free_ char *t = NULL;
+	if (cgroup_read(path, "io.stat", &t) < 0)
+		return;
+	/* "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" */
+	for (char *save = NULL, *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		unsigned long long maj, min;
+		int off = 0;
+		if (sscanf(l, "%llu:%llu %n", &maj, &min, &off) < 2)
+			continue;
+		static const struct {
+			const char *key, *op;
+			bool bytes;
+		} map[] = {
+			{ "rbytes=", "Read", true },
+			{ "wbytes=", "Write", true },
+			{ "rios=", "Read", false },
+			{ "wios=", "Write", false },
+		};
+		for (size_t i = 0; i < ELEMENTSOF(map); i++) {
+			char *f = strstr(l + off, map[i].key);
+			if (!f)
+				continue;
+			struct cgroup_blkio_entry **v = map[i].bytes ? &s->io_bytes : &s->io_ops;
+			size_t *n = map[i].bytes ? &s->n_io_bytes : &s->n_io_ops;
+			struct cgroup_blkio_entry *nv = realloc(*v, (*n + 1) * sizeof(**v));
+			if (!nv)
+				return;
+			*v = nv;
+			nv[*n] = (struct cgroup_blkio_entry){ .major = maj, .minor = min };
+			snprintf(nv[*n].op, sizeof(nv[*n].op), "%s", map[i].op);
+			nv[*n].value = strtoull(f + strlen(map[i].key), NULL, 10);
+			(*n)++;
+		}
+	}
+}
+
+static void hugetlb_stats(const char *path, struct cgroup_stats *s)
+{
+	DIR *d = opendir("/sys/kernel/mm/hugepages");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		/* hugepages-2048kB -> 2MB */
+		unsigned long kb;
+		if (sscanf(de->d_name, "hugepages-%lukB", &kb) != 1)
+			continue;
+		char size[32];
+		if (kb >= 1024 * 1024)
+			snprintf(size, sizeof(size), "%luGB", kb / (1024 * 1024));
+		else if (kb >= 1024)
+			snprintf(size, sizeof(size), "%luMB", kb / 1024);
+		else
+			snprintf(size, sizeof(size), "%luKB", kb);
+		char cur[64], max[64], ev[64];
+		snprintf(cur, sizeof(cur), "hugetlb.%s.current", size);
+		snprintf(max, sizeof(max), "hugetlb.%s.max", size);
+		snprintf(ev, sizeof(ev), "hugetlb.%s.events", size);
+		if (!file_exists(path, cur))
+			continue;
+		struct cgroup_hugetlb_entry *nv =
+			realloc(s->hugetlb, (s->n_hugetlb + 1) * sizeof(*nv));
+		if (!nv)
+			break;
+		s->hugetlb = nv;
+		struct cgroup_hugetlb_entry *e = &nv[s->n_hugetlb++];
+		*e = (struct cgroup_hugetlb_entry){ 0 };
+		snprintf(e->size, sizeof(e->size), "%s", size);
+		e->usage = cgroup_read_u64(path, cur);
+		e->max = cgroup_read_u64(path, max);
+		e->failcnt = cgroup_read_key(path, ev, "max");
+	}
+	closedir(d);
+}
+
+int cgroup_stats_read(const char *path, struct cgroup_stats *s, struct berth_error **err)
+{
+	*s = (struct cgroup_stats){ 0 };
+	if (access(path, F_OK) < 0)
+		return berth_error_set(err, errno, "cgroup: \"%s\"", path);
+
+	/* cpu.stat's usage is there even without the cpu controller. */
+	if (cgroup_v2_has(path, "cpu") || !cgroup_v1_uses("cpuacct")) {
+		s->cpu_total = cgroup_read_key(path, "cpu.stat", "usage_usec") * 1000;
+		s->cpu_user = cgroup_read_key(path, "cpu.stat", "user_usec") * 1000;
+		s->cpu_kernel = cgroup_read_key(path, "cpu.stat", "system_usec") * 1000;
+		s->periods = cgroup_read_key(path, "cpu.stat", "nr_periods");
+		s->throttled_periods = cgroup_read_key(path, "cpu.stat", "nr_throttled");
+		s->throttled_time = cgroup_read_key(path, "cpu.stat", "throttled_usec") * 1000;
+	}
+	if (cgroup_v2_has(path, "memory")) {
+		read_raw(path, "memory.stat", s);
+		s->mem_cache = raw_get(s, "file");
+		s->mem.usage = cgroup_read_u64(path, "memory.current");
+		s->mem.limit = cgroup_read_u64(path, "memory.max");
+		s->mem.max = cgroup_read_u64(path, "memory.peak");
+		s->mem.failcnt = cgroup_read_key(path, "memory.events", "max");
+		/* runc reports swap as memory+swap, like v1's memsw */
+		s->swap.usage = cgroup_read_u64(path, "memory.swap.current") + s->mem.usage;
+		uint64_t sl = cgroup_read_u64(path, "memory.swap.max");
+		s->swap.limit = sl == UINT64_MAX || s->mem.limit == UINT64_MAX ? UINT64_MAX
+									       : sl + s->mem.limit;
+		s->swap.failcnt = cgroup_read_key(path, "memory.swap.events", "max");
+		s->kernel.usage = raw_get(s, "kernel");
+	}
+	if (cgroup_v2_has(path, "pids")) {
+		s->pids_current = cgroup_read_u64(path, "pids.current");
+		uint64_t l = cgroup_read_u64(path, "pids.max");
+		s->pids_limit = l == UINT64_MAX ? 0 : l;
+	}
+	if (cgroup_v2_has(path, "io"))
+		v2_io_stats(path, s);
+	if (cgroup_v2_has(path, "hugetlb"))
+		hugetlb_stats(path, s);
+	cgroup_v1_stats(cgroup_relative(path), s);
+	return 0;
+}
+
+void cgroup_stats_done(struct cgroup_stats *s)
+{
+	free(s->percpu);
+	for (size_t i = 0; i < s->n_raw; i++)
+		free(s->raw_keys[i]);
+	free(s->raw_keys);
+	free(s->raw_values);
+	free(s->io_bytes);
+	free(s->io_ops);
+	free(s->hugetlb);
+	*s = (struct cgroup_stats){ 0 };
+}
+
+/* ---- OOM ---- */
+
+int cgroup_oom_fd(const char *path, int *ret_fd)
+{
+	if (cgroup_v2_has(path, "memory")) {
+		_cleanup_close_ int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+		_cleanup_free_ char *f = path_join(path, "memory.events");
+		if (fd < 0 || !f)
+			return fd < 0 ? -errno : -ENOMEM;
+		if (inotify_add_watch(fd, f, IN_MODIFY) < 0)
+			return -errno;
+		*ret_fd = TAKE_FD(fd);
+		return 0;
+	}
+	return cgroup_v1_oom_fd(cgroup_relative(path), ret_fd);
+}
+
+uint64_t cgroup_oom_count(const char *path)
+{
+	if (cgroup_v2_has(path, "memory"))
+		return cgroup_read_key(path, "memory.events", "oom_kill");
+	return cgroup_v1_oom_count(cgroup_relative(path));
 }

@@ -1,26 +1,59 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The container's cgroup on the unified (v2) hierarchy: /sys/fs/cgroup on a
- * v2 host, /sys/fs/cgroup/unified on a hybrid one. It tracks every process of
- * the container (kill --all, delete --force, ps). Runs in the berth process.
+ * The container's cgroups. Processes are tracked on the unified (v2)
+ * hierarchy: /sys/fs/cgroup on a v2 host, /sys/fs/cgroup/unified on a hybrid
+ * one (kill --all, freeze, ps). Limits go to the v2 controllers, and on a
+ * hybrid host to the v1 controllers at /sys/fs/cgroup/<controller>/<same
+ * path> for those not on v2. Runs in the berth process; never mounts,
+ * unmounts or rebinds a hierarchy.
+ *
+ * cgroup.c: v2 driver and the dispatch; cgroup-v1.c: v1 controllers;
+ * cgroup-devices.c: the device rules (eBPF program on v2, devices.* on v1).
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "berth/error.h"
+#include "resources.h"
+#include "spec.h"
 
 /* Mount point of the cgroup2 hierarchy (static string) or NULL if none. */
 const char *cgroup_unified_root(void);
 
 /*
  * Create the container's cgroup for linux.cgroupsPath (NULL: berth/<id>;
- * relative: under berth/; absolute: under the root). Returns the absolute
- * directory (malloc'd) and an O_DIRECTORY fd of it for CLONE_INTO_CGROUP.
+ * relative: under berth/; absolute: under the root), enabling the available
+ * controllers in each parent's cgroup.subtree_control, and on a hybrid host
+ * the same path in the v1 hierarchies berth uses. Returns the absolute
+ * unified directory (malloc'd) and an O_DIRECTORY fd of it for
+ * CLONE_INTO_CGROUP. On failure nothing is left.
  */
 int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int *ret_fd,
 		  struct berth_error **err);
+
+/*
+ * Apply res to the cgroup at path (unified dir, as from cgroup_create()).
+ * devs: linux.devices, allowed in the device rules after res->devices.
+ * update: a live container (`berth update`): devices are left alone. An error
+ * names the file and the value the kernel refused, or the limit berth cannot
+ * apply on this host.
+ */
+int cgroup_apply(const char *path, const struct berth_resources *res,
+		 const struct berth_device *devs, size_t n_devs, bool update,
+		 struct berth_error **err);
+
+/*
+ * Hybrid host (no-op on v2): move the calling, single-threaded process into
+ * the v1 cgroups of path for the moment of clone3, so that the init is born
+ * in them as CLONE_INTO_CGROUP does on v2, and a new cgroup namespace is
+ * rooted there in every hierarchy. *ret_saved (malloc'd, may be NULL) is
+ * where cgroup_v1_leave() returns the caller to.
+ */
+int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err);
+void cgroup_v1_leave(char *saved);
 
 /* PIDs in cgroup.procs of path (malloc'd array). */
 int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n);
@@ -28,8 +61,103 @@ int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n);
 /* Send sig to every process of the cgroup. */
 int cgroup_signal_all(const char *path, int sig);
 
+/* Freeze (or thaw) through cgroup.freeze and wait until cgroup.events says so. */
+int cgroup_freeze(const char *path, bool freeze, struct berth_error **err);
+/* cgroup.freeze of path reads 1. */
+bool cgroup_is_frozen(const char *path);
+
 /*
  * Kill whatever is left (SIGKILL, cgroup.kill where the kernel has it), wait
- * until the cgroup is empty and remove it and the empty berth-made parents.
+ * until the cgroup is empty and remove it, its v1 twins and the empty
+ * berth-made parents.
  */
 int cgroup_destroy(const char *path, struct berth_error **err);
+
+/* ---- statistics (runc's events --stats data) ---- */
+
+struct cgroup_mem_entry {
+	uint64_t usage, limit, max, failcnt;
+};
+
+struct cgroup_blkio_entry {
+	uint64_t major, minor;
+	char op[16];
+	uint64_t value;
+};
+
+struct cgroup_hugetlb_entry {
+	char size[32];
+	uint64_t usage, max, failcnt;
+};
+
+struct cgroup_stats {
+	uint64_t cpu_total, cpu_kernel, cpu_user; /* ns */
+	uint64_t *percpu;
+	size_t n_percpu;
+	uint64_t periods, throttled_periods, throttled_time;
+	uint64_t mem_cache;
+	struct cgroup_mem_entry mem, swap, kernel;
+	char **raw_keys; /* memory.stat */
+	uint64_t *raw_values;
+	size_t n_raw;
+	uint64_t pids_current, pids_limit;
+	struct cgroup_blkio_entry *io_bytes, *io_ops;
+	size_t n_io_bytes, n_io_ops;
+	struct cgroup_hugetlb_entry *hugetlb;
+	size_t n_hugetlb;
+};
+
+/* Read what the cgroup's controllers report; missing files leave zeros. */
+int cgroup_stats_read(const char *path, struct cgroup_stats *ret, struct berth_error **err);
+void cgroup_stats_done(struct cgroup_stats *s);
+
+/*
+ * An fd that becomes readable when the cgroup's OOM counters may have
+ * changed (inotify on memory.events on v2, a memory.oom_control eventfd on
+ * v1), and the number of OOM kills so far. -ENOTSUP without a memory controller.
+ */
+int cgroup_oom_fd(const char *path, int *ret_fd);
+uint64_t cgroup_oom_count(const char *path);
+
+/* ---- shared by cgroup*.c only ---- */
+
+/* The v1 hierarchy of controller (e.g. "/sys/fs/cgroup/memory") on a hybrid host, else NULL. */
+const char *cgroup_v1_root(const char *controller);
+/* Whether controller is enabled for the unified cgroup at path (its cgroup.controllers). */
+bool cgroup_v2_has(const char *path, const char *controller);
+/* The path of the unified dir relative to the unified root ("berth/x"); static for path. */
+const char *cgroup_relative(const char *path);
+/* Write value to dir/file; the error names both. */
+int cgroup_write(const char *dir, const char *file, const char *value, struct berth_error **err);
+/* Read dir/file into a malloc'd string (trailing newline removed). */
+int cgroup_read(const char *dir, const char *file, char **ret);
+/* A uint64 from dir/file ("max" is UINT64_MAX); 0 if unreadable. */
+uint64_t cgroup_read_u64(const char *dir, const char *file);
+/* "key value" line of a flat keyed file dir/file; 0 if absent. */
+uint64_t cgroup_read_key(const char *dir, const char *file, const char *key);
+
+/* cgroup-v1.c */
+int cgroup_v1_create(const char *rel, struct berth_error **err);
+int cgroup_v1_apply(const char *rel, const struct berth_resources *res, bool update,
+		    struct berth_error **err);
+void cgroup_v1_destroy(const char *rel);
+void cgroup_v1_stats(const char *rel, struct cgroup_stats *s);
+int cgroup_v1_oom_fd(const char *rel, int *ret_fd);
+uint64_t cgroup_v1_oom_count(const char *rel);
+/* Does the v1 hierarchy handle controller (mounted, and not on v2)? */
+bool cgroup_v1_uses(const char *controller);
+
+/* cgroup-devices.c */
+/* Attach an eBPF device program for rules (n entries, last match wins) to the cgroup dir fd. */
+int cgroup_devices_bpf(int dirfd, const struct berth_res_device *rules, size_t n,
+		       struct berth_error **err);
+/* Write the rules to devices.deny/devices.allow of the v1 dir. */
+int cgroup_devices_v1(const char *dir, const struct berth_res_device *rules, size_t n,
+		      struct berth_error **err);
+/*
+ * The spec's rules, then the devices every container needs (/dev/null, ...,
+ * as runc allows them), then linux.devices. malloc'd.
+ */
+int cgroup_devices_rules(const struct berth_res_device *spec, size_t n,
+			 const struct berth_device *devs, size_t n_devs,
+			 struct berth_res_device **ret, size_t *ret_n);

@@ -606,8 +606,8 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 
 	_cleanup_(berth_resources_freep) struct berth_resources *res = NULL;
 	const char *rtext = c->spec->linux_.resources.text;
-	r = berth_resources_parse(rtext, rtext ? strlen(rtext) : 0, "config.json: linux.resources", &res,
-				  err);
+	r = berth_resources_parse(rtext, rtext ? strlen(rtext) : 0, "config.json: linux.resources",
+				  &res, err);
 	if (r < 0)
 		return r;
 	r = cgroup_create(c->spec->linux_.cgroups_path, c->id, &c->cg_path, &c->cg_fd, err);
@@ -674,10 +674,18 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		.cgroup = (uint64_t)c->cg_fd,
 	};
 	c->pidfd = -EBADF;
+	/* Hybrid host: the init is born in the v1 cgroups too (see cgroup_v1_enter()). */
+	char *v1_saved = NULL;
+	r = cgroup_v1_enter(c->cg_path, &v1_saved, err);
+	if (r < 0) {
+		berth_ns_time_restore(saved_time);
+		return r;
+	}
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0)
 		init_main(c);
 	int clone_errno = errno;
+	cgroup_v1_leave(v1_saved);
 	berth_ns_time_restore(saved_time);
 	if (pid < 0)
 		return berth_error_set(err, clone_errno, "clone3 into cgroup \"%s\"", c->cg_path);
@@ -714,11 +722,6 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		closep(&c->pidfd);
 		c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	}
-
-	/* Hybrid host: the v1 controllers too, while the init still waits for us. */
-	r = cgroup_attach_v1(c->cg_path, c->pid, err);
-	if (r < 0)
-		return r;
 
 	r = sync_expect(fd, SYNC_MOUNTS_READY, NULL, NULL, "setting up its root filesystem", err);
 	if (r < 0)
@@ -1004,8 +1007,8 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_cont
 	const char *status = state_status(dirfd, s);
 	if ((streq(status, "running") || streq(status, "paused")) && !force)
 		return berth_error_setx(
-			err, EBUSY,
-			"delete \"%s\": container is %s: stop it first or use --force", s->id, status);
+			err, EBUSY, "delete \"%s\": container is %s: stop it first or use --force",
+			s->id, status);
 	if (!streq(status, "stopped")) {
 		signal_init(s, SIGKILL);
 		if (s->cgroup)

@@ -18,6 +18,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "cgroup.h"
 #include "state.h"
 #include "util/fd.h"
 #include "util/macro.h"
@@ -272,6 +273,8 @@ const char *state_status(int dirfd, const struct berth_container_state *s)
 		return "stopped";
 	if (!s->started)
 		return "created";
+	if (cgroup_is_frozen(s->cgroup))
+		return "paused";
 	return "running";
 }
 

@@ -43,7 +43,7 @@ int state_dir_remove(const char *root, const char *id, int dirfd);
 
 /* /proc/<pid>/stat start time, or 0 if the process is gone or a zombie. */
 uint64_t proc_start_time(pid_t pid);
-/* "created", "running" or "stopped" from the init process and the started flag. */
+/* "created", "running", "paused" or "stopped" from the init process, the started flag and the cgroup. */
 const char *state_status(int dirfd, const struct berth_container_state *s);
 /* RFC 3339 UTC time of now into buf (>= 40 bytes). */
 char *rfc3339_now(char *buf, size_t size);

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The container operations that act on its cgroup once it exists: update,
+ * pause, resume and events (stats and OOM). Composes state, resources and
+ * cgroup like container.c does for the lifecycle. Runs in the berth process.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+
+#include "berth/berth.h"
+#include "cgroup.h"
+#include "resources.h"
+#include "state.h"
+#include "util/macro.h"
+
+/* Read the state of id (lock released again) and its status; the container must have a cgroup. */
+static int load(struct berth_context *ctx, const char *id, struct berth_container_state **ret,
+		const char **ret_status, int *ret_dirfd, struct berth_error **err)
+{
+	int r = berth_id_check(id, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dirfd = -EBADF;
+	r = state_dir_open(ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT, id, false, &dirfd,
+			   err);
+	if (r < 0)
+		return r;
+	struct berth_container_state *s = NULL;
+	r = state_read(dirfd, id, &s, err);
+	if (r < 0)
+		return r;
+	if (!s->cgroup) {
+		state_free(s);
+		return berth_error_setx(err, ENOENT, "container \"%s\" has no cgroup", id);
+	}
+	*ret_status = state_status(dirfd, s);
+	*ret = s;
+	if (ret_dirfd)
+		*ret_dirfd = TAKE_FD(dirfd);
+	return 0;
+}
+
+int berth_update(struct berth_context *ctx, const char *id, const char *resources, size_t len,
+		 struct berth_error **err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	struct berth_container_state *s = NULL;
+	const char *status;
+	int r = load(ctx, id, &s, &status, &dirfd, err);
+	if (r < 0)
+		return r;
+	if (streq(status, "stopped")) {
+		r = berth_error_setx(err, EINVAL, "update \"%s\": container is stopped", id);
+		goto out;
+	}
+	_cleanup_(berth_resources_freep) struct berth_resources *res = NULL;
+	r = berth_resources_parse(resources, len, "resources", &res, err);
+	if (r >= 0)
+		r = cgroup_apply(s->cgroup, res, NULL, 0, true, err);
+	if (r < 0)
+		berth_error_prefix(err, "update \"%s\"", id);
+out:
+	state_free(s);
+	return r;
+}
+
+static int pause_resume(struct berth_context *ctx, const char *id, bool freeze,
+			struct berth_error **err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	struct berth_container_state *s = NULL;
+	const char *status;
+	int r = load(ctx, id, &s, &status, &dirfd, err);
+	if (r < 0)
+		return r;
+	const char *want = freeze ? "running" : "paused";
+	if (!streq(status, want))
+		r = berth_error_setx(err, EINVAL, "%s \"%s\": container is %s, not %s",
+				     freeze ? "pause" : "resume", id, status, want);
+	else if ((r = cgroup_freeze(s->cgroup, freeze, err)) < 0)
+		berth_error_prefix(err, "%s \"%s\"", freeze ? "pause" : "resume", id);
+	state_free(s);
+	return r;
+}
+
+int berth_pause(struct berth_context *ctx, const char *id, struct berth_error **err)
+{
+	return pause_resume(ctx, id, true, err);
+}
+
+int berth_resume(struct berth_context *ctx, const char *id, struct berth_error **err)
+{
+	return pause_resume(ctx, id, false, err);
+}
+
+/* ---- events ---- */
+
+static void js(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void ju(yajl_gen g, const char *key, uint64_t v)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	if (key)
+		js(g, key);
+	yajl_gen_number(g, buf, (size_t)n);
+}
+
+static void mem_entry(yajl_gen g, const char *key, const struct cgroup_mem_entry *e)
+{
+	js(g, key);
+	yajl_gen_map_open(g);
+	ju(g, "limit", e->limit);
+	ju(g, "usage", e->usage);
+	ju(g, "max", e->max);
+	ju(g, "failcnt", e->failcnt);
+	yajl_gen_map_close(g);
+}
+
+static void blkio_list(yajl_gen g, const char *key, const struct cgroup_blkio_entry *v, size_t n)
+{
+	js(g, key);
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < n; i++) {
+		yajl_gen_map_open(g);
+		ju(g, "major", v[i].major);
+		ju(g, "minor", v[i].minor);
+		js(g, "op");
+		js(g, v[i].op);
+		ju(g, "value", v[i].value);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+}
+
+static char *event_json(const char *type, const char *id, const struct cgroup_stats *s)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (!g)
+		return NULL;
+	yajl_gen_map_open(g);
+	js(g, "type");
+	js(g, type);
+	js(g, "id");
+	js(g, id);
+	if (s) {
+		js(g, "data");
+		yajl_gen_map_open(g);
+
+		js(g, "cpu");
+		yajl_gen_map_open(g);
+		js(g, "usage");
+		yajl_gen_map_open(g);
+		ju(g, "total", s->cpu_total);
+		js(g, "percpu");
+		yajl_gen_array_open(g);
+		for (size_t i = 0; i < s->n_percpu; i++)
+			ju(g, NULL, s->percpu[i]);
+		yajl_gen_array_close(g);
+		ju(g, "kernel", s->cpu_kernel);
+		ju(g, "user", s->cpu_user);
+		yajl_gen_map_close(g);
+		js(g, "throttling");
+		yajl_gen_map_open(g);
+		ju(g, "periods", s->periods);
+		ju(g, "throttledPeriods", s->throttled_periods);
+		ju(g, "throttledTime", s->throttled_time);
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+
+		js(g, "memory");
+		yajl_gen_map_open(g);
+		ju(g, "cache", s->mem_cache);
+		mem_entry(g, "usage", &s->mem);
+		mem_entry(g, "swap", &s->swap);
+		mem_entry(g, "kernel", &s->kernel);
+		js(g, "raw");
+		yajl_gen_map_open(g);
+		for (size_t i = 0; i < s->n_raw; i++)
+			ju(g, s->raw_keys[i], s->raw_values[i]);
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+
+		js(g, "pids");
+		yajl_gen_map_open(g);
+		ju(g, "current", s->pids_current);
+		ju(g, "limit", s->pids_limit);
+		yajl_gen_map_close(g);
+
+		js(g, "blkio");
+		yajl_gen_map_open(g);
+		blkio_list(g, "ioServiceBytesRecursive", s->io_bytes, s->n_io_bytes);
+		blkio_list(g, "ioServicedRecursive", s->io_ops, s->n_io_ops);
+		yajl_gen_map_close(g);
+
+		js(g, "hugetlb");
+		yajl_gen_map_open(g);
+		for (size_t i = 0; i < s->n_hugetlb; i++) {
+			js(g, s->hugetlb[i].size);
+			yajl_gen_map_open(g);
+			ju(g, "usage", s->hugetlb[i].usage);
+			ju(g, "max", s->hugetlb[i].max);
+			ju(g, "failcnt", s->hugetlb[i].failcnt);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_map_close(g);
+
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+	const unsigned char *buf;
+	size_t len;
+	char *out = NULL;
+	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+		out = strndup((const char *)buf, len);
+	yajl_gen_free(g);
+	return out;
+}
+
+static int emit_stats(const char *id, const char *cg, const struct berth_events_opts *o,
+		      struct berth_error **err)
+{
+	struct cgroup_stats st;
+	int r = cgroup_stats_read(cg, &st, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *json = event_json("stats", id, &st);
+	cgroup_stats_done(&st);
+	if (!json)
+		return berth_error_set(err, ENOMEM, "events");
+	return o->emit(o->data, json) ? 1 : 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int berth_events(struct berth_context *ctx, const char *id, const struct berth_events_opts *o,
+		 struct berth_error **err)
+{
+	struct berth_container_state *s = NULL;
+	const char *status;
+	int r = load(ctx, id, &s, &status, NULL, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *cg = TAKE_PTR(s->cgroup);
+	pid_t pid = s->pid;
+	uint64_t start = s->pid_start_time;
+	state_free(s);
+	if (streq(status, "stopped"))
+		return berth_error_setx(err, EINVAL, "events \"%s\": container is stopped", id);
+	if (o->stats_only) {
+		r = emit_stats(id, cg, o, err);
+		return r < 0 ? berth_error_prefix(err, "events \"%s\"", id) : 0;
+	}
+
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0 || proc_start_time(pid) != start)
+		return 0;
+	_cleanup_close_ int oomfd = -EBADF;
+	(void)cgroup_oom_fd(cg, &oomfd);
+	uint64_t ooms = cgroup_oom_count(cg);
+	uint64_t interval = o->interval_ms ? o->interval_ms : 5000;
+	uint64_t next = now_ms() + interval;
+	for (;;) {
+		uint64_t t = now_ms();
+		int timeout = t >= next ? 0 : (int)MIN(next - t, (uint64_t)INT32_MAX);
+		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
+				       { .fd = oomfd, .events = POLLIN } };
+		int n = poll(p, oomfd >= 0 ? 2 : 1, timeout);
+		if (n < 0 && errno != EINTR)
+			return berth_error_set(err, errno, "events \"%s\": poll", id);
+		if (n > 0 && (p[1].revents & POLLIN)) {
+			char buf[4096];
+			while (read(oomfd, buf, sizeof(buf)) > 0)
+				;
+			uint64_t c = cgroup_oom_count(cg);
+			if (c > ooms) {
+				ooms = c;
+				_cleanup_free_ char *json = event_json("oom", id, NULL);
+				if (json && o->emit(o->data, json))
+					return 0;
+			}
+		}
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			/* The OOM kill may be what ended the init: report it before leaving. */
+			uint64_t c = cgroup_oom_count(cg);
+			if (c > ooms) {
+				_cleanup_free_ char *json = event_json("oom", id, NULL);
+				if (json)
+					o->emit(o->data, json);
+			}
+			return 0;
+		}
+		if (now_ms() >= next) {
+			struct berth_error *e = NULL;
+			r = emit_stats(id, cg, o, &e);
+			berth_error_free(e);
+			if (r != 0)
+				return 0;
+			next += interval;
+		}
+	}
+}
