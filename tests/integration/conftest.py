@@ -121,7 +121,8 @@ def state_dirs(root):
     root = pathlib.Path(root)
     if not root.exists():
         return []
-    return sorted(str(p) for p in root.iterdir() if p.is_dir())
+    # dot-dirs are berth's own caches (e.g. .seccomp-cache), never containers
+    return sorted(str(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def leaks(mark_prefix, path, roots=(), cg_needle=None):
@@ -362,7 +363,8 @@ class Env:
         r = self.berth("list", "-q")
         ids = set(l.strip() for l in r.out.splitlines() if l.strip()) if r.rc == 0 else set()
         if self.root.exists():
-            ids |= set(p.name for p in self.root.iterdir() if p.is_dir())
+            ids |= set(p.name for p in self.root.iterdir()
+                       if p.is_dir() and not p.name.startswith("."))
         return sorted(ids)
 
 
