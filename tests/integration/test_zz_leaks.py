@@ -17,3 +17,21 @@ def test_session_left_nothing_behind():
             if (t / "state").exists():
                 problems += [f"state dir: {s}" for s in state_dirs(t / "state")]
     assert not problems, "leaked by the test session:\n" + "\n".join(problems)
+
+
+def test_no_berth_cgroups_at_all_on_ci():
+    """On CI nothing but this suite runs berth: no cgroup named after berth may
+    remain anywhere (the default parent berth/ included). On a developer's
+    machine other work may hold some, so only the session's own are checked above."""
+    if os.environ.get("CI") != "true":
+        import pytest
+
+        pytest.skip("only on CI, where the machine runs nothing else")
+    left = []
+    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+        depth = top.count("/") - "/sys/fs/cgroup".count("/")
+        if depth >= 4:
+            dirs[:] = []
+            continue
+        left += [os.path.join(top, d) for d in dirs if "berth" in d]
+    assert not left, "cgroups left behind:\n" + "\n".join(left)
