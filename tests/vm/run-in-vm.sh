@@ -209,6 +209,16 @@ if ((prepare_only)); then
 	exit 0
 fi
 
+# The guest has its own /tmp and /run: the current directory must be shared there.
+case $PWD/ in
+/tmp/* | /run/*)
+	for s in "${shares[@]}" ""; do
+		[[ -n $s && $PWD/ == "$s"/* ]] && break
+	done
+	[[ -n $s ]] || die "the current directory '$PWD' is hidden in the VM: --share it"
+	;;
+esac
+
 # -- one run: an io directory shared with the guest carries the command in and
 # its output and status out.
 io=$(mktemp -d "${TMPDIR:-/tmp}/berth-vm.XXXXXX") || die "mktemp failed"
