@@ -2,11 +2,13 @@
 /*
  * berth-test-syscall: make one raw system call and print its result, for the
  * seccomp integration tests. Linked statically so it runs in a busybox rootfs.
- * usage: berth-test-syscall NAME|NUMBER [ARG...]
+ * usage: berth-test-syscall [--catch-sigsys] NAME|NUMBER [ARG...]
  * An ARG is a number (strtoull, base 0) or "s:TEXT" (a pointer to TEXT).
- * Prints "ret=<return value> errno=<errno or 0>" and exits 0.
+ * Prints "ret=<return value> errno=<errno or 0>" and exits 0. With
+ * --catch-sigsys a SIGSYS prints "SIGSYS syscall=<nr>" and exits 0.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +27,23 @@ static const struct {
 	{ "uname", SYS_uname },		   { "getppid", SYS_getppid },	       { "chdir", SYS_chdir },
 };
 
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "SIGSYS syscall=%d\n", si->si_syscall);
+	(void)!write(1, buf, (size_t)n);
+	_exit(0);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--catch-sigsys") == 0) {
+		struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+		sigaction(SIGSYS, &sa, NULL);
+		argv++;
+		argc--;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc < 2 || argc > 8) {
 		fprintf(stderr, "usage: %s NAME|NUMBER [ARG...]\n", argv[0]);
 		return 2;
