@@ -89,6 +89,31 @@ static int cpuset_init(const char *dir, struct berth_error **err)
 	return 0;
 }
 
+/* mkdir -p root/rel, marking the parents; -ENOENT if a concurrent delete removed a parent. */
+static int mkdir_chain(const char *controller, char *dir, size_t rootlen, struct berth_error **err)
+{
+	for (char *s = dir + rootlen + 1;; s++) {
+		if (*s != '/' && *s != 0)
+			continue;
+		char saved = *s;
+		*s = 0;
+		int r = saved					  ? cgroup_mkdir_parent(dir)
+			: mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno
+								  : 0;
+		if (r == -ENOENT) {
+			*s = saved;
+			return r;
+		}
+		if (r < 0)
+			r = berth_error_set(err, -r, "cgroup: create \"%s\"", dir);
+		else if (streq(controller, "cpuset"))
+			r = cpuset_init(dir, err);
+		*s = saved;
+		if (r < 0 || !saved)
+			return r;
+	}
+}
+
 int cgroup_v1_create(const char *rel, struct berth_error **err)
 {
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
@@ -96,24 +121,14 @@ int cgroup_v1_create(const char *rel, struct berth_error **err)
 		_cleanup_free_ char *dir = v1_dir(c, rel);
 		if (!dir)
 			continue;
-		size_t rootlen = strlen(cgroup_v1_root(c));
-		for (char *s = dir + rootlen + 1;; s++) {
-			if (*s != '/' && *s != 0)
-				continue;
-			char saved = *s;
-			*s = 0;
-			int r = 0;
-			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-				r = berth_error_set(err, errno, "cgroup: create \"%s\"", dir);
-			else if (streq(c, "cpuset"))
-				r = cpuset_init(dir, err);
-			*s = saved;
-			if (r < 0) {
-				cgroup_v1_destroy(rel);
-				return r;
-			}
-			if (!saved)
-				break;
+		int r = -ENOENT;
+		for (int attempt = 0; attempt < 10 && r == -ENOENT; attempt++)
+			r = mkdir_chain(c, dir, strlen(cgroup_v1_root(c)), err);
+		if (r == -ENOENT)
+			r = berth_error_set(err, ENOENT, "cgroup: create \"%s\"", dir);
+		if (r < 0) {
+			cgroup_v1_destroy(rel);
+			return r;
 		}
 	}
 	return 0;
@@ -367,18 +382,7 @@ void cgroup_v1_destroy(const char *rel)
 			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
 		}
-		/* Empty parents berth made under berth/. */
-		_cleanup_free_ char *base = path_join(cgroup_v1_root(v1_controllers[i]), "berth");
-		if (!base)
-			continue;
-		size_t bl = strlen(base);
-		for (char *s = strrchr(dir, '/'); s && s > dir; s = strrchr(dir, '/')) {
-			*s = 0;
-			if (strncmp(dir, base, bl) != 0 || (dir[bl] != 0 && dir[bl] != '/'))
-				break;
-			if (rmdir(dir) < 0)
-				break;
-		}
+		cgroup_remove_made_parents(dir, strlen(cgroup_v1_root(v1_controllers[i])));
 	}
 }
 

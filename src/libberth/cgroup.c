@@ -16,6 +16,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
@@ -143,6 +144,30 @@ static bool file_exists(const char *dir, const char *file)
 
 /* ---- create ---- */
 
+/* Parents berth makes carry this xattr, so that it removes them (once empty) and nothing else. */
+#define MADE_XATTR "trusted.berth.made"
+
+int cgroup_mkdir_parent(const char *dir)
+{
+	if (mkdir(dir, 0755) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	(void)setxattr(dir, MADE_XATTR, "1", 1, 0);
+	return 0;
+}
+
+void cgroup_remove_made_parents(const char *dir, size_t rootlen)
+{
+	_cleanup_free_ char *p = strdup(dir);
+	if (!p)
+		return;
+	for (char *s = strrchr(p, '/'); s && (size_t)(s - p) > rootlen; s = strrchr(p, '/')) {
+		*s = 0;
+		char v;
+		if (getxattr(p, MADE_XATTR, &v, 1) < 0 || rmdir(p) < 0)
+			break;
+	}
+}
+
 /* Reject "..": a cgroupsPath must not climb out of the hierarchy. */
 static bool path_has_dotdot(const char *p)
 {
@@ -222,8 +247,7 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 			if (*s != '/')
 				continue;
 			*s = 0;
-			if (mkdir(full, 0755) < 0 && errno != EEXIST)
-				r = -errno;
+			r = cgroup_mkdir_parent(full);
 			if (r == 0)
 				enable_controllers(full);
 			*s = '/';
@@ -741,20 +765,9 @@ int cgroup_destroy(const char *path, struct berth_error **err)
 	}
 	cgroup_v1_destroy(rel);
 
-	/* Remove the parents berth made under the default parent, if now empty. */
 	const char *root = cgroup_unified_root();
-	_cleanup_free_ char *base = root ? path_join(root, CGROUP_DEFAULT_PARENT) : NULL;
-	_cleanup_free_ char *p = strdup(path);
-	if (!base || !p)
-		return 0;
-	size_t bl = strlen(base);
-	for (char *s = strrchr(p, '/'); s && s > p; s = strrchr(p, '/')) {
-		*s = 0;
-		if (strncmp(p, base, bl) != 0 || (p[bl] != 0 && p[bl] != '/'))
-			break;
-		if (rmdir(p) < 0)
-			break;
-	}
+	if (root)
+		cgroup_remove_made_parents(path, strlen(root));
 	return 0;
 }
 

@@ -136,6 +136,11 @@ uint64_t cgroup_read_u64(const char *dir, const char *file);
 /* "key value" line of a flat keyed file dir/file; 0 if absent. */
 uint64_t cgroup_read_key(const char *dir, const char *file, const char *key);
 
+/* mkdir a parent, marking it as berth's (0 if it exists). */
+int cgroup_mkdir_parent(const char *dir);
+/* rmdir the empty parents of dir that berth made, up to the root (rootlen bytes of dir). */
+void cgroup_remove_made_parents(const char *dir, size_t rootlen);
+
 /* cgroup-v1.c */
 int cgroup_v1_create(const char *rel, struct berth_error **err);
 int cgroup_v1_apply(const char *rel, const struct berth_resources *res, bool update,

@@ -1,0 +1,309 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""cgroup limits, update, pause/resume, ps and events on this host.
+
+On a hybrid host (controllers on cgroup v1, cgroup2 at /sys/fs/cgroup/unified)
+berth tracks processes on the unified hierarchy and applies the memory, pids,
+cpu, cpuset and devices limits through the v1 controllers at the same path.
+The pure cgroup v2 tests are in test_cgroup_v2.py (run in the test VM).
+After each test the env fixture checks that no cgroup directory is left, in
+the unified and in every v1 hierarchy.
+"""
+
+import json
+import os
+import pathlib
+import time
+
+import pytest
+
+CG = pathlib.Path("/sys/fs/cgroup")
+UNIFIED = CG / "unified"
+HYBRID = UNIFIED.is_dir() and (CG / "memory" / "memory.limit_in_bytes").exists()
+
+pytestmark = pytest.mark.skipif(not HYBRID, reason="not a hybrid cgroup host (v1 controllers + unified)")
+
+MiB = 1024 * 1024
+
+
+def unified_path(pid):
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                return line.strip()[3:]
+    raise AssertionError(f"no unified cgroup for {pid}")
+
+
+def v1(ctrl, rel, name):
+    return (CG / ctrl / rel.lstrip("/") / name).read_text().strip()
+
+
+def add_caps(env, *caps):
+    c = env.process.setdefault("capabilities", {})
+    for k in ("bounding", "effective", "permitted"):
+        c[k] = sorted(set(c.get(k, [])) | set(caps))
+
+
+def start_sleeper(env, script="sleep 1000", resources=None):
+    if resources is not None:
+        env.linux["resources"] = resources
+    cid, _ = env.create(["sh", "-c", script])
+    env.start(cid)
+    pid = env.state(cid)["pid"]
+    return cid, pid, unified_path(pid)
+
+
+def test_limits_land_in_v1_files(env):
+    res = {"memory": {"limit": 64 * MiB, "swap": 64 * MiB, "reservation": 32 * MiB},
+           "pids": {"limit": 20},
+           "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}}
+    cid, pid, rel = start_sleeper(env, resources=res)
+    assert cid in rel
+    assert v1("memory", rel, "memory.limit_in_bytes") == str(64 * MiB)
+    assert v1("memory", rel, "memory.memsw.limit_in_bytes") == str(64 * MiB)
+    assert v1("memory", rel, "memory.soft_limit_in_bytes") == str(32 * MiB)
+    assert v1("pids", rel, "pids.max") == "20"
+    assert v1("cpu", rel, "cpu.shares") == "512"
+    assert v1("cpu", rel, "cpu.cfs_quota_us") == "50000"
+    assert v1("cpu", rel, "cpu.cfs_period_us") == "100000"
+    assert v1("cpuset", rel, "cpuset.cpus") == "0"
+    # the init is in the v1 cgroups and sees its own cgroup as the root in each
+    procs = v1("memory", rel, "cgroup.procs").split()
+    assert str(pid) in procs
+    r = env.berth("ps", "--format", "json", cid, check=True)
+    assert json.loads(r.out) == [pid]
+    env.delete(cid, force=True)
+    for ctrl in ("memory", "pids", "cpu", "cpuset", "devices", "blkio"):
+        assert not (CG / ctrl / rel.lstrip("/")).exists(), ctrl
+    assert not (UNIFIED / rel.lstrip("/")).exists()
+
+
+def test_cgroup_namespace_root_in_every_hierarchy(env):
+    env.set_ns("cgroup")
+    env.linux["resources"] = {"memory": {"limit": 64 * MiB}}
+    r = env.sh("cat /proc/self/cgroup")
+    assert r.rc == 0, r
+    for line in r.out.splitlines():
+        _, ctrl, path = line.split(":", 2)
+        if ctrl in ("", "memory", "pids", "cpu", "cpuacct", "cpuset", "devices", "blkio"):
+            assert path == "/", r.out
+
+
+def test_pids_limit_enforced(env):
+    env.linux["resources"] = {"pids": {"limit": 5}}
+    r = env.sh("for i in 1 2 3 4 5 6 7 8 9 10; do sleep 3 & done; echo all forked")
+    assert r.rc != 0 and "all forked" not in r.out, r
+    assert "can't fork" in r.err or "Resource temporarily unavailable" in r.err, r
+    r = env.sh("for i in 1 2 3; do sleep 0.1 & done; wait; echo all forked")
+    assert r.rc == 0 and r.out == "all forked\n", r
+
+
+def test_memory_limit_oom_kills_and_events_report_it(env):
+    env.linux["resources"] = {"memory": {"limit": 32 * MiB, "swap": 32 * MiB}}
+    # sh doubles a string until the memory cgroup's OOM killer stops it
+    cid, _ = env.create(["sh", "-c", "sleep 0.5; x=a; while true; do x=$x$x; done"])
+    ev = env.popen("events", "--interval", "10s", cid)
+    time.sleep(0.2)
+    env.start(cid)
+    r = ev.wait(timeout=30)
+    assert r.rc == 0, r
+    events = [json.loads(l) for l in r.out.splitlines() if l.strip()]
+    assert {"type": "oom", "id": cid} in events, r
+    assert env.state(cid)["status"] == "stopped"
+
+
+def test_memory_within_limit_runs(env):
+    env.linux["resources"] = {"memory": {"limit": 32 * MiB, "swap": 32 * MiB}}
+    r = env.sh("echo it works")
+    assert r.rc == 0 and r.out == "it works\n", r
+
+
+def test_kill_all(env):
+    cid, pid, rel = start_sleeper(env, "sleep 1000 & sleep 1000 & sleep 1000 & wait")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        pids = json.loads(env.berth("ps", "--format", "json", cid, check=True).out)
+        if len(pids) == 4:
+            break
+        time.sleep(0.05)
+    assert len(pids) == 4, pids
+    env.kill(cid, "KILL", all=True)
+    env.wait_status(cid, "stopped")
+    deadline = time.monotonic() + 5
+    while json.loads(env.berth("ps", "--format", "json", cid, check=True).out):
+        assert time.monotonic() < deadline, "processes left after kill --all"
+        time.sleep(0.05)
+
+
+def read_counter(env):
+    p = env.rootfs / "count"
+    try:
+        return int(p.read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def test_pause_resume_freezes(env):
+    cid, pid, rel = start_sleeper(env, "i=0; while true; do i=$((i+1)); echo $i > /c.tmp; mv /c.tmp /count; done")
+    time.sleep(0.3)
+    assert read_counter(env) > 0
+    env.berth("pause", cid, check=True)
+    assert env.state(cid)["status"] == "paused"
+    assert (UNIFIED / rel.lstrip("/") / "cgroup.freeze").read_text().strip() == "1"
+    a = read_counter(env)
+    time.sleep(0.5)
+    b = read_counter(env)
+    assert a == b, (a, b)
+    # ps works on a paused container; pausing twice is an error; delete without --force refuses
+    assert json.loads(env.berth("ps", "--format", "json", cid, check=True).out) == [pid]
+    r = env.berth("pause", cid)
+    assert r.rc == 1 and "paused, not running" in r.err, r
+    r = env.berth("delete", cid)
+    assert r.rc == 1 and "paused" in r.err, r
+    env.berth("resume", cid, check=True)
+    assert env.state(cid)["status"] == "running"
+    time.sleep(0.3)
+    assert read_counter(env) > b
+    r = env.berth("resume", cid)
+    assert r.rc == 1 and "running, not paused" in r.err, r
+
+
+def test_delete_force_paused(env):
+    cid, pid, rel = start_sleeper(env)
+    env.berth("pause", cid, check=True)
+    env.delete(cid, force=True)
+    assert not (UNIFIED / rel.lstrip("/")).exists()
+    assert not (CG / "memory" / rel.lstrip("/")).exists()
+
+
+def test_update_flags(env):
+    res = {"memory": {"limit": 64 * MiB, "swap": 64 * MiB}, "pids": {"limit": 20}}
+    cid, pid, rel = start_sleeper(env, resources=res)
+    env.berth("update", "--memory", "100m", "--pids-limit", "30", "--cpu-shares", "300",
+              "--cpu-quota", "20000", "--cpu-period", "50000", cid, check=True)
+    assert v1("memory", rel, "memory.limit_in_bytes") == str(100 * MiB)
+    # the limit alone keeps "no swap": memsw follows it
+    assert v1("memory", rel, "memory.memsw.limit_in_bytes") == str(100 * MiB)
+    assert v1("pids", rel, "pids.max") == "30"
+    assert v1("cpu", rel, "cpu.shares") == "300"
+    assert v1("cpu", rel, "cpu.cfs_quota_us") == "20000"
+    assert v1("cpu", rel, "cpu.cfs_period_us") == "50000"
+    env.berth("update", "--memory", "48m", "--memory-swap", "96m", "--pids-limit", "-1", cid,
+              check=True)
+    assert v1("memory", rel, "memory.limit_in_bytes") == str(48 * MiB)
+    assert v1("memory", rel, "memory.memsw.limit_in_bytes") == str(96 * MiB)
+    assert v1("pids", rel, "pids.max") == "max"
+
+
+def test_update_resources_json_like_docker(env):
+    cid, pid, rel = start_sleeper(env, resources={"memory": {"limit": 64 * MiB, "swap": 64 * MiB}})
+    # what docker update sends: zeros are fields it does not change
+    body = json.dumps({"memory": {"limit": 134217728, "reservation": 0, "swap": 134217728,
+                                  "kernel": 0},
+                       "cpu": {"shares": 256, "quota": 0, "period": 0},
+                       "pids": {"limit": 50}, "blockIO": {"weight": 0}})
+    env.berth("update", "--resources", "-", cid, input=body, check=True)
+    assert v1("memory", rel, "memory.limit_in_bytes") == "134217728"
+    assert v1("pids", rel, "pids.max") == "50"
+    assert v1("cpu", rel, "cpu.shares") == "256"
+    f = env.dir / "res.json"
+    f.write_text(json.dumps({"pids": {"limit": 7}}))
+    env.berth("update", "-r", f, cid, check=True)
+    assert v1("pids", rel, "pids.max") == "7"
+
+
+def test_update_errors(env):
+    cid, pid, rel = start_sleeper(env, resources={"memory": {"limit": 64 * MiB, "swap": 64 * MiB}})
+    r = env.berth("update", "--resources", "-", cid, input='{"memory": {"limit": "x"}}')
+    assert r.rc == 1 and "resources.memory.limit: must be an integer" in r.err, r
+    r = env.berth("update", "--resources", "-", cid, input='{"pids": {"limit": 1')
+    assert r.rc == 1 and "invalid JSON" in r.err, r
+    r = env.berth("update", "--memory", "lots", cid)
+    assert r.rc == 2 and "--memory" in r.err, r
+    r = env.berth("update", cid)
+    assert r.rc == 2, r
+    # the kernel refuses: the error names the file and the value
+    r = env.berth("update", "--cpuset-cpus", "999", cid)
+    assert r.rc == 1 and "cpuset.cpus" in r.err and '"999"' in r.err, r
+    r = env.berth("update", "--memory", "1g", "--memory-swap", "512m", cid)
+    assert r.rc == 1 and "memory.swap" in r.err, r
+    env.kill(cid, "KILL")
+    env.wait_status(cid, "stopped")
+    r = env.berth("update", "--pids-limit", "3", cid)
+    assert r.rc == 1 and "stopped" in r.err, r
+
+
+def test_events_stats_real_numbers(env):
+    cid, pid, rel = start_sleeper(
+        env, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 1000",
+        resources={"memory": {"limit": 64 * MiB, "swap": 64 * MiB}, "pids": {"limit": 20}})
+    time.sleep(0.5)
+    r = env.berth("events", "--stats", cid, check=True)
+    lines = r.out.splitlines()
+    assert len(lines) == 1, r
+    ev = json.loads(lines[0])
+    assert ev["type"] == "stats" and ev["id"] == cid
+    d = ev["data"]
+    assert d["cpu"]["usage"]["total"] > 0
+    assert d["memory"]["usage"]["usage"] > 0
+    assert d["memory"]["usage"]["limit"] == 64 * MiB
+    assert "rss" in d["memory"]["raw"] or "anon" in d["memory"]["raw"]
+    assert d["pids"]["current"] >= 1 and d["pids"]["limit"] == 20
+    # the streaming form: stats every interval, ends when the container stops
+    ev = env.popen("events", "--interval", "200ms", cid)
+    time.sleep(0.9)
+    env.kill(cid, "KILL")
+    r = ev.wait(timeout=10)
+    assert r.rc == 0, r
+    stats = [json.loads(l) for l in r.out.splitlines()]
+    assert len(stats) >= 2 and all(s["type"] == "stats" for s in stats), r
+
+
+def test_events_interval_refused(env):
+    r = env.berth("events", "--interval", "soon", "x")
+    assert r.rc == 2 and "--interval" in r.err, r
+
+
+def test_devices_v1(env):
+    add_caps(env, "CAP_MKNOD")
+    env.linux["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+    r = env.sh("rm -f /tmp/blk; mknod /tmp/blk b 7 7 && dd if=/tmp/blk of=/dev/null count=1 2>&1; "
+               "echo x > /dev/null && echo null-ok")
+    assert r.rc == 0, r
+    assert "Operation not permitted" in r.out and "null-ok" in r.out, r
+    env.linux["resources"] = {"devices": [{"allow": False, "access": "rwm"},
+                                          {"allow": True, "type": "b", "major": 7,
+                                           "access": "rw"}]}
+    r = env.sh("rm -f /tmp/blk; mknod /tmp/blk b 7 7 && dd if=/tmp/blk of=/dev/null count=1 2>&1; "
+               "echo rc=$?")
+    assert "Operation not permitted" not in r.out and "rc=0" in r.out, r
+
+
+def test_config_errors_leave_nothing(env):
+    env.linux["resources"] = {"memory": {"limit": -5}}
+    cid, r = env.create(["true"], check=False)
+    assert r.rc == 1 and "config.json: linux.resources.memory.limit" in r.err, r
+    env.linux["resources"] = {"cpu": {"cpus": "999"}}
+    cid, r = env.create(["true"], check=False)
+    assert r.rc == 1 and "cpuset.cpus" in r.err and "999" in r.err, r
+    # a controller berth cannot reach on this host: a clear error
+    env.linux["resources"] = {"unified": {"memory.high": "1000000"}}
+    cid, r = env.create(["true"], check=False)
+    assert r.rc == 1 and "memory.high" in r.err and "not enabled" in r.err, r
+    env.linux["resources"] = {"hugepageLimits": [{"pageSize": "3MB", "limit": 0}]}
+    cid, r = env.create(["true"], check=False)
+    assert r.rc == 1 and "3MB" in r.err, r
+    assert env.container_ids() == []
+
+
+def test_engine_limits_configs(env):
+    """What docker and podman pass in linux.resources is accepted and applied."""
+    env.linux["cgroupsPath"] = f"/{env.new_id()}-engine/ctr"
+    env.linux["resources"] = {
+        "devices": [{"allow": False, "access": "rwm"},
+                    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+                    {"allow": False, "type": "c", "major": 10, "minor": 229, "access": "rwm"}],
+        "memory": {"limit": 67108864, "swap": 134217728, "disableOOMKiller": False},
+        "cpu": {"shares": 0, "quota": 50000, "period": 100000},
+        "pids": {"limit": 20}, "blockIO": {"weight": 0}}
+    r = env.sh("cat /proc/self/cgroup >/dev/null && echo ok")
+    assert r.rc == 0 and r.out == "ok\n", r
