@@ -34,6 +34,7 @@
 #include "hooks.h"
 #include "mount.h"
 #include "namespace.h"
+#include "overlay.h"
 #include "process.h"
 #include "seccomp-filter.h"
 #include "resources.h"
@@ -73,6 +74,7 @@ struct create_ctx {
 	int pidfd;
 	char created[64];
 	struct berth_seccomp *seccomp; /* compiled in the parent, loaded by the init */
+	struct berth_overlay *overlay; /* berth.rootfs.lower: mounted on rootfs by the init */
 };
 
 static const char *state_root(const struct berth_context *ctx)
@@ -267,6 +269,12 @@ static int init_load_seccomp(void *data, struct berth_error **err)
 	return berth_seccomp_send_fd(d->cfd, nfd, err);
 }
 
+/* mount_root of the rootfs setup: the overlay goes on root.path before its self bind. */
+static int init_mount_overlay(void *data, const char *rootfs, struct berth_error **err)
+{
+	return berth_overlay_mount(data, rootfs, err);
+}
+
 static _noreturn_ void init_main(struct create_ctx *c)
 {
 	struct berth_error *e = NULL;
@@ -344,6 +352,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.new_userns = (c->clone_flags | c->unshare_flags) & CLONE_NEWUSER,
 		.new_cgroupns = (c->clone_flags | c->unshare_flags) & CLONE_NEWCGROUP,
 		.root_fd = -EBADF,
+		.mount_root = c->overlay ? init_mount_overlay : NULL,
+		.mount_root_data = c->overlay,
 	};
 	if (berth_rootfs_setup(&rc, &e) < 0)
 		init_fail(fd, e);
@@ -412,6 +422,7 @@ static void create_ctx_done(struct create_ctx *c)
 {
 	berth_spec_free(c->spec);
 	berth_seccomp_free(c->seccomp);
+	berth_overlay_free(c->overlay);
 	free(c->bundle);
 	free(c->rootfs);
 	free(c->config_text);
@@ -437,8 +448,10 @@ static void create_rollback(struct create_ctx *c)
 		waitpid(c->child, NULL, 0);
 	if (c->cg_path)
 		cgroup_destroy(c->cg_path, NULL);
-	if (c->state_made)
+	if (c->state_made) {
+		berth_overlay_remove(c->state_fd);
 		state_dir_remove(c->root, c->id, c->state_fd);
+	}
 }
 
 /* Every capability asked for must be in our own bounding set, or it could never be granted. */
@@ -573,6 +586,9 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	if (!S_ISDIR(st.st_mode))
 		return berth_error_setx(
 			err, ENOTDIR, "config.json: root.path: \"%s\" is not a directory", rootfs);
+	r = berth_overlay_prepare(c->spec, c->bundle, &c->overlay, err);
+	if (r < 0)
+		return r;
 	r = check_caps(&c->spec->process.caps, err);
 	if (r < 0)
 		return r;
@@ -603,6 +619,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	r = write_file_atomic_at(c->state_fd, STATE_CONFIG, c->config_text, c->config_len, 0600);
 	if (r < 0)
 		return berth_error_set(err, -r, "save config.json");
+	r = berth_overlay_make_dirs(c->overlay, c->state_fd, err);
+	if (r < 0)
+		return r;
 
 	_cleanup_(berth_resources_freep) struct berth_resources *res = NULL;
 	const char *rtext = c->spec->linux_.resources.text;
@@ -1024,6 +1043,9 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_cont
 	_cleanup_free_ char *json = container_state_json(s, "stopped", false);
 	run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTOP, json ? json : "{}", s->id);
 
+	r = berth_overlay_remove(dirfd);
+	if (r < 0)
+		return berth_error_set(err, -r, "delete \"%s\": remove the overlay layer", s->id);
 	r = state_dir_remove(state_root(ctx), s->id, dirfd);
 	if (r < 0)
 		return berth_error_set(err, -r, "delete \"%s\": remove state dir", s->id);

@@ -1190,6 +1190,11 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 	if (!c->rootfs || c->rootfs[0] != '/')
 		return berth_error_setx(err, EINVAL, "rootfs '%s' is not an absolute path",
 					c->rootfs ?: "");
+	if (c->mount_root) {
+		int r = c->mount_root(c->mount_root_data, c->rootfs, err);
+		if (r < 0)
+			return r;
+	}
 	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return berth_error_set(err, errno, "bind rootfs '%s' onto itself", c->rootfs);
 	c->root_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -41,6 +41,9 @@ struct berth_rootfs_ctx {
 	bool new_netns;	 /* sysfs may be mounted fresh only with a new netns */
 	bool new_userns; /* some mounts (sysfs, devices) are restricted in a user ns */
 	bool new_cgroupns;
+	/* Optional: mounts a filesystem (e.g. an overlay) on rootfs before its self bind. */
+	int (*mount_root)(void *data, const char *rootfs, struct berth_error **err);
+	void *mount_root_data;
 	/* Filled by berth_rootfs_setup(): an O_PATH fd of the rootfs (after the self bind). */
 	int root_fd;
 };
