@@ -56,7 +56,9 @@ static int receive(int conn, char *buf, size_t size, int *ret_fd)
 	*ret_fd = -1;
 	for (;;) {
 		struct iovec iov = { .iov_base = buf + len, .iov_len = size - 1 - len };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = u.b,
 				     .msg_controllen = sizeof(u.b) };
 		ssize_t n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
@@ -64,7 +66,8 @@ static int receive(int conn, char *buf, size_t size, int *ret_fd)
 		if (n < 0)
 			return -1;
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && *ret_fd < 0)
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+			    *ret_fd < 0)
 				memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
 		len += (size_t)n;
 		if (n == 0 || len + 1 >= size)
@@ -84,9 +87,10 @@ static void serve(int nfd)
 		perror("seccomp(SECCOMP_GET_NOTIF_SIZES)");
 		return;
 	}
-	struct seccomp_notif *req = calloc(1, sz.seccomp_notif > sizeof(*req) ? sz.seccomp_notif : sizeof(*req));
-	struct seccomp_notif_resp *resp =
-		calloc(1, sz.seccomp_notif_resp > sizeof(*resp) ? sz.seccomp_notif_resp : sizeof(*resp));
+	struct seccomp_notif *req =
+		calloc(1, sz.seccomp_notif > sizeof(*req) ? sz.seccomp_notif : sizeof(*req));
+	struct seccomp_notif_resp *resp = calloc(
+		1, sz.seccomp_notif_resp > sizeof(*resp) ? sz.seccomp_notif_resp : sizeof(*resp));
 	if (!req || !resp)
 		goto out;
 	for (;;) {
@@ -136,7 +140,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: %s [--errno N | --continue] [--log FILE] SOCKET\n", argv[0]);
+		fprintf(stderr, "usage: %s [--errno N | --continue] [--log FILE] SOCKET\n",
+			argv[0]);
 		return 2;
 	}
 	const char *path = argv[i];

@@ -533,8 +533,8 @@ static int create_seccomp(struct create_ctx *c, struct berth_error **err)
 		return r;
 	for (size_t i = 0; i < c->seccomp->n_warnings; i++)
 		logf_(c->ctx, BERTH_LOG_WARN, "%s", c->seccomp->warnings[i]);
-	logf_(c->ctx, BERTH_LOG_DEBUG, "seccomp filter of %zu instructions (%s)", c->seccomp->n_insns,
-	      c->seccomp->from_cache ? "cached" : "compiled");
+	logf_(c->ctx, BERTH_LOG_DEBUG, "seccomp filter of %zu instructions (%s)",
+	      c->seccomp->n_insns, c->seccomp->from_cache ? "cached" : "compiled");
 	return 0;
 }
 
@@ -867,8 +867,8 @@ static int start_seccomp_agent(const struct berth_spec *spec, const struct berth
 	_cleanup_(berth_seccomp_config_freep) struct berth_seccomp_config *sc = NULL;
 	int r;
 	if (!spec || !spec->linux_.seccomp.text || !state_json)
-		return berth_error_setx(err, EINVAL, "start \"%s\": seccomp listener without a config",
-					s->id);
+		return berth_error_setx(err, EINVAL,
+					"start \"%s\": seccomp listener without a config", s->id);
 	r = berth_seccomp_parse(spec->linux_.seccomp.text, &sc, err);
 	if (r >= 0)
 		r = berth_seccomp_send_to_agent(sc->listener_path, sc->listener_metadata, notify_fd,

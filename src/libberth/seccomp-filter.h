@@ -19,16 +19,16 @@
 #include "berth/error.h"
 
 /* seccomp(2) filter flags (older headers may lack the newer ones). */
-#define BERTH_SECCOMP_FLAG_TSYNC (1UL << 0)
-#define BERTH_SECCOMP_FLAG_LOG (1UL << 1)
-#define BERTH_SECCOMP_FLAG_SPEC_ALLOW (1UL << 2)
-#define BERTH_SECCOMP_FLAG_NEW_LISTENER (1UL << 3)
-#define BERTH_SECCOMP_FLAG_TSYNC_ESRCH (1UL << 4)
+#define BERTH_SECCOMP_FLAG_TSYNC	      (1UL << 0)
+#define BERTH_SECCOMP_FLAG_LOG		      (1UL << 1)
+#define BERTH_SECCOMP_FLAG_SPEC_ALLOW	      (1UL << 2)
+#define BERTH_SECCOMP_FLAG_NEW_LISTENER	      (1UL << 3)
+#define BERTH_SECCOMP_FLAG_TSYNC_ESRCH	      (1UL << 4)
 #define BERTH_SECCOMP_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 
 struct berth_seccomp_arg {
-	unsigned index;	    /* 0..5 */
-	int op;		    /* enum scmp_compare */
+	unsigned index; /* 0..5 */
+	int op;		/* enum scmp_compare */
 	uint64_t value, value_two;
 };
 
@@ -58,7 +58,8 @@ struct berth_seccomp_config {
  * action \"SCMP_ACT_FOO\"". Syscall names are not checked here (compile
  * skips unknown ones with a warning).
  */
-int berth_seccomp_parse(const char *json, struct berth_seccomp_config **ret, struct berth_error **err);
+int berth_seccomp_parse(const char *json, struct berth_seccomp_config **ret,
+			struct berth_error **err);
 void berth_seccomp_config_free(struct berth_seccomp_config *c);
 static inline void berth_seccomp_config_freep(struct berth_seccomp_config **c)
 {
@@ -104,7 +105,8 @@ int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_
  * *ret_listener_fd gets the (O_CLOEXEC) listener fd, else -EBADF. Needs
  * no_new_privs or CAP_SYS_ADMIN. Runs in the process about to execve.
  */
-int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd, struct berth_error **err);
+int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd,
+		       struct berth_error **err);
 
 /* Send fd over a unix socket with SCM_RIGHTS (one NUL byte of payload). */
 int berth_seccomp_send_fd(int sock, int fd, struct berth_error **err);

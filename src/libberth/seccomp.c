@@ -61,9 +61,12 @@ static const struct name_u32 actions[] = {
 };
 
 static const struct name_u32 operators[] = {
-	{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
-	{ "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-	{ "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+	{ "SCMP_CMP_NE", SCMP_CMP_NE },
+	{ "SCMP_CMP_LT", SCMP_CMP_LT },
+	{ "SCMP_CMP_LE", SCMP_CMP_LE },
+	{ "SCMP_CMP_EQ", SCMP_CMP_EQ },
+	{ "SCMP_CMP_GE", SCMP_CMP_GE },
+	{ "SCMP_CMP_GT", SCMP_CMP_GT },
 	{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
 };
 
@@ -97,20 +100,22 @@ static const struct name_u32 flags_table[] = {
 };
 
 const char *const berth_seccomp_action_names[] = {
-	"SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-	"SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",	   "SCMP_ACT_ALLOW",	   "SCMP_ACT_LOG",
-	"SCMP_ACT_NOTIFY", NULL,
+	"SCMP_ACT_KILL",	"SCMP_ACT_KILL_PROCESS",
+	"SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+	"SCMP_ACT_ERRNO",	"SCMP_ACT_TRACE",
+	"SCMP_ACT_ALLOW",	"SCMP_ACT_LOG",
+	"SCMP_ACT_NOTIFY",	NULL,
 };
 const char *const berth_seccomp_operator_names[] = {
 	"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",	    "SCMP_CMP_EQ",
 	"SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
 };
 const char *const berth_seccomp_arch_names[] = {
-	"SCMP_ARCH_X86",      "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",	  "SCMP_ARCH_ARM",
-	"SCMP_ARCH_AARCH64",  "SCMP_ARCH_MIPS",	     "SCMP_ARCH_MIPS64",  "SCMP_ARCH_MIPS64N32",
-	"SCMP_ARCH_MIPSEL",   "SCMP_ARCH_MIPSEL64",  "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-	"SCMP_ARCH_PPC64",    "SCMP_ARCH_PPC64LE",   "SCMP_ARCH_S390",	  "SCMP_ARCH_S390X",
-	"SCMP_ARCH_PARISC",   "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64", NULL,
+	"SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",	    "SCMP_ARCH_ARM",
+	"SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",	   "SCMP_ARCH_MIPS64",	    "SCMP_ARCH_MIPS64N32",
+	"SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+	"SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",	    "SCMP_ARCH_S390X",
+	"SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",	    NULL,
 };
 const char *const berth_seccomp_flag_names[] = {
 	"SECCOMP_FILTER_FLAG_TSYNC",
@@ -138,7 +143,6 @@ static const char *action_name(uint32_t a)
 
 /* ---- parser ---- */
 
-
 static yajl_val obj_get(yajl_val obj, const char *key)
 {
 	for (size_t i = 0; i < obj->u.object.len; i++)
@@ -159,7 +163,8 @@ static int bad(struct berth_error **err, const char *path, const char *fmt, ...)
 }
 
 /* An unsigned integer from the number's text: exact over the whole uint64 range. */
-static int get_u64(yajl_val v, const char *path, uint64_t max, uint64_t *ret, struct berth_error **err)
+static int get_u64(yajl_val v, const char *path, uint64_t max, uint64_t *ret,
+		   struct berth_error **err)
 {
 	if (!YAJL_IS_NUMBER(v))
 		return bad(err, path, "must be a non-negative integer");
@@ -188,8 +193,8 @@ static int get_string(yajl_val v, const char *path, char **ret, struct berth_err
 }
 
 /* action + optional errnoRet of the same object into one SCMP_ACT_* value. */
-static int get_action(yajl_val act, yajl_val eret, const char *apath, const char *epath, uint32_t *ret,
-		      struct berth_error **err)
+static int get_action(yajl_val act, yajl_val eret, const char *apath, const char *epath,
+		      uint32_t *ret, struct berth_error **err)
 {
 	if (!YAJL_IS_STRING(act))
 		return bad(err, apath, "must be a string");
@@ -201,7 +206,8 @@ static int get_action(yajl_val act, yajl_val eret, const char *apath, const char
 	if (eret) {
 		if (!takes_data)
 			return bad(err, epath, "not allowed with action \"%s\"", a->name);
-		int r = get_u64(eret, epath, a->value == SCMP_ACT_ERRNO(0) ? ERRNO_MAX : 0xffff, &data, err);
+		int r = get_u64(eret, epath, a->value == SCMP_ACT_ERRNO(0) ? ERRNO_MAX : 0xffff,
+				&data, err);
 		if (r < 0)
 			return r;
 	}
@@ -209,7 +215,8 @@ static int get_action(yajl_val act, yajl_val eret, const char *apath, const char
 	return 0;
 }
 
-static int parse_arg(yajl_val v, const char *path, struct berth_seccomp_arg *a, struct berth_error **err)
+static int parse_arg(yajl_val v, const char *path, struct berth_seccomp_arg *a,
+		     struct berth_error **err)
 {
 	char p[256];
 	if (!YAJL_IS_OBJECT(v))
@@ -253,8 +260,8 @@ static int parse_arg(yajl_val v, const char *path, struct berth_seccomp_arg *a, 
 	return 0;
 }
 
-static int parse_rule(yajl_val v, const char *path, struct berth_seccomp_rule *rule, struct berth_seccomp_config *c,
-		      struct berth_error **err)
+static int parse_rule(yajl_val v, const char *path, struct berth_seccomp_rule *rule,
+		      struct berth_seccomp_config *c, struct berth_error **err)
 {
 	char p[128], p2[192];
 	if (!YAJL_IS_OBJECT(v))
@@ -328,12 +335,14 @@ static int parse_section(yajl_val root, struct berth_seccomp_config *c, struct b
 	if (r < 0)
 		return r;
 	if (c->default_action == SCMP_ACT_NOTIFY)
-		return bad(err, "linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
+		return bad(err, "linux.seccomp.defaultAction",
+			   "SCMP_ACT_NOTIFY cannot be the default action");
 
 	v = obj_get(root, "architectures");
 	if (v && !YAJL_IS_NULL(v)) {
 		if (!YAJL_IS_ARRAY(v))
-			return bad(err, "linux.seccomp.architectures", "must be an array of strings");
+			return bad(err, "linux.seccomp.architectures",
+				   "must be an array of strings");
 		c->archs = calloc(v->u.array.len + 1, sizeof(uint32_t));
 		if (!c->archs)
 			return berth_error_set(err, ENOMEM, "seccomp");
@@ -358,7 +367,8 @@ static int parse_section(yajl_val root, struct berth_seccomp_config *c, struct b
 			snprintf(p, sizeof(p), "%s.flags[%zu]", base, i);
 			if (!YAJL_IS_STRING(f))
 				return bad(err, p, "must be a string");
-			const struct name_u32 *n = lookup(flags_table, ELEMENTSOF(flags_table), f->u.string);
+			const struct name_u32 *n =
+				lookup(flags_table, ELEMENTSOF(flags_table), f->u.string);
 			if (!n)
 				return bad(err, p, "unknown flag \"%s\"", f->u.string);
 			c->flags |= n->value;
@@ -369,7 +379,8 @@ static int parse_section(yajl_val root, struct berth_seccomp_config *c, struct b
 	if (v && (r = get_string(v, "linux.seccomp.listenerPath", &c->listener_path, err)) < 0)
 		return r;
 	v = obj_get(root, "listenerMetadata");
-	if (v && (r = get_string(v, "linux.seccomp.listenerMetadata", &c->listener_metadata, err)) < 0)
+	if (v &&
+	    (r = get_string(v, "linux.seccomp.listenerMetadata", &c->listener_metadata, err)) < 0)
 		return r;
 
 	v = obj_get(root, "syscalls");
@@ -391,15 +402,18 @@ static int parse_section(yajl_val root, struct berth_seccomp_config *c, struct b
 	if (c->has_notify) {
 		struct sockaddr_un sa;
 		if (!c->listener_path)
-			return bad(err, "linux.seccomp.listenerPath", "is required with SCMP_ACT_NOTIFY rules");
+			return bad(err, "linux.seccomp.listenerPath",
+				   "is required with SCMP_ACT_NOTIFY rules");
 		if (c->listener_path[0] != '/' || strlen(c->listener_path) >= sizeof(sa.sun_path))
-			return bad(err, "linux.seccomp.listenerPath", "must be an absolute path of at most %zu bytes",
+			return bad(err, "linux.seccomp.listenerPath",
+				   "must be an absolute path of at most %zu bytes",
 				   sizeof(sa.sun_path) - 1);
 	}
 	return 0;
 }
 
-int berth_seccomp_parse(const char *json, struct berth_seccomp_config **ret, struct berth_error **err)
+int berth_seccomp_parse(const char *json, struct berth_seccomp_config **ret,
+			struct berth_error **err)
 {
 	char ebuf[256] = "";
 	yajl_val root = yajl_tree_parse(json, ebuf, sizeof(ebuf));
@@ -468,10 +482,10 @@ static int add_warning(struct berth_seccomp *f, const char *fmt, ...)
 
 /* ---- the ENOSYS preamble ---- */
 
-#define STMT(c, k) ((struct sock_filter)BPF_STMT((c), (k)))
+#define STMT(c, k)	 ((struct sock_filter)BPF_STMT((c), (k)))
 #define JUMP(c, k, t, f) ((struct sock_filter)BPF_JUMP((c), (k), (t), (f)))
-#define OFF_NR offsetof(struct seccomp_data, nr)
-#define OFF_ARCH offsetof(struct seccomp_data, arch)
+#define OFF_NR		 offsetof(struct seccomp_data, nr)
+#define OFF_ARCH	 offsetof(struct seccomp_data, arch)
 
 /*
  * Per architecture (in the order first seen):
@@ -484,8 +498,8 @@ static int add_warning(struct berth_seccomp *f, const char *fmt, ...)
  * instruction of the program that follows, which reloads what it needs.
  * Conditional jumps are 8 bits: each block is at most 9 instructions.
  */
-int berth_seccomp_enosys_preamble(const struct berth_seccomp_nr_limit *l, size_t n, struct sock_filter **ret,
-				  size_t *ret_n)
+int berth_seccomp_enosys_preamble(const struct berth_seccomp_nr_limit *l, size_t n,
+				  struct sock_filter **ret, size_t *ret_n)
 {
 	struct sock_filter *out = calloc(1 + n * 10, sizeof(*out));
 	if (!out)
@@ -610,13 +624,15 @@ static void limits_add_name(struct limits *lim, const char *name)
 }
 
 /* The arch-independent libseccomp part: a context with every rule added. */
-static int build_ctx(const struct berth_seccomp_config *c, struct berth_seccomp *f, struct limits *lim,
-		     scmp_filter_ctx *ret, struct berth_error **err)
+static int build_ctx(const struct berth_seccomp_config *c, struct berth_seccomp *f,
+		     struct limits *lim, scmp_filter_ctx *ret, struct berth_error **err)
 {
 	scmp_filter_ctx ctx = seccomp_init(c->default_action);
 	if (!ctx)
-		return berth_error_setx(err, EINVAL, "seccomp: libseccomp cannot make a filter with default action %s",
-					action_name(c->default_action));
+		return berth_error_setx(
+			err, EINVAL,
+			"seccomp: libseccomp cannot make a filter with default action %s",
+			action_name(c->default_action));
 	*ret = ctx;
 	/* we load the program ourselves: none of libseccomp's load-time behaviour applies */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
@@ -627,8 +643,10 @@ static int build_ctx(const struct berth_seccomp_config *c, struct berth_seccomp 
 	for (size_t i = 0; i < c->n_archs; i++) {
 		int r = seccomp_arch_add(ctx, c->archs[i]);
 		if (r < 0 && r != -EEXIST)
-			return berth_error_set(err, -r, "config.json: linux.seccomp.architectures[%zu]: add to the filter",
-					       i);
+			return berth_error_set(
+				err, -r,
+				"config.json: linux.seccomp.architectures[%zu]: add to the filter",
+				i);
 		limits_add_arch(lim, c->archs[i]);
 	}
 
@@ -646,37 +664,46 @@ static int build_ctx(const struct berth_seccomp_config *c, struct berth_seccomp 
 		}
 		if (!kernel_has_action(rule->action))
 			return berth_error_setx(err, EOPNOTSUPP,
-						"config.json: linux.seccomp.syscalls[%zu].action: the kernel does not support \"%s\"",
+						"config.json: linux.seccomp.syscalls[%zu].action: "
+						"the kernel does not support \"%s\"",
 						i, action_name(rule->action));
 		for (size_t j = 0; j < rule->n_names; j++) {
 			const char *name = rule->names[j];
 			int nr = seccomp_syscall_resolve_name(name);
 			if (nr == __NR_SCMP_ERROR) {
-				if (add_warning(f, "config.json: linux.seccomp.syscalls[%zu].names[%zu]: unknown syscall \"%s\" skipped",
-						i, j, name) < 0)
+				if (add_warning(
+					    f,
+					    "config.json: linux.seccomp.syscalls[%zu].names[%zu]: "
+					    "unknown syscall \"%s\" skipped",
+					    i, j, name) < 0)
 					return berth_error_set(err, ENOMEM, "seccomp");
 				continue;
 			}
 			limits_add_name(lim, name);
 			int r;
 			if (!same_index) {
-				r = seccomp_rule_add_array(ctx, rule->action, nr, (unsigned)rule->n_args, cmp);
+				r = seccomp_rule_add_array(ctx, rule->action, nr,
+							   (unsigned)rule->n_args, cmp);
 			} else {
 				/* Several conditions on one argument: libseccomp wants one rule each (any matches). */
 				r = 0;
 				for (size_t a = 0; a < rule->n_args && r >= 0; a++)
-					r = seccomp_rule_add_array(ctx, rule->action, nr, 1, &cmp[a]);
+					r = seccomp_rule_add_array(ctx, rule->action, nr, 1,
+								   &cmp[a]);
 			}
 			/* -EACCES: the rule's action is the default action, nothing to add */
 			if (r < 0 && r != -EACCES)
-				return berth_error_set(err, -r, "config.json: linux.seccomp.syscalls[%zu]: add rule for \"%s\"",
+				return berth_error_set(err, -r,
+						       "config.json: linux.seccomp.syscalls[%zu]: "
+						       "add rule for \"%s\"",
 						       i, name);
 		}
 	}
 	return 0;
 }
 
-static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **ret, size_t *ret_n, struct berth_error **err)
+static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **ret, size_t *ret_n,
+		      struct berth_error **err)
 {
 	_cleanup_close_ int fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
 	if (fd < 0)
@@ -709,7 +736,8 @@ int berth_seccomp_compile(const struct berth_seccomp_config *c, struct berth_sec
 		return berth_error_set(err, ENOMEM, "seccomp");
 	if (!kernel_has_action(c->default_action))
 		return berth_error_setx(err, EOPNOTSUPP,
-					"config.json: linux.seccomp.defaultAction: the kernel does not support \"%s\"",
+					"config.json: linux.seccomp.defaultAction: the kernel does "
+					"not support \"%s\"",
 					action_name(c->default_action));
 	for (size_t i = 0; i < ELEMENTSOF(flags_table); i++) {
 		if (!(c->flags & flags_table[i].value))
@@ -718,7 +746,9 @@ int berth_seccomp_compile(const struct berth_seccomp_config *c, struct berth_sec
 		if (flags_table[i].value == BERTH_SECCOMP_FLAG_WAIT_KILLABLE_RECV && !c->has_notify)
 			continue;
 		if (!kernel_has_flag(flags_table[i].value))
-			return berth_error_setx(err, EOPNOTSUPP, "config.json: linux.seccomp.flags: the kernel does not support \"%s\"",
+			return berth_error_setx(err, EOPNOTSUPP,
+						"config.json: linux.seccomp.flags: the kernel does "
+						"not support \"%s\"",
 						flags_table[i].name);
 		f->flags |= flags_table[i].value;
 	}
@@ -752,8 +782,10 @@ int berth_seccomp_compile(const struct berth_seccomp_config *c, struct berth_sec
 			return berth_error_set(err, ENOMEM, "seccomp");
 	}
 	if (n_pre + n_prog > BPF_MAXINSNS)
-		return berth_error_setx(err, E2BIG, "config.json: linux.seccomp: the filter has %zu instructions, more than %d",
-					n_pre + n_prog, BPF_MAXINSNS);
+		return berth_error_setx(
+			err, E2BIG,
+			"config.json: linux.seccomp: the filter has %zu instructions, more than %d",
+			n_pre + n_prog, BPF_MAXINSNS);
 	f->insns = malloc((n_pre + n_prog) * sizeof(struct sock_filter));
 	if (!f->insns)
 		return berth_error_set(err, ENOMEM, "seccomp");
@@ -775,14 +807,16 @@ struct sha256 {
 };
 
 static const uint32_t sha_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+	0xc67178f2,
 };
 
 static uint32_t ror(uint32_t x, unsigned n)
@@ -794,7 +828,8 @@ static void sha256_block(struct sha256 *s, const uint8_t *p)
 {
 	uint32_t w[64], v[8];
 	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
 	for (int i = 16; i < 64; i++) {
 		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
 		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -802,9 +837,10 @@ static void sha256_block(struct sha256 *s, const uint8_t *p)
 	}
 	memcpy(v, s->h, sizeof(v));
 	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) +
-			      sha_k[i] + w[i];
-		uint32_t t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+		uint32_t t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) +
+			      ((v[4] & v[5]) ^ (~v[4] & v[6])) + sha_k[i] + w[i];
+		uint32_t t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) +
+			      ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
 		memmove(v + 1, v, 7 * sizeof(uint32_t));
 		v[4] += t1;
 		v[0] = t1 + t2;
@@ -867,9 +903,9 @@ void berth_sha256(const void *data, size_t len, uint8_t ret[32])
 
 /* ---- the cache ---- */
 
-#define CACHE_MAGIC "BRTHSC01"
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define CACHE_MAGIC	   "BRTHSC01"
+#define STR_(x)		   #x
+#define STR(x)		   STR_(x)
 #define LIBSECCOMP_VERSION STR(SCMP_VER_MAJOR) "." STR(SCMP_VER_MINOR) "." STR(SCMP_VER_MICRO)
 
 /*
@@ -885,7 +921,8 @@ void berth_seccomp_cache_key(const char *json, uint8_t ret[32])
 		memset(&u, 0, sizeof(u));
 	struct sha256 s;
 	sha256_init(&s);
-	const char *parts[] = { CACHE_MAGIC, BERTH_VERSION, LIBSECCOMP_VERSION, u.release, u.machine, json };
+	const char *parts[] = { CACHE_MAGIC, BERTH_VERSION, LIBSECCOMP_VERSION,
+				u.release,   u.machine,	    json };
 	for (size_t i = 0; i < ELEMENTSOF(parts); i++)
 		sha256_update(&s, parts[i], strlen(parts[i]) + 1); /* with the NUL: no ambiguity */
 	sha256_final(&s, ret);
@@ -904,7 +941,8 @@ static void hex(const uint8_t *h, size_t n, char *out)
 }
 
 /* Layout: header, warnings ("\n"-separated), instructions, SHA-256 of all that. */
-static int cache_store(int dfd, const char *name, const uint8_t key[32], const struct berth_seccomp *f)
+static int cache_store(int dfd, const char *name, const uint8_t key[32],
+		       const struct berth_seccomp *f)
 {
 	size_t wlen = 0;
 	for (size_t i = 0; i < f->n_warnings; i++)
@@ -914,7 +952,9 @@ static int cache_store(int dfd, const char *name, const uint8_t key[32], const s
 	_cleanup_free_ uint8_t *buf = calloc(1, total);
 	if (!buf)
 		return -ENOMEM;
-	struct cache_header h = { .flags = (uint32_t)f->flags, .notify = f->notify, .n_insns = (uint32_t)f->n_insns,
+	struct cache_header h = { .flags = (uint32_t)f->flags,
+				  .notify = f->notify,
+				  .n_insns = (uint32_t)f->n_insns,
 				  .warn_len = (uint32_t)wlen };
 	memcpy(h.magic, CACHE_MAGIC, 8);
 	memcpy(h.key, key, 32);
@@ -933,11 +973,13 @@ static int cache_store(int dfd, const char *name, const uint8_t key[32], const s
 }
 
 /* Returns 1 and the filter on a valid hit, 0 on a miss or any doubt. */
-static int cache_lookup(int dfd, const char *name, const uint8_t key[32], struct berth_seccomp **ret)
+static int cache_lookup(int dfd, const char *name, const uint8_t key[32],
+			struct berth_seccomp **ret)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	if (read_file_at(dfd, name, (BPF_MAXINSNS + 1) * sizeof(struct sock_filter) + (1u << 20), &data, &len) < 0)
+	if (read_file_at(dfd, name, (BPF_MAXINSNS + 1) * sizeof(struct sock_filter) + (1u << 20),
+			 &data, &len) < 0)
 		return 0;
 	struct cache_header h;
 	if (len < sizeof(h) + 32)
@@ -1025,7 +1067,8 @@ int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_
 		if (dfd < 0)
 			dfd = open_cache_dir(cache_dir);
 		if (dfd >= 0)
-			(void)cache_store(dfd, name, key, f); /* a cache we cannot write only costs time */
+			(void)cache_store(dfd, name, key,
+					  f); /* a cache we cannot write only costs time */
 	}
 	*ret = TAKE_PTR(f);
 	return 0;
@@ -1033,7 +1076,8 @@ int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_
 
 /* ---- loading, in the process about to execve ---- */
 
-int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd, struct berth_error **err)
+int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd,
+		       struct berth_error **err)
 {
 	struct sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f->insns };
 	unsigned long flags = f->flags | (f->notify ? BERTH_SECCOMP_FLAG_NEW_LISTENER : 0);
@@ -1056,7 +1100,10 @@ int berth_seccomp_send_fd(int sock, int fd, struct berth_error **err)
 		struct cmsghdr align;
 	} u;
 	memset(&u, 0, sizeof(u));
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -1085,7 +1132,10 @@ int berth_seccomp_read_reply(int sock, size_t max, char **ret_text, int *ret_fd)
 		} u;
 		char tmp[4096];
 		struct iovec iov = { .iov_base = tmp, .iov_len = sizeof(tmp) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = u.b,
+				     .msg_controllen = sizeof(u.b) };
 		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1126,8 +1176,8 @@ static void gen_str(yajl_gen g, const char *s)
 	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
-int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata, int listener_fd, pid_t pid,
-				const char *state_json, struct berth_error **err)
+int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata, int listener_fd,
+				pid_t pid, const char *state_json, struct berth_error **err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (!listener_path || strlen(listener_path) >= sizeof(sa.sun_path))
@@ -1160,7 +1210,8 @@ int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata,
 	int r = 0;
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = berth_error_set(err, errno, "connect to the seccomp agent at \"%s\"", listener_path);
+		r = berth_error_set(err, errno, "connect to the seccomp agent at \"%s\"",
+				    listener_path);
 		goto out;
 	}
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -1169,7 +1220,9 @@ int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata,
 		struct cmsghdr align;
 	} u;
 	memset(&u, 0, sizeof(u));
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)
+	};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -1180,12 +1233,14 @@ int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata,
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		r = berth_error_set(err, errno, "send to the seccomp agent at \"%s\"", listener_path);
+		r = berth_error_set(err, errno, "send to the seccomp agent at \"%s\"",
+				    listener_path);
 		goto out;
 	}
 	/* the fd went with the first byte; the rest of a short write is plain data */
 	if ((size_t)n < len && write_all(fd, buf + n, len - (size_t)n) < 0)
-		r = berth_error_set(err, errno, "send to the seccomp agent at \"%s\"", listener_path);
+		r = berth_error_set(err, errno, "send to the seccomp agent at \"%s\"",
+				    listener_path);
 out:
 	yajl_gen_free(g);
 	return r;

@@ -53,14 +53,29 @@ static uint32_t run_bpf(const struct sock_filter *f, size_t n, const struct secc
 			break;
 		case BPF_ALU:
 			switch (BPF_OP(i->code)) {
-			case BPF_ADD: A += src; break;
-			case BPF_SUB: A -= src; break;
-			case BPF_AND: A &= src; break;
-			case BPF_OR: A |= src; break;
-			case BPF_LSH: A <<= src; break;
-			case BPF_RSH: A >>= src; break;
-			case BPF_NEG: A = -A; break;
-			default: assert(!"unsupported alu");
+			case BPF_ADD:
+				A += src;
+				break;
+			case BPF_SUB:
+				A -= src;
+				break;
+			case BPF_AND:
+				A &= src;
+				break;
+			case BPF_OR:
+				A |= src;
+				break;
+			case BPF_LSH:
+				A <<= src;
+				break;
+			case BPF_RSH:
+				A >>= src;
+				break;
+			case BPF_NEG:
+				A = -A;
+				break;
+			default:
+				assert(!"unsupported alu");
 			}
 			break;
 		case BPF_JMP:
@@ -70,11 +85,21 @@ static uint32_t run_bpf(const struct sock_filter *f, size_t n, const struct secc
 			}
 			bool t;
 			switch (BPF_OP(i->code)) {
-			case BPF_JEQ: t = A == src; break;
-			case BPF_JGT: t = A > src; break;
-			case BPF_JGE: t = A >= src; break;
-			case BPF_JSET: t = (A & src) != 0; break;
-			default: assert(!"unsupported jmp"); t = false;
+			case BPF_JEQ:
+				t = A == src;
+				break;
+			case BPF_JGT:
+				t = A > src;
+				break;
+			case BPF_JGE:
+				t = A >= src;
+				break;
+			case BPF_JSET:
+				t = (A & src) != 0;
+				break;
+			default:
+				assert(!"unsupported jmp");
+				t = false;
 			}
 			pc += t ? i->jt : i->jf;
 			break;
@@ -107,7 +132,8 @@ static void expect_error(const char *json, const char *msg)
 	struct berth_error *e = NULL;
 	int r = berth_seccomp_parse(json, &c, &e);
 	if (r >= 0 || !e || strcmp(e->msg, msg) != 0) {
-		fprintf(stderr, "for %s\n  want: %s\n  got:  %s\n", json, msg, e ? e->msg : "(no error)");
+		fprintf(stderr, "for %s\n  want: %s\n  got:  %s\n", json, msg,
+			e ? e->msg : "(no error)");
 		abort();
 	}
 	assert(r == -EINVAL && !c);
@@ -120,50 +146,81 @@ static void test_parse_errors(void)
 	expect_error("{\"defaultAction\":\"SCMP_ACT_NOPE\"}",
 		     "config.json: linux.seccomp.defaultAction: unknown action \"SCMP_ACT_NOPE\"");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}",
-		     "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+		     "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the "
+		     "default action");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"defaultErrnoRet\":5}",
-		     "config.json: linux.seccomp.defaultErrnoRet: not allowed with action \"SCMP_ACT_ALLOW\"");
+		     "config.json: linux.seccomp.defaultErrnoRet: not allowed with action "
+		     "\"SCMP_ACT_ALLOW\"");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":-1}",
 		     "config.json: linux.seccomp.defaultErrnoRet: must be a non-negative integer");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":5000}",
 		     "config.json: linux.seccomp.defaultErrnoRet: must be at most 4095");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_Z80\"]}",
-		     "config.json: linux.seccomp.architectures[1]: unknown architecture \"SCMP_ARCH_Z80\"");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_NOPE\"]}",
-		     "config.json: linux.seccomp.flags[0]: unknown flag \"SECCOMP_FILTER_FLAG_NOPE\"");
-	const char *pre = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
-			  "\"SCMP_ACT_ERRNO\"},{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\"},{\"names\":"
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_"
+		     "64\",\"SCMP_ARCH_Z80\"]}",
+		     "config.json: linux.seccomp.architectures[1]: unknown architecture "
+		     "\"SCMP_ARCH_Z80\"");
+	expect_error(
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_NOPE\"]}",
+		"config.json: linux.seccomp.flags[0]: unknown flag \"SECCOMP_FILTER_FLAG_NOPE\"");
+	const char *pre = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":["
+			  "\"read\"],\"action\":"
+			  "\"SCMP_ACT_ERRNO\"},{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\"}"
+			  ",{\"names\":"
 			  "[\"read\"],\"action\":\"SCMP_ACT_ERRNO\"},";
 	char buf[1024];
 	snprintf(buf, sizeof(buf), "%s{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_FOO\"}]}", pre);
-	expect_error(buf, "config.json: linux.seccomp.syscalls[3].action: unknown action \"SCMP_ACT_FOO\"");
+	expect_error(
+		buf,
+		"config.json: linux.seccomp.syscalls[3].action: unknown action \"SCMP_ACT_FOO\"");
 	snprintf(buf, sizeof(buf),
-		 "%s{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":7,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+		 "%s{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":7,"
+		 "\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
 		 pre);
-	expect_error(buf, "config.json: linux.seccomp.syscalls[3].args[0].index: must be between 0 and 5");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\","
-		     "\"args\":[{\"index\":1,\"value\":9,\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_XX\"}]}]}",
-		     "config.json: linux.seccomp.syscalls[0].args[1].op: unknown operator \"SCMP_CMP_XX\"");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\","
+	expect_error(
+		buf,
+		"config.json: linux.seccomp.syscalls[3].args[0].index: must be between 0 and 5");
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"kill\"],"
+		     "\"action\":\"SCMP_ACT_ERRNO\","
+		     "\"args\":[{\"index\":1,\"value\":9,\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,"
+		     "\"value\":1,\"op\":\"SCMP_CMP_XX\"}]}]}",
+		     "config.json: linux.seccomp.syscalls[0].args[1].op: unknown operator "
+		     "\"SCMP_CMP_XX\"");
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"kill\"],"
+		     "\"action\":\"SCMP_ACT_ERRNO\","
 		     "\"args\":[{\"index\":1,\"value\":-9,\"op\":\"SCMP_CMP_EQ\"}]}]}",
-		     "config.json: linux.seccomp.syscalls[0].args[0].value: must be a non-negative integer");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\","
-		     "\"args\":[{\"index\":1,\"value\":18446744073709551616,\"op\":\"SCMP_CMP_EQ\"}]}]}",
-		     "config.json: linux.seccomp.syscalls[0].args[0].value: must be at most 18446744073709551615");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[],\"action\":\"SCMP_ACT_ERRNO\"}]}",
-		     "config.json: linux.seccomp.syscalls[0].names: must be a non-empty array of strings");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"a\",7],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+		     "config.json: linux.seccomp.syscalls[0].args[0].value: must be a non-negative "
+		     "integer");
+	expect_error(
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"kill\"],"
+		"\"action\":\"SCMP_ACT_ERRNO\","
+		"\"args\":[{\"index\":1,\"value\":18446744073709551616,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+		"config.json: linux.seccomp.syscalls[0].args[0].value: must be at most "
+		"18446744073709551615");
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[],\"action\":"
+		     "\"SCMP_ACT_ERRNO\"}]}",
+		     "config.json: linux.seccomp.syscalls[0].names: must be a non-empty array of "
+		     "strings");
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"a\",7],"
+		     "\"action\":\"SCMP_ACT_ERRNO\"}]}",
 		     "config.json: linux.seccomp.syscalls[0].names[1]: must be a non-empty string");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"a\"]}]}",
 		     "config.json: linux.seccomp.syscalls[0].action: is required");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"a\"],\"action\":\"SCMP_ACT_KILL\",\"errnoRet\":1}]}",
-		     "config.json: linux.seccomp.syscalls[0].errnoRet: not allowed with action \"SCMP_ACT_KILL\"");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"a\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
-		     "config.json: linux.seccomp.listenerPath: is required with SCMP_ACT_NOTIFY rules");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"rel\",\"syscalls\":[{\"names\":[\"a\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
-		     "config.json: linux.seccomp.listenerPath: must be an absolute path of at most 107 bytes");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"a\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
-		     "config.json: linux.seccomp.syscalls[0].args[0].index: is required");
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"a\"],"
+		     "\"action\":\"SCMP_ACT_KILL\",\"errnoRet\":1}]}",
+		     "config.json: linux.seccomp.syscalls[0].errnoRet: not allowed with action "
+		     "\"SCMP_ACT_KILL\"");
+	expect_error(
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"a\"],\"action\":"
+		"\"SCMP_ACT_NOTIFY\"}]}",
+		"config.json: linux.seccomp.listenerPath: is required with SCMP_ACT_NOTIFY rules");
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"rel\",\"syscalls\":["
+		     "{\"names\":[\"a\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+		     "config.json: linux.seccomp.listenerPath: must be an absolute path of at most "
+		     "107 bytes");
+	expect_error(
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"a\"],\"action\":"
+		"\"SCMP_ACT_ALLOW\",\"args\":[{\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+		"config.json: linux.seccomp.syscalls[0].args[0].index: is required");
 	expect_error("[1]", "config.json: linux.seccomp: must be an object");
 }
 
@@ -186,23 +243,27 @@ static void test_parse_ok(void)
 		"{\"index\":4,\"value\":4,\"op\":\"SCMP_CMP_GE\"},"
 		"{\"index\":5,\"value\":5,\"op\":\"SCMP_CMP_GT\"}]},"
 		"{\"names\":[\"q\"],\"action\":\"SCMP_ACT_KILL_PROCESS\",\"args\":["
-		"{\"index\":0,\"value\":255,\"valueTwo\":18446744073709551614,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}]}";
+		"{\"index\":0,\"value\":255,\"valueTwo\":18446744073709551614,\"op\":\"SCMP_CMP_"
+		"MASKED_EQ\"}]}]}";
 	struct berth_seccomp_config *c = NULL;
 	struct berth_error *e = NULL;
 	assert(berth_seccomp_parse(json, &c, &e) == 0 && !e);
 	assert(c->default_action == SCMP_ACT_ERRNO(38));
 	assert(c->n_archs == 2 && c->archs[0] == SCMP_ARCH_X86_64 && c->archs[1] == SCMP_ARCH_X32);
 	assert(c->flags == (BERTH_SECCOMP_FLAG_LOG | BERTH_SECCOMP_FLAG_SPEC_ALLOW));
-	assert(strcmp(c->listener_path, "/run/agent.sock") == 0 && strcmp(c->listener_metadata, "meta") == 0);
+	assert(strcmp(c->listener_path, "/run/agent.sock") == 0 &&
+	       strcmp(c->listener_metadata, "meta") == 0);
 	assert(c->has_notify && c->n_rules == 6);
-	assert(c->rules[0].n_names == 2 && strcmp(c->rules[0].names[1], "write") == 0 && !c->rules[0].names[2]);
+	assert(c->rules[0].n_names == 2 && strcmp(c->rules[0].names[1], "write") == 0 &&
+	       !c->rules[0].names[2]);
 	assert(c->rules[0].action == SCMP_ACT_ALLOW);
 	assert(c->rules[1].action == SCMP_ACT_NOTIFY);
 	assert(c->rules[2].action == SCMP_ACT_TRACE(7));
 	assert(c->rules[3].action == SCMP_ACT_ERRNO(EPERM)); /* errnoRet defaults to EPERM */
 	const struct berth_seccomp_rule *p = &c->rules[4];
 	assert(p->n_args == 6);
-	const int ops[] = { SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT };
+	const int ops[] = { SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE,
+			    SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT };
 	for (unsigned i = 0; i < 6; i++)
 		assert(p->args[i].index == i && p->args[i].op == ops[i]);
 	assert(p->args[0].value == UINT64_MAX); /* exact, not clamped to INT64_MAX */
@@ -337,17 +398,20 @@ static void test_compile(void)
 #if !defined(__x86_64__)
 	return; /* the syscall numbers below are x86_64's */
 #endif
-	struct berth_seccomp *f = compile(
-		"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,\"syscalls\":["
-		"{\"names\":[\"read\",\"write\",\"close_range\",\"no_such_call\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-		"{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38},"
-		"{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"},"
-		"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":["
-		"{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,\"value\":4294967295,\"op\":\"SCMP_CMP_EQ\"}]},"
-		"{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_TRAP\",\"args\":["
-		"{\"index\":1,\"value\":9,\"op\":\"SCMP_CMP_EQ\"}]}]}");
+	struct berth_seccomp *f =
+		compile("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,\"syscalls\":["
+			"{\"names\":[\"read\",\"write\",\"close_range\",\"no_such_call\"],"
+			"\"action\":\"SCMP_ACT_ALLOW\"},"
+			"{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38},"
+			"{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"},"
+			"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":["
+			"{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"},{\"index\":0,\"value\":"
+			"4294967295,\"op\":\"SCMP_CMP_EQ\"}]},"
+			"{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_TRAP\",\"args\":["
+			"{\"index\":1,\"value\":9,\"op\":\"SCMP_CMP_EQ\"}]}]}");
 	assert(!f->notify && !f->from_cache);
-	assert(f->n_warnings == 1 && strstr(f->warnings[0], "syscalls[0].names[3]: unknown syscall \"no_such_call\""));
+	assert(f->n_warnings == 1 &&
+	       strstr(f->warnings[0], "syscalls[0].names[3]: unknown syscall \"no_such_call\""));
 	assert(verdict(f, "read", 0) == SECCOMP_RET_ALLOW);
 	assert(verdict(f, "mkdir", 0) == (SECCOMP_RET_ERRNO | 38));
 	assert(verdict(f, "getpid", 0) == SECCOMP_RET_KILL_PROCESS);
@@ -367,18 +431,22 @@ static void test_compile(void)
 	berth_seccomp_free(f);
 
 	/* not an errno default: no preamble, new syscalls get the default */
-	f = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_LOG\"}]}");
+	f = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
+		    "\"action\":\"SCMP_ACT_LOG\"}]}");
 	assert(verdict(f, "openat2", 0) == SECCOMP_RET_ALLOW);
 	assert(verdict(f, "mkdir", 0) == SECCOMP_RET_LOG);
 	berth_seccomp_free(f);
 
 	/* notify, and flags that only make sense with it */
-	f = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/x\",\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\"],"
+	f = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/"
+		    "x\",\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\"],"
 		    "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}");
-	assert(f->notify && (f->flags & BERTH_SECCOMP_FLAG_TSYNC) && (f->flags & BERTH_SECCOMP_FLAG_TSYNC_ESRCH));
+	assert(f->notify && (f->flags & BERTH_SECCOMP_FLAG_TSYNC) &&
+	       (f->flags & BERTH_SECCOMP_FLAG_TSYNC_ESRCH));
 	assert(verdict(f, "mkdir", 0) == SECCOMP_RET_USER_NOTIF);
 	berth_seccomp_free(f);
-	f = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"]}");
+	f = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_WAIT_"
+		    "KILLABLE_RECV\"]}");
 	assert(f->flags == 0); /* dropped: no listener to receive from */
 	berth_seccomp_free(f);
 }
@@ -397,11 +465,14 @@ static void test_default_profile(void)
 	struct berth_seccomp *f = compile(text);
 	free(text);
 	assert(f->n_warnings == 0); /* every name is known to libseccomp */
-	const char *allowed[] = { "read", "write", "openat", "execve", "mkdir", "kill", "wait4", "socket", "connect",
-				  "close_range", "rt_sigaction", "exit_group", "getdents64", "statx" };
+	const char *allowed[] = { "read",	"write",       "openat",       "execve",
+				  "mkdir",	"kill",	       "wait4",	       "socket",
+				  "connect",	"close_range", "rt_sigaction", "exit_group",
+				  "getdents64", "statx" };
 	for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
 		assert(verdict(f, allowed[i], 0) == SECCOMP_RET_ALLOW);
-	const char *denied[] = { "unshare", "mount", "keyctl", "kexec_load", "bpf", "ptrace", "setns", "umount2",
+	const char *denied[] = { "unshare",	"mount",  "keyctl", "kexec_load",
+				 "bpf",		"ptrace", "setns",  "umount2",
 				 "init_module", "reboot", "swapon", "pivot_root" };
 	for (size_t i = 0; i < ELEMENTSOF(denied); i++)
 		assert(verdict(f, denied[i], 0) == (SECCOMP_RET_ERRNO | EPERM));
@@ -409,7 +480,8 @@ static void test_default_profile(void)
 	assert(verdict(f, "clone", 0x40000000 /* CLONE_NEWNET */) == (SECCOMP_RET_ERRNO | EPERM));
 	assert(verdict(f, "clone3", 0) == (SECCOMP_RET_ERRNO | ENOSYS));
 	assert(verdict(f, "personality", 0xffffffff) == SECCOMP_RET_ALLOW);
-	assert(verdict(f, "personality", 0x0040000 /* ADDR_NO_RANDOMIZE */) == (SECCOMP_RET_ERRNO | EPERM));
+	assert(verdict(f, "personality", 0x0040000 /* ADDR_NO_RANDOMIZE */) ==
+	       (SECCOMP_RET_ERRNO | EPERM));
 	berth_seccomp_free(f);
 }
 
@@ -421,8 +493,10 @@ static void test_cache(void)
 	assert(mkdtemp(dir));
 	char cache[64];
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	const char *json = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\",\"bogus_call\"],"
-			   "\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}],"
+	const char *json = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":["
+			   "\"read\",\"bogus_call\"],"
+			   "\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"mkdir\"],\"action\":"
+			   "\"SCMP_ACT_NOTIFY\"}],"
 			   "\"listenerPath\":\"/a\"}";
 	struct berth_seccomp *a = NULL, *b = NULL, *c = NULL;
 	struct berth_error *e = NULL;
@@ -440,7 +514,8 @@ static void test_cache(void)
 
 	assert(berth_seccomp_prepare(json, cache, &b, &e) == 0);
 	assert(b->from_cache && b->notify == a->notify && b->flags == a->flags);
-	assert(b->n_insns == a->n_insns && memcmp(a->insns, b->insns, a->n_insns * sizeof(*a->insns)) == 0);
+	assert(b->n_insns == a->n_insns &&
+	       memcmp(a->insns, b->insns, a->n_insns * sizeof(*a->insns)) == 0);
 	assert(b->n_warnings == 1 && strcmp(a->warnings[0], b->warnings[0]) == 0);
 
 	/* a damaged file is a miss, never a wrong program */
@@ -460,7 +535,8 @@ static void test_cache(void)
 	berth_seccomp_free(c);
 
 	/* a bad section is an error, and nothing is cached for it */
-	assert(berth_seccomp_prepare("{\"defaultAction\":\"SCMP_ACT_FOO\"}", cache, &c, &e) == -EINVAL);
+	assert(berth_seccomp_prepare("{\"defaultAction\":\"SCMP_ACT_FOO\"}", cache, &c, &e) ==
+	       -EINVAL);
 	assert(e && strstr(e->msg, "unknown action"));
 	berth_error_free(e);
 

@@ -19,12 +19,24 @@ static const struct {
 	const char *name;
 	long nr;
 } names[] = {
-	{ "getpid", SYS_getpid },	   { "mkdir", SYS_mkdir },	       { "mkdirat", SYS_mkdirat },
-	{ "personality", SYS_personality }, { "kill", SYS_kill },		 { "unshare", SYS_unshare },
-	{ "mount", SYS_mount },		   { "keyctl", SYS_keyctl },	       { "kexec_load", SYS_kexec_load },
-	{ "getcpu", SYS_getcpu },	   { "close_range", SYS_close_range }, { "openat2", SYS_openat2 },
-	{ "faccessat2", SYS_faccessat2 },  { "clone3", SYS_clone3 },	       { "sync", SYS_sync },
-	{ "uname", SYS_uname },		   { "getppid", SYS_getppid },	       { "chdir", SYS_chdir },
+	{ "getpid", SYS_getpid },
+	{ "mkdir", SYS_mkdir },
+	{ "mkdirat", SYS_mkdirat },
+	{ "personality", SYS_personality },
+	{ "kill", SYS_kill },
+	{ "unshare", SYS_unshare },
+	{ "mount", SYS_mount },
+	{ "keyctl", SYS_keyctl },
+	{ "kexec_load", SYS_kexec_load },
+	{ "getcpu", SYS_getcpu },
+	{ "close_range", SYS_close_range },
+	{ "openat2", SYS_openat2 },
+	{ "faccessat2", SYS_faccessat2 },
+	{ "clone3", SYS_clone3 },
+	{ "sync", SYS_sync },
+	{ "uname", SYS_uname },
+	{ "getppid", SYS_getppid },
+	{ "chdir", SYS_chdir },
 };
 
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
@@ -63,7 +75,7 @@ int main(int argc, char **argv)
 	unsigned long a[6] = { 0 };
 	for (int i = 2; i < argc; i++)
 		a[i - 2] = strncmp(argv[i], "s:", 2) == 0 ? (unsigned long)(argv[i] + 2)
-							   : strtoull(argv[i], NULL, 0);
+							  : strtoull(argv[i], NULL, 0);
 	errno = 0;
 	long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	printf("ret=%ld errno=%d\n", r, r < 0 ? errno : 0);
