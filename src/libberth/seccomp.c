@@ -419,13 +419,15 @@ int berth_seccomp_parse(const char *json, struct berth_seccomp_config **ret,
 	yajl_val root = yajl_tree_parse(json, ebuf, sizeof(ebuf));
 	if (!root) {
 		ebuf[strcspn(ebuf, "\n")] = 0;
-		return berth_error_setx(err, EINVAL, "config.json: linux.seccomp: invalid JSON: %s",
-					*ebuf ? ebuf : "syntax error");
+		berth_error_setx(err, EINVAL, "config.json: linux.seccomp: invalid JSON: %s",
+				 *ebuf ? ebuf : "syntax error");
+		return -EINVAL; /* explicit: callers rely on *ret being set on success */
 	}
 	struct berth_seccomp_config *c = calloc(1, sizeof(*c));
 	if (!c) {
 		yajl_tree_free(root);
-		return berth_error_set(err, ENOMEM, "seccomp");
+		berth_error_set(err, ENOMEM, "seccomp");
+		return -ENOMEM;
 	}
 	int r = parse_section(root, c, err);
 	yajl_tree_free(root);
@@ -985,13 +987,13 @@ static int cache_lookup(int dfd, const char *name, const uint8_t key[32],
 	if (len < sizeof(h) + 32)
 		return 0;
 	memcpy(&h, data, sizeof(h));
-	if (memcmp(h.magic, CACHE_MAGIC, 8) || memcmp(h.key, key, 32) || h.n_insns == 0 ||
+	if (memcmp(h.magic, CACHE_MAGIC, 8) != 0 || memcmp(h.key, key, 32) != 0 || h.n_insns == 0 ||
 	    h.n_insns > BPF_MAXINSNS || h.warn_len > len ||
 	    len != sizeof(h) + h.warn_len + h.n_insns * sizeof(struct sock_filter) + 32)
 		return 0;
 	uint8_t sum[32];
 	berth_sha256(data, len - 32, sum);
-	if (memcmp(sum, data + len - 32, 32))
+	if (memcmp(sum, data + len - 32, 32) != 0)
 		return 0;
 
 	_cleanup_(berth_seccomp_freep) struct berth_seccomp *f = calloc(1, sizeof(*f));
