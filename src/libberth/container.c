@@ -42,6 +42,7 @@
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
+#include "terminal.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
@@ -75,6 +76,8 @@ struct create_ctx {
 	char created[64];
 	struct berth_seccomp *seccomp; /* compiled in the parent, loaded by the init */
 	struct berth_overlay *overlay; /* berth.rootfs.lower: mounted on rootfs by the init */
+	bool relay_terminal;	       /* berth run: keep the pty master for the relay */
+	int console_fd;		       /* the pty master the init sent (process.terminal) */
 };
 
 static const char *state_root(const struct berth_context *ctx)
@@ -373,6 +376,17 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		init_fail(fd, e);
 	closep(&rc.root_fd);
 
+	if (s->process.terminal) {
+		/* from the container's devpts; the parent hands the master on */
+		_cleanup_close_ int master = -EBADF, slave = -EBADF;
+		if (berth_terminal_open(&s->process, &master, &slave, &e) < 0)
+			init_fail(fd, e);
+		if (sync_send_fd(fd, SYNC_CONSOLE, master) < 0)
+			_exit(1);
+		if (berth_terminal_attach(TAKE_FD(slave), s->process.user.uid, true, &e) < 0)
+			init_fail(fd, e);
+	}
+
 	if (!c->opts->no_new_keyring &&
 	    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL, 0, 0, 0) < 0 &&
 	    errno != ENOSYS && errno != EACCES) {
@@ -433,6 +447,7 @@ static void create_ctx_done(struct create_ctx *c)
 	closep(&c->sock[0]);
 	closep(&c->sock[1]);
 	closep(&c->pidfd);
+	closep(&c->console_fd);
 	berth_ns_plan_done(&c->ns);
 }
 
@@ -565,14 +580,10 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 		return berth_error_setx(
 			err, EINVAL,
 			"config.json: linux.namespaces: berth needs a new mount namespace");
-	if (c->spec->process.terminal && !o->console_socket)
-		return berth_error_setx(err, ENOTSUP,
+	if (c->spec->process.terminal && !o->console_socket && !c->relay_terminal)
+		return berth_error_setx(err, EINVAL,
 					"config.json: process.terminal: a terminal needs "
-					"--console-socket (terminal relay is not supported yet)");
-	if (c->spec->process.terminal)
-		return berth_error_setx(
-			err, ENOTSUP,
-			"config.json: process.terminal: terminals are not supported yet");
+					"--console-socket with create (or use 'berth run')");
 
 	_cleanup_free_ char *rootfs = c->spec->root_path[0] == '/'
 					      ? strdup(c->spec->root_path)
@@ -756,6 +767,18 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	if (sync_send(fd, SYNC_HOOKS_DONE, 0, hs) < 0)
 		return berth_error_setx(err, EPIPE,
 					"container init exited before createContainer hooks");
+	if (c->spec->process.terminal) {
+		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, "opening its terminal", err);
+		if (r < 0)
+			return r;
+		if (c->opts->console_socket) {
+			r = berth_terminal_send_to_socket(c->opts->console_socket, c->console_fd,
+							  err);
+			closep(&c->console_fd);
+			if (r < 0)
+				return r;
+		}
+	}
 	r = sync_expect(fd, SYNC_CREATED, NULL, NULL, "it was created", err);
 	if (r < 0)
 		return r;
@@ -794,7 +817,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 }
 
 static int do_create(struct berth_context *ctx, const struct berth_create_opts *opts,
-		     struct create_ctx *c, struct berth_error **err)
+		     bool relay_terminal, struct create_ctx *c, struct berth_error **err)
 {
 	*c = (struct create_ctx){
 		.ctx = ctx,
@@ -806,6 +829,8 @@ static int do_create(struct berth_context *ctx, const struct berth_create_opts *
 		.listen_fd = -EBADF,
 		.sock = { -EBADF, -EBADF },
 		.pidfd = -EBADF,
+		.relay_terminal = relay_terminal,
+		.console_fd = -EBADF,
 	};
 	for (int i = 0; i < _BERTH_NS_MAX; i++)
 		c->ns.join_fd[i] = -EBADF;
@@ -822,7 +847,7 @@ int berth_create(struct berth_context *ctx, const struct berth_create_opts *opts
 		 struct berth_error **err)
 {
 	struct create_ctx c;
-	int r = do_create(ctx, opts, &c, err);
+	int r = do_create(ctx, opts, false, &c, err);
 	create_ctx_done(&c);
 	return r;
 }
@@ -1123,7 +1148,7 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
 	struct create_ctx c;
-	int r = do_create(ctx, opts, &c, err);
+	int r = do_create(ctx, opts, true, &c, err);
 	if (r < 0)
 		goto out;
 
@@ -1145,6 +1170,26 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	closep(&c.state_fd);
 	if (c.pidfd < 0)
 		c.pidfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
+
+	if (c.console_fd >= 0) {
+		/* no --console-socket: the pty is relayed to our own stdin and stdout */
+		const struct berth_process *p = &c.spec->process;
+		struct berth_terminal_relay tr = {
+			.master = c.console_fd,
+			.in_fd = STDIN_FILENO,
+			.out_fd = STDOUT_FILENO,
+			.pidfd = c.pidfd,
+			.sigfd = sfd,
+			.pid = c.pid,
+			.has_size = p->has_console_size,
+			.rows = p->console_height,
+			.cols = p->console_width,
+		};
+		struct berth_error *te = NULL;
+		if (berth_terminal_relay(&tr, &te) < 0)
+			logf_(ctx, BERTH_LOG_WARN, "run \"%s\": %s", c.id, te->msg);
+		berth_error_free(te);
+	}
 
 	r = wait_and_forward(&c, sfd, ret_status);
 	if (r < 0) {

@@ -99,6 +99,85 @@ int sync_expect(int fd, enum sync_type type, int32_t *ret_value, char **ret_text
 	return 0;
 }
 
+int sync_send_fd(int fd, enum sync_type type, int passfd)
+{
+	struct sync_hdr h = { .type = (uint32_t)type };
+	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {};
+	struct msghdr m = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+
+	for (;;) {
+		if (sendmsg(fd, &m, MSG_NOSIGNAL) >= 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+int sync_expect_fd(int fd, enum sync_type type, int *ret_fd, const char *what,
+		   struct berth_error **err)
+{
+	_cleanup_free_ char *buf = malloc(sizeof(struct sync_hdr) + SYNC_MAX_TEXT + 1);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {};
+	if (!buf)
+		return berth_error_set(err, ENOMEM, "read from container init");
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(struct sync_hdr) + SYNC_MAX_TEXT };
+	struct msghdr m = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
+	ssize_t k;
+	do
+		k = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+	while (k < 0 && errno == EINTR);
+	if (k == 0 || (k < 0 && errno == ECONNRESET))
+		return berth_error_setx(err, EPIPE, "container init exited before %s", what);
+	if (k < 0)
+		return berth_error_set(err, errno, "read from container init");
+
+	int passed = -EBADF;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int)) && passed < 0)
+			memcpy(&passed, CMSG_DATA(c), sizeof(int));
+	_cleanup_close_ int pfd = passed;
+
+	struct sync_hdr h;
+	if ((size_t)k < sizeof(h))
+		return berth_error_setx(err, EBADMSG, "read from container init: short message");
+	memcpy(&h, buf, sizeof(h));
+	if (h.type == SYNC_ERROR) {
+		buf[k] = 0;
+		const char *text = (size_t)k > sizeof(h) ? buf + sizeof(h) : NULL;
+		return berth_error_setx(err, h.value > 0 ? h.value : EIO, "%s",
+					text ? text : "unknown error in container init");
+	}
+	if (h.type != (uint32_t)type || pfd < 0)
+		return berth_error_setx(err, EPROTO,
+					"unexpected message %u from container init before %s",
+					(unsigned)h.type, what);
+	*ret_fd = TAKE_FD(pfd);
+	return 0;
+}
+
 void sync_send_error(int fd, const struct berth_error *e)
 {
 	if (!e)

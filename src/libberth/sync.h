@@ -18,6 +18,8 @@ enum sync_type {
 	SYNC_MOUNTS_READY, /* child -> parent: run prestart and createRuntime hooks */
 	SYNC_HOOKS_DONE,   /* parent -> child: text = state JSON for createContainer hooks */
 	SYNC_CREATED,	   /* child -> parent: waiting on the exec fifo */
+	SYNC_CONSOLE,	   /* child -> parent: the pty master, passed with SCM_RIGHTS */
+	SYNC_SECCOMP_FD,   /* child -> parent: a seccomp notify listener (exec), SCM_RIGHTS */
 };
 
 #define SYNC_MAX_TEXT 65536
@@ -31,5 +33,13 @@ int sync_recv(int fd, enum sync_type *ret_type, int32_t *ret_value, char **ret_t
  */
 int sync_expect(int fd, enum sync_type type, int32_t *ret_value, char **ret_text, const char *what,
 		struct berth_error **err);
+/* Send a message carrying passfd (SCM_RIGHTS). */
+int sync_send_fd(int fd, enum sync_type type, int passfd);
+/*
+ * Like sync_expect() for a message sent with sync_send_fd(): *ret_fd gets the
+ * passed fd (O_CLOEXEC), or the call fails with EPROTO if none came.
+ */
+int sync_expect_fd(int fd, enum sync_type type, int *ret_fd, const char *what,
+		   struct berth_error **err);
 /* Send an error up (child side); never fails loudly. */
 void sync_send_error(int fd, const struct berth_error *e);

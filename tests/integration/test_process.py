@@ -290,9 +290,9 @@ def test_rlimit_uint64_max_is_unlimited(env):
 
 
 def test_terminal_refused_clearly(env):
-    """Terminals come with a later issue: until then, a clear error and nothing left."""
+    """create with a terminal but no --console-socket: nobody could take the pty."""
     env.process["terminal"] = True
-    r = env.run(["true"])
+    _, r = env.create(["true"], check=False)
     assert r.rc == 1, r
     assert len(r.err_lines) == 1 and "process.terminal" in r.err, r
     assert env.container_ids() == []

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * process.terminal. berth_terminal_open() and berth_terminal_attach() run in
+ * the process about to become the container's program (the init after
+ * pivot_root, or an exec child after it entered the container's root);
+ * sending the master to --console-socket and the raw-mode relay run in berth.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "terminal.h"
+#include "util/fd.h"
+#include "util/macro.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/* The major number of ptys (and of /dev/ptmx, 5:2) */
+#define PTY_MASTER_MAJOR 5
+#define PTMX_MINOR	 2
+
+int berth_terminal_open(const struct berth_process *p, int *ret_master, int *ret_slave,
+			struct berth_error **err)
+{
+	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return berth_error_set(err, errno, "terminal: open \"/dev/ptmx\"");
+
+	/* whatever the container put at /dev/ptmx, it must be a pty multiplexer */
+	struct stat st;
+	if (fstat(master, &st) < 0)
+		return berth_error_set(err, errno, "terminal: stat \"/dev/ptmx\"");
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != PTY_MASTER_MAJOR ||
+	    minor(st.st_rdev) != PTMX_MINOR)
+		return berth_error_setx(err, EINVAL,
+					"terminal: \"/dev/ptmx\" is not the pty multiplexer");
+
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return berth_error_set(err, errno, "terminal: unlock pty");
+
+	/* the peer of this very master, not a path someone could swap */
+	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0) {
+		unsigned n = 0;
+		char path[64];
+		if (ioctl(master, TIOCGPTN, &n) < 0)
+			return berth_error_set(err, errno, "terminal: pty number");
+		snprintf(path, sizeof(path), "/dev/pts/%u", n);
+		slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (slave < 0)
+			return berth_error_set(err, errno, "terminal: open \"%s\"", path);
+	}
+
+	if (p && p->has_console_size) {
+		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
+				      .ws_col = (unsigned short)p->console_width };
+		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+			return berth_error_set(err, errno, "terminal: set size %ux%u",
+					       p->console_width, p->console_height);
+	}
+	*ret_master = TAKE_FD(master);
+	*ret_slave = TAKE_FD(slave);
+	return 0;
+}
+
+int berth_terminal_attach(int slave, uid_t uid, bool console, struct berth_error **err)
+{
+	if (setsid() < 0)
+		return berth_error_set(err, errno, "terminal: setsid");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return berth_error_set(err, errno, "terminal: make it the controlling terminal");
+	/* the user must be able to reopen it (tty(1), /proc/self/fd/0) */
+	if (fchown(slave, uid, (gid_t)-1) < 0 && errno != EPERM)
+		return berth_error_set(err, errno, "terminal: chown to %u", (unsigned)uid);
+
+	if (console) {
+		char src[64];
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", slave);
+		if (mount(src, "/dev/console", NULL, MS_BIND, NULL) < 0)
+			return berth_error_set(err, errno,
+					       "terminal: bind it onto \"/dev/console\"");
+	}
+
+	for (int fd = 0; fd <= 2; fd++)
+		if (slave != fd && dup2(slave, fd) < 0)
+			return berth_error_set(err, errno, "terminal: dup to fd %d", fd);
+	if (slave > 2)
+		close(slave);
+	else
+		fd_set_cloexec(slave, false);
+	return 0;
+}
+
+int berth_terminal_send_to_socket(const char *path, int master, struct berth_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int dfd = -EBADF;
+
+	if (strlen(path) < sizeof(sa.sun_path)) {
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+	} else {
+		/* too long for sun_path: go through an fd of its directory */
+		const char *slash = strrchr(path, '/');
+		_cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : NULL;
+		if (slash && !dir)
+			return berth_error_set(err, ENOMEM, "console socket");
+		dfd = open(dir && *dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return berth_error_set(err, errno, "console socket \"%s\"", path);
+		int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd,
+				 slash ? slash + 1 : path);
+		if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+			return berth_error_setx(err, ENAMETOOLONG,
+						"console socket \"%s\": name too long", path);
+	}
+
+	_cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return berth_error_set(err, errno, "console socket \"%s\"", path);
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return berth_error_set(err, errno, "console socket \"%s\": connect", path);
+
+	static const char name[] = "/dev/ptmx";
+	struct iovec iov = { .iov_base = (void *)name, .iov_len = sizeof(name) - 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {};
+	struct msghdr m = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	ssize_t k;
+	do
+		k = sendmsg(s, &m, MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return berth_error_set(err, errno, "console socket \"%s\": send the pty", path);
+	return 0;
+}
+
+static void copy_winsize(int from, int to)
+{
+	struct winsize ws;
+	if (from >= 0 && ioctl(from, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		(void)ioctl(to, TIOCSWINSZ, &ws);
+}
+
+/* Read what the pty has (non-blocking) and write it out. 0, or -EIO once nobody holds the slave. */
+static int pump_master(int master, int out_fd)
+{
+	char buf[8192];
+	for (;;) {
+		ssize_t k = read(master, buf, sizeof(buf));
+		if (k > 0) {
+			(void)write_all(out_fd, buf, (size_t)k);
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			return 0;
+		return -EIO; /* 0 or EIO: every slave fd is closed */
+	}
+}
+
+static int relay_loop(const struct berth_terminal_relay *r, int tty_fd)
+{
+	char in[4096];
+	size_t in_len = 0, in_off = 0;
+	bool in_open = r->in_fd >= 0, master_open = true, eof_pending = false;
+
+	for (;;) {
+		struct pollfd p[4] = {
+			{ .fd = in_open && in_len == 0 && !eof_pending ? r->in_fd : -1,
+			  .events = POLLIN },
+			{ .fd = master_open ? r->master : -1,
+			  .events = (short)(POLLIN | (in_len > 0 || eof_pending ? POLLOUT : 0)) },
+			{ .fd = r->pidfd, .events = POLLIN },
+			{ .fd = r->sigfd, .events = POLLIN },
+		};
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+
+		if (p[3].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGWINCH)
+					copy_winsize(tty_fd, r->master);
+				else if (r->pid > 0)
+					kill(r->pid, (int)si.ssi_signo);
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (pump_master(r->master, r->out_fd) < 0)
+				master_open = false;
+		}
+		if (master_open && (p[1].revents & POLLOUT)) {
+			if (in_len > 0) {
+				ssize_t k = write(r->master, in + in_off, in_len);
+				if (k > 0) {
+					in_off += (size_t)k;
+					in_len -= (size_t)k;
+				} else if (k < 0 && errno != EAGAIN && errno != EINTR) {
+					in_len = 0;
+				}
+			} else if (eof_pending) {
+				/* the slave is in canonical mode unless the program changed it */
+				char eof = 4;
+				if (write(r->master, &eof, 1) == 1 || errno != EAGAIN)
+					eof_pending = false;
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t k = read(r->in_fd, in, sizeof(in));
+			if (k > 0) {
+				in_off = 0;
+				in_len = (size_t)k;
+			} else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+				in_open = false;
+				eof_pending = tty_fd != r->in_fd;
+			}
+		}
+		if (p[2].revents & POLLIN) {
+			/* gone: what it wrote last is already in the pty */
+			if (master_open)
+				pump_master(r->master, r->out_fd);
+			return 0;
+		}
+	}
+}
+
+int berth_terminal_relay(const struct berth_terminal_relay *r, struct berth_error **err)
+{
+	int tty_fd = -1;
+	if (r->in_fd >= 0 && isatty(r->in_fd))
+		tty_fd = r->in_fd;
+	else if (r->out_fd >= 0 && isatty(r->out_fd))
+		tty_fd = r->out_fd;
+
+	if (r->has_size) {
+		struct winsize ws = { .ws_row = (unsigned short)r->rows,
+				      .ws_col = (unsigned short)r->cols };
+		(void)ioctl(r->master, TIOCSWINSZ, &ws);
+	} else {
+		copy_winsize(tty_fd, r->master);
+	}
+
+	int fl = fcntl(r->master, F_GETFL);
+	if (fl < 0 || fcntl(r->master, F_SETFL, fl | O_NONBLOCK) < 0)
+		return berth_error_set(err, errno, "terminal relay");
+
+	struct termios saved;
+	bool raw = false;
+	if (tty_fd == r->in_fd && tty_fd >= 0 && tcgetattr(tty_fd, &saved) == 0) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		if (tcsetattr(tty_fd, TCSANOW, &t) < 0)
+			return berth_error_set(err, errno, "terminal relay: raw mode");
+		raw = true;
+	}
+
+	int r2 = relay_loop(r, tty_fd);
+
+	if (raw)
+		(void)tcsetattr(tty_fd, TCSANOW, &saved);
+	if (r2 < 0)
+		return berth_error_set(err, -r2, "terminal relay");
+	return 0;
+}
