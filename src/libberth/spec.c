@@ -1198,6 +1198,47 @@ int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
 	return 0;
 }
 
+int berth_spec_parse_process(const char *text, size_t len, struct berth_spec **ret,
+			     struct berth_error **err)
+{
+	_cleanup_(berth_spec_freep) struct berth_spec *s = NULL;
+	struct parser p = { .err = err };
+	char errbuf[256] = "";
+
+	if (!text)
+		return berth_error_setx(err, EINVAL, "config.json: no text");
+	if (len > BERTH_SPEC_MAX_SIZE)
+		return berth_error_setx(err, EFBIG, "config.json: file is larger than 16 MiB");
+	int r = scan_json(text, len, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *copy = strndup(text, len);
+	if (!copy)
+		return berth_error_set(err, ENOMEM, "config.json");
+	yajl_val root = yajl_tree_parse(copy, errbuf, sizeof(errbuf));
+	if (!root)
+		return berth_error_setx(err, EINVAL, "config.json: invalid JSON: %s",
+					errbuf[0] ? errbuf : "out of memory");
+	if (!YAJL_IS_OBJECT(root)) {
+		yajl_tree_free(root);
+		return berth_error_setx(err, EINVAL, "config.json: process: must be a JSON object");
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		yajl_tree_free(root);
+		return berth_error_set(err, ENOMEM, "config.json");
+	}
+	/* paths read as in a whole config: "process.args" */
+	path_push_key(&p, "process");
+	r = parse_process(&p, root, &s->process);
+	yajl_tree_free(root);
+	if (r < 0)
+		return r;
+	s->has_process = true;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
 int berth_spec_load(const char *path, struct berth_spec **ret, struct berth_error **err)
 {
 	_cleanup_free_ char *text = NULL;

@@ -209,6 +209,14 @@ struct berth_spec {
 int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
 		     struct berth_error **err);
 
+/*
+ * Parse a bare process object (what `exec --process FILE` reads) into a spec
+ * holding only it (has_process set; free with berth_spec_free()). Errors as
+ * berth_spec_parse(), JSON paths as in a whole config ("process.args").
+ */
+int berth_spec_parse_process(const char *text, size_t len, struct berth_spec **ret,
+			     struct berth_error **err);
+
 /* Read <bundle>/config.json (refusing files over BERTH_SPEC_MAX_SIZE) and parse it. */
 int berth_spec_load(const char *path, struct berth_spec **ret, struct berth_error **err);
 
@@ -226,6 +234,8 @@ static inline void berth_spec_freep(struct berth_spec **s)
  * need_process: the process section is required (create/run).
  */
 int berth_spec_validate(const struct berth_spec *s, bool need_process, struct berth_error **err);
+/* The process part of berth_spec_validate() alone (exec). */
+int berth_spec_validate_process(const struct berth_process *p, struct berth_error **err);
 
 /* Helpers used by several modules. */
 const char *berth_ns_type_name(enum berth_ns_type t);	 /* "pid", "network", ... as in the spec */

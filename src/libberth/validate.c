@@ -253,6 +253,11 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 	return 0;
 }
 
+int berth_spec_validate_process(const struct berth_process *p, struct berth_error **err)
+{
+	return validate_process(p, err);
+}
+
 int berth_spec_validate(const struct berth_spec *s, bool need_process, struct berth_error **err)
 {
 	int r;
