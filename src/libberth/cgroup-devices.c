@@ -202,14 +202,15 @@ static int build(struct prog *p, const struct berth_res_device *rules, size_t n)
 	emit(p, BPF_ALU64 | BPF_MOV | BPF_X, R3, R2, 0, 0);
 	emit(p, BPF_ALU64 | BPF_AND | BPF_K, R2, 0, 0, 0xffff);
 	emit(p, BPF_ALU64 | BPF_RSH | BPF_K, R3, 0, 0, 16);
-	emit(p, BPF_LDX | BPF_W | BPF_MEM, R4, R1, 0, 4);
-	emit(p, BPF_LDX | BPF_W | BPF_MEM, R5, R1, 0, 8);
+	emit(p, BPF_LDX | BPF_W | BPF_MEM, R4, R1, 4, 0);
+	emit(p, BPF_LDX | BPF_W | BPF_MEM, R5, R1, 8, 0);
 
 	_cleanup_free_ size_t *fix = calloc(n + 1, sizeof(size_t));
 	if (!fix)
 		return -ENOMEM;
 	for (size_t b = 0; b < ELEMENTSOF(bits); b++) {
 		size_t nfix = 0;
+		bool decided = false;
 		emit(p, BPF_ALU64 | BPF_MOV | BPF_X, R1, R3, 0, 0);
 		emit(p, BPF_ALU64 | BPF_AND | BPF_K, R1, 0, 0, bits[b]);
 		fix[nfix++] = emit(p, BPF_JMP | BPF_JEQ | BPF_K, R1, 0, 0, 0);
@@ -243,8 +244,14 @@ static int build(struct prog *p, const struct berth_res_device *rules, size_t n)
 				fix[nfix++] = emit(p, BPF_JMP | BPF_JA, 0, 0, 0, 0);
 			else
 				ret_imm(p, 0);
+			/* A rule matching every device decides: what follows would be unreachable. */
+			if (checks == 0) {
+				decided = true;
+				break;
+			}
 		}
-		ret_imm(p, 0);
+		if (!decided)
+			ret_imm(p, 0);
 		for (size_t k = 0; k < nfix && !p->oom; k++)
 			p->insn[fix[k]].off = (int16_t)(p->n - fix[k] - 1);
 	}

@@ -266,14 +266,14 @@ def test_events_interval_refused(env):
 def test_devices_v1(env):
     add_caps(env, "CAP_MKNOD")
     env.linux["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
-    r = env.sh("rm -f /tmp/blk; mknod /tmp/blk b 7 7 && dd if=/tmp/blk of=/dev/null count=1 2>&1; "
+    r = env.sh("rm -f /dev/tblk; mknod /dev/tblk b 7 7 && dd if=/dev/tblk of=/dev/null count=1 2>&1; "
                "echo x > /dev/null && echo null-ok")
     assert r.rc == 0, r
     assert "Operation not permitted" in r.out and "null-ok" in r.out, r
     env.linux["resources"] = {"devices": [{"allow": False, "access": "rwm"},
                                           {"allow": True, "type": "b", "major": 7,
                                            "access": "rw"}]}
-    r = env.sh("rm -f /tmp/blk; mknod /tmp/blk b 7 7 && dd if=/tmp/blk of=/dev/null count=1 2>&1; "
+    r = env.sh("rm -f /dev/tblk; mknod /dev/tblk b 7 7 && dd if=/dev/tblk of=/dev/null count=1 2>&1; "
                "echo rc=$?")
     assert "Operation not permitted" not in r.out and "rc=0" in r.out, r
 
