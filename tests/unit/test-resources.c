@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests of the linux.resources parser (exact integers, "0 is unset",
+ * JSON-path errors) and the cgroup v1-to-v2 conversions.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "resources.h"
+
+static struct berth_resources *parse_ok(const char *json)
+{
+	struct berth_resources *r = NULL;
+	struct berth_error *e = NULL;
+	int rc = berth_resources_parse(json, strlen(json), "resources", &r, &e);
+	if (rc < 0)
+		fprintf(stderr, "unexpected error for %s: %s\n", json, e->msg);
+	assert(rc == 0 && r && !e);
+	return r;
+}
+
+/* Parsing must fail with a message containing want. */
+static void parse_err(const char *json, const char *want)
+{
+	struct berth_resources *r = NULL;
+	struct berth_error *e = NULL;
+	int rc = berth_resources_parse(json, strlen(json), "resources", &r, &e);
+	if (rc >= 0 || !e || !strstr(e->msg, want))
+		fprintf(stderr, "%s: want \"%s\", got \"%s\"\n", json, want,
+			e ? e->msg : "success");
+	assert(rc == -EINVAL && !r && e && strstr(e->msg, want));
+	berth_error_free(e);
+}
+
+static void test_empty(void)
+{
+	struct berth_resources *r = NULL;
+	assert(berth_resources_parse(NULL, 0, "x", &r, NULL) == 0 && r);
+	assert(!r->memory.has_limit && !r->pids.has_limit && !r->has_devices && r->n_unified == 0);
+	berth_resources_free(r);
+	r = parse_ok("{}");
+	assert(!r->cpu.has_shares && !r->cpu.cpus);
+	berth_resources_free(r);
+	berth_resources_free(NULL);
+}
+
+static void test_full(void)
+{
+	struct berth_resources *r = parse_ok(
+		"{\"memory\":{\"limit\":9223372036854775807,\"reservation\":-1,\"swap\":134217728,"
+		"\"swappiness\":60,\"disableOOMKiller\":false},"
+		"\"cpu\":{\"shares\":1024,\"quota\":-1,\"period\":100000,\"burst\":5,\"idle\":1,"
+		"\"cpus\":\"0-1\",\"mems\":\"0\"},"
+		"\"pids\":{\"limit\":-1},"
+		"\"blockIO\":{\"weight\":500,\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":"
+		"300}],"
+		"\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":18446744073709551615}"
+		"]},"
+		"\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":18446744073709551615}],"
+		"\"rdma\":{\"mlx5_0\":{\"hcaHandles\":3}},"
+		"\"unified\":{\"memory.high\":\"max\"},"
+		"\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+		"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"},"
+		"{\"allow\":true,\"type\":\"b\",\"major\":8}]}");
+	assert(r->memory.has_limit && r->memory.limit == INT64_MAX);
+	assert(r->memory.has_reservation && r->memory.reservation == -1);
+	assert(r->memory.swap == 134217728 && r->memory.swappiness == 60);
+	assert(r->memory.has_disable_oom_killer && !r->memory.disable_oom_killer);
+	assert(r->cpu.shares == 1024 && r->cpu.quota == -1 && r->cpu.period == 100000);
+	assert(r->cpu.has_burst && r->cpu.burst == 5 && r->cpu.has_idle && r->cpu.idle == 1);
+	assert(strcmp(r->cpu.cpus, "0-1") == 0 && strcmp(r->cpu.mems, "0") == 0);
+	assert(r->pids.has_limit && r->pids.limit == -1);
+	assert(r->block_io.has_weight && r->block_io.weight == 500);
+	assert(r->block_io.n_weight_device == 1 && r->block_io.weight_device[0].weight == 300);
+	assert(!r->block_io.weight_device[0].has_leaf_weight);
+	assert(r->block_io.n_throttle[BERTH_THROTTLE_READ_BPS] == 1);
+	assert(r->block_io.throttle[BERTH_THROTTLE_READ_BPS][0].rate == UINT64_MAX);
+	assert(r->n_hugepages == 1 && r->hugepages[0].limit == UINT64_MAX);
+	assert(strcmp(r->hugepages[0].page_size, "2MB") == 0);
+	assert(r->n_rdma == 1 && r->rdma[0].has_hca_handles && r->rdma[0].hca_handles == 3);
+	assert(!r->rdma[0].has_hca_objects);
+	assert(r->n_unified == 1 && strcmp(r->unified[0].key, "memory.high") == 0);
+	assert(r->has_devices && r->n_devices == 3);
+	assert(!r->devices[0].allow && r->devices[0].type == 'a' && r->devices[0].major == -1);
+	assert(r->devices[0].read && r->devices[0].write && r->devices[0].mknod);
+	assert(r->devices[1].type == 'c' && r->devices[1].minor == 3 && !r->devices[1].mknod);
+	assert(r->devices[2].type == 'b' && r->devices[2].major == 8 && r->devices[2].minor == -1);
+	berth_resources_free(r);
+}
+
+/* What docker update sends: zeros are the fields it leaves alone. */
+static void test_zero_is_unset(void)
+{
+	struct berth_resources *r =
+		parse_ok("{\"memory\":{\"limit\":134217728,\"reservation\":0,\"swap\":134217728,"
+			 "\"kernel\":0},"
+			 "\"cpu\":{\"shares\":256,\"quota\":0,\"period\":0},\"pids\":{\"limit\":0},"
+			 "\"blockIO\":{\"weight\":0}}");
+	assert(r->memory.has_limit && r->memory.has_swap);
+	assert(!r->memory.has_reservation && !r->memory.has_kernel);
+	assert(r->cpu.has_shares && !r->cpu.has_quota && !r->cpu.has_period);
+	assert(!r->pids.has_limit && !r->block_io.has_weight);
+	berth_resources_free(r);
+	r = parse_ok("{\"memory\":null,\"cpu\":{\"cpus\":\"\"}}");
+	assert(!r->cpu.cpus);
+	berth_resources_free(r);
+}
+
+static void test_errors(void)
+{
+	parse_err("[]", "resources: must be an object");
+	parse_err("{\"memory\":{\"limit\":\"1g\"}}", "resources.memory.limit: must be an integer");
+	parse_err("{\"memory\":{\"limit\":1.5}}", "resources.memory.limit: must be an integer");
+	parse_err("{\"memory\":{\"limit\":9223372036854775808}}",
+		  "resources.memory.limit: 9223372036854775808 is out of range");
+	parse_err("{\"memory\":{\"swap\":-2}}", "resources.memory.swap: -2 must be -1");
+	parse_err("{\"memory\":{\"swappiness\":101}}",
+		  "resources.memory.swappiness: 101 must be between 0 and 100");
+	parse_err("{\"memory\":{\"disableOOMKiller\":1}}",
+		  "resources.memory.disableOOMKiller: must be true or false");
+	parse_err("{\"memory\":3}", "resources.memory: must be an object");
+	parse_err("{\"cpu\":{\"shares\":-1}}",
+		  "resources.cpu.shares: must be a non-negative integer");
+	parse_err("{\"cpu\":{\"quota\":-7}}", "resources.cpu.quota: -7 must be -1");
+	parse_err("{\"cpu\":{\"idle\":2}}", "resources.cpu.idle: 2 must be 0 or 1");
+	parse_err("{\"cpu\":{\"cpus\":3}}", "resources.cpu.cpus: must be a string");
+	parse_err("{\"blockIO\":{\"weight\":65536}}",
+		  "resources.blockIO.weight: 65536 is out of range");
+	parse_err("{\"blockIO\":{\"weightDevice\":[{\"major\":8}]}}",
+		  "resources.blockIO.weightDevice[0]: major and minor are required");
+	parse_err("{\"blockIO\":{\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":0}]}}",
+		  "resources.blockIO.throttleWriteIOPSDevice[0]: rate: is required");
+	parse_err("{\"hugepageLimits\":[{\"pageSize\":\"../x\",\"limit\":1}]}",
+		  "resources.hugepageLimits[0]: pageSize");
+	parse_err("{\"devices\":[{\"allow\":true},{\"access\":\"r\"}]}",
+		  "resources.devices[1]: allow: is required");
+	parse_err("{\"devices\":[{\"allow\":true,\"type\":\"x\"}]}",
+		  "resources.devices[0].type: \"x\" must be");
+	parse_err("{\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]}",
+		  "resources.devices[0].access: \"rwx\"");
+	parse_err("{\"devices\":[{\"allow\":true,\"major\":-2}]}",
+		  "resources.devices[0]: major and minor");
+	parse_err("{\"devices\":{}}", "resources.devices: must be an array");
+	parse_err("{\"rdma\":{\"d\":{\"hcaHandles\":-1}}}", "resources.rdma.d.hcaHandles");
+	parse_err("{\"unified\":{\"memory.high\":5}}",
+		  "resources.unified.memory.high: must be a string");
+	parse_err("{\"unified\":{\"../x\":\"1\"}}", "not a cgroup interface file name");
+	parse_err("{\"memory\":", "resources: invalid JSON");
+}
+
+static void test_conversions(void)
+{
+	assert(berth_cpu_shares_to_weight(0) == 0);
+	assert(berth_cpu_shares_to_weight(2) == 1);
+	assert(berth_cpu_shares_to_weight(1024) == 39);
+	assert(berth_cpu_shares_to_weight(262144) == 10000);
+	assert(berth_cpu_shares_to_weight(UINT64_MAX) == 10000);
+}
+
+int main(void)
+{
+	test_empty();
+	test_full();
+	test_zero_is_unset();
+	test_errors();
+	test_conversions();
+	return 0;
+}
