@@ -110,8 +110,8 @@ static const struct {
 	const char *name;
 	bool supported;
 } feature_cgroup[] = {
-	{ "v1", false },	  { "v2", true },    { "systemd", false },
-	{ "systemdUser", false }, { "rdma", false },
+	{ "v1", true },		  { "v2", true },   { "systemd", false },
+	{ "systemdUser", false }, { "rdma", true },
 };
 
 struct gen {
