@@ -53,21 +53,17 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_container_state *s = NULL;
-	const char *status;
+	const char *status = "stopped";
 	int r = load(ctx, id, &s, &status, &dirfd, err);
-	if (r < 0)
+	if (r < 0 || !s)
 		return r;
-	if (streq(status, "stopped")) {
-		r = berth_error_setx(err, EINVAL, "update \"%s\": container is stopped", id);
-		goto out;
-	}
 	_cleanup_(berth_resources_freep) struct berth_resources *res = NULL;
-	r = berth_resources_parse(resources, len, "resources", &res, err);
-	if (r >= 0)
+	if (streq(status, "stopped"))
+		r = berth_error_setx(err, EINVAL, "container is stopped");
+	else if ((r = berth_resources_parse(resources, len, "resources", &res, err)) >= 0)
 		r = cgroup_apply(s->cgroup, res, NULL, 0, true, err);
 	if (r < 0)
 		berth_error_prefix(err, "update \"%s\"", id);
-out:
 	state_free(s);
 	return r;
 }
@@ -77,9 +73,9 @@ static int pause_resume(struct berth_context *ctx, const char *id, bool freeze,
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_container_state *s = NULL;
-	const char *status;
+	const char *status = "stopped";
 	int r = load(ctx, id, &s, &status, &dirfd, err);
-	if (r < 0)
+	if (r < 0 || !s)
 		return r;
 	const char *want = freeze ? "running" : "paused";
 	if (!streq(status, want))
@@ -253,9 +249,9 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 		 struct berth_error **err)
 {
 	struct berth_container_state *s = NULL;
-	const char *status;
+	const char *status = "stopped";
 	int r = load(ctx, id, &s, &status, NULL, err);
-	if (r < 0)
+	if (r < 0 || !s)
 		return r;
 	_cleanup_free_ char *cg = TAKE_PTR(s->cgroup);
 	pid_t pid = s->pid;

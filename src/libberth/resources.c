@@ -197,7 +197,7 @@ static int f_array(struct rparser *p, yajl_val obj, const char *key, size_t size
 {
 	yajl_val a;
 	int r = f_container(p, obj, key, true, &a);
-	if (r <= 0)
+	if (r <= 0 || !a)
 		return r;
 	size_t o = push(p, key);
 	size_t n = a->u.array.len;
