@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "berth/error.h"
@@ -134,3 +135,43 @@ struct berth_events_opts {
  */
 int berth_events(struct berth_context *ctx, const char *id, const struct berth_events_opts *opts,
 		 struct berth_error **err);
+
+/* `berth exec`: a new process in a running container. */
+struct berth_exec_params {
+	const char *id;
+	/*
+	 * The process: process_json (the text of --process FILE, len bytes;
+	 * process_name names it in errors) or, when NULL, the container's own
+	 * process with args. The fields below change either.
+	 */
+	const char *process_json;
+	size_t process_json_len;
+	const char *process_name;
+	char *const *args; /* NULL-terminated; required without process_json */
+	bool tty;	   /* process.terminal = true */
+	const char *console_socket;
+	bool detach;
+	const char *pid_file;
+	char *const *env; /* NULL-terminated KEY=VALUE, replacing the same KEY */
+	const char *cwd;
+	bool has_uid, has_gid;
+	uint32_t uid, gid;
+	const uint32_t *additional_gids; /* added */
+	size_t n_additional_gids;
+	char *const *caps; /* NULL-terminated names, added to bounding, effective, permitted */
+	bool no_new_privs;
+	int preserve_fds; /* fds 3 .. 3+n-1 are passed to the process */
+	bool ignore_paused;
+};
+
+/*
+ * Run a process in the running container p->id: it joins every namespace
+ * of the container's init (through a pidfd), its cgroup and its root, gets
+ * its capabilities (inheritable stays as asked: empty unless given),
+ * rlimits, no_new_privs, umask and the container's seccomp filter. With
+ * detach returns once the program runs (*ret_status = its pid); else waits
+ * with signals forwarded (and a terminal relayed without console_socket) and
+ * *ret_status is its exit code (128+N when killed by signal N).
+ */
+int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int *ret_status,
+	       struct berth_error **err);

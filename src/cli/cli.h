@@ -26,6 +26,7 @@ struct cli_command {
 extern const struct cli_command cli_cmd_create, cli_cmd_start, cli_cmd_run, cli_cmd_state,
 	cli_cmd_kill, cli_cmd_delete, cli_cmd_list, cli_cmd_ps, cli_cmd_spec, cli_cmd_features;
 extern const struct cli_command cli_cmd_update, cli_cmd_pause, cli_cmd_resume, cli_cmd_events;
+extern const struct cli_command cli_cmd_exec;
 
 /* Global options, set by main.c before a command runs. */
 extern struct berth_context cli_ctx;

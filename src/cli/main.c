@@ -29,7 +29,7 @@ struct berth_context cli_ctx = {
 static const struct cli_command *const commands[] = {
 	&cli_cmd_create, &cli_cmd_start, &cli_cmd_run,	  &cli_cmd_state,  &cli_cmd_kill,
 	&cli_cmd_delete, &cli_cmd_list,	 &cli_cmd_ps,	  &cli_cmd_spec,   &cli_cmd_features,
-	&cli_cmd_update, &cli_cmd_pause, &cli_cmd_resume, &cli_cmd_events,
+	&cli_cmd_update, &cli_cmd_pause, &cli_cmd_resume, &cli_cmd_events, &cli_cmd_exec,
 };
 
 static const char global_usage[] =
@@ -103,8 +103,14 @@ int cli_getopt(const char *cmd, int argc, char *argv[], const char *shortopts,
 {
 	_cleanup_free_ char *optstring = NULL, *name = NULL;
 
-	/* Global options stop at the command; a command's options may follow its arguments. */
-	if (asprintf(&optstring, "%s:%s", cmd ? "" : "+", shortopts) < 0) {
+	/*
+	 * Global options stop at the command; a command's options may follow its
+	 * arguments unless shortopts starts with '+' (exec: options stop at the ID).
+	 */
+	bool stop = !cmd || shortopts[0] == '+';
+	if (shortopts[0] == '+')
+		shortopts++;
+	if (asprintf(&optstring, "%s:%s", stop ? "+" : "", shortopts) < 0) {
 		cli_error("out of memory");
 		return '?';
 	}

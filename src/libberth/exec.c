@@ -1,0 +1,747 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `berth exec`: a new process in a running container. The berth parent
+ * builds the process and clones a helper into the container's cgroup; the
+ * helper joins the init's namespaces and root and forks the process, which
+ * is born in the container's pid namespace and executes the program.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#include "berth/berth.h"
+#include "cgroup.h"
+#include "process.h"
+#include "seccomp-filter.h"
+#include "selfexe.h"
+#include "spec.h"
+#include "state.h"
+#include "sync.h"
+#include "terminal.h"
+#include "util/fd.h"
+#include "util/macro.h"
+#include "util/path.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* The namespaces of a container, in the order they are joined without pidfd support. */
+static const struct {
+	const char *name;
+	int flag;
+} ns_files[] = {
+	{ "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
+	{ "net", CLONE_NEWNET },   { "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP },
+	{ "time", CLONE_NEWTIME }, { "mnt", CLONE_NEWNS },
+};
+
+/* Everything the exec helper needs; the clone3 child gets a copy. */
+struct exec_ctx {
+	struct berth_context *ctx;
+	const struct berth_exec_params *p;
+	const char *root;
+	int dirfd; /* state dir, locked until the process runs */
+	struct berth_container_state *st;
+	struct berth_spec *spec;  /* the container's saved config.json */
+	struct berth_spec *pspec; /* the process file, when given */
+	struct berth_process *proc;
+	struct berth_seccomp *seccomp;
+	pid_t init_pid;
+	int init_pidfd;
+	int ns_flags; /* namespaces of the init that are not ours */
+	int cg_fd;
+	int sock[2];
+	pid_t helper, pid;
+	int pidfd;
+	int console_fd;
+};
+
+static const char *state_root(const struct berth_context *ctx)
+{
+	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
+}
+
+static void exec_ctx_done(struct exec_ctx *c)
+{
+	closep(&c->dirfd);
+	state_free(c->st);
+	berth_spec_free(c->spec);
+	berth_spec_free(c->pspec);
+	berth_seccomp_free(c->seccomp);
+	closep(&c->init_pidfd);
+	closep(&c->cg_fd);
+	closep(&c->sock[0]);
+	closep(&c->sock[1]);
+	closep(&c->pidfd);
+	closep(&c->console_fd);
+}
+
+/* ---- the process to run ---- */
+
+static int strv_len(char *const *v)
+{
+	int n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static int set_args(struct berth_process *proc, char *const *args)
+{
+	int n = strv_len(args);
+	char **v = calloc((size_t)n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		if (!(v[i] = strdup(args[i]))) {
+			strv_free(v);
+			return -ENOMEM;
+		}
+	strv_free(proc->args);
+	proc->args = v;
+	proc->n_args = (size_t)n;
+	return 0;
+}
+
+/* Set KEY=VALUE in the environment, replacing an entry of the same KEY. */
+static int env_set(struct berth_process *proc, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+	char *dup = strdup(kv);
+	if (!dup)
+		return -ENOMEM;
+	for (size_t i = 0; i < proc->n_env; i++)
+		if (strncmp(proc->env[i], kv, klen) == 0 && proc->env[i][klen] == '=') {
+			free(proc->env[i]);
+			proc->env[i] = dup;
+			return 0;
+		}
+	char **v = realloc(proc->env, (proc->n_env + 2) * sizeof(char *));
+	if (!v) {
+		free(dup);
+		return -ENOMEM;
+	}
+	v[proc->n_env++] = dup;
+	v[proc->n_env] = NULL;
+	proc->env = v;
+	return 0;
+}
+
+static int apply_overrides(struct exec_ctx *c, struct berth_error **err)
+{
+	const struct berth_exec_params *p = c->p;
+	struct berth_process *proc = c->proc;
+
+	if (p->args && p->args[0] && set_args(proc, p->args) < 0)
+		return berth_error_set(err, ENOMEM, "exec");
+	if (p->tty)
+		proc->terminal = true;
+	for (char *const *e = p->env; e && *e; e++) {
+		if (!strchr(*e, '=') || **e == '=')
+			return berth_error_setx(err, EINVAL, "exec: env \"%s\": must be KEY=VALUE",
+						*e);
+		if (env_set(proc, *e) < 0)
+			return berth_error_set(err, ENOMEM, "exec");
+	}
+	if (p->cwd) {
+		char *d = strdup(p->cwd);
+		if (!d)
+			return berth_error_set(err, ENOMEM, "exec");
+		free(proc->cwd);
+		proc->cwd = d;
+	}
+	if (p->has_uid)
+		proc->user.uid = p->uid;
+	if (p->has_gid)
+		proc->user.gid = p->gid;
+	if (p->n_additional_gids > 0) {
+		size_t n = proc->user.n_additional_gids + p->n_additional_gids;
+		uint32_t *g = realloc(proc->user.additional_gids, n * sizeof(uint32_t));
+		if (!g)
+			return berth_error_set(err, ENOMEM, "exec");
+		memcpy(g + proc->user.n_additional_gids, p->additional_gids,
+		       p->n_additional_gids * sizeof(uint32_t));
+		proc->user.additional_gids = g;
+		proc->user.n_additional_gids = n;
+	}
+	for (char *const *cap = p->caps; cap && *cap; cap++) {
+		cap_value_t v;
+		if (cap_from_name(*cap, &v) < 0)
+			return berth_error_setx(err, EINVAL, "exec: unknown capability \"%s\"",
+						*cap);
+		uint64_t bit = UINT64_C(1) << v;
+		struct berth_caps *k = &proc->caps;
+		/* never inheritable (CVE-2022-29162), hence never ambient */
+		k->bounding |= bit;
+		k->effective |= bit;
+		k->permitted |= bit;
+		k->has_bounding = k->has_effective = k->has_permitted = true;
+	}
+	if (p->no_new_privs)
+		proc->no_new_privileges = true;
+	return 0;
+}
+
+/* Replace a "config.json: " prefix by the name of the process file. */
+static void rename_source(struct berth_error **err, const char *name)
+{
+	static const char pfx[] = "config.json: ";
+	if (!err || !*err || strncmp((*err)->msg, pfx, sizeof(pfx) - 1) != 0)
+		return;
+	char *m = NULL;
+	if (asprintf(&m, "process file \"%s\": %s", name, (*err)->msg + sizeof(pfx) - 1) < 0)
+		return;
+	free((*err)->msg);
+	(*err)->msg = m;
+}
+
+static int build_process(struct exec_ctx *c, struct berth_error **err)
+{
+	const struct berth_exec_params *p = c->p;
+	const char *name = p->process_name ? p->process_name : "process.json";
+	int r;
+
+	if (p->process_json) {
+		r = berth_spec_parse_process(p->process_json, p->process_json_len, &c->pspec, err);
+		if (r < 0) {
+			rename_source(err, name);
+			return r;
+		}
+		c->proc = &c->pspec->process;
+	} else {
+		if (!p->args || !p->args[0])
+			return berth_error_setx(err, EINVAL,
+						"exec: no command given (and no --process)");
+		/* the container's process is the base, as runc does: env, user, caps, rlimits */
+		c->proc = &c->spec->process;
+		c->proc->terminal = false;
+		c->proc->has_console_size = false;
+	}
+	r = apply_overrides(c, err);
+	if (r < 0)
+		return r;
+	r = berth_spec_validate_process(c->proc, err);
+	if (r < 0) {
+		if (p->process_json)
+			rename_source(err, name);
+		return r;
+	}
+
+	const struct berth_process *proc = c->proc;
+	if (proc->apparmor_profile && proc->apparmor_profile[0])
+		return berth_error_setx(err, ENOTSUP,
+					"exec: process.apparmorProfile \"%s\": AppArmor is not "
+					"supported by berth on this host",
+					proc->apparmor_profile);
+	if (proc->terminal && p->detach && !p->console_socket)
+		return berth_error_setx(err, EINVAL,
+					"exec: a terminal with --detach needs --console-socket");
+	if (!proc->terminal && p->console_socket)
+		return berth_error_setx(err, EINVAL,
+					"exec: --console-socket needs a terminal (--tty or "
+					"process.terminal)");
+	return 0;
+}
+
+/* ---- the helper (clone3 child, in the container's cgroup) and the process ---- */
+
+static _noreturn_ void child_fail(int fd, struct berth_error *e, int code)
+{
+	sync_send_error(fd, e);
+	_exit(code);
+}
+
+static int reset_signals(struct berth_error **err)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return berth_error_set(err, errno, "reset signal mask");
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	return 0;
+}
+
+/* Join the init's namespaces: all at once through its pidfd, else one by one through /proc. */
+static int join_namespaces(const struct exec_ctx *c, struct berth_error **err)
+{
+	if (c->ns_flags == 0)
+		return 0;
+	if (setns(c->init_pidfd, c->ns_flags) == 0)
+		return 0;
+	if (errno != EINVAL && errno != EBADF)
+		return berth_error_set(err, errno, "join the namespaces of pid %d",
+				       (int)c->init_pid);
+
+	/* before 5.8: open them all first, the user namespace may hide the others */
+	int fds[ELEMENTSOF(ns_files)];
+	int r = 0;
+	for (size_t i = 0; i < ELEMENTSOF(ns_files); i++) {
+		fds[i] = -EBADF;
+		if (!(c->ns_flags & ns_files[i].flag))
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)c->init_pid, ns_files[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0 && r == 0)
+			r = berth_error_set(err, errno, "open \"%s\"", path);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(ns_files) && r == 0; i++)
+		if (fds[i] >= 0 && setns(fds[i], ns_files[i].flag) < 0)
+			r = berth_error_set(err, errno, "join %s namespace", ns_files[i].name);
+	for (size_t i = 0; i < ELEMENTSOF(ns_files); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return r;
+}
+
+struct exec_seccomp {
+	const struct berth_seccomp *filter;
+	int sock;
+};
+
+/* before_exec: load the container's filter; a notify listener goes up to berth. */
+static int exec_load_seccomp(void *data, struct berth_error **err)
+{
+	const struct exec_seccomp *d = data;
+	_cleanup_close_ int nfd = -EBADF;
+	int r = berth_seccomp_load(d->filter, &nfd, err);
+	if (r < 0 || nfd < 0)
+		return r;
+	r = sync_send_fd(d->sock, SYNC_SECCOMP_FD, nfd);
+	if (r < 0)
+		return berth_error_set(err, -r, "seccomp: send the listener");
+	return 0;
+}
+
+/* The process itself: in every namespace of the container, under its root. */
+static _noreturn_ void process_main(struct exec_ctx *c)
+{
+	struct berth_error *e = NULL;
+	const struct berth_process *proc = c->proc;
+	int fd = c->sock[1];
+
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (proc->terminal) {
+		_cleanup_close_ int master = -EBADF, slave = -EBADF;
+		if (berth_terminal_open(proc, &master, &slave, &e) < 0)
+			child_fail(fd, e, 1);
+		if (sync_send_fd(fd, SYNC_CONSOLE, master) < 0)
+			_exit(1);
+		if (berth_terminal_attach(TAKE_FD(slave), proc->user.uid, false, &e) < 0)
+			child_fail(fd, e, 1);
+	}
+
+	_cleanup_free_ char *exe = NULL;
+	if (berth_process_find_exec(proc, &exe, &e) < 0 || berth_process_setup(proc, &e) < 0 ||
+	    berth_personality_apply(&c->spec->linux_.personality, &e) < 0)
+		child_fail(fd, e, 1);
+
+	struct exec_seccomp sc = { .filter = c->seccomp, .sock = fd };
+	struct berth_exec_opts xo = {
+		.process = proc,
+		.path = exe,
+		.preserve_fds = c->p->preserve_fds,
+		.keep_fds = &fd,
+		.n_keep_fds = 1,
+		.before_exec = c->seccomp ? exec_load_seccomp : NULL,
+		.before_exec_data = &sc,
+	};
+	berth_process_exec(&xo, &e);
+	child_fail(fd, e, 127);
+}
+
+static _noreturn_ void helper_main(struct exec_ctx *c)
+{
+	struct berth_error *e = NULL;
+	int fd = c->sock[1];
+
+	/* until execve this is a copy of berth (CVE-2019-5736) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	closep(&c->sock[0]);
+	closep(&c->dirfd);
+	closep(&c->cg_fd);
+	closep(&c->console_fd);
+	if (reset_signals(&e) < 0)
+		child_fail(fd, e, 1);
+
+	/* the init's root, to enter after its mount namespace (it may have chrooted, --no-pivot) */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)c->init_pid);
+	_cleanup_close_ int root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0) {
+		berth_error_set(&e, errno, "open \"%s\"", path);
+		child_fail(fd, e, 1);
+	}
+	/* nothing of berth's may reach the container: no fd to resolve a cwd from (CVE-2024-21626) */
+	int keep[] = { fd, c->init_pidfd, root_fd };
+	int r = close_fds_from(3 + c->p->preserve_fds, keep, ELEMENTSOF(keep));
+	if (r < 0) {
+		berth_error_set(&e, -r, "close fds");
+		child_fail(fd, e, 1);
+	}
+
+	if (join_namespaces(c, &e) < 0)
+		child_fail(fd, e, 1);
+	closep(&c->init_pidfd);
+	if (fchdir(root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+		berth_error_set(&e, errno, "enter the container's root");
+		child_fail(fd, e, 1);
+	}
+	closep(&root_fd);
+
+	/* a joined pid namespace applies to children only */
+	pid_t pid = fork();
+	if (pid < 0) {
+		berth_error_set(&e, errno, "fork into the container");
+		child_fail(fd, e, 1);
+	}
+	if (pid == 0)
+		process_main(c);
+	sync_send(fd, SYNC_PID, pid, NULL);
+	_exit(0);
+}
+
+/* ---- parent ---- */
+
+static int ns_differ(pid_t pid, const char *name)
+{
+	char path[64];
+	struct stat a, b;
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+	if (stat(path, &a) < 0)
+		return errno == ENOENT ? 0 : -errno; /* no such namespace type in this kernel */
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+	if (stat(path, &b) < 0)
+		return -errno;
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
+/* Open the init through a pidfd (never a reused PID) and see which namespaces it does not share. */
+static int open_init(struct exec_ctx *c, struct berth_error **err)
+{
+	c->init_pid = c->st->pid;
+	c->init_pidfd = (int)syscall(SYS_pidfd_open, c->init_pid, 0);
+	if (c->init_pidfd < 0 || proc_start_time(c->init_pid) != c->st->pid_start_time)
+		return berth_error_setx(err, ESRCH, "container \"%s\" is not running", c->st->id);
+	for (size_t i = 0; i < ELEMENTSOF(ns_files); i++) {
+		int r = ns_differ(c->init_pid, ns_files[i].name);
+		if (r < 0)
+			return berth_error_set(err, -r, "%s namespace of pid %d", ns_files[i].name,
+					       (int)c->init_pid);
+		if (r > 0)
+			c->ns_flags |= ns_files[i].flag;
+	}
+	if (!(c->ns_flags & CLONE_NEWNS))
+		return berth_error_setx(
+			err, EINVAL, "container \"%s\" shares berth's mount namespace", c->st->id);
+	return 0;
+}
+
+static int load_config(struct exec_ctx *c, struct berth_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_file_at(c->dirfd, STATE_CONFIG, BERTH_SPEC_MAX_SIZE, &text, &len);
+	if (r < 0)
+		return berth_error_set(err, -r, "read the container's config.json");
+	r = berth_spec_parse(text, len, &c->spec, err);
+	if (r < 0)
+		return r;
+	if (!c->spec->linux_.seccomp.text)
+		return 0;
+	_cleanup_free_ char *cache = path_join(c->root, ".seccomp-cache");
+	if (!cache)
+		return berth_error_set(err, ENOMEM, "seccomp");
+	return berth_seccomp_prepare(c->spec->linux_.seccomp.text, cache, &c->seccomp, err);
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	if (!dir)
+		return berth_error_set(err, ENOMEM, "pid file");
+	char *slash = strrchr(dir, '/');
+	const char *base = path;
+	if (slash) {
+		base = path + (slash - dir) + 1;
+		*slash = 0;
+	}
+	_cleanup_close_ int dfd =
+		open(slash ? (*dir ? dir : "/") : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berth_error_set(err, errno, "pid file \"%s\"", path);
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	int r = write_file_atomic_at(dfd, base, buf, (size_t)n, 0644);
+	if (r < 0)
+		return berth_error_set(err, -r, "pid file \"%s\"", path);
+	return 0;
+}
+
+/* Hand a seccomp notify listener to the agent at linux.seccomp.listenerPath. */
+static int seccomp_agent(struct exec_ctx *c, int nfd, struct berth_error **err)
+{
+	_cleanup_(berth_seccomp_config_freep) struct berth_seccomp_config *sc = NULL;
+	struct berth_state *st = NULL;
+	int r = berth_seccomp_parse(c->spec->linux_.seccomp.text, &sc, err);
+	if (r < 0)
+		return r;
+	r = berth_state_get(c->ctx, c->st->id, &st, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *json = berth_state_to_json(st, false);
+	berth_state_free(st);
+	if (!json)
+		return berth_error_set(err, ENOMEM, "state");
+	return berth_seccomp_send_to_agent(sc->listener_path, sc->listener_metadata, nfd, c->pid,
+					   json, err);
+}
+
+/* Clone the helper, learn the process's pid and wait until it executed (or failed to). */
+static int spawn(struct exec_ctx *c, struct berth_error **err)
+{
+	int r = berth_selfexe_detach(err);
+	if (r < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sock) < 0)
+		return berth_error_set(err, errno, "socketpair");
+
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	if (c->st->cgroup) {
+		c->cg_fd = open(c->st->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (c->cg_fd < 0)
+			return berth_error_set(err, errno, "cgroup \"%s\"", c->st->cgroup);
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)c->cg_fd;
+	}
+	/* the process is re-parented to us when the helper exits */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+	char *v1_saved = NULL;
+	if (c->st->cgroup) {
+		r = cgroup_v1_enter(c->st->cgroup, &v1_saved, err);
+		if (r < 0)
+			return r;
+	}
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		helper_main(c);
+	int clone_errno = errno;
+	if (c->st->cgroup)
+		cgroup_v1_leave(v1_saved);
+	if (pid < 0)
+		return berth_error_set(err, clone_errno, "clone3 into cgroup \"%s\"",
+				       c->st->cgroup ? c->st->cgroup : "");
+	c->helper = (pid_t)pid;
+	closep(&c->sock[1]);
+	int fd = c->sock[0];
+
+	int32_t p = 0;
+	r = sync_expect(fd, SYNC_PID, &p, NULL, "entering the container", err);
+	waitpid(c->helper, NULL, 0);
+	c->helper = 0;
+	if (r < 0)
+		return r;
+	c->pid = p;
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+
+	if (c->proc->terminal) {
+		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, "opening its terminal", err);
+		if (r < 0)
+			return r;
+		if (c->p->console_socket) {
+			r = berth_terminal_send_to_socket(c->p->console_socket, c->console_fd, err);
+			closep(&c->console_fd);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (c->seccomp && c->seccomp->notify) {
+		_cleanup_close_ int nfd = -EBADF;
+		r = sync_expect_fd(fd, SYNC_SECCOMP_FD, &nfd, "loading seccomp", err);
+		if (r >= 0)
+			r = seccomp_agent(c, nfd, err);
+		if (r < 0)
+			return r;
+	}
+
+	/* execve closes the socket: EOF means the program runs */
+	enum sync_type t = 0;
+	int32_t v = 0;
+	_cleanup_free_ char *text = NULL;
+	r = sync_recv(fd, &t, &v, &text);
+	if (r == -EPIPE)
+		return 0;
+	if (r < 0)
+		return berth_error_set(err, -r, "read from the exec'd process");
+	if (t == SYNC_ERROR)
+		return berth_error_setx(err, v > 0 ? v : EIO, "%s", text ? text : "unknown error");
+	return berth_error_setx(err, EPROTO, "unexpected message %u from the exec'd process",
+				(unsigned)t);
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+/* Wait for the process, forwarding the signals read from sfd. */
+static int wait_process(struct exec_ctx *c, int sfd, int *ret_status)
+{
+	for (;;) {
+		int status = 0;
+		pid_t w = waitpid(c->pid, &status, WNOHANG);
+		if (w == c->pid) {
+			*ret_status = exit_code(status);
+			return 0;
+		}
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		struct pollfd p[2] = { { .fd = c->pidfd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return -errno;
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_signo != SIGWINCH || c->console_fd < 0)
+					kill(c->pid, (int)si.ssi_signo);
+		}
+	}
+}
+
+static const int forwarded_signals[] = { SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
+					 SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
+
+static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_error **err)
+{
+	const struct berth_exec_params *p = c->p;
+	int r = berth_id_check(p->id, err);
+	if (r < 0)
+		return r;
+	if (p->preserve_fds < 0)
+		return berth_error_setx(err, EINVAL, "preserve-fds %d: must not be negative",
+					p->preserve_fds);
+	r = state_dir_open(c->root, p->id, false, &c->dirfd, err);
+	if (r < 0)
+		return r;
+	r = state_read(c->dirfd, p->id, &c->st, err);
+	if (r < 0)
+		return r;
+	const char *status = state_status(c->dirfd, c->st);
+	if (streq(status, "paused") && !p->ignore_paused)
+		return berth_error_setx(err, EBUSY,
+					"container \"%s\" is paused (resume it, or use "
+					"--ignore-paused)",
+					p->id);
+	if (!streq(status, "running") && !streq(status, "paused"))
+		return berth_error_setx(err, ESRCH, "container \"%s\" is not running", p->id);
+
+	r = load_config(c, err);
+	if (r < 0)
+		return r;
+	r = build_process(c, err);
+	if (r < 0)
+		return r;
+	r = open_init(c, err);
+	if (r < 0)
+		return r;
+	r = spawn(c, err);
+	if (r < 0)
+		return r;
+	if (p->pid_file) {
+		r = write_pid_file(p->pid_file, c->pid, err);
+		if (r < 0)
+			return r;
+	}
+	/* let other commands in while it runs */
+	closep(&c->dirfd);
+	if (p->detach) {
+		*ret_status = c->pid;
+		return 0;
+	}
+
+	if (c->console_fd >= 0) {
+		struct berth_terminal_relay tr = {
+			.master = c->console_fd,
+			.in_fd = STDIN_FILENO,
+			.out_fd = STDOUT_FILENO,
+			.pidfd = c->pidfd,
+			.sigfd = sfd,
+			.pid = c->pid,
+			.has_size = c->proc->has_console_size,
+			.rows = c->proc->console_height,
+			.cols = c->proc->console_width,
+		};
+		r = berth_terminal_relay(&tr, err);
+		if (r < 0)
+			return r;
+	}
+	r = wait_process(c, sfd, ret_status);
+	if (r < 0)
+		return berth_error_set(err, -r, "wait for pid %d", (int)c->pid);
+	return 0;
+}
+
+int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int *ret_status,
+	       struct berth_error **err)
+{
+	struct exec_ctx c = {
+		.ctx = ctx,
+		.p = p,
+		.root = state_root(ctx),
+		.dirfd = -EBADF,
+		.init_pidfd = -EBADF,
+		.cg_fd = -EBADF,
+		.sock = { -EBADF, -EBADF },
+		.pidfd = -EBADF,
+		.console_fd = -EBADF,
+	};
+	sigset_t fwd, old;
+	_cleanup_close_ int sfd = -EBADF;
+
+	/* blocked before the clone so that nothing is lost; the process resets its mask */
+	sigemptyset(&fwd);
+	if (!p->detach) {
+		for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+			sigaddset(&fwd, forwarded_signals[i]);
+		sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
+	}
+	sigprocmask(SIG_BLOCK, &fwd, &old);
+
+	int r = do_exec(&c, sfd, ret_status, err);
+	if (r < 0) {
+		if (c.pid > 0) {
+			/* a failed exec leaves nothing behind (the process is our child now) */
+			if (c.pidfd >= 0)
+				syscall(SYS_pidfd_send_signal, c.pidfd, SIGKILL, NULL, 0);
+			waitpid(c.pid, NULL, 0);
+		}
+		berth_error_prefix(err, "exec \"%s\"", p->id ? p->id : "");
+	}
+	exec_ctx_done(&c);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
