@@ -248,3 +248,17 @@ def test_update_pause_ps_events(env):
     assert d["memory"]["usage"]["usage"] > 0 and d["memory"]["usage"]["limit"] == 134217728
     assert "anon" in d["memory"]["raw"]
     assert d["pids"]["current"] >= 1 and d["pids"]["limit"] == 30
+
+
+def test_cgroup_namespace_and_mount_show_own_cgroup(env):
+    env.set_ns("cgroup")
+    env.remove_mount("/sys/fs/cgroup")
+    env.add_mount("/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "ro"])
+    env.linux["resources"] = {"pids": {"limit": 17}}
+    r = env.sh("cat /proc/self/cgroup; cat /sys/fs/cgroup/pids.max; "
+               "grep -c . /sys/fs/cgroup/cgroup.procs", timeout=60)
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    assert lines[0] == "0::/", r.out
+    assert lines[1] == "17", r.out  # the mount's root is the container's own cgroup
+    assert int(lines[2]) >= 1, r.out
