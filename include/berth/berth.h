@@ -13,7 +13,7 @@
 
 #include "berth/error.h"
 
-#define BERTH_VERSION "0.1.0"
+#define BERTH_VERSION	   "0.1.0"
 #define BERTH_SPEC_VERSION "1.2.0"
 #define BERTH_DEFAULT_ROOT "/run/berth"
 
@@ -64,7 +64,8 @@ int berth_id_check(const char *id, struct berth_error **err);
  * up to createContainer. The init is left waiting for berth_start(). Writes
  * the pid file. On failure nothing is left behind.
  */
-int berth_create(struct berth_context *ctx, const struct berth_create_opts *opts, struct berth_error **err);
+int berth_create(struct berth_context *ctx, const struct berth_create_opts *opts,
+		 struct berth_error **err);
 
 /* Release a created container's init to execute the user's program; runs poststart hooks. */
 int berth_start(struct berth_context *ctx, const char *id, struct berth_error **err);
@@ -74,11 +75,12 @@ int berth_start(struct berth_context *ctx, const char *id, struct berth_error **
  * the init, waits for it. *ret_status is the exit code (128+N when killed by
  * signal N). The container is deleted afterwards unless keep.
  */
-int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, bool keep, int *ret_status,
-	      struct berth_error **err);
+int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, bool keep,
+	      int *ret_status, struct berth_error **err);
 
 /* Send sig to the init, or with all to every process of the container's cgroup. */
-int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all, struct berth_error **err);
+int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
+	       struct berth_error **err);
 
 /*
  * Delete a created or stopped container (force: kill a running one first).
@@ -86,17 +88,20 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all, str
  */
 int berth_delete(struct berth_context *ctx, const char *id, bool force, struct berth_error **err);
 
-int berth_state_get(struct berth_context *ctx, const char *id, struct berth_state **ret, struct berth_error **err);
+int berth_state_get(struct berth_context *ctx, const char *id, struct berth_state **ret,
+		    struct berth_error **err);
 /* runtime-spec state JSON (ociVersion, id, status, pid, bundle, annotations); malloc'd. */
 char *berth_state_to_json(const struct berth_state *s, bool pretty);
 void berth_state_free(struct berth_state *s);
 
 /* Every container under ctx->root, sorted by id. */
-int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret_n, struct berth_error **err);
+int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret_n,
+	       struct berth_error **err);
 void berth_state_list_free(struct berth_state **l, size_t n);
 
 /* PIDs of every process of the container (its cgroup), sorted. */
-int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret_n, struct berth_error **err);
+int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret_n,
+	     struct berth_error **err);
 
 /* A default config.json that berth run accepts as is (sh in rootfs/). malloc'd JSON text. */
 int berth_spec_generate(bool rootless, char **ret_json, struct berth_error **err);
