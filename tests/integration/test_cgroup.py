@@ -154,7 +154,8 @@ def test_pause_resume_freezes(env):
     b = read_counter(env)
     assert a == b, (a, b)
     # ps works on a paused container; pausing twice is an error; delete without --force refuses
-    assert json.loads(env.berth("ps", "--format", "json", cid, check=True).out) == [pid]
+    # (a child of the loop may be frozen too)
+    assert pid in json.loads(env.berth("ps", "--format", "json", cid, check=True).out)
     r = env.berth("pause", cid)
     assert r.rc == 1 and "paused, not running" in r.err, r
     r = env.berth("delete", cid)
