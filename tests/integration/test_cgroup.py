@@ -142,10 +142,16 @@ def read_counter(env):
         return -1
 
 
+def wait_counter_above(env, n, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while read_counter(env) <= n:
+        assert time.monotonic() < deadline, f"counter stuck at {read_counter(env)}"
+        time.sleep(0.05)
+
+
 def test_pause_resume_freezes(env):
     cid, pid, rel = start_sleeper(env, "i=0; while true; do i=$((i+1)); echo $i > /c.tmp; mv /c.tmp /count; done")
-    time.sleep(0.3)
-    assert read_counter(env) > 0
+    wait_counter_above(env, 0)
     env.berth("pause", cid, check=True)
     assert env.state(cid)["status"] == "paused"
     assert (UNIFIED / rel.lstrip("/") / "cgroup.freeze").read_text().strip() == "1"
@@ -162,8 +168,7 @@ def test_pause_resume_freezes(env):
     assert r.rc == 1 and "paused" in r.err, r
     env.berth("resume", cid, check=True)
     assert env.state(cid)["status"] == "running"
-    time.sleep(0.3)
-    assert read_counter(env) > b
+    wait_counter_above(env, b)
     r = env.berth("resume", cid)
     assert r.rc == 1 and "running, not paused" in r.err, r
 

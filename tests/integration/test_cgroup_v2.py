@@ -215,6 +215,13 @@ def read_counter(env):
         return -1
 
 
+def wait_counter_above(env, n, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while read_counter(env) <= n:
+        assert time.monotonic() < deadline, f"counter stuck at {read_counter(env)}"
+        time.sleep(0.1)
+
+
 def test_update_pause_ps_events(env):
     cid, pid, p = start(env, "i=0; while true; do i=$((i+1)); echo $i > /c.tmp; mv /c.tmp /count; done",
                         resources={"memory": {"limit": 64 * MiB}, "pids": {"limit": 20}})
@@ -227,8 +234,7 @@ def test_update_pause_ps_events(env):
     assert rd(p, "memory.swap.max") == "134217728"
     assert rd(p, "cpu.weight") == str(1 + (2048 - 2) * 9999 // 262142)
 
-    time.sleep(1)
-    assert read_counter(env) > 0
+    wait_counter_above(env, 0)
     env.berth("pause", cid, check=True)
     assert env.state(cid)["status"] == "paused"
     assert "frozen 1" in rd(p, "cgroup.events")
@@ -239,8 +245,7 @@ def test_update_pause_ps_events(env):
     assert pid in pids
     env.berth("resume", cid, check=True)
     assert env.state(cid)["status"] == "running"
-    time.sleep(1)
-    assert read_counter(env) > a
+    wait_counter_above(env, a)
 
     r = env.berth("events", "--stats", cid, check=True)
     d = json.loads(r.out)["data"]
