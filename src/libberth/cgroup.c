@@ -236,8 +236,12 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 	_cleanup_free_ char *full = path_join(root, rel);
 	if (!full)
 		return berth_error_set(err, ENOMEM, "cgroup");
-	if (access(full, F_OK) == 0)
-		return berth_error_setx(err, EEXIST, "cgroup: \"%s\" already exists", full);
+	/* An existing cgroup (made by an engine) is taken over, but only while empty. */
+	if (access(full, F_OK) == 0) {
+		_cleanup_free_ char *populated = NULL;
+		if (cgroup_read(full, "cgroup.events", &populated) >= 0 && strstr(populated, "populated 1"))
+			return berth_error_setx(err, EBUSY, "cgroup: \"%s\" already has processes", full);
+	}
 
 	/* mkdir -p, enabling controllers on the way; a concurrent delete may remove an empty parent: retry. */
 	for (int attempt = 0; attempt < 10; attempt++) {
@@ -254,7 +258,7 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 			if (r < 0)
 				break;
 		}
-		if (r == 0 && mkdir(full, 0755) < 0)
+		if (r == 0 && mkdir(full, 0755) < 0 && errno != EEXIST)
 			r = -errno;
 		if (r == 0)
 			break;

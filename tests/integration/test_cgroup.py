@@ -56,8 +56,14 @@ def test_limits_land_in_v1_files(env):
     res = {"memory": {"limit": 64 * MiB, "swap": 64 * MiB, "reservation": 32 * MiB},
            "pids": {"limit": 20},
            "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}}
+    hugetlb = "hugetlb" in (UNIFIED / "cgroup.controllers").read_text().split() and \
+        pathlib.Path("/sys/kernel/mm/hugepages/hugepages-2048kB").exists()
+    if hugetlb:  # the one controller on the unified hierarchy here
+        res["hugepageLimits"] = [{"pageSize": "2MB", "limit": 4 * MiB}]
     cid, pid, rel = start_sleeper(env, resources=res)
     assert cid in rel
+    if hugetlb:
+        assert (UNIFIED / rel.lstrip("/") / "hugetlb.2MB.max").read_text().strip() == str(4 * MiB)
     assert v1("memory", rel, "memory.limit_in_bytes") == str(64 * MiB)
     assert v1("memory", rel, "memory.memsw.limit_in_bytes") == str(64 * MiB)
     assert v1("memory", rel, "memory.soft_limit_in_bytes") == str(32 * MiB)
