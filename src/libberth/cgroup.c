@@ -239,8 +239,10 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 	/* An existing cgroup (made by an engine) is taken over, but only while empty. */
 	if (access(full, F_OK) == 0) {
 		_cleanup_free_ char *populated = NULL;
-		if (cgroup_read(full, "cgroup.events", &populated) >= 0 && strstr(populated, "populated 1"))
-			return berth_error_setx(err, EBUSY, "cgroup: \"%s\" already has processes", full);
+		if (cgroup_read(full, "cgroup.events", &populated) >= 0 &&
+		    strstr(populated, "populated 1"))
+			return berth_error_setx(err, EBUSY, "cgroup: \"%s\" already has processes",
+						full);
 	}
 
 	/* mkdir -p, enabling controllers on the way; a concurrent delete may remove an empty parent: retry. */
