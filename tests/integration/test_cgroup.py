@@ -121,6 +121,10 @@ def test_memory_within_limit_runs(env):
     env.linux["resources"] = {"memory": {"limit": 32 * MiB, "swap": 32 * MiB}}
     r = env.sh("echo it works")
     assert r.rc == 0 and r.out == "it works\n", r
+    # berth's own footprint in the container's cgroup before exec is tiny
+    env.linux["resources"] = {"memory": {"limit": 512 * 1024}}
+    r = env.run(["echo", "it works"])
+    assert r.rc == 0 and r.out == "it works\n", r
 
 
 def test_kill_all(env):
