@@ -34,6 +34,7 @@
 #include "hooks.h"
 #include "mount.h"
 #include "namespace.h"
+#include "net.h"
 #include "overlay.h"
 #include "process.h"
 #include "seccomp-filter.h"
@@ -76,6 +77,8 @@ struct create_ctx {
 	char created[64];
 	struct berth_seccomp *seccomp; /* compiled in the parent, loaded by the init */
 	struct berth_overlay *overlay; /* berth.rootfs.lower: mounted on rootfs by the init */
+	struct berth_net *net;	       /* berth.net.*, linux.netDevices: done by berth-net */
+	int netns_fd;		       /* the init's network namespace once berth-net ran */
 	bool relay_terminal;	       /* berth run: keep the pty master for the relay */
 	int console_fd;		       /* the pty master the init sent (process.terminal) */
 };
@@ -437,6 +440,8 @@ static void create_ctx_done(struct create_ctx *c)
 	berth_spec_free(c->spec);
 	berth_seccomp_free(c->seccomp);
 	berth_overlay_free(c->overlay);
+	berth_net_free(c->net);
+	closep(&c->netns_fd);
 	free(c->bundle);
 	free(c->rootfs);
 	free(c->config_text);
@@ -464,6 +469,7 @@ static void create_rollback(struct create_ctx *c)
 	if (c->cg_path)
 		cgroup_destroy(c->cg_path, NULL);
 	if (c->state_made) {
+		berth_net_teardown(c->state_fd, c->netns_fd, NULL);
 		berth_overlay_remove(c->state_fd);
 		state_dir_remove(c->root, c->id, c->state_fd);
 	}
@@ -598,6 +604,9 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 		return berth_error_setx(
 			err, ENOTDIR, "config.json: root.path: \"%s\" is not a directory", rootfs);
 	r = berth_overlay_prepare(c->spec, c->bundle, &c->overlay, err);
+	if (r < 0)
+		return r;
+	r = berth_net_prepare(c->spec, c->root, c->id, &c->net, err);
 	if (r < 0)
 		return r;
 	r = check_caps(&c->spec->process.caps, err);
@@ -752,6 +761,12 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		closep(&c->pidfd);
 		c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	}
+	/* The init's network namespace exists now; it sets up mounts meanwhile. */
+	if (c->net) {
+		r = berth_net_setup(c->net, c->pid, c->state_fd, &c->netns_fd, err);
+		if (r < 0)
+			return r;
+	}
 
 	r = sync_expect(fd, SYNC_MOUNTS_READY, NULL, NULL, "setting up its root filesystem", err);
 	if (r < 0)
@@ -829,6 +844,7 @@ static int do_create(struct berth_context *ctx, const struct berth_create_opts *
 		.listen_fd = -EBADF,
 		.sock = { -EBADF, -EBADF },
 		.pidfd = -EBADF,
+		.netns_fd = -EBADF,
 		.relay_terminal = relay_terminal,
 		.console_fd = -EBADF,
 	};
@@ -1045,6 +1061,17 @@ static void wait_init_gone(const struct berth_container_state *s)
 	waitpid(s->pid, NULL, WNOHANG);
 }
 
+/* The init's network namespace, if the init is still the one we made. */
+static int open_init_netns(const struct berth_container_state *s)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)s->pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && proc_start_time(s->pid) != s->pid_start_time)
+		closep(&fd);
+	return fd >= 0 ? fd : -EBADF;
+}
+
 static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s,
 			 bool force, struct berth_error **err)
 {
@@ -1053,6 +1080,10 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_cont
 		return berth_error_setx(
 			err, EBUSY, "delete \"%s\": container is %s: stop it first or use --force",
 			s->id, status);
+	/* netDevices go back to the host from the living namespace: hold it across the kill */
+	_cleanup_close_ int netns = -EBADF;
+	if (!streq(status, "stopped") && faccessat(dirfd, BERTH_NET_STATE_FILE, F_OK, 0) == 0)
+		netns = open_init_netns(s);
 	if (!streq(status, "stopped")) {
 		signal_init(s, SIGKILL);
 		if (s->cgroup)
@@ -1068,6 +1099,10 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_cont
 	_cleanup_free_ char *json = container_state_json(s, "stopped", false);
 	run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTOP, json ? json : "{}", s->id);
 
+	struct berth_error *ne = NULL;
+	if (berth_net_teardown(dirfd, netns, &ne) < 0)
+		logf_(ctx, BERTH_LOG_WARN, "delete \"%s\": %s", s->id, ne->msg);
+	berth_error_free(ne);
 	r = berth_overlay_remove(dirfd);
 	if (r < 0)
 		return berth_error_set(err, -r, "delete \"%s\": remove the overlay layer", s->id);

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * berth.net.* annotations and linux.netDevices: checked in the parent during
+ * create, then carried out by the berth-net helper (src/net/berth-net.c),
+ * which berth runs with the container's network namespace as fd 3.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "config.h"
+#include "net.h"
+#include "util/fd.h"
+#include "util/macro.h"
+
+#define ANN_PREFIX "berth.net."
+
+extern char **environ;
+
+void berth_net_free(struct berth_net *n)
+{
+	if (!n)
+		return;
+	free(n->request);
+	free(n);
+}
+
+/* A growing key=value text. */
+struct buf {
+	char *s;
+	size_t len;
+	bool oom;
+};
+
+static void buf_add(struct buf *b, const char *key, const char *value)
+{
+	size_t n = strlen(key) + strlen(value) + 2;
+	char *ns = realloc(b->s, b->len + n + 1);
+	if (!ns) {
+		b->oom = true;
+		return;
+	}
+	b->s = ns;
+	b->len += (size_t)sprintf(b->s + b->len, "%s=%s\n", key, value);
+}
+
+static bool valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= 16 || streq(s, ".") || streq(s, ".."))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p == '/' || *p == ':' || *p == ' ' || *p == '\n' || *p == '\t' || *p == '=')
+			return false;
+	return true;
+}
+
+static int ifname_check(const char *what, const char *name, struct berth_error **err)
+{
+	if (strlen(name) >= 16)
+		return berth_error_setx(
+			err, EINVAL,
+			"config.json: %s: interface name \"%s\" is longer than 15 bytes", what,
+			name);
+	if (!valid_ifname(name))
+		return berth_error_setx(err, EINVAL,
+					"config.json: %s: \"%s\" is not a valid interface name",
+					what, name);
+	return 0;
+}
+
+/* family AF_INET/AF_INET6; prefix: 0 none allowed, 1 optional, 2 required. */
+static bool valid_addr(const char *s, int family, int prefix)
+{
+	char buf[64];
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	if (slash) {
+		if (prefix == 0)
+			return false;
+		*slash = 0;
+		char *end;
+		errno = 0;
+		long p = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || errno || p < 1 || p > (family == AF_INET ? 30 : 126))
+			return false;
+	} else if (prefix == 2) {
+		return false;
+	}
+	unsigned char a[16];
+	return inet_pton(family, buf, a) == 1;
+}
+
+static bool valid_mac(const char *s)
+{
+	unsigned v[6];
+	char end;
+	return strlen(s) == 17 &&
+	       sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		      &end) == 6 &&
+	       !(v[0] & 1);
+}
+
+/* linux.netDevices: {"<host name>": {"name": "<container name>"}, ...} */
+static int add_net_devices(struct buf *b, const char *json, struct berth_error **err)
+{
+	char ebuf[256];
+	yajl_val root = yajl_tree_parse(json, ebuf, sizeof(ebuf));
+	if (!root || !YAJL_IS_OBJECT(root)) {
+		yajl_tree_free(root);
+		return berth_error_setx(err, EINVAL,
+					"config.json: linux.netDevices: must be an object");
+	}
+	int r = 0;
+	for (size_t i = 0; i < root->u.object.len && r >= 0; i++) {
+		const char *host = root->u.object.keys[i];
+		yajl_val v = root->u.object.values[i];
+		char path[64];
+		snprintf(path, sizeof(path), "linux.netDevices[\"%.32s\"]", host);
+		if (!YAJL_IS_OBJECT(v)) {
+			r = berth_error_setx(err, EINVAL, "config.json: %s: must be an object",
+					     path);
+			break;
+		}
+		const char *name = host;
+		for (size_t j = 0; j < v->u.object.len; j++) {
+			if (!streq(v->u.object.keys[j], "name"))
+				continue;
+			if (!YAJL_IS_STRING(v->u.object.values[j])) {
+				r = berth_error_setx(err, EINVAL,
+						     "config.json: %s.name: must be a string",
+						     path);
+				break;
+			}
+			name = YAJL_GET_STRING(v->u.object.values[j]);
+		}
+		if (r >= 0)
+			r = ifname_check(path, host, err);
+		if (r >= 0)
+			r = ifname_check(path, name, err);
+		if (r >= 0) {
+			_cleanup_free_ char *pair = NULL;
+			if (asprintf(&pair, "%s %s", host, name) < 0)
+				r = berth_error_set(err, ENOMEM, "linux.netDevices");
+			else
+				buf_add(b, "netdev", pair);
+		}
+	}
+	yajl_tree_free(root);
+	return r;
+}
+
+/* The host end's name: stable for (root, id), so delete can always find it. */
+static void host_if_name(const char *root, const char *id, char ret[16])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *p = root; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h = (h ^ '/') * 0x100000001b3ULL;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	snprintf(ret, 16, "bv%012llx", (unsigned long long)(h & 0xffffffffffffULL));
+}
+
+int berth_net_prepare(const struct berth_spec *s, const char *root, const char *id,
+		      struct berth_net **ret, struct berth_error **err)
+{
+	static const struct {
+		const char *key;
+		int family, prefix; /* family 0: not an address */
+	} keys[] = {
+		{ "bridge" },
+		{ "address", AF_INET, 1 },
+		{ "subnet", AF_INET, 2 },
+		{ "gateway", AF_INET, 0 },
+		{ "address6", AF_INET6, 1 },
+		{ "subnet6", AF_INET6, 2 },
+		{ "gateway6", AF_INET6, 0 },
+		{ "mac" },
+		{ "mtu" },
+		{ "nat" },
+		{ "ports" },
+	};
+	const char *bridge = berth_spec_annotation(s, ANN_PREFIX "bridge");
+	int r;
+
+	*ret = NULL;
+	for (size_t i = 0; i < s->n_annotations; i++) {
+		const char *k = s->annotations[i].key, *v = s->annotations[i].value;
+		if (strncmp(k, ANN_PREFIX, strlen(ANN_PREFIX)) != 0)
+			continue;
+		const char *name = k + strlen(ANN_PREFIX);
+		size_t j;
+		for (j = 0; j < ELEMENTSOF(keys); j++)
+			if (streq(name, keys[j].key))
+				break;
+		if (j == ELEMENTSOF(keys))
+			return berth_error_setx(
+				err, EINVAL,
+				"config.json: annotations[\"%s\"]: unknown berth.net "
+				"setting",
+				k);
+		if (!bridge)
+			return berth_error_setx(err, EINVAL,
+						"config.json: annotations[\"%s\"]: needs "
+						"\"" ANN_PREFIX "bridge\"",
+						k);
+		bool ok = true;
+		if (keys[j].family)
+			ok = valid_addr(v, keys[j].family, keys[j].prefix);
+		else if (streq(name, "mac"))
+			ok = valid_mac(v);
+		else if (streq(name, "mtu")) {
+			char *end;
+			errno = 0;
+			unsigned long m = strtoul(v, &end, 10);
+			ok = *v && !*end && !errno && m >= 68 && m <= 65535;
+		} else if (streq(name, "nat")) {
+			if (!streq(v, "true") && !streq(v, "false"))
+				ok = false;
+			else if (streq(v, "true"))
+				return berth_error_setx(
+					err, ENOTSUP,
+					"config.json: annotations[\"%s\"]: outbound "
+					"NAT is not supported yet",
+					k);
+		} else if (streq(name, "ports")) {
+			if (*v)
+				return berth_error_setx(err, ENOTSUP,
+							"config.json: annotations[\"%s\"]: port "
+							"publishing is not supported yet",
+							k);
+		} else if (streq(name, "bridge")) {
+			r = ifname_check("annotations[\"" ANN_PREFIX "bridge\"]", v, err);
+			if (r < 0)
+				return r;
+		}
+		if (!ok) {
+			const char *what = keys[j].prefix == 2 ? "a CIDR (address/prefix)"
+					   : keys[j].prefix == 1
+						   ? "an address with an optional /prefix"
+					   : keys[j].family	? "an address"
+					   : streq(name, "mac") ? "a unicast MAC address"
+					   : streq(name, "mtu") ? "an MTU from 68 to 65535"
+								: "true or false";
+			return berth_error_setx(
+				err, EINVAL, "config.json: annotations[\"%s\"]: \"%s\" is not %s",
+				k, v, what);
+		}
+	}
+	const char *devs = s->linux_.net_devices.text;
+	if (devs && (streq(devs, "{}") || streq(devs, "null")))
+		devs = NULL;
+	if (!bridge && !devs)
+		return 0;
+
+	const struct berth_namespace *ns = berth_spec_find_ns(s, BERTH_NS_NET);
+	if (!ns || ns->path)
+		return berth_error_setx(err, EINVAL,
+					"config.json: %s: needs a new network namespace "
+					"(linux.namespaces)",
+					bridge ? "annotations[\"" ANN_PREFIX "bridge\"]"
+					       : "linux.netDevices");
+
+	struct buf b = { 0 };
+	char hif[16];
+	_cleanup_free_ char *leases = NULL;
+	if (asprintf(&leases, "%s/%s", root, BERTH_NET_LEASE_DIR) < 0)
+		return berth_error_set(err, ENOMEM, "network");
+	host_if_name(root, id, hif);
+	buf_add(&b, "op", "add");
+	buf_add(&b, "id", id);
+	buf_add(&b, "leases", leases);
+	if (bridge) {
+		buf_add(&b, "host_if", hif);
+		for (size_t j = 0; j < ELEMENTSOF(keys); j++) {
+			char k[64];
+			snprintf(k, sizeof(k), ANN_PREFIX "%s", keys[j].key);
+			const char *v = berth_spec_annotation(s, k);
+			if (v && *v && !streq(keys[j].key, "nat") && !streq(keys[j].key, "ports"))
+				buf_add(&b, keys[j].key, v);
+		}
+	}
+	if (devs) {
+		r = add_net_devices(&b, devs, err);
+		if (r < 0) {
+			free(b.s);
+			return r;
+		}
+	}
+	struct berth_net *n = calloc(1, sizeof(*n));
+	if (!n || b.oom) {
+		free(n);
+		free(b.s);
+		return berth_error_set(err, ENOMEM, "network");
+	}
+	n->request = b.s;
+	*ret = n;
+	return 0;
+}
+
+/* berth-net: $BERTH_NET_HELPER, the installed one, the one in the build dir, next to berth. */
+static int find_helper(char **ret)
+{
+	const char *e = getenv("BERTH_NET_HELPER");
+	if (e && *e)
+		return (*ret = strdup(e)) ? 0 : -ENOMEM;
+	const char *fixed[] = { BERTH_NET_HELPER_PATH, BERTH_NET_HELPER_BUILD };
+	for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+		if (access(fixed[i], X_OK) == 0)
+			return (*ret = strdup(fixed[i])) ? 0 : -ENOMEM;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+	if (n > 0 && self[0] == '/') {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		strcpy(slash + 1, "berth-net");
+		if (access(self, X_OK) == 0)
+			return (*ret = strdup(self)) ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
+/* Run berth-net with req on stdin and nsfd (or none) as fd 3; its stdout into *ret_out. */
+static int run_helper(const char *req, int nsfd, char **ret_out, struct berth_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = find_helper(&path);
+	if (r < 0)
+		return berth_error_setx(
+			err, -r, "network: helper berth-net not found (set BERTH_NET_HELPER)");
+	int in[2] = { -EBADF, -EBADF }, out[2] = { -EBADF, -EBADF }, ep[2] = { -EBADF, -EBADF };
+	_cleanup_close_ int ns3 = -EBADF;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+		r = berth_error_set(err, errno, "network: pipe");
+		goto out;
+	}
+	/* fd 3 in the helper: dup2 from a number that is surely not 3 clears CLOEXEC */
+	if (nsfd >= 0 && (ns3 = fcntl(nsfd, F_DUPFD_CLOEXEC, 10)) < 0) {
+		r = berth_error_set(err, errno, "network: dup");
+		goto out;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
+	if (ns3 >= 0)
+		posix_spawn_file_actions_adddup2(&fa, ns3, 3);
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+	pid_t pid;
+	char *argv[] = { (char *)"berth-net", NULL };
+	r = posix_spawn(&pid, path, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (r != 0) {
+		r = berth_error_set(err, r, "network: run \"%s\"", path);
+		goto out;
+	}
+	closep(&in[0]);
+	closep(&out[1]);
+	closep(&ep[1]);
+	(void)write_all(in[1], req, strlen(req));
+	closep(&in[1]);
+	_cleanup_free_ char *o = NULL, *e = NULL;
+	read_fd_all(out[0], 65536, &o, NULL);
+	read_fd_all(ep[0], 4096, &e, NULL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+		if (e) {
+			size_t n = strlen(e);
+			while (n && e[n - 1] == '\n')
+				e[--n] = 0;
+		}
+		r = berth_error_setx(err, code > 1 ? code : EIO, "network: %s",
+				     e && *e ? e : "berth-net failed");
+		goto out;
+	}
+	*ret_out = o ? TAKE_PTR(o) : strdup("");
+	r = *ret_out ? 0 : berth_error_set(err, ENOMEM, "network");
+out:
+	for (int i = 0; i < 2; i++) {
+		closep(&in[i]);
+		closep(&out[i]);
+		closep(&ep[i]);
+	}
+	return r;
+}
+
+int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret_netns,
+		    struct berth_error **err)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
+	_cleanup_close_ int nsfd = open(p, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return berth_error_set(err, errno, "network: open \"%s\"", p);
+	_cleanup_free_ char *out = NULL;
+	int r = run_helper(n->request, nsfd, &out, err);
+	if (r < 0)
+		return r;
+	r = write_file_atomic_at(state_fd, BERTH_NET_STATE_FILE, out, strlen(out), 0600);
+	if (r < 0) {
+		/* undo: without the record, delete could not */
+		_cleanup_free_ char *req = NULL, *o2 = NULL;
+		if (asprintf(&req, "op=del\n%s", out) >= 0)
+			run_helper(req, nsfd, &o2, NULL);
+		return berth_error_set(err, -r, "network: save \"%s\"", BERTH_NET_STATE_FILE);
+	}
+	*ret_netns = TAKE_FD(nsfd);
+	return 0;
+}
+
+int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err)
+{
+	_cleanup_free_ char *rec = NULL, *req = NULL, *out = NULL;
+	int r = read_file_at(state_fd, BERTH_NET_STATE_FILE, 65536, &rec, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return berth_error_set(err, -r, "network: read \"%s\"", BERTH_NET_STATE_FILE);
+	if (asprintf(&req, "op=del\n%s", rec) < 0)
+		return berth_error_set(err, ENOMEM, "network");
+	r = run_helper(req, netns_fd, &out, err);
+	if (r < 0)
+		return r;
+	unlinkat(state_fd, BERTH_NET_STATE_FILE, 0);
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * veth networking and linux.netDevices, configured by the berth.net.*
+ * annotations. berth itself only checks the request (create_prepare) and runs
+ * the berth-net helper (libmnl, rtnetlink) with the container's network
+ * namespace; containers that ask for no networking pay nothing. Parent side.
+ */
+#pragma once
+
+#include <sys/types.h>
+
+#include "spec.h"
+
+#define BERTH_NET_STATE_FILE "network" /* in the state dir: what berth-net made */
+#define BERTH_NET_LEASE_DIR  ".net"    /* in the state root: <bridge>.leases */
+
+struct berth_net {
+	char *request; /* key=value lines for berth-net */
+};
+
+/*
+ * Check berth.net.* and linux.netDevices (syntax only: berth-net checks the
+ * rest against the host). *ret is NULL when no networking is asked for.
+ * Errors name the annotation or JSON path.
+ */
+int berth_net_prepare(const struct berth_spec *s, const char *root, const char *id,
+		      struct berth_net **ret, struct berth_error **err);
+
+/*
+ * Run berth-net for the container whose init is pid: veth, addresses, routes,
+ * netDevices. Records what was made in <state>/network for teardown. On
+ * failure nothing is left (berth-net undoes its own work). Returns the
+ * network namespace fd in *ret_netns (the caller closes it).
+ */
+int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret_netns,
+		    struct berth_error **err);
+
+/*
+ * Undo berth_net_setup from <state>/network (0 if there is none): host veth
+ * end, leases, netDevices back to the host (through netns_fd when the
+ * namespace is still there, else by waiting for the kernel to return them).
+ */
+int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err);
+
+void berth_net_free(struct berth_net *n);

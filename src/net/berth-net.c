@@ -1,0 +1,929 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * berth-net: veth networking for berth, over rtnetlink with libmnl. A small
+ * helper of its own (berth is static and libmnl has no static library): berth
+ * runs it with a key=value request on stdin and, for "add", the container's
+ * network namespace as fd 3. It prints what it made (key=value) on stdout, or
+ * one line "berth-net: <msg>" on stderr and exits 1. It leaves nothing half-made.
+ *
+ * Request keys: op=add|del, id, leases (dir of the lease files), bridge,
+ * host_if, if (name in the container), address, subnet, gateway, mac, mtu,
+ * address6, subnet6, gateway6, netdev="<host name> <container name>" (repeated).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+
+#define MAX_NETDEVS 16
+#define NS_FD	    3
+#define NL_BUF	    32768
+
+struct cidr {
+	int family; /* 0: unset */
+	unsigned char addr[16];
+	int prefix;
+};
+
+struct req {
+	const char *op, *id, *leases, *bridge, *host_if, *ifname, *mac, *mtu;
+	const char *address, *subnet, *gateway, *address6, *subnet6, *gateway6;
+	const char *netdev_host[MAX_NETDEVS], *netdev_ctr[MAX_NETDEVS];
+	int n_netdevs;
+};
+
+static char errbuf[512];
+
+static int fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int r, const char *fmt, ...)
+{
+	if (errbuf[0])
+		return r; /* keep the first (innermost) message */
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	if (r < 0 && n >= 0 && (size_t)n < sizeof(errbuf))
+		snprintf(errbuf + n, sizeof(errbuf) - (size_t)n, ": %s", strerror(-r));
+	return r < 0 ? r : -EINVAL;
+}
+
+/* ---- addresses ---- */
+
+static int cidr_parse(const char *s, int family, bool need_prefix, struct cidr *ret)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	int max = family == AF_INET ? 32 : 128;
+	ret->prefix = -1;
+	if (slash) {
+		*slash = 0;
+		char *end;
+		long p = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || p < 0 || p > max)
+			return -EINVAL;
+		ret->prefix = (int)p;
+	} else if (need_prefix) {
+		return -EINVAL;
+	}
+	memset(ret->addr, 0, sizeof(ret->addr));
+	if (inet_pton(family, buf, ret->addr) != 1)
+		return -EINVAL;
+	ret->family = family;
+	return 0;
+}
+
+static int alen(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static void cidr_mask(struct cidr *c, int prefix)
+{
+	for (int i = 0; i < alen(c->family); i++) {
+		int bits = prefix - 8 * i;
+		unsigned char m = bits >= 8   ? 0xff
+				  : bits <= 0 ? 0
+					      : (unsigned char)(0xff << (8 - bits));
+		c->addr[i] &= m;
+	}
+}
+
+static bool cidr_contains(const struct cidr *net, const struct cidr *a)
+{
+	struct cidr x = *a;
+	cidr_mask(&x, net->prefix);
+	struct cidr n = *net;
+	cidr_mask(&n, net->prefix);
+	return memcmp(x.addr, n.addr, 16) == 0;
+}
+
+static const char *fmt_addr(const struct cidr *c, char *buf)
+{
+	return inet_ntop(c->family, c->addr, buf, INET6_ADDRSTRLEN);
+}
+
+/* net + n, n counted in the host part (low bits); false if it leaves the subnet. */
+static bool cidr_nth(const struct cidr *net, uint64_t n, struct cidr *ret)
+{
+	*ret = *net;
+	cidr_mask(ret, net->prefix);
+	int hostbits = (net->family == AF_INET ? 32 : 128) - net->prefix;
+	if (hostbits < 64 && n >> hostbits)
+		return false;
+	int len = alen(net->family);
+	uint64_t carry = n;
+	for (int i = len - 1; i >= 0 && carry; i--) {
+		uint64_t v = ret->addr[i] + (carry & 0xff);
+		ret->addr[i] = (unsigned char)v;
+		carry = (carry >> 8) + (v >> 8);
+	}
+	ret->prefix = net->prefix;
+	return true;
+}
+
+/* ---- netlink ---- */
+
+struct nl {
+	struct mnl_socket *s;
+	unsigned int seq, portid;
+	char buf[NL_BUF];
+};
+
+static int nl_open(struct nl *n)
+{
+	n->s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!n->s)
+		return -errno;
+	if (mnl_socket_bind(n->s, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	n->portid = mnl_socket_get_portid(n->s);
+	n->seq = (unsigned int)time(NULL);
+	return 0;
+}
+
+static struct nlmsghdr *nl_msg(struct nl *n, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *h = mnl_nlmsg_put_header(n->buf);
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	h->nlmsg_seq = ++n->seq;
+	return h;
+}
+
+/* Send h and read replies until the ack (or NLMSG_DONE of a dump); -errno of the kernel. */
+static int nl_talk(struct nl *n, struct nlmsghdr *h, mnl_cb_t cb, void *data)
+{
+	/* NLM_F_EXCL shares its bit with NLM_F_MATCH: only a GET can be a dump */
+	bool dump = h->nlmsg_type % 4 == 2 && (h->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+	if (!dump)
+		h->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(n->s, h, h->nlmsg_len) < 0)
+		return -errno;
+	char rbuf[NL_BUF];
+	for (;;) {
+		ssize_t len = mnl_socket_recvfrom(n->s, rbuf, sizeof(rbuf));
+		if (len < 0)
+			return -errno;
+		int r = mnl_cb_run(rbuf, (size_t)len, h->nlmsg_seq, n->portid, cb, data);
+		if (r < 0)
+			return -errno;
+		if (r == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static struct ifinfomsg *put_ifi(struct nlmsghdr *h, int index, unsigned flags, unsigned change)
+{
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = index;
+	ifi->ifi_flags = flags;
+	ifi->ifi_change = change;
+	return ifi;
+}
+
+static int link_index_cb(const struct nlmsghdr *h, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+	*(int *)data = ifi->ifi_index;
+	return MNL_CB_OK;
+}
+
+/* ifindex of name, or -ENODEV. */
+static int link_index(struct nl *n, const char *name)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, 0);
+	put_ifi(h, 0, 0, 0);
+	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	mnl_attr_put_strz(h, IFLA_IFNAME, name);
+	int idx = 0;
+	int r = nl_talk(n, h, link_index_cb, &idx);
+	if (r < 0)
+		return r;
+	return idx > 0 ? idx : -ENODEV;
+}
+
+static int link_set_up(struct nl *n, int index)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
+	put_ifi(h, index, IFF_UP, IFF_UP);
+	return nl_talk(n, h, NULL, NULL);
+}
+
+static int link_del(struct nl *n, const char *name)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_DELLINK, 0);
+	put_ifi(h, 0, 0, 0);
+	mnl_attr_put_strz(h, IFLA_IFNAME, name);
+	return nl_talk(n, h, NULL, NULL);
+}
+
+static int addr_add(struct nl *n, int index, const struct cidr *a)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
+	ifa->ifa_family = (unsigned char)a->family;
+	ifa->ifa_prefixlen = (unsigned char)a->prefix;
+	ifa->ifa_index = (unsigned)index;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	mnl_attr_put(h, IFA_LOCAL, (size_t)alen(a->family), a->addr);
+	mnl_attr_put(h, IFA_ADDRESS, (size_t)alen(a->family), a->addr);
+	if (a->family == AF_INET6)
+		mnl_attr_put_u32(h, IFA_FLAGS, IFA_F_NODAD);
+	else
+		ifa->ifa_flags = 0;
+	return nl_talk(n, h, NULL, NULL);
+}
+
+struct addr_dump {
+	int index, family;
+	struct cidr found;
+};
+
+static int addr_dump_cb(const struct nlmsghdr *h, void *data)
+{
+	struct addr_dump *d = data;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
+	if ((int)ifa->ifa_index != d->index || ifa->ifa_family != d->family || d->found.family)
+		return MNL_CB_OK;
+	if (d->family == AF_INET6 && ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+		return MNL_CB_OK;
+	const struct nlattr *a;
+	mnl_attr_for_each(a, h, sizeof(*ifa))
+	{
+		if (mnl_attr_get_type(a) == IFA_ADDRESS &&
+		    mnl_attr_get_payload_len(a) == (uint16_t)alen(d->family)) {
+			d->found.family = d->family;
+			d->found.prefix = ifa->ifa_prefixlen;
+			memcpy(d->found.addr, mnl_attr_get_payload(a), (size_t)alen(d->family));
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* The first (global) address of the given family on index, if any. */
+static int addr_first(struct nl *n, int index, int family, struct cidr *ret)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_GETADDR, NLM_F_DUMP);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
+	ifa->ifa_family = (unsigned char)family;
+	struct addr_dump d = { .index = index, .family = family };
+	int r = nl_talk(n, h, addr_dump_cb, &d);
+	if (r < 0)
+		return r;
+	*ret = d.found;
+	return 0;
+}
+
+static int route_default(struct nl *n, int index, const struct cidr *gw)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
+	rt->rtm_family = (unsigned char)gw->family;
+	rt->rtm_table = RT_TABLE_MAIN;
+	rt->rtm_protocol = RTPROT_BOOT;
+	rt->rtm_scope = RT_SCOPE_UNIVERSE;
+	rt->rtm_type = RTN_UNICAST;
+	mnl_attr_put(h, RTA_GATEWAY, (size_t)alen(gw->family), gw->addr);
+	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)index);
+	return nl_talk(n, h, NULL, NULL);
+}
+
+static int bridge_create(struct nl *n, const char *name, unsigned mtu)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	put_ifi(h, 0, IFF_UP, IFF_UP);
+	mnl_attr_put_strz(h, IFLA_IFNAME, name);
+	if (mtu)
+		mnl_attr_put_u32(h, IFLA_MTU, mtu);
+	struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
+	mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
+	mnl_attr_nest_end(h, li);
+	return nl_talk(n, h, NULL, NULL);
+}
+
+static int parse_mac(const char *s, unsigned char mac[6])
+{
+	unsigned v[6];
+	char end;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (unsigned char)v[i];
+	if (mac[0] & 1)
+		return -EINVAL; /* multicast */
+	return 0;
+}
+
+/*
+ * One message makes both ends: the host end on the bridge and up, the peer
+ * created right in the container's namespace (by fd) under its final name.
+ */
+static int veth_create(struct nl *n, const struct req *q, int bridge_index, int nsfd)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	put_ifi(h, 0, IFF_UP, IFF_UP);
+	mnl_attr_put_strz(h, IFLA_IFNAME, q->host_if);
+	if (bridge_index > 0)
+		mnl_attr_put_u32(h, IFLA_MASTER, (uint32_t)bridge_index);
+	unsigned mtu = q->mtu ? (unsigned)strtoul(q->mtu, NULL, 10) : 0;
+	if (mtu)
+		mnl_attr_put_u32(h, IFLA_MTU, mtu);
+	struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
+	mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
+	struct nlattr *data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
+	struct nlattr *peer = mnl_attr_nest_start(h, VETH_INFO_PEER);
+	struct ifinfomsg *pi = mnl_nlmsg_put_extra_header(h, sizeof(struct ifinfomsg));
+	pi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(h, IFLA_IFNAME, q->ifname);
+	mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)nsfd);
+	if (mtu)
+		mnl_attr_put_u32(h, IFLA_MTU, mtu);
+	if (q->mac) {
+		unsigned char mac[6];
+		if (parse_mac(q->mac, mac) < 0)
+			return fail(-EINVAL, "mac \"%s\" is not a unicast MAC address", q->mac);
+		mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
+	}
+	mnl_attr_nest_end(h, peer);
+	mnl_attr_nest_end(h, data);
+	mnl_attr_nest_end(h, li);
+	return nl_talk(n, h, NULL, NULL);
+}
+
+/* Move (and rename) a link into the namespace of nsfd. */
+static int link_move(struct nl *n, int index, int nsfd, const char *newname)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
+	put_ifi(h, index, 0, 0);
+	mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)nsfd);
+	mnl_attr_put_strz(h, IFLA_IFNAME, newname);
+	return nl_talk(n, h, NULL, NULL);
+}
+
+/* ---- leases: "<address> <id> <host_if>" lines, rewritten whole under the flock ---- */
+
+struct leases {
+	int fd;
+	char *text;
+	char *path;
+};
+
+static int leases_open(const struct req *q, struct leases *l)
+{
+	if (mkdir(q->leases, 0700) < 0 && errno != EEXIST)
+		return fail(-errno, "lease dir \"%s\"", q->leases);
+	if (asprintf(&l->path, "%s/%s.leases", q->leases, q->bridge) < 0)
+		return -ENOMEM;
+	l->fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (l->fd < 0)
+		return fail(-errno, "lease file \"%s\"", l->path);
+	if (flock(l->fd, LOCK_EX) < 0)
+		return fail(-errno, "lock \"%s\"", l->path);
+	struct stat st;
+	if (fstat(l->fd, &st) < 0)
+		return -errno;
+	l->text = calloc(1, (size_t)st.st_size + 1);
+	if (!l->text)
+		return -ENOMEM;
+	if (st.st_size && pread(l->fd, l->text, (size_t)st.st_size, 0) != st.st_size)
+		return fail(-EIO, "read \"%s\"", l->path);
+	return 0;
+}
+
+/* The lease line of address a, or NULL. ret_id/ret_if: its holder. */
+static bool lease_find(const struct leases *l, const char *a, char *ret_id, size_t idlen,
+		       char *ret_if)
+{
+	for (const char *p = l->text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char line[2048], addr[64], id[1100], hif[IFNAMSIZ];
+		if (len < sizeof(line)) {
+			memcpy(line, p, len);
+			line[len] = 0;
+			if (sscanf(line, "%63s %1099s %15s", addr, id, hif) == 3 &&
+			    !strcmp(addr, a)) {
+				snprintf(ret_id, idlen, "%s", id);
+				strcpy(ret_if, hif);
+				return true;
+			}
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+/* Drop the lines of id (when drop_if is NULL) or those naming host_if drop_if; append add. */
+static int leases_write(struct leases *l, const char *id, const char *drop_if, const char *add)
+{
+	size_t cap = strlen(l->text) + (add ? strlen(add) : 0) + 2;
+	char *out = calloc(1, cap);
+	if (!out)
+		return -ENOMEM;
+	size_t o = 0;
+	for (const char *p = l->text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char addr[64], lid[1100], hif[IFNAMSIZ];
+		char line[2048];
+		bool keep = true;
+		if (len < sizeof(line)) {
+			memcpy(line, p, len);
+			line[len] = 0;
+			if (sscanf(line, "%63s %1099s %15s", addr, lid, hif) == 3)
+				keep = drop_if ? strcmp(hif, drop_if) != 0 : strcmp(lid, id) != 0;
+		}
+		if (keep && len) {
+			memcpy(out + o, p, len);
+			o += len;
+			out[o++] = '\n';
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	if (add) {
+		strcpy(out + o, add);
+		o += strlen(add);
+	}
+	if (pwrite(l->fd, out, o, 0) != (ssize_t)o || ftruncate(l->fd, (off_t)o) < 0) {
+		free(out);
+		return fail(-errno, "write \"%s\"", l->path);
+	}
+	free(l->text);
+	l->text = out;
+	return 0;
+}
+
+/* Is the lease of address a held by a live container (its host end exists)? */
+static bool lease_live(struct nl *n, const struct leases *l, const char *a, char *holder,
+		       size_t len)
+{
+	char hif[IFNAMSIZ];
+	if (!lease_find(l, a, holder, len, hif))
+		return false;
+	return link_index(n, hif) > 0;
+}
+
+/*
+ * Pick the address: the one asked for (checked against the subnet, the
+ * gateway and the leases) or the lowest free one of the subnet.
+ */
+static int ipam(struct nl *n, struct leases *l, const struct req *q, const char *key,
+		const char *asked, const struct cidr *net, const struct cidr *gw, struct cidr *ret)
+{
+	char buf[INET6_ADDRSTRLEN], holder[1100];
+	if (asked) {
+		struct cidr a;
+		if (cidr_parse(asked, net->family, false, &a) < 0)
+			return fail(-EINVAL, "%s \"%s\" is not a valid address", key, asked);
+		if (a.prefix < 0)
+			a.prefix = net->prefix;
+		if (!cidr_contains(net, &a))
+			return fail(-EINVAL, "%s \"%s\" is outside the bridge's subnet", key,
+				    asked);
+		if (!memcmp(a.addr, gw->addr, 16))
+			return fail(-EADDRINUSE, "%s \"%s\" is the gateway's", key, asked);
+		fmt_addr(&a, buf);
+		if (lease_live(n, l, buf, holder, sizeof(holder)))
+			return fail(-EADDRINUSE, "%s \"%s\" is already in use by container \"%s\"",
+				    key, buf, holder);
+		*ret = a;
+		return 0;
+	}
+	int hostbits = (net->family == AF_INET ? 32 : 128) - net->prefix;
+	uint64_t last = hostbits >= 24 ? (1u << 24) : ((uint64_t)1 << hostbits) - 1;
+	for (uint64_t i = 1; i < last; i++) {
+		struct cidr c;
+		if (!cidr_nth(net, i, &c))
+			break;
+		if (!memcmp(c.addr, gw->addr, 16))
+			continue;
+		fmt_addr(&c, buf);
+		if (lease_live(n, l, buf, holder, sizeof(holder)))
+			continue;
+		*ret = c;
+		return 0;
+	}
+	return fail(-ENOSPC, "no free address left in the bridge's subnet");
+}
+
+/* ---- add, del ---- */
+
+struct family_plan {
+	const char *key;
+	const char *address, *subnet, *gateway;
+	struct cidr net, gw, addr;
+	bool on;
+};
+
+/* Subnet and gateway of one family: annotations, else the bridge's address, else defaults. */
+static int family_resolve(struct nl *n, int family, int bridge_index, struct family_plan *p,
+			  bool *ret_add_gw)
+{
+	struct cidr have = { 0 };
+	int r;
+	*ret_add_gw = false;
+	if (bridge_index > 0) {
+		r = addr_first(n, bridge_index, family, &have);
+		if (r < 0)
+			return fail(r, "read the bridge's addresses");
+	}
+	const char *k6 = family == AF_INET6 ? "6" : "";
+	if (p->subnet) {
+		if (cidr_parse(p->subnet, family, true, &p->net) < 0)
+			return fail(-EINVAL, "subnet%s \"%s\" is not a valid CIDR", k6, p->subnet);
+		cidr_mask(&p->net, p->net.prefix);
+	} else if (have.family) {
+		p->net = have;
+		cidr_mask(&p->net, p->net.prefix);
+	} else if (family == AF_INET) {
+		cidr_parse("10.88.0.0/16", AF_INET, true, &p->net);
+	} else if (p->address) {
+		if (cidr_parse(p->address, family, true, &p->net) < 0)
+			return fail(-EINVAL, "address6 \"%s\" needs a prefix length or subnet6",
+				    p->address);
+		cidr_mask(&p->net, p->net.prefix);
+	}
+	if (p->gateway) {
+		if (cidr_parse(p->gateway, family, false, &p->gw) < 0)
+			return fail(-EINVAL, "gateway%s \"%s\" is not a valid address", k6,
+				    p->gateway);
+		p->gw.prefix = p->net.prefix;
+	} else if (have.family) {
+		p->gw = have;
+	} else {
+		cidr_nth(&p->net, 1, &p->gw);
+	}
+	p->gw.prefix = p->net.prefix;
+	if (!cidr_contains(&p->net, &p->gw))
+		return fail(-EINVAL, "gateway%s is outside the subnet", k6);
+	*ret_add_gw = !have.family;
+	return 0;
+}
+
+static int do_add(struct req *q, int nsfd)
+{
+	struct nl host = { 0 }, ctr = { 0 };
+	struct leases l = { .fd = -1 };
+	int r, bridge_index = 0;
+	bool bridge_made = false, veth_made = false, lease_taken = false;
+	struct family_plan v4 = { .key = "address",
+				  .address = q->address,
+				  .subnet = q->subnet,
+				  .gateway = q->gateway,
+				  .on = true };
+	struct family_plan v6 = { .key = "address6",
+				  .address = q->address6,
+				  .subnet = q->subnet6,
+				  .gateway = q->gateway6,
+				  .on = q->address6 || q->subnet6 };
+	char out[4096];
+	size_t o = (size_t)snprintf(out, sizeof(out), "id=%s\n", q->id);
+	int moved = 0;
+	/* fds stay open until exit: this process does one request */
+	int self_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if ((r = nl_open(&host)) < 0)
+		return fail(r, "netlink");
+
+	if (q->bridge) {
+		r = leases_open(q, &l);
+		if (r < 0)
+			goto fail;
+		bridge_index = link_index(&host, q->bridge);
+		if (bridge_index == -ENODEV) {
+			unsigned mtu = q->mtu ? (unsigned)strtoul(q->mtu, NULL, 10) : 0;
+			r = bridge_create(&host, q->bridge, mtu);
+			if (r < 0 && r != -EEXIST) {
+				fail(r, "create bridge \"%s\"", q->bridge);
+				goto fail;
+			}
+			bridge_made = r == 0;
+			bridge_index = link_index(&host, q->bridge);
+		}
+		if (bridge_index < 0) {
+			r = fail(bridge_index, "bridge \"%s\"", q->bridge);
+			goto fail;
+		}
+		for (int i = 0; i < 2; i++) {
+			struct family_plan *p = i ? &v6 : &v4;
+			bool add_gw;
+			if (!p->on)
+				continue;
+			r = family_resolve(&host, i ? AF_INET6 : AF_INET, bridge_index, p, &add_gw);
+			if (r < 0)
+				goto fail;
+			if (add_gw) {
+				r = addr_add(&host, bridge_index, &p->gw);
+				if (r < 0 && r != -EEXIST) {
+					fail(r, "add the gateway address to bridge \"%s\"",
+					     q->bridge);
+					goto fail;
+				}
+			}
+			r = ipam(&host, &l, q, p->key, p->address, &p->net, &p->gw, &p->addr);
+			if (r < 0)
+				goto fail;
+		}
+		r = link_set_up(&host, bridge_index);
+		if (r < 0) {
+			fail(r, "set bridge \"%s\" up", q->bridge);
+			goto fail;
+		}
+
+		/* The lease is taken before the veth exists: drop stale lines of this host end. */
+		char lines[512], a4[INET6_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+		int n = snprintf(lines, sizeof(lines), "%s %s %s\n", fmt_addr(&v4.addr, a4), q->id,
+				 q->host_if);
+		if (v6.on)
+			snprintf(lines + n, sizeof(lines) - (size_t)n, "%s %s %s\n",
+				 fmt_addr(&v6.addr, a6), q->id, q->host_if);
+		r = leases_write(&l, NULL, q->host_if, lines);
+		if (r < 0)
+			goto fail;
+		lease_taken = true;
+
+		r = veth_create(&host, q, bridge_index, nsfd);
+		if (r < 0) {
+			if (r == -EEXIST)
+				fail(r, "host interface \"%s\"", q->host_if);
+			else
+				fail(r, "create veth \"%s\" (peer \"%s\")", q->host_if, q->ifname);
+			goto fail;
+		}
+		veth_made = true;
+		o += (size_t)snprintf(out + o, sizeof(out) - o,
+				      "bridge=%s\nhost_if=%s\nleases=%s\naddress=%s/%d\n",
+				      q->bridge, q->host_if, q->leases, a4, v4.net.prefix);
+		if (v6.on)
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "address6=%s/%d\n", a6,
+					      v6.net.prefix);
+	}
+
+	/* linux.netDevices: move (and rename) into the container. */
+	for (; moved < q->n_netdevs; moved++) {
+		int idx = link_index(&host, q->netdev_host[moved]);
+		if (idx < 0) {
+			r = fail(idx, "linux.netDevices: \"%s\"", q->netdev_host[moved]);
+			goto fail_netdevs;
+		}
+		r = link_move(&host, idx, nsfd, q->netdev_ctr[moved]);
+		if (r < 0) {
+			fail(r, "linux.netDevices: move \"%s\" into the container as \"%s\"",
+			     q->netdev_host[moved], q->netdev_ctr[moved]);
+			goto fail_netdevs;
+		}
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "netdev=%s %s\n",
+				      q->netdev_host[moved], q->netdev_ctr[moved]);
+	}
+
+	/* Inside: lo up, eth0 addresses, up, default routes. */
+	if (self_ns < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
+		r = fail(-errno, "enter the container's network namespace");
+		goto fail_netdevs;
+	}
+	r = nl_open(&ctr);
+	if (r >= 0)
+		r = link_set_up(&ctr, 1); /* lo is always ifindex 1 in a namespace */
+	if (r < 0) {
+		fail(r, "set \"lo\" up");
+		goto fail_inside;
+	}
+	if (q->bridge) {
+		int idx = link_index(&ctr, q->ifname);
+		if (idx < 0) {
+			r = fail(idx, "find \"%s\" in the container", q->ifname);
+			goto fail_inside;
+		}
+		for (int i = 0; i < 2; i++) {
+			struct family_plan *p = i ? &v6 : &v4;
+			if (!p->on)
+				continue;
+			p->addr.prefix = p->net.prefix;
+			r = addr_add(&ctr, idx, &p->addr);
+			if (r < 0) {
+				fail(r, "add %s to \"%s\"", p->key, q->ifname);
+				goto fail_inside;
+			}
+		}
+		r = link_set_up(&ctr, idx);
+		if (r < 0) {
+			fail(r, "set \"%s\" up", q->ifname);
+			goto fail_inside;
+		}
+		for (int i = 0; i < 2; i++) {
+			struct family_plan *p = i ? &v6 : &v4;
+			if (!p->on)
+				continue;
+			r = route_default(&ctr, idx, &p->gw);
+			if (r < 0) {
+				fail(r, "add the default route via the gateway%s", i ? "6" : "");
+				goto fail_inside;
+			}
+		}
+	}
+	if (setns(self_ns, CLONE_NEWNET) < 0)
+		return fail(-errno, "return to the host network namespace");
+	fwrite(out, 1, o, stdout);
+	return fflush(stdout) == 0 ? 0 : -EIO;
+
+fail_inside:
+	if (setns(self_ns, CLONE_NEWNET) < 0)
+		return r;
+fail_netdevs:
+	/* Put back what was moved: the namespace still exists (we hold its fd). */
+	if (moved > 0 && setns(nsfd, CLONE_NEWNET) == 0) {
+		struct nl back = { 0 };
+		if (nl_open(&back) >= 0)
+			for (int i = 0; i < moved; i++) {
+				int idx = link_index(&back, q->netdev_ctr[i]);
+				if (idx > 0)
+					link_move(&back, idx, self_ns, q->netdev_host[i]);
+			}
+		if (setns(self_ns, CLONE_NEWNET) < 0)
+			return r;
+	}
+fail:
+	if (veth_made)
+		link_del(&host, q->host_if);
+	if (lease_taken)
+		leases_write(&l, NULL, q->host_if, NULL);
+	if (bridge_made)
+		link_del(&host, q->bridge);
+	return r;
+}
+
+/* Wait (~1 s at most) for a device that left a dead namespace to show up on the host. */
+static int wait_link(struct nl *n, const char *name)
+{
+	for (int i = 0; i < 100; i++) {
+		int idx = link_index(n, name);
+		if (idx != -ENODEV)
+			return idx;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return -ENODEV;
+}
+
+static int do_del(struct req *q, int nsfd)
+{
+	struct nl host = { 0 };
+	int r = nl_open(&host), ret = 0;
+	if (r < 0)
+		return fail(r, "netlink");
+	if (q->host_if) {
+		r = link_del(&host, q->host_if);
+		if (r < 0 && r != -ENODEV)
+			ret = fail(r, "delete host interface \"%s\"", q->host_if);
+	}
+	if (q->bridge && q->leases) {
+		struct leases l = { .fd = -1 };
+		r = leases_open(q, &l);
+		if (r >= 0)
+			r = leases_write(&l, q->id, NULL, NULL);
+		if (r < 0 && !ret)
+			ret = r;
+	}
+	if (q->n_netdevs == 0)
+		return ret;
+
+	/* netDevices go home under their old names. */
+	int hostns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (nsfd >= 0 && hostns >= 0 && setns(nsfd, CLONE_NEWNET) == 0) {
+		struct nl ctr = { 0 };
+		if (nl_open(&ctr) >= 0)
+			for (int i = 0; i < q->n_netdevs; i++) {
+				int idx = link_index(&ctr, q->netdev_ctr[i]);
+				if (idx > 0)
+					link_move(&ctr, idx, hostns, q->netdev_host[i]);
+			}
+		setns(hostns, CLONE_NEWNET);
+	}
+	for (int i = 0; i < q->n_netdevs; i++) {
+		if (link_index(&host, q->netdev_host[i]) > 0)
+			continue;
+		/* the namespace died: the kernel brought it back under its container name */
+		int idx = wait_link(&host, q->netdev_ctr[i]);
+		if (idx > 0) {
+			struct nlmsghdr *h = nl_msg(&host, RTM_NEWLINK, 0);
+			put_ifi(h, idx, 0, 0);
+			mnl_attr_put_strz(h, IFLA_IFNAME, q->netdev_host[i]);
+			r = nl_talk(&host, h, NULL, NULL);
+		} else {
+			r = idx;
+		}
+		if (r < 0 && !ret)
+			ret = fail(r, "linux.netDevices: return \"%s\" to the host",
+				   q->netdev_host[i]);
+	}
+	return ret;
+}
+
+static int parse_request(char *text, struct req *q)
+{
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = 0;
+		const char *k = line, *v = eq + 1;
+		struct {
+			const char *key;
+			const char **dst;
+		} map[] = {
+			{ "op", &q->op },	    { "id", &q->id },
+			{ "leases", &q->leases },   { "bridge", &q->bridge },
+			{ "host_if", &q->host_if }, { "if", &q->ifname },
+			{ "mac", &q->mac },	    { "mtu", &q->mtu },
+			{ "address", &q->address }, { "subnet", &q->subnet },
+			{ "gateway", &q->gateway }, { "address6", &q->address6 },
+			{ "subnet6", &q->subnet6 }, { "gateway6", &q->gateway6 },
+		};
+		bool known = false;
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			if (!strcmp(k, map[i].key)) {
+				*map[i].dst = v;
+				known = true;
+			}
+		if (!known && !strcmp(k, "netdev")) {
+			if (q->n_netdevs >= MAX_NETDEVS)
+				return fail(-E2BIG, "linux.netDevices: more than %d devices",
+					    MAX_NETDEVS);
+			char *sp = strchr(eq + 1, ' ');
+			if (!sp)
+				return fail(-EINVAL, "bad netdev line");
+			*sp = 0;
+			q->netdev_host[q->n_netdevs] = v;
+			q->netdev_ctr[q->n_netdevs++] = sp + 1;
+		}
+	}
+	if (!q->op || !q->id)
+		return fail(-EINVAL, "request without op or id");
+	if (!q->ifname)
+		q->ifname = "eth0";
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	static char text[65536];
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof(text) - 1 && (n = read(0, text + len, sizeof(text) - 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+	}
+	text[len] = 0;
+
+	struct req q = { 0 };
+	int r = parse_request(text, &q);
+	int nsfd = fcntl(NS_FD, F_GETFD) >= 0 ? NS_FD : -1;
+	if (r >= 0) {
+		if (!strcmp(q.op, "add")) {
+			if (nsfd < 0)
+				r = fail(-EBADF, "no network namespace fd");
+			else
+				r = do_add(&q, nsfd);
+		} else if (!strcmp(q.op, "del")) {
+			r = do_del(&q, nsfd);
+		} else {
+			r = fail(-EINVAL, "unknown op \"%s\"", q.op);
+		}
+	}
+	if (r < 0) {
+		if (!errbuf[0])
+			snprintf(errbuf, sizeof(errbuf), "%s", strerror(-r));
+		fprintf(stderr, "%s\n", errbuf);
+		return 1;
+	}
+	return 0;
+}
