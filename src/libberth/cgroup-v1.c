@@ -114,20 +114,52 @@ static int mkdir_chain(const char *controller, char *dir, size_t rootlen, struct
 	}
 }
 
-int cgroup_v1_create(const char *rel, struct berth_error **err)
+static int wr(struct berth_error **err, const char *dir, const char *file, const char *fmt, ...)
+	_printf_(4, 5);
+
+static const unsigned v1_masks[] = { CGROUP_V1_MEMORY, CGROUP_V1_PIDS,	 CGROUP_V1_CPU,
+				     CGROUP_V1_CPU,    CGROUP_V1_CPUSET, CGROUP_V1_BLKIO,
+				     CGROUP_V1_DEVICES };
+
+/* Move every process of the unified cgroup into dir (a v1 cgroup made after the start). */
+static int v1_adopt(const char *dir, const char *unified, struct berth_error **err)
+{
+	pid_t *pids = NULL;
+	size_t n = 0;
+	int r = cgroup_pids(unified, &pids, &n);
+	if (r < 0)
+		return berth_error_set(err, -r, "cgroup: read \"%s/cgroup.procs\"", unified);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		r = wr(NULL, dir, "cgroup.procs", "%d", (int)pids[i]);
+		if (r == -ESRCH)
+			r = 0;
+		else if (r < 0)
+			berth_error_set(err, -r, "cgroup: move pid %d into \"%s\"", (int)pids[i],
+					dir);
+	}
+	free(pids);
+	return r;
+}
+
+int cgroup_v1_create(const char *rel, unsigned mask, const char *unified, struct berth_error **err)
 {
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
 		const char *c = v1_controllers[i];
+		if (!(mask & v1_masks[i]))
+			continue;
 		_cleanup_free_ char *dir = v1_dir(c, rel);
-		if (!dir)
+		if (!dir || access(dir, F_OK) == 0)
 			continue;
 		int r = -ENOENT;
 		for (int attempt = 0; attempt < 10 && r == -ENOENT; attempt++)
 			r = mkdir_chain(c, dir, strlen(cgroup_v1_root(c)), err);
 		if (r == -ENOENT)
 			r = berth_error_set(err, ENOENT, "cgroup: create \"%s\"", dir);
+		if (r >= 0 && unified)
+			r = v1_adopt(dir, unified, err);
 		if (r < 0) {
-			cgroup_v1_destroy(rel);
+			if (!unified)
+				cgroup_v1_destroy(rel);
 			return r;
 		}
 	}
@@ -353,9 +385,13 @@ int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err
 {
 	const char *rel = cgroup_relative(path);
 	*ret_saved = NULL;
-	bool any = false;
-	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++)
-		any |= cgroup_v1_uses(v1_controllers[i]);
+	/* Only the v1 cgroups made for this container (from its resources) exist. */
+	bool in[ELEMENTSOF(v1_controllers)] = { false }, any = false;
+	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
+		_cleanup_free_ char *dir = v1_dir(v1_controllers[i], rel[0] == '/' ? rel + 1 : rel);
+		in[i] = dir && access(dir, F_OK) == 0;
+		any |= in[i];
+	}
 	if (!any)
 		return 0;
 	char *saved = NULL;
@@ -363,7 +399,7 @@ int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err
 	if (r < 0)
 		return berth_error_set(err, -r, "cgroup: read /proc/self/cgroup");
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
-		if (!cgroup_v1_uses(v1_controllers[i]))
+		if (!in[i])
 			continue;
 		r = move_self(v1_controllers[i], rel, err);
 		if (r < 0) {
@@ -424,11 +460,24 @@ static void mem_entry(const char *dir, const char *prefix, struct cgroup_mem_ent
 	e->failcnt = cgroup_read_u64(dir, f);
 }
 
+/* The v1 dir of controller if this container has one (it is made only for limits). */
+static char *v1_existing_dir(const char *controller, const char *rel)
+{
+	char *dir = v1_dir(controller, rel);
+	if (dir && access(dir, F_OK) < 0) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
 void cgroup_v1_stats(const char *rel, struct cgroup_stats *s)
 {
-	_cleanup_free_ char *acct = v1_dir("cpuacct", rel), *cpu = v1_dir("cpu", rel),
-			    *mem = v1_dir("memory", rel), *pids = v1_dir("pids", rel),
-			    *blkio = v1_dir("blkio", rel);
+	_cleanup_free_ char *acct = v1_existing_dir("cpuacct", rel),
+			    *cpu = v1_existing_dir("cpu", rel),
+			    *mem = v1_existing_dir("memory", rel),
+			    *pids = v1_existing_dir("pids", rel),
+			    *blkio = v1_existing_dir("blkio", rel);
 	if (acct) {
 		s->cpu_total = cgroup_read_u64(acct, "cpuacct.usage");
 		long hz = sysconf(_SC_CLK_TCK);

@@ -274,12 +274,6 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 		cgroup_destroy(full, NULL);
 		return -errno;
 	}
-	int r = cgroup_v1_create(rel, err);
-	if (r < 0) {
-		close(fd);
-		cgroup_destroy(full, NULL);
-		return r;
-	}
 	*ret_fd = fd;
 	*ret_path = TAKE_PTR(full);
 	return 0;
@@ -548,6 +542,20 @@ int cgroup_apply(const char *path, const struct berth_resources *res,
 	const struct applier a = { path, err };
 	const char *rel = cgroup_relative(path);
 	int r;
+
+	/*
+	 * Hybrid host: v1 cgroups only for the controllers a limit needs. Each
+	 * one costs the start (the first migration into a v1 cgroup can take
+	 * milliseconds), and the unified hierarchy tracks the processes anyway.
+	 */
+	unsigned v1 = (memory_set(res) ? CGROUP_V1_MEMORY : 0) |
+		      (res->pids.has_limit ? CGROUP_V1_PIDS : 0) |
+		      (cpu_set(res) ? CGROUP_V1_CPU : 0) |
+		      (res->cpu.cpus || res->cpu.mems ? CGROUP_V1_CPUSET : 0) |
+		      (io_set(res) ? CGROUP_V1_BLKIO : 0) |
+		      (res->has_devices && !update ? CGROUP_V1_DEVICES : 0);
+	if (v1 && (r = cgroup_v1_create(rel, v1, update ? path : NULL, err)) < 0)
+		return r;
 
 	if (memory_set(res)) {
 		if (cgroup_v2_has(path, "memory"))
@@ -902,8 +910,8 @@ int cgroup_stats_read(const char *path, struct cgroup_stats *s, struct berth_err
 	if (access(path, F_OK) < 0)
 		return berth_error_set(err, errno, "cgroup: \"%s\"", path);
 
-	/* cpu.stat's usage is there even without the cpu controller. */
-	if (cgroup_v2_has(path, "cpu") || !cgroup_v1_uses("cpuacct")) {
+	/* cpu.stat's usage is there even without the cpu controller (v1 cpuacct overrides). */
+	{
 		s->cpu_total = cgroup_read_key(path, "cpu.stat", "usage_usec") * 1000;
 		s->cpu_user = cgroup_read_key(path, "cpu.stat", "user_usec") * 1000;
 		s->cpu_kernel = cgroup_read_key(path, "cpu.stat", "system_usec") * 1000;

@@ -142,7 +142,20 @@ int cgroup_mkdir_parent(const char *dir);
 void cgroup_remove_made_parents(const char *dir, size_t rootlen);
 
 /* cgroup-v1.c */
-int cgroup_v1_create(const char *rel, struct berth_error **err);
+enum {
+	CGROUP_V1_MEMORY = 1 << 0,
+	CGROUP_V1_PIDS = 1 << 1,
+	CGROUP_V1_CPU = 1 << 2, /* cpu and cpuacct */
+	CGROUP_V1_CPUSET = 1 << 3,
+	CGROUP_V1_BLKIO = 1 << 4,
+	CGROUP_V1_DEVICES = 1 << 5,
+};
+/*
+ * Make the v1 cgroups of rel for the controllers in mask (CGROUP_V1_*); with
+ * unified (the container's v2 dir), move its processes into the new ones
+ * (update of a running container).
+ */
+int cgroup_v1_create(const char *rel, unsigned mask, const char *unified, struct berth_error **err);
 int cgroup_v1_apply(const char *rel, const struct berth_resources *res, bool update,
 		    struct berth_error **err);
 void cgroup_v1_destroy(const char *rel);
