@@ -15,6 +15,8 @@
 #include <yajl/yajl_gen.h>
 
 #include "berth/berth.h"
+#include "jsongen.h"
+#include "mount.h"
 #include "seccomp-filter.h"
 #include "util/macro.h"
 
@@ -22,73 +24,6 @@
 
 static const char *const feature_hooks[] = {
 	"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
-	NULL,
-};
-
-/* Every option mount.c's berth_mount_opts_parse() recognises (not passed on as fs data). */
-static const char *const feature_mount_options[] = {
-	"async",
-	"atime",
-	"bind",
-	"defaults",
-	"dev",
-	"diratime",
-	"dirsync",
-	"exec",
-	"iversion",
-	"lazytime",
-	"loud",
-	"mand",
-	"noatime",
-	"nodev",
-	"nodiratime",
-	"noexec",
-	"noiversion",
-	"nolazytime",
-	"nomand",
-	"norelatime",
-	"nostrictatime",
-	"nosuid",
-	"nosymfollow",
-	"private",
-	"ratime",
-	"rbind",
-	"rdev",
-	"rdiratime",
-	"relatime",
-	"remount",
-	"rexec",
-	"rnoatime",
-	"rnodev",
-	"rnodiratime",
-	"rnoexec",
-	"rnorelatime",
-	"rnostrictatime",
-	"rnosuid",
-	"rnosymfollow",
-	"ro",
-	"rprivate",
-	"rrelatime",
-	"rro",
-	"rrw",
-	"rshared",
-	"rslave",
-	"rstrictatime",
-	"rsuid",
-	"rsymfollow",
-	"runbindable",
-	"rw",
-	"shared",
-	"silent",
-	"slave",
-	"strictatime",
-	"suid",
-	"symfollow",
-	"sync",
-	"tmpcopyup",
-	"unbindable",
-	"idmap",
-	"ridmap",
 	NULL,
 };
 
@@ -114,44 +49,6 @@ static const struct {
 	{ "systemdUser", false }, { "rdma", true },
 };
 
-struct gen {
-	yajl_gen g;
-	yajl_gen_status st;
-};
-
-static void gen_str(struct gen *j, const char *s)
-{
-	if (j->st == yajl_gen_status_ok)
-		j->st = yajl_gen_string(j->g, (const unsigned char *)s, strlen(s));
-}
-
-static void gen_bool(struct gen *j, bool v)
-{
-	if (j->st == yajl_gen_status_ok)
-		j->st = yajl_gen_bool(j->g, v);
-}
-
-static void gen_open(struct gen *j, bool array)
-{
-	if (j->st == yajl_gen_status_ok)
-		j->st = array ? yajl_gen_array_open(j->g) : yajl_gen_map_open(j->g);
-}
-
-static void gen_close(struct gen *j, bool array)
-{
-	if (j->st == yajl_gen_status_ok)
-		j->st = array ? yajl_gen_array_close(j->g) : yajl_gen_map_close(j->g);
-}
-
-static void gen_key_strv(struct gen *j, const char *key, const char *const *v)
-{
-	gen_str(j, key);
-	gen_open(j, true);
-	for (; *v; v++)
-		gen_str(j, *v);
-	gen_close(j, true);
-}
-
 /* "key": {"enabled": v} */
 static void gen_key_enabled(struct gen *j, const char *key, bool v)
 {
@@ -163,6 +60,11 @@ static void gen_key_enabled(struct gen *j, const char *key, bool v)
 }
 
 /* The running kernel's highest capability number, or libcap's if /proc does not say. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int cap_last(void)
 {
 	int last = CAP_LAST_CAP;
@@ -266,7 +168,13 @@ int berth_features_json(char **ret_json, struct berth_error **err)
 	gen_str(&j, "ociVersionMax");
 	gen_str(&j, BERTH_SPEC_VERSION);
 	gen_key_strv(&j, "hooks", feature_hooks);
-	gen_key_strv(&j, "mountOptions", feature_mount_options);
+	/* from the mount option parser itself, so that the list cannot drift */
+	const char *opts[128];
+	size_t n_opts =
+		MIN(berth_mount_option_names(opts, ELEMENTSOF(opts) - 1), ELEMENTSOF(opts) - 1);
+	qsort(opts, n_opts, sizeof(opts[0]), cmp_str);
+	opts[n_opts] = NULL;
+	gen_key_strv(&j, "mountOptions", opts);
 	gen_linux(&j);
 	gen_str(&j, "annotations");
 	gen_open(&j, false);

@@ -119,6 +119,28 @@ static const struct {
 	{ "rnostrictatime", MOUNT_ATTR_RELATIME, 0, true },
 };
 
+size_t berth_mount_option_names(const char **ret, size_t max)
+{
+	static const char *const extra[] = { "tmpcopyup", "idmap", "ridmap" };
+	size_t n = 0;
+#define ADD(s)                        \
+	do {                          \
+		if (n < max)          \
+			ret[n] = (s); \
+		n++;                  \
+	} while (0)
+	for (size_t i = 0; i < ELEMENTSOF(flag_opts); i++)
+		ADD(flag_opts[i].name);
+	for (size_t i = 0; i < ELEMENTSOF(propagation_opts); i++)
+		ADD(propagation_opts[i].name);
+	for (size_t i = 0; i < ELEMENTSOF(attr_opts); i++)
+		ADD(attr_opts[i].name);
+	for (size_t i = 0; i < ELEMENTSOF(extra); i++)
+		ADD(extra[i]);
+#undef ADD
+	return n;
+}
+
 void berth_mount_opts_done(struct berth_mount_opts *o)
 {
 	if (!o)

@@ -33,6 +33,13 @@ int berth_mount_opts_parse(char *const *options, size_t n, struct berth_mount_op
 			   struct berth_error **err);
 void berth_mount_opts_done(struct berth_mount_opts *o);
 
+/*
+ * Every option name berth_mount_opts_parse() recognises (the rest go to the
+ * filesystem as data), for the features document. Fills up to max entries of
+ * ret with static strings and returns how many there are in all.
+ */
+size_t berth_mount_option_names(const char **ret, size_t max);
+
 struct berth_rootfs_ctx {
 	const struct berth_spec *spec;
 	const char *rootfs; /* absolute host path of the root filesystem */
