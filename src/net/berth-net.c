@@ -50,18 +50,36 @@ struct req {
 
 static char errbuf[512];
 
-static int fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(int r, const char *fmt, ...)
+static int vfail(int r, bool with_strerror, const char *fmt, va_list ap)
 {
 	if (errbuf[0])
 		return r; /* keep the first (innermost) message */
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	va_end(ap);
-	if (r < 0 && n >= 0 && (size_t)n < sizeof(errbuf))
+	if (with_strerror && r < 0 && n >= 0 && (size_t)n < sizeof(errbuf))
 		snprintf(errbuf + n, sizeof(errbuf) - (size_t)n, ": %s", strerror(-r));
 	return r < 0 ? r : -EINVAL;
+}
+
+/* Record the error message (the first one wins) with ": strerror(-r)" appended; returns r. */
+static int fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	r = vfail(r, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* The same without strerror: the message says it all. */
+static int failx(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int failx(int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	r = vfail(r, false, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /* ---- addresses ---- */
@@ -363,7 +381,7 @@ static int veth_create(struct nl *n, const struct req *q, int bridge_index, int 
 	if (q->mac) {
 		unsigned char mac[6];
 		if (parse_mac(q->mac, mac) < 0)
-			return fail(-EINVAL, "mac \"%s\" is not a unicast MAC address", q->mac);
+			return failx(-EINVAL, "mac \"%s\" is not a unicast MAC address", q->mac);
 		mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
 	}
 	mnl_attr_nest_end(h, peer);
@@ -496,18 +514,18 @@ static int ipam(struct nl *n, struct leases *l, const struct req *q, const char 
 	if (asked) {
 		struct cidr a;
 		if (cidr_parse(asked, net->family, false, &a) < 0)
-			return fail(-EINVAL, "%s \"%s\" is not a valid address", key, asked);
+			return failx(-EINVAL, "%s \"%s\" is not a valid address", key, asked);
 		if (a.prefix < 0)
 			a.prefix = net->prefix;
 		if (!cidr_contains(net, &a))
-			return fail(-EINVAL, "%s \"%s\" is outside the bridge's subnet", key,
-				    asked);
+			return failx(-EINVAL, "%s \"%s\" is outside the bridge's subnet", key,
+				     asked);
 		if (!memcmp(a.addr, gw->addr, 16))
-			return fail(-EADDRINUSE, "%s \"%s\" is the gateway's", key, asked);
+			return failx(-EADDRINUSE, "%s \"%s\" is the gateway's", key, asked);
 		fmt_addr(&a, buf);
 		if (lease_live(n, l, buf, holder, sizeof(holder)))
-			return fail(-EADDRINUSE, "%s \"%s\" is already in use by container \"%s\"",
-				    key, buf, holder);
+			return failx(-EADDRINUSE, "%s \"%s\" is already in use by container \"%s\"",
+				     key, buf, holder);
 		*ret = a;
 		return 0;
 	}
@@ -525,7 +543,7 @@ static int ipam(struct nl *n, struct leases *l, const struct req *q, const char 
 		*ret = c;
 		return 0;
 	}
-	return fail(-ENOSPC, "no free address left in the bridge's subnet");
+	return failx(-ENOSPC, "no free address left in the bridge's subnet");
 }
 
 /* ---- add, del ---- */
@@ -552,7 +570,7 @@ static int family_resolve(struct nl *n, int family, int bridge_index, struct fam
 	const char *k6 = family == AF_INET6 ? "6" : "";
 	if (p->subnet) {
 		if (cidr_parse(p->subnet, family, true, &p->net) < 0)
-			return fail(-EINVAL, "subnet%s \"%s\" is not a valid CIDR", k6, p->subnet);
+			return failx(-EINVAL, "subnet%s \"%s\" is not a valid CIDR", k6, p->subnet);
 		cidr_mask(&p->net, p->net.prefix);
 	} else if (have.family) {
 		p->net = have;
@@ -561,14 +579,14 @@ static int family_resolve(struct nl *n, int family, int bridge_index, struct fam
 		cidr_parse("10.88.0.0/16", AF_INET, true, &p->net);
 	} else if (p->address) {
 		if (cidr_parse(p->address, family, true, &p->net) < 0)
-			return fail(-EINVAL, "address6 \"%s\" needs a prefix length or subnet6",
-				    p->address);
+			return failx(-EINVAL, "address6 \"%s\" needs a prefix length or subnet6",
+				     p->address);
 		cidr_mask(&p->net, p->net.prefix);
 	}
 	if (p->gateway) {
 		if (cidr_parse(p->gateway, family, false, &p->gw) < 0)
-			return fail(-EINVAL, "gateway%s \"%s\" is not a valid address", k6,
-				    p->gateway);
+			return failx(-EINVAL, "gateway%s \"%s\" is not a valid address", k6,
+				     p->gateway);
 		p->gw.prefix = p->net.prefix;
 	} else if (have.family) {
 		p->gw = have;
@@ -577,7 +595,7 @@ static int family_resolve(struct nl *n, int family, int bridge_index, struct fam
 	}
 	p->gw.prefix = p->net.prefix;
 	if (!cidr_contains(&p->net, &p->gw))
-		return fail(-EINVAL, "gateway%s is outside the subnet", k6);
+		return failx(-EINVAL, "gateway%s is outside the subnet", k6);
 	*ret_add_gw = !have.family;
 	return 0;
 }
@@ -870,18 +888,18 @@ static int parse_request(char *text, struct req *q)
 			}
 		if (!known && !strcmp(k, "netdev")) {
 			if (q->n_netdevs >= MAX_NETDEVS)
-				return fail(-E2BIG, "linux.netDevices: more than %d devices",
-					    MAX_NETDEVS);
+				return failx(-E2BIG, "linux.netDevices: more than %d devices",
+					     MAX_NETDEVS);
 			char *sp = strchr(eq + 1, ' ');
 			if (!sp)
-				return fail(-EINVAL, "bad netdev line");
+				return failx(-EINVAL, "bad netdev line");
 			*sp = 0;
 			q->netdev_host[q->n_netdevs] = v;
 			q->netdev_ctr[q->n_netdevs++] = sp + 1;
 		}
 	}
 	if (!q->op || !q->id)
-		return fail(-EINVAL, "request without op or id");
+		return failx(-EINVAL, "request without op or id");
 	if (!q->ifname)
 		q->ifname = "eth0";
 	return 0;
@@ -910,20 +928,20 @@ int main(int argc, char **argv)
 	if (r >= 0) {
 		if (!strcmp(q.op, "add")) {
 			if (nsfd < 0)
-				r = fail(-EBADF, "no network namespace fd");
+				r = failx(-EBADF, "no network namespace fd");
 			else
 				r = do_add(&q, nsfd);
 		} else if (!strcmp(q.op, "del")) {
 			r = do_del(&q, nsfd);
 		} else {
-			r = fail(-EINVAL, "unknown op \"%s\"", q.op);
+			r = failx(-EINVAL, "unknown op \"%s\"", q.op);
 		}
 	}
 	if (r < 0) {
 		if (!errbuf[0])
 			snprintf(errbuf, sizeof(errbuf), "%s", strerror(-r));
 		fprintf(stderr, "%s\n", errbuf);
-		return 1;
+		return -r > 1 && -r < 256 ? -r : 1; /* berth takes the exit status as errno */
 	}
 	return 0;
 }

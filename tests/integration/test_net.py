@@ -1,0 +1,305 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""veth networking (berth.net.* annotations, berth-net helper) and
+linux.netDevices. Only bridges, veths and addresses the tests make: bridges
+are named after the session token, subnets are 10.2xx.y.0/24; everything is
+removed in teardown and checked gone."""
+
+import os
+import random
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import TOKEN
+
+NET_RAW = "CAP_NET_RAW"
+SRV = """#!/bin/sh
+read x
+echo "$x" > /tmp/got-$(hostname)
+echo "pong $x"
+"""
+
+
+def ip(*args, check=True):
+    cp = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if check:
+        assert cp.returncode == 0, cp.stderr
+    return cp
+
+
+def links_on(bridge):
+    cp = ip("-o", "link", "show", "master", bridge, check=False)
+    return [l for l in cp.stdout.splitlines() if l.strip()]
+
+
+def all_berth_veths():
+    return [l for l in ip("-o", "link", "show").stdout.splitlines() if re.search(r"^\d+: bv", l)]
+
+
+class Nets:
+    """Bridges and subnets of one test; deleted (and checked) in teardown."""
+
+    def __init__(self):
+        self.bridges = []
+        self.host_links = []
+        self.used = set()
+
+    def bridge(self):
+        name = f"{TOKEN}{len(self.bridges)}"[:15]
+        self.bridges.append(name)
+        while True:
+            a, b = random.randint(200, 254), random.randint(0, 255)
+            if (a, b) not in self.used:
+                self.used.add((a, b))
+                return name, f"10.{a}.{b}"
+
+
+@pytest.fixture
+def nets(env):
+    n = Nets()
+    yield n
+    # env's teardown (after ours) deletes containers; do it first so veths go
+    for cid in env.container_ids():
+        env.berth("delete", "--force", cid)
+    left = []
+    for b in n.bridges:
+        if ip("link", "show", b, check=False).returncode == 0:
+            left += links_on(b)
+            ip("link", "del", b, check=False)
+    for l in n.host_links:
+        ip("link", "del", l, check=False)
+    lease_dir = env.root / ".net"
+    if lease_dir.exists():
+        for f in lease_dir.iterdir():
+            text = f.read_text()
+            assert text == "", f"leases left in {f}: {text}"
+    assert not left, f"veths left on the bridges: {left}"
+
+
+def net_env(env, bridge, prefix, address=None, caps=(), **extra):
+    env.set_ns("network")
+    ann = env.cfg.setdefault("annotations", {})
+    ann["berth.net.bridge"] = bridge
+    ann["berth.net.subnet"] = f"{prefix}.0/24"
+    if address:
+        ann["berth.net.address"] = address
+    else:
+        ann.pop("berth.net.address", None)
+    for k, v in extra.items():
+        ann[f"berth.net.{k}"] = v
+    c = env.process.setdefault("capabilities", {})
+    for s in ("bounding", "effective", "permitted"):
+        lst = c.setdefault(s, [])
+        for cap in caps:
+            if cap not in lst:
+                lst.append(cap)
+
+
+def test_two_containers_ping_and_tcp(env, nets):
+    br, pfx = nets.bridge()
+    env.write_rootfs("/srv.sh", SRV)
+    net_env(env, br, pfx, f"{pfx}.10", caps=[NET_RAW])
+    env.cfg["hostname"] = "server"
+    srv, _ = env.create(["nc", "-l", "-p", "5000", "-e", "/srv.sh"])
+    # the host end sits on the bridge; the bridge got the gateway address
+    assert len(links_on(br)) == 1
+    assert f"{pfx}.1/24" in ip("-o", "-4", "addr", "show", br).stdout
+    env.start(srv)
+
+    net_env(env, br, pfx, f"{pfx}.11", caps=[NET_RAW])
+    env.cfg["hostname"] = "client"
+    r = env.sh(f"ip -4 -o addr show eth0; ip route; ping -c1 -W2 {pfx}.10 >/dev/null && "
+               f"echo ping-ok; for i in 1 2 3 4 5 6 7 8 9 10; do "
+               f"echo hello | nc -w 2 {pfx}.10 5000 && break; sleep 0.2; done")
+    assert r.rc == 0, r
+    assert f"inet {pfx}.11/24" in r.out
+    assert f"default via {pfx}.1 dev eth0" in r.out
+    assert "ping-ok" in r.out
+    assert "pong hello" in r.out
+    assert (env.rootfs / "tmp" / "got-server").read_text().strip() == "hello"
+    env.delete(srv, force=True)
+    assert links_on(br) == []
+
+
+def test_other_bridge_cannot_reach(env, nets):
+    br1, pfx1 = nets.bridge()
+    br2, pfx2 = nets.bridge()
+    env.write_rootfs("/srv.sh", SRV)
+    net_env(env, br1, pfx1, f"{pfx1}.10", caps=[NET_RAW])
+    srv, _ = env.create(["nc", "-l", "-p", "5000", "-e", "/srv.sh"])
+    env.start(srv)
+    net_env(env, br2, pfx2, caps=[NET_RAW])
+    r = env.sh(f"ip -4 -o addr show eth0; ping -c1 -W1 {pfx1}.10 && echo reached; "
+               f"echo x | nc -w 1 {pfx1}.10 5000 && echo reached")
+    assert f"inet {pfx2}.2/24" in r.out, r
+    assert "reached" not in r.out, r
+    assert not (env.rootfs / "tmp" / "got-server").exists()
+
+
+def test_parallel_creates_get_distinct_addresses(env, nets):
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx)
+    env.process["args"] = ["sleep", "30"]
+    env.save()
+    ids = [env.new_id() for _ in range(20)]
+    bgs = [env.popen("create", "-b", env.bundle, cid) for cid in ids]
+    for bg in bgs:
+        r = bg.wait(timeout=60)
+        assert r.rc == 0, r
+    addrs = []
+    for cid in ids:
+        rec = (env.root / cid / "network").read_text()
+        m = re.search(r"^address=(\S+)/24$", rec, re.M)
+        assert m, rec
+        addrs.append(m.group(1))
+    assert len(set(addrs)) == 20, sorted(addrs)
+    assert all(a.startswith(pfx + ".") and a != f"{pfx}.1" for a in addrs)
+    assert len(links_on(br)) == 20
+    leases = (env.root / ".net" / f"{br}.leases").read_text().split()
+    assert sorted(leases[0::3]) == sorted(addrs)
+    # and the namespaces really have them
+    env.start(ids[0])
+    pid = env.state(ids[1])["pid"]
+    cp = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-4", "-o", "addr", "show",
+                         "eth0"], capture_output=True, text=True)
+    assert f"inet {addrs[1]}/24" in cp.stdout, cp
+    for cid in ids:
+        env.delete(cid, force=True)
+    assert links_on(br) == []
+
+
+def test_create_delete_cycles_leave_nothing(env, nets):
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx)
+    env.save()
+    before = set(all_berth_veths())
+    t0 = time.monotonic()
+    for i in range(100):
+        cid = env.new_id()
+        r = env.berth("create", "-b", env.bundle, cid)
+        assert r.rc == 0, r
+        assert len(links_on(br)) == 1
+        r = env.berth("delete", "--force", cid)
+        assert r.rc == 0, r
+    elapsed = time.monotonic() - t0
+    assert links_on(br) == []
+    assert set(all_berth_veths()) <= before
+    assert (env.root / ".net" / f"{br}.leases").read_text() == ""
+    assert env.container_ids() == []
+    assert elapsed < 60, elapsed
+
+
+def test_address_taken(env, nets):
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx, f"{pfx}.20/24")
+    first, _ = env.create(["sleep", "30"])
+    r = env.berth("create", "-b", env.bundle, "second")
+    assert r.rc != 0
+    assert r.err_lines[-1] == (f'berth: create "second": network: address "{pfx}.20" is '
+                               f'already in use by container "{first}"'), r
+    assert env.container_ids() == [first]
+    assert len(links_on(br)) == 1
+    # the gateway's address is taken too
+    net_env(env, br, pfx, f"{pfx}.1")
+    r = env.create(check=False)[1]
+    assert r.rc != 0 and "is the gateway's" in r.err, r
+    assert len(links_on(br)) == 1
+
+
+@pytest.mark.parametrize("key,value,msg", [
+    ("subnet", "10.231.0.0/33", "is not a CIDR"),
+    ("address", "10.231.0.300", "is not an address"),
+    ("address6", "fd00::zz", "is not an address"),
+    ("mac", "01:00:00:00:00:01", "is not a unicast MAC address"),
+    ("mtu", "20", "is not an MTU"),
+    ("color", "blue", "unknown berth.net setting"),
+    ("nat", "true", "outbound NAT is not supported yet"),
+    ("ports", "8080:80/tcp", "port publishing is not supported yet"),
+])
+def test_bad_settings(env, nets, key, value, msg):
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx)
+    env.cfg["annotations"][f"berth.net.{key}"] = value
+    r = env.create(check=False)[1]
+    assert r.rc != 0
+    assert f'config.json: annotations["berth.net.{key}"]: ' in r.err, r
+    assert msg in r.err, r
+    assert env.container_ids() == []
+    assert ip("link", "show", br, check=False).returncode != 0, "bridge made anyway"
+
+
+def test_bridge_name_too_long(env, nets):
+    net_env(env, "b" * 16, "10.232.0")
+    r = env.create(check=False)[1]
+    assert r.rc != 0
+    assert ('config.json: annotations["berth.net.bridge"]: interface name '
+            f'"{"b" * 16}" is longer than 15 bytes') in r.err, r
+    assert env.container_ids() == []
+
+
+def test_needs_new_network_namespace(env, nets):
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx)
+    env.remove_ns("network")
+    env.remove_mount("/sys")
+    r = env.create(check=False)[1]
+    assert r.rc != 0 and "needs a new network namespace" in r.err, r
+    assert env.container_ids() == []
+
+
+def test_failure_after_network_rolls_back(env, nets):
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx)
+    env.process["cwd"] = "/does/not/exist"
+    env.process["args"] = ["/does/not/exist"]
+    r = env.create(check=False)[1]
+    assert r.rc != 0, r
+    assert env.container_ids() == []
+    assert links_on(br) == []
+    assert (env.root / ".net" / f"{br}.leases").read_text() == ""
+
+
+def test_mac_mtu_ipv6(env, nets):
+    br, pfx = nets.bridge()
+    six = f"fd00:{random.randint(0x200, 0x2ff):x}:{random.randint(0, 0xffff):x}"
+    net_env(env, br, pfx, mac="02:42:ac:11:00:99", mtu="1400", subnet6=f"{six}::/64",
+            address6=f"{six}::99")
+    r = env.sh("ip -o link show eth0; ip -6 -o addr show eth0 scope global; ip -6 route; "
+               "ip -o link show lo")
+    assert r.rc == 0, r
+    assert "02:42:ac:11:00:99" in r.out
+    assert "mtu 1400" in r.out
+    assert f"inet6 {six}::99/64" in r.out
+    assert f"default via {six}::1 dev eth0" in r.out
+    assert re.search(r"lo: <LOOPBACK,UP", r.out), r.out
+
+
+def test_net_devices_move_and_return(env, nets):
+    host = f"{TOKEN}d"[:15]
+    peer = f"{TOKEN}p"[:15]
+    ip("link", "add", host, "type", "veth", "peer", "name", peer)
+    nets.host_links += [host, peer]
+    env.set_ns("network")
+    env.linux["netDevices"] = {host: {"name": "ext0"}}
+    cid, _ = env.create(["sh", "-c", "ip -o link show ext0 > /tmp/seen; sleep 30"])
+    assert ip("link", "show", host, check=False).returncode != 0, "still on the host"
+    env.start(cid)
+    seen = env.rootfs / "tmp" / "seen"
+    deadline = time.monotonic() + 10
+    while not (seen.exists() and seen.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "ext0" in seen.read_text()
+    env.delete(cid, force=True)
+    # back on the host under its own name
+    assert ip("link", "show", host, check=False).returncode == 0
+    # (a virtual device is destroyed with the namespace when the container exits by itself;
+    # only physical ones come back from a dead namespace, which a test cannot make)
+
+
+def test_no_network_costs_nothing(env):
+    """Without berth.net.* berth never runs its helper (no state file, no leases)."""
+    cid, _ = env.create()
+    assert not (env.root / cid / "network").exists()
+    assert not (env.root / ".net").exists()
