@@ -668,6 +668,12 @@ static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_er
 	r = open_init(c, err);
 	if (r < 0)
 		return r;
+	/*
+	 * The pidfd pins the init: the lock may go. It must, for a paused
+	 * container (--ignore-paused): the process only runs once `berth
+	 * resume` got the lock.
+	 */
+	closep(&c->dirfd);
 	r = spawn(c, err);
 	if (r < 0)
 		return r;
@@ -676,8 +682,6 @@ static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_er
 		if (r < 0)
 			return r;
 	}
-	/* let other commands in while it runs */
-	closep(&c->dirfd);
 	if (p->detach) {
 		*ret_status = c->pid;
 		return 0;

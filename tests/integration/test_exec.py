@@ -1,0 +1,246 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""berth exec: a new process inside a running container.
+
+Each test starts a container whose process sleeps, runs berth exec into it
+and checks what the new process saw: namespaces, cwd, env, user, capabilities,
+seccomp, exit codes. The env fixture force-deletes the container and checks
+that nothing is left behind.
+"""
+
+import json
+import os
+import shutil
+import time
+
+import pytest
+
+ENGINES = os.path.join("/work", "shared", "engines")
+
+
+def running(env, **kw):
+    env.process["args"] = ["sleep", "1000"]
+    cid, _ = env.create(**kw)
+    env.start(cid, check=True)
+    return cid
+
+
+def status_field(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{name} not in {text!r}")
+
+
+def wait_file(path, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            return open(path).read()
+        time.sleep(0.02)
+    raise AssertionError(f"{path} did not appear")
+
+
+def test_exec_exit_code_and_pid_namespace(env):
+    cid = running(env)
+    r = env.berth("exec", cid, "sh", "-c", "echo pid=$$; cat /proc/1/cmdline; echo; exit 7")
+    assert r.rc == 7, r
+    lines = r.out.splitlines()
+    # the process is in the container's pid namespace, next to its init (sleep, pid 1)
+    assert lines[0].startswith("pid=") and int(lines[0][4:]) > 1, r
+    assert lines[1].replace("\0", " ").strip() == "sleep 1000", r
+    # killed by a signal: 128 + N
+    r = env.berth("exec", cid, "sh", "-c", "kill -9 $$")
+    assert r.rc == 137, r
+
+
+def test_exec_joins_every_namespace_and_the_cgroup(env):
+    cid = running(env)
+    init = env.state(cid)["pid"]
+    pidfile = env.dir / "exec.pid"
+    r = env.berth("exec", "--detach", "--pid-file", pidfile, cid, "sleep", "1000")
+    assert r.rc == 0, r
+    pid = int(wait_file(pidfile))
+    for ns in ("mnt", "pid", "net", "ipc", "uts", "cgroup"):
+        assert os.readlink(f"/proc/{pid}/ns/{ns}") == os.readlink(f"/proc/{init}/ns/{ns}"), ns
+    with open(f"/proc/{pid}/cgroup") as f, open(f"/proc/{init}/cgroup") as g:
+        assert f.read() == g.read()
+    assert os.readlink(f"/proc/{pid}/root") == os.readlink(f"/proc/{init}/root")
+    # berth ps lists it with the init
+    r = env.berth("ps", "--format", "json", cid, check=True)
+    assert pid in json.loads(r.out) and init in json.loads(r.out), r
+
+
+def test_exec_env_cwd_user_groups(env):
+    env.process["env"].append("FROM_CONFIG=1")
+    cid = running(env)
+    r = env.berth("exec", "-e", "FOO=bar", "-e", "FROM_CONFIG=2", "--cwd", "/tmp",
+                  "-u", "65534:65534", "-g", "1234", cid,
+                  "sh", "-c", "echo $FOO $FROM_CONFIG; pwd; id -u; id -g; id -G")
+    assert r.rc == 0, r
+    assert r.out.splitlines() == ["bar 2", "/tmp", "65534", "65534", "65534 1234"], r
+    # a missing cwd is created inside the container, like for create
+    r = env.berth("exec", "--cwd", "/new/dir", cid, "pwd")
+    assert r.rc == 0 and r.out.strip() == "/new/dir", r
+    assert (env.rootfs / "new" / "dir").is_dir()
+
+
+def test_exec_capabilities_and_no_new_privs(env):
+    env.process["noNewPrivileges"] = False
+    cid = running(env)
+    r = env.berth("exec", cid, "cat", "/proc/self/status", check=True)
+    base = int(status_field(r.out, "CapEff"), 16)
+    assert status_field(r.out, "NoNewPrivs") == "0", r
+    r = env.berth("exec", "-c", "CAP_SYS_ADMIN", "--cap", "cap_net_raw", "--no-new-privs", cid,
+                  "cat", "/proc/self/status", check=True)
+    eff = int(status_field(r.out, "CapEff"), 16)
+    added = (1 << 21) | (1 << 13)  # CAP_SYS_ADMIN, CAP_NET_RAW
+    assert eff == base | added, r
+    assert int(status_field(r.out, "CapBnd"), 16) & added == added, r
+    # CVE-2022-29162: --cap never makes anything inheritable (or ambient)
+    assert int(status_field(r.out, "CapInh"), 16) == 0, r
+    assert int(status_field(r.out, "CapAmb"), 16) == 0, r
+    assert status_field(r.out, "NoNewPrivs") == "1", r
+    r = env.berth("exec", "-c", "CAP_NOPE", cid, "true")
+    assert r.rc == 1 and len(r.err_lines) == 1 and "CAP_NOPE" in r.err, r
+
+
+def test_exec_applies_the_container_seccomp_filter(env):
+    assert "seccomp" in env.linux, "berth spec makes a seccomp profile"
+    cid = running(env)
+    r = env.berth("exec", cid, "cat", "/proc/self/status", check=True)
+    assert status_field(r.out, "Seccomp") == "2", r
+    # the same bundle without linux.seccomp: no filter
+    del env.linux["seccomp"]
+    env2_cid = running(env)
+    r = env.berth("exec", env2_cid, "cat", "/proc/self/status", check=True)
+    assert status_field(r.out, "Seccomp") == "0", r
+
+
+def test_exec_process_file_as_containerd_passes_it(env):
+    cid = running(env)
+    with open(os.path.join(ENGINES, "containerd", "05-exec.exec.process.json")) as f:
+        proc = json.load(f)
+    out = "/exec-out"
+    proc["args"] = ["sh", "-c", f"echo exec-ok > {out}; grep -E '^(CapInh|NoNewPrivs)' "
+                    f"/proc/self/status >> {out}; ulimit -n >> {out}; id -G >> {out}"]
+    pf = env.dir / "process.json"
+    pf.write_text(json.dumps(proc))
+    pidfile = env.dir / "e1.pid"
+    # exactly containerd's argv shape: --process FILE --detach --pid-file F ID
+    r = env.berth("exec", "--process", pf, "--detach", "--pid-file", pidfile, cid)
+    assert r.rc == 0, r
+    assert int(wait_file(pidfile)) > 0
+    deadline = time.monotonic() + 10
+    text = ""
+    while time.monotonic() < deadline:
+        p = env.rootfs / out.lstrip("/")
+        text = p.read_text() if p.exists() else ""
+        if len(text.splitlines()) >= 5:
+            break
+        time.sleep(0.02)
+    lines = text.splitlines()
+    assert lines[0] == "exec-ok", text
+    assert status_field(text, "CapInh") == "0000000000000000", text
+    assert status_field(text, "NoNewPrivs") == "1", text
+    assert lines[3] == "1024", text
+    assert lines[4].split() == ["0"], text
+
+
+def test_exec_process_file_errors_name_the_file(env):
+    cid = running(env)
+    pf = env.dir / "bad.json"
+    pf.write_text(json.dumps({"args": [], "cwd": "/"}))
+    r = env.berth("exec", "-p", pf, cid)
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert str(pf) in r.err and "process.args" in r.err, r
+    pf.write_text("{ not json")
+    r = env.berth("exec", "-p", pf, cid)
+    assert r.rc == 1 and len(r.err_lines) == 1 and str(pf) in r.err, r
+    pf.write_text(json.dumps({"args": ["true"], "cwd": "relative"}))
+    r = env.berth("exec", "-p", pf, cid)
+    assert r.rc == 1 and "process.cwd" in r.err, r
+
+
+def test_exec_refuses_stopped_and_created_containers(env):
+    env.process["args"] = ["true"]
+    cid, _ = env.create()
+    r = env.berth("exec", cid, "true")
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert f'container "{cid}" is not running' in r.err, r
+    env.start(cid)
+    env.wait_status(cid, "stopped")
+    r = env.berth("exec", cid, "true")
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert f'container "{cid}" is not running' in r.err, r
+    r = env.berth("exec", "nosuch", "true")
+    assert r.rc == 1 and "nosuch" in r.err, r
+
+
+def test_exec_paused_needs_ignore_paused(env):
+    cid = running(env)
+    env.berth("pause", cid, check=True)
+    r = env.berth("exec", cid, "true")
+    assert r.rc == 1 and len(r.err_lines) == 1 and "paused" in r.err, r
+    # with --ignore-paused the process runs once the container is resumed
+    bg = env.popen("exec", "--ignore-paused", cid, "sh", "-c", "echo ran; exit 4")
+    time.sleep(0.3)
+    assert bg.poll() is None
+    env.berth("resume", cid, check=True)
+    r = bg.wait()
+    assert r.rc == 4 and r.out.strip() == "ran", r
+
+
+def test_exec_program_errors_are_one_line(env):
+    cid = running(env)
+    r = env.berth("exec", cid, "no-such-program")
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert "executable file not found" in r.err and cid in r.err, r
+    r = env.berth("exec", cid)
+    assert r.rc == 2, r
+    r = env.berth("exec", "-t", "-d", cid, "true")
+    assert r.rc == 1 and "console-socket" in r.err, r
+
+
+def test_exec_cwd_stays_inside_the_root(env):
+    """CVE-2024-21626: no fd of berth and no symlink lead a cwd out of the container."""
+    cid = running(env)
+    dfd = os.open(str(env.dir), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r = env.berth("exec", "--cwd", f"/proc/self/fd/{dfd}", cid, "pwd", pass_fds=(dfd,))
+        assert r.rc == 1 and len(r.err_lines) == 1 and "cwd" in r.err, r
+        r = env.berth("exec", "--preserve-fds", "0", "--cwd", "/proc/self/cwd", cid, "pwd")
+        assert r.rc == 1 and "cwd" in r.err, r
+    finally:
+        os.close(dfd)
+    # an absolute symlink to a host directory resolves inside the container
+    os.symlink(str(env.dir), env.rootfs / "hostdir")
+    os.symlink("../../../../../../../..", env.rootfs / "up")
+    r = env.berth("exec", "--cwd", "/hostdir", cid, "sh", "-c", "touch escaped; pwd")
+    assert r.rc == 0, r
+    assert not (env.dir / "escaped").exists()
+    assert (env.rootfs / str(env.dir).lstrip("/") / "escaped").exists()
+    r = env.berth("exec", "--cwd", "/up", cid, "sh", "-c", "pwd; ls /")
+    assert r.rc == 0 and r.out.splitlines()[0] == "/", r
+    assert "bundle" not in r.out.split(), r
+
+
+def test_exec_forwards_signals(env):
+    cid = running(env)
+    bg = env.popen("exec", cid, "sh", "-c", "trap 'echo got-term; exit 9' TERM; "
+                   "echo ready; while :; do sleep 0.1; done")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        bg.fo.seek(0)
+        if "ready" in bg.fo.read():
+            break
+        time.sleep(0.02)
+    bg.send_signal(15)
+    r = bg.wait()
+    assert r.rc == 9 and "got-term" in r.out, r
+
+
+def test_exec_tty_relay_from_a_pipe(env):
+    cid = running(env)
+    r = env.berth("exec", "-t", cid, "sh", input="tty\nexit 5\n")
+    assert r.rc == 5, r
+    assert "/dev/pts/" in r.out, r
