@@ -34,6 +34,7 @@ void berth_overlay_free(struct berth_overlay *o)
 	free(o->lowerdir);
 	free(o->upperdir);
 	free(o->workdir);
+	free(o->bind_source);
 	free(o);
 }
 
@@ -123,7 +124,8 @@ int berth_overlay_prepare(const struct berth_spec *s, const char *bundle,
 			return r;
 		if (append_escaped(&o->lowerdir, &len, abs) < 0)
 			return berth_error_set(err, ENOMEM, "overlay");
-		n++;
+		if (n++ == 0)
+			o->bind_source = TAKE_PTR(abs);
 	}
 	if (n == 0)
 		return berth_error_setx(err, EINVAL,
@@ -155,6 +157,8 @@ int berth_overlay_prepare(const struct berth_spec *s, const char *bundle,
 	} else if (!s->root_readonly) {
 		o->ephemeral = true;
 	}
+	if (n > 1 || o->ephemeral || o->upperdir)
+		free(TAKE_PTR(o->bind_source));
 	*ret = TAKE_PTR(o);
 	return 0;
 }
@@ -184,6 +188,13 @@ int berth_overlay_make_dirs(struct berth_overlay *o, int state_fd, struct berth_
 
 int berth_overlay_mount(const struct berth_overlay *o, const char *target, struct berth_error **err)
 {
+	if (o->bind_source) {
+		/* root.readonly makes it read-only with the rest of the rootfs */
+		if (mount(o->bind_source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return berth_error_set(err, errno, "overlay: bind layer \"%s\" on \"%s\"",
+					       o->bind_source, target);
+		return 0;
+	}
 	/* fsconfig takes each option whole: no ',' splitting to worry about, no page limit */
 	_cleanup_close_ int fsfd = (int)syscall(SYS_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */);
 	if (fsfd < 0)

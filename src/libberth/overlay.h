@@ -20,6 +20,7 @@ struct berth_overlay {
 	char *lowerdir; /* absolute layer paths, top first, ':'-joined with ':' and '\' escaped */
 	char *upperdir, *workdir; /* both NULL: a read-only overlay of the lower layers */
 	bool ephemeral;		  /* upper and work go in the state dir (made by make_dirs) */
+	char *bind_source; /* read-only root of a single layer: a bind mount (overlayfs wants 2) */
 };
 
 /*
