@@ -1,0 +1,236 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""process.terminal: the pty allocated in the container's devpts, handed to a
+console-socket receiver (as conmon and containerd's shim take it) or relayed
+by berth to its own terminal in raw mode, with window sizes.
+
+The receiver stands in for an engine: a unix stream socket that takes one fd
+with SCM_RIGHTS. berth's own terminal is a pty made here (python's pty module).
+"""
+
+import fcntl
+import json
+import os
+import pty
+import select
+import signal
+import socket
+import struct
+import termios
+import time
+
+import pytest
+
+from conftest import BERTH
+
+
+class Receiver:
+    """A console socket: listen, then take the master fd berth sends."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(1)
+        self.sock.settimeout(10)
+
+    def take(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            msg, fds, _, _ = socket.recv_fds(conn, 1024, 4)
+        assert len(fds) == 1, (msg, fds)
+        return msg, fds[0]
+
+    def close(self):
+        self.sock.close()
+        os.unlink(self.path)
+
+
+@pytest.fixture
+def receiver(env):
+    r = Receiver(env.dir / "console.sock")
+    yield r
+    r.close()
+
+
+def read_until(fd, needle, timeout=10.0):
+    """Read from a pty master until needle shows up; returns everything read."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while needle.encode() not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{needle!r} not seen in {buf!r}")
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the other side is gone
+            break
+        if not chunk:
+            break
+        buf += chunk
+    if needle.encode() not in buf:
+        raise AssertionError(f"{needle!r} not seen in {buf!r}")
+    return buf.decode(errors="replace")
+
+
+def gone(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def set_winsize(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def test_console_socket_create_start(env, receiver):
+    env.process["terminal"] = True
+    env.process["consoleSize"] = {"height": 31, "width": 93}
+    cid, r = env.create(["sh"], extra=("--console-socket", receiver.path))
+    assert r.rc == 0, r
+    # sent during create, before start: the name is what runc sends
+    msg, master = receiver.take()
+    try:
+        assert msg == b"/dev/ptmx"
+        assert os.isatty(master)
+        env.start(cid)
+        os.write(master, b"echo hi-$((40+2)); tty; stty size; "
+                         b"test -c /dev/console && echo con''sole-ok\n")
+        out = read_until(master, "console-ok")
+        assert "hi-42" in out and "/dev/pts/0" in out and "31 93" in out, out
+        os.write(master, b"exit 7\n")
+        env.wait_status(cid, "stopped")
+    finally:
+        os.close(master)
+
+
+def test_console_socket_exec(env, receiver):
+    env.process["args"] = ["sleep", "1000"]
+    cid, _ = env.create()
+    env.start(cid)
+    pidfile = env.dir / "e.pid"
+    proc = {"terminal": True, "consoleSize": {"height": 21, "width": 77},
+            "args": ["sh", "-c", "stty size; tty; read x; echo got-$x; exit 3"],
+            "cwd": "/", "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}}
+    pf = env.dir / "process.json"
+    pf.write_text(json.dumps(proc))
+    # podman's shape: --pid-file --process --detach --tty --console-socket
+    r = env.berth("exec", "--pid-file", pidfile, "--process", pf, "--detach", "--tty",
+                  "--console-socket", receiver.path, cid)
+    assert r.rc == 0, r
+    msg, master = receiver.take()
+    try:
+        out = read_until(master, "/dev/pts/")
+        assert "21 77" in out, out
+        os.write(master, b"yes\n")
+        out = read_until(master, "got-yes")
+        pid = int(pidfile.read_text())
+        # detached: not berth's child any more, so watch it through /proc
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not gone(pid):
+            time.sleep(0.02)
+        assert gone(pid)
+    finally:
+        os.close(master)
+
+
+def test_create_console_socket_that_nobody_listens_on(env):
+    env.process["terminal"] = True
+    cid, r = env.create(["true"], extra=("--console-socket", env.dir / "nope.sock"),
+                        check=False)
+    assert r.rc == 1 and len(r.err_lines) == 1 and "console socket" in r.err, r
+    assert env.container_ids() == []
+
+
+def spawn_on_pty(argv, rows, cols, environ):
+    """Run argv with a new pty as its controlling terminal; returns (pid, master)."""
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(argv[0], argv, environ)
+        finally:
+            os._exit(127)
+    set_winsize(master, rows, cols)
+    return pid, master
+
+
+def test_run_relays_a_terminal_in_raw_mode(env):
+    env.process["terminal"] = True
+    env.process["args"] = ["sh", "-c", "stty size; echo ready; read x; stty size; "
+                           "echo got-$x; exit 3"]
+    env.save()
+    argv = [BERTH, "--root", str(env.root), "run", "-b",
+            str(env.bundle), env.new_id()]
+    environ = dict(os.environ, BERTH_TEST_MARK=env.mark)
+    pid, master = spawn_on_pty(argv, 30, 100, environ)
+    try:
+        out = read_until(master, "ready")
+        assert "30 100" in out, out
+        # berth's side of the terminal is raw while the container runs
+        attrs = termios.tcgetattr(master)
+        assert not (attrs[3] & termios.ICANON) and not (attrs[3] & termios.ECHO)
+        # a resize of berth's terminal reaches the container (SIGWINCH)
+        set_winsize(master, 45, 132)
+        time.sleep(0.3)
+        os.write(master, b"go\r")
+        out = read_until(master, "got-go")
+        assert "45 132" in out, out
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3, status
+        # restored on exit
+        attrs = termios.tcgetattr(master)
+        assert attrs[3] & termios.ICANON and attrs[3] & termios.ECHO
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(master)
+
+
+def test_run_console_size_wins_over_berths_terminal(env):
+    env.process["terminal"] = True
+    env.process["consoleSize"] = {"height": 12, "width": 34}
+    env.process["args"] = ["sh", "-c", "stty size; exit 0"]
+    env.save()
+    argv = [BERTH, "--root", str(env.root), "run", "-b",
+            str(env.bundle), env.new_id()]
+    pid, master = spawn_on_pty(argv, 50, 150, dict(os.environ, BERTH_TEST_MARK=env.mark))
+    try:
+        out = read_until(master, "12 34")
+        assert "50 150" not in out, out
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    finally:
+        os.close(master)
+
+
+def test_run_terminal_without_a_tty_does_not_hang(env):
+    env.process["terminal"] = True
+    r = env.run(["sh", "-c", "tty; echo out-ok; exit 4"], timeout=20)
+    assert r.rc == 4, r
+    assert "/dev/pts/0" in r.out and "out-ok" in r.out, r
+    # stdin from a pipe reaches the pty; its end is an end of file for the program
+    r = env.run(["sh", "-c", "read a; echo got-$a; cat; echo cat-done"], input="one\ntwo\n")
+    assert r.rc == 0 and "got-one" in r.out and "cat-done" in r.out, r
+
+
+def test_exec_tty_relay_on_a_pty(env):
+    env.process["args"] = ["sleep", "1000"]
+    cid, _ = env.create()
+    env.start(cid)
+    argv = [BERTH, "--root", str(env.root), "exec", "-t", cid,
+            "sh", "-c", "stty size; tty; exit 6"]
+    pid, master = spawn_on_pty(argv, 33, 111, dict(os.environ, BERTH_TEST_MARK=env.mark))
+    try:
+        out = read_until(master, "/dev/pts/")
+        assert "33 111" in out, out
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 6, status
+    finally:
+        os.close(master)
