@@ -173,7 +173,7 @@ static int parse(int argc, char *argv[], struct exec_args *a)
 			r = parse_user(optarg, p);
 			break;
 		case 'g': {
-			uint32_t g;
+			uint32_t g = 0;
 			r = parse_id("--additional-gids", optarg, &g);
 			if (r != 0)
 				break;
