@@ -244,3 +244,61 @@ def test_exec_tty_relay_from_a_pipe(env):
     r = env.berth("exec", "-t", cid, "sh", input="tty\nexit 5\n")
     assert r.rc == 5, r
     assert "/dev/pts/" in r.out, r
+
+
+def test_exec_hands_a_seccomp_listener_to_the_agent(env):
+    """With notify rules, the exec'd process's listener goes to listenerPath like the init's."""
+    import socket
+    import threading
+
+    path = env.dir / "agent.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(4)
+    got = []  # (state JSON, fds): fds stay open, or notifying syscalls would fail
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                data, fds, _, _ = socket.recv_fds(conn, 65536, 4)
+                while True:
+                    more = conn.recv(65536)
+                    if not more:
+                        break
+                    data += more
+            got.append((data.rstrip(b"\0").decode(), fds))
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        env.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                                "listenerPath": str(path), "listenerMetadata": "m-1",
+                                "syscalls": [{"names": ["mkdir", "mkdirat"],
+                                              "action": "SCMP_ACT_NOTIFY"}]}
+        cid = running(env)
+        pidfile = env.dir / "e.pid"
+        r = env.berth("exec", "-d", "--pid-file", pidfile, cid, "sleep", "1000")
+        assert r.rc == 0, r
+        pid = int(wait_file(pidfile))
+        deadline = time.monotonic() + 10
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(got) == 2, got
+        state = json.loads(got[1][0])
+        assert len(got[1][1]) == 1 and state["fds"] == ["seccompFd"], got
+        assert state["pid"] == pid and state["metadata"] == "m-1", state
+        assert state["state"]["id"] == cid and state["state"]["status"] == "running", state
+    finally:
+        try:
+            srv.shutdown(socket.SHUT_RDWR)  # wakes the accept
+        except OSError:
+            pass
+        srv.close()
+        for _, fds in got:
+            for fd in fds:
+                os.close(fd)
+        t.join(timeout=5)
