@@ -302,3 +302,64 @@ def test_exec_hands_a_seccomp_listener_to_the_agent(env):
             for fd in fds:
                 os.close(fd)
         t.join(timeout=5)
+
+
+def test_exec_into_user_and_time_namespaces(env):
+    env.set_ns("user")
+    env.set_ns("time")
+    env.linux["timeOffsets"] = {"boottime": {"secs": 1000000, "nanosecs": 0}}
+    env.linux["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    env.linux["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    env.remove_mount("/sys/fs/cgroup")
+    cid = running(env)
+    init = env.state(cid)["pid"]
+    pidfile = env.dir / "e.pid"
+    r = env.berth("exec", "-d", "--pid-file", pidfile, "-u", "1000:1000", cid, "sleep", "1000")
+    assert r.rc == 0, r
+    pid = int(wait_file(pidfile))
+    for ns in ("user", "time", "mnt", "pid"):
+        assert os.readlink(f"/proc/{pid}/ns/{ns}") == os.readlink(f"/proc/{init}/ns/{ns}"), ns
+    st = os.stat(f"/proc/{pid}")
+    assert (st.st_uid, st.st_gid) == (101000, 101000)
+    r = env.berth("exec", cid, "sh", "-c", "id -u; cat /proc/uptime")
+    assert r.rc == 0, r
+    assert r.out.splitlines()[0] == "0", r
+    assert float(r.out.splitlines()[1].split()[0]) > 1000000, r
+
+
+def test_exec_preserve_fds(env):
+    cid = running(env)
+    rfd, wfd = os.pipe()
+    try:
+        if wfd != 3:
+            # the preserved range starts at 3: put the pipe there for berth
+            saved = os.dup(3) if _fd_open(3) else None
+            os.dup2(wfd, 3, inheritable=True)
+        try:
+            r = env.berth("exec", "--preserve-fds", "1", cid, "sh", "-c",
+                          "echo through-fd-3 >&3; ls /proc/self/fd | wc -l", pass_fds=(3,))
+        finally:
+            if wfd != 3:
+                if saved is not None:
+                    os.dup2(saved, 3)
+                    os.close(saved)
+                else:
+                    os.close(3)
+        assert r.rc == 0, r
+        os.close(wfd)
+        wfd = -1
+        assert os.read(rfd, 100) == b"through-fd-3\n"
+        # 0, 1, 2, 3 and the one ls opens
+        assert r.out.strip() == "5", r
+    finally:
+        os.close(rfd)
+        if wfd >= 0:
+            os.close(wfd)
+
+
+def _fd_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
