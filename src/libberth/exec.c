@@ -69,6 +69,7 @@ struct exec_ctx {
 	pid_t helper, pid;
 	int pidfd;
 	int console_fd;
+	int sigfd; /* berth's signalfd (borrowed) */
 };
 
 static const char *state_root(const struct berth_context *ctx)
@@ -379,6 +380,8 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 	closep(&c->dirfd);
 	closep(&c->cg_fd);
 	closep(&c->console_fd);
+	if (c->sigfd >= 0)
+		close(c->sigfd);
 	if (reset_signals(&e) < 0)
 		child_fail(fd, e, 1);
 
@@ -726,6 +729,16 @@ int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int
 	sigset_t fwd, old;
 	_cleanup_close_ int sfd = -EBADF;
 
+	/*
+	 * Every fd of the preserved range must be the caller's: one berth opens
+	 * below would land there and reach the container.
+	 */
+	for (int fd = 3; p->preserve_fds > 0 && fd < 3 + p->preserve_fds; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			return berth_error_setx(err, EBADF,
+						"exec \"%s\": preserve-fds %d: fd %d is not open",
+						p->id ? p->id : "", p->preserve_fds, fd);
+
 	/* blocked before the clone so that nothing is lost; the process resets its mask */
 	sigemptyset(&fwd);
 	if (!p->detach) {
@@ -735,6 +748,7 @@ int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int
 	}
 	sigprocmask(SIG_BLOCK, &fwd, &old);
 
+	c.sigfd = sfd;
 	int r = do_exec(&c, sfd, ret_status, err);
 	if (r < 0) {
 		if (c.pid > 0) {

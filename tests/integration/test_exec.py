@@ -351,6 +351,9 @@ def test_exec_preserve_fds(env):
         assert os.read(rfd, 100) == b"through-fd-3\n"
         # 0, 1, 2, 3 and the one ls opens
         assert r.out.strip() == "5", r
+        # a range with holes would hand berth's own fds to the container: refused
+        r = env.berth("exec", "--preserve-fds", "40", cid, "true")
+        assert r.rc == 1 and len(r.err_lines) == 1 and "is not open" in r.err, r
     finally:
         os.close(rfd)
         if wfd >= 0:
