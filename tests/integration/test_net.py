@@ -34,6 +34,15 @@ def links_on(bridge):
     return [l for l in cp.stdout.splitlines() if l.strip()]
 
 
+def wait_links_gone(bridge, keep=0, timeout=5.0):
+    """The host ends go with the container's namespace, which the kernel frees
+    asynchronously (tens of ms): wait until at most keep are left."""
+    deadline = time.monotonic() + timeout
+    while len(links_on(bridge)) > keep and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return links_on(bridge)
+
+
 def all_berth_veths():
     return [l for l in ip("-o", "link", "show").stdout.splitlines() if re.search(r"^\d+: bv", l)]
 
@@ -66,7 +75,7 @@ def nets(env):
     left = []
     for b in n.bridges:
         if ip("link", "show", b, check=False).returncode == 0:
-            left += links_on(b)
+            left += wait_links_gone(b)
             ip("link", "del", b, check=False)
     for l in n.host_links:
         ip("link", "del", l, check=False)
@@ -120,7 +129,7 @@ def test_two_containers_ping_and_tcp(env, nets):
     assert "pong hello" in r.out
     assert (env.rootfs / "tmp" / "got-server").read_text().strip() == "hello"
     env.delete(srv, force=True)
-    assert links_on(br) == []
+    assert wait_links_gone(br) == []
 
 
 def test_other_bridge_cannot_reach(env, nets):
@@ -167,7 +176,7 @@ def test_parallel_creates_get_distinct_addresses(env, nets):
     assert f"inet {addrs[1]}/24" in cp.stdout, cp
     for cid in ids:
         env.delete(cid, force=True)
-    assert links_on(br) == []
+    assert wait_links_gone(br) == []
 
 
 def test_create_delete_cycles_leave_nothing(env, nets):
@@ -180,11 +189,15 @@ def test_create_delete_cycles_leave_nothing(env, nets):
         cid = env.new_id()
         r = env.berth("create", "-b", env.bundle, cid)
         assert r.rc == 0, r
-        assert len(links_on(br)) == 1
+        host_if = re.search(r"^host_if=(\S+)$", (env.root / cid / "network").read_text(), re.M)
+        assert host_if.group(1) in "".join(links_on(br))
         r = env.berth("delete", "--force", cid)
         assert r.rc == 0, r
     elapsed = time.monotonic() - t0
-    assert links_on(br) == []
+    assert wait_links_gone(br) == []
+    deadline = time.monotonic() + 5
+    while not set(all_berth_veths()) <= before and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert set(all_berth_veths()) <= before
     assert (env.root / ".net" / f"{br}.leases").read_text() == ""
     assert env.container_ids() == []
@@ -257,7 +270,7 @@ def test_failure_after_network_rolls_back(env, nets):
     r = env.create(check=False)[1]
     assert r.rc != 0, r
     assert env.container_ids() == []
-    assert links_on(br) == []
+    assert wait_links_gone(br) == []
     assert (env.root / ".net" / f"{br}.leases").read_text() == ""
 
 
