@@ -344,6 +344,9 @@ static int run_helper(const char *req, int nsfd, char **ret_out, struct berth_er
 			err, -r, "network: helper berth-net not found (set BERTH_NET_HELPER)");
 	int in[2] = { -EBADF, -EBADF }, out[2] = { -EBADF, -EBADF }, ep[2] = { -EBADF, -EBADF };
 	_cleanup_close_ int ns3 = -EBADF;
+	_cleanup_free_ char *o = NULL, *e = NULL;
+	int status = 0;
+	pid_t pid;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
 		r = berth_error_set(err, errno, "network: pipe");
 		goto out;
@@ -366,7 +369,6 @@ static int run_helper(const char *req, int nsfd, char **ret_out, struct berth_er
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
-	pid_t pid;
 	char *argv[] = { (char *)"berth-net", NULL };
 	r = posix_spawn(&pid, path, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -380,10 +382,8 @@ static int run_helper(const char *req, int nsfd, char **ret_out, struct berth_er
 	closep(&ep[1]);
 	(void)write_all(in[1], req, strlen(req));
 	closep(&in[1]);
-	_cleanup_free_ char *o = NULL, *e = NULL;
 	read_fd_all(out[0], 65536, &o, NULL);
 	read_fd_all(ep[0], 4096, &e, NULL);
-	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

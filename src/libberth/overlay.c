@@ -120,8 +120,8 @@ int berth_overlay_prepare(const struct berth_spec *s, const char *bundle,
 	for (char *tok = strtok_r(list, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
 		_cleanup_free_ char *abs = NULL;
 		r = layer_path(BERTH_ANN_ROOTFS_LOWER, "layer", bundle, tok, &abs, err);
-		if (r < 0)
-			return r;
+		if (r < 0 || !abs)
+			return r < 0 ? r : -EINVAL;
 		if (append_escaped(&o->lowerdir, &len, abs) < 0)
 			return berth_error_set(err, ENOMEM, "overlay");
 		if (n++ == 0)

@@ -54,6 +54,7 @@ static int vfail(int r, bool with_strerror, const char *fmt, va_list ap)
 {
 	if (errbuf[0])
 		return r; /* keep the first (innermost) message */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): ap comes from va_start in fail() */
 	int n = vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
 	if (with_strerror && r < 0 && n >= 0 && (size_t)n < sizeof(errbuf))
 		snprintf(errbuf + n, sizeof(errbuf) - (size_t)n, ": %s", strerror(-r));
@@ -456,11 +457,11 @@ static bool lease_find(const struct leases *l, const char *a, char *ret_id, size
 /* Drop the lines of id (when drop_if is NULL) or those naming host_if drop_if; append add. */
 static int leases_write(struct leases *l, const char *id, const char *drop_if, const char *add)
 {
-	size_t cap = strlen(l->text) + (add ? strlen(add) : 0) + 2;
-	char *out = calloc(1, cap);
-	if (!out)
-		return -ENOMEM;
 	size_t o = 0;
+	char *out = NULL;
+	FILE *f = open_memstream(&out, &o);
+	if (!f)
+		return -ENOMEM;
 	for (const char *p = l->text; p && *p;) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
@@ -473,16 +474,15 @@ static int leases_write(struct leases *l, const char *id, const char *drop_if, c
 			if (sscanf(line, "%63s %1099s %15s", addr, lid, hif) == 3)
 				keep = drop_if ? strcmp(hif, drop_if) != 0 : strcmp(lid, id) != 0;
 		}
-		if (keep && len) {
-			memcpy(out + o, p, len);
-			o += len;
-			out[o++] = '\n';
-		}
+		if (keep && len)
+			fprintf(f, "%.*s\n", (int)len, p);
 		p = nl ? nl + 1 : NULL;
 	}
-	if (add) {
-		strcpy(out + o, add);
-		o += strlen(add);
+	if (add)
+		fputs(add, f);
+	if (fclose(f) != 0 || !out) {
+		free(out);
+		return -ENOMEM;
 	}
 	if (pwrite(l->fd, out, o, 0) != (ssize_t)o || ftruncate(l->fd, (off_t)o) < 0) {
 		free(out);
@@ -931,15 +931,15 @@ int main(int argc, char **argv)
 	int r = parse_request(text, &q);
 	int nsfd = fcntl(NS_FD, F_GETFD) >= 0 ? NS_FD : -1;
 	if (r >= 0) {
-		if (!strcmp(q.op, "add")) {
+		if (q.op && !strcmp(q.op, "add")) {
 			if (nsfd < 0)
 				r = failx(-EBADF, "no network namespace fd");
 			else
 				r = do_add(&q, nsfd);
-		} else if (!strcmp(q.op, "del")) {
+		} else if (q.op && !strcmp(q.op, "del")) {
 			r = do_del(&q, nsfd);
 		} else {
-			r = failx(-EINVAL, "unknown op \"%s\"", q.op);
+			r = failx(-EINVAL, "unknown op \"%s\"", q.op ? q.op : "");
 		}
 	}
 	if (r < 0) {
