@@ -393,6 +393,11 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 		berth_error_set(&e, errno, "open \"%s\"", path);
 		child_fail(fd, e, 1);
 	}
+	/* still the init the pidfd pins, so the PID was not reused for the open */
+	if (syscall(SYS_pidfd_send_signal, c->init_pidfd, 0, NULL, 0) < 0) {
+		berth_error_setx(&e, ESRCH, "container \"%s\" is not running", c->st->id);
+		child_fail(fd, e, 1);
+	}
 	/* nothing of berth's may reach the container: no fd to resolve a cwd from (CVE-2024-21626) */
 	int keep[] = { fd, c->init_pidfd, root_fd };
 	int r = close_fds_from(3 + c->p->preserve_fds, keep, ELEMENTSOF(keep));
