@@ -114,6 +114,39 @@ static bool valid_mac(const char *s)
 	       !(v[0] & 1);
 }
 
+/* berth.net.ports: "<host port>:<container port>[/tcp|/udp]", comma-separated. */
+static int ports_check(const char *k, const char *v, struct berth_error **err)
+{
+	_cleanup_free_ char *list = strdup(v);
+	if (!list)
+		return berth_error_set(err, ENOMEM, "network");
+	char *save = NULL;
+	int n = 0;
+	for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save), n++) {
+		unsigned long hp = 0, cp = 0;
+		char *end = NULL;
+		bool ok = *p >= '0' && *p <= '9';
+		if (ok) {
+			hp = strtoul(p, &end, 10);
+			ok = *end == ':' && end[1] >= '0' && end[1] <= '9';
+		}
+		if (ok) {
+			cp = strtoul(end + 1, &end, 10);
+			ok = (!*end || streq(end, "/tcp") || streq(end, "/udp")) && hp >= 1 &&
+			     hp <= 65535 && cp >= 1 && cp <= 65535;
+		}
+		if (!ok)
+			return berth_error_setx(err, EINVAL,
+						"config.json: annotations[\"%s\"]: \"%s\" is not "
+						"HOSTPORT:PORT[/tcp|/udp]",
+						k, p);
+	}
+	if (n == 0 || n > 64)
+		return berth_error_setx(
+			err, EINVAL, "config.json: annotations[\"%s\"]: give 1 to 64 mappings", k);
+	return 0;
+}
+
 /* linux.netDevices: {"<host name>": {"name": "<container name>"}, ...} */
 static int add_net_devices(struct buf *b, const char *json, struct berth_error **err)
 {
@@ -229,20 +262,11 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 			unsigned long m = strtoul(v, &end, 10);
 			ok = *v && !*end && !errno && m >= 68 && m <= 65535;
 		} else if (streq(name, "nat")) {
-			if (!streq(v, "true") && !streq(v, "false"))
-				ok = false;
-			else if (streq(v, "true"))
-				return berth_error_setx(
-					err, ENOTSUP,
-					"config.json: annotations[\"%s\"]: outbound "
-					"NAT is not supported yet",
-					k);
+			ok = streq(v, "true") || streq(v, "false");
 		} else if (streq(name, "ports")) {
-			if (*v)
-				return berth_error_setx(err, ENOTSUP,
-							"config.json: annotations[\"%s\"]: port "
-							"publishing is not supported yet",
-							k);
+			r = ports_check(k, v, err);
+			if (r < 0)
+				return r;
 		} else if (streq(name, "bridge")) {
 			r = ifname_check("annotations[\"" ANN_PREFIX "bridge\"]", v, err);
 			if (r < 0)
@@ -290,7 +314,7 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 			char k[64];
 			snprintf(k, sizeof(k), ANN_PREFIX "%s", keys[j].key);
 			const char *v = berth_spec_annotation(s, k);
-			if (v && *v && !streq(keys[j].key, "nat") && !streq(keys[j].key, "ports"))
+			if (v && *v)
 				buf_add(&b, keys[j].key, v);
 		}
 	}
@@ -502,7 +526,7 @@ int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err)
 		return 0;
 	if (r < 0)
 		return berth_error_set(err, -r, "network: read \"%s\"", BERTH_NET_STATE_FILE);
-	if (!strstr(rec, "\nnetdev=")) {
+	if (!strstr(rec, "\nnetdev=") && !strstr(rec, "\nnft=")) {
 		r = release_leases(rec, err);
 		if (r < 0)
 			return r;

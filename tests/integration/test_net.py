@@ -7,6 +7,8 @@ removed in teardown and checked gone."""
 import os
 import random
 import re
+import shutil
+import socket
 import subprocess
 import time
 
@@ -79,9 +81,14 @@ def nets(env):
             ip("link", "del", b, check=False)
     for l in n.host_links:
         ip("link", "del", l, check=False)
+    if shutil.which("nft"):
+        rules = subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True,
+                               text=True).stdout
+        for a, b in n.used:
+            assert f"10.{a}.{b}." not in rules, f"nftables rules left:\n{rules}"
     lease_dir = env.root / ".net"
     if lease_dir.exists():
-        for f in lease_dir.iterdir():
+        for f in lease_dir.glob("*.leases"):
             text = f.read_text()
             assert text == "", f"leases left in {f}: {text}"
     assert not left, f"veths left on the bridges: {left}"
@@ -228,8 +235,10 @@ def test_address_taken(env, nets):
     ("mac", "01:00:00:00:00:01", "is not a unicast MAC address"),
     ("mtu", "20", "is not an MTU"),
     ("color", "blue", "unknown berth.net setting"),
-    ("nat", "true", "outbound NAT is not supported yet"),
-    ("ports", "8080:80/tcp", "port publishing is not supported yet"),
+    ("nat", "yes", "is not true or false"),
+    ("ports", "8080", 'is not HOSTPORT:PORT[/tcp|/udp]'),
+    ("ports", "8080:80/sctp", 'is not HOSTPORT:PORT[/tcp|/udp]'),
+    ("ports", "70000:80", 'is not HOSTPORT:PORT[/tcp|/udp]'),
 ])
 def test_bad_settings(env, nets, key, value, msg):
     br, pfx = nets.bridge()
@@ -316,3 +325,74 @@ def test_no_network_costs_nothing(env):
     cid, _ = env.create()
     assert not (env.root / cid / "network").exists()
     assert not (env.root / ".net").exists()
+
+
+def nft_rules():
+    if not shutil.which("nft"):
+        return None
+    return subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True,
+                          text=True).stdout
+
+
+def talk(addr, port, text, timeout=5.0):
+    """Connect (retrying while the server starts), send a line, return the reply."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((addr, port), timeout=2) as s:
+                s.sendall(text.encode() + b"\n")
+                s.shutdown(socket.SHUT_WR)
+                return s.makefile().read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_published_port_reachable_from_host(env, nets):
+    br, pfx = nets.bridge()
+    port = random.randint(20000, 29999)
+    env.write_rootfs("/srv.sh", SRV)
+    net_env(env, br, pfx, f"{pfx}.30", ports=f"{port}:80/tcp")
+    env.cfg["hostname"] = "published"
+    cid, _ = env.create(["nc", "-l", "-p", "80", "-e", "/srv.sh"])
+    env.start(cid)
+    # the host reaches it at one of its own addresses: the bridge's
+    assert talk(f"{pfx}.1", port, "hi") == "pong hi\n"
+    assert (env.rootfs / "tmp" / "got-published").read_text() == "hi\n"
+    rules = nft_rules()
+    if rules is not None:
+        assert f"dport {port} fib daddr type local dnat to {pfx}.30:80" in rules
+    env.delete(cid, force=True)
+    rules = nft_rules()
+    if rules is not None:
+        assert f"{pfx}.30" not in rules
+
+
+def test_published_port_taken(env, nets):
+    br, pfx = nets.bridge()
+    port = random.randint(30000, 39999)
+    net_env(env, br, pfx, ports=f"{port}:80,{port}:53/udp")
+    first, _ = env.create(["sleep", "30"])
+    net_env(env, br, pfx, ports=f"{port + 1}:81,{port}:80")
+    r = env.berth("create", "-b", env.bundle, "second")
+    assert r.rc != 0
+    assert f'port {port}/tcp is already published by container "{first}"' in r.err, r
+    assert env.container_ids() == [first]
+    assert len(links_on(br)) == 1
+    rules = nft_rules()
+    if rules is not None:
+        assert f"dport {port + 1}" not in rules
+        assert rules.count(f"dport {port} ") == 4  # tcp and udp, prerouting and output
+
+
+def test_nat_rule_added_and_removed(env, nets):
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx, f"{pfx}.40", nat="true")
+    cid, _ = env.create(["sleep", "30"])
+    rules = nft_rules()
+    if rules is None:
+        pytest.skip("nft is not installed to look at the ruleset")
+    assert f'ip saddr {pfx}.40 oifname != "{br}" masquerade' in rules
+    env.delete(cid, force=True)
+    assert f"{pfx}.40" not in nft_rules()
