@@ -913,11 +913,11 @@ static int nft_add(const struct req *q, const struct cidr *a)
 			char proto[8] = "tcp";
 			if (sscanf(p, "%u:%u/%7s", &hp, &cp, proto) < 2 || !hp || !cp ||
 			    hp > 65535 || cp > 65535 ||
-			    (strcmp(proto, "tcp") && strcmp(proto, "udp"))) {
+			    (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
 				nft_end(&t);
 				return failx(-EINVAL, "ports: bad mapping \"%s\"", p);
 			}
-			uint8_t pr = strcmp(proto, "udp") ? IPPROTO_TCP : IPPROTO_UDP;
+			uint8_t pr = strcmp(proto, "udp") != 0 ? IPPROTO_TCP : IPPROTO_UDP;
 			char port[16];
 			snprintf(port, sizeof(port), ":%s/%u:", pr == IPPROTO_TCP ? "tcp" : "udp",
 				 hp);
