@@ -3,8 +3,7 @@
 layers, isolated writes, nothing reaches a lower layer, cleanup on delete,
 read-only roots, clear errors for bad layers."""
 
-import os
-import shutil
+import time
 
 import pytest
 
@@ -61,7 +60,6 @@ def test_two_running_containers_share_a_layer(env):
         for _ in range(200):
             if who.exists() and who.read_text():
                 break
-            import time
             time.sleep(0.02)
         assert who.read_text() == f"{n}\n"
     assert not (env.rootfs / "who").exists()
