@@ -208,7 +208,7 @@ static int parse(int argc, char *argv[], struct exec_args *a)
 	}
 
 	if (optind >= argc)
-		return cli_usage_error("exec", "missing argument");
+		return cli_usage_error("exec", "missing container ID");
 	p->id = argv[optind];
 	p->args = optind + 1 < argc ? argv + optind + 1 : NULL;
 	if (!a->process_file && !p->args)
