@@ -590,6 +590,8 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 		return berth_error_setx(err, EINVAL,
 					"config.json: process.terminal: a terminal needs "
 					"--console-socket with create (or use 'berth run')");
+	if (c->spec->process.terminal && !o->console_socket)
+		berth_terminal_size_from_caller(&c->spec->process);
 
 	_cleanup_free_ char *rootfs = c->spec->root_path[0] == '/'
 					      ? strdup(c->spec->root_path)

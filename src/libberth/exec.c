@@ -252,6 +252,8 @@ static int build_process(struct exec_ctx *c, struct berth_error **err)
 	if (proc->terminal && p->detach && !p->console_socket)
 		return berth_error_setx(err, EINVAL,
 					"exec: a terminal with --detach needs --console-socket");
+	if (proc->terminal && !p->console_socket)
+		berth_terminal_size_from_caller(c->proc);
 	if (!proc->terminal && p->console_socket)
 		return berth_error_setx(err, EINVAL,
 					"exec: --console-socket needs a terminal (--tty or "
@@ -415,14 +417,26 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 	}
 	closep(&root_fd);
 
+	/* the process speaks on the socket only after our SYNC_PID: it waits for our exit */
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		berth_error_set(&e, errno, "pipe");
+		child_fail(fd, e, 1);
+	}
 	/* a joined pid namespace applies to children only */
 	pid_t pid = fork();
 	if (pid < 0) {
 		berth_error_set(&e, errno, "fork into the container");
 		child_fail(fd, e, 1);
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		char b;
+		close(go[1]);
+		while (read(go[0], &b, 1) < 0 && errno == EINTR)
+			;
+		close(go[0]);
 		process_main(c);
+	}
 	sync_send(fd, SYNC_PID, pid, NULL);
 	_exit(0);
 }

@@ -161,6 +161,21 @@ int berth_terminal_send_to_socket(const char *path, int master, struct berth_err
 	return 0;
 }
 
+void berth_terminal_size_from_caller(struct berth_process *p)
+{
+	struct winsize ws;
+	if (p->has_console_size)
+		return;
+	for (int fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++)
+		if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 &&
+		    ws.ws_col > 0) {
+			p->has_console_size = true;
+			p->console_height = ws.ws_row;
+			p->console_width = ws.ws_col;
+			return;
+		}
+}
+
 static void copy_winsize(int from, int to)
 {
 	struct winsize ws;

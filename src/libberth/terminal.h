@@ -36,6 +36,13 @@ int berth_terminal_attach(int slave, uid_t uid, bool console, struct berth_error
  */
 int berth_terminal_send_to_socket(const char *path, int master, struct berth_error **err);
 
+/*
+ * For a pty that will be relayed: give p the size of berth's own terminal
+ * (stdin's, else stdout's) as its consoleSize unless it has one, so that the
+ * program sees it from its first instruction. No terminal: unchanged.
+ */
+void berth_terminal_size_from_caller(struct berth_process *p);
+
 struct berth_terminal_relay {
 	int master;	   /* the pty master */
 	int in_fd, out_fd; /* berth's stdin and stdout */
