@@ -23,12 +23,14 @@ static inline void freep(void *p)
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+/* Close *fd if open and mark it closed, so that a later closep() cannot hit a reused number. */
 static inline void closep(int *fd)
 {
 	if (*fd >= 0) {
 		int saved = errno;
 		close(*fd);
 		errno = saved;
+		*fd = -EBADF;
 	}
 }
 #define _cleanup_close_ _cleanup_(closep)
