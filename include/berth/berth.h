@@ -41,6 +41,14 @@ struct berth_create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds; /* fds 3 .. 3+n-1 are passed to the container */
+	/*
+	 * The host's NOTIFY_SOCKET (sd_notify), or NULL. Set only when a relay
+	 * will listen (berth_run, berth_create_shim): the container gets its own
+	 * socket at /run/notify/notify.sock and READY=1 is passed on.
+	 */
+	const char *notify_socket;
+	/* LISTEN_FDS socket activation: n fds (within preserve_fds); LISTEN_PID is the init's */
+	int listen_fds;
 };
 
 /* runtime-spec state plus what berth keeps about a container. */
@@ -54,6 +62,10 @@ struct berth_state {
 	char *created; /* RFC 3339 */
 	char **annotation_keys, **annotation_values;
 	size_t n_annotations;
+	/* Recorded by berth-shim when the init exited (shown as berth.exitCode, berth.exitedAt). */
+	bool has_exit_code;
+	int exit_code;	 /* 128+N when killed by signal N */
+	char *exited_at; /* RFC 3339 */
 };
 
 /* Check a container ID: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
@@ -180,3 +192,43 @@ struct berth_exec_params {
  */
 int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int *ret_status,
 	       struct berth_error **err);
+
+/* ---- berth-shim: supervised containers (src/libberth/shim.c) ---- */
+
+/*
+ * Create the container under a berth-shim process that becomes the parent
+ * of its init (and subreaper), keeps its stdio (container.log, attach.sock)
+ * and records its exit status; with start, also start it. Returns once the
+ * shim is ready; the shim runs on after the caller exits.
+ */
+int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts *opts, bool start,
+		      struct berth_error **err);
+
+/*
+ * Wait until the container stopped and its exit code is known; *ret_code is
+ * it (128+N when killed by signal N). Fails when no berth-shim recorded it.
+ */
+int berth_wait(struct berth_context *ctx, const char *id, int *ret_code, struct berth_error **err);
+
+struct berth_logs_opts {
+	bool follow; /* keep reading until the container's shim is gone */
+	long tail;   /* only the last tail lines; < 0: all */
+	/* Called with each message (without its newline when partial); non-zero stops. */
+	int (*emit)(void *data, const char *stream, const char *msg, size_t len, bool partial);
+	void *data;
+};
+
+/* The messages of <state>/<id>/container.log (k8s-file format, written by berth-shim). */
+int berth_logs(struct berth_context *ctx, const char *id, const struct berth_logs_opts *opts,
+	       struct berth_error **err);
+
+/*
+ * Connect to the shim's attach socket. *ret_fd is a SOCK_SEQPACKET socket:
+ * it receives the container's output; send BERTH_ATTACH_DATA + bytes for its
+ * stdin, BERTH_ATTACH_WINSIZE + rows, cols (uint16_t each) to resize its pty.
+ * *ret_tty tells whether the container has a terminal.
+ */
+#define BERTH_ATTACH_DATA    'd'
+#define BERTH_ATTACH_WINSIZE 'w'
+int berth_attach_connect(struct berth_context *ctx, const char *id, int *ret_fd, bool *ret_tty,
+			 struct berth_error **err);

@@ -27,6 +27,7 @@ extern const struct cli_command cli_cmd_create, cli_cmd_start, cli_cmd_run, cli_
 	cli_cmd_kill, cli_cmd_delete, cli_cmd_list, cli_cmd_ps, cli_cmd_spec, cli_cmd_features;
 extern const struct cli_command cli_cmd_update, cli_cmd_pause, cli_cmd_resume, cli_cmd_events;
 extern const struct cli_command cli_cmd_exec;
+extern const struct cli_command cli_cmd_wait, cli_cmd_logs, cli_cmd_attach;
 
 /* Global options, set by main.c before a command runs. */
 extern struct berth_context cli_ctx;
@@ -77,6 +78,7 @@ struct cli_create_args {
 	struct berth_create_opts opts;
 	bool keep;				  /* run only */
 	bool detach;				  /* run only */
+	bool shim;				  /* create --shim (run -d implies it) */
 	char *bundle, *pid_file, *console_socket; /* absolute, malloc'd; opts point at them */
 };
 

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "util/macro.h"
@@ -18,7 +19,28 @@ enum {
 	OPT_NO_NEW_KEYRING,
 	OPT_PRESERVE_FDS,
 	OPT_KEEP,
+	OPT_SHIM,
 };
+
+/*
+ * Under a systemd unit: LISTEN_FDS meant for us (LISTEN_PID unset or ours)
+ * is passed through as --preserve-fds; NOTIFY_SOCKET is relayed when berth
+ * run or berth-shim will listen (relay), not for a plain create.
+ */
+static void cli_systemd_env(struct berth_create_opts *o, bool relay)
+{
+	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	int n = 0;
+	if (fds && (!pid || atol(pid) == (long)getpid()) &&
+	    cli_parse_uint(NULL, "LISTEN_FDS", fds, &n) == 0 && n > 0) {
+		o->listen_fds = n;
+		if (o->preserve_fds < n)
+			o->preserve_fds = n;
+	}
+	const char *ns = getenv("NOTIFY_SOCKET");
+	if (relay && ns && *ns)
+		o->notify_socket = ns;
+}
 
 static int set_path(const char *cmd, const char *opt, const char *value, char **slot)
 {
@@ -39,6 +61,7 @@ int cli_create_parse(const struct cli_command *cmd, bool is_run, int argc, char 
 		{ "no-pivot", no_argument, NULL, OPT_NO_PIVOT },
 		{ "no-new-keyring", no_argument, NULL, OPT_NO_NEW_KEYRING },
 		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS },
+		{ "shim", no_argument, NULL, OPT_SHIM },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -91,6 +114,10 @@ int cli_create_parse(const struct cli_command *cmd, bool is_run, int argc, char 
 			a->detach = true;
 			r = CLI_CONTINUE;
 			break;
+		case OPT_SHIM:
+			a->shim = true;
+			r = CLI_CONTINUE;
+			break;
 		case 'h':
 			return cli_print_help(cmd);
 		default:
@@ -108,6 +135,9 @@ int cli_create_parse(const struct cli_command *cmd, bool is_run, int argc, char 
 	a->opts.bundle = a->bundle;
 	a->opts.pid_file = a->pid_file;
 	a->opts.console_socket = a->console_socket;
+	if (is_run && a->detach)
+		a->shim = true;
+	cli_systemd_env(&a->opts, is_run || a->shim);
 	return CLI_CONTINUE;
 }
 
@@ -128,7 +158,8 @@ static int cmd_create(int argc, char *argv[])
 	if (r != CLI_CONTINUE)
 		return r;
 
-	if (berth_create(&cli_ctx, &a.opts, &err) < 0)
+	if ((a.shim ? berth_create_shim(&cli_ctx, &a.opts, false, &err)
+		    : berth_create(&cli_ctx, &a.opts, &err)) < 0)
 		return cli_fail(err);
 	return 0;
 }
@@ -153,6 +184,15 @@ const struct cli_command cli_cmd_create = {
 		"                            instead of pivot_root\n"
 		"      --no-new-keyring      keep the caller's session keyring\n"
 		"      --preserve-fds N      pass file descriptors 3 to 3+N-1 to the container\n"
-		"  -h, --help                show this help\n",
+		"      --shim                hand the container to berth-shim: it becomes the\n"
+		"                            parent of its process, keeps its output (berth logs,\n"
+		"                            attach) and records its exit status (berth wait);\n"
+		"                            without it the process is left to the caller "
+		"(engines)\n"
+		"  -h, --help                show this help\n"
+		"\n"
+		"Under systemd: LISTEN_FDS (for this process) is passed on like --preserve-fds\n"
+		"with LISTEN_FDS and LISTEN_PID set in the container; with --shim, NOTIFY_SOCKET\n"
+		"is relayed (see berth-shim(8)).\n",
 	.run = cmd_create,
 };

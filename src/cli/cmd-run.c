@@ -16,9 +16,12 @@ static int cmd_run(int argc, char *argv[])
 	int r = cli_create_parse(&cli_cmd_run, true, argc, argv, &a);
 	if (r != CLI_CONTINUE)
 		return r;
-	if (a.detach)
-		return cli_error("run: --detach is not supported yet, use 'berth create' and "
-				 "'berth start'");
+	if (a.detach) {
+		/* berth-shim supervises it; nothing is deleted automatically */
+		if (berth_create_shim(&cli_ctx, &a.opts, true, &err) < 0)
+			return cli_fail(err);
+		return 0;
+	}
 
 	if (berth_run(&cli_ctx, &a.opts, a.keep, &status, &err) < 0)
 		return cli_fail(err);
@@ -47,7 +50,13 @@ const struct cli_command cli_cmd_run = {
 		"      --no-new-keyring      keep the caller's session keyring\n"
 		"      --preserve-fds N      pass file descriptors 3 to 3+N-1 to the container\n"
 		"      --keep                do not delete the container after it exits\n"
-		"  -d, --detach              not supported yet (use create and start)\n"
-		"  -h, --help                show this help\n",
+		"  -d, --detach              start the container under berth-shim and return:\n"
+		"                            'berth logs', 'attach', 'wait' and 'kill' reach it;\n"
+		"                            'berth delete' removes it once it stopped\n"
+		"  -h, --help                show this help\n"
+		"\n"
+		"Under systemd: NOTIFY_SOCKET is relayed (the container gets its own socket at\n"
+		"/run/notify/notify.sock; READY=1 goes on with MAINPID= its process) and\n"
+		"LISTEN_FDS is passed on like --preserve-fds (see berth-shim(8)).\n",
 	.run = cmd_run,
 };

@@ -40,6 +40,7 @@
 #include "seccomp-filter.h"
 #include "resources.h"
 #include "selfexe.h"
+#include "shim.h"
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
@@ -81,6 +82,7 @@ struct create_ctx {
 	int netns_fd;		       /* the init's network namespace once berth-net ran */
 	bool relay_terminal;	       /* berth run: keep the pty master for the relay */
 	int console_fd;		       /* the pty master the init sent (process.terminal) */
+	int notify_fd;		       /* the container's sd_notify socket (opts->notify_socket) */
 };
 
 static const char *state_root(const struct berth_context *ctx)
@@ -418,6 +420,12 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		init_report(cfd, e);
 		_exit(1);
 	}
+	if (c->opts->listen_fds > 0 &&
+	    shim_listen_env(&c->spec->process, c->opts->listen_fds) < 0) {
+		berth_error_set(&e, ENOMEM, "LISTEN_FDS");
+		init_report(cfd, e);
+		_exit(1);
+	}
 	struct init_seccomp isc = { .filter = c->seccomp, .cfd = cfd };
 	struct berth_exec_opts xo = {
 		.process = &s->process,
@@ -453,6 +461,7 @@ static void create_ctx_done(struct create_ctx *c)
 	closep(&c->sock[1]);
 	closep(&c->pidfd);
 	closep(&c->console_fd);
+	closep(&c->notify_fd);
 	berth_ns_plan_done(&c->ns);
 }
 
@@ -642,6 +651,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	if (r < 0)
 		return berth_error_set(err, -r, "save config.json");
 	r = berth_overlay_make_dirs(c->overlay, c->state_fd, err);
+	if (r < 0)
+		return r;
+	r = shim_notify_prepare(c->spec, c->opts, c->root, c->id, c->state_fd, &c->notify_fd, err);
 	if (r < 0)
 		return r;
 
@@ -849,6 +861,7 @@ static int do_create(struct berth_context *ctx, const struct berth_create_opts *
 		.netns_fd = -EBADF,
 		.relay_terminal = relay_terminal,
 		.console_fd = -EBADF,
+		.notify_fd = -EBADF,
 	};
 	for (int i = 0; i < _BERTH_NS_MAX; i++)
 		c->ns.join_fd[i] = -EBADF;
@@ -858,6 +871,20 @@ static int do_create(struct berth_context *ctx, const struct berth_create_opts *
 		create_rollback(c);
 		berth_error_prefix(err, "create \"%s\"", opts->id ? opts->id : "");
 	}
+	return r;
+}
+
+int shim_create(struct berth_context *ctx, const struct berth_create_opts *opts, pid_t *ret_pid,
+		int *ret_console_fd, int *ret_notify_fd, struct berth_error **err)
+{
+	struct create_ctx c;
+	int r = do_create(ctx, opts, true, &c, err);
+	if (r >= 0) {
+		*ret_pid = c.pid;
+		*ret_console_fd = TAKE_FD(c.console_fd);
+		*ret_notify_fd = TAKE_FD(c.notify_fd);
+	}
+	create_ctx_done(&c);
 	return r;
 }
 
@@ -1142,6 +1169,9 @@ static const int forwarded_signals[] = { SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SI
 static int wait_and_forward(struct create_ctx *c, int sfd, int *ret_status)
 {
 	int status = 0;
+	struct sdnotify nr = { .fd = c->notify_fd,
+			       .target = c->opts->notify_socket,
+			       .mainpid = c->pid };
 	for (;;) {
 		pid_t w = waitpid(c->pid, &status, WNOHANG);
 		if (w == c->pid)
@@ -1153,10 +1183,13 @@ static int wait_and_forward(struct create_ctx *c, int sfd, int *ret_status)
 			status = 0;
 			break;
 		}
-		struct pollfd p[2] = { { .fd = c->pidfd, .events = POLLIN },
-				       { .fd = sfd, .events = POLLIN } };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		struct pollfd p[3] = { { .fd = c->pidfd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN },
+				       { .fd = c->notify_fd, .events = POLLIN } };
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			return -errno;
+		if (p[2].revents & POLLIN)
+			sdnotify_relay(&nr);
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
@@ -1262,6 +1295,9 @@ static struct berth_state *public_state(int dirfd, struct berth_container_state 
 	p->annotation_keys = TAKE_PTR(s->annotation_keys);
 	p->annotation_values = TAKE_PTR(s->annotation_values);
 	p->n_annotations = s->n_annotations;
+	p->has_exit_code = s->has_exit_code;
+	p->exit_code = s->exit_code;
+	p->exited_at = TAKE_PTR(s->exited_at);
 	return p;
 }
 
@@ -1282,8 +1318,28 @@ int berth_state_get(struct berth_context *ctx, const char *id, struct berth_stat
 
 char *berth_state_to_json(const struct berth_state *s, bool pretty)
 {
-	return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created,
-			  s->annotation_keys, s->annotation_values, s->n_annotations, pretty);
+	if (!s->has_exit_code)
+		return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created,
+				  s->annotation_keys, s->annotation_values, s->n_annotations,
+				  pretty);
+	/* berth-shim's record, annotation style (extension fields of the state) */
+	size_t n = s->n_annotations;
+	_cleanup_free_ char **k = calloc(n + 3, sizeof(char *));
+	_cleanup_free_ char **v = calloc(n + 3, sizeof(char *));
+	char code[16];
+	if (!k || !v)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		k[i] = s->annotation_keys[i];
+		v[i] = s->annotation_values[i];
+	}
+	snprintf(code, sizeof(code), "%d", s->exit_code);
+	k[n] = "berth.exitCode";
+	v[n++] = code;
+	k[n] = "berth.exitedAt";
+	v[n++] = s->exited_at ? s->exited_at : "";
+	return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created, k, v, n,
+			  pretty);
 }
 
 void berth_state_free(struct berth_state *s)
@@ -1296,6 +1352,7 @@ void berth_state_free(struct berth_state *s)
 	free(s->bundle);
 	free(s->rootfs);
 	free(s->created);
+	free(s->exited_at);
 	strv_free(s->annotation_keys);
 	strv_free(s->annotation_values);
 	free(s);

@@ -140,6 +140,11 @@ int state_write(int dirfd, const struct berth_container_state *s, struct berth_e
 	for (size_t i = 0; i < s->n_annotations; i++)
 		gen_kv(g, s->annotation_keys[i], s->annotation_values[i]);
 	yajl_gen_map_close(g);
+	if (s->has_exit_code) {
+		gen_str(g, "exitCode");
+		yajl_gen_integer(g, s->exit_code);
+		gen_kv(g, "exitedAt", s->exited_at);
+	}
 	yajl_gen_map_close(g);
 
 	const unsigned char *buf;
@@ -197,6 +202,13 @@ int state_read(int dirfd, const char *id, struct berth_container_state **ret,
 		s->pid_start_time = strtoull(YAJL_GET_NUMBER(v), NULL, 10);
 	v = yajl_tree_get(root, p_started, yajl_t_any);
 	s->started = v && YAJL_IS_TRUE(v);
+	const char *p_exit[] = { "exitCode", NULL };
+	v = yajl_tree_get(root, p_exit, yajl_t_number);
+	if (v) {
+		s->has_exit_code = true;
+		s->exit_code = (int)strtol(YAJL_GET_NUMBER(v), NULL, 10);
+		s->exited_at = dup_str(root, "exitedAt");
+	}
 	v = yajl_tree_get(root, p_ann, yajl_t_object);
 	if (v && v->u.object.len > 0) {
 		size_t n = v->u.object.len;
@@ -230,6 +242,7 @@ void state_free(struct berth_container_state *s)
 	free(s->rootfs);
 	free(s->created);
 	free(s->cgroup);
+	free(s->exited_at);
 	strv_free(s->annotation_keys);
 	strv_free(s->annotation_values);
 	free(s);

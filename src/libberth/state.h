@@ -25,6 +25,10 @@ struct berth_container_state {
 	bool started;
 	char **annotation_keys, **annotation_values;
 	size_t n_annotations;
+	/* written by berth-shim (src/shim) into state.json once the init exited */
+	bool has_exit_code;
+	int exit_code;
+	char *exited_at;
 };
 
 #define STATE_FILE   "state.json"
