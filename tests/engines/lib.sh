@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared helpers of the engine tests (sourced by podman.sh, containerd.sh, docker.sh):
+# a scenario runner that prints one ok/FAIL/skip line per scenario and the final
+# "N passed, N failed, N skipped", package installs from Debian's archive, the
+# busybox rootfs and the local images built from it (no registry involved).
+
+: "${BERTH:?BERTH must be the absolute path of the berth binary}"
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+IMG_TAG=${IMG_TAG:-berth-busybox}
+passed=0 failed=0 skipped=0
+SKIP=77
+
+say() { printf '== %s\n' "$*" >&2; }
+
+# need_pkgs PKG...: install what is missing; returns non-zero (and says what failed)
+# when apt cannot install them.
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" ||
+			missing+=("$p")
+	done
+	((${#missing[@]})) || return 0
+	say "installing ${missing[*]}"
+	# policy-rc.d keeps the packages' init scripts from starting system daemons
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >&2 && return 0
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >&2
+}
+
+# scenario NAME FUNC [ARGS...]: run FUNC with errexit in a subshell, its output in
+# $LOGDIR/NAME.log; exit 0 = pass, 77 = skip (first line of the log says why).
+# ONLY (a regex) limits which scenarios run.
+scenario() {
+	local name=$1 rc
+	shift
+	if [[ -n ${ONLY:-} && ! $name =~ $ONLY ]]; then
+		return 0
+	fi
+	local log=$LOGDIR/$name.log start=$SECONDS
+	(set -eo pipefail; "$@") >"$log" 2>&1
+	rc=$?
+	if ((rc == 0)); then
+		passed=$((passed + 1))
+		printf 'ok   %s %s (%ss)\n' "$ENGINE" "$name" $((SECONDS - start))
+	elif ((rc == SKIP)); then
+		skipped=$((skipped + 1))
+		printf 'skip %s %s: %s\n' "$ENGINE" "$name" "$(grep '^skip: ' "$log" | tail -n1 | cut -c7-)"
+	else
+		failed=$((failed + 1))
+		printf 'FAIL %s %s (exit %s)\n' "$ENGINE" "$name" "$rc"
+		sed 's/^/     | /' "$log" | tail -n 15
+	fi
+}
+
+skip() {
+	echo "skip: $*"
+	exit $SKIP
+}
+fail() {
+	echo "fail: $*"
+	exit 1
+}
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[[ $2 == "$3" ]] || fail "$1: got '$2', want '$3'"
+}
+expect_match() {
+	[[ $2 =~ $3 ]] || fail "$1: '$2' does not match '$3'"
+}
+# retry SECONDS CMD...: run CMD every 0.1 s until it succeeds
+retry() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < end)) || return 1
+		sleep 0.1
+	done
+}
+
+# mk_rootfs_tar DIR: $DIR/busybox.tar, a tarball of the test busybox rootfs
+mk_rootfs_tar() {
+	rm -rf "$1/rootfs"
+	bash "$REPO/tests/lib/mkrootfs.sh" "$1/rootfs" >&2
+	tar -C "$1/rootfs" --numeric-owner -cf "$1/busybox.tar" .
+}
+
+# mk_oci_archive DIR NAME: $DIR/image.tar, an OCI image layout (one gzip layer made
+# from the busybox rootfs) whose index names NAME; digests from sha256sum.
+mk_oci_archive() {
+	local d=$1/oci name=$2 layer diffid lsize cdig csize mdig msize
+	rm -rf "$d" && mkdir -p "$d/blobs/sha256"
+	[[ -f $1/busybox.tar ]] || mk_rootfs_tar "$1"
+	diffid=$(sha256sum <"$1/busybox.tar" | cut -d' ' -f1)
+	gzip -n -c "$1/busybox.tar" >"$d/layer.tar.gz"
+	layer=$(sha256sum <"$d/layer.tar.gz" | cut -d' ' -f1)
+	lsize=$(stat -c %s "$d/layer.tar.gz")
+	mv "$d/layer.tar.gz" "$d/blobs/sha256/$layer"
+	printf '%s' '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:'"$diffid"'"]},"history":[{"created_by":"berth tests/engines"}]}' >"$d/config.json"
+	cdig=$(sha256sum <"$d/config.json" | cut -d' ' -f1)
+	csize=$(stat -c %s "$d/config.json")
+	mv "$d/config.json" "$d/blobs/sha256/$cdig"
+	printf '%s' '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:'"$cdig"'","size":'"$csize"'},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:'"$layer"'","size":'"$lsize"'}]}' >"$d/manifest.json"
+	mdig=$(sha256sum <"$d/manifest.json" | cut -d' ' -f1)
+	msize=$(stat -c %s "$d/manifest.json")
+	mv "$d/manifest.json" "$d/blobs/sha256/$mdig"
+	printf '%s' '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
+	printf '%s' '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:'"$mdig"'","size":'"$msize"',"annotations":{"io.containerd.image.name":"'"$name"'","org.opencontainers.image.ref.name":"'"${name##*:}"'"}}]}' >"$d/index.json"
+	tar -C "$d" --numeric-owner -cf "$1/image.tar" oci-layout index.json blobs
+}
+
+# seccomp_profile FILE: allow everything but mkdir/mkdirat (EPERM)
+seccomp_profile() {
+	cat >"$1" <<'JSON'
+{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+ "syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}
+JSON
+}
+
+# host_cgroup_file PID CONTROLLER FILE: the content of a v1 (or unified) cgroup file of PID
+host_cgroup_file() {
+	local pid=$1 ctrl=$2 file=$3 line path base
+	line=$(grep -E "^[0-9]+:([^:]*,)?$ctrl(,[^:]*)?:" "/proc/$pid/cgroup" | head -n1) || true
+	if [[ -n $line ]]; then
+		path=${line#*:*:}
+		for base in /sys/fs/cgroup/"$ctrl" /sys/fs/cgroup/*"$ctrl"*; do
+			[[ -f $base$path/$file ]] && { cat "$base$path/$file"; return 0; }
+		done
+	fi
+	path=$(grep -E '^0::' "/proc/$pid/cgroup" | cut -d: -f3-)
+	for base in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[[ -f $base$path/$file ]] && { cat "$base$path/$file"; return 0; }
+	done
+	echo "no $ctrl/$file for pid $pid" >&2
+	return 1
+}
+
+# tmux_session NAME CMD: a detached 100x30 tmux session on a private server
+TMUX_SOCK=berth-eng-$$
+tmux_() { tmux -L "$TMUX_SOCK" "$@"; }
+tmux_screen() { tmux_ capture-pane -p -t "$1"; }
+tmux_wait() { retry "$3" bash -c 'tmux -L "$0" capture-pane -p -t "$1" | grep -qE "$2"' "$TMUX_SOCK" "$1" "$2"; }
+
+# interactive TARGET: the prompt, a typed command, a resize seen by stty, exit
+interactive() {
+	local s=$1
+	tmux_wait "$s" '^/ #' 20 || { tmux_screen "$s"; fail "no prompt"; }
+	tmux_ send-keys -t "$s" 'echo typed-$((6*7))' Enter
+	tmux_wait "$s" '^typed-42' 10 || { tmux_screen "$s"; fail "typed command"; }
+	tmux_ resize-window -t "$s" -x 120 -y 40
+	sleep 0.3
+	tmux_ send-keys -t "$s" 'stty size' Enter
+	tmux_wait "$s" '^40 120' 10 || { tmux_screen "$s"; fail "resize not seen"; }
+	tmux_ send-keys -t "$s" 'exit 0' Enter
+	tmux_wait "$s" '^exited-0' 15 || { tmux_screen "$s"; fail "no exit status 0"; }
+}
+
+finish() {
+	echo "$passed passed, $failed failed, $skipped skipped"
+	((failed == 0))
+}
+
+# cgroup_cleanup NAME: remove the empty cgroup directories NAME (a parent the engine
+# asked for, e.g. /libpod_parent) left in every hierarchy; never touches a busy one
+cgroup_cleanup() {
+	local d
+	for d in /sys/fs/cgroup/*/"$1" /sys/fs/cgroup/"$1"; do
+		[[ -d $d ]] || continue
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	done
+}
+
+# umount_under DIR: unmount whatever is still mounted below DIR (deepest first)
+umount_under() {
+	local m
+	awk -v d="$1" '$5 ~ "^"d {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
