@@ -80,6 +80,23 @@ int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd
 	return 0;
 }
 
+/* A directory of the state dir with files in it (notify/ holds the notify socket). */
+static void remove_subdir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+				unlinkat(fd, de->d_name, 0);
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
 int state_dir_remove(const char *root, const char *id, int dirfd)
 {
 	_cleanup_close_ int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -93,7 +110,7 @@ int state_dir_remove(const char *root, const char *id, int dirfd)
 	while ((de = readdir(d)))
 		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
 			if (unlinkat(dirfd, de->d_name, 0) < 0 && errno == EISDIR)
-				unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
+				remove_subdir(dirfd, de->d_name);
 	closedir(d);
 	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0 || unlinkat(rootfd, id, AT_REMOVEDIR) < 0)

@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Running under systemd: the NOTIFY_SOCKET relay and LISTEN_FDS passthrough.
+
+A python datagram socket stands in for systemd's notify socket. Inside the
+container, berth-test-notify (a static helper meson builds next to berth,
+copied into the rootfs) sends its arguments as datagrams to $NOTIFY_SOCKET.
+"""
+
+import os
+import pathlib
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import BERTH, Result
+
+BUILD = pathlib.Path(BERTH).parent
+NOTIFY = BUILD / "berth-test-notify"
+UNIT = pathlib.Path(__file__).resolve().parents[2] / "contrib" / "systemd" / "berth@.service"
+
+
+@pytest.fixture
+def listener(env):
+    if not NOTIFY.exists():
+        pytest.skip(f"{NOTIFY} not built")
+    (env.rootfs / "bin" / "notify").write_bytes(NOTIFY.read_bytes())
+    (env.rootfs / "bin" / "notify").chmod(0o755)
+    path = env.dir / "systemd-notify.sock"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(path))
+    s.setblocking(False)
+    yield s, str(path)
+    s.close()
+
+
+def received(s):
+    out = []
+    while True:
+        try:
+            out.append(s.recv(4096).decode())
+        except BlockingIOError:
+            return out
+
+
+def berth_env(env, **extra):
+    e = dict(os.environ, BERTH_TEST_MARK=env.mark)
+    for k in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        e.pop(k, None)
+    e.update(extra)
+    return e
+
+
+def popen(env, args, **extra):
+    argv = [BERTH, "--root", str(env.root)] + [str(a) for a in args]
+    fo, fe = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe, text=True,
+                         env=berth_env(env, **extra))
+    return p, fo, fe, argv
+
+
+def finish(p, fo, fe, argv, timeout=20):
+    rc = p.wait(timeout=timeout)
+    fo.seek(0)
+    fe.seek(0)
+    return Result(argv, rc, fo.read(), fe.read())
+
+
+def wait_for(pred, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+SCRIPT = ("echo $NOTIFY_SOCKET > /tmp/ns; notify STATUS=starting MAINPID=1; touch /tmp/step1; "
+          "while [ ! -e /go ]; do sleep 0.05; done; notify READY=1; "
+          "notify STATUS=serving; while [ ! -e /stop ]; do sleep 0.05; done")
+
+
+def check_relay(env, s, cid):
+    # before READY=1 nothing reaches "systemd", not even the STATUS= sent already
+    wait_for(lambda: (env.rootfs / "tmp" / "step1").exists())
+    time.sleep(0.3)
+    assert received(s) == []
+    assert (env.rootfs / "tmp" / "ns").read_text().strip() == "/run/notify/notify.sock"
+    pid = env.state(cid)["pid"]
+    (env.rootfs / "go").write_text("")
+    msgs = wait_for(lambda: received(s), timeout=10)
+    first = msgs[0].splitlines()
+    assert "READY=1" in first
+    # MAINPID: the container's process as the host sees it, not the container's pid 1
+    assert f"MAINPID={pid}" in first
+    assert "MAINPID=1" not in first
+    assert "STATUS=starting" in first
+    later = msgs[1:] + wait_for(lambda: received(s) if len(msgs) < 2 else msgs[1:])
+    assert any("STATUS=serving" in m for m in later), msgs
+    (env.rootfs / "stop").write_text("")
+
+
+def test_notify_relay_foreground(env, listener):
+    s, path = listener
+    env.process["args"] = ["sh", "-c", SCRIPT]
+    env.save()
+    cid = env.new_id()
+    p, fo, fe, argv = popen(env, ["run", "-b", env.bundle, cid], NOTIFY_SOCKET=path)
+    try:
+        wait_for(lambda: cid in env.container_ids())
+        check_relay(env, s, cid)
+        r = finish(p, fo, fe, argv)
+        assert r.rc == 0, r
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_notify_relay_detached(env, listener):
+    s, path = listener
+    env.process["args"] = ["sh", "-c", SCRIPT]
+    env.save()
+    cid = env.new_id()
+    p, fo, fe, argv = popen(env, ["run", "-d", "-b", env.bundle, cid], NOTIFY_SOCKET=path)
+    r = finish(p, fo, fe, argv)
+    assert r.rc == 0, r
+    check_relay(env, s, cid)
+    assert env.berth("wait", cid, check=True).out.strip() == "0"
+    env.delete(cid)
+
+
+def test_notify_not_set_up_without_notify_socket(env):
+    r = env.sh("echo ns=$NOTIFY_SOCKET; [ -e /run/notify ] && echo mounted || echo none")
+    assert r.rc == 0, r
+    assert r.out.split() == ["ns=", "none"]
+
+
+def test_listen_fds_passthrough(env):
+    rfd, wfd = os.pipe()
+    try:
+        env.process["args"] = ["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID $LISTEN_FDNAMES >&3"]
+        env.save()
+        cid = env.new_id()
+        # fd 3 in berth, as systemd passes it; LISTEN_PID unset means "whoever execs it"
+        argv = ["bash", "-c", f'exec 3>&{wfd} {wfd}>&-; exec "$@"', "-",
+                BERTH, "--root", str(env.root), "run", "-b", str(env.bundle), cid]
+        cp = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=20, pass_fds=(wfd,),
+                            env=berth_env(env, LISTEN_FDS="1", LISTEN_FDNAMES="web"))
+        assert cp.returncode == 0, cp.stderr
+        os.close(wfd)
+        wfd = -1
+        # LISTEN_PID is the container process's own pid (1 in its pid namespace)
+        assert os.read(rfd, 100).decode().split() == ["1", "1", "web"]
+    finally:
+        os.close(rfd)
+        if wfd >= 0:
+            os.close(wfd)
+
+
+def test_listen_fds_for_another_process_ignored(env):
+    env.process["args"] = ["sh", "-c", "echo fds=$LISTEN_FDS"]
+    env.save()
+    cid = env.new_id()
+    cp = subprocess.run([BERTH, "--root", str(env.root), "run", "-b", str(env.bundle), cid],
+                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20,
+                        env=berth_env(env, LISTEN_FDS="1", LISTEN_PID="1"))
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.strip() == "fds="
+
+
+def test_unit_template():
+    text = UNIT.read_text()
+    keys = {}
+    for line in text.splitlines():
+        if "=" in line and not line.startswith("#"):
+            k, v = line.split("=", 1)
+            keys.setdefault(k.strip(), []).append(v.strip())
+    assert keys["Type"] == ["notify"]
+    assert keys["NotifyAccess"] == ["all"]
+    assert any("berth" in v and " run " in f" {v} " and "%i" in v for v in keys["ExecStart"])
+    assert any("kill" in v and "%i" in v for v in keys["ExecStop"])
+    assert any("delete --force" in v and "%i" in v for v in keys["ExecStopPost"])
+    assert "/var/lib/berth/bundles/%i" in text
+    sa = subprocess.run(["systemd-analyze", "verify", str(UNIT)], capture_output=True, text=True) \
+        if os.path.exists("/usr/bin/systemd-analyze") else None
+    if sa is not None:
+        assert "berth@.service" not in sa.stderr or "Invalid" not in sa.stderr, sa.stderr
