@@ -5,6 +5,7 @@
  * capabilities, no_new_privs, umask, cwd, fd closing and execve.
  * Runs in the container init after pivot_root (the container's root is "/").
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -142,6 +143,19 @@ static int check_executable(const char *path)
 	return 0;
 }
 
+/*
+ * The error of a failed program lookup, worded as runc words it ("no such file or
+ * directory", "permission denied", lowercase): engines read these words to tell a
+ * missing program (exit 127) or one that cannot run (126) from other failures.
+ */
+static int exec_lookup_error(struct berth_error **err, int errnum, const char *path)
+{
+	char msg[128];
+	snprintf(msg, sizeof(msg), "%s", strerror(errnum));
+	msg[0] = (char)tolower((unsigned char)msg[0]);
+	return berth_error_setx(err, errnum, "exec: \"%s\": %s", path, msg);
+}
+
 int berth_process_find_exec(const struct berth_process *p, char **ret_path,
 			    struct berth_error **err)
 {
@@ -160,7 +174,7 @@ int berth_process_find_exec(const struct berth_process *p, char **ret_path,
 			return berth_error_set(err, ENOMEM, "exec: \"%s\"", name);
 		r = check_executable(full);
 		if (r < 0)
-			return berth_error_set(err, -r, "exec: \"%s\"", full);
+			return exec_lookup_error(err, -r, full);
 		*ret_path = TAKE_PTR(full);
 		return 0;
 	}
@@ -200,9 +214,57 @@ int berth_process_find_exec(const struct berth_process *p, char **ret_path,
 		s += len + 1;
 	}
 	if (denied)
-		return berth_error_set(err, EACCES, "exec: \"%s\"", denied);
+		return exec_lookup_error(err, EACCES, denied);
 	return berth_error_setx(err, ENOENT, "exec: \"%s\": executable file not found in $PATH",
 				name);
+}
+
+/*
+ * The home directory of uid in /etc/passwd as seen from the current root (the
+ * container's), "/" when there is no entry or no file. Returns a new string or NULL
+ * (out of memory).
+ */
+static void file_closep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+static char *passwd_home(uint32_t uid)
+{
+	_cleanup_(file_closep) FILE *f = fopen("/etc/passwd", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+
+	while (f && getline(&line, &size, f) > 0) {
+		/* name:password:uid:gid:gecos:home:shell */
+		char *field[7] = { line };
+		size_t n = 1;
+		for (char *c = line; *c && n < 7; c++)
+			if (*c == ':') {
+				*c = '\0';
+				field[n++] = c + 1;
+			}
+		if (n < 7)
+			continue;
+		field[6][strcspn(field[6], "\n")] = '\0';
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(field[2], &end, 10);
+		if (errno || end == field[2] || *end || v != uid || !*field[5])
+			continue;
+		return strdup(field[5]);
+	}
+	return strdup("/");
+}
+
+static bool env_has(char *const *env, const char *key)
+{
+	size_t len = strlen(key);
+	for (; env && *env; env++)
+		if (strncmp(*env, key, len) == 0 && (*env)[len] == '=')
+			return true;
+	return false;
 }
 
 static void format_rlim(char *buf, size_t size, uint64_t v)
@@ -581,6 +643,29 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 	if (r < 0)
 		return r;
 
+	/*
+	 * Engines (docker, containerd) leave HOME out of the environment and expect it
+	 * from the container's passwd entry of the user, "/" without one, as runc does.
+	 */
+	char *const *env = p->env;
+	_cleanup_free_ char **env_home = NULL;
+	_cleanup_free_ char *home = NULL;
+	if (!env_has(env, "HOME")) {
+		size_t n = 0;
+		while (env && env[n])
+			n++;
+		_cleanup_free_ char *dir = passwd_home(p->user.uid);
+		env_home = calloc(n + 2, sizeof(char *));
+		home = dir ? malloc(strlen(dir) + sizeof("HOME=")) : NULL;
+		if (!env_home || !home)
+			return berth_error_set(err, ENOMEM, "exec: HOME");
+		strcpy(stpcpy(home, "HOME="), dir);
+		for (size_t i = 0; i < n; i++)
+			env_home[i] = env[i];
+		env_home[n] = home;
+		env = env_home;
+	}
+
 	int last = cap_last();
 	r = caps_check(&p->caps, last, err);
 	if (r < 0)
@@ -637,7 +722,6 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 			return berth_error_set(err, -r, "preserve fd %d", fd);
 	}
 
-	char *empty_env[] = { NULL };
-	execve(o->path, p->args, p->env ? p->env : empty_env);
+	execve(o->path, p->args, env);
 	return berth_error_set(err, errno, "exec \"%s\"", o->path);
 }
