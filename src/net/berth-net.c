@@ -36,9 +36,10 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
-#define MAX_NETDEVS 16
-#define NS_FD	    3
-#define NL_BUF	    32768
+#define MAX_NETDEVS  16
+#define NS_FD	     3
+#define NL_BUF	     32768
+#define BRIDGE_GROUP 0x6274 /* "bt": the interface group of the bridges berth makes */
 
 struct cidr {
 	int family; /* 0: unset */
@@ -342,6 +343,8 @@ static int bridge_create(struct nl *n, const char *name, unsigned mtu)
 	mnl_attr_put_strz(h, IFLA_IFNAME, name);
 	if (mtu)
 		mnl_attr_put_u32(h, IFLA_MTU, mtu);
+	/* the group marks berth's bridges for the isolation rule (see nft_isolate) */
+	mnl_attr_put_u32(h, IFLA_GROUP, BRIDGE_GROUP);
 	struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
 	mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
 	mnl_attr_nest_end(h, li);
@@ -766,10 +769,12 @@ static void nft_base(struct nft *t)
 		const char *name;
 		uint32_t hook;
 		int32_t prio;
+		const char *type;
 	} chains[] = {
-		{ "prerouting", NF_INET_PRE_ROUTING, -100 },
-		{ "output", NF_INET_LOCAL_OUT, -100 },
-		{ "postrouting", NF_INET_POST_ROUTING, 100 },
+		{ "prerouting", NF_INET_PRE_ROUTING, -100, "nat" },
+		{ "output", NF_INET_LOCAL_OUT, -100, "nat" },
+		{ "postrouting", NF_INET_POST_ROUTING, 100, "nat" },
+		{ "forward", NF_INET_FORWARD, 0, "filter" },
 	};
 	for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
 		h = nft_msg(t, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
@@ -779,7 +784,7 @@ static void nft_base(struct nft *t)
 		mnl_attr_put_u32(h, NFTA_HOOK_HOOKNUM, htonl(chains[i].hook));
 		mnl_attr_put_u32(h, NFTA_HOOK_PRIORITY, htonl((uint32_t)chains[i].prio));
 		mnl_attr_nest_end(h, hk);
-		mnl_attr_put_strz(h, NFTA_CHAIN_TYPE, "nat");
+		mnl_attr_put_strz(h, NFTA_CHAIN_TYPE, chains[i].type);
 		mnl_nlmsg_batch_next(t->b);
 	}
 }
@@ -878,6 +883,76 @@ static int nft_dump(struct dump_ctx *d)
 	if (r < 0)
 		return fail(r, "nftables: list the rules");
 	return 0;
+}
+
+/*
+ * Containers on different bridges of berth must not reach each other even
+ * when the host forwards. Per bridge B one rule in the forward chain:
+ * "iifname B oifgroup G oifname != B drop", tagged berth:isolate:B. (With
+ * br_netfilter, traffic switched inside B shows up there as B to B: hence
+ * the name check rather than one group-to-group rule.) Rules of bridges that
+ * are gone are dropped on the way.
+ */
+static int nft_isolate(struct nl *n, const char *leases, const char *bridge)
+{
+	static struct dump_ctx d;
+	char lock[PATH_MAX], tag[64];
+	snprintf(lock, sizeof(lock), "%s/nft.lock", leases);
+	snprintf(tag, sizeof(tag), "berth:isolate:%s", bridge);
+	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
+		return fail(-errno, "lock \"%s\"", lock);
+	d.n = 0;
+	int r = nft_dump(&d);
+	struct nft t = { 0 };
+	if (r >= 0)
+		r = nft_begin(&t);
+	bool have = false;
+	for (int i = 0; r >= 0 && i < d.n; i++) {
+		const char *b = d.found[i].tag + strlen("berth:isolate:");
+		/* "berth:isolate" alone: a group-to-group rule of an earlier berth-net */
+		bool old = !strcmp(d.found[i].tag, "berth:isolate");
+		if (!old &&
+		    strncmp(d.found[i].tag, "berth:isolate:", strlen("berth:isolate:")) != 0)
+			continue;
+		if (!old && !strcmp(b, bridge)) {
+			have = true;
+		} else if (old || link_index(n, b) == -ENODEV) {
+			struct nlmsghdr *h = nft_msg(&t, NFT_MSG_DELRULE, 0);
+			mnl_attr_put_strz(h, NFTA_RULE_TABLE, NFT_TABLE);
+			mnl_attr_put_strz(h, NFTA_RULE_CHAIN, d.found[i].chain);
+			mnl_attr_put(h, NFTA_RULE_HANDLE, sizeof(uint64_t), &d.found[i].handle);
+			mnl_nlmsg_batch_next(t.b);
+		}
+	}
+	if (r >= 0 && !have) {
+		nft_base(&t);
+		struct nlattr *x;
+		struct nlmsghdr *h = rule_start(&t, "forward", &x);
+		char name[IFNAMSIZ] = { 0 };
+		strncpy(name, bridge, sizeof(name) - 1);
+		uint32_t g = BRIDGE_GROUP;
+		e_meta(h, NFT_META_IIFNAME);
+		e_cmp(h, NFT_CMP_EQ, name, sizeof(name));
+		e_meta(h, NFT_META_OIFGROUP);
+		e_cmp(h, NFT_CMP_EQ, &g, 4);
+		e_meta(h, NFT_META_OIFNAME);
+		e_cmp(h, NFT_CMP_NEQ, name, sizeof(name));
+		struct nlattr *d2, *e = expr_start(h, "immediate", &d2);
+		mnl_attr_put_u32(h, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_VERDICT));
+		struct nlattr *v = mnl_attr_nest_start(h, NFTA_IMMEDIATE_DATA);
+		struct nlattr *vd = mnl_attr_nest_start(h, NFTA_DATA_VERDICT);
+		mnl_attr_put_u32(h, NFTA_VERDICT_CODE, htonl(NF_DROP));
+		mnl_attr_nest_end(h, vd);
+		mnl_attr_nest_end(h, v);
+		expr_end(h, e, d2);
+		rule_end(&t, h, x, tag);
+	}
+	if (r >= 0 && t.n_acks > 0)
+		r = nft_commit(&t);
+	nft_end(&t);
+	close(lfd);
+	return r < 0 ? fail(r, "nftables: add the isolation rule of bridge \"%s\"", bridge) : 0;
 }
 
 /* "8080:80/tcp,53:53/udp": checked by berth; parsed again here. */
@@ -1060,6 +1135,11 @@ static int do_add(struct req *q, int nsfd)
 				goto fail;
 			}
 			bridge_made = r == 0;
+			if (bridge_made) {
+				r = nft_isolate(&host, q->leases, q->bridge);
+				if (r < 0)
+					goto fail;
+			}
 			bridge_index = link_index(&host, q->bridge);
 		}
 		if (bridge_index < 0) {
