@@ -88,7 +88,8 @@ mk_rootfs_tar() {
 }
 
 # mk_oci_archive DIR NAME: $DIR/image.tar, an OCI image layout (one gzip layer made
-# from the busybox rootfs) whose index names NAME; digests from sha256sum.
+# from the busybox rootfs) whose index names NAME, which is also a docker-archive
+# (manifest.json); digests from sha256sum.
 mk_oci_archive() {
 	local d=$1/oci name=$2 layer diffid lsize cdig csize mdig msize
 	rm -rf "$d" && mkdir -p "$d/blobs/sha256"
@@ -108,7 +109,9 @@ mk_oci_archive() {
 	mv "$d/manifest.json" "$d/blobs/sha256/$mdig"
 	printf '%s' '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
 	printf '%s' '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:'"$mdig"'","size":'"$msize"',"annotations":{"io.containerd.image.name":"'"$name"'","org.opencontainers.image.ref.name":"'"${name##*:}"'"}}]}' >"$d/index.json"
-	tar -C "$d" --numeric-owner -cf "$1/image.tar" oci-layout index.json blobs
+	# docker 20.10 loads only docker-archives: the same blobs, named by manifest.json
+	printf '%s' '[{"Config":"blobs/sha256/'"$cdig"'","RepoTags":["'"$name"'"],"Layers":["blobs/sha256/'"$layer"'"]}]' >"$d/manifest.json"
+	tar -C "$d" --numeric-owner -cf "$1/image.tar" oci-layout index.json manifest.json blobs
 }
 
 # seccomp_profile FILE: allow everything but mkdir/mkdirat (EPERM)
