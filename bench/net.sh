@@ -86,7 +86,12 @@ median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median * 1
 host=$(median host)
 none=$(median none)
 veth=$(median veth)
-left=$(ip -o link show master "$bridge" | wc -l)
+# the last container's namespace (and veth) is freed asynchronously
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	left=$(ip -o link show master "$bridge" | wc -l)
+	((left == 0)) && break
+	sleep 0.2
+done
 echo
 echo "median wall time of 'berth run /bin/true', $runs runs (create + start + delete)," \
 	"${settle}s apart:"
