@@ -366,3 +366,12 @@ def _fd_open(fd):
         return True
     except OSError:
         return False
+
+
+def test_exec_enters_the_init_root_with_no_pivot(env):
+    """--no-pivot leaves the mount namespace's root on the host's /: exec follows the init's."""
+    (env.rootfs / "inside-marker").write_text("x")
+    cid = running(env, extra=("--no-pivot",))
+    r = env.berth("exec", cid, "sh", "-c", "ls /; cat /inside-marker")
+    assert r.rc == 0, r
+    assert "inside-marker" in r.out.split() and r.out.endswith("x"), r
