@@ -9,6 +9,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 IMG_TAG=${IMG_TAG:-berth-busybox}
 passed=0 failed=0 skipped=0
 SKIP=77
+# interrupted or cut off from its reader: still run the EXIT trap (daemons, mounts)
+trap 'exit 130' INT TERM HUP
+trap '' PIPE
 
 say() { printf '== %s\n' "$*" >&2; }
 
