@@ -22,6 +22,7 @@ need_pkgs podman conmon containernetworking-plugins containerd runc >/dev/null |
 	{ echo "bench/engines.sh: cannot install the engines" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/berth-bench-engines.XXXXXX)
+cd "$WORK" || exit 1 # conmon writes "oom" into its working directory
 daemon_pid=
 cleanup() {
 	"${P[@]}" rm -af -t 0 >/dev/null 2>&1

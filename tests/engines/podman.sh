@@ -16,6 +16,8 @@ fi
 
 WORK=$(mktemp -d /tmp/berth-podman.XXXXXX)
 LOGDIR=${LOGDIR:-$WORK/logs}
+# conmon writes an "oom" file into its working directory (podman's): keep it in WORK
+cd "$WORK" || exit 1
 mkdir -p "$LOGDIR" "$WORK/cni"
 nproc=$(ulimit -Hu)
 ((nproc <= 32768)) || nproc=32768
@@ -37,9 +39,10 @@ E=(podman --root "$WORK/storage" --runroot "$WORK/run" --tmpdir "$WORK/tmp"
 	--runtime "$BERTH" --cgroup-manager cgroupfs --storage-driver overlay)
 RUN=(run)
 RM=(rm -f -t 0)
-# conmon 2.1.6 reports OOMKilled=false on this hybrid host with runc as the runtime too
+# On this hybrid host conmon 2.1.6 sees the OOM kill (it writes "oom" into its working
+# directory) yet podman 4.3 reports OOMKilled=false, with runc as the runtime too
 [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] ||
-	OOM_UNREPORTED="conmon reports no OOM on hybrid cgroups (runc: same)"
+	OOM_UNREPORTED="podman 4.3 reports OOMKilled=false on hybrid cgroups (runc: same)"
 IMG=localhost/$IMG_TAG:latest
 
 cleanup() {
