@@ -155,6 +155,13 @@ int berth_overlay_prepare(const struct berth_spec *s, const char *bundle,
 					BERTH_ANN_ROOTFS_UPPER, o->workdir);
 		}
 	} else if (!s->root_readonly) {
+		/* the state dir (0700, host root) is out of reach of a user namespace's root */
+		if (berth_spec_find_ns(s, BERTH_NS_USER))
+			return berth_error_setx(err, ENOTSUP,
+						"config.json: annotations[\"%s\"]: with a user "
+						"namespace, give a writable layer in \"%s\" (or "
+						"root.readonly)",
+						BERTH_ANN_ROOTFS_LOWER, BERTH_ANN_ROOTFS_UPPER);
 		o->ephemeral = true;
 	}
 	if (n > 1 || o->ephemeral || o->upperdir)

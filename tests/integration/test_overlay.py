@@ -135,3 +135,15 @@ def test_failed_create_removes_upper(env):
     assert r.rc != 0, r
     assert env.container_ids() == []
     assert mounts_under(env.bundle) == []
+
+
+def test_user_namespace_needs_an_upper(env):
+    overlay_env(env)
+    env.set_ns("user")
+    env.linux["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    env.linux["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    r = env.create(check=False)[1]
+    assert r.rc != 0
+    assert ('annotations["berth.rootfs.lower"]: with a user namespace, give a writable '
+            'layer in "berth.rootfs.upper"') in r.err, r
+    assert env.container_ids() == []
