@@ -83,12 +83,13 @@ k_run() { "${CTR[@]}" run "${RUNC[@]}" "$@"; }
 k_rm() {
 	set +e # runs from EXIT traps: the scenario's verdict is already made
 	"${CTR[@]}" task kill -s SIGKILL "$1" >/dev/null 2>&1
-	retry 5 k_stopped "$1"
+	retry 5 k_gone "$1"
 	"${CTR[@]}" task rm -f "$1" >/dev/null 2>&1
 	"${CTR[@]}" c rm "$1" >/dev/null 2>&1 || true
 }
 k_status() { "${CTR[@]}" task ls | awk -v c="$1" '$1 == c {print $3}'; }
 k_stopped() { [[ $(k_status "$1") == STOPPED ]]; }
+k_gone() { [[ $(k_status "$1") == @(STOPPED|) ]]; }
 k_pid() { "${CTR[@]}" task ls | awk -v c="$1" '$1 == c {print $2}'; }
 k_daemon() {
 	local id=$1
@@ -145,6 +146,16 @@ s_run_it_tmux() {
 	id=$(cid)
 	tmux_ new-session -d -s "$s" -x 100 -y 30 \
 		"$(printf '%q ' "${CTR[@]}" run "${RUNC[@]}" -t --rm "$IMG" "$id" sh); echo exited-\$?; sleep 30"
+	trap "tmux_ kill-session -t $s 2>/dev/null || true; k_rm $id" EXIT
+	interactive "$s"
+}
+
+s_exec_t_tmux() {
+	local s=ex-$$ id
+	id=$(cid)
+	k_daemon "$id"
+	tmux_ new-session -d -s "$s" -x 100 -y 30 \
+		"$(printf '%q ' "${CTR[@]}" task exec -t --exec-id tty "$id" sh); echo exited-\$?; sleep 30"
 	trap "tmux_ kill-session -t $s 2>/dev/null || true; k_rm $id" EXIT
 	interactive "$s"
 }
@@ -268,6 +279,7 @@ scenario run-rm-echo s_run_rm_echo
 scenario run-d-exec-kill-rm s_detach_exec_kill_rm
 scenario exec-env-user-cwd s_exec_env_user_cwd
 scenario run-t-tmux s_run_it_tmux
+scenario exec-t-tmux s_exec_t_tmux
 scenario exit-codes s_exit_codes
 scenario kill-signal s_kill_signal
 scenario pause-resume s_pause_resume

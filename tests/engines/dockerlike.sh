@@ -55,6 +55,15 @@ s_run_it_tmux() {
 	interactive "$s"
 }
 
+s_exec_it_tmux() {
+	local s=ex-$$ id
+	id=$(c_daemon)
+	tmux_ new-session -d -s "$s" -x 100 -y 30 \
+		"$(printf '%q ' "${E[@]}" exec -it "$id" sh); echo exited-\$?; sleep 30"
+	trap "tmux_ kill-session -t $s 2>/dev/null || true; c_rm $id" EXIT
+	interactive "$s"
+}
+
 s_exit_codes() {
 	local rc=0
 	c_run --rm "$IMG" sh -c 'exit 42' || rc=$?
@@ -206,6 +215,7 @@ dockerlike_scenarios() {
 	scenario run-d-exec-stop-rm s_detach_exec_stop_rm
 	scenario exec-env-user-cwd s_exec_env_user_cwd
 	scenario run-it-tmux s_run_it_tmux
+	scenario exec-it-tmux s_exec_it_tmux
 	scenario exit-codes s_exit_codes
 	scenario kill-signal s_kill_signal
 	scenario pause-unpause s_pause_unpause
