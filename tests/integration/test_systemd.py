@@ -186,7 +186,10 @@ def test_unit_template():
     assert any("kill" in v and "%i" in v for v in keys["ExecStop"])
     assert any("delete --force" in v and "%i" in v for v in keys["ExecStopPost"])
     assert "/var/lib/berth/bundles/%i" in text
-    sa = subprocess.run(["systemd-analyze", "verify", str(UNIT)], capture_output=True, text=True) \
-        if os.path.exists("/usr/bin/systemd-analyze") else None
-    if sa is not None:
-        assert "berth@.service" not in sa.stderr or "Invalid" not in sa.stderr, sa.stderr
+    if not os.path.exists("/usr/bin/systemd-analyze"):
+        return
+    sa = subprocess.run(["systemd-analyze", "verify", str(UNIT)], capture_output=True, text=True)
+    # berth and its man pages need not be installed here; anything else is a unit error
+    bad = [l for l in sa.stderr.splitlines()
+           if l.strip() and "is not executable" not in l and "Command 'man " not in l]
+    assert not bad, sa.stderr
