@@ -623,6 +623,14 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	r = check_caps(&c->spec->process.caps, err);
 	if (r < 0)
 		return r;
+	r = berth_process_lsm_check(&c->spec->process, err);
+	if (r < 0)
+		return r;
+	if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label)
+		return berth_error_setx(
+			err, ENOTSUP,
+			"config.json: linux.mountLabel: SELinux mount labels are not "
+			"supported by berth yet");
 	r = create_seccomp(c, err);
 	if (r < 0)
 		return r;

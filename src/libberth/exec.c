@@ -244,11 +244,9 @@ static int build_process(struct exec_ctx *c, struct berth_error **err)
 	}
 
 	const struct berth_process *proc = c->proc;
-	if (proc->apparmor_profile && proc->apparmor_profile[0])
-		return berth_error_setx(err, ENOTSUP,
-					"exec: process.apparmorProfile \"%s\": AppArmor is not "
-					"supported by berth on this host",
-					proc->apparmor_profile);
+	r = berth_process_lsm_check(proc, err);
+	if (r < 0)
+		return berth_error_prefix(err, "exec");
 	if (proc->terminal && p->detach && !p->console_socket)
 		return berth_error_setx(err, EINVAL,
 					"exec: a terminal with --detach needs --console-socket");

@@ -36,8 +36,8 @@ static const struct {
 	const char *name;
 	bool enabled;
 } feature_linux_switches[] = {
-	{ "apparmor", false },
-	{ "selinux", false },
+	{ "apparmor", true },
+	{ "selinux", true },
 	{ "intelRdt", false },
 };
 

@@ -377,6 +377,61 @@ int berth_process_setup(const struct berth_process *p, struct berth_error **err)
 	return setup_io_priority(p, err);
 }
 
+static bool lsm_enabled(const char *name)
+{
+	if (streq(name, "apparmor")) {
+		char buf[4] = "";
+		_cleanup_close_ int fd =
+			open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+		return fd >= 0 && read(fd, buf, 1) == 1 && buf[0] == 'Y';
+	}
+	return access("/sys/fs/selinux/enforce", F_OK) == 0;
+}
+
+int berth_process_lsm_check(const struct berth_process *p, struct berth_error **err)
+{
+	if (p->apparmor_profile && *p->apparmor_profile && !lsm_enabled("apparmor"))
+		return berth_error_setx(err, ENOTSUP,
+					"config.json: process.apparmorProfile: \"%s\" is set, but "
+					"AppArmor is not enabled on this host",
+					p->apparmor_profile);
+	if (p->selinux_label && *p->selinux_label && !lsm_enabled("selinux"))
+		return berth_error_setx(err, ENOTSUP,
+					"config.json: process.selinuxLabel: \"%s\" is set, but "
+					"SELinux is not enabled on this host",
+					p->selinux_label);
+	return 0;
+}
+
+/* Write the label for the next execve to the LSM's exec attribute of this task. */
+static int lsm_write_exec(const char *file, const char *fallback, const char *value,
+			  struct berth_error **err)
+{
+	_cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && fallback)
+		fd = open(fallback, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(value);
+	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
+		return berth_error_set(err, errno, "set the security label \"%s\" for exec", value);
+	return 0;
+}
+
+static int lsm_apply(const struct berth_process *p, struct berth_error **err)
+{
+	if (p->apparmor_profile && *p->apparmor_profile) {
+		_cleanup_free_ char *v = NULL;
+		if (asprintf(&v, "exec %s", p->apparmor_profile) < 0)
+			return berth_error_set(err, ENOMEM, "apparmor");
+		int r = lsm_write_exec("/proc/thread-self/attr/apparmor/exec",
+				       "/proc/thread-self/attr/exec", v, err);
+		if (r < 0)
+			return r;
+	}
+	if (p->selinux_label && *p->selinux_label)
+		return lsm_write_exec("/proc/thread-self/attr/exec", NULL, p->selinux_label, err);
+	return 0;
+}
+
 int berth_personality_apply(const struct berth_personality *pers, struct berth_error **err)
 {
 	if (!pers || !pers->set)
@@ -668,6 +723,11 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 
 	int last = cap_last();
 	r = caps_check(&p->caps, last, err);
+	if (r < 0)
+		return r;
+
+	/* Security labels take effect at execve; set them while still privileged. */
+	r = lsm_apply(p, err);
 	if (r < 0)
 		return r;
 

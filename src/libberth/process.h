@@ -30,6 +30,13 @@ int berth_process_find_exec(const struct berth_process *p, char **ret_path,
 int berth_process_setup(const struct berth_process *p, struct berth_error **err);
 
 /* personality(2) with linux.personality's domain | flags; no-op when unset. */
+/*
+ * Parent side, before anything is made: process.apparmorProfile and
+ * process.selinuxLabel can be honoured only where that LSM is enabled; fail
+ * clearly otherwise instead of starting the process unconfined.
+ */
+int berth_process_lsm_check(const struct berth_process *p, struct berth_error **err);
+
 int berth_personality_apply(const struct berth_personality *pers, struct berth_error **err);
 
 struct berth_exec_opts {

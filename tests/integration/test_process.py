@@ -2,6 +2,8 @@
 """The container's process: capabilities, user and groups, umask, rlimits,
 env, cwd, hostname, domainname, sysctls, noNewPrivileges, oomScoreAdj."""
 
+import os
+
 import pytest
 
 CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
@@ -295,4 +297,28 @@ def test_terminal_refused_clearly(env):
     _, r = env.create(["true"], check=False)
     assert r.rc == 1, r
     assert len(r.err_lines) == 1 and "process.terminal" in r.err, r
+    assert env.container_ids() == []
+
+
+@pytest.mark.parametrize("field,lsm,probe", [
+    ("apparmorProfile", "AppArmor", "/sys/module/apparmor/parameters/enabled"),
+    ("selinuxLabel", "SELinux", "/sys/fs/selinux/enforce"),
+])
+def test_security_label_without_its_lsm_refused(env, field, lsm, probe):
+    """A label berth cannot apply must not start the process unconfined."""
+    if os.path.exists(probe):
+        pytest.skip(f"{lsm} is enabled on this host")
+    env.process[field] = "berth-test"
+    _, r = env.create(["true"], check=False)
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1 and f"process.{field}" in r.err and lsm in r.err, r
+    assert env.container_ids() == []
+
+
+def test_mount_label_refused_clearly(env):
+    """An SELinux mount label berth cannot apply is refused, never ignored."""
+    env.linux["mountLabel"] = "system_u:object_r:container_file_t:s0"
+    _, r = env.create(["true"], check=False)
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1 and "linux.mountLabel" in r.err, r
     assert env.container_ids() == []
