@@ -5,7 +5,9 @@
 # fresh container ID per iteration; print the medians, the ratios and berth's
 # peak RSS. A benchmark, not a test. Run as root from anywhere:
 #   bash bench/run-bench.sh [RUNS]
-# Environment: BERTH (default build/berth), RUNS (default 50), WARMUP (default 5).
+# Environment: BERTH (default build/berth), RUNS (default 50), WARMUP (default 5),
+# SECCOMP (default: the default profile of `berth spec`, which every runtime loads;
+# none: no linux.seccomp, to time the container start alone).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +26,10 @@ done
 	exit 1
 }
 
-work=$(mktemp -d /tmp/berth-bench.XXXXXX)
+# Under /run, where runtimes keep their state by default (/run/berth, /run/runc):
+# on a /tmp that many tests have churned, ext4 inode allocation alone added
+# about 1 ms to every start here, for every runtime.
+work=$(mktemp -d /run/berth-bench.XXXXXX)
 cleanup() {
 	local rt id b
 	for rt in berth runc crun; do
@@ -49,7 +54,9 @@ mkdir -p "$bundle"
 bash "$repo/tests/lib/mkrootfs.sh" "$bundle/rootfs" >/dev/null
 "$berth" spec -b "$bundle"
 # ociVersion 1.0.2: Debian's crun 1.8 refuses newer versions; berth and runc take it.
-jq '.process.args = ["/bin/true"] | .process.terminal = false | .ociVersion = "1.0.2"' \
+jq --arg seccomp "${SECCOMP:-default}" \
+	'.process.args = ["/bin/true"] | .process.terminal = false | .ociVersion = "1.0.2"
+	 | if $seccomp == "none" then del(.linux.seccomp) else . end' \
 	"$bundle/config.json" \
 	>"$bundle/config.json.new"
 mv "$bundle/config.json.new" "$bundle/config.json"
@@ -103,7 +110,7 @@ for i in 1 2 3 4 5; do
 done
 
 echo
-echo "median wall time of 'run /bin/true' over $runs runs:"
+echo "median wall time of 'run /bin/true' over $runs runs (seccomp: ${SECCOMP:-default}):"
 for rt in "${ok[@]}"; do
 	printf '  %-6s %8s ms\n' "$rt" "${ms[$rt]}"
 done
