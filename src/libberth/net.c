@@ -23,6 +23,7 @@
 #include "net.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/path.h"
 
 #define ANN_PREFIX "berth.net."
 
@@ -339,23 +340,8 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 /* berth-net: $BERTH_NET_HELPER, the installed one, the one in the build dir, next to berth. */
 static int find_helper(char **ret)
 {
-	const char *e = getenv("BERTH_NET_HELPER");
-	if (e && *e)
-		return (*ret = strdup(e)) ? 0 : -ENOMEM;
-	const char *fixed[] = { BERTH_NET_HELPER_PATH, BERTH_NET_HELPER_BUILD };
-	for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
-		if (access(fixed[i], X_OK) == 0)
-			return (*ret = strdup(fixed[i])) ? 0 : -ENOMEM;
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
-	if (n > 0 && self[0] == '/') {
-		self[n] = 0;
-		char *slash = strrchr(self, '/');
-		strcpy(slash + 1, "berth-net");
-		if (access(self, X_OK) == 0)
-			return (*ret = strdup(self)) ? 0 : -ENOMEM;
-	}
-	return -ENOENT;
+	static const char *const fixed[] = { BERTH_NET_HELPER_PATH, BERTH_NET_HELPER_BUILD };
+	return path_find_program("BERTH_NET_HELPER", fixed, ELEMENTSOF(fixed), "berth-net", ret);
 }
 
 /* Run berth-net with req on stdin and nsfd (or none) as fd 3; its stdout into *ret_out. */

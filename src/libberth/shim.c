@@ -26,6 +26,7 @@
 #include "state.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/path.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -131,23 +132,8 @@ int shim_notify_prepare(struct berth_spec *spec, const struct berth_create_opts 
 /* berth-shim: $BERTH_SHIM, the installed one, the one in the build dir, next to berth. */
 static int find_shim(char **ret)
 {
-	const char *e = getenv("BERTH_SHIM");
-	if (e && *e)
-		return (*ret = strdup(e)) ? 0 : -ENOMEM;
-	const char *fixed[] = { BERTH_SHIM_PATH, BERTH_SHIM_BUILD };
-	for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
-		if (access(fixed[i], X_OK) == 0)
-			return (*ret = strdup(fixed[i])) ? 0 : -ENOMEM;
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
-	if (n > 0 && self[0] == '/') {
-		self[n] = 0;
-		char *slash = strrchr(self, '/');
-		strcpy(slash + 1, "berth-shim");
-		if (access(self, X_OK) == 0)
-			return (*ret = strdup(self)) ? 0 : -ENOMEM;
-	}
-	return -ENOENT;
+	static const char *const fixed[] = { BERTH_SHIM_PATH, BERTH_SHIM_BUILD };
+	return path_find_program("BERTH_SHIM", fixed, ELEMENTSOF(fixed), "berth-shim", ret);
 }
 
 /* Report lines from the child to berth: "W level msg", "C" (created), "E code msg", "OK". */

@@ -331,3 +331,23 @@ char *path_absolute(const char *base, const char *p)
 	out[len] = 0;
 	return out;
 }
+
+int path_find_program(const char *env_var, const char *const *fixed, size_t n_fixed,
+		      const char *name, char **ret)
+{
+	const char *e = getenv(env_var);
+	if (e && *e)
+		return (*ret = strdup(e)) ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n_fixed; i++)
+		if (fixed[i] && access(fixed[i], X_OK) == 0)
+			return (*ret = strdup(fixed[i])) ? 0 : -ENOMEM;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash = n > 0 && self[0] == '/' ? (self[n] = 0, strrchr(self, '/')) : NULL;
+	if (slash && (size_t)(slash + 1 - self) + strlen(name) < sizeof(self)) {
+		strcpy(slash + 1, name);
+		if (access(self, X_OK) == 0)
+			return (*ret = strdup(self)) ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}

@@ -29,6 +29,14 @@ int path_ensure_in_root(int root_fd, const char *path, bool is_dir, mode_t mode)
 /* "/proc/self/fd/<fd>" into buf (at least 32 bytes). Returns buf. */
 char *path_fd_path(int fd, char *buf, size_t size);
 
+/*
+ * Find a companion program of berth (berth-net, berth-shim): the path in
+ * $env_var, else the first executable of fixed[] (installed, then build
+ * dir), else name next to our own executable. ret malloc'd; -ENOENT if none.
+ */
+int path_find_program(const char *env_var, const char *const *fixed, size_t n_fixed,
+		      const char *name, char **ret);
+
 /* Join a and b with exactly one '/' between them; malloc'd or NULL. */
 char *path_join(const char *a, const char *b);
 

@@ -21,7 +21,8 @@ int main(int argc, char *argv[])
 	strcpy(sa.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	for (int i = 1; i < argc; i++) {
-		if (sendto(fd, argv[i], strlen(argv[i]), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (sendto(fd, argv[i], strlen(argv[i]), 0, (struct sockaddr *)&sa, sizeof(sa)) <
+		    0) {
 			perror("notify: sendto");
 			return 1;
 		}
