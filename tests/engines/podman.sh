@@ -45,6 +45,10 @@ RM=(rm -f -t 0)
 	OOM_UNREPORTED="podman 4.3 reports OOMKilled=false on hybrid cgroups (runc: same)"
 IMG=localhost/$IMG_TAG:latest
 
+# podman gives the runtime --root /run/<runtime name>, outside $WORK: berth keeps its
+# seccomp cache there. Remove it afterwards unless it was there before this run.
+[[ -e /run/berth ]] && had_run_berth=1 || had_run_berth=0
+
 cleanup() {
 	"${E[@]}" rm -af -t 1 >/dev/null 2>&1
 	"${E[@]}" rmi -af >/dev/null 2>&1
@@ -53,6 +57,10 @@ cleanup() {
 	umount_under "$WORK"
 	cgroup_cleanup libpod_parent
 	rm -rf "$WORK"
+	if ((!had_run_berth)); then
+		rm -rf /run/berth/.seccomp-cache
+		rmdir /run/berth 2>/dev/null
+	fi
 }
 trap cleanup EXIT
 
