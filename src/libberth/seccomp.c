@@ -1083,27 +1083,9 @@ int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd,
 int berth_seccomp_send_fd(int sock, int fd, struct berth_error **err)
 {
 	char nul = 0;
-	struct iovec iov = { .iov_base = &nul, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	ssize_t n;
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	ssize_t n = fd_send(sock, fd, &nul, 1);
 	if (n < 0)
-		return berth_error_set(err, errno, "send the seccomp listener fd");
+		return berth_error_set(err, (int)-n, "send the seccomp listener fd");
 	return 0;
 }
 
@@ -1203,26 +1185,9 @@ int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata,
 				    listener_path);
 		goto out;
 	}
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &listener_fd, sizeof(int));
-	ssize_t n;
-	do
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	ssize_t n = fd_send(fd, listener_fd, buf, len);
 	if (n < 0) {
-		r = berth_error_set(err, errno, "send to the seccomp agent at \"%s\"",
+		r = berth_error_set(err, (int)-n, "send to the seccomp agent at \"%s\"",
 				    listener_path);
 		goto out;
 	}

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "sync.h"
+#include "util/fd.h"
 #include "util/macro.h"
 
 struct sync_hdr {
@@ -102,29 +103,8 @@ int sync_expect(int fd, enum sync_type type, int32_t *ret_value, char **ret_text
 int sync_send_fd(int fd, enum sync_type type, int passfd)
 {
 	struct sync_hdr h = { .type = (uint32_t)type };
-	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = {};
-	struct msghdr m = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = u.buf,
-		.msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &passfd, sizeof(int));
-
-	for (;;) {
-		if (sendmsg(fd, &m, MSG_NOSIGNAL) >= 0)
-			return 0;
-		if (errno != EINTR)
-			return -errno;
-	}
+	ssize_t k = fd_send(fd, passfd, &h, sizeof(h));
+	return k < 0 ? (int)k : 0;
 }
 
 int sync_expect_fd(int fd, enum sync_type type, int *ret_fd, const char *what,

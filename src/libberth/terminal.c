@@ -136,28 +136,9 @@ int berth_terminal_send_to_socket(const char *path, int master, struct berth_err
 		return berth_error_set(err, errno, "console socket \"%s\": connect", path);
 
 	static const char name[] = "/dev/ptmx";
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = sizeof(name) - 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = {};
-	struct msghdr m = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = u.buf,
-		.msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &master, sizeof(int));
-	ssize_t k;
-	do
-		k = sendmsg(s, &m, MSG_NOSIGNAL);
-	while (k < 0 && errno == EINTR);
+	ssize_t k = fd_send(s, master, name, sizeof(name) - 1);
 	if (k < 0)
-		return berth_error_set(err, errno, "console socket \"%s\": send the pty", path);
+		return berth_error_set(err, (int)-k, "console socket \"%s\": send the pty", path);
 	return 0;
 }
 

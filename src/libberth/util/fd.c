@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -150,6 +151,34 @@ int close_fds_from(int from, const int *keep, size_t n_keep)
 			lo = (unsigned int)sorted[i] + 1;
 	}
 	return 0;
+}
+
+ssize_t fd_send(int sock, int passfd, const void *data, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr m = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+	for (;;) {
+		ssize_t k = sendmsg(sock, &m, MSG_NOSIGNAL);
+		if (k >= 0)
+			return k;
+		if (errno != EINTR)
+			return -errno;
+	}
 }
 
 int fd_set_cloexec(int fd, bool on)

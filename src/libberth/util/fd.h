@@ -25,5 +25,12 @@ int write_string_at(int dirfd, const char *path, const char *s);
 /* Close every fd >= from except those in keep[] (n_keep entries). */
 int close_fds_from(int from, const int *keep, size_t n_keep);
 
+/*
+ * Send len bytes of data (at least one) with passfd attached as SCM_RIGHTS
+ * over a unix socket, retrying on EINTR, never raising SIGPIPE. Returns the
+ * number of bytes sent (the fd travels with the first) or -errno.
+ */
+ssize_t fd_send(int sock, int passfd, const void *data, size_t len);
+
 /* Set or clear FD_CLOEXEC. */
 int fd_set_cloexec(int fd, bool on);
