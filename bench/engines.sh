@@ -36,25 +36,12 @@ cleanup() {
 	cgroup_cleanup libpod_parent
 	cgroup_cleanup berth-bench
 	rm -rf "$WORK"
+	podman_run_root_cleanup
 }
 trap cleanup EXIT
 
 mk_rootfs_tar "$WORK"
-mkdir -p "$WORK/cni"
-nproc=$(ulimit -Hu)
-((nproc <= 32768)) || nproc=32768
-cat >"$WORK/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=$nproc:$nproc"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$WORK/events.log"
-[network]
-network_backend = "cni"
-network_config_dir = "$WORK/cni"
-CONF
-export CONTAINERS_CONF=$WORK/containers.conf
+podman_conf "$WORK"
 P=(podman --root "$WORK/storage" --runroot "$WORK/run" --tmpdir "$WORK/tmp"
 	--cgroup-manager cgroupfs --storage-driver overlay)
 IMG=localhost/$IMG_TAG:latest

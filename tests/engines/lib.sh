@@ -92,6 +92,39 @@ retry() {
 }
 
 # mk_rootfs_tar DIR: $DIR/busybox.tar, a tarball of the test busybox rootfs
+# podman_conf DIR: a private containers.conf in DIR, exported as CONTAINERS_CONF.
+# Root here has no CAP_SYS_RESOURCE: podman's default rlimits (1048576) cannot be
+# set, so it asks for this machine's hard limits. podman also gives the runtime
+# --root /run/<runtime>; podman_run_root_cleanup removes what berth keeps there
+# (its seccomp cache) unless /run/berth existed before podman_conf.
+podman_conf() {
+	local dir=$1 nproc
+	[[ -e /run/berth ]] && podman_had_run_berth=1 || podman_had_run_berth=0
+	mkdir -p "$dir/cni"
+	nproc=$(ulimit -Hu)
+	((nproc <= 32768)) || nproc=32768
+	cat >"$dir/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=$nproc:$nproc"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$dir/events.log"
+[network]
+network_backend = "cni"
+network_config_dir = "$dir/cni"
+CONF
+	export CONTAINERS_CONF=$dir/containers.conf
+}
+
+podman_run_root_cleanup() {
+	if ((!${podman_had_run_berth:-1})); then
+		rm -rf /run/berth/.seccomp-cache
+		rmdir /run/berth 2>/dev/null
+	fi
+	return 0
+}
+
 mk_rootfs_tar() {
 	rm -rf "$1/rootfs"
 	bash "$REPO/tests/lib/mkrootfs.sh" "$1/rootfs" >&2

@@ -18,23 +18,8 @@ WORK=$(mktemp -d /tmp/berth-podman.XXXXXX)
 LOGDIR=${LOGDIR:-$WORK/logs}
 # conmon writes an "oom" file into its working directory (podman's): keep it in WORK
 cd "$WORK" || exit 1
-mkdir -p "$LOGDIR" "$WORK/cni"
-nproc=$(ulimit -Hu)
-((nproc <= 32768)) || nproc=32768
-# Root here has no CAP_SYS_RESOURCE: podman's default rlimits (1048576) cannot be set,
-# so the private containers.conf asks for this machine's hard limits.
-cat >"$WORK/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=$nproc:$nproc"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$WORK/events.log"
-[network]
-network_backend = "cni"
-network_config_dir = "$WORK/cni"
-CONF
-export CONTAINERS_CONF=$WORK/containers.conf
+mkdir -p "$LOGDIR"
+podman_conf "$WORK"
 E=(podman --root "$WORK/storage" --runroot "$WORK/run" --tmpdir "$WORK/tmp"
 	--runtime "$BERTH" --cgroup-manager cgroupfs --storage-driver overlay)
 RUN=(run)
@@ -45,10 +30,6 @@ RM=(rm -f -t 0)
 	OOM_UNREPORTED="podman 4.3 reports OOMKilled=false on hybrid cgroups (runc: same)"
 IMG=localhost/$IMG_TAG:latest
 
-# podman gives the runtime --root /run/<runtime name>, outside $WORK: berth keeps its
-# seccomp cache there. Remove it afterwards unless it was there before this run.
-[[ -e /run/berth ]] && had_run_berth=1 || had_run_berth=0
-
 cleanup() {
 	"${E[@]}" rm -af -t 1 >/dev/null 2>&1
 	"${E[@]}" rmi -af >/dev/null 2>&1
@@ -57,10 +38,7 @@ cleanup() {
 	umount_under "$WORK"
 	cgroup_cleanup libpod_parent
 	rm -rf "$WORK"
-	if ((!had_run_berth)); then
-		rm -rf /run/berth/.seccomp-cache
-		rmdir /run/berth 2>/dev/null
-	fi
+	podman_run_root_cleanup
 }
 trap cleanup EXIT
 
