@@ -15,31 +15,11 @@ trap '' PIPE
 
 say() { printf '== %s\n' "$*" >&2; }
 
-# need_pkgs PKG...: install what is missing; returns non-zero (and says what failed)
-# when apt cannot install them.
-need_pkgs() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" ||
-			missing+=("$p")
-	done
-	((${#missing[@]})) || return 0
-	say "installing ${missing[*]}"
-	# a policy-rc.d that says 101 keeps the packages' init scripts from starting
-	# system-wide containerd/dockerd: the tests start their own
-	local policy=/usr/sbin/policy-rc.d ours= rc=0
-	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && ours=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2 || {
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			"${missing[@]}" >&2
-	} || rc=$?
-	[[ -z $ours ]] || rm -f "$policy"
-	return $rc
-}
+# need_pkgs PKG...: install what is missing (tests/engines/run installs every
+# engine's packages before it enters the engine's namespaces, where there is no
+# network; this is for a script run by hand); non-zero when apt cannot.
+source "$REPO/tests/lib/apt.sh"
+need_pkgs() { apt_install "$@"; }
 
 # scenario NAME FUNC [ARGS...]: run FUNC with errexit in a subshell, its output in
 # $LOGDIR/NAME.log; exit 0 = pass, 77 = skip (first line of the log says why).

@@ -11,15 +11,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(meson ninja-build pkg-config gcc libseccomp-dev libcap-dev libyajl-dev libmnl-dev
 	busybox-static jq)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	echo "== installing ${missing[*]}"
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source tests/lib/apt.sh
+apt_install "${pkgs[@]}"
 
 echo "== building berth"
 [[ -f build/build.ninja ]] || meson setup build >/dev/null

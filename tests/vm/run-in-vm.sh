@@ -19,6 +19,7 @@
 #                          one linux-image-amd64 depends on, else the newest)
 #   --prepare       install what is missing, build the cached kernel and
 #                   initramfs, and exit
+#   --packages      print the Debian packages the VM needs, one a line, and exit
 #
 # Exit status: COMMAND's, 124 on timeout, 125 if the VM could not run it.
 # The cache (uncompressed vmlinux, initramfs) is in $BERTH_VM_CACHE, default
@@ -39,6 +40,8 @@ usage() {
 	exit 125
 }
 
+# what the VM needs on the host
+pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio)
 shares=("$repo")
 envs=()
 timeout=${BERTH_VM_TIMEOUT:-900}
@@ -57,6 +60,7 @@ while (($#)); do
 	--smp) smp=${2:?}; shift ;;
 	--kernel) kver=${2:?}; shift ;;
 	--prepare) prepare_only=1 ;;
+	--packages) printf '%s\n' "${pkgs[@]}"; exit 0 ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
 	-*) say "unknown option '$1'"; usage ;;
@@ -68,21 +72,10 @@ done
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout: '$timeout' is not a number of seconds"
 [[ $(id -u) == 0 ]] || die "must run as root (the guest's root is the host's, read-only)"
 
-# -- what the VM needs on the host
-pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	say "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2 || die "apt-get update failed"
-	# A kernel's postinst hooks (initramfs, bootloader) may fail in a container
-	# or a VM without a boot loader; the files we need are unpacked by then.
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
-		say "apt-get install failed; going on if the kernel and qemu are there"
-fi
+# -- what the VM needs on the host (a kernel's postinst may fail on a machine
+# without a boot loader: going on if the kernel and qemu are there)
+source "$repo/tests/lib/apt.sh"
+apt_install "${pkgs[@]}" || say "apt could not install everything; going on if the kernel and qemu are there"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (qemu-system-x86)"
 [[ -x /bin/busybox ]] || die "/bin/busybox is missing (busybox-static)"
 
