@@ -709,19 +709,16 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
 	/*
-	 * The init is a clone of this process. Until it executes, it must not
-	 * lead a process of the container back to our binary through
-	 * /proc/<pid>/exe (CVE-2019-5736). In a new pid namespace with no hooks
-	 * inside, the waiting init is the only process there, so nothing can
-	 * look: skip the remapping (0.6 ms) then. Otherwise detach first.
+	 * The init is a clone of this process, and so is every hook runner it
+	 * forks. Whatever they execute resolves /proc/self/exe through their
+	 * exe, even in a new pid namespace with no hooks: an entrypoint whose
+	 * interpreter chain ends in #!/proc/self/exe makes the kernel run it as
+	 * the container's pid 1 (CVE-2019-5736). So the exe is never the host's
+	 * binary when we clone: always detach first.
 	 */
-	bool new_pidns = (c->clone_flags | c->unshare_flags) & CLONE_NEWPID;
-	if (!new_pidns || c->spec->hooks.n[BERTH_HOOK_CREATE_CONTAINER] > 0 ||
-	    c->spec->hooks.n[BERTH_HOOK_START_CONTAINER] > 0) {
-		r = berth_selfexe_detach(err);
-		if (r < 0)
-			return r;
-	}
+	r = berth_selfexe_detach(err);
+	if (r < 0)
+		return r;
 
 	int saved_time = -EBADF;
 	r = berth_ns_time_prepare(c->spec, &saved_time, err);

@@ -96,3 +96,64 @@ def test_container_cannot_see_host_root_through_proc(env):
                "echo HOST-VISIBLE")
     assert "HOST-VISIBLE" not in r.out, r
     assert "bin" in r.out.split(), r
+
+
+def test_cve_2019_5736_shebang_chain_to_proc_self_exe(env):
+    """An image alone, with the config `berth spec` writes (new pid namespace, no
+    hooks): its entrypoint is a script whose interpreter is /proc/self/exe. The
+    kernel resolves that through the init's own exe while the init executes the
+    entrypoint, so pid 1 must not be the host binary then, or any process of the
+    container reaches the host's berth through /proc/1/exe."""
+    import os
+    import subprocess
+
+    from conftest import _env
+
+    berth = str(private_berth(env))
+    before = sha256(berth)
+    host = os.stat(berth)
+    # A chain of two: the options swallow the scripts' paths that the kernel
+    # inserts, so pid 1 becomes `berth --root /evil --log /evil2 update -r - x`,
+    # which blocks reading its stdin (our pipe)
+    env.write_rootfs("/evil", "#!/proc/self/exe --root\n")
+    env.write_rootfs("/evil2", "#!/evil --log\n")
+    env.process["args"] = ["/evil2", "update", "-r", "-", "x"]
+    env.save()
+    cid = env.new_id()
+    rfd, wfd = os.pipe()
+    try:
+        # stdout and stderr to a file: the init inherits them
+        with open(env.dir / "create.out", "w") as out:
+            cp = subprocess.run([str(berth), "--root", str(env.root), "create", "-b",
+                                 str(env.bundle), cid], stdin=rfd, stdout=out, stderr=out,
+                                timeout=20, env=_env(env.mark))
+        os.close(rfd)
+        rfd = -1
+        assert cp.returncode == 0, (env.dir / "create.out").read_text()
+        r = env.berth("start", cid, binary=berth)
+        assert r.rc == 0, r
+        probe = r"""
+			sleep 0.3
+			readlink /proc/1/exe
+			echo "id $(stat -L -c %d:%i /proc/1/exe)"
+			if (exec 3<>/proc/1/exe) 2>/dev/null; then echo OPENED-RW; fi
+			if (printf PWNED 1<>/proc/1/exe) 2>/dev/null; then echo WROTE; fi
+			echo probed
+		"""
+        r = env.berth("exec", cid, "sh", "-c", probe, binary=berth)
+        if "is not running" in r.err:
+            # pid 1 could not run what /proc/self/exe led to (berth's sparse sealed
+            # copy): the host's binary never ran in the container
+            log = (env.dir / "create.out").read_text()
+            assert "berth" not in log, log
+        else:
+            assert "probed" in r.out, r
+            assert f"id {host.st_dev}:{host.st_ino}" not in r.out, r
+            assert "berth-copy" not in r.out, r
+            assert "OPENED-RW" not in r.out and "WROTE" not in r.out, r
+    finally:
+        if rfd >= 0:
+            os.close(rfd)
+        os.close(wfd)
+        env.berth("delete", "--force", cid, binary=berth)
+    assert sha256(berth) == before, "the berth binary was modified from inside the container"
