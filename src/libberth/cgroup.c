@@ -197,8 +197,8 @@ static void enable_controllers(const char *dir)
 	}
 }
 
-int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int *ret_fd,
-		  struct berth_error **err)
+int cgroup_resolve(const char *cgroups_path, const char *id, char **ret_path,
+		   struct berth_error **err)
 {
 	const char *root = cgroup_unified_root();
 	if (!root)
@@ -233,9 +233,20 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 		return berth_error_setx(err, EINVAL, "cgroup: \"%s\" is the root cgroup",
 					cgroups_path);
 
-	_cleanup_free_ char *full = path_join(root, rel);
+	char *full = path_join(root, rel);
 	if (!full)
 		return berth_error_set(err, ENOMEM, "cgroup");
+	*ret_path = full;
+	return 0;
+}
+
+int cgroup_create(const char *full, int *ret_fd, struct berth_error **err)
+{
+	const char *root = cgroup_unified_root();
+	size_t rootlen = root ? strlen(root) : 0;
+	if (!root || strncmp(full, root, rootlen) != 0 || full[rootlen] != '/')
+		return berth_error_setx(err, EINVAL, "cgroup: \"%s\" is not under \"%s\"", full,
+					root ? root : "the cgroup2 hierarchy");
 	/* An existing cgroup (made by an engine) is taken over, but only while empty. */
 	if (access(full, F_OK) == 0) {
 		_cleanup_free_ char *populated = NULL;
@@ -245,37 +256,43 @@ int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int
 						full);
 	}
 
+	_cleanup_free_ char *p = strdup(full);
+	if (!p)
+		return berth_error_set(err, ENOMEM, "cgroup");
 	/* mkdir -p, enabling controllers on the way; a concurrent delete may remove an empty parent: retry. */
+	int r = 0;
 	for (int attempt = 0; attempt < 10; attempt++) {
-		int r = 0;
+		r = 0;
 		enable_controllers(root);
-		for (char *s = full + strlen(root) + 1; *s; s++) {
+		for (char *s = p + rootlen + 1; *s; s++) {
 			if (*s != '/')
 				continue;
 			*s = 0;
-			r = cgroup_mkdir_parent(full);
+			r = cgroup_mkdir_parent(p);
 			if (r == 0)
-				enable_controllers(full);
+				enable_controllers(p);
 			*s = '/';
 			if (r < 0)
 				break;
 		}
-		if (r == 0 && mkdir(full, 0755) < 0 && errno != EEXIST)
+		if (r == 0 && mkdir(p, 0755) < 0 && errno != EEXIST)
 			r = -errno;
-		if (r == 0)
+		if (r != -ENOENT)
 			break;
-		if (r != -ENOENT || attempt == 9)
-			return berth_error_set(err, -r, "cgroup: create \"%s\"", full);
+	}
+	if (r < 0) {
+		/* the parents made on the way go again; the error is the mkdir's */
+		cgroup_remove_made_parents(full, rootlen);
+		return berth_error_set(err, -r, "cgroup: create \"%s\"", full);
 	}
 
 	int fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		berth_error_set(err, errno, "cgroup: open \"%s\"", full);
+		r = berth_error_set(err, errno, "cgroup: open \"%s\"", full);
 		cgroup_destroy(full, NULL);
-		return -errno;
+		return r;
 	}
 	*ret_fd = fd;
-	*ret_path = TAKE_PTR(full);
 	return 0;
 }
 

@@ -24,15 +24,20 @@
 const char *cgroup_unified_root(void);
 
 /*
- * Create the container's cgroup for linux.cgroupsPath (NULL: berth/<id>;
- * relative: under berth/; absolute: under the root), enabling the available
- * controllers in each parent's cgroup.subtree_control, and on a hybrid host
- * the same path in the v1 hierarchies berth uses. Returns the absolute
- * unified directory (malloc'd) and an O_DIRECTORY fd of it for
- * CLONE_INTO_CGROUP. On failure nothing is left.
+ * The absolute unified directory (malloc'd) of the container's cgroup for
+ * linux.cgroupsPath (NULL: berth/<id>; relative: under berth/; absolute:
+ * under the root). Makes nothing: create records it before cgroup_create().
  */
-int cgroup_create(const char *cgroups_path, const char *id, char **ret_path, int *ret_fd,
-		  struct berth_error **err);
+int cgroup_resolve(const char *cgroups_path, const char *id, char **ret_path,
+		   struct berth_error **err);
+
+/*
+ * Create the cgroup at path (from cgroup_resolve()), enabling the available
+ * controllers in each parent's cgroup.subtree_control; an existing one is
+ * taken over only while empty. Returns an O_DIRECTORY fd of it for
+ * CLONE_INTO_CGROUP. On failure nothing is left, parents made included.
+ */
+int cgroup_create(const char *path, int *ret_fd, struct berth_error **err);
 
 /*
  * Apply res to the cgroup at path (unified dir, as from cgroup_create()).

@@ -37,6 +37,13 @@ static int load(struct berth_context *ctx, const char *id, struct berth_containe
 	r = state_read(dirfd, id, &s, err);
 	if (r < 0)
 		return r;
+	if (s->creating) {
+		state_free(s);
+		return berth_error_setx(err, EINVAL,
+					"container \"%s\" is creating: its create has not finished "
+					"(delete it if that create died)",
+					id);
+	}
 	if (!s->cgroup) {
 		state_free(s);
 		return berth_error_setx(err, ENOENT, "container \"%s\" has no cgroup", id);

@@ -65,7 +65,8 @@ struct create_ctx {
 	struct berth_spec *spec;
 	int state_fd; /* locked */
 	bool state_made;
-	char *cg_path;
+	char *cg_path; /* recorded in the state before it is made */
+	bool cg_made;
 	int cg_fd;
 	int listen_fd; /* start.sock, inherited by the init */
 	struct berth_ns_plan ns;
@@ -405,7 +406,9 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	    berth_personality_apply(&s->linux_.personality, &e) < 0)
 		init_fail(fd, e);
 
-	if (sync_send(fd, SYNC_CREATED, 0, NULL) < 0)
+	/* a create that dies before saving the state must not leave us waiting */
+	if (sync_send(fd, SYNC_CREATED, 0, NULL) < 0 ||
+	    sync_expect(fd, SYNC_COMMIT, NULL, NULL, "create saved the state", &e) < 0)
 		_exit(1);
 	closep(&c->sock[1]);
 
@@ -475,7 +478,7 @@ static void create_rollback(struct create_ctx *c)
 	}
 	if (c->child > 0 && c->child != c->pid)
 		waitpid(c->child, NULL, 0);
-	if (c->cg_path)
+	if (c->cg_made)
 		cgroup_destroy(c->cg_path, NULL);
 	if (c->state_made) {
 		berth_net_teardown(c->state_fd, c->netns_fd, NULL);
@@ -637,6 +640,37 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	return berth_ns_plan(c->spec, &c->ns, err);
 }
 
+/*
+ * state.json of the container being made: first (creating) before anything
+ * else is made, naming what delete must remove should create die; last
+ * with the init's pid.
+ */
+static int create_write_state(struct create_ctx *c, bool creating, struct berth_error **err)
+{
+	struct berth_container_state st = {
+		.id = (char *)c->id,
+		.bundle = c->bundle,
+		.rootfs = c->rootfs,
+		.created = c->created,
+		.cgroup = c->cg_path,
+		.pid = creating ? 0 : c->pid,
+		.pid_start_time = creating ? 0 : proc_start_time(c->pid),
+		.creating = creating,
+	};
+	_cleanup_free_ char **keys = calloc(c->spec->n_annotations + 1, sizeof(char *));
+	_cleanup_free_ char **values = calloc(c->spec->n_annotations + 1, sizeof(char *));
+	if (!keys || !values)
+		return berth_error_set(err, ENOMEM, "state");
+	for (size_t i = 0; i < c->spec->n_annotations; i++) {
+		keys[i] = c->spec->annotations[i].key;
+		values[i] = c->spec->annotations[i].value;
+	}
+	st.annotation_keys = keys;
+	st.annotation_values = values;
+	st.n_annotations = c->spec->n_annotations;
+	return state_write(c->state_fd, &st, err);
+}
+
 static int create_container(struct create_ctx *c, struct berth_error **err)
 {
 	int r;
@@ -650,11 +684,18 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	r = create_prepare(c, err);
 	if (r < 0)
 		return r;
+	r = cgroup_resolve(c->spec->linux_.cgroups_path, c->id, &c->cg_path, err);
+	if (r < 0)
+		return r;
 
 	r = state_dir_open(c->root, c->id, true, &c->state_fd, err);
 	if (r < 0)
 		return r;
 	c->state_made = true;
+	rfc3339_now(c->created, sizeof(c->created));
+	r = create_write_state(c, true, err);
+	if (r < 0)
+		return r;
 	r = write_file_atomic_at(c->state_fd, STATE_CONFIG, c->config_text, c->config_len, 0600);
 	if (r < 0)
 		return berth_error_set(err, -r, "save config.json");
@@ -671,9 +712,10 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 				  &res, err);
 	if (r < 0)
 		return r;
-	r = cgroup_create(c->spec->linux_.cgroups_path, c->id, &c->cg_path, &c->cg_fd, err);
+	r = cgroup_create(c->cg_path, &c->cg_fd, err);
 	if (r < 0)
 		return r;
+	c->cg_made = true;
 	/* Limits are in place before the init exists: it is cloned into the cgroup. */
 	r = cgroup_apply(c->cg_path, res, c->spec->linux_.devices, c->spec->linux_.n_devices, false,
 			 err);
@@ -816,28 +858,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	r = sync_expect(fd, SYNC_CREATED, NULL, NULL, "it was created", err);
 	if (r < 0)
 		return r;
-
-	struct berth_container_state st = {
-		.id = (char *)c->id,
-		.bundle = c->bundle,
-		.rootfs = c->rootfs,
-		.created = rfc3339_now(c->created, sizeof(c->created)),
-		.cgroup = c->cg_path,
-		.pid = c->pid,
-		.pid_start_time = proc_start_time(c->pid),
-	};
-	_cleanup_free_ char **keys = calloc(c->spec->n_annotations + 1, sizeof(char *));
-	_cleanup_free_ char **values = calloc(c->spec->n_annotations + 1, sizeof(char *));
-	if (!keys || !values)
-		return berth_error_set(err, ENOMEM, "state");
-	for (size_t i = 0; i < c->spec->n_annotations; i++) {
-		keys[i] = c->spec->annotations[i].key;
-		values[i] = c->spec->annotations[i].value;
-	}
-	st.annotation_keys = keys;
-	st.annotation_values = values;
-	st.n_annotations = c->spec->n_annotations;
-	r = state_write(c->state_fd, &st, err);
+	r = create_write_state(c, false, err);
 	if (r < 0)
 		return r;
 	if (c->opts->pid_file) {
@@ -845,6 +866,8 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		if (r < 0)
 			return r;
 	}
+	if (sync_send(fd, SYNC_COMMIT, 0, NULL) < 0)
+		return berth_error_setx(err, EPIPE, "container init exited before it was created");
 	logf_(c->ctx, BERTH_LOG_DEBUG, "created container \"%s\" with init pid %d", c->id,
 	      (int)c->pid);
 	return 0;
@@ -1067,7 +1090,11 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 	if (r < 0)
 		return r;
 	const char *status = state_status(dirfd, s);
-	if (streq(status, "stopped") && !(all && s->cgroup)) {
+	if (streq(status, "creating") && !(all && s->cgroup)) {
+		r = berth_error_setx(err, ESRCH,
+				     "container \"%s\" is not running: its create has not finished",
+				     id);
+	} else if (streq(status, "stopped") && !(all && s->cgroup)) {
 		r = berth_error_setx(err, ESRCH, "container \"%s\" is not running", id);
 	} else if (all && s->cgroup) {
 		r = cgroup_signal_all(s->cgroup, sig);
@@ -1128,10 +1155,13 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_cont
 	if (r < 0)
 		return berth_error_prefix(err, "delete \"%s\"", s->id);
 
-	_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
-	load_spec_copy(dirfd, &spec);
-	_cleanup_free_ char *json = container_state_json(s, "stopped", false);
-	run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTOP, json ? json : "{}", s->id);
+	/* a create that died half-way made no container: no poststop hooks for it */
+	if (!s->creating) {
+		_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
+		load_spec_copy(dirfd, &spec);
+		_cleanup_free_ char *json = container_state_json(s, "stopped", false);
+		run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTOP, json ? json : "{}", s->id);
+	}
 
 	struct berth_error *ne = NULL;
 	if (berth_net_teardown(dirfd, netns, &ne) < 0)

@@ -152,6 +152,10 @@ int state_write(int dirfd, const struct berth_container_state *s, struct berth_e
 	yajl_gen_number(g, num, strlen(num));
 	gen_str(g, "started");
 	yajl_gen_bool(g, s->started);
+	if (s->creating) {
+		gen_str(g, "creating");
+		yajl_gen_bool(g, true);
+	}
 	gen_str(g, "annotations");
 	yajl_gen_map_open(g);
 	for (size_t i = 0; i < s->n_annotations; i++)
@@ -187,8 +191,16 @@ int state_read(int dirfd, const char *id, struct berth_container_state **ret,
 {
 	_cleanup_free_ char *text = NULL;
 	int r = read_file_at(dirfd, STATE_FILE, 1 << 24, &text, NULL);
-	if (r == -ENOENT)
-		return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
+	if (r == -ENOENT) {
+		struct berth_container_state *s = calloc(1, sizeof(*s));
+		if (!s || !(s->id = strdup(id)) || !(s->bundle = strdup(""))) {
+			state_free(s);
+			return berth_error_set(err, ENOMEM, "read state");
+		}
+		s->creating = true;
+		*ret = s;
+		return 0;
+	}
 	if (r < 0)
 		return berth_error_set(err, -r, "read state of \"%s\"", id);
 
@@ -219,6 +231,9 @@ int state_read(int dirfd, const char *id, struct berth_container_state **ret,
 		s->pid_start_time = strtoull(YAJL_GET_NUMBER(v), NULL, 10);
 	v = yajl_tree_get(root, p_started, yajl_t_any);
 	s->started = v && YAJL_IS_TRUE(v);
+	const char *p_creating[] = { "creating", NULL };
+	v = yajl_tree_get(root, p_creating, yajl_t_any);
+	s->creating = v && YAJL_IS_TRUE(v);
 	const char *p_exit[] = { "exitCode", NULL };
 	v = yajl_tree_get(root, p_exit, yajl_t_number);
 	if (v) {
@@ -296,6 +311,8 @@ uint64_t proc_start_time(pid_t pid)
 
 const char *state_status(int dirfd, const struct berth_container_state *s)
 {
+	if (s->creating)
+		return "creating";
 	if (s->pid <= 0)
 		return "stopped";
 	uint64_t st = proc_start_time(s->pid);

@@ -23,6 +23,12 @@ struct berth_container_state {
 	pid_t pid;
 	uint64_t pid_start_time; /* /proc/<pid>/stat field 22, guards against PID reuse */
 	bool started;
+	/*
+	 * Written before create makes anything, cleared by its last write: still
+	 * set (or no state.json at all) once the lock is ours means the create
+	 * died half-way, and delete removes what the state names.
+	 */
+	bool creating;
 	char **annotation_keys, **annotation_values;
 	size_t n_annotations;
 	/* written by berth-shim (src/shim) into state.json once the init exited */
@@ -39,6 +45,10 @@ struct berth_container_state {
 int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd,
 		   struct berth_error **err);
 int state_write(int dirfd, const struct berth_container_state *s, struct berth_error **err);
+/*
+ * Read state.json. A state dir without one (create died before its first
+ * write) reads as a creating container that names nothing else.
+ */
 int state_read(int dirfd, const char *id, struct berth_container_state **ret,
 	       struct berth_error **err);
 void state_free(struct berth_container_state *s);
@@ -47,7 +57,7 @@ int state_dir_remove(const char *root, const char *id, int dirfd);
 
 /* /proc/<pid>/stat start time, or 0 if the process is gone or a zombie. */
 uint64_t proc_start_time(pid_t pid);
-/* "created", "running", "paused" or "stopped" from the init process, the started flag and the cgroup. */
+/* "creating", "created", "running", "paused" or "stopped" from the init process, the started flag and the cgroup. */
 const char *state_status(int dirfd, const struct berth_container_state *s);
 /* RFC 3339 UTC time of now into buf (>= 40 bytes). */
 char *rfc3339_now(char *buf, size_t size);

@@ -20,6 +20,8 @@ enum sync_type {
 	SYNC_CREATED,	   /* child -> parent: waiting on the exec fifo */
 	SYNC_CONSOLE,	   /* child -> parent: the pty master, passed with SCM_RIGHTS */
 	SYNC_SECCOMP_FD,   /* child -> parent: a seccomp notify listener (exec), SCM_RIGHTS */
+	SYNC_COMMIT,	   /* parent -> child: the state is saved; until then a closed socket
+			    * means create died, and the init exits */
 };
 
 #define SYNC_MAX_TEXT 65536
