@@ -593,6 +593,11 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	r = berth_spec_validate(c->spec, true, err);
 	if (r < 0)
 		return r;
+	if (berth_rootfs_dev_is_bind(c->spec))
+		logf_(c->ctx, BERTH_LOG_DEBUG,
+		      "'/dev' is a bind mount: berth leaves it as it is, without default devices "
+		      "or the %zu of linux.devices",
+		      c->spec->linux_.n_devices);
 	const struct berth_namespace *mnt = berth_spec_find_ns(c->spec, BERTH_NS_MNT);
 	if (!mnt || mnt->path)
 		return berth_error_setx(

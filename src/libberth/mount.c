@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -1002,35 +1003,71 @@ static int mount_one(struct berth_rootfs_ctx *c, const struct berth_mount *m,
 
 /* ---- /dev --------------------------------------------------------------------------------- */
 
-/*
- * Create the node name under dirfd. Where mknod is refused (user namespace,
- * no CAP_MKNOD), bind the host's node at host_path onto an empty file.
- * host_path also names the node in messages. Returns 1 if a node was
- * created, 2 if it was bound, 0 if it existed and replace is false.
- */
-static int make_node(int dirfd, const char *name, mode_t mode, dev_t dev, const char *host_path,
-		     bool replace, struct berth_error **err)
+/* The id of the mount fd is on (statx STATX_MNT_ID), or 0. */
+static uint64_t mount_id_of(int fd)
 {
-	if (replace && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) {
-		if (errno != EBUSY)
-			return berth_error_set(err, errno, "replace '%s'", host_path);
-		/* a node bound earlier (user namespace): drop the mount, then the file */
-		char buf[FD_PATH_MAX];
-		_cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || umount2(path_fd_path(fd, buf, sizeof(buf)), MNT_DETACH) < 0 ||
-		    unlinkat(dirfd, name, 0) < 0)
-			return berth_error_set(err, errno, "replace '%s'", host_path);
-	}
-
-	int r = S_ISFIFO(mode) ? mkfifoat(dirfd, name, mode & 07777)
-			       : mknodat(dirfd, name, mode, dev);
-	if (r == 0)
-		return 1;
-	if (errno == EEXIST && !replace)
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID))
 		return 0;
-	if (errno != EPERM || S_ISFIFO(mode))
-		return berth_error_set(err, errno, "create device '%s'", host_path);
+	return sx.stx_mnt_id;
+}
 
+/*
+ * Make a new entry next to name under dirfd, under a temporary name that is
+ * written to tmp (NAME_MAX + 1 bytes): make(dirfd, tmp, data) creates it and
+ * fails with -EEXIST when the name is taken (the image may hold any name).
+ * Returns 0 or what make() returned.
+ */
+static int make_temp(int dirfd, const char *name, char *tmp,
+		     int (*make)(int dirfd, const char *tmp, void *data), void *data)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		uint32_t rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+			rnd = (uint32_t)getpid() * 2654435761U + (uint32_t)tries;
+		snprintf(tmp, NAME_MAX + 1, ".berth-%08x-%.200s", rnd, name);
+		int r = make(dirfd, tmp, data);
+		if (r != -EEXIST)
+			return r;
+	}
+	return -EEXIST;
+}
+
+struct node_spec {
+	mode_t mode;
+	dev_t dev;
+};
+
+static int make_node_at(int dirfd, const char *name, void *data)
+{
+	const struct node_spec *n = data;
+	int r = S_ISFIFO(n->mode) ? mkfifoat(dirfd, name, n->mode & 07777)
+				  : mknodat(dirfd, name, n->mode, n->dev);
+	return r < 0 ? -errno : 0;
+}
+
+static int make_empty_file_at(int dirfd, const char *name, void *data)
+{
+	mode_t mode = *(const mode_t *)data;
+	int fd = openat(dirfd, name,
+			O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Where mknod is refused (user namespace, no CAP_MKNOD): bind the host's node
+ * at host_path, which must be the same device, onto name under dirfd. Never
+ * destructive: a missing name becomes an empty file; a file or node there is
+ * mounted over (it stays, hidden, underneath); a symlink is exchanged with an
+ * empty file, and exchanged back if the mount fails. Returns 2.
+ */
+static int bind_host_node(int dirfd, const char *name, mode_t mode, dev_t dev,
+			  const char *host_path, struct berth_error **err)
+{
 	_cleanup_close_ int hfd = open(host_path, O_PATH | O_CLOEXEC);
 	if (hfd < 0)
 		return berth_error_set(err, errno,
@@ -1045,23 +1082,100 @@ static int make_node(int dirfd, const char *name, mode_t mode, dev_t dev, const 
 					"create device '%s': mknod not permitted, and the host's "
 					"node is a different device",
 					host_path);
+	_cleanup_close_ int tree =
+		open_tree(hfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return berth_error_set(err, errno, "create device '%s': clone host node",
+				       host_path);
 
-	_cleanup_close_ int f =
-		openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-	if (f < 0)
-		return berth_error_set(err, errno, "create device '%s': bind target", host_path);
+	mode_t empty_mode = 0666;
+	char tmp[NAME_MAX + 1] = "";
+	bool created = false, exchanged = false;
+	int r = 0;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return berth_error_set(err, errno, "create device '%s'", host_path);
+		r = make_empty_file_at(dirfd, name, &empty_mode);
+		created = r >= 0;
+	} else if (S_ISDIR(st.st_mode)) {
+		return berth_error_setx(err, EISDIR,
+					"create device '%s': a directory is in the way", host_path);
+	} else if (S_ISLNK(st.st_mode)) {
+		r = make_temp(dirfd, name, tmp, make_empty_file_at, &empty_mode);
+		if (r >= 0 && renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) < 0) {
+			r = -errno;
+			(void)unlinkat(dirfd, tmp, 0);
+		}
+		exchanged = r >= 0;
+	}
+	if (r < 0)
+		return berth_error_set(err, r, "create device '%s': bind target", host_path);
+
 	_cleanup_close_ int t = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (t < 0)
-		return berth_error_set(err, errno, "create device '%s': bind target", host_path);
-	char sbuf[FD_PATH_MAX], tbuf[FD_PATH_MAX];
-	if (mount(path_fd_path(hfd, sbuf, sizeof(sbuf)), path_fd_path(t, tbuf, sizeof(tbuf)), NULL,
-		  MS_BIND, NULL) < 0)
-		return berth_error_set(err, errno, "create device '%s': bind host node", host_path);
+	if (t < 0 || fstat(t, &st) < 0)
+		r = -errno;
+	else if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
+		r = -EEXIST; /* swapped under us */
+	else if (move_mount(tree, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		r = -errno;
+	if (r < 0) {
+		if (created)
+			(void)unlinkat(dirfd, name, 0);
+		if (exchanged && renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0)
+			(void)unlinkat(dirfd, tmp, 0);
+		return berth_error_set(err, r, "create device '%s': bind host node", host_path);
+	}
+	/* what is left under the temporary name is the symlink that was replaced */
+	if (exchanged)
+		(void)unlinkat(dirfd, tmp, 0);
 	return 2;
 }
 
+/*
+ * Create the node name under dirfd, owned by uid:gid ((uid_t)-1 and
+ * (gid_t)-1: as made). Where mknod is refused, bind the host's node at
+ * host_path instead (bind_host_node()); host_path also names the node in
+ * messages. With replace, whatever is at name is replaced only once the new
+ * node exists: it is made, and chowned, under a temporary name, then renamed
+ * over the old one; a failure leaves the old one as it was. Returns 1 if a
+ * node was created, 2 if it was bound, 0 if it existed and replace is false.
+ */
+static int make_node(int dirfd, const char *name, mode_t mode, dev_t dev, uid_t uid, gid_t gid,
+		     const char *host_path, bool replace, struct berth_error **err)
+{
+	struct node_spec n = { .mode = mode, .dev = dev };
+	char tmp[NAME_MAX + 1];
+	const char *made = replace ? tmp : name;
+
+	int r = replace ? make_temp(dirfd, name, tmp, make_node_at, &n)
+			: make_node_at(dirfd, name, &n);
+	if (r == -EEXIST && !replace)
+		return 0;
+	if (r == -EPERM && !S_ISFIFO(mode))
+		return bind_host_node(dirfd, name, mode, dev, host_path, err);
+	if (r < 0)
+		return berth_error_set(err, r, "create device '%s'", host_path);
+
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchownat(dirfd, made, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = berth_error_set(err, errno, "chown device '%s'", host_path);
+		(void)unlinkat(dirfd, made, 0);
+		return r;
+	}
+	if (replace && renameat(dirfd, tmp, dirfd, name) < 0) {
+		if (errno == EBUSY)
+			r = berth_error_setx(err, EBUSY, "replace '%s': a mount is in the way",
+					     host_path);
+		else
+			r = berth_error_set(err, errno, "replace '%s'", host_path);
+		(void)unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	return 1;
+}
+
 /* config-linux.md "Default Devices" plus the usual links and mount points, in a fresh /dev. */
-static int setup_default_dev(struct berth_rootfs_ctx *c, struct berth_error **err)
+static int setup_default_dev(int dev, struct berth_error **err)
 {
 	static const struct {
 		const char *name;
@@ -1078,15 +1192,12 @@ static int setup_default_dev(struct berth_rootfs_ctx *c, struct berth_error **er
 		{ "ptmx", "pts/ptmx" },		 { "core", "/proc/kcore" },
 	};
 
-	_cleanup_close_ int dev = path_mkdir_p_in_root(c->root_fd, "/dev", 0755);
-	if (dev < 0)
-		return berth_error_set(err, dev, "open '/dev' in the rootfs");
-
 	for (size_t i = 0; i < ELEMENTSOF(devs); i++) {
 		char host[32];
 		snprintf(host, sizeof(host), "/dev/%s", devs[i].name);
 		int r = make_node(dev, devs[i].name, S_IFCHR | 0666,
-				  makedev(devs[i].major, devs[i].minor), host, false, err);
+				  makedev(devs[i].major, devs[i].minor), (uid_t)-1, (gid_t)-1, host,
+				  false, err);
 		if (r < 0)
 			return r;
 	}
@@ -1140,38 +1251,89 @@ static int create_device(struct berth_rootfs_ctx *c, const struct berth_device *
 
 	mode_t perm = d->has_file_mode ? (d->file_mode & 07777) : 0666;
 	dev_t dv = type == S_IFIFO ? 0 : makedev((unsigned int)d->major, (unsigned int)d->minor);
-	int r = make_node(dir, name, type | perm, dv, d->path, true, err);
+	/* a bound host node keeps its owner: make_node() never chowns the host's */
+	int r = make_node(dir, name, type | perm, dv, d->has_uid ? d->uid : (uid_t)-1,
+			  d->has_gid ? d->gid : (gid_t)-1, d->path, true, err);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * The mount target of the pty (process.terminal) at console under dev: a
+ * regular file or a character device, which berth_terminal_attach() mounts
+ * on after pivot_root. In a /dev of berth's (own), anything else there (a
+ * symlink of the image) is replaced by an empty file, only once that exists.
+ * In a /dev that is not berth's, nothing is created or replaced: anything
+ * but a file or a device there is refused.
+ */
+static int console_target(int dev, bool own, struct berth_error **err)
+{
+	mode_t mode = 0600;
+	struct stat st;
+	int r;
+
+	bool missing = false;
+	if (fstatat(dev, "console", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return berth_error_set(err, errno, "stat '/dev/console'");
+		missing = true;
+	} else if (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)) {
+		return 0;
+	}
+	if (!own)
+		return berth_error_setx(err, EPERM,
+					"terminal: '/dev/console' is %s, on a '/dev' that is not "
+					"berth's (a bind mount), where berth creates nothing",
+					missing		      ? "missing"
+					: S_ISLNK(st.st_mode) ? "a symlink"
+							      : "not a file or a device");
+	if (missing) {
+		r = make_empty_file_at(dev, "console", &mode);
+		if (r < 0)
+			return berth_error_set(err, r, "create '/dev/console'");
+		return 0;
+	}
+
+	char tmp[NAME_MAX + 1];
+	r = make_temp(dev, "console", tmp, make_empty_file_at, &mode);
 	if (r < 0)
+		return berth_error_set(err, r, "create '/dev/console'");
+	if (renameat(dev, tmp, dev, "console") < 0) {
+		r = berth_error_set(err, errno, "replace '/dev/console'");
+		(void)unlinkat(dev, tmp, 0);
 		return r;
-	/* a bound host node keeps its owner: never chown the host's */
-	if (r == 1 && (d->has_uid || d->has_gid) &&
-	    fchownat(dir, name, d->has_uid ? d->uid : (uid_t)-1, d->has_gid ? d->gid : (gid_t)-1,
-		     AT_SYMLINK_NOFOLLOW) < 0)
-		return berth_error_set(err, errno, "chown device '%s'", d->path);
+	}
 	return 0;
 }
 
-static int setup_dev(struct berth_rootfs_ctx *c, bool dev_mounted, struct berth_error **err)
+static int setup_dev(struct berth_rootfs_ctx *c, uint64_t own_mnt, struct berth_error **err)
 {
 	const struct berth_spec *s = c->spec;
 	int r = 0;
 
+	_cleanup_close_ int dev = path_mkdir_p_in_root(c->root_fd, "/dev", 0755);
+	if (dev < 0)
+		return berth_error_set(err, dev, "open '/dev' in the rootfs");
+	/*
+	 * berth fills the tmpfs a spec mount made at /dev (own_mnt) or a plain
+	 * directory of the root filesystem. Any other mount there (a bind of the
+	 * host's /dev or of anything else, even one that reached /dev through a
+	 * symlink of the image; a devtmpfs, which is the host's) is left as it
+	 * is, devices and all, as runc does.
+	 */
+	uint64_t id = mount_id_of(dev);
+	bool fresh = id != 0 && id == own_mnt;
+	bool own = fresh || (id != 0 && id == mount_id_of(c->root_fd));
+
 	/* modes in the spec are exact: no umask */
 	mode_t old_umask = umask(0);
 
-	if (dev_mounted)
-		r = setup_default_dev(c, err);
+	if (fresh)
+		r = setup_default_dev(dev, err);
 
-	if (r >= 0 && s->has_process && s->process.terminal) {
-		/* the pty is bound here later; only the mount target is made now */
-		int fd = path_ensure_in_root(c->root_fd, "/dev/console", false, 0600);
-		if (fd < 0)
-			r = berth_error_set(err, fd, "create '/dev/console'");
-		else
-			close(fd);
-	}
+	if (r >= 0 && s->has_process && s->process.terminal)
+		r = console_target(dev, own, err);
 
-	for (size_t i = 0; r >= 0 && i < s->linux_.n_devices; i++)
+	for (size_t i = 0; own && r >= 0 && i < s->linux_.n_devices; i++)
 		r = create_device(c, &s->linux_.devices[i], err);
 
 	umask(old_umask);
@@ -1184,6 +1346,41 @@ static bool is_dev_destination(const char *dest)
 {
 	_cleanup_free_ char *n = dest ? path_absolute("/", dest) : NULL;
 	return n && streq(n, "/dev");
+}
+
+static bool has_option(const struct berth_mount *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_options; i++)
+		if (m->options[i] && streq(m->options[i], name))
+			return true;
+	return false;
+}
+
+/* A bind mount by its type or options ("bind", "rbind"), as mount_job_run() decides. */
+static bool is_bind(const struct berth_mount *m)
+{
+	return !m->type || streq(m->type, "bind") || has_option(m, "bind") ||
+	       has_option(m, "rbind");
+}
+
+/* A new tmpfs (or ramfs) that belongs to this container alone: one berth may fill. */
+static bool is_fresh_tmpfs(const struct berth_mount *m)
+{
+	return !is_bind(m) && (streq(m->type, "tmpfs") || streq(m->type, "ramfs"));
+}
+
+bool berth_rootfs_dev_is_bind(const struct berth_spec *s)
+{
+	bool bind = false;
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		_cleanup_free_ char *n = s->mounts[i].destination
+						 ? path_absolute("/", s->mounts[i].destination)
+						 : NULL;
+		/* the last mount at /dev or over the whole root decides */
+		if (n && (streq(n, "/dev") || streq(n, "/")))
+			bind = is_bind(&s->mounts[i]);
+	}
+	return bind;
 }
 
 int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
@@ -1223,16 +1420,27 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 	if (c->root_fd < 0)
 		return berth_error_set(err, errno, "open rootfs '%s'", c->rootfs);
 
-	bool dev_mounted = false;
+	uint64_t own_dev_mnt = 0;
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		int r = mount_one(c, &s->mounts[i], err);
 		if (r < 0)
 			return r;
-		if (is_dev_destination(s->mounts[i].destination))
-			dev_mounted = true;
+		/* a remount changes the mount there, it makes none */
+		if (!is_dev_destination(s->mounts[i].destination) ||
+		    has_option(&s->mounts[i], "remount"))
+			continue;
+		/* the /dev that berth fills: a tmpfs of its own, not a bind */
+		own_dev_mnt = 0;
+		if (is_fresh_tmpfs(&s->mounts[i])) {
+			_cleanup_close_ int fd =
+				path_open_in_root(c->root_fd, "/dev", O_PATH | O_DIRECTORY, 0);
+			if (fd < 0)
+				return berth_error_set(err, fd, "open '/dev' in the rootfs");
+			own_dev_mnt = mount_id_of(fd);
+		}
 	}
 
-	return setup_dev(c, dev_mounted, err);
+	return setup_dev(c, own_dev_mnt, err);
 }
 
 int berth_rootfs_pivot(struct berth_rootfs_ctx *c, struct berth_error **err)

@@ -56,10 +56,21 @@ struct berth_rootfs_ctx {
 };
 
 /*
+ * Does the config bind-mount /dev (a bind at /dev, or over the whole root,
+ * decided by the last such mount)? Then berth creates no device node, no
+ * default device and no link in it (nor anywhere: linux.devices is skipped,
+ * as runc does). The container init also finds out at run time when /dev is
+ * not the tmpfs it made (a bind that reached /dev through a symlink). For the
+ * log of the parent, before the init is cloned.
+ */
+bool berth_rootfs_dev_is_bind(const struct berth_spec *s);
+
+/*
  * Phase 1, before the createContainer hooks: set / propagation (rslave, or
  * linux.rootfsPropagation), bind the rootfs onto itself, mount every spec
  * mount in order, build /dev (standard devices, pts, shm, fd links, console
- * target when process.terminal) and linux.devices.
+ * target when process.terminal) and linux.devices, in a /dev that is berth's
+ * (a tmpfs of a spec mount, or a directory of the rootfs): never in a bind.
  */
 int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err);
 

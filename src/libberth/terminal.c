@@ -24,6 +24,7 @@
 #include "terminal.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/path.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -78,6 +79,45 @@ int berth_terminal_open(const struct berth_process *p, int *ret_master, int *ret
 	return 0;
 }
 
+/*
+ * Bind the pty slave onto /dev/console of the current root (after
+ * pivot_root), which the mount code made a file or a device. Nothing is
+ * looked up by path at mount time: /dev is opened inside the root (as the
+ * mount code found it), console in it without following a symlink
+ * (something may have put one there since), and the pty is attached to that
+ * very file with the new mount API, which needs no /proc either.
+ */
+static int mount_console(int slave, struct berth_error **err)
+{
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return berth_error_set(err, errno, "terminal: open \"/\"");
+	_cleanup_close_ int dev = path_open_in_root(root, "/dev", O_PATH | O_DIRECTORY, 0);
+	if (dev < 0)
+		return berth_error_set(err, dev, "terminal: open \"/dev\"");
+	_cleanup_close_ int target = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0)
+		return berth_error_set(err, errno, "terminal: open \"/dev/console\"");
+	struct stat st;
+	if (fstat(target, &st) < 0)
+		return berth_error_set(err, errno, "terminal: stat \"/dev/console\"");
+	if (S_ISLNK(st.st_mode))
+		return berth_error_setx(err, ELOOP,
+					"terminal: \"/dev/console\" is a symlink: the pty is not "
+					"mounted through it");
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		return berth_error_setx(
+			err, EINVAL, "terminal: \"/dev/console\" is neither a file nor a device");
+
+	_cleanup_close_ int tree =
+		open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return berth_error_set(err, errno, "terminal: clone the pty for \"/dev/console\"");
+	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return berth_error_set(err, errno, "terminal: bind it onto \"/dev/console\"");
+	return 0;
+}
+
 int berth_terminal_attach(int slave, uid_t uid, bool console, struct berth_error **err)
 {
 	if (setsid() < 0)
@@ -89,11 +129,9 @@ int berth_terminal_attach(int slave, uid_t uid, bool console, struct berth_error
 		return berth_error_set(err, errno, "terminal: chown to %u", (unsigned)uid);
 
 	if (console) {
-		char src[64];
-		snprintf(src, sizeof(src), "/proc/self/fd/%d", slave);
-		if (mount(src, "/dev/console", NULL, MS_BIND, NULL) < 0)
-			return berth_error_set(err, errno,
-					       "terminal: bind it onto \"/dev/console\"");
+		int r = mount_console(slave, err);
+		if (r < 0)
+			return r;
 	}
 
 	for (int fd = 0; fd <= 2; fd++)

@@ -24,7 +24,8 @@ int berth_terminal_open(const struct berth_process *p, int *ret_master, int *ret
 /*
  * Make slave the controlling terminal of a new session (setsid, TIOCSCTTY)
  * and stdin, stdout and stderr of the calling process, owned by uid. With
- * console, also bind-mount it onto /dev/console (which the mount code made).
+ * console, also bind-mount it onto /dev/console (which the mount code made),
+ * opened inside the current root and never through a symlink.
  * Closes slave when it is not one of 0, 1, 2.
  */
 int berth_terminal_attach(int slave, uid_t uid, bool console, struct berth_error **err);

@@ -286,3 +286,143 @@ def test_linux_devices(env):
 def test_dev_is_not_host_dev(env):
     r = env.sh("ls /dev | wc -l; test -e /dev/vda && echo host-disk")
     assert "host-disk" not in r.out, r
+
+
+# -- a /dev that is not berth's: bind-mounted (from the host or anywhere else)
+#
+# These tests never touch the host's /dev: they bind a directory made here,
+# holding a few nodes made with mknod, as the container's /dev.
+
+USERNS_ID = 100000
+
+
+def make_fake_dev(path):
+    """A test-made /dev: null (1:3), a kmsg-like node (1:11) and a sentinel (1:7)."""
+    path.mkdir()
+    os.mknod(path / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.mknod(path / "kmsg", 0o644 | stat.S_IFCHR, os.makedev(1, 11))
+    os.mknod(path / "sentinel", 0o600 | stat.S_IFCHR, os.makedev(1, 7))
+    for n in ("null", "kmsg", "sentinel"):
+        os.chmod(path / n, os.stat(path / n).st_mode & 0o7777)
+    return path
+
+
+def node_facts(path):
+    """What berth must not change: the non-directories of path and their identity."""
+    out = {}
+    for n in sorted(os.listdir(path)):
+        st = os.lstat(path / n)
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        out[n] = (st.st_ino, st.st_uid, st.st_gid, st.st_mode, st.st_rdev)
+    return out
+
+
+BOUND_DEV_DEVICES = [
+    {"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600,
+     "uid": 1000, "gid": 1000},
+    {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 0o600,
+     "uid": 1000, "gid": 1000},
+    {"path": "/dev/extra", "type": "c", "major": 1, "minor": 5},
+]
+
+
+def test_bind_mounted_dev_nodes_untouched(env):
+    fake = make_fake_dev(env.dir / "fakedev")
+    before = node_facts(fake)
+    # the /dev tmpfs replaced by a bind, as a config asking for the host's /dev does
+    env.cfg["mounts"] = [dict(m, type="bind", source=str(fake), options=["rbind", "nosuid"])
+                         if m["destination"] == "/dev" else m for m in env.cfg["mounts"]]
+    env.linux["devices"] = BOUND_DEV_DEVICES
+    env.process["args"] = ["sh", "-c", "ls /dev; stat -c '%n %t:%T %u' /dev/null"]
+    env.save()
+    r = env.berth("--debug", "run", "-b", env.bundle, env.new_id())
+    assert r.rc == 0, r
+    assert "/dev/null 1:3 0" in r.out, r
+    assert "'/dev' is a bind mount" in r.err, r
+    # nothing unlinked, re-created, chowned or chmodded, nothing added (default devices,
+    # /dev/extra, ptmx or fd links); only the mount points of the spec mounts may appear
+    assert node_facts(fake) == before, r
+
+
+def test_dev_bound_through_symlinked_destination_untouched(env):
+    fake = make_fake_dev(env.dir / "fakedev")
+    before = node_facts(fake)
+    # the config's /dev tmpfs, then a bind that lands on /dev through a symlink of the image:
+    # the config's mount list alone does not say that /dev is bound
+    os.symlink("/dev", env.rootfs / "hostdev")
+    env.add_mount("/hostdev", "bind", str(fake), ["rbind"])
+    env.linux["devices"] = BOUND_DEV_DEVICES
+    r = env.sh("ls /dev; stat -c '%n %t:%T %u' /dev/null")
+    assert r.rc == 0, r
+    assert "/dev/null 1:3 0" in r.out, r
+    assert node_facts(fake) == before, r
+
+
+def test_device_replaces_image_file_without_leftovers(env):
+    # no /dev tmpfs: the image's own /dev, where a device replaces what is there
+    for d in ("/dev", "/dev/pts", "/dev/shm", "/dev/mqueue"):
+        env.remove_mount(d)
+    env.write_rootfs("/dev/mydev", "image file\n", 0o644)
+    env.linux["devices"] = [{"path": "/dev/mydev", "type": "c", "major": 1, "minor": 3,
+                             "fileMode": 0o620, "uid": 1000, "gid": 1001},
+                            {"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    r = env.sh("stat -c '%n %F %t:%T %a %u:%g' /dev/mydev; ls -a /dev")
+    assert r.rc == 0, r
+    assert "/dev/mydev character special file 1:3 620 1000:1001" in r.out, r
+    assert sorted(os.listdir(env.rootfs / "dev")) == ["mydev", "null"], r
+
+
+def userns(env):
+    env.set_ns("user")
+    env.linux["uidMappings"] = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
+    env.linux["gidMappings"] = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
+    env.remove_mount("/sys/fs/cgroup")
+    # the image's own /dev, writable by the container's root
+    for d in ("/dev", "/dev/pts", "/dev/shm", "/dev/mqueue"):
+        env.remove_mount(d)
+    os.chown(env.rootfs / "dev", USERNS_ID, USERNS_ID)
+
+
+def test_device_bind_fallback_keeps_image_file(env):
+    # in a user namespace mknod is refused: the host's node is bound instead, over the
+    # image's file, which stays as it was underneath
+    userns(env)
+    f = env.write_rootfs("/dev/null", "image file\n", 0o644)
+    os.chown(f, USERNS_ID, USERNS_ID)
+    ino = f.stat().st_ino
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    r = env.sh("stat -c '%n %t:%T' /dev/null; echo x > /dev/null && echo write-ok")
+    assert r.rc == 0, r
+    assert "/dev/null 1:3" in r.out and "write-ok" in r.out, r
+    assert f.stat().st_ino == ino and f.read_text() == "image file\n"
+    assert sorted(os.listdir(env.rootfs / "dev")) == ["null"], r
+
+
+def test_device_bind_fallback_over_a_symlink(env):
+    # a symlink at the path is exchanged for an empty file to bind on: its target is untouched
+    userns(env)
+    target = env.write_rootfs("/etc/devnull-target", "target\n", 0o644)
+    os.symlink("/etc/devnull-target", env.rootfs / "dev" / "null")
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    r = env.sh("stat -c '%n %F %t:%T' /dev/null; stat -c '%n %F' /etc/devnull-target; "
+               "grep -c devnull-target /proc/self/mountinfo; true")
+    assert r.rc == 0, r
+    assert "/dev/null character special file 1:3" in r.out, r
+    assert "/etc/devnull-target regular file\n0\n" in r.out, r
+    assert target.read_text() == "target\n"
+    assert sorted(os.listdir(env.rootfs / "dev")) == ["null"], r
+
+
+def test_failed_device_keeps_the_old_file(env):
+    # mknod refused (user namespace) and the host's /dev/null is another device than
+    # the one asked for: create fails, and what was at the path is still there
+    userns(env)
+    f = env.write_rootfs("/dev/null", "image file\n", 0o644)
+    os.chown(f, USERNS_ID, USERNS_ID)
+    ino = f.stat().st_ino
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 5}]
+    r = env.run(["true"])
+    assert r.rc != 0 and "/dev/null" in r.err, r
+    assert f.stat().st_ino == ino and f.read_text() == "image file\n", r
+    assert sorted(os.listdir(env.rootfs / "dev")) == ["null"], r

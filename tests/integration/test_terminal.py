@@ -14,6 +14,7 @@ import pty
 import select
 import signal
 import socket
+import stat
 import struct
 import termios
 import time
@@ -234,3 +235,84 @@ def test_exec_tty_relay_on_a_pty(env):
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 6, status
     finally:
         os.close(master)
+
+
+# -- /dev/console is mounted on, never through a symlink
+
+
+CONSOLE_CHECK = ("stat -c '%n %F' /etc/console-target; "
+                 "grep -c ' /etc/console-target ' /proc/self/mountinfo; "
+                 "stat -c '%n %F %t' /dev/console; echo check-done")
+
+
+def console_outcome(env, r, target_text):
+    """Refused with a clear message, or the pty on a real /dev/console: never on the target."""
+    if r.rc != 0:
+        assert "console" in r.err and len(r.err_lines) == 1, r
+    else:
+        assert "check-done" in r.out, r
+        assert "/etc/console-target regular file" in r.out, r
+        assert "\n0\r\n" in r.out or "\n0\n" in r.out, r
+        assert "/dev/console character special file 88" in r.out, r
+    assert (env.rootfs / "etc" / "console-target").read_text() == target_text, r
+    assert not (env.rootfs / "etc" / "console-dangling").exists(), r
+
+
+@pytest.mark.parametrize("target", ["/etc/console-target", "/etc/console-dangling"])
+def test_console_symlink_on_bound_dev(env, target):
+    # /dev is a bind of a directory made here, whose console is a symlink into the rootfs
+    fake = env.dir / "fakedev"
+    fake.mkdir()
+    os.mknod(fake / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.chmod(fake / "null", 0o666)
+    os.symlink("pts/ptmx", fake / "ptmx")
+    os.symlink(target, fake / "console")
+    env.write_rootfs("/etc/console-target", "target\n", 0o644)
+    env.cfg["mounts"] = [dict(m, type="bind", source=str(fake), options=["rbind"])
+                         if m["destination"] == "/dev" else m for m in env.cfg["mounts"]]
+    env.process["terminal"] = True
+    r = env.run(["sh", "-c", CONSOLE_CHECK])
+    console_outcome(env, r, "target\n")
+    assert os.readlink(fake / "console") == target
+    assert sorted(n for n in os.listdir(fake) if not (fake / n).is_dir()) == \
+        ["console", "null", "ptmx"], r
+
+
+def test_console_symlink_in_the_image_dev(env):
+    # no /dev tmpfs: the image's own /dev, with console a symlink to a file of the image
+    for d in ("/dev", "/dev/shm", "/dev/mqueue"):
+        env.remove_mount(d)
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    (env.rootfs / "dev" / "pts").mkdir()
+    os.symlink("pts/ptmx", env.rootfs / "dev" / "ptmx")
+    os.symlink("/etc/console-target", env.rootfs / "dev" / "console")
+    env.write_rootfs("/etc/console-target", "target\n", 0o644)
+    env.process["terminal"] = True
+    r = env.run(["sh", "-c", CONSOLE_CHECK])
+    console_outcome(env, r, "target\n")
+
+
+def test_console_swapped_for_a_symlink_before_the_mount(env):
+    # the /dev tmpfs berth makes, whose console a createContainer hook (running in the
+    # container's mount namespace, before pivot_root) swaps for a symlink
+    env.write_rootfs("/etc/console-target", "target\n", 0o644)
+    dev = env.rootfs / "dev"
+    hook = env.dir / "swap-console.sh"
+    hook.write_text(f"#!/bin/sh\nrm -f {dev}/console && ln -s /etc/console-target "
+                    f"{dev}/console\n")
+    hook.chmod(0o755)
+    env.add_hook("createContainer", str(hook))
+    env.process["terminal"] = True
+    r = env.run(["sh", "-c", CONSOLE_CHECK])
+    console_outcome(env, r, "target\n")
+
+
+def test_console_with_dev_a_symlink_of_the_image(env):
+    # an image whose /dev is a symlink inside it: the tmpfs goes there, and so does the pty
+    os.rmdir(env.rootfs / "dev")
+    os.symlink("/realdev", env.rootfs / "dev")
+    env.write_rootfs("/etc/console-target", "target\n", 0o644)
+    env.process["terminal"] = True
+    r = env.run(["sh", "-c", CONSOLE_CHECK])
+    assert r.rc == 0, r
+    console_outcome(env, r, "target\n")
