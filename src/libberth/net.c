@@ -337,10 +337,10 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 	return 0;
 }
 
-/* berth-net: $BERTH_NET_HELPER, the installed one, the one in the build dir, next to berth. */
+/* berth-net: $BERTH_NET_HELPER, next to berth, the installed one (never a build tree's). */
 static int find_helper(char **ret)
 {
-	static const char *const fixed[] = { BERTH_NET_HELPER_PATH, BERTH_NET_HELPER_BUILD };
+	static const char *const fixed[] = { BERTH_NET_HELPER_PATH };
 	return path_find_program("BERTH_NET_HELPER", fixed, ELEMENTSOF(fixed), "berth-net", ret);
 }
 

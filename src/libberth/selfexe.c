@@ -24,6 +24,7 @@
 #include "selfexe.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/path.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -150,6 +151,8 @@ int berth_selfexe_detach(struct berth_error **err)
 	static bool done;
 	if (done)
 		return 0;
+	/* companion programs are looked up next to the real executable later on */
+	(void)path_self_exe();
 
 	_cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	struct stat st;

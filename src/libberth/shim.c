@@ -129,10 +129,10 @@ int shim_notify_prepare(struct berth_spec *spec, const struct berth_create_opts 
 
 /* ---- handing a container to berth-shim ---- */
 
-/* berth-shim: $BERTH_SHIM, the installed one, the one in the build dir, next to berth. */
+/* berth-shim: $BERTH_SHIM, next to berth, the installed one (never a build tree's). */
 static int find_shim(char **ret)
 {
-	static const char *const fixed[] = { BERTH_SHIM_PATH, BERTH_SHIM_BUILD };
+	static const char *const fixed[] = { BERTH_SHIM_PATH };
 	return path_find_program("BERTH_SHIM", fixed, ELEMENTSOF(fixed), "berth-shim", ret);
 }
 

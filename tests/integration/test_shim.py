@@ -289,3 +289,30 @@ def test_delete_force_running_detached(env):
     assert not os.path.exists(f"/proc/{shim}/cwd") or \
         open(f"/proc/{shim}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
     assert not (env.root / cid).exists()
+
+
+def test_installed_berth_never_runs_a_helper_from_the_build_tree(env):
+    """A berth outside its build directory (as installed) finds berth-shim next to
+    itself or where it is installed, never in the tree it was built in."""
+    import shutil
+
+    installed = "/usr/local/libexec/berth/berth-shim"
+    if os.path.exists(installed):
+        pytest.skip(f"{installed} exists: this machine has berth installed")
+    bindir = env.dir / "bin"
+    bindir.mkdir()
+    copy = str(bindir / "berth")
+    shutil.copy2(BERTH, copy)
+    env.process["args"] = ["true"]
+    env.save()
+    cid = env.new_id()
+    r = env.berth("run", "-d", "-b", env.bundle, cid, binary=copy)
+    env.berth("delete", "-f", cid)
+    assert r.rc != 0, r
+    assert "berth-shim not found" in r.err, r
+    # next to its own executable (read before berth detaches from it) it is found
+    shutil.copy2(os.path.join(os.path.dirname(BERTH), "berth-shim"), bindir / "berth-shim")
+    r = env.berth("run", "-d", "-b", env.bundle, cid, binary=copy)
+    assert r.rc == 0, r
+    assert env.berth("wait", cid, binary=copy).out.strip() == "0"
+    env.berth("delete", "-f", cid, binary=copy)

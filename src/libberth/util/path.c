@@ -332,22 +332,37 @@ char *path_absolute(const char *base, const char *p)
 	return out;
 }
 
+const char *path_self_exe(void)
+{
+	static char self[PATH_MAX];
+	static bool done;
+	if (!done) {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n > 0 && self[0] == '/' ? n : 0] = 0;
+		done = true;
+	}
+	return self[0] ? self : NULL;
+}
+
 int path_find_program(const char *env_var, const char *const *fixed, size_t n_fixed,
 		      const char *name, char **ret)
 {
 	const char *e = getenv(env_var);
 	if (e && *e)
 		return (*ret = strdup(e)) ? 0 : -ENOMEM;
+	const char *exe = path_self_exe();
+	const char *slash = exe ? strrchr(exe, '/') : NULL;
+	if (slash) {
+		_cleanup_free_ char *p = NULL;
+		if (asprintf(&p, "%.*s/%s", (int)(slash - exe), exe, name) < 0)
+			return -ENOMEM;
+		if (access(p, X_OK) == 0) {
+			*ret = TAKE_PTR(p);
+			return 0;
+		}
+	}
 	for (size_t i = 0; i < n_fixed; i++)
 		if (fixed[i] && access(fixed[i], X_OK) == 0)
 			return (*ret = strdup(fixed[i])) ? 0 : -ENOMEM;
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash = n > 0 && self[0] == '/' ? (self[n] = 0, strrchr(self, '/')) : NULL;
-	if (slash && (size_t)(slash + 1 - self) + strlen(name) < sizeof(self)) {
-		strcpy(slash + 1, name);
-		if (access(self, X_OK) == 0)
-			return (*ret = strdup(self)) ? 0 : -ENOMEM;
-	}
 	return -ENOENT;
 }

@@ -30,9 +30,18 @@ int path_ensure_in_root(int root_fd, const char *path, bool is_dir, mode_t mode)
 char *path_fd_path(int fd, char *buf, size_t size);
 
 /*
+ * The path of our own executable as it was before berth detached from it
+ * (the first call caches it; berth_selfexe_detach() makes that call). NULL
+ * if unknown.
+ */
+const char *path_self_exe(void);
+
+/*
  * Find a companion program of berth (berth-net, berth-shim): the path in
- * $env_var, else the first executable of fixed[] (installed, then build
- * dir), else name next to our own executable. ret malloc'd; -ENOENT if none.
+ * $env_var, else name next to our own executable (a build tree's berth
+ * finds its own), else the first executable of fixed[] (where it is
+ * installed). Never a build tree's for an installed berth. ret malloc'd;
+ * -ENOENT if none.
  */
 int path_find_program(const char *env_var, const char *const *fixed, size_t n_fixed,
 		      const char *name, char **ret);
