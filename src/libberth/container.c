@@ -825,7 +825,11 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		c->child = 0;
 		c->pid = p;
 		closep(&c->pidfd);
+		/* the intermediate is reaped and we are the subreaper: p is our child */
 		c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+		if (c->pidfd < 0)
+			return berth_error_set(err, errno, "open a pidfd of the init (pid %d)",
+					       (int)c->pid);
 	}
 	/* The init's network namespace exists now; it sets up mounts meanwhile. */
 	if (c->net) {
@@ -1280,6 +1284,13 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	closep(&c.state_fd);
 	if (c.pidfd < 0)
 		c.pidfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
+	if (c.pidfd < 0) {
+		r = berth_error_set(err, errno, "run \"%s\": open a pidfd of the init", c.id);
+		struct berth_error *e2 = NULL;
+		berth_delete(ctx, c.id, true, &e2);
+		berth_error_free(e2);
+		goto out;
+	}
 
 	if (c.console_fd >= 0) {
 		/* no --console-socket: the pty is relayed to our own stdin and stdout */

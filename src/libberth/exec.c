@@ -581,7 +581,11 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 	if (r < 0)
 		return r;
 	c->pid = p;
+	/* the helper is reaped: the process is our child now, its PID cannot be reused */
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	if (c->pidfd < 0)
+		return berth_error_set(err, errno, "open a pidfd of the process (pid %d)",
+				       (int)c->pid);
 
 	if (c->proc->terminal) {
 		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, "opening its terminal", err);
@@ -772,6 +776,8 @@ int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int
 			/* a failed exec leaves nothing behind (the process is our child now) */
 			if (c.pidfd >= 0)
 				syscall(SYS_pidfd_send_signal, c.pidfd, SIGKILL, NULL, 0);
+			else
+				kill(c.pid, SIGKILL); /* unreaped: still ours */
 			waitpid(c.pid, NULL, 0);
 		}
 		berth_error_prefix(err, "exec \"%s\"", p->id ? p->id : "");

@@ -10,9 +10,12 @@ that nothing is left behind.
 import json
 import os
 import shutil
+import subprocess
 import time
 
 import pytest
+
+from conftest import BERTH
 
 ENGINES = os.path.join("/work", "shared", "engines")
 
@@ -375,3 +378,21 @@ def test_exec_enters_the_init_root_with_no_pivot(env):
     r = env.berth("exec", cid, "sh", "-c", "ls /; cat /inside-marker")
     assert r.rc == 0, r
     assert "inside-marker" in r.out.split() and r.out.endswith("x"), r
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_exec_pidfd_failure_is_an_error_not_a_hang(env):
+    """pidfd_open of the exec'd process failing (here injected by strace: EMFILE)
+    is one clear error, the process is killed, and berth does not wait forever."""
+    cid, _ = env.create(["sleep", "30"])
+    env.start(cid)
+    argv = ["strace", "-qq", "-o", "/dev/null", "-e", "trace=pidfd_open",
+            "-e", "inject=pidfd_open:error=EMFILE:when=2", BERTH, "--root", str(env.root),
+            "exec", cid, "sh", "-c", "echo started; sleep 30"]
+    cp = subprocess.run(argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert cp.returncode != 0, cp
+    assert "pidfd" in cp.stderr and cp.stderr.count("\n") == 1, cp.stderr
+    pids = env.berth("ps", cid, "--format", "json")
+    assert pids.rc == 0, pids
+    assert len(json.loads(pids.out)) == 1, pids  # only the init is left
+    env.delete(cid, force=True)
