@@ -228,27 +228,6 @@ static struct ifinfomsg *put_ifi(struct nlmsghdr *h, int index, unsigned flags, 
 	return ifi;
 }
 
-static int link_index_cb(const struct nlmsghdr *h, void *data)
-{
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
-	*(int *)data = ifi->ifi_index;
-	return MNL_CB_OK;
-}
-
-/* ifindex of name, or -ENODEV. */
-static int link_index(struct nl *n, const char *name)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, 0);
-	put_ifi(h, 0, 0, 0);
-	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	mnl_attr_put_strz(h, IFLA_IFNAME, name);
-	int idx = 0;
-	int r = nl_talk(n, h, link_index_cb, &idx);
-	if (r < 0)
-		return r;
-	return idx > 0 ? idx : -ENODEV;
-}
-
 struct link_attrs {
 	int index;
 	uint32_t group;
@@ -284,6 +263,13 @@ static int link_info(struct nl *n, const char *name, uint32_t *ret_group)
 		return -ENODEV;
 	*ret_group = la.group;
 	return la.index;
+}
+
+/* ifindex of name, or -ENODEV. */
+static int link_index(struct nl *n, const char *name)
+{
+	uint32_t group;
+	return link_info(n, name, &group);
 }
 
 static int ports_cb(const struct nlmsghdr *h, void *data)
