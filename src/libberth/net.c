@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -306,7 +305,6 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 	if (asprintf(&leases, "%s/%s", root, BERTH_NET_LEASE_DIR) < 0)
 		return berth_error_set(err, ENOMEM, "network");
 	host_if_name(root, id, hif);
-	buf_add(&b, "op", "add");
 	buf_add(&b, "id", id);
 	buf_add(&b, "leases", leases);
 	if (bridge) {
@@ -426,81 +424,29 @@ int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret
 	_cleanup_close_ int nsfd = open(p, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0)
 		return berth_error_set(err, errno, "network: open \"%s\"", p);
-	_cleanup_free_ char *out = NULL;
-	int r = run_helper(n->request, nsfd, &out, err);
+	/*
+	 * The request is recorded first: should berth-net or berth die half-way,
+	 * teardown finds in it all it needs to remove whatever was made.
+	 */
+	int r = write_file_atomic_at(state_fd, BERTH_NET_STATE_FILE, n->request, strlen(n->request),
+				     0600);
+	if (r < 0)
+		return berth_error_set(err, -r, "network: save \"%s\"", BERTH_NET_STATE_FILE);
+	_cleanup_free_ char *req = NULL, *out = NULL;
+	if (asprintf(&req, "op=add\n%s", n->request) < 0)
+		return berth_error_set(err, ENOMEM, "network");
+	r = run_helper(req, nsfd, &out, err);
 	if (r < 0)
 		return r;
 	r = write_file_atomic_at(state_fd, BERTH_NET_STATE_FILE, out, strlen(out), 0600);
 	if (r < 0) {
-		/* undo: without the record, delete could not */
-		_cleanup_free_ char *req = NULL, *o2 = NULL;
-		if (asprintf(&req, "op=del\n%s", out) >= 0)
-			run_helper(req, nsfd, &o2, NULL);
+		/* undo now, while the namespace is ours: netDevices come back from it */
+		_cleanup_free_ char *del = NULL, *o2 = NULL;
+		if (asprintf(&del, "op=del\n%s", out) >= 0)
+			run_helper(del, nsfd, &o2, NULL);
 		return berth_error_set(err, -r, "network: save \"%s\"", BERTH_NET_STATE_FILE);
 	}
 	*ret_netns = TAKE_FD(nsfd);
-	return 0;
-}
-
-/* The value of key in a key=value record, copied into buf; NULL if absent. */
-static const char *record_get(const char *rec, const char *key, char *buf, size_t size)
-{
-	size_t kl = strlen(key);
-	for (const char *p = rec; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (strncmp(p, key, kl) != 0 || p[kl] != '=')
-			continue;
-		const char *v = p + kl + 1;
-		size_t n = strcspn(v, "\n");
-		if (n >= size)
-			return NULL;
-		memcpy(buf, v, n);
-		buf[n] = 0;
-		return buf;
-	}
-	return NULL;
-}
-
-/*
- * Drop the leases of id from <leases>/<bridge>.leases under its flock: all
- * that delete has to do for a bridged container (the veth pair goes with its
- * namespace), without running the helper.
- */
-static int release_leases(const char *rec, struct berth_error **err)
-{
-	char id[1100], leases[PATH_MAX], bridge[32], path[PATH_MAX + 48];
-	if (!record_get(rec, "id", id, sizeof(id)) ||
-	    !record_get(rec, "leases", leases, sizeof(leases)) ||
-	    !record_get(rec, "bridge", bridge, sizeof(bridge)))
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s.leases", leases, bridge);
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT
-			       ? 0
-			       : berth_error_set(err, errno, "network: leases \"%s\"", path);
-	if (flock(fd, LOCK_EX) < 0)
-		return berth_error_set(err, errno, "network: lock \"%s\"", path);
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r = read_fd_all(fd, 16u << 20, &text, &len);
-	if (r < 0)
-		return berth_error_set(err, -r, "network: read \"%s\"", path);
-	size_t o = 0, idl = strlen(id);
-	for (size_t i = 0; text && i < len;) {
-		size_t n = strcspn(text + i, "\n");
-		const char *sp = memchr(text + i, ' ', n);
-		bool mine = sp && (size_t)(text + i + n - sp) > idl + 1 &&
-			    !strncmp(sp + 1, id, idl) &&
-			    (sp[1 + idl] == ' ' || sp[1 + idl] == '\n');
-		if (!mine && n) {
-			memmove(text + o, text + i, n);
-			o += n;
-			text[o++] = '\n';
-		}
-		i += n + 1;
-	}
-	if (pwrite(fd, text ? text : "", o, 0) != (ssize_t)o || ftruncate(fd, (off_t)o) < 0)
-		return berth_error_set(err, errno, "network: write \"%s\"", path);
 	return 0;
 }
 
@@ -512,13 +458,6 @@ int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err)
 		return 0;
 	if (r < 0)
 		return berth_error_set(err, -r, "network: read \"%s\"", BERTH_NET_STATE_FILE);
-	if (!strstr(rec, "\nnetdev=") && !strstr(rec, "\nnft=")) {
-		r = release_leases(rec, err);
-		if (r < 0)
-			return r;
-		unlinkat(state_fd, BERTH_NET_STATE_FILE, 0);
-		return 0;
-	}
 	if (asprintf(&req, "op=del\n%s", rec) < 0)
 		return berth_error_set(err, ENOMEM, "network");
 	r = run_helper(req, netns_fd, &out, err);

@@ -15,7 +15,7 @@
 #define BERTH_NET_LEASE_DIR  ".net"    /* in the state root: <bridge>.leases */
 
 struct berth_net {
-	char *request; /* key=value lines for berth-net */
+	char *request; /* key=value lines for berth-net, without the op */
 };
 
 /*
@@ -28,17 +28,20 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 
 /*
  * Run berth-net for the container whose init is pid: veth, addresses, routes,
- * netDevices. Records what was made in <state>/network for teardown. On
- * failure nothing is left (berth-net undoes its own work). Returns the
- * network namespace fd in *ret_netns (the caller closes it).
+ * netDevices. Records the request in <state>/network before, and what was
+ * made after, so that teardown can undo it even when berth-net or berth died
+ * in between. On failure berth-net undoes its own work; the record stays for
+ * teardown. Returns the network namespace fd in *ret_netns (the caller closes it).
  */
 int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret_netns,
 		    struct berth_error **err);
 
 /*
- * Undo berth_net_setup from <state>/network (0 if there is none): host veth
- * end, leases, netDevices back to the host (through netns_fd when the
- * namespace is still there, else by waiting for the kernel to return them).
+ * Undo berth_net_setup from <state>/network alone (0 if there is none), with
+ * or without a live init or namespace: nftables rules, host veth end, lease,
+ * the bridge berth made once nothing uses it, netDevices back to the host
+ * (through netns_fd when the namespace is still there, else by waiting for the
+ * kernel to return them). The record goes only when all of that worked.
  */
 int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err);
 

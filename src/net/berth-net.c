@@ -51,7 +51,6 @@ struct req {
 	const char *op, *id, *leases, *bridge, *host_if, *ifname, *mac, *mtu;
 	const char *address, *subnet, *gateway, *address6, *subnet6, *gateway6;
 	const char *nat, *ports;
-	bool nft; /* del: rules tagged with host_if exist */
 	const char *netdev_host[MAX_NETDEVS], *netdev_ctr[MAX_NETDEVS];
 	int n_netdevs;
 };
@@ -229,25 +228,73 @@ static struct ifinfomsg *put_ifi(struct nlmsghdr *h, int index, unsigned flags, 
 	return ifi;
 }
 
-static int link_index_cb(const struct nlmsghdr *h, void *data)
+struct link_attrs {
+	int index;
+	uint32_t group;
+};
+
+static int link_info_cb(const struct nlmsghdr *h, void *data)
 {
+	struct link_attrs *la = data;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
-	*(int *)data = ifi->ifi_index;
+	const struct nlattr *a;
+	la->index = ifi->ifi_index;
+	mnl_attr_for_each(a, h, sizeof(*ifi))
+	{
+		if (mnl_attr_get_type(a) == IFLA_GROUP &&
+		    mnl_attr_get_payload_len(a) == sizeof(uint32_t))
+			la->group = mnl_attr_get_u32(a);
+	}
 	return MNL_CB_OK;
 }
 
-/* ifindex of name, or -ENODEV. */
-static int link_index(struct nl *n, const char *name)
+/* ifindex of name (or -ENODEV) and its interface group in *ret_group. */
+static int link_info(struct nl *n, const char *name, uint32_t *ret_group)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, 0);
 	put_ifi(h, 0, 0, 0);
 	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	mnl_attr_put_strz(h, IFLA_IFNAME, name);
-	int idx = 0;
-	int r = nl_talk(n, h, link_index_cb, &idx);
+	struct link_attrs la = { 0 };
+	int r = nl_talk(n, h, link_info_cb, &la);
 	if (r < 0)
 		return r;
-	return idx > 0 ? idx : -ENODEV;
+	if (la.index <= 0)
+		return -ENODEV;
+	*ret_group = la.group;
+	return la.index;
+}
+
+/* ifindex of name, or -ENODEV. */
+static int link_index(struct nl *n, const char *name)
+{
+	uint32_t group;
+	return link_info(n, name, &group);
+}
+
+static int ports_cb(const struct nlmsghdr *h, void *data)
+{
+	int *d = data; /* d[0]: the bridge's ifindex, d[1]: the count */
+	const struct nlattr *a;
+	mnl_attr_for_each(a, h, sizeof(struct ifinfomsg))
+	{
+		if (mnl_attr_get_type(a) == IFLA_MASTER &&
+		    mnl_attr_get_payload_len(a) == sizeof(uint32_t) &&
+		    (int)mnl_attr_get_u32(a) == d[0])
+			d[1]++;
+	}
+	return MNL_CB_OK;
+}
+
+/* How many interfaces are enslaved to bridge_index (-errno on failure). */
+static int bridge_ports(struct nl *n, int bridge_index)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, NLM_F_DUMP);
+	put_ifi(h, 0, 0, 0);
+	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	int d[2] = { bridge_index, 0 };
+	int r = nl_talk(n, h, ports_cb, d);
+	return r < 0 ? r : d[1];
 }
 
 static int link_set_up(struct nl *n, int index)
@@ -411,106 +458,218 @@ static int link_move(struct nl *n, int index, int nsfd, const char *newname)
 	return nl_talk(n, h, NULL, NULL);
 }
 
-/* ---- leases: "<address> <id> <host_if>" lines, rewritten whole under the flock ---- */
+/*
+ * ---- leases ----
+ *
+ * <leases>/<bridge>.leases holds one "<address> <id> <host_if>" line per
+ * address; this helper is its only writer. Every read and write happens under
+ * the flock of <leases>/lock, and a write replaces the file whole (a temporary
+ * file renamed over it), so a crash of this helper leaves the old file or the
+ * new one. A lease is held from create to delete: while its container's state
+ * dir <leases>/../<id> exists or its host end does (a namespace someone still
+ * holds), whatever became of the init. The dir and the file are read only if
+ * this uid could have written them and nobody else could have.
+ */
 
-struct leases {
-	int fd;
-	char *text;
-	char *path;
+#define LEASE_FILE_MAX (1u << 20)
+#define ID_MAX	       1024
+
+struct lease {
+	char addr[INET6_ADDRSTRLEN];
+	char id[ID_MAX + 1];
+	char host_if[IFNAMSIZ];
 };
 
-static int leases_open(const struct req *q, struct leases *l)
+struct leases {
+	int dirfd, rootfd, lockfd;
+	const char *dir;
+	char name[IFNAMSIZ + 16];
+	struct lease *v;
+	size_t n;
+};
+
+static bool trusted(const struct stat *st)
 {
-	if (mkdir(q->leases, 0700) < 0 && errno != EEXIST)
-		return fail(-errno, "lease dir \"%s\"", q->leases);
-	if (asprintf(&l->path, "%s/%s.leases", q->leases, q->bridge) < 0)
-		return -ENOMEM;
-	l->fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (l->fd < 0)
-		return fail(-errno, "lease file \"%s\"", l->path);
-	if (flock(l->fd, LOCK_EX) < 0)
-		return fail(-errno, "lock \"%s\"", l->path);
+	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+static bool valid_id(const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9');
+		if (!alnum && (p == s || !strchr("_.+-", *p)))
+			return false;
+	}
+	return *s && strlen(s) <= ID_MAX;
+}
+
+/* One line into e; false if it is not one berth-net could have written. */
+static bool lease_parse(const char *line, struct lease *e)
+{
+	char rest;
+	unsigned char a[16];
+	if (sscanf(line, "%45s %1024s %15s %c", e->addr, e->id, e->host_if, &rest) != 3)
+		return false;
+	return (inet_pton(AF_INET, e->addr, a) == 1 || inet_pton(AF_INET6, e->addr, a) == 1) &&
+	       valid_id(e->id) && !strncmp(e->host_if, "bv", 2);
+}
+
+static int leases_read(struct leases *l)
+{
+	int fd = openat(l->dirfd, l->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0 && errno == ELOOP)
+		return failx(-EPERM, "lease file \"%s/%s\" is a symbolic link: refusing it", l->dir,
+			     l->name);
+	if (fd < 0)
+		return fail(-errno, "lease file \"%s/%s\"", l->dir, l->name);
+	/* fds stay open until exit: this process does one request */
 	struct stat st;
-	if (fstat(l->fd, &st) < 0)
-		return -errno;
-	l->text = calloc(1, (size_t)st.st_size + 1);
-	if (!l->text)
+	if (fstat(fd, &st) < 0)
+		return fail(-errno, "lease file \"%s/%s\"", l->dir, l->name);
+	if (!S_ISREG(st.st_mode) || !trusted(&st) || st.st_size > LEASE_FILE_MAX)
+		return failx(-EPERM,
+			     "lease file \"%s/%s\" is not a regular file of uid %u that only it "
+			     "can write: refusing it",
+			     l->dir, l->name, (unsigned)geteuid());
+	char *text = calloc(1, (size_t)st.st_size + 1);
+	if (!text)
 		return -ENOMEM;
-	if (st.st_size && pread(l->fd, l->text, (size_t)st.st_size, 0) != st.st_size)
-		return fail(-EIO, "read \"%s\"", l->path);
+	if (st.st_size && pread(fd, text, (size_t)st.st_size, 0) != st.st_size) {
+		free(text);
+		return fail(-EIO, "read \"%s/%s\"", l->dir, l->name);
+	}
+	size_t lines = 1;
+	for (const char *p = text; *p; p++)
+		lines += *p == '\n';
+	l->v = calloc(lines, sizeof(*l->v));
+	if (!l->v) {
+		free(text);
+		return -ENOMEM;
+	}
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line && l->n < lines;
+	     line = strtok_r(NULL, "\n", &save))
+		if (lease_parse(line, &l->v[l->n]))
+			l->n++;
+	free(text);
 	return 0;
 }
 
-/* The lease line of address a, or NULL. ret_id/ret_if: its holder. */
-static bool lease_find(const struct leases *l, const char *a, char *ret_id, size_t idlen,
-		       char *ret_if)
+/* Lock and read the lease file of q->bridge; the lock is held until exit. */
+static int leases_open(const struct req *q, struct leases *l)
 {
-	for (const char *p = l->text; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char line[2048], addr[64], id[1100], hif[IFNAMSIZ];
-		if (len < sizeof(line)) {
-			memcpy(line, p, len);
-			line[len] = 0;
-			if (sscanf(line, "%63s %1099s %15s", addr, id, hif) == 3 &&
-			    !strcmp(addr, a)) {
-				snprintf(ret_id, idlen, "%s", id);
-				strcpy(ret_if, hif);
-				return true;
-			}
-		}
-		p = nl ? nl + 1 : NULL;
-	}
-	return false;
+	struct stat st;
+	*l = (struct leases){ .dirfd = -1, .rootfd = -1, .lockfd = -1, .dir = q->leases };
+	snprintf(l->name, sizeof(l->name), "%s.leases", q->bridge);
+	if (mkdir(q->leases, 0700) < 0 && errno != EEXIST)
+		return fail(-errno, "lease dir \"%s\"", q->leases);
+	l->dirfd = open(q->leases, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (l->dirfd < 0)
+		return fail(-errno, "lease dir \"%s\"", q->leases);
+	if (fstat(l->dirfd, &st) < 0)
+		return fail(-errno, "lease dir \"%s\"", q->leases);
+	if (!trusted(&st))
+		return failx(-EPERM,
+			     "lease dir \"%s\" is not owned by uid %u or is writable by others: "
+			     "refusing it",
+			     q->leases, (unsigned)geteuid());
+	l->rootfd = openat(l->dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	l->lockfd = openat(l->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (l->rootfd < 0 || l->lockfd < 0)
+		return fail(-errno, "lease dir \"%s\"", q->leases);
+	if (flock(l->lockfd, LOCK_EX) < 0)
+		return fail(-errno, "lock \"%s/lock\"", q->leases);
+	return leases_read(l);
 }
 
-/* Drop the lines of id (when drop_if is NULL) or those naming host_if drop_if; append add. */
-static int leases_write(struct leases *l, const char *id, const char *drop_if, const char *add)
+/* Replace the file with l->v (remove it when empty). */
+static int leases_save(struct leases *l)
 {
+	char tmp[sizeof(l->name) + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", l->name);
+	if (l->n == 0) {
+		if (unlinkat(l->dirfd, l->name, 0) < 0 && errno != ENOENT)
+			return fail(-errno, "remove \"%s/%s\"", l->dir, l->name);
+		return 0;
+	}
 	size_t o = 0;
 	char *out = NULL;
 	FILE *f = open_memstream(&out, &o);
 	if (!f)
 		return -ENOMEM;
-	for (const char *p = l->text; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char addr[64], lid[1100], hif[IFNAMSIZ];
-		char line[2048];
-		bool keep = true;
-		if (len < sizeof(line)) {
-			memcpy(line, p, len);
-			line[len] = 0;
-			if (sscanf(line, "%63s %1099s %15s", addr, lid, hif) == 3)
-				keep = drop_if ? strcmp(hif, drop_if) != 0 : strcmp(lid, id) != 0;
-		}
-		if (keep && len)
-			fprintf(f, "%.*s\n", (int)len, p);
-		p = nl ? nl + 1 : NULL;
-	}
-	if (add)
-		fputs(add, f);
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(f, "%s %s %s\n", l->v[i].addr, l->v[i].id, l->v[i].host_if);
 	if (fclose(f) != 0 || !out) {
 		free(out);
 		return -ENOMEM;
 	}
-	if (pwrite(l->fd, out, o, 0) != (ssize_t)o || ftruncate(l->fd, (off_t)o) < 0) {
-		free(out);
-		return fail(-errno, "write \"%s\"", l->path);
+	(void)unlinkat(l->dirfd, tmp, 0); /* left by a crash: we hold the lock */
+	int fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int r = fd < 0 ? -errno : 0;
+	if (r == 0 && write(fd, out, o) != (ssize_t)o)
+		r = errno ? -errno : -EIO;
+	if (fd >= 0 && close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(l->dirfd, tmp, l->dirfd, l->name) < 0)
+		r = -errno;
+	free(out);
+	if (r < 0) {
+		(void)unlinkat(l->dirfd, tmp, 0);
+		return fail(r, "write \"%s/%s\"", l->dir, l->name);
 	}
-	free(l->text);
-	l->text = out;
 	return 0;
 }
 
-/* Is the lease of address a held by a live container (its host end exists)? */
-static bool lease_live(struct nl *n, const struct leases *l, const char *a, char *holder,
-		       size_t len)
+/* Is the holder of e alive: its state dir is there, or its host end? */
+static bool lease_live(struct nl *n, const struct leases *l, const struct lease *e)
 {
-	char hif[IFNAMSIZ];
-	if (!lease_find(l, a, holder, len, hif))
-		return false;
-	return link_index(n, hif) > 0;
+	struct stat st;
+	if (fstatat(l->rootfd, e->id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		return true;
+	return link_index(n, e->host_if) > 0;
+}
+
+/* The live holder of address a other than q's container, or NULL. */
+static const char *lease_holder(struct nl *n, const struct leases *l, const struct req *q,
+				const char *a)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].addr, a) && strcmp(l->v[i].id, q->id) != 0 &&
+		    strcmp(l->v[i].host_if, q->host_if) != 0 && lease_live(n, l, &l->v[i]))
+			return l->v[i].id;
+	return NULL;
+}
+
+/* Drop the lines of id, of host_if and of address a (each when not NULL). */
+static void leases_drop(struct leases *l, const char *id, const char *host_if, const char *a)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct lease *e = &l->v[i];
+		if ((id && !strcmp(e->id, id)) || (host_if && !strcmp(e->host_if, host_if)) ||
+		    (a && !strcmp(e->addr, a)))
+			continue;
+		l->v[k++] = *e;
+	}
+	l->n = k;
+}
+
+/* Take address a for q: its line replaces any other of a (dead: checked by ipam). */
+static int lease_take(struct leases *l, const struct req *q, const char *a)
+{
+	leases_drop(l, NULL, NULL, a);
+	struct lease *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	struct lease *e = &v[l->n++];
+	snprintf(e->addr, sizeof(e->addr), "%s", a);
+	snprintf(e->id, sizeof(e->id), "%s", q->id);
+	snprintf(e->host_if, sizeof(e->host_if), "%s", q->host_if);
+	return 0;
 }
 
 /*
@@ -520,7 +679,8 @@ static bool lease_live(struct nl *n, const struct leases *l, const char *a, char
 static int ipam(struct nl *n, struct leases *l, const struct req *q, const char *key,
 		const char *asked, const struct cidr *net, const struct cidr *gw, struct cidr *ret)
 {
-	char buf[INET6_ADDRSTRLEN], holder[1100];
+	char buf[INET6_ADDRSTRLEN];
+	const char *holder;
 	if (asked) {
 		struct cidr a;
 		if (cidr_parse(asked, net->family, false, &a) < 0)
@@ -533,7 +693,7 @@ static int ipam(struct nl *n, struct leases *l, const struct req *q, const char 
 		if (!memcmp(a.addr, gw->addr, 16))
 			return failx(-EADDRINUSE, "%s \"%s\" is the gateway's", key, asked);
 		fmt_addr(&a, buf);
-		if (lease_live(n, l, buf, holder, sizeof(holder)))
+		if ((holder = lease_holder(n, l, q, buf)))
 			return failx(-EADDRINUSE, "%s \"%s\" is already in use by container \"%s\"",
 				     key, buf, holder);
 		*ret = a;
@@ -548,7 +708,7 @@ static int ipam(struct nl *n, struct leases *l, const struct req *q, const char 
 		if (!memcmp(c.addr, gw->addr, 16))
 			continue;
 		fmt_addr(&c, buf);
-		if (lease_live(n, l, buf, holder, sizeof(holder)))
+		if (lease_holder(n, l, q, buf))
 			continue;
 		*ret = c;
 		return 0;
@@ -885,6 +1045,15 @@ static int nft_dump(struct dump_ctx *d)
 	return 0;
 }
 
+/* The flock of <leases>/nft.lock (the dir is checked by leases_open); the fd, or -errno. */
+static int nft_lock(const struct leases *l)
+{
+	int fd = openat(l->dirfd, "nft.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+		return fail(-errno, "lock \"%s/nft.lock\"", l->dir);
+	return fd;
+}
+
 /*
  * Containers on different bridges of berth must not reach each other even
  * when the host forwards. Per bridge B one rule in the forward chain:
@@ -893,15 +1062,14 @@ static int nft_dump(struct dump_ctx *d)
  * the name check rather than one group-to-group rule.) Rules of bridges that
  * are gone are dropped on the way.
  */
-static int nft_isolate(struct nl *n, const char *leases, const char *bridge)
+static int nft_isolate(struct nl *n, const struct leases *l, const char *bridge)
 {
 	static struct dump_ctx d;
-	char lock[PATH_MAX], tag[64];
-	snprintf(lock, sizeof(lock), "%s/nft.lock", leases);
+	char tag[64];
 	snprintf(tag, sizeof(tag), "berth:isolate:%s", bridge);
-	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
-		return fail(-errno, "lock \"%s\"", lock);
+	int lfd = nft_lock(l);
+	if (lfd < 0)
+		return lfd;
 	d.n = 0;
 	int r = nft_dump(&d);
 	struct nft t = { 0 };
@@ -956,18 +1124,16 @@ static int nft_isolate(struct nl *n, const char *leases, const char *bridge)
 }
 
 /* "8080:80/tcp,53:53/udp": checked by berth; parsed again here. */
-static int nft_add(const struct req *q, const struct cidr *a)
+static int nft_add(const struct req *q, const struct leases *l, const struct cidr *a)
 {
 	struct nft t = { 0 };
 	char tag[256];
 	snprintf(tag, sizeof(tag), "berth:%s", q->host_if);
 	static struct dump_ctx d;
 	/* host ports are global: one check-and-add at a time, whatever the bridge */
-	char lock[PATH_MAX];
-	snprintf(lock, sizeof(lock), "%s/nft.lock", q->leases);
-	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
-		return fail(-errno, "lock \"%s\"", lock);
+	int lfd = nft_lock(l);
+	if (lfd < 0)
+		return lfd;
 	int r = nft_dump(&d);
 	if (r < 0)
 		return r;
@@ -1016,8 +1182,11 @@ static int nft_add(const struct req *q, const struct cidr *a)
 	return r < 0 ? fail(r, "nftables: add the rules of \"%s\"", q->host_if) : 0;
 }
 
-/* Remove every rule tagged with host_if from table ip berth (which stays). */
-static int nft_del(const char *host_if)
+/*
+ * Remove from table ip berth (which stays) every rule tagged with host_if, or
+ * the isolation rule of bridge (each when not NULL).
+ */
+static int nft_del(const char *host_if, const char *bridge)
 {
 	static struct dump_ctx d;
 	d.n = 0;
@@ -1028,7 +1197,11 @@ static int nft_del(const char *host_if)
 	int n = 0;
 	r = nft_begin(&t);
 	for (int i = 0; r >= 0 && i < d.n; i++) {
-		if (!tag_of(d.found[i].tag, host_if))
+		const char *tag = d.found[i].tag;
+		bool mine = (host_if && tag_of(tag, host_if)) ||
+			    (bridge && !strncmp(tag, "berth:isolate:", 14) &&
+			     !strcmp(tag + 14, bridge));
+		if (!mine)
 			continue;
 		n++;
 		struct nlmsghdr *h = nft_msg(&t, NFT_MSG_DELRULE, 0);
@@ -1040,7 +1213,8 @@ static int nft_del(const char *host_if)
 	if (r >= 0 && n > 0)
 		r = nft_commit(&t);
 	nft_end(&t);
-	return r < 0 ? fail(r, "nftables: delete the rules of \"%s\"", host_if) : 0;
+	return r < 0 ? fail(r, "nftables: delete the rules of \"%s\"", host_if ? host_if : bridge)
+		     : 0;
 }
 
 /* ---- add, del ---- */
@@ -1100,7 +1274,7 @@ static int family_resolve(struct nl *n, int family, int bridge_index, struct fam
 static int do_add(struct req *q, int nsfd)
 {
 	struct nl host = { 0 }, ctr = { 0 };
-	struct leases l = { .fd = -1 };
+	struct leases l = { .dirfd = -1, .rootfd = -1, .lockfd = -1 };
 	int r, bridge_index = 0;
 	bool bridge_made = false, veth_made = false, lease_taken = false;
 	struct family_plan v4 = { .key = "address",
@@ -1135,16 +1309,18 @@ static int do_add(struct req *q, int nsfd)
 				goto fail;
 			}
 			bridge_made = r == 0;
-			if (bridge_made) {
-				r = nft_isolate(&host, q->leases, q->bridge);
-				if (r < 0)
-					goto fail;
-			}
-			bridge_index = link_index(&host, q->bridge);
 		}
+		uint32_t group = 0;
+		bridge_index = link_info(&host, q->bridge, &group);
 		if (bridge_index < 0) {
 			r = fail(bridge_index, "bridge \"%s\"", q->bridge);
 			goto fail;
+		}
+		/* (again) for each container: a rule lost with a crash comes back */
+		if (group == BRIDGE_GROUP) {
+			r = nft_isolate(&host, &l, q->bridge);
+			if (r < 0)
+				goto fail;
 		}
 		for (int i = 0; i < 2; i++) {
 			struct family_plan *p = i ? &v6 : &v4;
@@ -1172,14 +1348,14 @@ static int do_add(struct req *q, int nsfd)
 			goto fail;
 		}
 
-		/* The lease is taken before the veth exists: drop stale lines of this host end. */
-		char lines[512], a4[INET6_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
-		int n = snprintf(lines, sizeof(lines), "%s %s %s\n", fmt_addr(&v4.addr, a4), q->id,
-				 q->host_if);
-		if (v6.on)
-			snprintf(lines + n, sizeof(lines) - (size_t)n, "%s %s %s\n",
-				 fmt_addr(&v6.addr, a6), q->id, q->host_if);
-		r = leases_write(&l, NULL, q->host_if, lines);
+		/* The lease is taken before the veth exists: stale lines of this container go. */
+		char a4[INET6_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+		leases_drop(&l, q->id, q->host_if, NULL);
+		r = lease_take(&l, q, fmt_addr(&v4.addr, a4));
+		if (r >= 0 && v6.on)
+			r = lease_take(&l, q, fmt_addr(&v6.addr, a6));
+		if (r >= 0)
+			r = leases_save(&l);
 		if (r < 0)
 			goto fail;
 		lease_taken = true;
@@ -1270,9 +1446,10 @@ static int do_add(struct req *q, int nsfd)
 	if (setns(self_ns, CLONE_NEWNET) < 0)
 		return fail(-errno, "return to the host network namespace");
 	if (q->bridge && ((q->nat && !strcmp(q->nat, "true")) || (q->ports && *q->ports))) {
-		r = nft_add(q, &v4.addr);
+		r = nft_add(q, &l, &v4.addr);
 		if (r < 0) {
-			nft_del(q->host_if); /* the batch is all or nothing; this is for a half commit */
+			/* the batch is all or nothing; this is for a half commit */
+			nft_del(q->host_if, NULL);
 			goto fail_netdevs;
 		}
 		o += (size_t)snprintf(out + o, sizeof(out) - o, "nft=1\n");
@@ -1299,10 +1476,15 @@ fail_netdevs:
 fail:
 	if (veth_made)
 		link_del(&host, q->host_if);
-	if (lease_taken)
-		leases_write(&l, NULL, q->host_if, NULL);
-	if (bridge_made)
+	if (lease_taken) {
+		leases_drop(&l, q->id, q->host_if, NULL);
+		leases_save(&l);
+	}
+	if (bridge_made) {
+		/* the bridge first: a bridge of berth's without its rule would not be isolated */
 		link_del(&host, q->bridge);
+		nft_del(NULL, q->bridge);
+	}
 	return r;
 }
 
@@ -1319,31 +1501,57 @@ static int wait_link(struct nl *n, const char *name)
 	return -ENODEV;
 }
 
+/*
+ * Remove what add made for q->id, from the request alone (berth passes what it
+ * recorded, maybe only its own request when it died before hearing back): the
+ * nftables rules of the host end, the host end itself (when the namespace
+ * outlives the init, or will only go later), the lease; and, once no live
+ * lease and no port is left, the bridge if berth made it, with its rule.
+ */
+static int remove_bridged(struct nl *host, const struct req *q)
+{
+	struct leases l = { .dirfd = -1, .rootfd = -1, .lockfd = -1 };
+	int r = q->leases ? leases_open(q, &l) : 0, ret = r;
+	if (q->host_if) {
+		int nr = nft_del(q->host_if, NULL);
+		if (nr < 0 && ret >= 0)
+			ret = nr;
+		nr = link_del(host, q->host_if);
+		if (nr < 0 && nr != -ENODEV && ret >= 0)
+			ret = fail(nr, "delete host interface \"%s\"", q->host_if);
+	}
+	if (r < 0 || !q->leases)
+		return ret; /* no lease file we trust: keep the bridge */
+	leases_drop(&l, q->id, q->host_if, NULL);
+	bool in_use = false;
+	for (size_t i = 0; i < l.n && !in_use; i++)
+		in_use = lease_live(host, &l, &l.v[i]);
+	if (!in_use)
+		l.n = 0; /* the rest are leases of containers deleted without berth */
+	r = leases_save(&l);
+	if (r < 0 || in_use)
+		return ret < 0 ? ret : r;
+
+	uint32_t group = 0;
+	int idx = link_info(host, q->bridge, &group);
+	if (idx < 0 || group != BRIDGE_GROUP || bridge_ports(host, idx) != 0)
+		return ret; /* gone, not berth's or still serving someone */
+	/* the bridge first: a bridge of berth's without its rule would not be isolated */
+	r = link_del(host, q->bridge);
+	if (r < 0 && r != -ENODEV)
+		return ret < 0 ? ret : fail(r, "delete bridge \"%s\"", q->bridge);
+	r = nft_del(NULL, q->bridge);
+	return ret < 0 ? ret : r;
+}
+
 static int do_del(struct req *q, int nsfd)
 {
 	struct nl host = { 0 };
 	int r = nl_open(&host), ret = 0;
 	if (r < 0)
 		return fail(r, "netlink");
-	/*
-	 * The host end is not deleted here: a veth pair lives as long as the
-	 * container's network namespace, and the kernel removes both ends
-	 * (batched, off our path) when the namespace goes. RTM_DELLINK would
-	 * wait ~20 ms for RCU on every delete. add replaces a leftover.
-	 */
-	if (q->nft && q->host_if) {
-		r = nft_del(q->host_if);
-		if (r < 0 && !ret)
-			ret = r;
-	}
-	if (q->bridge && q->leases) {
-		struct leases l = { .fd = -1 };
-		r = leases_open(q, &l);
-		if (r >= 0)
-			r = leases_write(&l, q->id, NULL, NULL);
-		if (r < 0 && !ret)
-			ret = r;
-	}
+	if (q->bridge)
+		ret = remove_bridged(&host, q);
 	if (q->n_netdevs == 0)
 		return ret;
 
@@ -1407,8 +1615,6 @@ static int parse_request(char *text, struct req *q)
 				*map[i].dst = v;
 				known = true;
 			}
-		if (!known && !strcmp(k, "nft"))
-			q->nft = true;
 		if (!known && !strcmp(k, "netdev")) {
 			if (q->n_netdevs >= MAX_NETDEVS)
 				return failx(-E2BIG, "linux.netDevices: more than %d devices",
@@ -1421,8 +1627,11 @@ static int parse_request(char *text, struct req *q)
 			q->netdev_ctr[q->n_netdevs++] = sp + 1;
 		}
 	}
-	if (!q->op || !q->id)
-		return failx(-EINVAL, "request without op or id");
+	if (!q->op || !q->id || !valid_id(q->id))
+		return failx(-EINVAL, "request without op or a valid id");
+	if (q->bridge && (!q->host_if || !q->leases || strncmp(q->host_if, "bv", 2) != 0 ||
+			  strlen(q->bridge) >= IFNAMSIZ || strchr(q->bridge, '/')))
+		return failx(-EINVAL, "bad request for bridge \"%s\"", q->bridge);
 	if (!q->ifname)
 		q->ifname = "eth0";
 	return 0;

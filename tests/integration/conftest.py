@@ -7,7 +7,9 @@ config.json made by `berth spec`. Every process the tests start (berth and,
 through process.env, the container's) carries BERTH_TEST_MARK=<token>:<test>
 so that leftovers can be found. After each test, containers still present are
 force-deleted and the test fails if anything leaked: state dirs, mounts,
-cgroups or processes. test_zz_leaks.py repeats the check for the whole session.
+cgroups, processes, network leases, host ends of veths, interfaces named after
+the session (its bridges) and rules in berth's nftables table that name them.
+test_zz_leaks.py repeats the check for the whole session.
 """
 
 import copy
@@ -125,7 +127,40 @@ def state_dirs(root):
     return sorted(str(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def leaks(mark_prefix, path, roots=(), cg_needle=None):
+def host_end(root, id):
+    """The name berth gives the host end of a container's veth (net.c: host_if_name)."""
+    h = 0xcbf29ce484222325
+    for b in str(root).encode() + b"/" + id.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return f"bv{h & 0xffffffffffff:012x}"
+
+
+def links():
+    cp = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True)
+    return [l.split(":", 2)[1].strip().split("@")[0] for l in cp.stdout.splitlines()
+            if l.count(":") >= 2]
+
+
+def network_leaks(needles, lease_roots=()):
+    """Lease lines left in <root>/.net/*.leases, interfaces named by a needle, and rules of
+    nftables table ip berth that mention one (bridges carry the session's token in their
+    name, containers in their id; NAT and port rules name the bridge or the container)."""
+    out = []
+    for r in lease_roots:
+        d = pathlib.Path(r) / ".net"
+        if d.is_dir():
+            for f in sorted(d.glob("*.leases")):
+                out += [f"lease: {f}: {l}" for l in f.read_text().splitlines() if l.strip()]
+    out += [f"interface: {l}" for l in links() if any(n in l for n in needles)]
+    if shutil.which("nft"):
+        cp = subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True,
+                            text=True)
+        out += [f"nftables rule: {l.strip()}" for l in cp.stdout.splitlines()
+                if any(n in l for n in needles)]
+    return out
+
+
+def leaks(mark_prefix, path, roots=(), cg_needle=None, net_needles=()):
     """Everything left behind, as a list of human-readable lines."""
     out = []
     out += [f"mount: {m}" for m in mounts_under(path)]
@@ -134,13 +169,14 @@ def leaks(mark_prefix, path, roots=(), cg_needle=None):
         out += [f"cgroup: {c}" for c in cgroups_matching(cg_needle)]
     for r in roots:
         out += [f"state dir: {s}" for s in state_dirs(r)]
+    out += network_leaks(net_needles, roots)
     return out
 
 
-def wait_no_leaks(mark_prefix, path, roots=(), cg_needle=None, timeout=3.0):
+def wait_no_leaks(mark_prefix, path, roots=(), cg_needle=None, net_needles=(), timeout=3.0):
     deadline = time.monotonic() + timeout
     while True:
-        found = leaks(mark_prefix, path, roots, cg_needle)
+        found = leaks(mark_prefix, path, roots, cg_needle, net_needles)
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
@@ -226,6 +262,7 @@ class Env:
         self.cfg["root"] = {"path": "rootfs", "readonly": False}
         self._n = 0
         self.popens = []
+        self.ids = set()  # every id given to create or run, for the leak check
 
     # -- config helpers
     def save(self):
@@ -294,6 +331,8 @@ class Env:
         """Run berth and wait for it. stdout/stderr go to files, not pipes: a created
         container's init inherits them and would keep pipes open."""
         argv = [binary or BERTH]
+        if args and args[0] in ("create", "run"):
+            self.ids.add(str(args[-1]))
         if root:
             argv += ["--root", str(self.root)]
         argv += [str(a) for a in args]
@@ -312,6 +351,8 @@ class Env:
     def popen(self, *args, binary=None):
         """Start berth in the background; finish it with bg.wait()."""
         argv = [binary or BERTH, "--root", str(self.root)] + [str(a) for a in args]
+        if args and args[0] in ("create", "run"):
+            self.ids.add(str(args[-1]))
         bg = Background(argv, self.dir, self.mark)
         self.popens.append(bg)
         return bg
@@ -419,7 +460,9 @@ def env(request, session_dir, rootfs_template, default_spec, berth_bin):
         r = e.berth("delete", "--force", cid)
         if r.rc != 0:
             problems.append(f"delete --force {cid} failed: {r.err.strip()}")
-    found = wait_no_leaks(e.mark, e.dir, roots=[e.root], cg_needle=f"{TOKEN}-{idx}-")
+    ends = [host_end(e.root, i) for i in sorted(e.ids | set(e.container_ids()))]
+    found = wait_no_leaks(e.mark, e.dir, roots=[e.root], cg_needle=f"{TOKEN}-{idx}-",
+                          net_needles=[TOKEN] + ends)
     if not found:
         safe_rmtree(e.dir)
     problems += found

@@ -8,13 +8,14 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import TOKEN
+from conftest import BERTH, TOKEN
 
 NET_RAW = "CAP_NET_RAW"
 SRV = """#!/bin/sh
@@ -74,9 +75,11 @@ def nets(env):
     # env's teardown (after ours) deletes containers; do it first so veths go
     for cid in env.container_ids():
         env.berth("delete", "--force", cid)
-    left = []
+    left, kept = [], []
     for b in n.bridges:
         if ip("link", "show", b, check=False).returncode == 0:
+            # berth removes a bridge it made (and its rule) with the last container on it
+            kept.append(b)
             left += wait_links_gone(b)
             ip("link", "del", b, check=False)
     for l in n.host_links:
@@ -92,6 +95,33 @@ def nets(env):
             text = f.read_text()
             assert text == "", f"leases left in {f}: {text}"
     assert not left, f"veths left on the bridges: {left}"
+    assert not kept, f"bridges berth made are still there: {kept}"
+
+
+def leases_of(env, bridge):
+    """The lease lines of bridge ([] when berth removed the file with the last one)."""
+    f = env.root / ".net" / f"{bridge}.leases"
+    return f.read_text().splitlines() if f.exists() else []
+
+
+def container_addr(env, cid):
+    """eth0's IPv4 address as the container sees it."""
+    pid = env.state(cid)["pid"]
+    cp = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-4", "-o", "addr", "show",
+                         "eth0"], capture_output=True, text=True)
+    m = re.search(r"inet (\S+)/", cp.stdout)
+    assert m, cp
+    return m.group(1)
+
+
+def kill_init(env, cid):
+    os.kill(env.state(cid)["pid"], signal.SIGKILL)
+    env.wait_status(cid, "stopped")
+
+
+def host_if_of(env, cid):
+    return re.search(r"^host_if=(\S+)$", (env.root / cid / "network").read_text(),
+                     re.M).group(1)
 
 
 def net_env(env, bridge, prefix, address=None, caps=(), **extra):
@@ -148,9 +178,11 @@ def test_other_bridge_cannot_reach(env, nets):
     srv, _ = env.create(["nc", "-l", "-p", "5000", "-e", "/srv.sh"])
     env.start(srv)
     net_env(env, br2, pfx2, caps=[NET_RAW])
+    # keeps br2 (berth removes it with its last container) to look at its rule
+    env.create(["sleep", "300"])
     r = env.sh(f"ip -4 -o addr show eth0; ping -c1 -W1 {pfx1}.10 && echo reached; "
                f"echo x | nc -w 1 {pfx1}.10 5000 && echo reached")
-    assert f"inet {pfx2}.2/24" in r.out, r
+    assert f"inet {pfx2}.3/24" in r.out, r
     assert "reached" not in r.out, r
     assert not (env.rootfs / "tmp" / "got-server").exists()
     rules = nft_rules()
@@ -177,7 +209,7 @@ def test_parallel_creates_get_distinct_addresses(env, nets):
     assert len(set(addrs)) == 20, sorted(addrs)
     assert all(a.startswith(pfx + ".") and a != f"{pfx}.1" for a in addrs)
     assert len(links_on(br)) == 20
-    leases = (env.root / ".net" / f"{br}.leases").read_text().split()
+    leases = " ".join(leases_of(env, br)).split()
     assert sorted(leases[0::3]) == sorted(addrs)
     # and the namespaces really have them
     env.start(ids[0])
@@ -210,7 +242,7 @@ def test_create_delete_cycles_leave_nothing(env, nets):
     while not set(all_berth_veths()) <= before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert set(all_berth_veths()) <= before
-    assert (env.root / ".net" / f"{br}.leases").read_text() == ""
+    assert leases_of(env, br) == []
     assert env.container_ids() == []
     assert elapsed < 60, elapsed
 
@@ -284,7 +316,7 @@ def test_failure_after_network_rolls_back(env, nets):
     assert r.rc != 0, r
     assert env.container_ids() == []
     assert wait_links_gone(br) == []
-    assert (env.root / ".net" / f"{br}.leases").read_text() == ""
+    assert leases_of(env, br) == []
 
 
 def test_mac_mtu_ipv6(env, nets):
@@ -400,3 +432,113 @@ def test_nat_rule_added_and_removed(env, nets):
     assert f'ip saddr {pfx}.40 oifname != "{br}" masquerade' in rules
     env.delete(cid, force=True)
     assert f"{pfx}.40" not in nft_rules()
+
+
+def test_parallel_creates_after_crashed_holders(env, nets):
+    """A lease is held from create to delete, whatever became of the init: containers
+    created next to ones whose init was killed never share an address with them or
+    with each other (there was a time a dead holder's line hid a live one's)."""
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx)
+    env.process["args"] = ["sleep", "300"]
+    env.save()
+    live, dead = [], []
+    for _ in range(3):
+        a, _ = env.create()
+        kill_init(env, a)
+        dead.append(a)
+        ids = [env.new_id(), env.new_id()]
+        bgs = [env.popen("create", "-b", env.bundle, cid) for cid in ids]
+        for bg in bgs:
+            r = bg.wait(timeout=60)
+            assert r.rc == 0, r
+        live += ids
+        seen = {cid: container_addr(env, cid) for cid in live}
+        assert len(set(seen.values())) == len(live), seen
+        lines = leases_of(env, br)
+        addrs = [l.split()[0] for l in lines]
+        assert len(addrs) == len(set(addrs)), lines  # one line per address
+        assert set(seen.values()) <= set(addrs), lines
+    for cid in dead + live:
+        env.delete(cid, force=True)
+    assert leases_of(env, br) == []
+    assert wait_links_gone(br) == []
+
+
+def test_delete_after_init_killed_releases_everything(env, nets):
+    br, pfx = nets.bridge()
+    port = random.randint(40000, 44999)
+    net_env(env, br, pfx, f"{pfx}.50", nat="true", ports=f"{port}:80")
+    cid, _ = env.create(["sleep", "300"])
+    hif = host_if_of(env, cid)
+    assert ip("link", "show", hif, check=False).returncode == 0
+    kill_init(env, cid)
+    assert leases_of(env, br) == [f"{pfx}.50 {cid} {hif}"]
+    env.delete(cid)
+    assert leases_of(env, br) == []
+    assert ip("link", "show", hif, check=False).returncode != 0
+    rules = nft_rules()
+    if rules is not None:
+        assert f"{pfx}.50" not in rules and br not in rules and f"dport {port}" not in rules, rules
+    # the bridge berth made went with its last container
+    assert ip("link", "show", br, check=False).returncode != 0
+
+
+@pytest.mark.parametrize("how", ["owner", "mode", "dir", "symlink"])
+def test_untrusted_lease_file_is_refused(env, nets, how):
+    """berth reads back only a lease file it could have written: root's, in root's
+    directory, writable by no one else, not a symlink."""
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx)
+    first, _ = env.create(["sleep", "300"])
+    f = env.root / ".net" / f"{br}.leases"
+    real = f.with_name("elsewhere")
+    before = f.read_text()
+    if how == "owner":
+        os.chown(f, 65534, 65534)
+    elif how == "mode":
+        os.chmod(f, 0o666)
+    elif how == "dir":
+        os.chmod(f.parent, 0o777)
+    else:
+        f.rename(real)
+        f.symlink_to(real.name)
+    try:
+        r = env.create(check=False)[1]
+        assert r.rc != 0, r
+        what = f.parent if how == "dir" else f
+        assert f'network: {"lease dir" if how == "dir" else "lease file"} "{what}"' in r.err, r
+        assert "refusing it" in r.err, r
+        assert (real if how == "symlink" else f).read_text() == before
+        assert env.container_ids() == [first]
+        assert len(links_on(br)) == 1
+    finally:
+        if how == "symlink":
+            f.unlink()
+            real.rename(f)
+        os.chown(f, 0, 0)
+        os.chmod(f, 0o600)
+        os.chmod(f.parent, 0o700)
+    env.delete(first, force=True)
+    assert leases_of(env, br) == []
+
+
+def test_helper_crash_leaves_nothing(env, nets, monkeypatch):
+    """berth-net killed after it made everything, before it could report: create
+    fails and its rollback removes the lease, the veth and the nftables rules."""
+    br, pfx = nets.bridge()
+    port = random.randint(45000, 49999)
+    net_env(env, br, pfx, nat="true", ports=f"{port}:80")
+    real = os.path.join(os.path.dirname(BERTH), "berth-net")
+    wrapper = env.write_rootfs("/crashing-berth-net",
+                               f'#!/bin/sh\n"{real}" >/dev/null\nkill -9 $$\n')
+    monkeypatch.setenv("BERTH_NET_HELPER", str(wrapper))
+    cid = env.new_id()
+    r = env.create(id=cid, check=False)[1]
+    assert r.rc != 0, r
+    assert env.container_ids() == []
+    assert leases_of(env, br) == []
+    assert ip("link", "show", br, check=False).returncode != 0
+    rules = nft_rules()
+    if rules is not None:
+        assert br not in rules and f"dport {port}" not in rules, rules
