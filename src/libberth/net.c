@@ -342,8 +342,14 @@ static int find_helper(char **ret)
 	return path_find_program("BERTH_NET_HELPER", fixed, ELEMENTSOF(fixed), "berth-net", ret);
 }
 
-/* Run berth-net with req on stdin and nsfd (or none) as fd 3; its stdout into *ret_out. */
-static int run_helper(const char *req, int nsfd, char **ret_out, struct berth_error **err)
+/*
+ * Run berth-net with req on stdin, nsfd (or none) as fd 3 and the locked state
+ * dir (or none) as fd 4; its stdout into *ret_out. berth-net never touches fd
+ * 4: it holds the container's lock while it lives, so that should berth die,
+ * a delete waits for the helper to finish before it tears down what it made.
+ */
+static int run_helper(const char *req, int nsfd, int lock_fd, char **ret_out,
+		      struct berth_error **err)
 {
 	_cleanup_free_ char *path = NULL;
 	int r = find_helper(&path);
@@ -351,7 +357,7 @@ static int run_helper(const char *req, int nsfd, char **ret_out, struct berth_er
 		return berth_error_setx(
 			err, -r, "network: helper berth-net not found (set BERTH_NET_HELPER)");
 	int in[2] = { -EBADF, -EBADF }, out[2] = { -EBADF, -EBADF }, ep[2] = { -EBADF, -EBADF };
-	_cleanup_close_ int ns3 = -EBADF;
+	_cleanup_close_ int ns3 = -EBADF, lock4 = -EBADF;
 	_cleanup_free_ char *o = NULL, *e = NULL;
 	int status = 0;
 	pid_t pid;
@@ -360,7 +366,8 @@ static int run_helper(const char *req, int nsfd, char **ret_out, struct berth_er
 		goto out;
 	}
 	/* fd 3 in the helper: dup2 from a number that is surely not 3 clears CLOEXEC */
-	if (nsfd >= 0 && (ns3 = fcntl(nsfd, F_DUPFD_CLOEXEC, 10)) < 0) {
+	if ((nsfd >= 0 && (ns3 = fcntl(nsfd, F_DUPFD_CLOEXEC, 10)) < 0) ||
+	    (lock_fd >= 0 && (lock4 = fcntl(lock_fd, F_DUPFD_CLOEXEC, 10)) < 0)) {
 		r = berth_error_set(err, errno, "network: dup");
 		goto out;
 	}
@@ -371,6 +378,8 @@ static int run_helper(const char *req, int nsfd, char **ret_out, struct berth_er
 	posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
 	if (ns3 >= 0)
 		posix_spawn_file_actions_adddup2(&fa, ns3, 3);
+	if (lock4 >= 0)
+		posix_spawn_file_actions_adddup2(&fa, lock4, 4);
 	posix_spawnattr_t at;
 	posix_spawnattr_init(&at);
 	sigset_t none;
@@ -435,7 +444,7 @@ int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret
 	_cleanup_free_ char *req = NULL, *out = NULL;
 	if (asprintf(&req, "op=add\n%s", n->request) < 0)
 		return berth_error_set(err, ENOMEM, "network");
-	r = run_helper(req, nsfd, &out, err);
+	r = run_helper(req, nsfd, state_fd, &out, err);
 	if (r < 0)
 		return r;
 	r = write_file_atomic_at(state_fd, BERTH_NET_STATE_FILE, out, strlen(out), 0600);
@@ -443,7 +452,7 @@ int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret
 		/* undo now, while the namespace is ours: netDevices come back from it */
 		_cleanup_free_ char *del = NULL, *o2 = NULL;
 		if (asprintf(&del, "op=del\n%s", out) >= 0)
-			run_helper(del, nsfd, &o2, NULL);
+			run_helper(del, nsfd, state_fd, &o2, NULL);
 		return berth_error_set(err, -r, "network: save \"%s\"", BERTH_NET_STATE_FILE);
 	}
 	*ret_netns = TAKE_FD(nsfd);
@@ -460,7 +469,7 @@ int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err)
 		return berth_error_set(err, -r, "network: read \"%s\"", BERTH_NET_STATE_FILE);
 	if (asprintf(&req, "op=del\n%s", rec) < 0)
 		return berth_error_set(err, ENOMEM, "network");
-	r = run_helper(req, netns_fd, &out, err);
+	r = run_helper(req, netns_fd, state_fd, &out, err);
 	if (r < 0)
 		return r;
 	unlinkat(state_fd, BERTH_NET_STATE_FILE, 0);

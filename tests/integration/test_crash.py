@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import _env, cgroups_matching, marked_processes, mounts_under
+from conftest import BERTH, _env, cgroups_matching, marked_processes, mounts_under
 from test_net import all_berth_veths, links_on, net_env, nets, wait_links_gone  # noqa: F401
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
@@ -95,15 +95,9 @@ def crash_everywhere(env, points, check_extra=None):
 
 
 def prepare(env):
-    env.berth_binary = env.dir / "berth"
-    shutil.copy2(env.berth_bin if hasattr(env, "berth_bin") else _berth(), env.berth_binary)
+    env.berth_binary = BERTH
     env.process["args"] = ["sleep", "30"]
     env.save()
-
-
-def _berth():
-    from conftest import BERTH
-    return BERTH
 
 
 def test_create_killed_at_every_syscall_leaves_nothing_after_delete(env):
