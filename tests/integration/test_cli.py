@@ -316,3 +316,17 @@ def test_each_message_is_one_write(env):
     assert len(log_lines) >= 1 and "no-such-container" in log_lines[-1]
     to_log = [l for l in writes if not re.search(r"write\([12], ", l)]
     assert len(to_log) == len(log_lines), "\n".join(writes)
+
+
+def test_lone_surrogate_refused_with_json_path(env):
+    """yajl decodes a lone "\\ud800" to "?": berth must refuse it, not run something else."""
+    env.process["args"] = ["echo", "PLACEHOLDER"]
+    env.save()
+    cfg = env.bundle / "config.json"
+    cfg.write_text(cfg.read_text().replace('"PLACEHOLDER"', '"x\\ud800"'))
+    cid = env.new_id()
+    r = env.berth("run", "-b", env.bundle, cid)
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert "config.json: process.args[1]: invalid JSON string at line" in r.err, r
+    assert "lone UTF-16 surrogate \\ud800" in r.err, r
+    assert r.out == "" and env.container_ids() == [], r
