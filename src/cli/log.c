@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/fd.h"
 #include "util/macro.h"
 
 static int log_fd = -EBADF;
@@ -151,6 +152,10 @@ static void log_file_line(enum berth_log_level level, const char *msg)
 		return;
 }
 
+/*
+ * One line on stderr, built in memory and written with one write(2): stderr is
+ * unbuffered, and parallel berths sharing it would interleave mid-word.
+ */
 static void emit(enum berth_log_level level, const char *msg)
 {
 	static const char *const prefix[] = {
@@ -159,19 +164,29 @@ static void emit(enum berth_log_level level, const char *msg)
 		[BERTH_LOG_INFO] = "info: ",
 		[BERTH_LOG_DEBUG] = "debug: ",
 	};
+	_cleanup_free_ char *line = NULL;
+	size_t len = 0;
 
 	fflush(stdout);
-	fprintf(stderr, "berth: %s", prefix[level]);
-	/* One line, whatever the message holds: escape line breaks and other controls. */
-	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-		if (*p == '\n')
-			fputs("\\n", stderr);
-		else if (*p < 0x20 && *p != '\t')
-			fprintf(stderr, "\\x%02x", *p);
-		else
-			fputc(*p, stderr);
+	FILE *f = open_memstream(&line, &len);
+	if (f) {
+		fprintf(f, "berth: %s", prefix[level]);
+		/* One line, whatever the message holds: escape line breaks and other controls. */
+		for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+			if (*p == '\n')
+				fputs("\\n", f);
+			else if (*p < 0x20 && *p != '\t')
+				fprintf(f, "\\x%02x", *p);
+			else
+				fputc(*p, f);
+		}
+		fputc('\n', f);
 	}
-	fputc('\n', stderr);
+	static const char oom[] = "berth: out of memory\n";
+	if (f && fclose(f) == 0 && line)
+		(void)write_all(STDERR_FILENO, line, len);
+	else
+		(void)write_all(STDERR_FILENO, oom, sizeof(oom) - 1);
 	log_file_line(level, msg);
 }
 

@@ -940,7 +940,7 @@ static int load_spec_copy(int dirfd, struct berth_spec **ret)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	int r = read_file_at(dirfd, STATE_CONFIG, BERTH_SPEC_MAX_SIZE, &text, &len);
+	int r = state_read_file(dirfd, STATE_CONFIG, BERTH_SPEC_MAX_SIZE, &text, &len, NULL);
 	if (r < 0)
 		return r;
 	struct berth_error *e = NULL;
@@ -1429,9 +1429,20 @@ int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret
 	const char *root = state_root(ctx);
 	*ret = NULL;
 	*ret_n = 0;
-	DIR *d = opendir(root);
-	if (!d)
-		return errno == ENOENT ? 0 : berth_error_set(err, errno, "list \"%s\"", root);
+	_cleanup_close_ int rootfd = -EBADF;
+	int r = state_root_open(root, false, &rootfd, err);
+	if (r < 0)
+		return r;
+	if (rootfd < 0)
+		return 0;
+	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		r = berth_error_set(err, errno, "list \"%s\"", root);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
 	struct berth_state **v = NULL;
 	size_t n = 0;
 	struct dirent *de;

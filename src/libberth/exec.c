@@ -479,9 +479,9 @@ static int load_config(struct exec_ctx *c, struct berth_error **err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	int r = read_file_at(c->dirfd, STATE_CONFIG, BERTH_SPEC_MAX_SIZE, &text, &len);
+	int r = state_read_file(c->dirfd, STATE_CONFIG, BERTH_SPEC_MAX_SIZE, &text, &len, err);
 	if (r < 0)
-		return berth_error_set(err, -r, "read the container's config.json");
+		return berth_error_prefix(err, "read the container's config");
 	r = berth_spec_parse(text, len, &c->spec, err);
 	if (r < 0)
 		return r;

@@ -462,11 +462,13 @@ int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret
 int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err)
 {
 	_cleanup_free_ char *rec = NULL, *req = NULL, *out = NULL;
-	int r = read_file_at(state_fd, BERTH_NET_STATE_FILE, 65536, &rec, NULL);
+	char why[128];
+	int r = read_trusted_file_at(state_fd, BERTH_NET_STATE_FILE, 65536, &rec, NULL, why,
+				     sizeof(why));
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
-		return berth_error_set(err, -r, "network: read \"%s\"", BERTH_NET_STATE_FILE);
+		return berth_error_setx(err, -r, "network: \"%s\" %s", BERTH_NET_STATE_FILE, why);
 	if (asprintf(&req, "op=del\n%s", rec) < 0)
 		return berth_error_set(err, ENOMEM, "network");
 	r = run_helper(req, netns_fd, state_fd, &out, err);

@@ -13,6 +13,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "resources.h"
+#include "spec.h"
 #include "util/macro.h"
 
 struct rparser {
@@ -21,17 +22,40 @@ struct rparser {
 	struct berth_error **err;
 };
 
+/* The message is never cut: what may be long (a number, a string) goes through shorten(). */
 static int rfail(struct rparser *p, const char *fmt, ...) _printf_(2, 3);
 static int rfail(struct rparser *p, const char *fmt, ...)
 {
-	char msg[256];
+	_cleanup_free_ char *msg = NULL;
 	va_list ap;
 	va_start(ap, fmt);
 	/* the analyzer loses track of va_start through the format attribute */
 	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int k = vasprintf(&msg, fmt, ap);
 	va_end(ap);
+	if (k < 0)
+		return berth_error_set(p->err, ENOMEM, "%s%s", p->what, p->path);
 	return berth_error_setx(p->err, EINVAL, "%s%s: %s", p->what, p->path, msg);
+}
+
+/* Text from the input, cut for a message: the first 32 bytes and "...", and how many there were. */
+#define SHORT_MAX 32
+struct short_text {
+	char s[SHORT_MAX + 40];
+};
+
+static struct short_text shorten(const char *t, const char *unit)
+{
+	struct short_text r;
+	size_t n = strlen(t);
+	if (n <= SHORT_MAX)
+		snprintf(r.s, sizeof(r.s), "%s", t);
+	else if (unit)
+		snprintf(r.s, sizeof(r.s), "%.*s... (%zu %s)", SHORT_MAX, t, n - (t[0] == '-'),
+			 unit);
+	else
+		snprintf(r.s, sizeof(r.s), "%.*s...", SHORT_MAX, t);
+	return r;
 }
 
 static size_t push(struct rparser *p, const char *key)
@@ -74,14 +98,14 @@ static int conv_int(struct rparser *p, yajl_val v, bool is_signed, int64_t min, 
 	if (is_signed) {
 		long long x = strtoll(t, &end, 10);
 		if (errno || *end || x < min || (x > 0 && (uint64_t)x > max))
-			return rfail(p, "%s is out of range", t);
+			return rfail(p, "%s is out of range", shorten(t, "digits").s);
 		*(int64_t *)ret = x;
 	} else {
 		if (t[0] == '-')
 			return rfail(p, "must be %s", kind);
 		unsigned long long x = strtoull(t, &end, 10);
 		if (errno || *end || x > max)
-			return rfail(p, "%s is out of range", t);
+			return rfail(p, "%s is out of range", shorten(t, "digits").s);
 		*(uint64_t *)ret = x;
 	}
 	return 0;
@@ -246,7 +270,7 @@ static int conv_device(struct rparser *p, yajl_val v, void *elem)
 	if (type) {
 		if (!streq(type, "a") && !streq(type, "c") && !streq(type, "b")) {
 			size_t o = push(p, "type");
-			r = rfail(p, "\"%s\" must be \"a\", \"c\" or \"b\"", type);
+			r = rfail(p, "\"%s\" must be \"a\", \"c\" or \"b\"", shorten(type, NULL).s);
 			pop(p, o);
 			return r;
 		}
@@ -271,7 +295,8 @@ static int conv_device(struct rparser *p, yajl_val v, void *elem)
 				d->mknod = true;
 			else {
 				size_t o = push(p, "access");
-				r = rfail(p, "\"%s\" may only hold r, w and m", access);
+				r = rfail(p, "\"%s\" may only hold r, w and m",
+					  shorten(access, NULL).s);
 				pop(p, o);
 				return r;
 			}
@@ -587,6 +612,10 @@ int berth_resources_parse(const char *text, size_t len, const char *what,
 		*ret = TAKE_PTR(res);
 		return 0;
 	}
+	/* the limits and checks of config.json: depth, NUL, lone surrogates */
+	int r = berth_json_check(text, len, p.what, NULL, err);
+	if (r < 0)
+		return r;
 	_cleanup_free_ char *copy = strndup(text, len);
 	if (!copy)
 		return berth_error_set(err, ENOMEM, "%s", p.what);
@@ -599,7 +628,6 @@ int berth_resources_parse(const char *text, size_t len, const char *what,
 		return berth_error_setx(err, EINVAL, "%s: invalid JSON: %s", p.what,
 					*ebuf ? ebuf : "syntax error");
 	}
-	int r;
 	if (!YAJL_IS_OBJECT(root))
 		r = rfail(&p, "must be an object");
 	else

@@ -95,7 +95,9 @@ int berth_seccomp_compile(const struct berth_seccomp_config *c, struct berth_sec
  * Parse + compile the linux.seccomp text, through the cache in cache_dir
  * (created if missing; NULL or BERTH_SECCOMP_CACHE=0 in the environment: no
  * cache). A hit skips parsing and libseccomp and returns the stored program
- * and warnings. A cache that cannot be written is not an error.
+ * and warnings. A cache that cannot be written is not an error. A cache dir
+ * (or its parent, the state root) or an entry that anyone but the effective
+ * user could have written is not used: the section is compiled instead.
  */
 int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_seccomp **ret,
 			  struct berth_error **err);

@@ -967,8 +967,11 @@ static int cache_lookup(int dfd, const char *name, const uint8_t key[32],
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	if (read_file_at(dfd, name, (BPF_MAXINSNS + 1) * sizeof(struct sock_filter) + (1u << 20),
-			 &data, &len) < 0)
+	char why[128];
+	/* the checksum only catches damage: who wrote the file is what makes it ours */
+	if (read_trusted_file_at(dfd, name,
+				 (BPF_MAXINSNS + 1) * sizeof(struct sock_filter) + (1u << 20),
+				 &data, &len, why, sizeof(why)) < 0)
 		return 0;
 	struct cache_header h;
 	if (len < sizeof(h) + 32)
@@ -1008,21 +1011,33 @@ static int cache_lookup(int dfd, const char *name, const uint8_t key[32],
 	return 1;
 }
 
-static int open_cache_dir(const char *dir)
+/*
+ * An O_PATH fd of the cache dir, made 0700 (and its parent, the state root,
+ * too) with create; -1 when it is missing or could hold a program someone
+ * else wrote: the dir and its parent must be owned by the effective user and
+ * not writable by group or others. Such a cache is not used at all.
+ */
+static int open_cache_dir(const char *dir, bool create)
 {
-	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	/* the state root itself may not exist yet: make it (one level) the way state.c does */
 	_cleanup_free_ char *parent = strdup(dir);
 	char *slash = parent ? strrchr(parent, '/') : NULL;
-	if (slash && slash != parent) {
-		*slash = 0;
-		(void)mkdir(parent, 0700);
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (!slash || slash == parent || !slash[1])
 		return -1;
-	return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	*slash = 0;
+	const char *base = slash + 1;
+	char why[128];
+
+	_cleanup_close_ int pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0 && errno == ENOENT && create && mkdir(parent, 0700) == 0)
+		pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0 || fd_check_trusted(pfd, S_IWGRP | S_IWOTH, why, sizeof(why)) < 0)
+		return -1;
+	_cleanup_close_ int fd = openat(pfd, base, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && create && mkdirat(pfd, base, 0700) == 0)
+		fd = openat(pfd, base, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fd_check_trusted(fd, S_IWGRP | S_IWOTH, why, sizeof(why)) < 0)
+		return -1;
+	return TAKE_FD(fd);
 }
 
 int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_seccomp **ret,
@@ -1039,7 +1054,7 @@ int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_
 		berth_seccomp_cache_key(json, key);
 		hex(key, 32, name);
 		strcat(name, ".bpf");
-		dfd = open(cache_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		dfd = open_cache_dir(cache_dir, false);
 		if (dfd >= 0 && cache_lookup(dfd, name, key, ret) == 1)
 			return 0;
 	}
@@ -1054,7 +1069,7 @@ int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_
 		return r;
 	if (cache_dir) {
 		if (dfd < 0)
-			dfd = open_cache_dir(cache_dir);
+			dfd = open_cache_dir(cache_dir, true);
 		if (dfd >= 0)
 			(void)cache_store(dfd, name, key,
 					  f); /* a cache we cannot write only costs time */

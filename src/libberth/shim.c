@@ -350,7 +350,7 @@ int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts 
 static int shim_pidfd(int dirfd)
 {
 	_cleanup_free_ char *text = NULL;
-	if (read_file_at(dirfd, SHIM_PID_FILE, 256, &text, NULL) < 0)
+	if (state_read_file(dirfd, SHIM_PID_FILE, 256, &text, NULL, NULL) < 0)
 		return -ENOENT;
 	int pid = 0;
 	unsigned long long st = 0;

@@ -15,7 +15,6 @@
 #include <sys/capability.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
@@ -43,7 +42,7 @@
 #endif
 
 /* Deeper JSON is refused up front: yajl frees trees recursively, and so do we. */
-#define JSON_MAX_DEPTH 256
+#define JSON_MAX_DEPTH BERTH_JSON_MAX_DEPTH
 #define PATH_MAX_LEN   512
 
 /* ---- JSON path bookkeeping and errors ---- */
@@ -282,38 +281,89 @@ static int conv_kv(struct parser *p, yajl_val v, struct berth_kv **ret, size_t *
 
 /* ---- re-serialising opaque sections ---- */
 
-static yajl_gen_status gen_value(yajl_gen g, yajl_val v)
+/*
+ * Our own writer, not yajl_gen: that refuses anything nested deeper than 128
+ * levels, and the scan already allows JSON_MAX_DEPTH, bounding the recursion.
+ */
+static void put_string(FILE *f, const char *str)
 {
-	yajl_gen_status st;
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
+		switch (*c) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\b':
+			fputs("\\b", f);
+			break;
+		case '\f':
+			fputs("\\f", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*c < 0x20)
+				fprintf(f, "\\u%04x", *c);
+			else
+				fputc(*c, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static bool put_value(FILE *f, yajl_val v)
+{
+	bool ok = true;
 
 	switch (v->type) {
 	case yajl_t_string:
-		return yajl_gen_string(g, (const unsigned char *)v->u.string, strlen(v->u.string));
+		put_string(f, v->u.string);
+		return true;
 	case yajl_t_number:
 		/* the original text, so that values beyond int64 stay exact */
-		return yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+		fputs(v->u.number.r, f);
+		return true;
 	case yajl_t_true:
-		return yajl_gen_bool(g, 1);
+		fputs("true", f);
+		return true;
 	case yajl_t_false:
-		return yajl_gen_bool(g, 0);
+		fputs("false", f);
+		return true;
 	case yajl_t_null:
-		return yajl_gen_null(g);
+		fputs("null", f);
+		return true;
 	case yajl_t_object:
-		st = yajl_gen_map_open(g);
-		for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.object.len; i++) {
-			const char *k = v->u.object.keys[i];
-			st = yajl_gen_string(g, (const unsigned char *)k, strlen(k));
-			if (st == yajl_gen_status_ok)
-				st = gen_value(g, v->u.object.values[i]);
+		fputc('{', f);
+		for (size_t i = 0; ok && i < v->u.object.len; i++) {
+			if (i > 0)
+				fputc(',', f);
+			put_string(f, v->u.object.keys[i]);
+			fputc(':', f);
+			ok = put_value(f, v->u.object.values[i]);
 		}
-		return st == yajl_gen_status_ok ? yajl_gen_map_close(g) : st;
+		fputc('}', f);
+		return ok;
 	case yajl_t_array:
-		st = yajl_gen_array_open(g);
-		for (size_t i = 0; st == yajl_gen_status_ok && i < v->u.array.len; i++)
-			st = gen_value(g, v->u.array.values[i]);
-		return st == yajl_gen_status_ok ? yajl_gen_array_close(g) : st;
+		fputc('[', f);
+		for (size_t i = 0; ok && i < v->u.array.len; i++) {
+			if (i > 0)
+				fputc(',', f);
+			ok = put_value(f, v->u.array.values[i]);
+		}
+		fputc(']', f);
+		return ok;
 	default:
-		return yajl_gen_invalid_string;
+		return false;
 	}
 }
 
@@ -322,26 +372,25 @@ static int conv_raw_object(struct parser *p, yajl_val v, struct berth_raw_json *
 	if (!YAJL_IS_OBJECT(v))
 		return fail(p, "must be an object");
 
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (!g)
+	char *t = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&t, &len);
+	if (!f)
 		return oom(p);
-	int r = 1;
-	if (gen_value(g, v) != yajl_gen_status_ok) {
-		r = fail(p, "cannot be re-serialised");
-	} else {
-		const unsigned char *buf;
-		size_t len;
-		yajl_gen_get_buf(g, &buf, &len);
-		char *t = strndup((const char *)buf, len);
-		if (!t)
-			r = oom(p);
-		else {
-			free(ret->text);
-			ret->text = t;
-		}
+	bool ok = put_value(f, v);
+	/* a failed allocation inside the stream only shows in its error flag */
+	bool written = !ferror(f);
+	if (fclose(f) != 0 || !written || !t) {
+		free(t);
+		return oom(p);
 	}
-	yajl_gen_free(g);
-	return r;
+	if (!ok) {
+		free(t);
+		return fail(p, "cannot be re-serialised");
+	}
+	free(ret->text);
+	ret->text = t;
+	return 1;
 }
 
 /* ---- field helpers: look up key in obj, convert it under "<path>.<key>" ---- */
@@ -1037,21 +1086,189 @@ static int parse_top(struct parser *p, yajl_val v, struct berth_spec *s)
 	return 0;
 }
 
-/* ---- syntax pass: positions for errors, depth and NUL checks ---- */
+/* ---- syntax pass: positions for errors, depth, NUL and surrogate checks ---- */
 
-struct scan {
-	unsigned depth;
-	const char *why;
+struct scan_frame {
+	bool array;
+	size_t index; /* of the next element of an array */
+	size_t base;  /* length of the path up to the container */
 };
 
-static int scan_open(void *ctx)
+struct scan {
+	yajl_handle h;
+	const char *text;
+	size_t text_len;
+	unsigned depth;
+	struct scan_frame frames[JSON_MAX_DEPTH + 1];
+	char path[PATH_MAX_LEN];
+	size_t len;
+	const char *why;
+	char why_buf[64];
+	bool string_error; /* why is about the string at at, under path */
+	size_t at;
+};
+
+_printf_(2, 3) static void scan_path_set(struct scan *s, const char *fmt, ...)
 {
-	struct scan *s = ctx;
-	if (++s->depth > JSON_MAX_DEPTH) {
-		s->why = "nesting is deeper than 256 levels";
+	va_list ap;
+	s->len = MIN(s->frames[s->depth].base, sizeof(s->path) - 1);
+	va_start(ap, fmt);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
+	int k = vsnprintf(s->path + s->len, sizeof(s->path) - s->len, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		s->len = MIN(s->len + (size_t)k, sizeof(s->path) - 1);
+	s->path[s->len] = 0;
+}
+
+/* A value starts: as an element of an array, it is the next index. */
+static void scan_value(struct scan *s)
+{
+	struct scan_frame *f = &s->frames[s->depth];
+	if (s->depth > 0 && f->array)
+		scan_path_set(s, "[%zu]", f->index++);
+}
+
+static int hex4(const char *t, unsigned *ret)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = t[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + (unsigned)d;
+	}
+	*ret = v;
+	return 0;
+}
+
+/*
+ * The string token that ends just before offset end (its closing quote is at
+ * end - 1), as written: yajl decodes a lone surrogate escape to "?" (or to
+ * bytes that are no UTF-8), so it is checked here, in the text. Sets why and
+ * at on a lone surrogate.
+ */
+static bool scan_raw_string(struct scan *s, size_t end)
+{
+	const char *t = s->text;
+	if (end < 2 || end > s->text_len || t[end - 1] != '"')
+		return true; /* not where we expect it: yajl's own checks stand */
+	size_t close = end - 1, open = close;
+	for (;;) {
+		if (open == 0)
+			return true;
+		open--;
+		if (t[open] != '"')
+			continue;
+		size_t bs = 0;
+		while (open > bs && t[open - 1 - bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			break;
+	}
+	for (size_t i = open + 1; i < close; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (c == 0xed && i + 1 < close && (unsigned char)t[i + 1] >= 0xa0) {
+			s->why = "UTF-8 encoded UTF-16 surrogate";
+			s->at = i;
+			return false;
+		}
+		if (c != '\\')
+			continue;
+		unsigned cp, lo;
+		if (i + 5 < close && t[i + 1] == 'u' && hex4(t + i + 2, &cp) == 0 && cp >= 0xd800 &&
+		    cp <= 0xdfff) {
+			if (cp <= 0xdbff && i + 11 < close && t[i + 6] == '\\' && t[i + 7] == 'u' &&
+			    hex4(t + i + 8, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
+				i += 11;
+				continue;
+			}
+			snprintf(s->why_buf, sizeof(s->why_buf), "lone UTF-16 surrogate %.6s",
+				 t + i);
+			s->why = s->why_buf;
+			s->at = i;
+			return false;
+		}
+		i++; /* the escaped character */
+	}
+	return true;
+}
+
+static int scan_check_string(struct scan *s, const unsigned char *str, size_t len)
+{
+	/* yajl's tree hands out C strings: "\u0000" would silently cut a path short */
+	if (memchr(str, 0, len)) {
+		s->why = "string contains a NUL character";
+		return 0;
+	}
+	if (!scan_raw_string(s, yajl_get_bytes_consumed(s->h))) {
+		s->string_error = true;
 		return 0;
 	}
 	return 1;
+}
+
+static int scan_string(void *ctx, const unsigned char *str, size_t len)
+{
+	struct scan *s = ctx;
+	scan_value(s);
+	return scan_check_string(s, str, len);
+}
+
+static int scan_key(void *ctx, const unsigned char *key, size_t len)
+{
+	struct scan *s = ctx;
+	/* a bad key is reported at the object holding it */
+	scan_path_set(s, "%s", "");
+	if (!scan_check_string(s, key, len))
+		return 0;
+	scan_path_set(s, s->frames[s->depth].base == 0 ? "%.*s" : ".%.*s", (int)MIN(len, 256),
+		      (const char *)key);
+	return 1;
+}
+
+static int scan_scalar(void *ctx)
+{
+	scan_value(ctx);
+	return 1;
+}
+
+static int scan_bool(void *ctx, int v)
+{
+	return scan_scalar(ctx);
+}
+
+static int scan_number(void *ctx, const char *n, size_t len)
+{
+	return scan_scalar(ctx);
+}
+
+static int scan_open(struct scan *s, bool array)
+{
+	scan_value(s);
+	if (s->depth >= JSON_MAX_DEPTH) {
+		snprintf(s->why_buf, sizeof(s->why_buf), "nesting is deeper than %d levels",
+			 JSON_MAX_DEPTH);
+		s->why = s->why_buf;
+		return 0;
+	}
+	s->depth++;
+	s->frames[s->depth] = (struct scan_frame){ .array = array, .base = s->len };
+	return 1;
+}
+
+static int scan_open_map(void *ctx)
+{
+	return scan_open(ctx, false);
+}
+
+static int scan_open_array(void *ctx)
+{
+	return scan_open(ctx, true);
 }
 
 static int scan_close(void *ctx)
@@ -1061,38 +1278,51 @@ static int scan_close(void *ctx)
 	return 1;
 }
 
-static int scan_string(void *ctx, const unsigned char *str, size_t len)
-{
-	struct scan *s = ctx;
-	/* yajl's tree hands out C strings: "\u0000" would silently cut a path short */
-	if (memchr(str, 0, len)) {
-		s->why = "string contains a NUL character";
-		return 0;
-	}
-	return 1;
-}
-
 static const yajl_callbacks scan_callbacks = {
+	.yajl_null = scan_scalar,
+	.yajl_boolean = scan_bool,
+	.yajl_number = scan_number,
 	.yajl_string = scan_string,
-	.yajl_start_map = scan_open,
-	.yajl_map_key = scan_string,
+	.yajl_start_map = scan_open_map,
+	.yajl_map_key = scan_key,
 	.yajl_end_map = scan_close,
-	.yajl_start_array = scan_open,
+	.yajl_start_array = scan_open_array,
 	.yajl_end_array = scan_close,
 };
 
-/*
- * Run yajl's stream parser over the text (same settings as yajl_tree_parse) to
- * report syntax errors with a line and column, which the tree API cannot give.
- */
-static int scan_json(const char *text, size_t len, struct berth_error **err)
+static void line_col(const char *text, size_t at, unsigned *ret_line, unsigned *ret_col)
 {
-	struct scan s = { 0 };
+	unsigned line = 1, col = 1;
+	for (size_t i = 0; i < at; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else
+			col++;
+	}
+	*ret_line = line;
+	*ret_col = col;
+}
+
+int berth_json_check(const char *text, size_t len, const char *what, const char *prefix,
+		     struct berth_error **err)
+{
+	_cleanup_free_ struct scan *s = calloc(1, sizeof(struct scan));
 	char msg[256] = "syntax error";
-	yajl_handle h = yajl_alloc(&scan_callbacks, NULL, &s);
+	unsigned line, col;
+	if (!s)
+		return berth_error_set(err, ENOMEM, "%s", what);
+	yajl_handle h = yajl_alloc(&scan_callbacks, NULL, s);
 	if (!h)
-		return berth_error_set(err, ENOMEM, "config.json");
+		return berth_error_set(err, ENOMEM, "%s", what);
 	yajl_config(h, yajl_allow_comments, 1);
+	s->h = h;
+	s->text = text;
+	s->text_len = len;
+	if (prefix)
+		snprintf(s->path, sizeof(s->path), "%s", prefix);
+	s->len = strlen(s->path);
+	s->frames[0].base = s->len;
 
 	yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
 	bool at_end = false;
@@ -1106,8 +1336,20 @@ static int scan_json(const char *text, size_t len, struct berth_error **err)
 		return 0;
 	}
 
-	if (st == yajl_status_client_canceled && s.why) {
-		snprintf(msg, sizeof(msg), "%s", s.why);
+	if (st == yajl_status_client_canceled && s->string_error) {
+		yajl_free(h);
+		line_col(text, s->at, &line, &col);
+		if (s->path[0])
+			return berth_error_setx(
+				err, EINVAL,
+				"%s: %s: invalid JSON string at line %u, column %u: %s", what,
+				s->path, line, col, s->why);
+		return berth_error_setx(err, EINVAL,
+					"%s: invalid JSON string at line %u, column %u: %s", what,
+					line, col, s->why);
+	}
+	if (st == yajl_status_client_canceled && s->why) {
+		snprintf(msg, sizeof(msg), "%s", s->why);
 	} else {
 		unsigned char *e = yajl_get_error(h, 0, (const unsigned char *)text, len);
 		if (e) {
@@ -1135,15 +1377,8 @@ static int scan_json(const char *text, size_t len, struct berth_error **err)
 		at = off > 0 ? MIN(off, len) - 1 : 0;
 	else
 		at = MIN(off, len);
-	unsigned line = 1, col = 1;
-	for (size_t i = 0; i < at; i++) {
-		if (text[i] == '\n') {
-			line++;
-			col = 1;
-		} else
-			col++;
-	}
-	return berth_error_setx(err, EINVAL, "config.json: invalid JSON at line %u, column %u: %s",
+	line_col(text, at, &line, &col);
+	return berth_error_setx(err, EINVAL, "%s: invalid JSON at line %u, column %u: %s", what,
 				line, col, msg);
 }
 
@@ -1162,7 +1397,7 @@ int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
 	if (len > BERTH_SPEC_MAX_SIZE)
 		return berth_error_setx(err, EFBIG, "config.json: file is larger than 16 MiB");
 
-	r = scan_json(text, len, err);
+	r = berth_json_check(text, len, "config.json", NULL, err);
 	if (r < 0)
 		return r;
 
@@ -1209,7 +1444,8 @@ int berth_spec_parse_process(const char *text, size_t len, struct berth_spec **r
 		return berth_error_setx(err, EINVAL, "config.json: no text");
 	if (len > BERTH_SPEC_MAX_SIZE)
 		return berth_error_setx(err, EFBIG, "config.json: file is larger than 16 MiB");
-	int r = scan_json(text, len, err);
+	/* paths read as in a whole config: "process.args" */
+	int r = berth_json_check(text, len, "config.json", "process", err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *copy = strndup(text, len);

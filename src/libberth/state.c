@@ -41,22 +41,39 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd,
-		   struct berth_error **err)
+int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error **err)
 {
-	int r;
-
 	if (create) {
-		r = mkdir_p(root, 0700);
+		int r = mkdir_p(root, 0700);
 		if (r < 0)
 			return berth_error_set(err, -r, "create state root \"%s\"", root);
 	}
-	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		if (errno == ENOENT && !create)
-			return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
+	_cleanup_close_ int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT && !create) {
+			*ret_fd = -EBADF;
+			return 0;
+		}
 		return berth_error_set(err, errno, "open state root \"%s\"", root);
 	}
+	/* whoever else could write here could plant state dirs and seccomp programs */
+	char why[128];
+	int r = fd_check_trusted(fd, S_IWGRP | S_IWOTH, why, sizeof(why));
+	if (r < 0)
+		return berth_error_setx(err, -r, "state root \"%s\" %s", root, why);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd,
+		   struct berth_error **err)
+{
+	_cleanup_close_ int rootfd = -EBADF;
+	int r = state_root_open(root, create, &rootfd, err);
+	if (r < 0)
+		return r;
+	if (rootfd < 0)
+		return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
 	if (create && mkdirat(rootfd, id, 0700) < 0) {
 		if (errno == EEXIST)
 			return berth_error_setx(err, EEXIST, "container \"%s\" already exists", id);
@@ -69,6 +86,11 @@ int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd
 			return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
 		return berth_error_set(err, errno, "open state dir \"%s/%s\"", root, id);
 	}
+	/* before the lock: a planted dir is not ours to wait on */
+	char why[128];
+	r = fd_check_trusted(fd, S_IRWXG | S_IRWXO, why, sizeof(why));
+	if (r < 0)
+		return berth_error_setx(err, -r, "state dir \"%s/%s\" %s", root, id, why);
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return berth_error_set(err, errno, "lock state dir \"%s/%s\"", root, id);
@@ -77,6 +99,16 @@ int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd
 	if (fstat(fd, &st) < 0 || st.st_nlink == 0)
 		return berth_error_setx(err, ENOENT, "container \"%s\" does not exist", id);
 	*ret_dirfd = TAKE_FD(fd);
+	return 0;
+}
+
+int state_read_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len,
+		    struct berth_error **err)
+{
+	char why[128];
+	int r = read_trusted_file_at(dirfd, name, max, ret, ret_len, why, sizeof(why));
+	if (r < 0)
+		return berth_error_setx(err, -r, "%s %s", name, why);
 	return 0;
 }
 
@@ -112,7 +144,10 @@ int state_dir_remove(const char *root, const char *id, int dirfd)
 			if (unlinkat(dirfd, de->d_name, 0) < 0 && errno == EISDIR)
 				remove_subdir(dirfd, de->d_name);
 	closedir(d);
-	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int rootfd = -EBADF;
+	int r = state_root_open(root, false, &rootfd, NULL);
+	if (r < 0)
+		return r;
 	if (rootfd < 0 || unlinkat(rootfd, id, AT_REMOVEDIR) < 0)
 		return -errno;
 	return 0;
@@ -190,7 +225,8 @@ int state_read(int dirfd, const char *id, struct berth_container_state **ret,
 	       struct berth_error **err)
 {
 	_cleanup_free_ char *text = NULL;
-	int r = read_file_at(dirfd, STATE_FILE, 1 << 24, &text, NULL);
+	char why[128];
+	int r = read_trusted_file_at(dirfd, STATE_FILE, 1 << 24, &text, NULL, why, sizeof(why));
 	if (r == -ENOENT) {
 		struct berth_container_state *s = calloc(1, sizeof(*s));
 		if (!s || !(s->id = strdup(id)) || !(s->bundle = strdup(""))) {
@@ -202,7 +238,7 @@ int state_read(int dirfd, const char *id, struct berth_container_state **ret,
 		return 0;
 	}
 	if (r < 0)
-		return berth_error_set(err, -r, "read state of \"%s\"", id);
+		return berth_error_setx(err, -r, "state of \"%s\": %s %s", id, STATE_FILE, why);
 
 	char ebuf[256];
 	yajl_val root = yajl_tree_parse(text, ebuf, sizeof(ebuf));

@@ -41,9 +41,23 @@ struct berth_container_state {
 #define STATE_CONFIG "config.json"
 #define STATE_SOCKET "start.sock"
 
-/* Open (and with create, make: 0700, EEXIST -> "container \"x\" already exists") the state dir; takes its lock. */
+/*
+ * Open the state root (with create, make it and its parents 0700 first). It
+ * must be owned by the effective user and not writable by group or others,
+ * else an error names the path and the reason. Without create, a missing root
+ * is not an error: 0 with *ret_fd = -EBADF. An O_PATH fd.
+ */
+int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error **err);
+/*
+ * Open (and with create, make: 0700, EEXIST -> "container \"x\" already exists") the state dir
+ * and take its lock. The root is checked as above; the dir must be owned by the effective user
+ * and closed to group and others.
+ */
 int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd,
 		   struct berth_error **err);
+/* Read a file berth wrote into the state dir (config.json, shim.pid), refusing any other. */
+int state_read_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len,
+		    struct berth_error **err);
 int state_write(int dirfd, const struct berth_container_state *s, struct berth_error **err);
 /*
  * Read state.json. A state dir without one (create died before its first

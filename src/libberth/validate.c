@@ -33,8 +33,32 @@ static bool oci_version_supported(const char *v)
 	return v[1] == 0 || v[1] == '.';
 }
 
+/*
+ * (uid_t)-1 is not an ID: setresuid(2), setgroups(2) and chown(2) read it as
+ * "leave unchanged", so a process "running as" 4294967295 would stay root.
+ */
+#define ID_INVALID UINT32_MAX
+
+static int validate_user(const struct berth_user *u, struct berth_error **err)
+{
+	if (u->uid == ID_INVALID)
+		return invalid(err, "process.user.uid: %" PRIu32 " is not a valid uid", u->uid);
+	if (u->gid == ID_INVALID)
+		return invalid(err, "process.user.gid: %" PRIu32 " is not a valid gid", u->gid);
+	for (size_t i = 0; i < u->n_additional_gids; i++)
+		if (u->additional_gids[i] == ID_INVALID)
+			return invalid(err,
+				       "process.user.additionalGids[%zu]: %" PRIu32
+				       " is not a valid gid",
+				       i, u->additional_gids[i]);
+	return 0;
+}
+
 static int validate_process(const struct berth_process *p, struct berth_error **err)
 {
+	int r = validate_user(&p->user, err);
+	if (r < 0)
+		return r;
 	if (p->n_args == 0 || !p->args || !p->args[0])
 		return invalid(err, "process.args: must be a non-empty array of strings");
 	if (!p->cwd)
@@ -155,12 +179,24 @@ static int validate_sysctl(const struct berth_spec *s, const char *name, struct 
 		       name);
 }
 
-static int validate_mappings(const char *what, const struct berth_id_mapping *m, size_t n,
-			     struct berth_error **err)
+/* Each range, on both sides, must end below ID_INVALID (and not wrap around 32 bits). */
+static int validate_mappings(const char *what, const char *kind, const struct berth_id_mapping *m,
+			     size_t n, struct berth_error **err)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (m[i].size == 0)
 			return invalid(err, "%s[%zu].size: must be greater than zero", what, i);
+		const char *side[] = { "containerID", "hostID" };
+		uint32_t start[] = { m[i].container_id, m[i].host_id };
+		for (size_t k = 0; k < ELEMENTSOF(side); k++) {
+			uint64_t last = (uint64_t)start[k] + m[i].size - 1;
+			if (last >= ID_INVALID)
+				return invalid(err,
+					       "%s[%zu]: %s %" PRIu32 " and size %" PRIu32
+					       " reach %" PRIu64 ", which is not a valid %s",
+					       what, i, side[k], start[k], m[i].size, last, kind);
+		}
+	}
 	return 0;
 }
 
@@ -196,10 +232,10 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 			return invalid(
 				err, "linux.gidMappings: required when creating a user namespace");
 	}
-	if ((r = validate_mappings("linux.uidMappings", l->uid_mappings, l->n_uid_mappings, err)) <
-		    0 ||
-	    (r = validate_mappings("linux.gidMappings", l->gid_mappings, l->n_gid_mappings, err)) <
-		    0)
+	if ((r = validate_mappings("linux.uidMappings", "uid", l->uid_mappings, l->n_uid_mappings,
+				   err)) < 0 ||
+	    (r = validate_mappings("linux.gidMappings", "gid", l->gid_mappings, l->n_gid_mappings,
+				   err)) < 0)
 		return r;
 
 	if ((l->time_monotonic.set || l->time_boottime.set) && !has_ns(s, BERTH_NS_TIME))
@@ -282,9 +318,20 @@ int berth_spec_validate(const struct berth_spec *s, bool need_process, struct be
 			return r;
 	}
 
-	for (size_t i = 0; i < s->n_mounts; i++)
-		if (!s->mounts[i].destination || !s->mounts[i].destination[0])
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct berth_mount *m = &s->mounts[i];
+		if (!m->destination || !m->destination[0])
 			return invalid(err, "mounts[%zu].destination: is required", i);
+		char what[64];
+		snprintf(what, sizeof(what), "mounts[%zu].uidMappings", i);
+		r = validate_mappings(what, "uid", m->uid_mappings, m->n_uid_mappings, err);
+		if (r < 0)
+			return r;
+		snprintf(what, sizeof(what), "mounts[%zu].gidMappings", i);
+		r = validate_mappings(what, "gid", m->gid_mappings, m->n_gid_mappings, err);
+		if (r < 0)
+			return r;
+	}
 
 	/* A hostname without a uts namespace would rename the host (or a joined one's owner). */
 	if (s->hostname && s->hostname[0] && !has_ns(s, BERTH_NS_UTS))

@@ -291,3 +291,42 @@ def test_spec_does_not_overwrite(env):
     r = env.berth("spec", "-b", env.bundle)
     assert r.rc == 1, r
     assert (env.bundle / "config.json").read_text() == before
+
+
+def test_each_message_is_one_write(env):
+    """Parallel berths share a stderr (and a --log file): a message written in pieces
+    interleaves with the others mid-word. Each line must leave in one write(2)."""
+    log = env.dir / "one-write.log"
+    trace = env.dir / "strace.out"
+    env.berth("list", check=True)  # berth makes the root
+    argv = ["strace", "-f", "-qq", "-e", "trace=write", "-e", "signal=none", "-s", "4096",
+            "-o", str(trace), BERTH, "--root", str(env.root), "--log", str(log),
+            "--debug", "state", "no-such-container-with-a-long-name"]
+    cp = subprocess.run(argv, capture_output=True, text=True)
+    assert cp.returncode == 1, cp
+    err_lines = [l for l in cp.stderr.splitlines() if l.startswith("berth: ")]
+    assert err_lines, cp
+    writes = [l for l in trace.read_text().splitlines() if "write(" in l]
+    to_stderr = [l for l in writes if re.search(r"write\(2, ", l)]
+    assert len(to_stderr) == len(err_lines), "\n".join(writes)
+    for line, w in zip(err_lines, to_stderr):
+        assert json.dumps(line + "\n")[1:-1] in w, (line, w)
+    # the --log file: one write per line as well, appended
+    log_lines = log.read_text().splitlines()
+    assert len(log_lines) >= 1 and "no-such-container" in log_lines[-1]
+    to_log = [l for l in writes if not re.search(r"write\([12], ", l)]
+    assert len(to_log) == len(log_lines), "\n".join(writes)
+
+
+def test_lone_surrogate_refused_with_json_path(env):
+    """yajl decodes a lone "\\ud800" to "?": berth must refuse it, not run something else."""
+    env.process["args"] = ["echo", "PLACEHOLDER"]
+    env.save()
+    cfg = env.bundle / "config.json"
+    cfg.write_text(cfg.read_text().replace('"PLACEHOLDER"', '"x\\ud800"'))
+    cid = env.new_id()
+    r = env.berth("run", "-b", env.bundle, cid)
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert "config.json: process.args[1]: invalid JSON string at line" in r.err, r
+    assert "lone UTF-16 surrogate \\ud800" in r.err, r
+    assert r.out == "" and env.container_ids() == [], r

@@ -396,3 +396,25 @@ def test_exec_pidfd_failure_is_an_error_not_a_hang(env):
     assert pids.rc == 0, pids
     assert len(json.loads(pids.out)) == 1, pids  # only the init is left
     env.delete(cid, force=True)
+
+
+def test_exec_user_id_minus_one_refused(env):
+    """(uid_t)-1 leaves the exec'd process root: refused from -u and from a process file."""
+    cid = running(env)
+    for user in ("4294967295", "1000:4294967295"):
+        r = env.berth("exec", "-u", user, cid, "id")
+        assert r.rc != 0 and len(r.err_lines) == 1 and "4294967295" in r.err, r
+        assert r.out == "", r
+    pf = env.dir / "process.json"
+    for user, path, kind in (({"uid": 4294967295, "gid": 0}, "process.user.uid", "uid"),
+                             ({"uid": 0, "gid": 4294967295}, "process.user.gid", "gid"),
+                             ({"uid": 0, "gid": 0, "additionalGids": [4294967295]},
+                              "process.user.additionalGids[0]", "gid")):
+        pf.write_text(json.dumps({"args": ["id"], "cwd": "/", "user": user}))
+        r = env.berth("exec", "-p", pf, cid)
+        assert r.rc == 1 and len(r.err_lines) == 1, r
+        assert f'process file "{pf}": {path}: 4294967295 is not a valid {kind}' in r.err, r
+        assert r.out == "", r
+    # nothing was started: the container runs only its init
+    r = env.berth("ps", cid, check=True)
+    assert len([l for l in r.out.splitlines()[1:] if l.strip()]) == 1, r

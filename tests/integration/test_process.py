@@ -322,3 +322,36 @@ def test_mount_label_refused_clearly(env):
     assert r.rc == 1, r
     assert len(r.err_lines) == 1 and "linux.mountLabel" in r.err, r
     assert env.container_ids() == []
+
+
+# (uid_t)-1 is "leave unchanged" to setresuid/setgroups: such a process would stay root
+@pytest.mark.parametrize("field,value,path,kind", [
+    ("uid", 4294967295, "process.user.uid", "uid"),
+    ("gid", 4294967295, "process.user.gid", "gid"),
+    ("additionalGids", [5, 4294967295], "process.user.additionalGids[1]", "gid"),
+])
+def test_user_id_minus_one_refused(env, field, value, path, kind):
+    env.process["user"] = {"uid": 1000, "gid": 1000}
+    env.process["user"][field] = value
+    cid = env.new_id()
+    r = env.run(["id"], id=cid)
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert f"config.json: {path}: 4294967295 is not a valid {kind}" in r.err, r
+    assert r.out == "", r
+    assert env.container_ids() == []
+
+
+@pytest.mark.parametrize("mapping,msg", [
+    ({"containerID": 4294967295, "hostID": 100000, "size": 1},
+     "linux.uidMappings[0]: containerID 4294967295 and size 1 reach 4294967295"),
+    ({"containerID": 0, "hostID": 4294901760, "size": 65536},
+     "linux.uidMappings[0]: hostID 4294901760 and size 65536 reach 4294967295"),
+])
+def test_id_mapping_reaching_minus_one_refused(env, mapping, msg):
+    env.set_ns("user")
+    env.linux["uidMappings"] = [mapping]
+    env.linux["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    r = env.run(["id"])
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert f"config.json: {msg}, which is not a valid uid" in r.err, r
+    assert env.container_ids() == []

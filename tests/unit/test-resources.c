@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "resources.h"
@@ -28,10 +29,11 @@ static void parse_err(const char *json, const char *want)
 	struct berth_resources *r = NULL;
 	struct berth_error *e = NULL;
 	int rc = berth_resources_parse(json, strlen(json), "resources", &r, &e);
-	if (rc >= 0 || !e || !strstr(e->msg, want))
-		fprintf(stderr, "%s: want \"%s\", got \"%s\"\n", json, want,
+	if (rc != -EINVAL || r || !e || !strstr(e->msg, want)) {
+		fprintf(stderr, "%.200s: want \"%s\", got \"%s\"\n", json, want,
 			e ? e->msg : "success");
-	assert(rc == -EINVAL && !r && e && strstr(e->msg, want));
+		exit(1);
+	}
 	berth_error_free(e);
 }
 
@@ -111,6 +113,30 @@ static void test_zero_is_unset(void)
 
 static void test_errors(void)
 {
+	/* an over-long number is shortened in the message, never the reason */
+	char big[1200];
+	int n = snprintf(big, sizeof(big), "{\"memory\":{\"limit\":");
+	memset(big + n, '9', 1000);
+	strcpy(big + n + 1000, "}}");
+	parse_err(big, "resources.memory.limit: 99999999999999999999999999999999... (1000 digits) "
+		       "is out of range");
+	char dev[1200];
+	n = snprintf(dev, sizeof(dev), "{\"devices\":[{\"allow\":true,\"type\":\"");
+	memset(dev + n, 'x', 1000);
+	strcpy(dev + n + 1000, "\"}]}");
+	parse_err(dev, "resources.devices[0].type: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" must be "
+		       "\"a\", \"c\" or \"b\"");
+	/* berth update --resources: the same nesting limit as config.json, with a clear message */
+	char *deep = malloc(100000 * 2 + 16);
+	assert(deep);
+	strcpy(deep, "{\"x\":");
+	memset(deep + 5, '[', 100000);
+	memset(deep + 5 + 100000, ']', 100000);
+	strcpy(deep + 5 + 200000, "}");
+	parse_err(deep, "resources: invalid JSON at line 1, column 261: nesting is deeper than 256 "
+			"levels");
+	free(deep);
+
 	parse_err("[]", "resources: must be an object");
 	parse_err("{\"memory\":{\"limit\":\"1g\"}}", "resources.memory.limit: must be an integer");
 	parse_err("{\"memory\":{\"limit\":1.5}}", "resources.memory.limit: must be an integer");

@@ -282,7 +282,22 @@ static void test_full(void)
 	check(streq(l->intel_rdt.text,
 		    "{\"closID\":\"guaranteed\",\"l3CacheSchema\":\"L3:0=7f0\"}"));
 
-	/* the full config is also valid */
+	/*
+	 * It parses the largest 32-bit values, which as a gid (or the end of an ID
+	 * range) mean "unchanged" to the kernel: validation refuses them. Without
+	 * them, the full config is valid.
+	 */
+	check(berth_spec_validate(s, true, &e) == -EINVAL);
+	check(streq(e->msg, "config.json: process.user.gid: 4294967295 is not a valid gid"));
+	berth_error_free(e);
+	e = NULL;
+	s->process.user.gid = 1000;
+	check(berth_spec_validate(s, true, &e) == -EINVAL);
+	check(streq(e->msg, "config.json: mounts[1].gidMappings[0]: hostID 200000 and size "
+			    "4294967295 reach 4295167294, which is not a valid gid"));
+	berth_error_free(e);
+	e = NULL;
+	s->mounts[1].gid_mappings[0].size = 65536;
 	check(berth_spec_validate(s, true, &e) == 0);
 	check(!e);
 }
@@ -718,8 +733,12 @@ static void test_oom(void)
 		alloc_failed = false;
 		alloc_fail_in = n;
 		int r = berth_spec_parse(text, len, &s, &e);
-		if (r == 0)
+		if (r == 0) {
+			/* the two values test_full() shows validation refuses */
+			s->process.user.gid = 1000;
+			s->mounts[1].gid_mappings[0].size = 65536;
 			(void)berth_spec_validate(s, true, &e);
+		}
 		alloc_fail_in = -1;
 
 		if (!alloc_failed) {
@@ -743,6 +762,85 @@ static void test_oom(void)
 	check(n_failed > 50);
 }
 
+/* JSON nested n deep inside linux.resources: {"linux":{"resources":{"x":[[...]]}}} */
+static char *nested_resources(size_t n)
+{
+	const char *head = "{\"linux\":{\"resources\":{\"x\":", *tail = "}}}";
+	size_t hl = strlen(head), tl = strlen(tail);
+	char *t = malloc(hl + 2 * n + tl + 1);
+	check(t);
+	memcpy(t, head, hl);
+	memset(t + hl, '[', n);
+	memset(t + hl + n, ']', n);
+	memcpy(t + hl + 2 * n, tail, tl + 1);
+	return t;
+}
+
+/* The advertised limit holds everywhere, opaque sections included. */
+static void test_nesting_limit(void)
+{
+	/* 3 levels of objects around the arrays: 253 arrays make 256 levels */
+	_cleanup_free_ char *ok = nested_resources(253);
+	_cleanup_(berth_spec_freep) struct berth_spec *s = parse_ok(ok);
+	/* re-serialised exactly: the section's own text */
+	check(strlen(s->linux_.resources.text) == strlen("{\"x\":}") + 2 * 253);
+	check(strncmp(s->linux_.resources.text, "{\"x\":[[[", 8) == 0);
+	_cleanup_free_ char *deep = nested_resources(254);
+	FAILS(deep, "config.json: invalid JSON at line 1, column 281: nesting is deeper than 256 "
+		    "levels");
+	/* what a re-serialised section holds survives the trip: escapes, UTF-8, numbers */
+	_cleanup_(berth_spec_freep) struct berth_spec *s2 =
+		parse_ok("{\"linux\":{\"resources\":{\"a\\\"\\\\\\n\\u0001/"
+			 "\":[\"\\u00e9\\ud83d\\ude00\",-1.5e3,"
+			 "18446744073709551615,true,false,null,{}]}}}");
+	check(streq(s2->linux_.resources.text,
+		    "{\"a\\\"\\\\\\n\\u0001/\":[\"\xc3\xa9\xf0\x9f\x98\x80\",-1.5e3,"
+		    "18446744073709551615,true,false,null,{}]}"));
+}
+
+/* A lone UTF-16 surrogate has no UTF-8 form: refused with its path, never replaced. */
+static void test_surrogates(void)
+{
+	FAILS("{\"process\":{\"args\":[\"sh\",\"a\\ud800\"]}}",
+	      "config.json: process.args[1]: invalid JSON string at line 1, column 28: lone "
+	      "UTF-16 surrogate \\ud800");
+	FAILS("{\"process\":{\"env\":[\"A=\\udc00\"]}}",
+	      "config.json: process.env[0]: invalid JSON string at line 1, column 23: lone "
+	      "UTF-16 surrogate \\udc00");
+	/* a high surrogate must be followed by a low one */
+	FAILS("{\"hostname\":\"\\uD800\\u0041\"}",
+	      "config.json: hostname: invalid JSON string at line 1, column 14: lone UTF-16 "
+	      "surrogate \\uD800");
+	FAILS("{\"hostname\":\"\\ud800\\ud800\"}",
+	      "config.json: hostname: invalid JSON string at line 1, column 14: lone UTF-16 "
+	      "surrogate \\ud800");
+	/* in a key: the path of the object holding it */
+	FAILS("{\"annotations\":{\"k\\ud800\":\"v\"}}",
+	      "config.json: annotations: invalid JSON string at line 1, column 19: lone UTF-16 "
+	      "surrogate \\ud800");
+	/* deep in an opaque section */
+	FAILS("{\"linux\":{\"seccomp\":{\"syscalls\":[{\"names\":[\"\\udfff\"]}]}}}",
+	      "config.json: linux.seccomp.syscalls[0].names[0]: invalid JSON string at line 1, "
+	      "column 45: lone UTF-16 surrogate \\udfff");
+	/* a surrogate written as raw UTF-8 bytes is no better */
+	FAILS("{\"hostname\":\"\xed\xa0\x80\"}",
+	      "config.json: hostname: invalid JSON string at line 1, column 14: UTF-8 encoded "
+	      "UTF-16 surrogate");
+	/* an escaped backslash before "u" is not an escape */
+	_cleanup_(berth_spec_freep) struct berth_spec *s =
+		parse_ok("{\"hostname\":\"\\\\ud800\",\"domainname\":\"\\ud83d\\ude00\"}");
+	check(streq(s->hostname, "\\ud800"));
+	check(streq(s->domainname, "\xf0\x9f\x98\x80"));
+	/* the process file of berth exec: paths read as in a whole config */
+	struct berth_spec *p = NULL;
+	struct berth_error *e = NULL;
+	const char *proc = "{\"args\":[\"\\ud800\"],\"cwd\":\"/\"}";
+	check(berth_spec_parse_process(proc, strlen(proc), &p, &e) == -EINVAL && !p);
+	check(streq(e->msg, "config.json: process.args[0]: invalid JSON string at line 1, column "
+			    "11: lone UTF-16 surrogate \\ud800"));
+	berth_error_free(e);
+}
+
 int main(void)
 {
 	test_full();
@@ -752,6 +850,8 @@ int main(void)
 	test_load();
 	test_helpers();
 	test_mangled();
+	test_nesting_limit();
+	test_surrogates();
 	test_oom();
 	return 0;
 }

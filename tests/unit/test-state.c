@@ -159,6 +159,81 @@ static void test_error_prefix(void)
 	berth_error_free(e);
 }
 
+#define check(x)                                                                              \
+	do {                                                                                  \
+		if (!(x)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
+			exit(1);                                                              \
+		}                                                                             \
+	} while (0)
+
+/* Only what the effective user alone could have written is read back from a state root. */
+static void test_untrusted_root(void)
+{
+	char tmpl[] = "/tmp/berth-test-trust-XXXXXX";
+	char *base = mkdtemp(tmpl);
+	check(base);
+	char root[256], path[512];
+	snprintf(root, sizeof(root), "%s/root", base);
+	struct berth_error *e = NULL;
+	int fd = -EBADF;
+
+	/* a missing root is made 0700, whatever the umask */
+	mode_t old = umask(0);
+	check(state_dir_open(root, "c1", true, &fd, &e) == 0 && !e);
+	umask(old);
+	struct stat st;
+	check(stat(root, &st) == 0 && (st.st_mode & 07777) == 0700);
+	snprintf(path, sizeof(path), "%s/c1", root);
+	check(stat(path, &st) == 0 && (st.st_mode & 07777) == 0700);
+	close(fd);
+
+	/* a state dir others can enter: not ours */
+	check(chmod(path, 0755) == 0);
+	check(state_dir_open(root, "c1", false, &fd, &e) == -EPERM && e);
+	check(strstr(e->msg, "c1\" is accessible by group or others (mode 0755)"));
+	berth_error_free(e);
+	e = NULL;
+	check(chmod(path, 0700) == 0);
+
+	/* a state.json others can write: not ours */
+	check(state_dir_open(root, "c1", false, &fd, &e) == 0);
+	struct berth_container_state s = { .id = (char *)"c1", .bundle = (char *)"/b" };
+	check(state_write(fd, &s, NULL) == 0);
+	check(fchmodat(fd, STATE_FILE, 0622, 0) == 0);
+	struct berth_container_state *got = NULL;
+	check(state_read(fd, "c1", &got, &e) == -EPERM && !got);
+	check(streq(e->msg,
+		    "state of \"c1\": state.json is writable by group or others (mode 0622)"));
+	berth_error_free(e);
+	e = NULL;
+	check(fchmodat(fd, STATE_FILE, 0644, 0) == 0);
+	check(state_read(fd, "c1", &got, NULL) == 0 && got);
+	state_free(got);
+	check(state_dir_remove(root, "c1", fd) == 0);
+	close(fd);
+
+	/* a root others can write: refused, with or without create */
+	check(chmod(root, 0777) == 0);
+	for (int create = 0; create < 2; create++) {
+		check(state_dir_open(root, "c2", create, &fd, &e) == -EPERM && e);
+		char want[512];
+		snprintf(want, sizeof(want),
+			 "state root \"%s\" is writable by group or others (mode 0777)", root);
+		check(streq(e->msg, want));
+		berth_error_free(e);
+		e = NULL;
+	}
+	snprintf(path, sizeof(path), "%s/c2", root);
+	check(access(path, F_OK) < 0);
+	/* a missing root without create: no container, not an error of the root */
+	check(rmdir(root) == 0);
+	check(state_dir_open(root, "c3", false, &fd, &e) == -ENOENT);
+	check(streq(e->msg, "container \"c3\" does not exist"));
+	berth_error_free(e);
+	check(rmdir(base) == 0);
+}
+
 int main(void)
 {
 	test_id_check();
@@ -166,6 +241,7 @@ int main(void)
 	test_state_roundtrip();
 	test_sync();
 	test_error_prefix();
+	test_untrusted_root();
 	printf("test-state: ok\n");
 	return 0;
 }

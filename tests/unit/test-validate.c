@@ -112,6 +112,46 @@ static void test_good(void)
 	valid("{" BASE ",\"process\":{\"args\":[]}}", false);
 }
 
+/* (uid_t)-1 means "unchanged" to the kernel: as a uid it would leave the process root. */
+#define USERNS	     "\"namespaces\":[{\"type\":\"user\"}]"
+#define MAP(c, h, n) "{\"containerID\":" #c ",\"hostID\":" #h ",\"size\":" #n "}"
+#define MAPS(u, g)   "\"linux\":{" USERNS ",\"uidMappings\":[" u "],\"gidMappings\":[" g "]}"
+
+static void test_ids(void)
+{
+	valid(CFG_PROC("\"user\":{\"uid\":4294967294,\"gid\":4294967294,"
+		       "\"additionalGids\":[0,4294967294]}"),
+	      true);
+	invalid(CFG_PROC("\"user\":{\"uid\":4294967295}"), true,
+		"config.json: process.user.uid: 4294967295 is not a valid uid");
+	invalid(CFG_PROC("\"user\":{\"uid\":0,\"gid\":4294967295}"), true,
+		"config.json: process.user.gid: 4294967295 is not a valid gid");
+	invalid(CFG_PROC("\"user\":{\"additionalGids\":[1,4294967295]}"), true,
+		"config.json: process.user.additionalGids[1]: 4294967295 is not a valid gid");
+
+	valid(CFG(MAPS(MAP(0, 100000, 65536) "," MAP(65536, 0, 4294901759),
+		       MAP(4294967294, 4294967294, 1))),
+	      true);
+	invalid(CFG(MAPS(MAP(0, 1, 1) "," MAP(4294967295, 2, 1), MAP(0, 1, 1))), true,
+		"config.json: linux.uidMappings[1]: containerID 4294967295 and size 1 reach "
+		"4294967295, which is not a valid uid");
+	invalid(CFG(MAPS(MAP(0, 1, 1), MAP(0, 4294967295, 1))), true,
+		"config.json: linux.gidMappings[0]: hostID 4294967295 and size 1 reach "
+		"4294967295, which is not a valid gid");
+	/* a range that ends there, or beyond (the sum overflows 32 bits) */
+	invalid(CFG(MAPS(MAP(0, 1, 4294967295), MAP(0, 1, 1))), true,
+		"config.json: linux.uidMappings[0]: hostID 1 and size 4294967295 reach "
+		"4294967295, which is not a valid uid");
+	invalid(CFG(MAPS(MAP(0, 1, 1), MAP(4294967200, 1, 4294967200))), true,
+		"config.json: linux.gidMappings[0]: containerID 4294967200 and size 4294967200 "
+		"reach 8589934399, which is not a valid gid");
+	invalid(CFG("\"mounts\":[{\"destination\":\"/m\",\"type\":\"bind\",\"source\":\"/\","
+		    "\"uidMappings\":[" MAP(0, 4294967294, 2) "]}]"),
+		true,
+		"config.json: mounts[0].uidMappings[0]: hostID 4294967294 and size 2 reach "
+		"4294967295, which is not a valid uid");
+}
+
 static void test_bad(void)
 {
 	invalid("{\"root\":{\"path\":\"r\"}}", false, "config.json: ociVersion: is required");
@@ -254,6 +294,8 @@ static void test_bad(void)
 		"set for a container");
 	invalid(CFG("\"linux\":{\"sysctl\":{\"fs.mqueue.queues_max\":\"1\"}}"), true,
 		"config.json: linux.sysctl: \"fs.mqueue.queues_max\" requires an ipc namespace");
+
+	test_ids();
 
 	/* first error wins */
 	invalid("{\"root\":{\"path\":\"\"},\"hostname\":\"x\"}", true,

@@ -7,11 +7,30 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Read all of path (at most max bytes, else -EFBIG) into a NUL-terminated buffer. */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
 int read_fd_all(int fd, size_t max, char **ret, size_t *ret_len);
+
+/*
+ * Could only the effective user have written what st (or fd) describes? It
+ * must be owned by geteuid() and have none of the forbidden mode bits
+ * (S_IWGRP | S_IWOTH for files berth reads back and the dirs holding them,
+ * 077 for a private dir). Returns 0, or -EPERM with the reason in why
+ * ("is owned by uid 65534, not 0"), ready to follow the subject's name.
+ */
+int stat_check_trusted(const struct stat *st, mode_t forbidden, char *why, size_t why_size);
+int fd_check_trusted(int fd, mode_t forbidden, char *why, size_t why_size);
+
+/*
+ * read_file_at() for a file berth wrote itself and reads back: not a symlink,
+ * a regular file, trusted as above (-EPERM otherwise). On any failure why
+ * holds the reason, to follow the file's name.
+ */
+int read_trusted_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
+			 char *why, size_t why_size);
 
 /* Write data to dirfd/name through a temporary file and rename(2). */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
