@@ -414,6 +414,11 @@ int berth_wait(struct berth_context *ctx, const char *id, int *ret_code, struct 
 		}
 		/* the shim records the code, then exits: wait for it rather than the init */
 		int fd = shim >= 0 ? shim : init;
+		if (fd < 0 && shim != -ENOENT)
+			return berth_error_setx(err, ECHILD,
+						"wait \"%s\": exit code unknown: the container's "
+						"berth-shim is gone (killed?) without recording it",
+						id);
 		if (fd < 0)
 			return berth_error_setx(
 				err, ECHILD,

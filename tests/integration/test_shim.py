@@ -316,3 +316,20 @@ def test_installed_berth_never_runs_a_helper_from_the_build_tree(env):
     assert r.rc == 0, r
     assert env.berth("wait", cid, binary=copy).out.strip() == "0"
     env.berth("delete", "-f", cid, binary=copy)
+
+
+def test_wait_after_the_shim_was_killed_says_so(env):
+    """berth wait of a `run -d` container whose berth-shim was killed says the shim
+    is gone and the exit code unknown, not to use 'berth run -d'."""
+    env.process["args"] = ["sh", "-c", "sleep 1; exit 3"]
+    env.save()
+    cid = env.new_id()
+    r = env.berth("run", "-d", "-b", env.bundle, cid)
+    assert r.rc == 0, r
+    shim_pid = int((env.root / cid / "shim.pid").read_text().split()[0])
+    os.kill(shim_pid, signal.SIGKILL)
+    r = env.berth("wait", cid, timeout=30)
+    assert r.rc != 0, r
+    assert "berth-shim is gone" in r.err and "run -d" not in r.err, r
+    assert len(r.err_lines) == 1, r
+    env.berth("delete", "-f", cid)
