@@ -928,9 +928,14 @@ int shim_create(struct berth_context *ctx, const struct berth_create_opts *opts,
 int berth_create(struct berth_context *ctx, const struct berth_create_opts *opts,
 		 struct berth_error **err)
 {
+	/* create makes us a subreaper for a joined pid namespace: only while it runs */
+	int was_subreaper = 0;
+	prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper, 0, 0, 0);
 	struct create_ctx c;
 	int r = do_create(ctx, opts, false, &c, err);
 	create_ctx_done(&c);
+	if (!was_subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	return r;
 }
 
@@ -1259,6 +1264,9 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	/* Block before clone3 so nothing is lost; the init resets its mask. */
 	sigprocmask(SIG_BLOCK, &fwd, &old);
 	_cleanup_close_ int sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
+	/* the init may be re-parented to us (a joined pid namespace): only for this call */
+	int was_subreaper = 0;
+	prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper, 0, 0, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
 	struct create_ctx c;
@@ -1325,6 +1333,8 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 out:
 	create_ctx_done(&c);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (!was_subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	return r;
 }
 

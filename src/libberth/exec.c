@@ -770,6 +770,9 @@ int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int
 	sigprocmask(SIG_BLOCK, &fwd, &old);
 
 	c.sigfd = sfd;
+	/* do_exec makes us the subreaper of the process: only for this call */
+	int was_subreaper = 0;
+	prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper, 0, 0, 0);
 	int r = do_exec(&c, sfd, ret_status, err);
 	if (r < 0) {
 		if (c.pid > 0) {
@@ -784,5 +787,7 @@ int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int
 	}
 	exec_ctx_done(&c);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (!was_subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	return r;
 }
