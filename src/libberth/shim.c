@@ -286,12 +286,17 @@ int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts 
 	if (!text)
 		return berth_error_set(err, ENOMEM, "berth-shim");
 	size_t len = 0;
+	int read_errno = 0;
+	text[0] = 0;
 	for (;;) {
 		ssize_t k = read(rfd, text + len, REPORT_MAX - len);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k < 0)
-			return berth_error_set(err, errno, "berth-shim: read its report");
+		if (k < 0) {
+			/* what was read so far decides: a created container is deleted below */
+			read_errno = errno;
+			break;
+		}
 		len += (size_t)k;
 		text[len] = 0;
 		if (k == 0 || len == REPORT_MAX || strstr(text, "OK\n") == text ||
@@ -326,6 +331,8 @@ int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts 
 			berth_delete(ctx, opts->id, true, &e2);
 			berth_error_free(e2);
 		}
+		if (read_errno)
+			return berth_error_set(err, read_errno, "berth-shim: read its report");
 		if (!msg)
 			return berth_error_setx(err, EIO, "berth-shim exited before it was ready");
 		/* create's messages already name the container */

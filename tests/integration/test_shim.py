@@ -333,3 +333,25 @@ def test_wait_after_the_shim_was_killed_says_so(env):
     assert "berth-shim is gone" in r.err and "run -d" not in r.err, r
     assert len(r.err_lines) == 1, r
     env.berth("delete", "-f", cid)
+
+
+def test_run_detached_failing_start_leaves_no_shim(env):
+    """A start that fails after berth-shim took the container (a failing
+    startContainer hook) deletes the container, and its shim goes too."""
+    env.write_rootfs("/failhook", "#!/bin/sh\nexit 1\n")
+    env.add_hook("startContainer", "/failhook")
+    env.process["args"] = ["sleep", "30"]
+    env.save()
+    cid = env.new_id()
+    r = env.berth("run", "-d", "-b", env.bundle, cid)
+    assert r.rc != 0 and "startContainer hook" in r.err, r
+    assert len(r.err_lines) == 1, r
+    assert not (env.root / cid).exists()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        shims = subprocess.run(["pgrep", "-f", f"berth-shim --id {cid} "], capture_output=True,
+                               text=True).stdout.split()
+        if not shims:
+            break
+        time.sleep(0.05)
+    assert not shims, f"berth-shim of {cid} still runs: {shims}"
