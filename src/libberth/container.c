@@ -77,6 +77,8 @@ struct create_ctx {
 	pid_t pid;   /* the container's init (== child unless a double fork) */
 	int pidfd;
 	char created[64];
+	struct berth_selfexe exe; /* sealed copy of berth the init applies (exe_lazy) */
+	bool exe_lazy;
 	struct berth_seccomp *seccomp; /* compiled in the parent, loaded by the init */
 	struct berth_overlay *overlay; /* berth.rootfs.lower: mounted on rootfs by the init */
 	struct berth_net *net;	       /* berth.net.*, linux.netDevices: done by berth-net */
@@ -368,8 +370,23 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		init_fail(fd, e);
 
 	_cleanup_free_ char *hook_state = NULL;
-	if (sync_send(fd, SYNC_MOUNTS_READY, 0, NULL) < 0 ||
-	    sync_expect(fd, SYNC_HOOKS_DONE, NULL, &hook_state, "createRuntime hooks", &e) < 0)
+	if (sync_send(fd, SYNC_MOUNTS_READY, 0, NULL) < 0)
+		_exit(1);
+	if (c->exe_lazy) {
+		/* before anything of the container's runs here: see create_container() */
+		_cleanup_free_ char *segs = NULL;
+		if (sync_expect_fd(fd, SYNC_EXE, &c->exe.fd, &segs, "berth copied itself", &e) < 0)
+			_exit(1);
+		if (berth_selfexe_decode(segs, &c->exe) < 0) {
+			berth_error_setx(&e, EPROTO,
+					 "protect the runtime binary: bad segment list");
+			init_fail(fd, e);
+		}
+		if (berth_selfexe_apply(&c->exe, &e) < 0)
+			init_fail(fd, e);
+		closep(&c->exe.fd);
+	}
+	if (sync_expect(fd, SYNC_HOOKS_DONE, NULL, &hook_state, "createRuntime hooks", &e) < 0)
 		_exit(1);
 	if (berth_hooks_run(&s->hooks, BERTH_HOOK_CREATE_CONTAINER, hook_state ? hook_state : "{}",
 			    &e) < 0)
@@ -387,7 +404,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
 		if (berth_terminal_open(&s->process, &master, &slave, &e) < 0)
 			init_fail(fd, e);
-		if (sync_send_fd(fd, SYNC_CONSOLE, master) < 0)
+		if (sync_send_fd(fd, SYNC_CONSOLE, master, NULL) < 0)
 			_exit(1);
 		if (berth_terminal_attach(TAKE_FD(slave), s->process.user.uid, true, &e) < 0)
 			init_fail(fd, e);
@@ -448,6 +465,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 
 static void create_ctx_done(struct create_ctx *c)
 {
+	closep(&c->exe.fd);
 	berth_spec_free(c->spec);
 	berth_seccomp_free(c->seccomp);
 	berth_overlay_free(c->overlay);
@@ -758,14 +776,23 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	/*
 	 * The init is a clone of this process, and so is every hook runner it
 	 * forks. Whatever they execute resolves /proc/self/exe through their
-	 * exe, even in a new pid namespace with no hooks: an entrypoint whose
-	 * interpreter chain ends in #!/proc/self/exe makes the kernel run it as
-	 * the container's pid 1 (CVE-2019-5736). So the exe is never the host's
-	 * binary when we clone: always detach first.
+	 * exe: an entrypoint or hook whose interpreter chain ends in
+	 * #!/proc/self/exe makes the kernel run it in the container, and then
+	 * /proc/<pid>/exe leads there to the file (CVE-2019-5736). So the init
+	 * never runs anything of the container's while its exe is the host's
+	 * binary. In a new pid namespace nothing of the container exists until
+	 * the init runs something (berth and the waiting init are non-dumpable
+	 * for anything with a host /proc): the copy is made while the init sets
+	 * up its mounts, and the init applies it right before its first hook
+	 * (SYNC_EXE). Otherwise (a shared or joined pid namespace) berth itself
+	 * is in sight: it detaches before the clone.
 	 */
-	r = berth_selfexe_detach(err);
-	if (r < 0)
-		return r;
+	c->exe_lazy = (c->clone_flags | c->unshare_flags) & CLONE_NEWPID;
+	if (!c->exe_lazy) {
+		r = berth_selfexe_detach(err);
+		if (r < 0)
+			return r;
+	}
 
 	int saved_time = -EBADF;
 	r = berth_ns_time_prepare(c->spec, &saved_time, err);
@@ -838,9 +865,26 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 			return r;
 	}
 
+	/* the init sets up its mounts meanwhile */
+	_cleanup_free_ char *segs = NULL;
+	if (c->exe_lazy) {
+		r = berth_selfexe_prepare(&c->exe, err);
+		if (r < 0)
+			return r;
+		segs = berth_selfexe_encode(&c->exe);
+		if (!segs)
+			return berth_error_set(err, ENOMEM, "protect the runtime binary");
+	}
 	r = sync_expect(fd, SYNC_MOUNTS_READY, NULL, NULL, "setting up its root filesystem", err);
 	if (r < 0)
 		return r;
+	if (c->exe_lazy) {
+		r = sync_send_fd(fd, SYNC_EXE, c->exe.fd, segs);
+		if (r < 0)
+			return berth_error_set(err, -r,
+					       "protect the runtime binary: send the copy");
+		closep(&c->exe.fd);
+	}
 	_cleanup_free_ char *hs = spec_state_json(c, "creating");
 	if (!hs)
 		return berth_error_set(err, ENOMEM, "state");
@@ -853,7 +897,8 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		return berth_error_setx(err, EPIPE,
 					"container init exited before createContainer hooks");
 	if (c->spec->process.terminal) {
-		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, "opening its terminal", err);
+		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, NULL, "opening its terminal",
+				   err);
 		if (r < 0)
 			return r;
 		if (c->opts->console_socket) {
@@ -899,6 +944,7 @@ static int do_create(struct berth_context *ctx, const struct berth_create_opts *
 		.relay_terminal = relay_terminal,
 		.console_fd = -EBADF,
 		.notify_fd = -EBADF,
+		.exe = { .fd = -EBADF },
 	};
 	for (int i = 0; i < _BERTH_NS_MAX; i++)
 		c->ns.join_fd[i] = -EBADF;

@@ -326,7 +326,7 @@ static int exec_load_seccomp(void *data, struct berth_error **err)
 	int r = berth_seccomp_load(d->filter, &nfd, err);
 	if (r < 0 || nfd < 0)
 		return r;
-	r = sync_send_fd(d->sock, SYNC_SECCOMP_FD, nfd);
+	r = sync_send_fd(d->sock, SYNC_SECCOMP_FD, nfd, NULL);
 	if (r < 0)
 		return berth_error_set(err, -r, "seccomp: send the listener");
 	return 0;
@@ -344,7 +344,7 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
 		if (berth_terminal_open(proc, &master, &slave, &e) < 0)
 			child_fail(fd, e, 1);
-		if (sync_send_fd(fd, SYNC_CONSOLE, master) < 0)
+		if (sync_send_fd(fd, SYNC_CONSOLE, master, NULL) < 0)
 			_exit(1);
 		if (berth_terminal_attach(TAKE_FD(slave), proc->user.uid, false, &e) < 0)
 			child_fail(fd, e, 1);
@@ -588,7 +588,7 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 				       (int)c->pid);
 
 	if (c->proc->terminal) {
-		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, "opening its terminal", err);
+		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, NULL, "opening its terminal", err);
 		if (r < 0)
 			return r;
 		if (c->p->console_socket) {
@@ -600,7 +600,7 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 	}
 	if (c->seccomp && c->seccomp->notify) {
 		_cleanup_close_ int nfd = -EBADF;
-		r = sync_expect_fd(fd, SYNC_SECCOMP_FD, &nfd, "loading seccomp", err);
+		r = sync_expect_fd(fd, SYNC_SECCOMP_FD, &nfd, NULL, "loading seccomp", err);
 		if (r >= 0)
 			r = seccomp_agent(c, nfd, err);
 		if (r < 0)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * CVE-2019-5736: make berth independent of its executable file before it
- * clones a container init, so that nothing inside a container can reach the
- * host's binary through /proc/<pid>/exe. No re-exec: the running image is
- * remapped in place. Runs in the berth parent.
+ * CVE-2019-5736: make a berth process independent of its executable file,
+ * so that nothing inside a container can reach the host's binary through
+ * /proc/<pid>/exe. No re-exec: the running image is remapped in place from
+ * a sealed copy. prepare() (the copy; in the berth parent) and apply() (the
+ * remap; in the parent, or in a container init before it runs anything of
+ * the container's) may run in different processes of one image.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,17 +32,10 @@
 #define MFD_EXEC 0x0010U
 #endif
 
-#define MAX_SEGMENTS 16
-
-struct segment {
-	uintptr_t start, end;
-	uint64_t offset;
-	int prot;
-	bool written; /* has anonymous (copied-on-write) pages: copy from memory */
-};
+#define MAX_SEGMENTS BERTH_SELFEXE_MAX_SEGMENTS
 
 /* The mappings of the executable (dev, ino), with whether any page was written. */
-static int find_segments(dev_t dev, ino_t ino, struct segment *seg, size_t *ret_n)
+static int find_segments(dev_t dev, ino_t ino, struct berth_selfexe_segment *seg, size_t *ret_n)
 {
 	_cleanup_free_ char *smaps = NULL;
 	int r = read_file_at(AT_FDCWD, "/proc/self/smaps", 1 << 24, &smaps, NULL);
@@ -48,7 +43,7 @@ static int find_segments(dev_t dev, ino_t ino, struct segment *seg, size_t *ret_
 		return r;
 
 	size_t n = 0;
-	struct segment *cur = NULL;
+	struct berth_selfexe_segment *cur = NULL;
 	for (char *line = smaps, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -67,7 +62,7 @@ static int find_segments(dev_t dev, ino_t ino, struct segment *seg, size_t *ret_
 			if (n == MAX_SEGMENTS)
 				return -E2BIG;
 			cur = &seg[n++];
-			*cur = (struct segment){
+			*cur = (struct berth_selfexe_segment){
 				.start = start,
 				.end = end,
 				.offset = off,
@@ -92,7 +87,7 @@ static int find_segments(dev_t dev, ino_t ino, struct segment *seg, size_t *ret_
  * the code running this may live in it, so there must be no moment where the
  * range is unmapped. Only stack variables are used between copy and move.
  */
-static int remap_anonymous(const struct segment *s)
+static int remap_anonymous(const struct berth_selfexe_segment *s)
 {
 	size_t len = s->end - s->start;
 	void *tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -146,11 +141,12 @@ static int read_mm_layout(struct prctl_mm_map *m)
 	return 0;
 }
 
-int berth_selfexe_detach(struct berth_error **err)
+static bool detached;
+
+int berth_selfexe_prepare(struct berth_selfexe *x, struct berth_error **err)
 {
-	static bool done;
-	if (done)
-		return 0;
+	x->fd = -EBADF;
+	x->n = 0;
 	/* companion programs are looked up next to the real executable later on */
 	(void)path_self_exe();
 
@@ -160,9 +156,7 @@ int berth_selfexe_detach(struct berth_error **err)
 		return berth_error_set(err, errno,
 				       "protect the runtime binary: open /proc/self/exe");
 
-	struct segment seg[MAX_SEGMENTS];
-	size_t n = 0;
-	int r = find_segments(st.st_dev, st.st_ino, seg, &n);
+	int r = find_segments(st.st_dev, st.st_ino, x->seg, &x->n);
 	if (r < 0)
 		return berth_error_set(err, -r,
 				       "protect the runtime binary: read /proc/self/smaps");
@@ -176,11 +170,12 @@ int berth_selfexe_detach(struct berth_error **err)
 		return berth_error_set(err, errno, "protect the runtime binary: memfd_create");
 	if (ftruncate(mfd, st.st_size) < 0)
 		return berth_error_set(err, errno, "protect the runtime binary: size the copy");
-	for (size_t i = 0; i < n; i++) {
-		if (seg[i].written)
+	for (size_t i = 0; i < x->n; i++) {
+		if (x->seg[i].written)
 			continue;
-		off_t off = (off_t)seg[i].offset;
-		size_t want = MIN(seg[i].end - seg[i].start, (size_t)MAX(0, st.st_size - off));
+		off_t off = (off_t)x->seg[i].offset;
+		size_t want =
+			MIN(x->seg[i].end - x->seg[i].start, (size_t)MAX(0, st.st_size - off));
 		if (lseek(mfd, off, SEEK_SET) < 0)
 			return berth_error_set(err, errno, "protect the runtime binary: copy");
 		while (want > 0) {
@@ -193,14 +188,22 @@ int berth_selfexe_detach(struct berth_error **err)
 	}
 	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		return berth_error_set(err, errno, "protect the runtime binary: seal the copy");
+	x->fd = TAKE_FD(mfd);
+	return 0;
+}
 
-	for (size_t i = 0; i < n; i++) {
-		const struct segment *s = &seg[i];
+int berth_selfexe_apply(const struct berth_selfexe *x, struct berth_error **err)
+{
+	int r;
+	if (detached)
+		return 0;
+	for (size_t i = 0; i < x->n; i++) {
+		const struct berth_selfexe_segment *s = &x->seg[i];
 		if (s->written) {
 			r = remap_anonymous(s);
 		} else {
 			void *p = mmap((void *)s->start, s->end - s->start, s->prot,
-				       MAP_PRIVATE | MAP_FIXED, mfd, (off_t)s->offset);
+				       MAP_PRIVATE | MAP_FIXED, x->fd, (off_t)s->offset);
 			r = p == MAP_FAILED ? -errno : 0;
 		}
 		if (r < 0)
@@ -208,7 +211,7 @@ int berth_selfexe_detach(struct berth_error **err)
 				err, -r, "protect the runtime binary: remap %#" PRIxPTR, s->start);
 	}
 
-	struct prctl_mm_map m = { .exe_fd = (uint32_t)mfd };
+	struct prctl_mm_map m = { .exe_fd = (uint32_t)x->fd };
 	r = read_mm_layout(&m);
 	if (r < 0)
 		return berth_error_set(err, -r, "protect the runtime binary: read /proc/self/stat");
@@ -216,6 +219,60 @@ int berth_selfexe_detach(struct berth_error **err)
 		return berth_error_set(
 			err, errno,
 			"protect the runtime binary: point /proc/self/exe at a sealed copy");
-	done = true;
+	detached = true;
 	return 0;
+}
+
+bool berth_selfexe_detached(void)
+{
+	return detached;
+}
+
+char *berth_selfexe_encode(const struct berth_selfexe *x)
+{
+	char *out = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < x->n; i++) {
+		const struct berth_selfexe_segment *s = &x->seg[i];
+		fprintf(f, "%" PRIxPTR " %" PRIxPTR " %" PRIx64 " %d %d\n", s->start, s->end,
+			s->offset, s->prot, s->written ? 1 : 0);
+	}
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int berth_selfexe_decode(const char *text, struct berth_selfexe *x)
+{
+	x->n = 0;
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		struct berth_selfexe_segment s;
+		int written = 0;
+		if (x->n == MAX_SEGMENTS)
+			return -E2BIG;
+		if (sscanf(p, "%" SCNxPTR " %" SCNxPTR " %" SCNx64 " %d %d", &s.start, &s.end,
+			   &s.offset, &s.prot, &written) != 5 ||
+		    s.end <= s.start)
+			return -EBADMSG;
+		s.written = written != 0;
+		x->seg[x->n++] = s;
+	}
+	return x->n > 0 ? 0 : -EBADMSG;
+}
+
+int berth_selfexe_detach(struct berth_error **err)
+{
+	if (detached)
+		return 0;
+	struct berth_selfexe x;
+	int r = berth_selfexe_prepare(&x, err);
+	if (r >= 0)
+		r = berth_selfexe_apply(&x, err);
+	closep(&x.fd);
+	return r;
 }

@@ -100,14 +100,21 @@ int sync_expect(int fd, enum sync_type type, int32_t *ret_value, char **ret_text
 	return 0;
 }
 
-int sync_send_fd(int fd, enum sync_type type, int passfd)
+int sync_send_fd(int fd, enum sync_type type, int passfd, const char *text)
 {
+	size_t len = text ? strnlen(text, SYNC_MAX_TEXT) : 0;
+	_cleanup_free_ char *buf = malloc(sizeof(struct sync_hdr) + len);
+	if (!buf)
+		return -ENOMEM;
 	struct sync_hdr h = { .type = (uint32_t)type };
-	ssize_t k = fd_send(fd, passfd, &h, sizeof(h));
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy(buf + sizeof(h), text, len);
+	ssize_t k = fd_send(fd, passfd, buf, sizeof(h) + len);
 	return k < 0 ? (int)k : 0;
 }
 
-int sync_expect_fd(int fd, enum sync_type type, int *ret_fd, const char *what,
+int sync_expect_fd(int fd, enum sync_type type, int *ret_fd, char **ret_text, const char *what,
 		   struct berth_error **err)
 {
 	_cleanup_free_ char *buf = malloc(sizeof(struct sync_hdr) + SYNC_MAX_TEXT + 1);
@@ -154,6 +161,12 @@ int sync_expect_fd(int fd, enum sync_type type, int *ret_fd, const char *what,
 		return berth_error_setx(err, EPROTO,
 					"unexpected message %u from container init before %s",
 					(unsigned)h.type, what);
+	if (ret_text) {
+		size_t tl = (size_t)k - sizeof(h);
+		*ret_text = tl ? strndup(buf + sizeof(h), tl) : NULL;
+		if (tl && !*ret_text)
+			return berth_error_set(err, ENOMEM, "read from container init");
+	}
 	*ret_fd = TAKE_FD(pfd);
 	return 0;
 }

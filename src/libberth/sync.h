@@ -20,6 +20,8 @@ enum sync_type {
 	SYNC_CREATED,	   /* child -> parent: waiting on the exec fifo */
 	SYNC_CONSOLE,	   /* child -> parent: the pty master, passed with SCM_RIGHTS */
 	SYNC_SECCOMP_FD,   /* child -> parent: a seccomp notify listener (exec), SCM_RIGHTS */
+	SYNC_EXE,	   /* parent -> child: a sealed copy of berth (SCM_RIGHTS), text = its
+			    * segments: the init's exe becomes it before it runs anything */
 	SYNC_COMMIT,	   /* parent -> child: the state is saved; until then a closed socket
 			    * means create died, and the init exits */
 };
@@ -35,13 +37,14 @@ int sync_recv(int fd, enum sync_type *ret_type, int32_t *ret_value, char **ret_t
  */
 int sync_expect(int fd, enum sync_type type, int32_t *ret_value, char **ret_text, const char *what,
 		struct berth_error **err);
-/* Send a message carrying passfd (SCM_RIGHTS). */
-int sync_send_fd(int fd, enum sync_type type, int passfd);
+/* Send a message carrying passfd (SCM_RIGHTS) and text (may be NULL). */
+int sync_send_fd(int fd, enum sync_type type, int passfd, const char *text);
 /*
  * Like sync_expect() for a message sent with sync_send_fd(): *ret_fd gets the
- * passed fd (O_CLOEXEC), or the call fails with EPROTO if none came.
+ * passed fd (O_CLOEXEC) and *ret_text (if not NULL) the text, malloc'd or
+ * NULL; the call fails with EPROTO if no fd came.
  */
-int sync_expect_fd(int fd, enum sync_type type, int *ret_fd, const char *what,
+int sync_expect_fd(int fd, enum sync_type type, int *ret_fd, char **ret_text, const char *what,
 		   struct berth_error **err);
 /* Send an error up (child side); never fails loudly. */
 void sync_send_error(int fd, const struct berth_error *e);

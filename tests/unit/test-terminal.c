@@ -59,11 +59,14 @@ static void test_sync_fd_roundtrip(void)
 	assert(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert(devnull >= 0);
-	assert(sync_send_fd(sp[1], SYNC_CONSOLE, devnull) == 0);
+	assert(sync_send_fd(sp[1], SYNC_CONSOLE, devnull, "with text") == 0);
 
 	int got = -1;
+	char *text = NULL;
 	struct berth_error *e = NULL;
-	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, "a test", &e) == 0);
+	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, &text, "a test", &e) == 0);
+	assert(text && strcmp(text, "with text") == 0);
+	free(text);
 	struct stat a, b;
 	assert(fstat(got, &a) == 0 && fstat(devnull, &b) == 0);
 	assert(a.st_rdev == b.st_rdev && got != devnull);
@@ -73,18 +76,19 @@ static void test_sync_fd_roundtrip(void)
 	/* an error instead of the fd comes up as the error */
 	struct berth_error err = { .code = ENOENT, .msg = (char *)"no ptmx here" };
 	sync_send_error(sp[1], &err);
-	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, "a test", &e) == -ENOENT);
+	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "a test", &e) == -ENOENT);
 	assert(strcmp(e->msg, "no ptmx here") == 0);
 	berth_error_free(e);
 	e = NULL;
 
 	/* a message without an fd is a protocol error; a closed peer says what it was before */
 	assert(sync_send(sp[1], SYNC_CONSOLE, 0, NULL) == 0);
-	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, "a test", &e) == -EPROTO);
+	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "a test", &e) == -EPROTO);
 	berth_error_free(e);
 	e = NULL;
 	close(sp[1]);
-	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, "opening its terminal", &e) == -EPIPE);
+	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "opening its terminal", &e) ==
+	       -EPIPE);
 	assert(strstr(e->msg, "before opening its terminal"));
 	berth_error_free(e);
 	close(sp[0]);
