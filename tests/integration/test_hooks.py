@@ -200,6 +200,7 @@ def test_relative_hook_path_refused(env):
 
 BUILD = pathlib.Path(BERTH).parent
 HOOKPROBE = BUILD / "berth-test-hookprobe"
+EPERM = 1
 
 
 @pytest.fixture
@@ -222,6 +223,65 @@ def probe_report(path):
         key, _, value = line.partition("=") if "=" in line.split(":")[0] else line.partition(":")
         rep[key.strip()] = " ".join(value.split())
     return rep
+
+
+SYNC_DENIED = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["sync"], "action": "SCMP_ACT_ERRNO"}]}
+CAPS = ["CAP_CHOWN", "CAP_KILL"]
+CASES = {
+    # a user with ambient capabilities, no_new_privs, a filter installed unprivileged
+    "user-nnp": dict(user={"uid": 1000, "gid": 1000, "additionalGids": [1001]},
+                     capabilities={k: CAPS for k in ("bounding", "effective", "permitted",
+                                                     "inheritable", "ambient")},
+                     noNewPrivileges=True, seccomp=SYNC_DENIED),
+    # root with berth spec's capabilities, the filter installed while privileged
+    "root-no-nnp": dict(user={"uid": 0, "gid": 0}, noNewPrivileges=False, seccomp=SYNC_DENIED),
+    # root, no filter at all: only the capabilities keep it from the host
+    "root-no-seccomp": dict(user={"uid": 0, "gid": 0}, noNewPrivileges=True, seccomp=None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_start_container_hook_runs_as_the_process(env, hookprobe, case):
+    """startContainer hooks are image content: they run with the user, groups,
+    capabilities, no_new_privs, seccomp filter and fds of the container's process,
+    never with the runtime's privileges (open_by_handle_at reaches the host)."""
+    c = dict(CASES[case])
+    seccomp = c.pop("seccomp")
+    env.process.update(c)
+    if seccomp:
+        env.linux["seccomp"] = seccomp
+    else:
+        env.linux.pop("seccomp", None)
+    env.add_hook("startContainer", "/probe", ["probe", "/out/hook"])
+    r = env.run(["/probe", "/out/program"])
+    assert r.rc == 0, r
+
+    hook = probe_report(hookprobe / "hook")
+    program = probe_report(hookprobe / "program")
+    assert hook["open_by_handle_at"] == str(EPERM), hook
+    uid, gid = str(c["user"]["uid"]), str(c["user"]["gid"])
+    assert hook["Uid"] == " ".join([uid] * 4), hook
+    assert hook["Gid"] == " ".join([gid] * 4), hook
+    assert hook["NoNewPrivs"] == ("1" if c["noNewPrivileges"] else "0"), hook
+    assert hook["Seccomp"] == ("2" if seccomp else "0"), hook
+    assert hook["fds"] == "0,1,2", hook
+    assert hook == program
+
+
+def test_start_container_hook_under_the_filter(env, hookprobe):
+    """The filter applies to startContainer hooks: one that forbids what a hook
+    needs fails the hook with an error naming it, and the program never runs."""
+    env.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                            "syscalls": [{"names": ["execve", "execveat"],
+                                          "action": "SCMP_ACT_ERRNO"}]}
+    env.add_hook("startContainer", "/probe", ["probe", "/out/hook"])
+    cid, _ = env.create(["/probe", "/out/program"])
+    r = env.start(cid, check=False)
+    assert r.rc == 1, r
+    assert 'startContainer hook "/probe": exec: Operation not permitted' in r.err, r
+    assert not (hookprobe / "hook").exists()
+    assert not (hookprobe / "program").exists()
 
 
 def test_hooks_inherit_only_stdio(env, hookprobe):
