@@ -280,6 +280,32 @@ static int init_load_seccomp(void *data, struct berth_error **err)
 	return berth_seccomp_send_fd(d->cfd, nfd, err);
 }
 
+/* before_exec in a startContainer hook's child: the filter, its listener to no agent. */
+static int init_hook_seccomp(void *data, struct berth_error **err)
+{
+	_cleanup_close_ int nfd = -EBADF;
+	return berth_seccomp_load(data, &nfd, err);
+}
+
+/*
+ * Setup of a startContainer hook's child: the hook is image content, so it
+ * runs as the container's process will (user, capabilities, no_new_privs,
+ * seccomp, stdio only). Notified syscalls of a hook fail with ENOSYS: the
+ * agent serves the container's process only.
+ */
+static int init_hook_become(void *data, int keep_fd, struct berth_error **err)
+{
+	const struct create_ctx *c = data;
+	struct berth_exec_opts xo = {
+		.process = &c->spec->process,
+		.keep_fds = &keep_fd,
+		.n_keep_fds = 1,
+		.before_exec = c->seccomp ? init_hook_seccomp : NULL,
+		.before_exec_data = c->seccomp,
+	};
+	return berth_process_become(&xo, err);
+}
+
 /* mount_root of the rootfs setup: the overlay goes on root.path before its self bind. */
 static int init_mount_overlay(void *data, const char *rootfs, struct berth_error **err)
 {
@@ -436,7 +462,9 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		_exit(1);
 	closep(&c->listen_fd);
 
-	if (berth_hooks_run(&s->hooks, BERTH_HOOK_START_CONTAINER, start_state, &e) < 0) {
+	struct berth_hook_setup hook_setup = { .fn = init_hook_become, .data = c };
+	if (berth_hooks_run_as(&s->hooks, BERTH_HOOK_START_CONTAINER, start_state, &hook_setup,
+			       &e) < 0) {
 		init_report(cfd, e);
 		_exit(1);
 	}

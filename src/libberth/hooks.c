@@ -12,13 +12,17 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hooks.h"
+#include "util/fd.h"
 #include "util/macro.h"
 
 static int pidfd_open_(pid_t pid)
@@ -49,27 +53,68 @@ static int remaining_ms(int64_t deadline)
 	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
-/* In the forked child: plain signal state, the pipe as stdin, exec. Never returns. */
+/* What a hook's child sends up its report pipe when it could not exec the hook. */
+struct hook_report {
+	int code;
+	char msg[1020];
+};
+
+/*
+ * In the forked child: plain signal state, its own process group, the pipe
+ * as stdin, nothing else open but stdio, the caller's setup, exec. Never
+ * returns; a failure before the hook runs goes up report_fd.
+ */
 static _noreturn_ void hook_child(const char *path, char *const *argv, char *const *envp, int in_fd,
-				  int report_fd)
+				  int report_fd, pid_t parent, const struct berth_hook_setup *setup)
 {
+	struct berth_error *e = NULL;
+	struct hook_report rep = { 0 };
 	sigset_t none;
+	int r;
+
 	sigemptyset(&none);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	if (in_fd == STDIN_FILENO) {
-		if (fcntl(in_fd, F_SETFD, 0) < 0)
-			goto fail;
-	} else if (dup2(in_fd, STDIN_FILENO) < 0) {
+	/* if the hook fails, what it leaves in its group ends with it (end_hook) */
+	if (setpgid(0, 0) < 0) {
+		berth_error_set(&e, errno, "setpgid");
 		goto fail;
 	}
+	/*
+	 * If we die, so does the hook: it must not run on unsupervised and
+	 * untimed. A change of user (setup) clears this, as does a set-user-ID
+	 * hook; the pid namespace of a container init ends its hooks then.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		_exit(127);
+
+	if (in_fd == STDIN_FILENO)
+		r = fcntl(in_fd, F_SETFD, 0);
+	else
+		r = dup2(in_fd, STDIN_FILENO);
+	if (r < 0) {
+		berth_error_set(&e, errno, "stdin");
+		goto fail;
+	}
+	/* fds our caller left open (not O_CLOEXEC) are not the hook's */
+	r = close_fds_from(3, &report_fd, 1);
+	if (r < 0) {
+		berth_error_set(&e, -r, "close fds");
+		goto fail;
+	}
+	if (setup && setup->fn(setup->data, report_fd, &e) < 0)
+		goto fail;
+
 	execve(path, argv, envp);
-fail:;
-	int e = errno;
-	while (write(report_fd, &e, sizeof(e)) < 0 && errno == EINTR)
+	berth_error_set(&e, errno, "exec");
+fail:
+	rep.code = e ? e->code : EIO;
+	snprintf(rep.msg, sizeof(rep.msg), "%s", e && e->msg ? e->msg : "setup failed");
+	size_t len = offsetof(struct hook_report, msg) + strlen(rep.msg) + 1;
+	while (write(report_fd, &rep, len) < 0 && errno == EINTR)
 		;
 	_exit(127);
 }
@@ -131,10 +176,11 @@ static int feed_stdin(int fd, int pidfd, const char *data, size_t len, int64_t d
 }
 
 /*
- * Wait for the child until deadline (-1: forever). Returns 0 with *ret_status
- * filled, -ETIMEDOUT (child still running, not reaped) or -errno.
+ * Wait for the child to end, until deadline (-1: forever), without reaping
+ * it: its pid stays its own, and its group's, until end_hook(). Returns 0
+ * with *ret_info filled, -ETIMEDOUT (still running) or -errno.
  */
-static int wait_child(pid_t pid, int pidfd, int64_t deadline, int *ret_status)
+static int wait_child(pid_t pid, int pidfd, int64_t deadline, siginfo_t *ret_info)
 {
 	for (;;) {
 		if (pidfd >= 0) {
@@ -147,18 +193,18 @@ static int wait_child(pid_t pid, int pidfd, int64_t deadline, int *ret_status)
 			}
 			if (n == 0)
 				return -ETIMEDOUT;
-			/* readable: it has exited, waitpid below won't block */
+			/* readable: it has exited, waitid below won't block */
 		}
 
-		int status;
-		pid_t w = waitpid(pid, &status, pidfd >= 0 || deadline < 0 ? 0 : WNOHANG);
-		if (w < 0) {
+		siginfo_t si = { 0 };
+		int flags = WEXITED | WNOWAIT | (pidfd >= 0 || deadline < 0 ? 0 : WNOHANG);
+		if (waitid(P_PID, (id_t)pid, &si, flags) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (w == pid) {
-			*ret_status = status;
+		if (si.si_pid == pid) {
+			*ret_info = si;
 			return 0;
 		}
 		/* no pidfd (kernel < 5.3) and a deadline: poll every 10ms */
@@ -169,22 +215,31 @@ static int wait_child(pid_t pid, int pidfd, int64_t deadline, int *ret_status)
 	}
 }
 
-static int reap(pid_t pid)
+/*
+ * End a hook that failed, however: SIGKILL what is left in its process group
+ * and the hook itself, then reap it. The group goes first, while the unreaped
+ * hook still holds the number: it cannot name anyone else's group yet.
+ * After a success only the hook is reaped: what it started on purpose (a
+ * daemon, detached or not yet) is its business.
+ */
+static void end_hook(pid_t pid, bool failed)
 {
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
+	if (failed) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 static int run_one(const struct berth_hook *h, const char *kind, const char *state_json,
-		   struct berth_error **err)
+		   const struct berth_hook_setup *setup, struct berth_error **err)
 {
 	_cleanup_close_ int in_r = -EBADF, in_w = -EBADF, rep_r = -EBADF, rep_w = -EBADF,
 			    pidfd = -EBADF;
+	siginfo_t info = { 0 };
 	int fds[2];
-	int r, status = 0;
+	int r;
 
 	if (!h->path)
 		return berth_error_setx(err, EINVAL, "%s hook: no path", kind);
@@ -206,11 +261,14 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 	int64_t deadline =
 		h->has_timeout && h->timeout > 0 ? now_ms() + (int64_t)h->timeout * 1000 : -1;
 
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
 		return berth_error_set(err, errno, "%s hook \"%s\": fork", kind, h->path);
 	if (pid == 0)
-		hook_child(h->path, argv, envp, in_r, rep_w);
+		hook_child(h->path, argv, envp, in_r, rep_w, parent, setup);
+	/* the child does it too: whichever runs first, the group exists before a kill */
+	(void)setpgid(pid, pid);
 
 	close(TAKE_FD(in_r));
 	close(TAKE_FD(rep_w));
@@ -218,8 +276,7 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 	pidfd = pidfd_open_(pid);
 	if (pidfd < 0 && errno != ENOSYS) {
 		r = -errno;
-		kill(pid, SIGKILL);
-		reap(pid);
+		end_hook(pid, true);
 		return berth_error_set(err, -r, "%s hook \"%s\": pidfd_open", kind, h->path);
 	}
 
@@ -227,55 +284,68 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 	if (r == 0 && state_json)
 		r = feed_stdin(in_w, pidfd, state_json, strlen(state_json), deadline);
 	close(TAKE_FD(in_w));
-
-	if (r == 0 || r == -ETIMEDOUT) {
-		if (r == 0)
-			r = wait_child(pid, pidfd, deadline, &status);
-		if (r == -ETIMEDOUT) {
-			kill(pid, SIGKILL);
-			reap(pid);
+	if (r == 0)
+		r = wait_child(pid, pidfd, deadline, &info);
+	if (r < 0) {
+		end_hook(pid, true);
+		if (r == -ETIMEDOUT)
 			return berth_error_setx(err, ETIMEDOUT,
 						"%s hook \"%s\": timed out after %ds", kind,
 						h->path, h->timeout);
-		}
-	} else {
-		kill(pid, SIGKILL);
-		reap(pid);
-	}
-	if (r < 0)
 		return berth_error_set(err, -r, "%s hook \"%s\": wait", kind, h->path);
+	}
+	bool ok = info.si_code == CLD_EXITED && info.si_status == 0;
+	end_hook(pid, !ok);
 
 	/* EOF: the exec succeeded and closed our CLOEXEC report pipe */
-	int e = 0;
+	struct hook_report rep = { 0 };
+	const ssize_t head = (ssize_t)offsetof(struct hook_report, msg);
 	ssize_t k;
 	do
-		k = read(rep_r, &e, sizeof(e));
+		k = read(rep_r, &rep, sizeof(rep) - 1);
 	while (k < 0 && errno == EINTR);
-	if (k == (ssize_t)sizeof(e) && e > 0)
-		return berth_error_set(err, e, "%s hook \"%s\": exec", kind, h->path);
+	if (k >= head && rep.code > 0)
+		return berth_error_setx(err, rep.code, "%s hook \"%s\": %s", kind, h->path,
+					k > head ? rep.msg : "exec");
 
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+	if (info.si_code == CLD_EXITED && info.si_status != 0)
 		return berth_error_setx(err, EIO, "%s hook \"%s\": exited with status %d", kind,
-					h->path, WEXITSTATUS(status));
-	if (WIFSIGNALED(status))
+					h->path, info.si_status);
+	if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED)
 		return berth_error_setx(err, EIO, "%s hook \"%s\": killed by signal %d", kind,
-					h->path, WTERMSIG(status));
+					h->path, info.si_status);
 	return 0;
 }
 
-int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind,
-		    const char *state_json, struct berth_error **err)
+int berth_hooks_run_as(const struct berth_hooks *hooks, enum berth_hook_kind kind,
+		       const char *state_json, const struct berth_hook_setup *setup,
+		       struct berth_error **err)
 {
-	if (!hooks || (unsigned)kind >= _BERTH_HOOK_MAX)
+	if (!hooks || (unsigned)kind >= _BERTH_HOOK_MAX || hooks->n[kind] == 0)
 		return 0;
 
 	const char *name = berth_hook_kind_name(kind);
 	if (!name)
 		name = "unknown";
-	for (size_t i = 0; i < hooks->n[kind]; i++) {
-		int r = run_one(&hooks->list[kind][i], name, state_json, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+
+	/* an ignored SIGCHLD (our caller's, inherited) would reap hooks behind our back */
+	struct sigaction chld, dfl = { .sa_handler = SIG_DFL };
+	bool restore = sigaction(SIGCHLD, NULL, &chld) == 0 &&
+		       (chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT));
+	if (restore)
+		sigaction(SIGCHLD, &dfl, NULL);
+
+	int r = 0;
+	for (size_t i = 0; i < hooks->n[kind] && r >= 0; i++)
+		r = run_one(&hooks->list[kind][i], name, state_json, setup, err);
+
+	if (restore)
+		sigaction(SIGCHLD, &chld, NULL);
+	return r;
+}
+
+int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind,
+		    const char *state_json, struct berth_error **err)
+{
+	return berth_hooks_run_as(hooks, kind, state_json, NULL, err);
 }

@@ -677,14 +677,45 @@ static bool fd_in(int fd, const int *list, size_t n)
 	return false;
 }
 
-int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err)
+/*
+ * HOME from the container's passwd entry of the user when process.env has none:
+ * engines (docker, containerd) leave it out and expect it as runc sets it. Returns
+ * 0 with *ret_env the environment to execve with (p->env itself, or a new array
+ * whose last entry *ret_home is the only other allocation), or -errno.
+ */
+static int env_with_home(const struct berth_process *p, char ***ret_env, char **ret_home,
+			 struct berth_error **err)
+{
+	char *const *env = p->env;
+	size_t n = 0;
+
+	if (env_has(env, "HOME")) {
+		*ret_env = NULL;
+		*ret_home = NULL;
+		return 0;
+	}
+	while (env && env[n])
+		n++;
+	_cleanup_free_ char *dir = passwd_home(p->user.uid);
+	_cleanup_free_ char **env_home = calloc(n + 2, sizeof(char *));
+	_cleanup_free_ char *home = dir ? malloc(strlen(dir) + sizeof("HOME=")) : NULL;
+	if (!env_home || !home)
+		return berth_error_set(err, ENOMEM, "exec: HOME");
+	strcpy(stpcpy(home, "HOME="), dir);
+	for (size_t i = 0; i < n; i++)
+		env_home[i] = env[i];
+	env_home[n] = home;
+	*ret_env = TAKE_PTR(env_home);
+	*ret_home = TAKE_PTR(home);
+	return 0;
+}
+
+int berth_process_become(const struct berth_exec_opts *o, struct berth_error **err)
 {
 	const struct berth_process *p = o->process;
 	const char *cwd = p->cwd ? p->cwd : "/";
 	int r;
 
-	if (!o->path || !p->args || !p->args[0])
-		return berth_error_setx(err, EINVAL, "exec: no program to run");
 	if (o->preserve_fds < 0)
 		return berth_error_setx(err, EINVAL, "preserve-fds %d: must not be negative",
 					o->preserve_fds);
@@ -697,29 +728,6 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 	r = cwd_create(root_fd, cwd, err);
 	if (r < 0)
 		return r;
-
-	/*
-	 * Engines (docker, containerd) leave HOME out of the environment and expect it
-	 * from the container's passwd entry of the user, "/" without one, as runc does.
-	 */
-	char *const *env = p->env;
-	_cleanup_free_ char **env_home = NULL;
-	_cleanup_free_ char *home = NULL;
-	if (!env_has(env, "HOME")) {
-		size_t n = 0;
-		while (env && env[n])
-			n++;
-		_cleanup_free_ char *dir = passwd_home(p->user.uid);
-		env_home = calloc(n + 2, sizeof(char *));
-		home = dir ? malloc(strlen(dir) + sizeof("HOME=")) : NULL;
-		if (!env_home || !home)
-			return berth_error_set(err, ENOMEM, "exec: HOME");
-		strcpy(stpcpy(home, "HOME="), dir);
-		for (size_t i = 0; i < n; i++)
-			env_home[i] = env[i];
-		env_home[n] = home;
-		env = env_home;
-	}
 
 	int last = cap_last();
 	r = caps_check(&p->caps, last, err);
@@ -752,6 +760,11 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 	r = caps_apply(&p->caps, err);
 	if (r < 0)
 		return r;
+	/*
+	 * Still a copy of berth until execve (CVE-2019-5736): the change of
+	 * user made us dumpable again if fs.suid_dumpable is 1.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return berth_error_set(err, errno, "prctl PR_SET_NO_NEW_PRIVS");
@@ -781,7 +794,28 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 		if (r < 0 && r != -EBADF)
 			return berth_error_set(err, -r, "preserve fd %d", fd);
 	}
+	return 0;
+}
 
-	execve(o->path, p->args, env);
+int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err)
+{
+	const struct berth_process *p = o->process;
+	int r;
+
+	if (!o->path || !p->args || !p->args[0])
+		return berth_error_setx(err, EINVAL, "exec: no program to run");
+
+	/* before the user switch: the user may not be able to read /etc/passwd */
+	_cleanup_free_ char **env_home = NULL;
+	_cleanup_free_ char *home = NULL;
+	r = env_with_home(p, &env_home, &home, err);
+	if (r < 0)
+		return r;
+
+	r = berth_process_become(o, err);
+	if (r < 0)
+		return r;
+
+	execve(o->path, p->args, env_home ? env_home : p->env);
 	return berth_error_set(err, errno, "exec \"%s\"", o->path);
 }

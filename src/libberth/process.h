@@ -60,7 +60,17 @@ struct berth_exec_opts {
 /*
  * Become the user (setgroups, setresgid, setresuid keeping capabilities),
  * set the five capability sets (bounding first, ambient last), no_new_privs,
- * umask, chdir(cwd) (resolved inside the root, created if missing), close
- * every fd but stdio and preserve_fds, execve. Returns only on failure.
+ * umask, chdir(cwd) (resolved inside the root, created if missing), call
+ * before_exec, close every fd but stdio, preserve_fds and keep_fds.
+ * o->path is not used. Afterwards the caller is what the container's
+ * process will be and has nothing left to do but execve: this runs in the
+ * init, and in the init's children that run startContainer hooks. Returns 0
+ * or -errno; a failure leaves the process half-changed, it must exit.
+ */
+int berth_process_become(const struct berth_exec_opts *o, struct berth_error **err);
+
+/*
+ * berth_process_exec: HOME from the container's passwd when process.env has
+ * none, berth_process_become(), execve of o->path. Returns only on failure.
  */
 int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err);
