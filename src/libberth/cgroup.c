@@ -261,6 +261,7 @@ int cgroup_create(const char *full, int *ret_fd, struct berth_error **err)
 		return berth_error_set(err, ENOMEM, "cgroup");
 	/* mkdir -p, enabling controllers on the way; a concurrent delete may remove an empty parent: retry. */
 	int r = 0;
+	bool made_leaf = false;
 	for (int attempt = 0; attempt < 10; attempt++) {
 		r = 0;
 		enable_controllers(root);
@@ -275,7 +276,9 @@ int cgroup_create(const char *full, int *ret_fd, struct berth_error **err)
 			if (r < 0)
 				break;
 		}
-		if (r == 0 && mkdir(p, 0755) < 0 && errno != EEXIST)
+		if (r == 0 && mkdir(p, 0755) == 0)
+			made_leaf = true;
+		else if (r == 0 && errno != EEXIST)
 			r = -errno;
 		if (r != -ENOENT)
 			break;
@@ -288,8 +291,11 @@ int cgroup_create(const char *full, int *ret_fd, struct berth_error **err)
 
 	int fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
+		/* not a cgroup (a file of its parent, say), or out of fds */
 		r = berth_error_set(err, errno, "cgroup: open \"%s\"", full);
-		cgroup_destroy(full, NULL);
+		if (made_leaf)
+			(void)rmdir(full);
+		cgroup_remove_made_parents(full, rootlen);
 		return r;
 	}
 	*ret_fd = fd;

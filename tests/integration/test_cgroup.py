@@ -323,3 +323,19 @@ def test_engine_limits_configs(env):
         "pids": {"limit": 20}, "blockIO": {"weight": 0}}
     r = env.sh("cat /proc/self/cgroup >/dev/null && echo ok")
     assert r.rc == 0 and r.out == "ok\n", r
+
+
+def test_failed_cgroup_create_leaves_no_parent_and_keeps_its_cause(env):
+    """A cgroupsPath whose last component cannot be a cgroup (the name of a file
+    every cgroup has): the parents made on the way are removed again and the
+    error is the one that happened, not one of the cleanup's."""
+    parent = f"{env.new_id()}-parent"
+    env.linux["cgroupsPath"] = f"/{parent}/mid/cgroup.procs"
+    env.process["args"] = ["true"]
+    env.save()
+    r = env.berth("run", "-b", env.bundle, env.new_id())
+    assert r.rc != 0, r
+    assert "Not a directory" in r.err and len(r.err_lines) == 1, r
+    left = [os.path.join(top, d) for top in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+            for d in os.listdir(top) if d == parent]
+    assert not left, f"parent cgroups left: {left}"
