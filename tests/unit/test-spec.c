@@ -18,14 +18,7 @@
 #include "spec.h"
 #include "util/fd.h"
 #include "util/macro.h"
-
-#define check(x)                                                                              \
-	do {                                                                                  \
-		if (!(x)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-			exit(1);                                                              \
-		}                                                                             \
-	} while (0)
+#include "tests.h"
 
 #define CAP(c) (UINT64_C(1) << (c))
 

@@ -19,6 +19,7 @@
 #include "state.h"
 #include "sync.h"
 #include "util/macro.h"
+#include "tests.h"
 
 static void test_id_check(void)
 {
@@ -158,14 +159,6 @@ static void test_error_prefix(void)
 	assert(strcmp(e->msg, "create \"web\": open \"x\": No such file or directory") == 0);
 	berth_error_free(e);
 }
-
-#define check(x)                                                                              \
-	do {                                                                                  \
-		if (!(x)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-			exit(1);                                                              \
-		}                                                                             \
-	} while (0)
 
 /* Only what the effective user alone could have written is read back from a state root. */
 static void test_untrusted_root(void)

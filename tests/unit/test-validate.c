@@ -13,14 +13,7 @@
 #include "berth/berth.h"
 #include "spec.h"
 #include "util/macro.h"
-
-#define check(x)                                                                              \
-	do {                                                                                  \
-		if (!(x)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-			exit(1);                                                              \
-		}                                                                             \
-	} while (0)
+#include "tests.h"
 
 #define BASE "\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"}"
 #define PROC "\"process\":{\"cwd\":\"/\",\"args\":[\"sh\"]}"
