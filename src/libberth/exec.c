@@ -588,7 +588,8 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 				       (int)c->pid);
 
 	if (c->proc->terminal) {
-		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, NULL, "opening its terminal", err);
+		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, NULL, "opening its terminal",
+				   err);
 		if (r < 0)
 			return r;
 		if (c->p->console_socket) {
