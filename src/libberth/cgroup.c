@@ -144,7 +144,11 @@ static bool file_exists(const char *dir, const char *file)
 
 /* ---- create ---- */
 
-/* Parents berth makes carry this xattr, so that it removes them (once empty) and nothing else. */
+/*
+ * Parents berth makes carry this xattr, so that it removes them (once empty)
+ * and nothing else. The default parent (<root>/berth) is berth's whatever it
+ * carries: a create killed between its mkdir and the setxattr leaves it bare.
+ */
 #define MADE_XATTR "trusted.berth.made"
 
 int cgroup_mkdir_parent(const char *dir)
@@ -163,7 +167,9 @@ void cgroup_remove_made_parents(const char *dir, size_t rootlen)
 	for (char *s = strrchr(p, '/'); s && (size_t)(s - p) > rootlen; s = strrchr(p, '/')) {
 		*s = 0;
 		char v;
-		if (getxattr(p, MADE_XATTR, &v, 1) < 0 || rmdir(p) < 0)
+		bool ours = streq(p + rootlen, "/" CGROUP_DEFAULT_PARENT) ||
+			    getxattr(p, MADE_XATTR, &v, 1) >= 0;
+		if (!ours || rmdir(p) < 0)
 			break;
 	}
 }

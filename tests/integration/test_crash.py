@@ -6,6 +6,7 @@ in every hierarchy, processes, mounts; with berth.net.*, the veth, the lease
 and the nftables rules), and the same ID can be created again."""
 
 import collections
+import os
 import re
 import shutil
 import subprocess
@@ -61,8 +62,18 @@ def leftovers(env, cid):
     return left
 
 
+def default_parents():
+    """berth's default parent cgroup (berth/) in each hierarchy it exists in."""
+    tops = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+    tops += [os.path.join("/sys/fs/cgroup", c) for c in os.listdir("/sys/fs/cgroup")]
+    return {os.path.join(t, "berth") for t in tops if os.path.isdir(os.path.join(t, "berth"))}
+
+
 def crash_everywhere(env, points, check_extra=None):
     problems = []
+    # made and removed by every create and delete here, unless something else
+    # on this machine holds containers under it
+    had_parents = default_parents()
     for i, (name, n) in enumerate(points):
         cid = f"{env.new_id()}-{name}-{n}"
         rc = kill_create_at(env, cid, name, n)
@@ -79,6 +90,7 @@ def crash_everywhere(env, points, check_extra=None):
         if r.rc != 0:
             problems.append(f"{where}: delete -f failed: {r.err.strip()}")
         left = leftovers(env, cid)
+        left += [f"parent cgroup {p}" for p in default_parents() - had_parents]
         if check_extra:
             left += check_extra()
         if left:
