@@ -32,6 +32,7 @@
 #include "berth/berth.h"
 #include "cgroup.h"
 #include "hooks.h"
+#include "mempolicy.h"
 #include "mount.h"
 #include "namespace.h"
 #include "net.h"
@@ -446,7 +447,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	_cleanup_free_ char *exe = NULL;
 	if (berth_process_find_exec(&s->process, &exe, &e) < 0 ||
 	    berth_process_setup(&s->process, &e) < 0 ||
-	    berth_personality_apply(&s->linux_.personality, &e) < 0)
+	    berth_personality_apply(&s->linux_.personality, &e) < 0 ||
+	    berth_mempolicy_apply(&s->linux_.memory_policy, &e) < 0)
 		init_fail(fd, e);
 
 	/* a create that dies before saving the state must not leave us waiting */
@@ -678,6 +680,9 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	if (r < 0)
 		return r;
 	r = berth_process_lsm_check(&c->spec->process, err);
+	if (r < 0)
+		return r;
+	r = berth_mempolicy_check_host(&c->spec->linux_.memory_policy, err);
 	if (r < 0)
 		return r;
 	if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label)

@@ -25,6 +25,7 @@
 
 #include "berth/berth.h"
 #include "cgroup.h"
+#include "mempolicy.h"
 #include "process.h"
 #include "seccomp-filter.h"
 #include "selfexe.h"
@@ -352,7 +353,8 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 
 	_cleanup_free_ char *exe = NULL;
 	if (berth_process_find_exec(proc, &exe, &e) < 0 || berth_process_setup(proc, &e) < 0 ||
-	    berth_personality_apply(&c->spec->linux_.personality, &e) < 0)
+	    berth_personality_apply(&c->spec->linux_.personality, &e) < 0 ||
+	    berth_mempolicy_apply(&c->spec->linux_.memory_policy, &e) < 0)
 		child_fail(fd, e, 1);
 
 	struct exec_seccomp sc = { .filter = c->seccomp, .sock = fd };

@@ -542,6 +542,23 @@ static const struct name_value personality_names[] = {
 	{ "LINUX32", PER_LINUX32 },
 };
 
+/* linux.memoryPolicy: the names config-linux.md lists, with the kernel's values. */
+static const struct name_value mpol_mode_names[] = {
+	{ "MPOL_DEFAULT", BERTH_MPOL_DEFAULT },
+	{ "MPOL_BIND", BERTH_MPOL_BIND },
+	{ "MPOL_INTERLEAVE", BERTH_MPOL_INTERLEAVE },
+	{ "MPOL_WEIGHTED_INTERLEAVE", BERTH_MPOL_WEIGHTED_INTERLEAVE },
+	{ "MPOL_PREFERRED", BERTH_MPOL_PREFERRED },
+	{ "MPOL_PREFERRED_MANY", BERTH_MPOL_PREFERRED_MANY },
+	{ "MPOL_LOCAL", BERTH_MPOL_LOCAL },
+};
+
+static const struct name_value mpol_flag_names[] = {
+	{ "MPOL_F_NUMA_BALANCING", (int)BERTH_MPOL_F_NUMA_BALANCING },
+	{ "MPOL_F_RELATIVE_NODES", (int)BERTH_MPOL_F_RELATIVE_NODES },
+	{ "MPOL_F_STATIC_NODES", (int)BERTH_MPOL_F_STATIC_NODES },
+};
+
 static int lookup(const struct name_value *t, size_t n, const char *name, int *ret)
 {
 	for (size_t i = 0; i < n; i++)
@@ -1034,6 +1051,113 @@ static int parse_personality(struct parser *p, yajl_val v, void *data)
 	return 0;
 }
 
+/* One node number of a list: decimal digits only, below BERTH_NUMA_MAX_NODES. */
+static int node_number(const char **s, unsigned *ret)
+{
+	const char *t = *s;
+	unsigned v = 0;
+
+	if (*t < '0' || *t > '9')
+		return -EINVAL;
+	for (; *t >= '0' && *t <= '9'; t++) {
+		v = v * 10 + (unsigned)(*t - '0');
+		if (v >= BERTH_NUMA_MAX_NODES)
+			return -ERANGE;
+	}
+	*s = t;
+	*ret = v;
+	return 0;
+}
+
+int berth_node_list_parse(const char *s, uint64_t mask[BERTH_NUMA_MASK_WORDS])
+{
+	memset(mask, 0, BERTH_NUMA_MASK_WORDS * sizeof(uint64_t));
+	if (!s)
+		return 0;
+	/* sysfs ends its lists with a newline */
+	while (*s && *s != '\n') {
+		unsigned lo, hi;
+		int r = node_number(&s, &lo);
+		if (r < 0)
+			return r;
+		hi = lo;
+		if (*s == '-') {
+			s++;
+			r = node_number(&s, &hi);
+			if (r < 0)
+				return r;
+			if (hi < lo)
+				return -EINVAL;
+		}
+		for (unsigned n = lo; n <= hi; n++)
+			mask[n / 64] |= UINT64_C(1) << (n % 64);
+		if (*s != ',')
+			break;
+		s++;
+		if (*s == 0 || *s == '\n')
+			return -EINVAL; /* a trailing comma */
+	}
+	return *s == 0 || streq(s, "\n") ? 0 : -EINVAL;
+}
+
+size_t berth_memory_policy_names(bool flags, const char **ret, size_t max)
+{
+	const struct name_value *t = flags ? mpol_flag_names : mpol_mode_names;
+	size_t n = flags ? ELEMENTSOF(mpol_flag_names) : ELEMENTSOF(mpol_mode_names);
+	for (size_t i = 0; i < n && i < max; i++)
+		ret[i] = t[i].name;
+	return MIN(n, max);
+}
+
+static int parse_memory_policy(struct parser *p, yajl_val v, void *data)
+{
+	struct berth_memory_policy *mp = data;
+	int r;
+
+	mp->set = true;
+	r = require(p, field_string(p, v, "mode", &mp->mode), "mode");
+	if (r < 0)
+		return r;
+	r = resolve_name(p, "mode", "memory policy mode", mpol_mode_names,
+			 ELEMENTSOF(mpol_mode_names), mp->mode, &mp->mode_value);
+	if (r < 0)
+		return r;
+
+	/* required by the spec, but absent and "" mean the same: no nodes */
+	if ((r = field_string(p, v, "nodes", &mp->nodes)) < 0)
+		return r;
+	r = berth_node_list_parse(mp->nodes, mp->nodemask);
+	if (r < 0) {
+		size_t old = path_push_key(p, "nodes");
+		if (r == -ERANGE)
+			r = fail(p, "\"%s\" names a node above %d", mp->nodes,
+				 BERTH_NUMA_MAX_NODES - 1);
+		else
+			r = fail(p,
+				 "\"%s\" must be a list of node numbers and ranges, "
+				 "such as \"0-3,7\"",
+				 mp->nodes);
+		path_pop(p, old);
+		return r;
+	}
+	for (size_t i = 0; i < BERTH_NUMA_MASK_WORDS; i++)
+		mp->has_nodes = mp->has_nodes || mp->nodemask[i] != 0;
+
+	if ((r = field_strv(p, v, "flags", &mp->flags, &mp->n_flags)) < 0)
+		return r;
+	for (size_t i = 0; i < mp->n_flags; i++) {
+		int bit;
+		if (lookup(mpol_flag_names, ELEMENTSOF(mpol_flag_names), mp->flags[i], &bit) < 0) {
+			size_t old = path_push(p, ".flags[%zu]", i);
+			r = fail(p, "unknown memory policy flag \"%s\"", mp->flags[i]);
+			path_pop(p, old);
+			return r;
+		}
+		mp->flags_value |= (unsigned)bit;
+	}
+	return 0;
+}
+
 static int parse_linux(struct parser *p, yajl_val v, void *data)
 {
 	struct berth_linux *l = data;
@@ -1055,6 +1179,7 @@ static int parse_linux(struct parser *p, yajl_val v, void *data)
 	    (r = field_string(p, v, "mountLabel", &l->mount_label)) < 0 ||
 	    (r = field_kv(p, v, "sysctl", &l->sysctl, &l->n_sysctl)) < 0 ||
 	    (r = field_object(p, v, "personality", parse_personality, &l->personality)) < 0 ||
+	    (r = field_object(p, v, "memoryPolicy", parse_memory_policy, &l->memory_policy)) < 0 ||
 	    (r = field_raw(p, v, "resources", &l->resources)) < 0 ||
 	    (r = field_raw(p, v, "seccomp", &l->seccomp)) < 0 ||
 	    (r = field_raw(p, v, "netDevices", &l->net_devices)) < 0 ||
@@ -1560,6 +1685,9 @@ void berth_spec_free(struct berth_spec *s)
 	free(l->mount_label);
 	free_kv(l->sysctl, l->n_sysctl);
 	free(l->personality.domain);
+	free(l->memory_policy.mode);
+	free(l->memory_policy.nodes);
+	strv_free(l->memory_policy.flags);
 	free(l->resources.text);
 	free(l->seccomp.text);
 	free(l->net_devices.text);

@@ -159,6 +159,37 @@ struct berth_personality {
 	unsigned long value;
 };
 
+/*
+ * linux.memoryPolicy: set_mempolicy(2) for the container's processes. Node
+ * numbers up to BERTH_NUMA_MAX_NODES - 1 (the kernel's largest MAX_NUMNODES).
+ */
+enum {
+	/* the kernel's MPOL_* modes (include/uapi/linux/mempolicy.h), older headers lack some */
+	BERTH_MPOL_DEFAULT = 0,
+	BERTH_MPOL_PREFERRED = 1,
+	BERTH_MPOL_BIND = 2,
+	BERTH_MPOL_INTERLEAVE = 3,
+	BERTH_MPOL_LOCAL = 4,
+	BERTH_MPOL_PREFERRED_MANY = 5,
+	BERTH_MPOL_WEIGHTED_INTERLEAVE = 6,
+};
+#define BERTH_MPOL_F_NUMA_BALANCING (1u << 13)
+#define BERTH_MPOL_F_RELATIVE_NODES (1u << 14)
+#define BERTH_MPOL_F_STATIC_NODES   (1u << 15)
+#define BERTH_NUMA_MAX_NODES	    1024
+#define BERTH_NUMA_MASK_WORDS	    (BERTH_NUMA_MAX_NODES / 64)
+struct berth_memory_policy {
+	bool set;
+	char *mode; /* MPOL_BIND, ... */
+	int mode_value;
+	char *nodes; /* as written: "0-3,7" */
+	uint64_t nodemask[BERTH_NUMA_MASK_WORDS];
+	bool has_nodes; /* at least one node in nodemask */
+	char **flags;	/* NULL-terminated names */
+	size_t n_flags;
+	unsigned flags_value; /* MPOL_F_* bits resolved from flags */
+};
+
 /* Opaque JSON kept for sections that later issues parse (seccomp, resources, netDevices). */
 struct berth_raw_json {
 	char *text; /* NULL when the section is absent; re-serialised JSON text */
@@ -180,6 +211,7 @@ struct berth_linux {
 	struct berth_kv *sysctl;
 	size_t n_sysctl;
 	struct berth_personality personality;
+	struct berth_memory_policy memory_policy;
 	struct berth_raw_json resources, seccomp, net_devices, intel_rdt;
 };
 
@@ -255,3 +287,14 @@ unsigned long berth_ns_clone_flag(enum berth_ns_type t); /* CLONE_NEWPID, ... */
 const struct berth_namespace *berth_spec_find_ns(const struct berth_spec *s, enum berth_ns_type t);
 const char *berth_spec_annotation(const struct berth_spec *s, const char *key);
 const char *berth_hook_kind_name(enum berth_hook_kind k); /* "prestart", "createRuntime", ... */
+
+/*
+ * A node list as in linux.memoryPolicy.nodes and /sys/devices/system/node/online:
+ * "0-3,7", "" (empty). Sets the bits in mask (BERTH_NUMA_MASK_WORDS words,
+ * cleared first). -EINVAL on bad syntax, -ERANGE on a node beyond
+ * BERTH_NUMA_MAX_NODES - 1.
+ */
+int berth_node_list_parse(const char *s, uint64_t mask[BERTH_NUMA_MASK_WORDS]);
+
+/* The linux.memoryPolicy mode names (flags false) or flag names berth knows; returns how many. */
+size_t berth_memory_policy_names(bool flags, const char **ret, size_t max);

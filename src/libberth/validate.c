@@ -200,6 +200,42 @@ static int validate_mappings(const char *what, const char *kind, const struct be
 	return 0;
 }
 
+/* What set_mempolicy(2) would refuse, said in terms of the config. */
+static int validate_memory_policy(const struct berth_memory_policy *mp, struct berth_error **err)
+{
+	if (!mp->set)
+		return 0;
+	unsigned f = mp->flags_value;
+	if ((f & BERTH_MPOL_F_STATIC_NODES) && (f & BERTH_MPOL_F_RELATIVE_NODES))
+		return invalid(err, "linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and "
+				    "MPOL_F_RELATIVE_NODES exclude each other");
+	switch (mp->mode_value) {
+	case BERTH_MPOL_DEFAULT:
+	case BERTH_MPOL_LOCAL:
+		if (mp->has_nodes)
+			return invalid(err, "linux.memoryPolicy.nodes: must be empty for %s",
+				       mp->mode);
+		if (f != 0)
+			return invalid(err, "linux.memoryPolicy.flags: %s takes no flags",
+				       mp->mode);
+		break;
+	case BERTH_MPOL_PREFERRED:
+		/* no nodes: local allocation, as set_mempolicy(2) reads it */
+		break;
+	default:
+		if (!mp->has_nodes)
+			return invalid(err, "linux.memoryPolicy.nodes: %s needs at least one node",
+				       mp->mode);
+	}
+	if ((f & BERTH_MPOL_F_NUMA_BALANCING) && mp->mode_value != BERTH_MPOL_BIND &&
+	    mp->mode_value != BERTH_MPOL_PREFERRED_MANY)
+		return invalid(err,
+			       "linux.memoryPolicy.flags: MPOL_F_NUMA_BALANCING needs MPOL_BIND or "
+			       "MPOL_PREFERRED_MANY, not %s",
+			       mp->mode);
+	return 0;
+}
+
 static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 {
 	const struct berth_linux *l = &s->linux_;
@@ -286,7 +322,7 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return validate_memory_policy(&l->memory_policy, err);
 }
 
 int berth_spec_validate_process(const struct berth_process *p, struct berth_error **err)

@@ -657,6 +657,47 @@ static void test_helpers(void)
 	check(berth_spec_find_ns(NULL, BERTH_NS_PID) == NULL);
 }
 
+static bool node_set(const uint64_t *m, unsigned n)
+{
+	return (m[n / 64] >> (n % 64)) & 1;
+}
+
+static void test_node_list(void)
+{
+	uint64_t m[BERTH_NUMA_MASK_WORDS];
+
+	check(berth_node_list_parse("0-3,7,1023", m) == 0);
+	for (unsigned n = 0; n < BERTH_NUMA_MAX_NODES; n++)
+		check(node_set(m, n) == (n <= 3 || n == 7 || n == 1023));
+	/* as sysfs writes it, and empty */
+	check(berth_node_list_parse("0\n", m) == 0 && m[0] == 1);
+	check(berth_node_list_parse("", m) == 0 && m[0] == 0);
+	check(berth_node_list_parse(NULL, m) == 0 && m[0] == 0);
+	check(berth_node_list_parse("1024", m) == -ERANGE);
+	check(berth_node_list_parse("99999999999", m) == -ERANGE);
+	static const char *const bad[] = { "0-", "-1",	"3-1",	 "0,", ",0",  "0,,1",
+					   "a",	 "0 1", "0-1-2", "+1", "0\n1" };
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		check(berth_node_list_parse(bad[i], m) == -EINVAL);
+
+	struct berth_spec *s = parse_ok("{\"linux\":{\"memoryPolicy\":{\"mode\":\"MPOL_BIND\","
+					"\"nodes\":\"0,2\",\"flags\":[\"MPOL_F_STATIC_NODES\"]}}}");
+	const struct berth_memory_policy *mp = &s->linux_.memory_policy;
+	check(mp->set && mp->mode_value == BERTH_MPOL_BIND && mp->has_nodes);
+	check(mp->nodemask[0] == 5 && streq(mp->nodes, "0,2"));
+	check(mp->flags_value == BERTH_MPOL_F_STATIC_NODES && mp->n_flags == 1);
+	berth_spec_free(s);
+	FAILS("{\"linux\":{\"memoryPolicy\":{\"mode\":\"MPOL_BIND\",\"nodes\":7}}}",
+	      "config.json: linux.memoryPolicy.nodes: must be a string");
+	FAILS("{\"linux\":{\"memoryPolicy\":[]}}",
+	      "config.json: linux.memoryPolicy: must be an object");
+
+	const char *names[16];
+	check(berth_memory_policy_names(false, names, ELEMENTSOF(names)) == 7);
+	check(berth_memory_policy_names(true, names, ELEMENTSOF(names)) == 3);
+	check(streq(names[0], "MPOL_F_NUMA_BALANCING"));
+}
+
 /*
  * Every prefix of the full config, and copies with single bytes replaced, must
  * parse or fail cleanly (valgrind checks nothing leaks on the error paths).
@@ -842,6 +883,7 @@ int main(void)
 	test_syntax_errors();
 	test_load();
 	test_helpers();
+	test_node_list();
 	test_mangled();
 	test_nesting_limit();
 	test_surrogates();

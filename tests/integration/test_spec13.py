@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""runtime-spec 1.3.0: linux.memoryPolicy, linux.intelRdt, the poststart rule
+(a failing poststart hook fails the start and the container is destroyed),
+and what `berth features`, `berth spec` and `berth --version` declare."""
+
+import json
+import pathlib
+
+import pytest
+
+SPEC_VERSION = "1.3.0"
+NODE_SYSFS = pathlib.Path("/sys/devices/system/node")
+
+
+def host_memory_nodes():
+    """Node numbers with memory, from the same file berth reads."""
+    f = NODE_SYSFS / "has_memory"
+    if not f.exists():
+        f = NODE_SYSFS / "online"
+    nodes = set()
+    for part in f.read_text().strip().split(","):
+        if part:
+            lo, _, hi = part.partition("-")
+            nodes.update(range(int(lo), int(hi or lo) + 1))
+    return sorted(nodes)
+
+
+def task_policy(r):
+    """The policy column of the first line of /proc/self/numa_maps inside the
+    container: the task's policy for a mapping without one of its own."""
+    assert r.rc == 0, r
+    return r.out.split()[1]
+
+
+needs_numa = pytest.mark.skipif(not (NODE_SYSFS / "online").exists(),
+                                reason="kernel without NUMA: no numa_maps to read")
+
+# ---- linux.memoryPolicy ----
+
+
+@needs_numa
+@pytest.mark.parametrize("mode,flags,want", [
+    ("MPOL_BIND", [], "bind:{n}"),
+    ("MPOL_BIND", ["MPOL_F_STATIC_NODES"], "bind=static:{n}"),
+    ("MPOL_INTERLEAVE", [], "interleave:{n}"),
+    ("MPOL_PREFERRED", [], "prefer:{n}"),
+    ("MPOL_PREFERRED", ["MPOL_F_RELATIVE_NODES"], "prefer=relative:{n}"),
+])
+def test_memory_policy_seen_inside(env, mode, flags, want):
+    node = host_memory_nodes()[0]
+    env.linux["memoryPolicy"] = {"mode": mode, "nodes": str(node), "flags": flags}
+    r = env.run(["head", "-n", "1", "/proc/self/numa_maps"])
+    assert task_policy(r) == want.format(n=node), r
+
+
+@needs_numa
+@pytest.mark.parametrize("mode,want", [("MPOL_LOCAL", "local"), ("MPOL_DEFAULT", "default")])
+def test_memory_policy_without_nodes(env, mode, want):
+    env.linux["memoryPolicy"] = {"mode": mode, "nodes": ""}
+    r = env.run(["head", "-n", "1", "/proc/self/numa_maps"])
+    assert task_policy(r) == want, r
+
+
+@needs_numa
+def test_no_memory_policy_leaves_the_default(env):
+    r = env.run(["head", "-n", "1", "/proc/self/numa_maps"])
+    assert task_policy(r) == "default", r
+
+
+@needs_numa
+def test_memory_policy_reaches_exec(env):
+    node = host_memory_nodes()[0]
+    env.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": str(node)}
+    cid, _ = env.create(["sleep", "30"])
+    env.start(cid)
+    r = env.berth("exec", cid, "head", "-n", "1", "/proc/self/numa_maps")
+    assert task_policy(r) == f"bind:{node}", r
+    env.delete(cid, force=True)
+
+
+def test_memory_policy_node_not_on_this_host(env):
+    """A node the host does not have is refused before anything is made."""
+    missing = max(host_memory_nodes() or [0]) + 1
+    env.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": f"0-{missing}"}
+    r = env.run(["true"])
+    assert r.rc != 0, r
+    assert (f"config.json: linux.memoryPolicy.nodes: node {missing} of \"0-{missing}\" "
+            "is not a memory node of this host") in r.err, r
+    assert env.container_ids() == []
+
+
+@pytest.mark.parametrize("policy,msg", [
+    ({"mode": "MPOL_NOPE", "nodes": "0"},
+     'config.json: linux.memoryPolicy.mode: unknown memory policy mode "MPOL_NOPE"'),
+    ({"nodes": "0"}, "config.json: linux.memoryPolicy.mode: is required"),
+    ({"mode": "MPOL_BIND", "nodes": "0-"},
+     'config.json: linux.memoryPolicy.nodes: "0-" must be a list of node numbers'),
+    ({"mode": "MPOL_BIND", "nodes": "3-1"},
+     'config.json: linux.memoryPolicy.nodes: "3-1" must be a list of node numbers'),
+    ({"mode": "MPOL_BIND", "nodes": "1024"},
+     'config.json: linux.memoryPolicy.nodes: "1024" names a node above 1023'),
+    ({"mode": "MPOL_BIND", "nodes": ""},
+     "config.json: linux.memoryPolicy.nodes: MPOL_BIND needs at least one node"),
+    ({"mode": "MPOL_LOCAL", "nodes": "0"},
+     "config.json: linux.memoryPolicy.nodes: must be empty for MPOL_LOCAL"),
+    ({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_NOPE"]},
+     'config.json: linux.memoryPolicy.flags[0]: unknown memory policy flag "MPOL_F_NOPE"'),
+    ({"mode": "MPOL_BIND", "nodes": "0",
+      "flags": ["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"]},
+     "config.json: linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES "
+     "exclude each other"),
+    ({"mode": "MPOL_INTERLEAVE", "nodes": "0", "flags": ["MPOL_F_NUMA_BALANCING"]},
+     "config.json: linux.memoryPolicy.flags: MPOL_F_NUMA_BALANCING needs MPOL_BIND or "
+     "MPOL_PREFERRED_MANY, not MPOL_INTERLEAVE"),
+])
+def test_memory_policy_refused(env, policy, msg):
+    env.linux["memoryPolicy"] = policy
+    r = env.run(["true"])
+    assert r.rc != 0, r
+    assert msg in r.err, r
+    assert env.container_ids() == []
