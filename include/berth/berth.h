@@ -79,7 +79,11 @@ int berth_id_check(const char *id, struct berth_error **err);
 int berth_create(struct berth_context *ctx, const struct berth_create_opts *opts,
 		 struct berth_error **err);
 
-/* Release a created container's init to execute the user's program; runs poststart hooks. */
+/*
+ * Release a created container's init to execute the user's program, then run
+ * the poststart hooks. A failing poststart hook fails the start: the container
+ * is stopped and deleted (poststop hooks run), as runtime-spec 1.3 asks.
+ */
 int berth_start(struct berth_context *ctx, const char *id, struct berth_error **err);
 
 /*

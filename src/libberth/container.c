@@ -1069,7 +1069,13 @@ static int start_seccomp_agent(const struct berth_spec *spec, const struct berth
 	return 0;
 }
 
-/* With the state dir locked: release the init and wait until it executed (or failed to). */
+static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s,
+			 bool force, struct berth_error **err);
+
+/*
+ * With the state dir locked: release the init and wait until it executed (or
+ * failed to), then run the poststart hooks.
+ */
 static int start_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s,
 			struct berth_error **err)
 {
@@ -1120,7 +1126,26 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 		if (r < 0)
 			return r;
 	}
-	run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTART, rjson ? rjson : "{}", s->id);
+	/*
+	 * runtime-spec 1.3: a failed poststart hook is an error; the container
+	 * is stopped and the lifecycle goes on with its destruction (what
+	 * delete does, poststop hooks included).
+	 */
+	if (spec && spec->hooks.n[BERTH_HOOK_POSTSTART] > 0) {
+		_cleanup_(berth_error_freep) struct berth_error *he = NULL, *de = NULL;
+		r = berth_hooks_run(&spec->hooks, BERTH_HOOK_POSTSTART, rjson ? rjson : "{}", &he);
+		if (r < 0) {
+			if (delete_locked(ctx, dirfd, s, true, &de) < 0)
+				return berth_error_setx(err, he->code,
+							"start \"%s\": %s; the container was "
+							"stopped, but deleting it failed: %s",
+							s->id, he->msg, de->msg);
+			return berth_error_setx(err, he->code,
+						"start \"%s\": %s; the container was stopped "
+						"and deleted",
+						s->id, he->msg);
+		}
+	}
 	return 0;
 }
 

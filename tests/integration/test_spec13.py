@@ -119,3 +119,51 @@ def test_memory_policy_refused(env, policy, msg):
     assert r.rc != 0, r
     assert msg in r.err, r
     assert env.container_ids() == []
+
+
+# ---- poststart: a failing hook fails the start (runtime.md, lifecycle step 9) ----
+
+
+def poststart_fails(env, tmp_path):
+    """A first poststart hook that fails, a second that must not run, and a
+    poststop hook that records that the lifecycle went on to the destruction."""
+    env.add_hook("poststart", "/bin/sh", ["sh", "-c", "echo hook-said-no >&2; exit 3"])
+    env.add_hook("poststart", "/bin/sh", ["sh", "-c", f"touch {tmp_path}/second-poststart"])
+    env.add_hook("poststop", "/bin/sh", ["sh", "-c", f"cat > {tmp_path}/poststop.json"])
+
+
+def test_failing_poststart_hook_fails_start_and_destroys(env, tmp_path):
+    poststart_fails(env, tmp_path)
+    cid, _ = env.create(["sh", "-c", "touch /program-ran; exec sleep 60"])
+    r = env.start(cid, check=False)
+    assert r.rc == 1, r
+    # the hook's stderr goes where berth's does, then berth's one error line
+    assert r.err_lines[-1] == (f'berth: start "{cid}": poststart hook "/bin/sh": exited with '
+                               "status 3; the container was stopped and deleted"), r
+    # the program had been started, then the container was stopped and destroyed
+    assert (env.rootfs / "program-ran").exists()
+    assert env.container_ids() == []
+    assert env.berth("state", cid).rc != 0
+    assert not (tmp_path / "second-poststart").exists(), "hooks went on after a failure"
+    st = json.loads((tmp_path / "poststop.json").read_text())
+    assert (st["id"], st["status"]) == (cid, "stopped"), st
+    # an engine deleting it afterwards with --force is not told off
+    assert env.delete(cid, force=True, check=False).rc == 0
+
+
+def test_failing_poststart_hook_fails_run(env, tmp_path):
+    poststart_fails(env, tmp_path)
+    r = env.run(["sleep", "60"])
+    assert r.rc == 1, r
+    assert "poststart hook" in r.err and "stopped and deleted" in r.err, r
+    assert env.container_ids() == []
+    assert (tmp_path / "poststop.json").exists()
+
+
+def test_passing_poststart_hook_keeps_the_container(env, tmp_path):
+    env.add_hook("poststart", "/bin/sh", ["sh", "-c", f"cat > {tmp_path}/poststart.json"])
+    cid, _ = env.create(["sleep", "60"])
+    env.start(cid)
+    assert env.state(cid)["status"] == "running"
+    assert json.loads((tmp_path / "poststart.json").read_text())["status"] == "running"
+    env.delete(cid, force=True)
