@@ -14,7 +14,7 @@
 #include "berth/error.h"
 
 #define BERTH_VERSION	   "0.1.0"
-#define BERTH_SPEC_VERSION "1.2.0"
+#define BERTH_SPEC_VERSION "1.3.0"
 #define BERTH_DEFAULT_ROOT "/run/berth"
 
 enum berth_log_level {

@@ -38,6 +38,7 @@
 #include "net.h"
 #include "overlay.h"
 #include "process.h"
+#include "rdt.h"
 #include "seccomp-filter.h"
 #include "resources.h"
 #include "selfexe.h"
@@ -683,6 +684,9 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	if (r < 0)
 		return r;
 	r = berth_mempolicy_check_host(&c->spec->linux_.memory_policy, err);
+	if (r < 0)
+		return r;
+	r = berth_rdt_check(c->spec, err);
 	if (r < 0)
 		return r;
 	if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label)

@@ -18,6 +18,7 @@
 #include "jsongen.h"
 #include "mount.h"
 #include "seccomp-filter.h"
+#include "spec.h"
 #include "util/macro.h"
 
 #define BERTH_OCI_VERSION_MIN "1.0.0"
@@ -38,7 +39,7 @@ static const struct {
 } feature_linux_switches[] = {
 	{ "apparmor", true },
 	{ "selinux", true },
-	{ "intelRdt", false },
+	{ "netDevices", true },
 };
 
 static const struct {
@@ -140,7 +141,29 @@ static void gen_linux(struct gen *j)
 		gen_key_enabled(j, feature_linux_switches[i].name,
 				feature_linux_switches[i].enabled);
 
+	/* linux.intelRdt is refused (rdt.c): none of its parts is supported */
+	gen_str(j, "intelRdt");
+	gen_open(j, false);
+	gen_str(j, "enabled");
+	gen_bool(j, false);
+	gen_str(j, "schemata");
+	gen_bool(j, false);
+	gen_str(j, "enableMonitoring");
+	gen_bool(j, false);
+	gen_close(j, false);
+
 	gen_seccomp(j);
+
+	/* from the parser's own tables, so that the lists cannot drift */
+	const char *names[16];
+	gen_str(j, "memoryPolicy");
+	gen_open(j, false);
+	for (int flags = 0; flags <= 1; flags++) {
+		size_t n = berth_memory_policy_names(flags, names, ELEMENTSOF(names) - 1);
+		names[n] = NULL;
+		gen_key_strv(j, flags ? "flags" : "modes", names);
+	}
+	gen_close(j, false);
 
 	gen_str(j, "mountExtensions");
 	gen_open(j, false);

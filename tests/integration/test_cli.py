@@ -17,13 +17,13 @@ def test_version_first_line(env):
     r = env.berth("--version", root=False, check=True)
     lines = r.out.splitlines()
     assert re.fullmatch(r"berth version \d+\.\d+\.\d+", lines[0]), r
-    assert any(l.strip() == "spec: 1.2.0" for l in lines[1:]), r
+    assert any(l.strip() == "spec: 1.3.0" for l in lines[1:]), r
 
 
 def test_features_json(env):
     r = env.berth("features", check=True)
     f = json.loads(r.out)
-    assert f["ociVersionMax"] == "1.2.0"
+    assert f["ociVersionMax"] == "1.3.0"
     assert "ociVersionMin" in f
     assert set(f["hooks"]) >= {"prestart", "createRuntime", "createContainer", "startContainer",
                                "poststart", "poststop"}
@@ -37,7 +37,7 @@ def test_spec_writes_config_that_runs(env):
     bundle.mkdir()
     r = env.berth("spec", "-b", bundle, check=True)
     cfg = json.loads((bundle / "config.json").read_text())
-    assert cfg["ociVersion"] == "1.2.0"
+    assert cfg["ociVersion"] == "1.3.0"
     assert cfg["root"]["path"] == "rootfs"
     # the bundle gets our rootfs; only the args change
     os.rename(env.rootfs, bundle / "rootfs")

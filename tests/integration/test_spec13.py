@@ -167,3 +167,73 @@ def test_passing_poststart_hook_keeps_the_container(env, tmp_path):
     assert env.state(cid)["status"] == "running"
     assert json.loads((tmp_path / "poststart.json").read_text())["status"] == "running"
     env.delete(cid, force=True)
+
+
+# ---- linux.intelRdt: refused, clearly (no resctrl support in berth) ----
+
+
+def resctrl_mounted():
+    with open("/proc/self/mountinfo") as f:
+        return any(" - resctrl " in l for l in f)
+
+
+@pytest.mark.parametrize("rdt", [
+    {"closID": "guaranteed_group", "schemata": ["L3:0=7f0;1=1f", "MB:0=20;1=70"]},
+    {"enableMonitoring": True},
+    {},
+])
+def test_intel_rdt_refused(env, rdt):
+    """The spec: intelRdt set and no resctrl mounted is an error; berth also
+    refuses it where resctrl is mounted, and says which case it is."""
+    env.linux["intelRdt"] = rdt
+    r = env.run(["true"])
+    assert r.rc != 0, r
+    if resctrl_mounted():
+        assert "linux.intelRdt: resctrl is mounted at" in r.err, r
+        assert "berth does not support Intel RDT yet" in r.err, r
+    else:
+        assert r.err_lines[-1].endswith(": config.json: linux.intelRdt: no resctrl filesystem "
+                                        "is mounted, and Intel RDT needs one"), r
+    assert env.container_ids() == []
+
+
+# ---- what berth declares ----
+
+
+def test_features_declare_1_3(env):
+    f = json.loads(env.berth("features", check=True).out)
+    assert f["ociVersionMax"] == SPEC_VERSION
+    lx = f["linux"]
+    assert lx["memoryPolicy"] == {
+        "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                  "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+        "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]}
+    assert lx["netDevices"] == {"enabled": True}
+    assert lx["intelRdt"] == {"enabled": False, "schemata": False, "enableMonitoring": False}
+
+
+def test_every_declared_memory_policy_name_is_accepted(env):
+    """features lists only what the parser knows: each mode and flag passes
+    config parsing (the host then decides, e.g. about weighted interleave)."""
+    f = json.loads(env.berth("features", check=True).out)["linux"]["memoryPolicy"]
+    for mode in f["modes"]:
+        nodes = "" if mode in ("MPOL_DEFAULT", "MPOL_LOCAL") else "0"
+        env.linux["memoryPolicy"] = {"mode": mode, "nodes": nodes}
+        r = env.run(["true"])
+        assert "unknown memory policy" not in r.err, r
+    for flag in f["flags"]:
+        env.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "0", "flags": [flag]}
+        r = env.run(["true"])
+        assert "unknown memory policy" not in r.err, r
+
+
+def test_version_spec_and_state_say_1_3(env):
+    r = env.berth("--version", root=False, check=True)
+    assert "spec: " + SPEC_VERSION in r.out.splitlines(), r
+    bundle = env.dir / "spec13"
+    bundle.mkdir()
+    env.berth("spec", "-b", bundle, check=True)
+    assert json.loads((bundle / "config.json").read_text())["ociVersion"] == SPEC_VERSION
+    cid, _ = env.create(["true"])
+    assert env.state(cid)["ociVersion"] == SPEC_VERSION
+    env.delete(cid, force=True)
