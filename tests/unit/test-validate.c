@@ -369,10 +369,42 @@ static void test_generated(void)
 	}
 }
 
+#define MPOL(x) "{" BASE ",\"linux\":{\"memoryPolicy\":{" x "}}}"
+
+static void test_memory_policy(void)
+{
+	valid(MPOL("\"mode\":\"MPOL_BIND\",\"nodes\":\"0-1\",\"flags\":[\"MPOL_F_NUMA_"
+		   "BALANCING\"]"),
+	      false);
+	valid(MPOL("\"mode\":\"MPOL_PREFERRED\",\"nodes\":\"\""), false);
+	valid(MPOL("\"mode\":\"MPOL_LOCAL\""), false);
+	valid(MPOL("\"mode\":\"MPOL_PREFERRED_MANY\",\"nodes\":\"0\",\"flags\":"
+		   "[\"MPOL_F_NUMA_BALANCING\",\"MPOL_F_STATIC_NODES\"]"),
+	      false);
+	invalid(MPOL("\"mode\":\"MPOL_DEFAULT\",\"nodes\":\"0\""), false,
+		"config.json: linux.memoryPolicy.nodes: must be empty for MPOL_DEFAULT");
+	invalid(MPOL("\"mode\":\"MPOL_LOCAL\",\"flags\":[\"MPOL_F_STATIC_NODES\"]"), false,
+		"config.json: linux.memoryPolicy.flags: MPOL_LOCAL takes no flags");
+	invalid(MPOL("\"mode\":\"MPOL_WEIGHTED_INTERLEAVE\""), false,
+		"config.json: linux.memoryPolicy.nodes: MPOL_WEIGHTED_INTERLEAVE needs at least "
+		"one node");
+	invalid(MPOL("\"mode\":\"MPOL_PREFERRED\",\"nodes\":\"0\",\"flags\":"
+		     "[\"MPOL_F_NUMA_BALANCING\"]"),
+		false,
+		"config.json: linux.memoryPolicy.flags: MPOL_F_NUMA_BALANCING needs MPOL_BIND or "
+		"MPOL_PREFERRED_MANY, not MPOL_PREFERRED");
+	invalid(MPOL("\"mode\":\"MPOL_BIND\",\"nodes\":\"0\",\"flags\":"
+		     "[\"MPOL_F_RELATIVE_NODES\",\"MPOL_F_STATIC_NODES\"]"),
+		false,
+		"config.json: linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and "
+		"MPOL_F_RELATIVE_NODES exclude each other");
+}
+
 int main(void)
 {
 	test_good();
 	test_bad();
+	test_memory_policy();
 	test_engine_configs();
 	test_generated();
 	return 0;
