@@ -160,6 +160,20 @@ def test_failing_poststart_hook_fails_run(env, tmp_path):
     assert (tmp_path / "poststop.json").exists()
 
 
+def test_failing_poststart_hook_fails_detached_run(env, tmp_path):
+    """Under berth-shim (run -d) too: an error, and nothing left (the fixture
+    also checks that no shim, process, cgroup or state dir leaked)."""
+    poststart_fails(env, tmp_path)
+    env.process["args"] = ["sleep", "60"]
+    env.save()
+    cid = env.new_id()
+    r = env.berth("run", "-d", "-b", env.bundle, cid)
+    assert r.rc == 1, r
+    assert "poststart hook" in r.err, r
+    assert env.container_ids() == []
+    assert (tmp_path / "poststop.json").exists()
+
+
 def test_passing_poststart_hook_keeps_the_container(env, tmp_path):
     env.add_hook("poststart", "/bin/sh", ["sh", "-c", f"cat > {tmp_path}/poststart.json"])
     cid, _ = env.create(["sleep", "60"])
