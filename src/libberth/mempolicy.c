@@ -64,15 +64,19 @@ int berth_mempolicy_apply(const struct berth_memory_policy *mp, struct berth_err
 {
 	if (!mp->set)
 		return 0;
-	/* unsigned long words, as the kernel reads them; maxnode counts bits */
+	/* unsigned long words, as the kernel reads them */
 	unsigned long mask[BERTH_NUMA_MAX_NODES / (8 * sizeof(unsigned long))] = { 0 };
+	const size_t bits = 8 * sizeof(unsigned long);
+	unsigned long maxnode = 0;
 	for (size_t n = 0; n < BERTH_NUMA_MAX_NODES; n++)
-		if (mp->nodemask[n / 64] & (UINT64_C(1) << (n % 64)))
-			mask[n / (8 * sizeof(unsigned long))] |=
-				1UL << (n % (8 * sizeof(unsigned long)));
+		if (mp->nodemask[n / 64] & (UINT64_C(1) << (n % 64))) {
+			mask[n / bits] |= 1UL << (n % bits);
+			/* as libnuma passes it: the kernel reads maxnode - 1 bits */
+			maxnode = n + 2;
+		}
 	int mode = mp->mode_value | (int)mp->flags_value;
-	long r = mp->has_nodes ? syscall(SYS_set_mempolicy, mode, mask, BERTH_NUMA_MAX_NODES + 1UL)
-			       : syscall(SYS_set_mempolicy, mode, NULL, 0UL);
+	long r = maxnode ? syscall(SYS_set_mempolicy, mode, mask, maxnode)
+			 : syscall(SYS_set_mempolicy, mode, NULL, 0UL);
 	if (r < 0)
 		return berth_error_set(err, errno, "linux.memoryPolicy: set_mempolicy %s \"%s\"",
 				       mp->mode, mp->nodes ? mp->nodes : "");

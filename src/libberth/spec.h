@@ -161,7 +161,8 @@ struct berth_personality {
 
 /*
  * linux.memoryPolicy: set_mempolicy(2) for the container's processes. Node
- * numbers up to BERTH_NUMA_MAX_NODES - 1 (the kernel's largest MAX_NUMNODES).
+ * numbers up to BERTH_NUMA_MAX_NODES - 1 (what runc accepts too; the kernel refuses
+ * nodes beyond its own MAX_NUMNODES).
  */
 enum {
 	/* the kernel's MPOL_* modes (include/uapi/linux/mempolicy.h), older headers lack some */
@@ -176,7 +177,7 @@ enum {
 #define BERTH_MPOL_F_NUMA_BALANCING (1u << 13)
 #define BERTH_MPOL_F_RELATIVE_NODES (1u << 14)
 #define BERTH_MPOL_F_STATIC_NODES   (1u << 15)
-#define BERTH_NUMA_MAX_NODES	    1024
+#define BERTH_NUMA_MAX_NODES	    4096
 #define BERTH_NUMA_MASK_WORDS	    (BERTH_NUMA_MAX_NODES / 64)
 struct berth_memory_policy {
 	bool set;

@@ -666,14 +666,14 @@ static void test_node_list(void)
 {
 	uint64_t m[BERTH_NUMA_MASK_WORDS];
 
-	check(berth_node_list_parse("0-3,7,1023", m) == 0);
+	check(berth_node_list_parse("0-3,7,1023,4095", m) == 0);
 	for (unsigned n = 0; n < BERTH_NUMA_MAX_NODES; n++)
-		check(node_set(m, n) == (n <= 3 || n == 7 || n == 1023));
+		check(node_set(m, n) == (n <= 3 || n == 7 || n == 1023 || n == 4095));
 	/* as sysfs writes it, and empty */
 	check(berth_node_list_parse("0\n", m) == 0 && m[0] == 1);
 	check(berth_node_list_parse("", m) == 0 && m[0] == 0);
 	check(berth_node_list_parse(NULL, m) == 0 && m[0] == 0);
-	check(berth_node_list_parse("1024", m) == -ERANGE);
+	check(berth_node_list_parse("4096", m) == -ERANGE);
 	check(berth_node_list_parse("99999999999", m) == -ERANGE);
 	static const char *const bad[] = { "0-", "-1",	"3-1",	 "0,", ",0",  "0,,1",
 					   "a",	 "0 1", "0-1-2", "+1", "0\n1" };
