@@ -358,7 +358,17 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		}
 	}
 	if (c->need_fork) {
-		/* A joined or unshared pid namespace only applies to our children. */
+		/*
+		 * A joined or unshared pid namespace only applies to our children.
+		 * Both processes share the socket: the child waits for its parent
+		 * to exit (EOF on the pipe) so that SYNC_PID is ahead of anything
+		 * it sends itself.
+		 */
+		int gate[2];
+		if (pipe2(gate, O_CLOEXEC) < 0) {
+			berth_error_set(&e, errno, "fork into the pid namespace");
+			init_fail(fd, e);
+		}
 		pid_t p = fork();
 		if (p < 0) {
 			berth_error_set(&e, errno, "fork into the pid namespace");
@@ -369,6 +379,11 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			_exit(0);
 		}
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		close(gate[1]);
+		char b;
+		while (read(gate[0], &b, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
 	}
 
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {

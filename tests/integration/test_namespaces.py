@@ -137,3 +137,53 @@ def test_cgroup_namespace_root(env):
     # in its own cgroup namespace the container sees itself at the root
     v2 = [l for l in r.out.splitlines() if l.startswith("0::")]
     assert v2 == ["0::/"], r.out
+
+
+def _zombies_in_pidns(ns):
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{d}/ns/pid") != ns:
+                continue
+            stat = open(f"/proc/{d}/stat").read()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            found.append(stat)
+    return found
+
+
+def test_join_pid_namespace_by_path(env):
+    """Joining a pid namespace forks once more: the pid of the real init must
+    reach berth before anything the init sends later, every time."""
+    a, _ = env.create(["sleep", "100"])
+    env.start(a)
+    apid = env.state(a)["pid"]
+    a_pid = os.readlink(f"/proc/{apid}/ns/pid")
+    env.set_ns("pid", f"/proc/{apid}/ns/pid")
+    env.process["args"] = ["sh", "-c", "readlink /proc/self/ns/pid"]
+    env.save()
+    for _ in range(40):
+        r = env.berth("run", "-b", env.bundle, env.new_id())
+        assert r.rc == 0, r
+        assert r.out.strip() == a_pid, r
+
+
+def test_join_pid_namespace_delete_leaves_no_zombie(env):
+    a, _ = env.create(["sleep", "100"])
+    env.start(a)
+    apid = env.state(a)["pid"]
+    a_pid = os.readlink(f"/proc/{apid}/ns/pid")
+    env.set_ns("pid", f"/proc/{apid}/ns/pid")
+    for _ in range(5):
+        b, _ = env.create(["sleep", "100"])
+        env.delete(b, force=True)
+    zombies = []
+    for _ in range(50):  # reaping is asynchronous: wait until it is done, or never
+        zombies = _zombies_in_pidns(a_pid)
+        if not zombies:
+            break
+        time.sleep(0.1)
+    assert not zombies
