@@ -155,7 +155,8 @@ static bool sysctl_equal(const char *name, const char *other)
 	return sysctl_has_prefix(name, other) && strlen(name) == strlen(other);
 }
 
-static int validate_sysctl(const struct berth_spec *s, const char *name, struct berth_error **err)
+static int validate_sysctl(const struct berth_spec *s, const char *name, const char *value,
+			   struct berth_error **err)
 {
 	if (sysctl_has_prefix(name, "net.")) {
 		if (!has_ns(s, BERTH_NS_NET))
@@ -163,9 +164,18 @@ static int validate_sysctl(const struct berth_spec *s, const char *name, struct 
 				       name);
 		return 0;
 	}
-	if (sysctl_equal(name, "kernel.hostname") || sysctl_equal(name, "kernel.domainname")) {
-		if (!has_ns(s, BERTH_NS_UTS))
-			return invalid(err, "linux.sysctl: \"%s\" requires a uts namespace", name);
+	bool host = sysctl_equal(name, "kernel.hostname");
+	if (host || sysctl_equal(name, "kernel.domainname")) {
+		/* a joined uts namespace is someone else's: its names are not ours to set */
+		const struct berth_namespace *uts = berth_spec_find_ns(s, BERTH_NS_UTS);
+		if (!uts || uts->path)
+			return invalid(err, "linux.sysctl: \"%s\" requires a new uts namespace",
+				       name);
+		/* the dedicated field and the sysctl both set the name: only if they agree */
+		const char *field = host ? s->hostname : s->domainname;
+		if (field && *field && strcmp(field, value) != 0)
+			return invalid(err, "linux.sysctl: \"%s\" conflicts with %s \"%s\"", name,
+				       host ? "hostname" : "domainname", field);
 		return 0;
 	}
 	if (sysctl_has_prefix(name, "fs.mqueue.") || sysctl_has_prefix(name, "kernel.msg") ||
@@ -282,7 +292,7 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 				       i, l->readonly_paths[i]);
 
 	for (size_t i = 0; i < l->n_sysctl; i++) {
-		r = validate_sysctl(s, l->sysctl[i].key, err);
+		r = validate_sysctl(s, l->sysctl[i].key, l->sysctl[i].value, err);
 		if (r < 0)
 			return r;
 	}

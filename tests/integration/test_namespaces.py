@@ -3,6 +3,9 @@
 joins an existing one; user and time namespaces with their mappings."""
 
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 
 import pytest
@@ -187,3 +190,60 @@ def test_join_pid_namespace_delete_leaves_no_zombie(env):
             break
         time.sleep(0.1)
     assert not zombies
+
+
+def run_runc(env, id, timeout=20):
+    """runc run of env's bundle (as saved) under a state root of its own; None without runc."""
+    runc = shutil.which("runc")
+    if not runc:
+        return None
+    root = tempfile.mkdtemp(dir=env.dir)
+    try:
+        return subprocess.run([runc, "--root", root, "run", "-b", str(env.bundle), id],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+    finally:
+        subprocess.run([runc, "--root", root, "delete", "-f", id], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("case", [
+    ("hostname", "kernel.hostname", "new"),
+    ("domainname", "kernel.domainname", "new"),
+    (None, "kernel.hostname", "shared"),
+    (None, "kernel.domainname", "joined"),
+])
+def test_uts_sysctl_conflicts_refused(env, case):
+    field, sysctl, uts = case
+    if field:
+        env.cfg[field] = "fromfield"
+    else:
+        env.cfg.pop("hostname", None)
+        env.cfg.pop("domainname", None)
+    env.linux["sysctl"] = {sysctl: "fromsysctl"}
+    if uts == "shared":
+        env.remove_ns("uts")
+    seen = "/proc/self/root/proc/sys/kernel/"
+    if uts == "joined":
+        a, _ = env.create(["sleep", "100"])
+        env.start(a)
+        seen = f"/proc/{env.state(a)['pid']}/root/proc/sys/kernel/"
+        env.set_ns("uts", f"/proc/{env.state(a)['pid']}/ns/uts")
+    r = env.sh("hostname; cat /proc/sys/kernel/domainname")
+    assert r.rc == 1, r
+    assert "linux.sysctl" in r.err and sysctl in r.err, r
+    assert open(seen + "hostname").read().strip() != "fromsysctl"
+    assert open(seen + "domainname").read().strip() != "fromsysctl"
+    # runc 1.1 has no domainname field and lets a joined namespace be renamed
+    if sysctl == "kernel.hostname":
+        rr = run_runc(env, env.new_id())
+        if rr is not None:
+            assert rr.returncode != 0, rr
+
+
+def test_uts_sysctl_agreeing_with_field_accepted(env):
+    env.cfg["hostname"] = "same"
+    env.linux["sysctl"] = {"kernel.domainname": "dom"}
+    r = env.sh("hostname; cat /proc/sys/kernel/domainname")
+    assert r.rc == 0, r
+    assert r.out.split() == ["same", "dom"], r
