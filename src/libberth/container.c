@@ -357,6 +357,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			init_fail(fd, e);
 		}
 	}
+	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWNET) && berth_ns_loopback_up(&e) < 0)
+		init_fail(fd, e);
 	if (c->need_fork) {
 		/*
 		 * A joined or unshared pid namespace only applies to our children.

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
 
@@ -154,4 +156,20 @@ void berth_ns_time_restore(int saved)
 	/* Our children from now on (hooks) belong in the runtime's time namespace again. */
 	setns(saved, CLONE_NEWTIME);
 	close(saved);
+}
+
+int berth_ns_loopback_up(struct berth_error **err)
+{
+	_cleanup_close_ int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return berth_error_set(err, errno, "network namespace: bring 'lo' up");
+	struct ifreq ifr = { .ifr_name = "lo" };
+	if (ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
+		return berth_error_set(err, errno, "network namespace: bring 'lo' up");
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
+		return berth_error_set(err, errno, "network namespace: bring 'lo' up");
+	return 0;
 }

@@ -247,3 +247,10 @@ def test_uts_sysctl_agreeing_with_field_accepted(env):
     r = env.sh("hostname; cat /proc/sys/kernel/domainname")
     assert r.rc == 0, r
     assert r.out.split() == ["same", "dom"], r
+
+
+def test_new_network_namespace_has_lo_up(env):
+    assert "network" in env.ns_types()
+    r = env.sh("cat /sys/class/net/lo/flags")
+    assert r.rc == 0, r
+    assert int(r.out, 16) & 0x1, r  # IFF_UP
