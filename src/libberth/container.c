@@ -72,6 +72,7 @@ struct create_ctx {
 	struct berth_ns_plan ns;
 	unsigned long clone_flags, unshare_flags;
 	bool need_fork;
+	bool runtime_mntns; /* no mount namespace of its own: the init only changes root */
 	int sock[2];
 	pid_t child; /* the direct child of berth */
 	pid_t pid;   /* the container's init (== child unless a double fork) */
@@ -409,8 +410,15 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.mount_root = c->overlay ? init_mount_overlay : NULL,
 		.mount_root_data = c->overlay,
 	};
-	if (berth_rootfs_setup(&rc, &e) < 0)
+	if (c->runtime_mntns) {
+		rc.root_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rc.root_fd < 0) {
+			berth_error_set(&e, errno, "open rootfs \"%s\"", c->rootfs);
+			init_fail(fd, e);
+		}
+	} else if (berth_rootfs_setup(&rc, &e) < 0) {
 		init_fail(fd, e);
+	}
 
 	_cleanup_free_ char *hook_state = NULL;
 	if (sync_send(fd, SYNC_MOUNTS_READY, 0, NULL) < 0)
@@ -436,10 +444,19 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		init_fail(fd, e);
 
 	/* sysctls before finalize: readonlyPaths usually makes /proc/sys read-only */
-	if (berth_rootfs_pivot(&rc, &e) < 0 ||
-	    berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
-	    berth_rootfs_finalize(&rc, &e) < 0)
+	if (c->runtime_mntns) {
+		/* nothing to mount or pivot in the runtime's mount table: only a new root */
+		if (berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0)
+			init_fail(fd, e);
+		if (fchdir(rc.root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+			berth_error_set(&e, errno, "change root to \"%s\"", c->rootfs);
+			init_fail(fd, e);
+		}
+	} else if (berth_rootfs_pivot(&rc, &e) < 0 ||
+		   berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
+		   berth_rootfs_finalize(&rc, &e) < 0) {
 		init_fail(fd, e);
+	}
 	closep(&rc.root_fd);
 
 	if (s->process.terminal) {
@@ -661,11 +678,6 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 		      "'/dev' is a bind mount: berth leaves it as it is, without default devices "
 		      "or the %zu of linux.devices",
 		      c->spec->linux_.n_devices);
-	const struct berth_namespace *mnt = berth_spec_find_ns(c->spec, BERTH_NS_MNT);
-	if (!mnt || mnt->path)
-		return berth_error_setx(
-			err, EINVAL,
-			"config.json: linux.namespaces: berth needs a new mount namespace");
 	if (c->spec->process.terminal && !o->console_socket && !c->relay_terminal)
 		return berth_error_setx(err, EINVAL,
 					"config.json: process.terminal: a terminal needs "
@@ -705,7 +717,22 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	r = create_seccomp(c, err);
 	if (r < 0)
 		return r;
-	return berth_ns_plan(c->spec, &c->ns, err);
+	r = berth_ns_plan(c->spec, &c->ns, err);
+	if (r < 0)
+		return r;
+	int mnt_fd = c->ns.join_fd[BERTH_NS_MNT];
+	c->runtime_mntns = !berth_spec_find_ns(c->spec, BERTH_NS_MNT) ||
+			   (mnt_fd >= 0 && berth_ns_is_own(mnt_fd, BERTH_NS_MNT));
+	if (c->runtime_mntns) {
+		r = berth_spec_validate_runtime_mntns(c->spec, err);
+		if (r < 0)
+			return r;
+		if (o->notify_socket)
+			return berth_error_setx(err, EINVAL,
+						"NOTIFY_SOCKET: the container's notify socket "
+						"needs a new mount namespace");
+	}
+	return 0;
 }
 
 /*

@@ -367,3 +367,30 @@ int berth_spec_validate(const struct berth_spec *s, bool need_process, struct be
 
 	return validate_linux(s, err);
 }
+
+int berth_spec_validate_runtime_mntns(const struct berth_spec *s, struct berth_error **err)
+{
+#define NEEDS_MNTNS                                                                       \
+	"needs a new mount namespace: in the runtime's own (linux.namespaces has no new " \
+	"\"mount\") it would change, and stay in, the host's mount table"
+	const struct berth_linux *l = &s->linux_;
+	if (s->n_mounts > 0)
+		return invalid(err, "mounts: " NEEDS_MNTNS);
+	if (l->n_masked_paths > 0)
+		return invalid(err, "linux.maskedPaths: " NEEDS_MNTNS);
+	if (l->n_readonly_paths > 0)
+		return invalid(err, "linux.readonlyPaths: " NEEDS_MNTNS);
+	if (s->root_readonly)
+		return invalid(err, "root.readonly: " NEEDS_MNTNS);
+	if (l->n_devices > 0)
+		return invalid(err, "linux.devices: " NEEDS_MNTNS);
+	if (l->rootfs_propagation && *l->rootfs_propagation)
+		return invalid(err, "linux.rootfsPropagation: " NEEDS_MNTNS);
+	/* the pty would come from the image's /dev/ptmx, /dev/console is not berth's */
+	if (s->process.terminal)
+		return invalid(err, "process.terminal: " NEEDS_MNTNS);
+	if (berth_spec_annotation(s, "berth.rootfs.lower"))
+		return invalid(err, "annotations[\"berth.rootfs.lower\"]: " NEEDS_MNTNS);
+	return 0;
+#undef NEEDS_MNTNS
+}

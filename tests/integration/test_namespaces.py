@@ -254,3 +254,84 @@ def test_new_network_namespace_has_lo_up(env):
     r = env.sh("cat /sys/class/net/lo/flags")
     assert r.rc == 0, r
     assert int(r.out, 16) & 0x1, r  # IFF_UP
+
+
+def _runtime_mntns_config(env):
+    """No mount namespace: nothing that mounts, as berth accepts it."""
+    env.remove_ns("mount")
+    env.cfg["mounts"] = []
+    env.linux.pop("maskedPaths", None)
+    env.linux.pop("readonlyPaths", None)
+    env.write_rootfs("/marker", "in-rootfs\n", 0o644)
+
+
+def test_no_mount_namespace_runs_in_runtimes(env, host_ns):
+    """Spec: a namespace left out is the runtime's. Only the root changes."""
+    _runtime_mntns_config(env)
+    r = env.run(["cat", "/marker"])
+    assert r.rc == 0, r
+    assert r.out == "in-rootfs\n", r
+    cid, _ = env.create(["sleep", "100"])
+    env.start(cid)
+    pid = env.state(cid)["pid"]
+    assert os.readlink(f"/proc/{pid}/ns/mnt") == host_ns("mnt")
+    assert os.readlink(f"/proc/{pid}/root") == str(env.rootfs)
+    env.delete(cid, force=True)
+    if shutil.which("runc"):
+        # runc runs there too, but makes / a slave and leaves its mounts (it needs
+        # /proc) in the caller's mount table: only in a scratch namespace
+        env.add_mount("/proc", "proc", "proc")
+        env.process["args"] = ["cat", "/marker"]
+        env.save()
+        root = tempfile.mkdtemp(dir=env.dir)
+        rid = env.new_id()
+        rr = subprocess.run(["unshare", "-m", "--propagation", "private", "runc", "--root",
+                             root, "run", "-b", str(env.bundle), rid],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=20)
+        assert rr.returncode == 0, rr
+        assert rr.stdout == "in-rootfs\n", rr
+
+
+@pytest.mark.parametrize("field", ["mounts", "maskedPaths", "terminal", "own-path"])
+def test_no_mount_namespace_refuses_what_would_mount(env, field):
+    mounts_before = open("/proc/self/mountinfo").read().count(str(env.rootfs))
+    if field == "own-path":
+        # a path to berth's own mount namespace is no new one either
+        env.set_ns("mount", "/proc/self/ns/mnt")
+    else:
+        _runtime_mntns_config(env)
+        if field == "mounts":
+            env.add_mount("/proc", "proc", "proc")
+        elif field == "maskedPaths":
+            env.linux["maskedPaths"] = ["/proc/kcore"]
+        else:
+            env.process["terminal"] = True
+    r = env.run(["true"])
+    assert r.rc == 1, r
+    assert "needs a new mount namespace" in r.err, r
+    assert len(r.err_lines) == 1, r
+    assert open("/proc/self/mountinfo").read().count(str(env.rootfs)) == mounts_before
+
+
+def test_join_mount_namespace_by_path(env):
+    """A mount namespace made beforehand (bound to a file) is joined; the root
+    filesystem is set up inside it, as runc does, and the host's is untouched."""
+    env.write_rootfs("/marker", "in-rootfs\n", 0o644)
+    d = env.dir / "nsfiles"
+    d.mkdir()
+    subprocess.run(["mount", "--bind", str(d), str(d)], check=True)
+    try:
+        subprocess.run(["mount", "--make-private", str(d)], check=True)
+        f = d / "mnt"
+        f.touch()
+        subprocess.run(["unshare", f"--mount={f}", "--propagation", "private", "true"],
+                       check=True)
+        # (runc 1.1.5 fails here: "open /proc/self/mountinfo: no such file or directory")
+        env.set_ns("mount", str(f))
+        r = env.sh("readlink /proc/self/ns/mnt; cat /marker")
+        assert r.rc == 0, r
+        assert r.out.split() == [f"mnt:[{os.stat(f).st_ino}]", "in-rootfs"], r
+    finally:
+        subprocess.run(["umount", str(d / "mnt")], capture_output=True)
+        subprocess.run(["umount", str(d)], check=True)
