@@ -109,10 +109,9 @@ static int validate_process(const struct berth_process *p, struct berth_error **
 			if (!sc->has_deadline)
 				return invalid(err, "process.scheduler.deadline: is required for "
 						    "SCHED_DEADLINE");
-			if (!sc->has_period)
-				return invalid(err, "process.scheduler.period: is required for "
-						    "SCHED_DEADLINE");
-			if (sc->runtime > sc->deadline || sc->deadline > sc->period)
+			/* no period, or 0: the kernel takes the deadline as the period */
+			bool period = sc->has_period && sc->period != 0;
+			if (sc->runtime > sc->deadline || (period && sc->deadline > sc->period))
 				return invalid(err,
 					       "process.scheduler: SCHED_DEADLINE needs runtime "
 					       "<= deadline <= period");

@@ -355,3 +355,16 @@ def test_id_mapping_reaching_minus_one_refused(env, mapping, msg):
     assert r.rc == 1 and len(r.err_lines) == 1, r
     assert f"config.json: {msg}, which is not a valid uid" in r.err, r
     assert env.container_ids() == []
+
+
+@pytest.mark.parametrize("period", [None, 0])
+def test_sched_deadline_without_period(env, period):
+    """The kernel takes period 0 as period = deadline; so do runc and crun."""
+    sched = {"policy": "SCHED_DEADLINE", "runtime": 10000000, "deadline": 100000000}
+    if period is not None:
+        sched["period"] = period
+    env.process["scheduler"] = sched
+    r = env.run(["cat", "/proc/self/stat"])  # no fork: a deadline task may not fork
+    assert r.rc == 0, r
+    f = r.out.rsplit(")", 1)[1].split()
+    assert f[41 - 3] == "6", f  # SCHED_DEADLINE
