@@ -496,7 +496,12 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		_exit(1);
 	closep(&c->listen_fd);
 
-	struct berth_hook_setup hook_setup = { .fn = init_hook_become, .data = c };
+	/* a copy of berth: its own environment is the host's, not the container's */
+	struct berth_hook_setup hook_setup = {
+		.fn = init_hook_become,
+		.data = c,
+		.env = s->process.env,
+	};
 	if (berth_hooks_run_as(&s->hooks, BERTH_HOOK_START_CONTAINER, start_state, &hook_setup,
 			       &e) < 0) {
 		init_report(cfd, e);
