@@ -443,7 +443,10 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			    &e) < 0)
 		init_fail(fd, e);
 
-	/* sysctls before finalize: readonlyPaths usually makes /proc/sys read-only */
+	/*
+	 * sysctls before finalize: readonlyPaths usually makes /proc/sys
+	 * read-only; the cwd too, root.readonly would refuse it
+	 */
 	if (c->runtime_mntns) {
 		/* nothing to mount or pivot in the runtime's mount table: only a new root */
 		if (berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0)
@@ -452,8 +455,11 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			berth_error_set(&e, errno, "change root to \"%s\"", c->rootfs);
 			init_fail(fd, e);
 		}
+		if (berth_process_cwd_create(&s->process, &e) < 0)
+			init_fail(fd, e);
 	} else if (berth_rootfs_pivot(&rc, &e) < 0 ||
 		   berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
+		   berth_process_cwd_create(&s->process, &e) < 0 ||
 		   berth_rootfs_finalize(&rc, &e) < 0) {
 		init_fail(fd, e);
 	}

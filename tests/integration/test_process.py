@@ -3,6 +3,9 @@
 env, cwd, hostname, domainname, sysctls, noNewPrivileges, oomScoreAdj."""
 
 import os
+import shutil
+import subprocess
+import tempfile
 
 import pytest
 
@@ -368,3 +371,22 @@ def test_sched_deadline_without_period(env, period):
     assert r.rc == 0, r
     f = r.out.rsplit(")", 1)[1].split()
     assert f[41 - 3] == "6", f  # SCHED_DEADLINE
+
+
+def test_missing_cwd_created_before_root_is_read_only(env):
+    env.cfg["root"]["readonly"] = True
+    env.process["cwd"] = "/new/work/dir"
+    r = env.run(["pwd"])
+    assert r.rc == 0, r
+    assert r.out.strip() == "/new/work/dir", r
+    runc = shutil.which("runc")
+    if runc:
+        shutil.rmtree(env.rootfs / "new")
+        root = tempfile.mkdtemp(dir=env.dir)
+        rid = env.new_id()
+        rr = subprocess.run([runc, "--root", root, "run", "-b", str(env.bundle), rid],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=20)
+        subprocess.run([runc, "--root", root, "delete", "-f", rid], capture_output=True)
+        assert rr.returncode == 0, rr
+        assert rr.stdout.strip() == "/new/work/dir", rr
