@@ -340,6 +340,11 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 	int fd = c->sock[1];
 
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* a session of its own, as runc gives every process (a terminal's is made below) */
+	if (!proc->terminal && setsid() < 0) {
+		berth_error_set(&e, errno, "setsid");
+		child_fail(fd, e, 1);
+	}
 	if (proc->terminal) {
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
 		if (berth_terminal_open(proc, &master, &slave, &e) < 0)

@@ -421,3 +421,14 @@ def test_exec_user_id_minus_one_refused(env):
     r = env.berth("ps", cid, check=True)
     assert len([l for l in r.out.splitlines()[1:] if l.strip()]) == 1, r
 
+
+def test_exec_gets_its_own_session(env):
+    """runc makes every process it starts a session leader, with a tty or not."""
+    cid = running(env)
+    init_sid = open(f"/proc/{env.state(cid)['pid']}/stat").read().rsplit(")", 1)[1].split()[3]
+    r = env.berth("exec", cid, "cat", "/proc/self/stat")
+    assert r.rc == 0, r
+    pid, rest = r.out.split(" ", 1)
+    sid = rest.rsplit(")", 1)[1].split()[3]
+    assert sid == pid, r
+    assert sid != init_sid
