@@ -474,6 +474,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			_exit(1);
 		if (berth_terminal_attach(TAKE_FD(slave), s->process.user.uid, true, &e) < 0)
 			init_fail(fd, e);
+	} else if (berth_terminal_own_stdio(s->process.user.uid, &e) < 0) {
+		init_fail(fd, e);
 	}
 
 	if (!c->opts->no_new_keyring &&

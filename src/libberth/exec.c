@@ -353,6 +353,8 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 			_exit(1);
 		if (berth_terminal_attach(TAKE_FD(slave), proc->user.uid, false, &e) < 0)
 			child_fail(fd, e, 1);
+	} else if (berth_terminal_own_stdio(proc->user.uid, &e) < 0) {
+		child_fail(fd, e, 1);
 	}
 
 	_cleanup_free_ char *exe = NULL;

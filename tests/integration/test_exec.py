@@ -432,3 +432,12 @@ def test_exec_gets_its_own_session(env):
     sid = rest.rsplit(")", 1)[1].split()[3]
     assert sid == pid, r
     assert sid != init_sid
+
+
+def test_exec_stdio_pipes_belong_to_the_user(env):
+    cid = running(env)
+    argv = [BERTH, "--root", str(env.root), "exec", "-u", "1000:1000", cid,
+            "sh", "-c", "echo piped > /proc/self/fd/1; cat /proc/self/fd/0"]
+    r = subprocess.run(argv, input="in\n", capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r
+    assert r.stdout.split() == ["piped", "in"], r

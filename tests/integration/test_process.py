@@ -3,11 +3,14 @@
 env, cwd, hostname, domainname, sysctls, noNewPrivileges, oomScoreAdj."""
 
 import os
+import stat
 import shutil
 import subprocess
 import tempfile
 
 import pytest
+
+from conftest import BERTH, MARK
 
 CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
         "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
@@ -390,3 +393,42 @@ def test_missing_cwd_created_before_root_is_read_only(env):
         subprocess.run([runc, "--root", root, "delete", "-f", rid], capture_output=True)
         assert rr.returncode == 0, rr
         assert rr.stdout.strip() == "/new/work/dir", rr
+
+
+def test_stdio_pipes_belong_to_the_user_host_nodes_stay(env):
+    """The pipes the caller hands over are chowned to process.user (as runc),
+    so that the process can reopen them; a device node or a file of the host is
+    never chowned."""
+    env.process["user"] = {"uid": 1000, "gid": 1000}
+    env.process["args"] = ["sh", "-c", "echo piped > /proc/self/fd/1; "
+                           "echo err > /proc/self/fd/2; cat /proc/self/fd/0"]
+    env.save()
+    argv = [BERTH, "--root", str(env.root), "run", "-b", str(env.bundle)]
+    penv = dict(os.environ, **{MARK: env.mark})
+    ids = [env.new_id(), env.new_id()]
+    env.ids.update(ids)
+    r = subprocess.run(argv + [ids[0]], input="in\n", capture_output=True, text=True,
+                       timeout=20, env=penv)
+    assert r.returncode == 0, r
+    assert r.stdout.split() == ["piped", "in"], r
+    assert r.stderr.strip() == "err", r
+    runc = shutil.which("runc")
+    if runc:
+        root = tempfile.mkdtemp(dir=env.dir)
+        rid = env.new_id()
+        rr = subprocess.run([runc, "--root", root, "run", "-b", str(env.bundle), rid],
+                            input="in\n", capture_output=True, text=True, timeout=20)
+        subprocess.run([runc, "--root", root, "delete", "-f", rid], capture_output=True)
+        assert (rr.returncode, rr.stdout.split()) == (0, ["piped", "in"]), rr
+
+    node = env.dir / "zero"
+    os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+    out = env.dir / "out"
+    env.process["args"] = ["true"]
+    env.save()
+    with open(node) as fin, open(out, "w") as fout:
+        r = subprocess.run(argv + [ids[1]], stdin=fin, stdout=fout,
+                           stderr=subprocess.PIPE, text=True, timeout=20, env=penv)
+    assert r.returncode == 0, r
+    assert os.stat(node).st_uid == 0
+    assert os.stat(out).st_uid == 0
