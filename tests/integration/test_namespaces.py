@@ -276,6 +276,8 @@ def test_no_mount_namespace_runs_in_runtimes(env, host_ns):
     pid = env.state(cid)["pid"]
     assert os.readlink(f"/proc/{pid}/ns/mnt") == host_ns("mnt")
     assert os.readlink(f"/proc/{pid}/root") == str(env.rootfs)
+    r = env.berth("exec", cid, "cat", "/marker")
+    assert r.rc == 0 and r.out == "in-rootfs\n", r
     env.delete(cid, force=True)
     if shutil.which("runc"):
         # runc runs there too, but makes / a slave and leaves its mounts (it needs
