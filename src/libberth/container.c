@@ -444,8 +444,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		init_fail(fd, e);
 
 	/*
-	 * sysctls before finalize: readonlyPaths usually makes /proc/sys
-	 * read-only; the cwd too, root.readonly would refuse it
+	 * Before finalize: the sysctls (readonlyPaths usually makes /proc/sys
+	 * read-only) and a missing cwd (root.readonly would refuse it).
 	 */
 	if (c->runtime_mntns) {
 		/* nothing to mount or pivot in the runtime's mount table: only a new root */
