@@ -21,6 +21,21 @@ def ns_inside(r):
     return dict(l.split(" ", 1) for l in r.out.splitlines())
 
 
+def run_runc(env, id, timeout=20):
+    """runc run of env's bundle (as saved) under a state root of its own; None without runc."""
+    runc = shutil.which("runc")
+    if not runc:
+        return None
+    root = tempfile.mkdtemp(dir=env.dir)
+    try:
+        return subprocess.run([runc, "--root", root, "run", "-b", str(env.bundle), id],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+    finally:
+        subprocess.run([runc, "--root", root, "delete", "-f", id], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def test_default_namespaces_are_new(env, host_ns):
     types = set(env.ns_types())
     assert {"pid", "network", "mount", "ipc", "uts"} <= types
@@ -172,6 +187,9 @@ def test_join_pid_namespace_by_path(env):
         r = env.berth("run", "-b", env.bundle, env.new_id())
         assert r.rc == 0, r
         assert r.out.strip() == a_pid, r
+    rr = run_runc(env, env.new_id())
+    if rr is not None:
+        assert (rr.returncode, rr.stdout.strip()) == (0, a_pid), rr
 
 
 def test_join_pid_namespace_delete_leaves_no_zombie(env):
@@ -190,21 +208,6 @@ def test_join_pid_namespace_delete_leaves_no_zombie(env):
             break
         time.sleep(0.1)
     assert not zombies
-
-
-def run_runc(env, id, timeout=20):
-    """runc run of env's bundle (as saved) under a state root of its own; None without runc."""
-    runc = shutil.which("runc")
-    if not runc:
-        return None
-    root = tempfile.mkdtemp(dir=env.dir)
-    try:
-        return subprocess.run([runc, "--root", root, "run", "-b", str(env.bundle), id],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=timeout)
-    finally:
-        subprocess.run([runc, "--root", root, "delete", "-f", id], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.parametrize("case", [
@@ -254,6 +257,9 @@ def test_new_network_namespace_has_lo_up(env):
     r = env.sh("cat /sys/class/net/lo/flags")
     assert r.rc == 0, r
     assert int(r.out, 16) & 0x1, r  # IFF_UP
+    rr = run_runc(env, env.new_id())
+    if rr is not None:
+        assert rr.returncode == 0 and int(rr.stdout, 16) & 0x1, rr
 
 
 def _runtime_mntns_config(env):
