@@ -74,6 +74,7 @@ struct create_ctx {
 	struct berth_ns_plan ns;
 	unsigned long clone_flags, unshare_flags;
 	bool need_fork;
+	bool runtime_mntns; /* no mount namespace of its own: the init only changes root */
 	int sock[2];
 	pid_t child; /* the direct child of berth */
 	pid_t pid;   /* the container's init (== child unless a double fork) */
@@ -359,8 +360,20 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			init_fail(fd, e);
 		}
 	}
+	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWNET) && berth_ns_loopback_up(&e) < 0)
+		init_fail(fd, e);
 	if (c->need_fork) {
-		/* A joined or unshared pid namespace only applies to our children. */
+		/*
+		 * A joined or unshared pid namespace only applies to our children.
+		 * Both processes share the socket: the child waits for its parent
+		 * to exit (EOF on the pipe) so that SYNC_PID is ahead of anything
+		 * it sends itself.
+		 */
+		int gate[2];
+		if (pipe2(gate, O_CLOEXEC) < 0) {
+			berth_error_set(&e, errno, "fork into the pid namespace");
+			init_fail(fd, e);
+		}
 		pid_t p = fork();
 		if (p < 0) {
 			berth_error_set(&e, errno, "fork into the pid namespace");
@@ -371,6 +384,11 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			_exit(0);
 		}
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		close(gate[1]);
+		char b;
+		while (read(gate[0], &b, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
 	}
 
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
@@ -394,8 +412,15 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.mount_root = c->overlay ? init_mount_overlay : NULL,
 		.mount_root_data = c->overlay,
 	};
-	if (berth_rootfs_setup(&rc, &e) < 0)
+	if (c->runtime_mntns) {
+		rc.root_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rc.root_fd < 0) {
+			berth_error_set(&e, errno, "open rootfs \"%s\"", c->rootfs);
+			init_fail(fd, e);
+		}
+	} else if (berth_rootfs_setup(&rc, &e) < 0) {
 		init_fail(fd, e);
+	}
 
 	_cleanup_free_ char *hook_state = NULL;
 	if (sync_send(fd, SYNC_MOUNTS_READY, 0, NULL) < 0)
@@ -420,11 +445,26 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			    &e) < 0)
 		init_fail(fd, e);
 
-	/* sysctls before finalize: readonlyPaths usually makes /proc/sys read-only */
-	if (berth_rootfs_pivot(&rc, &e) < 0 ||
-	    berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
-	    berth_rootfs_finalize(&rc, &e) < 0)
+	/*
+	 * Before finalize: the sysctls (readonlyPaths usually makes /proc/sys
+	 * read-only) and a missing cwd (root.readonly would refuse it).
+	 */
+	if (c->runtime_mntns) {
+		/* nothing to mount or pivot in the runtime's mount table: only a new root */
+		if (berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0)
+			init_fail(fd, e);
+		if (fchdir(rc.root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+			berth_error_set(&e, errno, "change root to \"%s\"", c->rootfs);
+			init_fail(fd, e);
+		}
+		if (berth_process_cwd_create(&s->process, &e) < 0)
+			init_fail(fd, e);
+	} else if (berth_rootfs_pivot(&rc, &e) < 0 ||
+		   berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
+		   berth_process_cwd_create(&s->process, &e) < 0 ||
+		   berth_rootfs_finalize(&rc, &e) < 0) {
 		init_fail(fd, e);
+	}
 	closep(&rc.root_fd);
 
 	if (s->process.terminal) {
@@ -436,6 +476,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			_exit(1);
 		if (berth_terminal_attach(TAKE_FD(slave), s->process.user.uid, true, &e) < 0)
 			init_fail(fd, e);
+	} else if (berth_terminal_own_stdio(s->process.user.uid, &e) < 0) {
+		init_fail(fd, e);
 	}
 
 	if (!c->opts->no_new_keyring &&
@@ -465,7 +507,12 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		_exit(1);
 	closep(&c->listen_fd);
 
-	struct berth_hook_setup hook_setup = { .fn = init_hook_become, .data = c };
+	/* a copy of berth: its own environment is the host's, not the container's */
+	struct berth_hook_setup hook_setup = {
+		.fn = init_hook_become,
+		.data = c,
+		.env = s->process.env,
+	};
 	if (berth_hooks_run_as(&s->hooks, BERTH_HOOK_START_CONTAINER, start_state, &hook_setup,
 			       &e) < 0) {
 		init_report(cfd, e);
@@ -647,11 +694,6 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 		      "'/dev' is a bind mount: berth leaves it as it is, without default devices "
 		      "or the %zu of linux.devices",
 		      c->spec->linux_.n_devices);
-	const struct berth_namespace *mnt = berth_spec_find_ns(c->spec, BERTH_NS_MNT);
-	if (!mnt || mnt->path)
-		return berth_error_setx(
-			err, EINVAL,
-			"config.json: linux.namespaces: berth needs a new mount namespace");
 	if (c->spec->process.terminal && !o->console_socket && !c->relay_terminal)
 		return berth_error_setx(err, EINVAL,
 					"config.json: process.terminal: a terminal needs "
@@ -697,7 +739,22 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	r = create_seccomp(c, err);
 	if (r < 0)
 		return r;
-	return berth_ns_plan(c->spec, &c->ns, err);
+	r = berth_ns_plan(c->spec, &c->ns, err);
+	if (r < 0)
+		return r;
+	int mnt_fd = c->ns.join_fd[BERTH_NS_MNT];
+	c->runtime_mntns = !berth_spec_find_ns(c->spec, BERTH_NS_MNT) ||
+			   (mnt_fd >= 0 && berth_ns_is_own(mnt_fd, BERTH_NS_MNT));
+	if (c->runtime_mntns) {
+		r = berth_spec_validate_runtime_mntns(c->spec, err);
+		if (r < 0)
+			return r;
+		if (o->notify_socket)
+			return berth_error_setx(err, EINVAL,
+						"NOTIFY_SOCKET: the container's notify socket "
+						"needs a new mount namespace");
+	}
+	return 0;
 }
 
 /*

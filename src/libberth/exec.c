@@ -341,6 +341,11 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 	int fd = c->sock[1];
 
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* a session of its own, as runc gives every process (a terminal's is made below) */
+	if (!proc->terminal && setsid() < 0) {
+		berth_error_set(&e, errno, "setsid");
+		child_fail(fd, e, 1);
+	}
 	if (proc->terminal) {
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
 		if (berth_terminal_open(proc, &master, &slave, &e) < 0)
@@ -349,6 +354,8 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 			_exit(1);
 		if (berth_terminal_attach(TAKE_FD(slave), proc->user.uid, false, &e) < 0)
 			child_fail(fd, e, 1);
+	} else if (berth_terminal_own_stdio(proc->user.uid, &e) < 0) {
+		child_fail(fd, e, 1);
 	}
 
 	_cleanup_free_ char *exe = NULL;
@@ -471,9 +478,7 @@ static int open_init(struct exec_ctx *c, struct berth_error **err)
 		if (r > 0)
 			c->ns_flags |= ns_files[i].flag;
 	}
-	if (!(c->ns_flags & CLONE_NEWNS))
-		return berth_error_setx(
-			err, EINVAL, "container \"%s\" shares berth's mount namespace", c->st->id);
+	/* a container in berth's own mount namespace is entered by its root alone */
 	return 0;
 }
 

@@ -245,9 +245,9 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 		return berth_error_setx(err, EINVAL, "%s hook: no path", kind);
 
 	char *default_argv[] = { h->path, NULL };
-	char *empty_env[] = { NULL };
 	char *const *argv = h->args && h->n_args > 0 ? h->args : default_argv;
-	char *const *envp = h->env ? h->env : empty_env;
+	/* a hook without env gets the runtime's environment, as runc and crun give it */
+	char *const *envp = h->env ? h->env : setup && setup->env ? setup->env : environ;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return berth_error_set(err, errno, "%s hook \"%s\": pipe", kind, h->path);

@@ -18,6 +18,7 @@
 struct berth_hook_setup {
 	int (*fn)(void *data, int keep_fd, struct berth_error **err);
 	void *data;
+	char *const *env; /* of a hook without env; NULL: the runtime's own */
 };
 
 /*

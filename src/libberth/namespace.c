@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
 
@@ -154,4 +157,34 @@ void berth_ns_time_restore(int saved)
 	/* Our children from now on (hooks) belong in the runtime's time namespace again. */
 	setns(saved, CLONE_NEWTIME);
 	close(saved);
+}
+
+int berth_ns_loopback_up(struct berth_error **err)
+{
+	_cleanup_close_ int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return berth_error_set(err, errno, "network namespace: bring 'lo' up");
+	struct ifreq ifr = { .ifr_name = "lo" };
+	if (ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
+		return berth_error_set(err, errno, "network namespace: bring 'lo' up");
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
+		return berth_error_set(err, errno, "network namespace: bring 'lo' up");
+	return 0;
+}
+
+bool berth_ns_is_own(int fd, enum berth_ns_type t)
+{
+	static const char *const proc_name[_BERTH_NS_MAX] = {
+		[BERTH_NS_PID] = "pid",	      [BERTH_NS_NET] = "net",	[BERTH_NS_MNT] = "mnt",
+		[BERTH_NS_IPC] = "ipc",	      [BERTH_NS_UTS] = "uts",	[BERTH_NS_USER] = "user",
+		[BERTH_NS_CGROUP] = "cgroup", [BERTH_NS_TIME] = "time",
+	};
+	char path[32];
+	struct stat a, b;
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", proc_name[t]);
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
 }

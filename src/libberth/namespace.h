@@ -24,6 +24,12 @@ void berth_ns_plan_done(struct berth_ns_plan *p);
 /* In the init: setns() into every joined namespace, the user namespace first. */
 int berth_ns_join(const struct berth_ns_plan *p, struct berth_error **err);
 
+/* Is fd (a namespace of type t) the one this process is in? */
+bool berth_ns_is_own(int fd, enum berth_ns_type t);
+
+/* In the init, in its new network namespace: 'lo' up, as every runtime leaves it. */
+int berth_ns_loopback_up(struct berth_error **err);
+
 /* Parent: write /proc/<pid>/{uid_map,gid_map} (setgroups stays allowed: we are root). */
 int berth_ns_write_id_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err);
 

@@ -628,9 +628,12 @@ static int become_user(const struct berth_user *u, struct berth_error **err)
 	return 0;
 }
 
-/* Make sure the cwd exists inside the root, creating it (0755, owned by root) if missing. */
-static int cwd_create(int root_fd, const char *cwd, struct berth_error **err)
+int berth_process_cwd_create(const struct berth_process *p, struct berth_error **err)
 {
+	const char *cwd = p->cwd ? p->cwd : "/";
+	_cleanup_close_ int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return berth_error_set(err, errno, "open \"/\"");
 	_cleanup_close_ int fd =
 		path_open_in_root(root_fd, cwd, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd >= 0)
@@ -724,10 +727,6 @@ int berth_process_become(const struct berth_exec_opts *o, struct berth_error **e
 	_cleanup_close_ int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
 		return berth_error_set(err, errno, "open \"/\"");
-
-	r = cwd_create(root_fd, cwd, err);
-	if (r < 0)
-		return r;
 
 	int last = cap_last();
 	r = caps_check(&p->caps, last, err);

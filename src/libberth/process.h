@@ -28,6 +28,12 @@ int berth_process_find_exec(const struct berth_process *p, char **ret_path,
  * berth_process_exec().
  */
 int berth_process_setup(const struct berth_process *p, struct berth_error **err);
+/*
+ * In the init, under its new root and before it is made read-only: create
+ * process.cwd (0755, owned by root) if it is missing, as runc does. An exec
+ * never creates it: a missing cwd fails there as chdir fails.
+ */
+int berth_process_cwd_create(const struct berth_process *p, struct berth_error **err);
 
 /* personality(2) with linux.personality's domain | flags; no-op when unset. */
 /*

@@ -281,6 +281,13 @@ int berth_spec_validate(const struct berth_spec *s, bool need_process, struct be
 /* The process part of berth_spec_validate() alone (exec). */
 int berth_spec_validate_process(const struct berth_process *p, struct berth_error **err);
 
+/*
+ * A container that stays in the runtime's mount namespace (none in
+ * linux.namespaces, or a path to berth's own) only changes root: refuse
+ * everything that would mount.
+ */
+int berth_spec_validate_runtime_mntns(const struct berth_spec *s, struct berth_error **err);
+
 /* Helpers used by several modules. */
 const char *berth_ns_type_name(enum berth_ns_type t);	 /* "pid", "network", ... as in the spec */
 int berth_ns_type_from_name(const char *name);		 /* -EINVAL if unknown */

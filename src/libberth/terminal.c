@@ -327,3 +327,29 @@ int berth_terminal_relay(const struct berth_terminal_relay *r, struct berth_erro
 		return berth_error_set(err, -r2, "terminal relay");
 	return 0;
 }
+
+int berth_terminal_own_stdio(uid_t uid, struct berth_error **err)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			if (errno == EBADF)
+				continue;
+			return berth_error_set(err, errno, "stdio: stat fd %d", fd);
+		}
+		/*
+		 * Only pipes and sockets: they have no node anywhere. A device,
+		 * a file or a pty (the caller's own terminal, for all berth can
+		 * tell) stays the host's.
+		 */
+		if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+			continue;
+		if (st.st_uid == uid)
+			continue;
+		/* EINVAL: uid unmapped in a user namespace; EPERM: the owner is: leave it */
+		if (fchown(fd, uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM)
+			return berth_error_set(err, errno, "stdio: chown fd %d to %u", fd,
+					       (unsigned)uid);
+	}
+	return 0;
+}

@@ -31,6 +31,13 @@ int berth_terminal_open(const struct berth_process *p, int *ret_master, int *ret
 int berth_terminal_attach(int slave, uid_t uid, bool console, struct berth_error **err);
 
 /*
+ * Without a terminal: give the pipes and sockets among fds 0-2 (what an
+ * engine hands over) to uid, as runc and crun do, so that the process can
+ * reopen them (/dev/stdout). Never chowns a device or a file of the host.
+ */
+int berth_terminal_own_stdio(uid_t uid, struct berth_error **err);
+
+/*
  * Connect to the unix stream socket at path (--console-socket) and send
  * master with SCM_RIGHTS, with the payload "/dev/ptmx" as runc does: conmon
  * and containerd's shim take the fd and ignore the name. Parent process.

@@ -109,10 +109,9 @@ static int validate_process(const struct berth_process *p, struct berth_error **
 			if (!sc->has_deadline)
 				return invalid(err, "process.scheduler.deadline: is required for "
 						    "SCHED_DEADLINE");
-			if (!sc->has_period)
-				return invalid(err, "process.scheduler.period: is required for "
-						    "SCHED_DEADLINE");
-			if (sc->runtime > sc->deadline || sc->deadline > sc->period)
+			/* no period, or 0: the kernel takes the deadline as the period */
+			bool period = sc->has_period && sc->period != 0;
+			if (sc->runtime > sc->deadline || (period && sc->deadline > sc->period))
 				return invalid(err,
 					       "process.scheduler: SCHED_DEADLINE needs runtime "
 					       "<= deadline <= period");
@@ -155,7 +154,8 @@ static bool sysctl_equal(const char *name, const char *other)
 	return sysctl_has_prefix(name, other) && strlen(name) == strlen(other);
 }
 
-static int validate_sysctl(const struct berth_spec *s, const char *name, struct berth_error **err)
+static int validate_sysctl(const struct berth_spec *s, const char *name, const char *value,
+			   struct berth_error **err)
 {
 	if (sysctl_has_prefix(name, "net.")) {
 		if (!has_ns(s, BERTH_NS_NET))
@@ -163,9 +163,18 @@ static int validate_sysctl(const struct berth_spec *s, const char *name, struct 
 				       name);
 		return 0;
 	}
-	if (sysctl_equal(name, "kernel.hostname") || sysctl_equal(name, "kernel.domainname")) {
-		if (!has_ns(s, BERTH_NS_UTS))
-			return invalid(err, "linux.sysctl: \"%s\" requires a uts namespace", name);
+	bool host = sysctl_equal(name, "kernel.hostname");
+	if (host || sysctl_equal(name, "kernel.domainname")) {
+		/* a joined uts namespace is someone else's: its names are not ours to set */
+		const struct berth_namespace *uts = berth_spec_find_ns(s, BERTH_NS_UTS);
+		if (!uts || uts->path)
+			return invalid(err, "linux.sysctl: \"%s\" requires a new uts namespace",
+				       name);
+		/* the dedicated field and the sysctl both set the name: only if they agree */
+		const char *field = host ? s->hostname : s->domainname;
+		if (field && *field && strcmp(field, value) != 0)
+			return invalid(err, "linux.sysctl: \"%s\" conflicts with %s \"%s\"", name,
+				       host ? "hostname" : "domainname", field);
 		return 0;
 	}
 	if (sysctl_has_prefix(name, "fs.mqueue.") || sysctl_has_prefix(name, "kernel.msg") ||
@@ -318,7 +327,7 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 				       i, l->readonly_paths[i]);
 
 	for (size_t i = 0; i < l->n_sysctl; i++) {
-		r = validate_sysctl(s, l->sysctl[i].key, err);
+		r = validate_sysctl(s, l->sysctl[i].key, l->sysctl[i].value, err);
 		if (r < 0)
 			return r;
 	}
@@ -392,4 +401,31 @@ int berth_spec_validate(const struct berth_spec *s, bool need_process, struct be
 		}
 
 	return validate_linux(s, err);
+}
+
+int berth_spec_validate_runtime_mntns(const struct berth_spec *s, struct berth_error **err)
+{
+#define NEEDS_MNTNS                                                                       \
+	"needs a new mount namespace: in the runtime's own (linux.namespaces has no new " \
+	"\"mount\") it would change, and stay in, the host's mount table"
+	const struct berth_linux *l = &s->linux_;
+	if (s->n_mounts > 0)
+		return invalid(err, "mounts: " NEEDS_MNTNS);
+	if (l->n_masked_paths > 0)
+		return invalid(err, "linux.maskedPaths: " NEEDS_MNTNS);
+	if (l->n_readonly_paths > 0)
+		return invalid(err, "linux.readonlyPaths: " NEEDS_MNTNS);
+	if (s->root_readonly)
+		return invalid(err, "root.readonly: " NEEDS_MNTNS);
+	if (l->n_devices > 0)
+		return invalid(err, "linux.devices: " NEEDS_MNTNS);
+	if (l->rootfs_propagation && *l->rootfs_propagation)
+		return invalid(err, "linux.rootfsPropagation: " NEEDS_MNTNS);
+	/* the pty would come from the image's /dev/ptmx, /dev/console is not berth's */
+	if (s->process.terminal)
+		return invalid(err, "process.terminal: " NEEDS_MNTNS);
+	if (berth_spec_annotation(s, "berth.rootfs.lower"))
+		return invalid(err, "annotations[\"berth.rootfs.lower\"]: " NEEDS_MNTNS);
+	return 0;
+#undef NEEDS_MNTNS
 }

@@ -81,10 +81,11 @@ def test_exec_env_cwd_user_groups(env):
                   "sh", "-c", "echo $FOO $FROM_CONFIG; pwd; id -u; id -g; id -G")
     assert r.rc == 0, r
     assert r.out.splitlines() == ["bar 2", "/tmp", "65534", "65534", "65534 1234"], r
-    # a missing cwd is created inside the container, like for create
+    # a missing cwd is chdir's error, as with runc: exec never creates it
     r = env.berth("exec", "--cwd", "/new/dir", cid, "pwd")
-    assert r.rc == 0 and r.out.strip() == "/new/dir", r
-    assert (env.rootfs / "new" / "dir").is_dir()
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert "cwd" in r.err and "No such file or directory" in r.err, r
+    assert not (env.rootfs / "new").exists()
 
 
 def test_exec_capabilities_and_no_new_privs(env):
@@ -218,6 +219,7 @@ def test_exec_cwd_stays_inside_the_root(env):
     # an absolute symlink to a host directory resolves inside the container
     os.symlink(str(env.dir), env.rootfs / "hostdir")
     os.symlink("../../../../../../../..", env.rootfs / "up")
+    (env.rootfs / str(env.dir).lstrip("/")).mkdir(parents=True)
     r = env.berth("exec", "--cwd", "/hostdir", cid, "sh", "-c", "touch escaped; pwd")
     assert r.rc == 0, r
     assert not (env.dir / "escaped").exists()
@@ -418,3 +420,24 @@ def test_exec_user_id_minus_one_refused(env):
     # nothing was started: the container runs only its init
     r = env.berth("ps", cid, check=True)
     assert len([l for l in r.out.splitlines()[1:] if l.strip()]) == 1, r
+
+
+def test_exec_gets_its_own_session(env):
+    """runc makes every process it starts a session leader, with a tty or not."""
+    cid = running(env)
+    init_sid = open(f"/proc/{env.state(cid)['pid']}/stat").read().rsplit(")", 1)[1].split()[3]
+    r = env.berth("exec", cid, "cat", "/proc/self/stat")
+    assert r.rc == 0, r
+    pid, rest = r.out.split(" ", 1)
+    sid = rest.rsplit(")", 1)[1].split()[3]
+    assert sid == pid, r
+    assert sid != init_sid
+
+
+def test_exec_stdio_pipes_belong_to_the_user(env):
+    cid = running(env)
+    argv = [BERTH, "--root", str(env.root), "exec", "-u", "1000:1000", cid,
+            "sh", "-c", "echo piped > /proc/self/fd/1; cat /proc/self/fd/0"]
+    r = subprocess.run(argv, input="in\n", capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r
+    assert r.stdout.split() == ["piped", "in"], r

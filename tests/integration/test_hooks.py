@@ -93,16 +93,48 @@ def test_hooks_order_run(env):
     check_hook_outputs(env, log, cid, st["pid"], (env.rootfs / "ctr.mnt").read_text().strip())
 
 
-def test_hook_args_and_no_inherited_env(env):
-    script = env.dir / "args.sh"
-    script.write_text('#!/bin/sh\necho "$0|$1|$2|${PATH:-nopath}|${HOME:-nohome}" > "$3"\n')
+ENV_HOOK = '#!/bin/sh\necho "$1|${HOSTVAR:-unset}|${ONLY:-unset}|${PROCVAR:-unset}" > "$2"\n'
+
+
+def _env_hooks(env, out):
+    script = env.dir / "env.sh"
+    script.write_text(ENV_HOOK)
     script.chmod(0o755)
-    out = env.dir / "args.out"
-    env.add_hook("createRuntime", str(script), ["argzero", "one", "two words", str(out)])
-    cid, _ = env.create(["true"])
-    zero, one, two, path, home = out.read_text().strip().split("|")
-    assert (one, two) == ("one", "two words")
-    assert home == "nohome", "hook inherited berth's environment"
+    env.write_rootfs("/env.sh", ENV_HOOK)
+    env.process["env"].append("PROCVAR=fromprocess")
+    env.add_hook("createRuntime", str(script), ["argzero", "two words", str(out) + ".runtime"])
+    env.add_hook("prestart", str(script), ["env.sh", "x", str(out) + ".exact"], env=["ONLY=1"])
+    env.add_hook("startContainer", "/env.sh", ["env.sh", "x", "/env.start"])
+
+
+def _read_env_hooks(out, rootfs):
+    return [pathlib.Path(str(out) + ".runtime").read_text().strip(),
+            pathlib.Path(str(out) + ".exact").read_text().strip(),
+            (rootfs / "env.start").read_text().strip()]
+
+
+def test_hook_env(env, monkeypatch):
+    """Without env a hook gets the runtime's environment (a startContainer hook,
+    run as the container's process, the process's); with env exactly that."""
+    monkeypatch.setenv("HOSTVAR", "fromruntime")
+    out = env.dir / "env.out"
+    _env_hooks(env, out)
+    r = env.run(["true"])
+    assert r.rc == 0, r
+    want = ["two words|fromruntime|unset|unset",
+            "x|unset|1|unset",
+            "x|unset|unset|fromprocess"]
+    assert _read_env_hooks(out, env.rootfs) == want
+    runc = shutil.which("runc")
+    if runc:
+        root = tempfile.mkdtemp(dir=env.dir)
+        rid = env.new_id()
+        rr = subprocess.run([runc, "--root", root, "run", "-b", str(env.bundle), rid],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=20, env=dict(os.environ))
+        subprocess.run([runc, "--root", root, "delete", "-f", rid], capture_output=True)
+        assert rr.returncode == 0, rr
+        assert _read_env_hooks(out, env.rootfs) == want
 
 
 @pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer"])

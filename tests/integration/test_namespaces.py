@@ -3,6 +3,9 @@
 joins an existing one; user and time namespaces with their mappings."""
 
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 
 import pytest
@@ -16,6 +19,21 @@ PRINT_NS = "for n in pid net mnt ipc uts cgroup user time; do echo $n $(readlink
 def ns_inside(r):
     assert r.rc == 0, r
     return dict(l.split(" ", 1) for l in r.out.splitlines())
+
+
+def run_runc(env, id, timeout=20):
+    """runc run of env's bundle (as saved) under a state root of its own; None without runc."""
+    runc = shutil.which("runc")
+    if not runc:
+        return None
+    root = tempfile.mkdtemp(dir=env.dir)
+    try:
+        return subprocess.run([runc, "--root", root, "run", "-b", str(env.bundle), id],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+    finally:
+        subprocess.run([runc, "--root", root, "delete", "-f", id], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_default_namespaces_are_new(env, host_ns):
@@ -137,3 +155,191 @@ def test_cgroup_namespace_root(env):
     # in its own cgroup namespace the container sees itself at the root
     v2 = [l for l in r.out.splitlines() if l.startswith("0::")]
     assert v2 == ["0::/"], r.out
+
+
+def _procs_in_pidns(ns):
+    found = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{d}/ns/pid") != ns:
+                continue
+            found[int(d)] = open(f"/proc/{d}/stat").read()
+        except OSError:
+            continue
+    return found
+
+
+def test_join_pid_namespace_by_path(env):
+    """Joining a pid namespace forks once more: the pid of the real init must
+    reach berth before anything the init sends later, every time."""
+    a, _ = env.create(["sleep", "100"])
+    env.start(a)
+    apid = env.state(a)["pid"]
+    a_pid = os.readlink(f"/proc/{apid}/ns/pid")
+    env.set_ns("pid", f"/proc/{apid}/ns/pid")
+    env.process["args"] = ["sh", "-c", "readlink /proc/self/ns/pid"]
+    env.save()
+    for _ in range(40):
+        r = env.berth("run", "-b", env.bundle, env.new_id())
+        assert r.rc == 0, r
+        assert r.out.strip() == a_pid, r
+    rr = run_runc(env, env.new_id())
+    if rr is not None:
+        assert (rr.returncode, rr.stdout.strip()) == (0, a_pid), rr
+
+
+def test_join_pid_namespace_delete_leaves_no_zombie(env):
+    a, _ = env.create(["sleep", "100"])
+    env.start(a)
+    apid = env.state(a)["pid"]
+    a_pid = os.readlink(f"/proc/{apid}/ns/pid")
+    env.set_ns("pid", f"/proc/{apid}/ns/pid")
+    for _ in range(5):
+        b, _ = env.create(["sleep", "100"])
+        env.delete(b, force=True)
+    # nothing of the deleted containers stays there, zombie or alive (reaping by
+    # whoever adopted them is asynchronous: wait until it is done, or never)
+    left = {}
+    for _ in range(50):
+        left = {p: st for p, st in _procs_in_pidns(a_pid).items() if p != apid}
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left
+
+
+@pytest.mark.parametrize("case", [
+    ("hostname", "kernel.hostname", "new"),
+    ("domainname", "kernel.domainname", "new"),
+    (None, "kernel.hostname", "shared"),
+    (None, "kernel.domainname", "joined"),
+])
+def test_uts_sysctl_conflicts_refused(env, case):
+    field, sysctl, uts = case
+    if field:
+        env.cfg[field] = "fromfield"
+    else:
+        env.cfg.pop("hostname", None)
+        env.cfg.pop("domainname", None)
+    env.linux["sysctl"] = {sysctl: "fromsysctl"}
+    if uts == "shared":
+        env.remove_ns("uts")
+    seen = "/proc/self/root/proc/sys/kernel/"
+    if uts == "joined":
+        a, _ = env.create(["sleep", "100"])
+        env.start(a)
+        seen = f"/proc/{env.state(a)['pid']}/root/proc/sys/kernel/"
+        env.set_ns("uts", f"/proc/{env.state(a)['pid']}/ns/uts")
+    r = env.sh("hostname; cat /proc/sys/kernel/domainname")
+    assert r.rc == 1, r
+    assert "linux.sysctl" in r.err and sysctl in r.err, r
+    assert open(seen + "hostname").read().strip() != "fromsysctl"
+    assert open(seen + "domainname").read().strip() != "fromsysctl"
+    # runc 1.1 has no domainname field and lets a joined namespace be renamed
+    if sysctl == "kernel.hostname":
+        rr = run_runc(env, env.new_id())
+        if rr is not None:
+            assert rr.returncode != 0, rr
+
+
+def test_uts_sysctl_agreeing_with_field_accepted(env):
+    env.cfg["hostname"] = "same"
+    env.linux["sysctl"] = {"kernel.domainname": "dom"}
+    r = env.sh("hostname; cat /proc/sys/kernel/domainname")
+    assert r.rc == 0, r
+    assert r.out.split() == ["same", "dom"], r
+
+
+def test_new_network_namespace_has_lo_up(env):
+    assert "network" in env.ns_types()
+    r = env.sh("cat /sys/class/net/lo/flags")
+    assert r.rc == 0, r
+    assert int(r.out, 16) & 0x1, r  # IFF_UP
+    rr = run_runc(env, env.new_id())
+    if rr is not None:
+        assert rr.returncode == 0 and int(rr.stdout, 16) & 0x1, rr
+
+
+def _runtime_mntns_config(env):
+    """No mount namespace: nothing that mounts, as berth accepts it."""
+    env.remove_ns("mount")
+    env.cfg["mounts"] = []
+    env.linux.pop("maskedPaths", None)
+    env.linux.pop("readonlyPaths", None)
+    env.write_rootfs("/marker", "in-rootfs\n", 0o644)
+
+
+def test_no_mount_namespace_runs_in_runtimes(env, host_ns):
+    """Spec: a namespace left out is the runtime's. Only the root changes."""
+    _runtime_mntns_config(env)
+    r = env.run(["cat", "/marker"])
+    assert r.rc == 0, r
+    assert r.out == "in-rootfs\n", r
+    cid, _ = env.create(["sleep", "100"])
+    env.start(cid)
+    pid = env.state(cid)["pid"]
+    assert os.readlink(f"/proc/{pid}/ns/mnt") == host_ns("mnt")
+    assert os.readlink(f"/proc/{pid}/root") == str(env.rootfs)
+    r = env.berth("exec", cid, "cat", "/marker")
+    assert r.rc == 0 and r.out == "in-rootfs\n", r
+    env.delete(cid, force=True)
+    if shutil.which("runc"):
+        # runc runs there too, but makes / a slave and leaves its mounts (it needs
+        # /proc) in the caller's mount table: only in a scratch namespace
+        env.add_mount("/proc", "proc", "proc")
+        env.process["args"] = ["cat", "/marker"]
+        env.save()
+        root = tempfile.mkdtemp(dir=env.dir)
+        rid = env.new_id()
+        rr = subprocess.run(["unshare", "-m", "--propagation", "private", "runc", "--root",
+                             root, "run", "-b", str(env.bundle), rid],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=20)
+        assert rr.returncode == 0, rr
+        assert rr.stdout == "in-rootfs\n", rr
+
+
+@pytest.mark.parametrize("field", ["mounts", "maskedPaths", "terminal", "own-path"])
+def test_no_mount_namespace_refuses_what_would_mount(env, field):
+    mounts_before = open("/proc/self/mountinfo").read().count(str(env.rootfs))
+    if field == "own-path":
+        # a path to berth's own mount namespace is no new one either
+        env.set_ns("mount", "/proc/self/ns/mnt")
+    else:
+        _runtime_mntns_config(env)
+        if field == "mounts":
+            env.add_mount("/proc", "proc", "proc")
+        elif field == "maskedPaths":
+            env.linux["maskedPaths"] = ["/proc/kcore"]
+        else:
+            env.process["terminal"] = True
+    r = env.run(["true"])
+    assert r.rc == 1, r
+    assert "needs a new mount namespace" in r.err, r
+    assert len(r.err_lines) == 1, r
+    assert open("/proc/self/mountinfo").read().count(str(env.rootfs)) == mounts_before
+
+
+def test_join_mount_namespace_by_path(env):
+    """A mount namespace made beforehand (bound to a file) is joined; the root
+    filesystem is set up inside it, as runc does, and the host's is untouched."""
+    env.write_rootfs("/marker", "in-rootfs\n", 0o644)
+    d = env.dir / "nsfiles"
+    d.mkdir()
+    subprocess.run(["mount", "--bind", str(d), str(d)], check=True)
+    try:
+        subprocess.run(["mount", "--make-private", str(d)], check=True)
+        f = d / "mnt"
+        f.touch()
+        subprocess.run(["unshare", f"--mount={f}", "--propagation", "private", "true"],
+                       check=True)
+        # (runc 1.1.5 fails here: "open /proc/self/mountinfo: no such file or directory")
+        env.set_ns("mount", str(f))
+        r = env.sh("readlink /proc/self/ns/mnt; cat /marker")
+        assert r.rc == 0, r
+        assert r.out.split() == [f"mnt:[{os.stat(f).st_ino}]", "in-rootfs"], r
+    finally:
+        subprocess.run(["umount", str(d / "mnt")], capture_output=True)
+        subprocess.run(["umount", str(d)], check=True)

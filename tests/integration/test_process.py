@@ -3,8 +3,14 @@
 env, cwd, hostname, domainname, sysctls, noNewPrivileges, oomScoreAdj."""
 
 import os
+import stat
+import shutil
+import subprocess
+import tempfile
 
 import pytest
+
+from conftest import BERTH, MARK
 
 CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
         "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
@@ -355,3 +361,74 @@ def test_id_mapping_reaching_minus_one_refused(env, mapping, msg):
     assert r.rc == 1 and len(r.err_lines) == 1, r
     assert f"config.json: {msg}, which is not a valid uid" in r.err, r
     assert env.container_ids() == []
+
+
+@pytest.mark.parametrize("period", [None, 0])
+def test_sched_deadline_without_period(env, period):
+    """The kernel takes period 0 as period = deadline; so do runc and crun."""
+    sched = {"policy": "SCHED_DEADLINE", "runtime": 10000000, "deadline": 100000000}
+    if period is not None:
+        sched["period"] = period
+    env.process["scheduler"] = sched
+    r = env.run(["cat", "/proc/self/stat"])  # no fork: a deadline task may not fork
+    assert r.rc == 0, r
+    f = r.out.rsplit(")", 1)[1].split()
+    assert f[41 - 3] == "6", f  # SCHED_DEADLINE
+
+
+def test_missing_cwd_created_before_root_is_read_only(env):
+    env.cfg["root"]["readonly"] = True
+    env.process["cwd"] = "/new/work/dir"
+    r = env.run(["pwd"])
+    assert r.rc == 0, r
+    assert r.out.strip() == "/new/work/dir", r
+    runc = shutil.which("runc")
+    if runc:
+        shutil.rmtree(env.rootfs / "new")
+        root = tempfile.mkdtemp(dir=env.dir)
+        rid = env.new_id()
+        rr = subprocess.run([runc, "--root", root, "run", "-b", str(env.bundle), rid],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=20)
+        subprocess.run([runc, "--root", root, "delete", "-f", rid], capture_output=True)
+        assert rr.returncode == 0, rr
+        assert rr.stdout.strip() == "/new/work/dir", rr
+
+
+def test_stdio_pipes_belong_to_the_user_host_nodes_stay(env):
+    """The pipes the caller hands over are chowned to process.user (as runc),
+    so that the process can reopen them; a device node or a file of the host is
+    never chowned."""
+    env.process["user"] = {"uid": 1000, "gid": 1000}
+    env.process["args"] = ["sh", "-c", "echo piped > /proc/self/fd/1; "
+                           "echo err > /proc/self/fd/2; cat /proc/self/fd/0"]
+    env.save()
+    argv = [BERTH, "--root", str(env.root), "run", "-b", str(env.bundle)]
+    penv = dict(os.environ, **{MARK: env.mark})
+    ids = [env.new_id(), env.new_id()]
+    env.ids.update(ids)
+    r = subprocess.run(argv + [ids[0]], input="in\n", capture_output=True, text=True,
+                       timeout=20, env=penv)
+    assert r.returncode == 0, r
+    assert r.stdout.split() == ["piped", "in"], r
+    assert r.stderr.strip() == "err", r
+    runc = shutil.which("runc")
+    if runc:
+        root = tempfile.mkdtemp(dir=env.dir)
+        rid = env.new_id()
+        rr = subprocess.run([runc, "--root", root, "run", "-b", str(env.bundle), rid],
+                            input="in\n", capture_output=True, text=True, timeout=20)
+        subprocess.run([runc, "--root", root, "delete", "-f", rid], capture_output=True)
+        assert (rr.returncode, rr.stdout.split()) == (0, ["piped", "in"]), rr
+
+    node = env.dir / "zero"
+    os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+    out = env.dir / "out"
+    env.process["args"] = ["true"]
+    env.save()
+    with open(node) as fin, open(out, "w") as fout:
+        r = subprocess.run(argv + [ids[1]], stdin=fin, stdout=fout,
+                           stderr=subprocess.PIPE, text=True, timeout=20, env=penv)
+    assert r.returncode == 0, r
+    assert os.stat(node).st_uid == 0
+    assert os.stat(out).st_uid == 0

@@ -258,7 +258,7 @@ static void test_full(void)
 	check(l->n_readonly_paths == 0 && l->readonly_paths && l->readonly_paths[0] == NULL);
 	check(streq(l->mount_label, "system_u:object_r:container_file_t:s0"));
 	check(l->n_sysctl == 3 && streq(l->sysctl[0].key, "net.ipv4.ip_forward"));
-	check(streq(l->sysctl[0].value, "1") && streq(l->sysctl[2].value, "x"));
+	check(streq(l->sysctl[0].value, "1") && streq(l->sysctl[2].value, "example.org"));
 	check(l->personality.set && streq(l->personality.domain, "LINUX32"));
 	check(l->personality.value == PER_LINUX32);
 

@@ -95,6 +95,16 @@ static void test_good(void)
 	valid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,\"deadline\":2,"
 		       "\"period\":2}"),
 	      true);
+	/* no period, or 0: the kernel takes the deadline */
+	valid(CFG_PROC(
+		      "\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,\"deadline\":2}"),
+	      true);
+	valid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,\"deadline\":2,"
+		       "\"period\":0}"),
+	      true);
+	valid(CFG("\"hostname\":\"h\",\"linux\":{\"namespaces\":[{\"type\":\"uts\"}],"
+		  "\"sysctl\":{\"kernel.hostname\":\"h\"}}"),
+	      true);
 	valid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_BATCH\",\"nice\":19}"), true);
 	valid(CFG("\"hooks\":{\"poststop\":[{\"path\":\"/bin/x\",\"timeout\":1}]}"), true);
 	valid(CFG("\"linux\":{\"devices\":[{\"type\":\"p\",\"path\":\"/dev/fifo\"}],"
@@ -194,9 +204,15 @@ static void test_bad(void)
 	invalid(CFG_PROC(
 			"\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,\"period\":1}"),
 		true, "config.json: process.scheduler.deadline: is required for SCHED_DEADLINE");
-	invalid(CFG_PROC("\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,\"deadline\":"
-			 "1}"),
-		true, "config.json: process.scheduler.period: is required for SCHED_DEADLINE");
+	/* hostname/domainname sysctls: a new uts namespace, agreeing with the fields */
+	invalid(CFG("\"hostname\":\"h\",\"linux\":{\"namespaces\":[{\"type\":\"uts\"}],"
+		    "\"sysctl\":{\"kernel.hostname\":\"x\"}}"),
+		true,
+		"config.json: linux.sysctl: \"kernel.hostname\" conflicts with hostname \"h\"");
+	invalid(CFG("\"linux\":{\"namespaces\":[{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}],"
+		    "\"sysctl\":{\"kernel.domainname\":\"x\"}}"),
+		true,
+		"config.json: linux.sysctl: \"kernel.domainname\" requires a new uts namespace");
 	invalid(CFG_PROC(
 			"\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":3,\"deadline\":2,"
 			"\"period\":5}"),
@@ -277,7 +293,7 @@ static void test_bad(void)
 	invalid(CFG("\"linux\":{\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}}"), true,
 		"config.json: linux.sysctl: \"net.ipv4.ip_forward\" requires a network namespace");
 	invalid(CFG("\"linux\":{\"sysctl\":{\"kernel.hostname\":\"x\"}}"), true,
-		"config.json: linux.sysctl: \"kernel.hostname\" requires a uts namespace");
+		"config.json: linux.sysctl: \"kernel.hostname\" requires a new uts namespace");
 	invalid(CFG("\"linux\":{\"sysctl\":{\"kernel/shmmax\":\"1\"}}"), true,
 		"config.json: linux.sysctl: \"kernel/shmmax\" requires an ipc namespace");
 	invalid(CFG("\"linux\":{\"namespaces\":[{\"type\":\"uts\"}],\"sysctl\":{"
