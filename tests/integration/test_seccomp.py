@@ -452,3 +452,65 @@ def test_strict_profile_allows_exec(env, nnp):
     env.kill(cid, "KILL")
     env.wait_status(cid, "stopped")
     env.delete(cid)
+
+
+# Every syscall berth makes after loading the filter (strace: sendmsg hands the
+# listener on, close, capset and prctl without noNewPrivileges, execve), and
+# write, which reports an error.
+AFTER_FILTER = ["sendmsg", "write", "close", "capset", "prctl", "execve"]
+
+
+def refused_or_started(r, call):
+    if r.rc != 0:
+        assert "linux.seccomp" in r.err and call in r.err, r
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+@pytest.mark.parametrize("call", AFTER_FILTER)
+def test_notify_on_berths_own_syscalls_never_hangs(env, agent_factory, call, nnp):
+    """A clear refusal or a working start; a hang fails with TimeoutExpired."""
+    agent = agent_factory("--continue")
+    allow_default(env, [{"names": [call], "action": "SCMP_ACT_NOTIFY"}],
+                  listenerPath=str(agent.sock))
+    env.process["noNewPrivileges"] = nnp
+    r = env.run(["true"], timeout=20)
+    refused_or_started(r, call)
+
+
+@pytest.mark.parametrize("call", AFTER_FILTER)
+def test_notify_on_berths_own_syscalls_exec_never_hangs(env, agent_factory, call):
+    agent = agent_factory("--continue")
+    allow_default(env, [{"names": [call], "action": "SCMP_ACT_NOTIFY"}],
+                  listenerPath=str(agent.sock))
+    env.process["args"] = ["sleep", "60"]
+    env.save()
+    cid = env.new_id()
+    r = env.berth("create", "-b", env.bundle, cid, timeout=20)
+    if r.rc != 0:
+        refused_or_started(r, call)
+        return
+    env.start(cid)
+    # the example agent serves one listener at a time: a fresh one for the exec
+    agent.stop()
+    agent.sock.unlink()
+    agent_factory("--continue")
+    r = env.berth("exec", cid, "true", timeout=20)
+    refused_or_started(r, call)
+    env.kill(cid, "KILL")
+    env.wait_status(cid, "stopped")
+    env.delete(cid)
+
+
+@pytest.mark.parametrize("call", ["close", "execve"])
+def test_notify_in_a_start_container_hook_never_hangs(env, agent_factory, call):
+    """The hook's process has the filter, no agent: its notified calls fail with ENOSYS."""
+    agent = agent_factory("--continue")
+    allow_default(env, [{"names": [call], "action": "SCMP_ACT_NOTIFY"}],
+                  listenerPath=str(agent.sock))
+    env.add_hook("startContainer", "/bin/true")
+    r = env.run(["true"], timeout=20)
+    if call == "execve":
+        # the hook cannot execute: start fails, with the hook named
+        assert r.rc != 0 and "startContainer" in r.err, r
+    else:
+        assert r.rc == 0, r
