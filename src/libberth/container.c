@@ -283,11 +283,13 @@ static int init_load_seccomp(void *data, struct berth_error **err)
 	return berth_seccomp_send_fd(d->cfd, nfd, err);
 }
 
-/* before_exec in a startContainer hook's child: the filter, its listener to no agent. */
+/*
+ * before_exec in a startContainer hook's child: the filter without a
+ * listener (closing one could itself be a notified call with no agent).
+ */
 static int init_hook_seccomp(void *data, struct berth_error **err)
 {
-	_cleanup_close_ int nfd = -EBADF;
-	return berth_seccomp_load(data, &nfd, err);
+	return berth_seccomp_load(data, NULL, err);
 }
 
 /*
@@ -1172,20 +1174,29 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 	r = berth_seccomp_read_reply(fd, SYNC_MAX_TEXT, &reply, &notify_fd);
 	if (r < 0)
 		return berth_error_set(err, -r, "container \"%s\": read start reply", s->id);
-	if (reply && *reply) {
-		char *msg = strchr(reply, ' ');
-		int code = atoi(reply);
-		return berth_error_setx(err, code > 0 ? code : EIO, "start \"%s\": %s", s->id,
-					msg ? msg + 1 : reply);
-	}
 
 	_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
 	load_spec_copy(dirfd, &spec);
 	_cleanup_free_ char *rjson = container_state_json(s, "running", false);
 	if (notify_fd >= 0) {
+		/* the init's next calls may wait for the agent: it gets the listener first */
 		r = start_seccomp_agent(spec, s, notify_fd, rjson, err);
 		if (r < 0)
 			return r;
+		int none = -EBADF;
+		free(reply);
+		reply = NULL;
+		r = berth_seccomp_read_reply(fd, SYNC_MAX_TEXT, &reply, &none);
+		closep(&none);
+		if (r < 0)
+			return berth_error_set(err, -r, "container \"%s\": read start reply",
+					       s->id);
+	}
+	if (reply && *reply) {
+		char *msg = strchr(reply, ' ');
+		int code = atoi(reply);
+		return berth_error_setx(err, code > 0 ? code : EIO, "start \"%s\": %s", s->id,
+					msg ? msg + 1 : reply);
 	}
 	/*
 	 * runtime-spec 1.3: a failed poststart hook is an error; the container

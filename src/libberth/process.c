@@ -549,12 +549,14 @@ static void cap_tp(cap_t *c)
 }
 
 /*
- * Effective, permitted and inheritable with capset(2), then the ambient set.
- * The kernel raises an ambient capability only if it is also inheritable;
- * engines (buildah) ask for ambient without inheritable, so the ambient bits
- * are added to the inheritable set and nothing else is.
+ * The effective, permitted and inheritable sets of c as a new cap_t in
+ * *ret, built before the seccomp filter is loaded so that caps_apply()
+ * makes no call but capset and prctl. The kernel raises an ambient
+ * capability only if it is also inheritable; engines (buildah) ask for
+ * ambient without inheritable, so the ambient bits are added to the
+ * inheritable set and nothing else is.
  */
-static int caps_apply(const struct berth_caps *c, struct berth_error **err)
+static int caps_prepare(const struct berth_caps *c, cap_t *ret, struct berth_error **err)
 {
 	_cleanup_(cap_tp) cap_t st = cap_init();
 	int r;
@@ -567,6 +569,16 @@ static int caps_apply(const struct berth_caps *c, struct berth_error **err)
 			      (c->has_inheritable ? c->inheritable : 0) |
 				      (c->has_ambient ? c->ambient : 0))) < 0)
 		return berth_error_set(err, -r, "capabilities");
+	*ret = TAKE_PTR(st);
+	return 0;
+}
+
+/*
+ * Set st (from caps_prepare) with capset(2), then the ambient set. May run
+ * under the container's seccomp filter: capset and prctl only, as runc.
+ */
+static int caps_apply(const struct berth_caps *c, cap_t st, struct berth_error **err)
+{
 	if (cap_set_proc(st) < 0) {
 		int e = errno;
 		if (e == EPERM && c->has_effective && c->has_permitted &&
@@ -604,6 +616,29 @@ static int caps_apply(const struct berth_caps *c, struct berth_error **err)
 					       cap_name(i, name, sizeof(name)));
 		}
 	}
+	return 0;
+}
+
+/*
+ * Make CAP_SYS_ADMIN effective again after a change to a user other than
+ * root (which empties the effective set but, with PR_SET_KEEPCAPS, keeps
+ * the permitted one): loading a seccomp filter without no_new_privs needs
+ * it. Nothing to do when it is effective already.
+ */
+static int caps_raise_sys_admin(struct berth_error **err)
+{
+	_cleanup_(cap_tp) cap_t st = cap_get_proc();
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_value_t admin = CAP_SYS_ADMIN;
+
+	if (!st || cap_get_flag(st, admin, CAP_EFFECTIVE, &v) < 0)
+		return berth_error_set(err, errno, "capabilities: read the current sets");
+	if (v == CAP_SET)
+		return 0;
+	if (cap_set_flag(st, CAP_EFFECTIVE, 1, &admin, CAP_SET) < 0 || cap_set_proc(st) < 0)
+		return berth_error_set(err, errno,
+				       "capabilities: make \"CAP_SYS_ADMIN\" effective to load "
+				       "the seccomp filter without noNewPrivileges");
 	return 0;
 }
 
@@ -738,16 +773,6 @@ int berth_process_become(const struct berth_exec_opts *o, struct berth_error **e
 	if (r < 0)
 		return r;
 
-	/*
-	 * Without no_new_privs, installing a seccomp filter needs CAP_SYS_ADMIN,
-	 * which the user may not keep: run the hook while still privileged.
-	 */
-	if (!p->no_new_privileges) {
-		r = call_before_exec(o, err);
-		if (r < 0)
-			return r;
-	}
-
 	/* needs CAP_SETPCAP in the effective set: do it before becoming the user */
 	r = caps_drop_bounding(&p->caps, last, err);
 	if (r < 0)
@@ -756,29 +781,21 @@ int berth_process_become(const struct berth_exec_opts *o, struct berth_error **e
 	r = become_user(&p->user, err);
 	if (r < 0)
 		return r;
-	r = caps_apply(&p->caps, err);
-	if (r < 0)
-		return r;
 	/*
 	 * Still a copy of berth until execve (CVE-2019-5736): the change of
 	 * user made us dumpable again if fs.suid_dumpable is 1.
 	 */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return berth_error_set(err, errno, "prctl PR_SET_NO_NEW_PRIVS");
-
-	umask(p->user.has_umask ? (mode_t)p->user.umask : 0022);
-
+	/*
+	 * As the user, before its capabilities are set: a user other than root
+	 * has no effective capability now, so the permissions of the path apply.
+	 */
 	r = cwd_enter(root_fd, cwd, err);
 	if (r < 0)
 		return r;
 
-	if (p->no_new_privileges) {
-		r = call_before_exec(o, err);
-		if (r < 0)
-			return r;
-	}
+	umask(p->user.has_umask ? (mode_t)p->user.umask : 0022);
 
 	/* explicitly: it could sit in the preserved range */
 	close(TAKE_FD(root_fd));
@@ -792,6 +809,38 @@ int berth_process_become(const struct berth_exec_opts *o, struct berth_error **e
 		r = fd_set_cloexec(fd, false);
 		if (r < 0 && r != -EBADF)
 			return berth_error_set(err, -r, "preserve fd %d", fd);
+	}
+
+	_cleanup_(cap_tp) cap_t caps = NULL;
+	r = caps_prepare(&p->caps, &caps, err);
+	if (r < 0)
+		return r;
+
+	/*
+	 * The filter comes after every step of ours but those runc also makes
+	 * after its filter: without no_new_privs it needs CAP_SYS_ADMIN, so
+	 * capset and prctl (caps_apply) follow it; with no_new_privs nothing
+	 * but execve does.
+	 */
+	if (!p->no_new_privileges && o->before_exec) {
+		r = caps_raise_sys_admin(err);
+		if (r < 0)
+			return r;
+		r = call_before_exec(o, err);
+		if (r < 0)
+			return r;
+	}
+
+	r = caps_apply(&p->caps, caps, err);
+	if (r < 0)
+		return r;
+
+	if (p->no_new_privileges) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			return berth_error_set(err, errno, "prctl PR_SET_NO_NEW_PRIVS");
+		r = call_before_exec(o, err);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

@@ -53,25 +53,28 @@ struct berth_exec_opts {
 	const int *keep_fds;
 	size_t n_keep_fds;
 	/*
-	 * Called after user/capabilities are set and no_new_privs applied,
-	 * right before closing fds and execve (issue 4: seccomp). May be NULL.
-	 * Exception: without noNewPrivileges it is called while still fully
-	 * privileged, before the user switch (a seccomp filter then needs
-	 * CAP_SYS_ADMIN), so the filter also sees setresuid, capset, chdir.
+	 * Loads the seccomp filter (issue 4). May be NULL. With noNewPrivileges
+	 * it is called after every other step, and only execve follows. Without,
+	 * the filter needs CAP_SYS_ADMIN: it is called as the user, with
+	 * CAP_SYS_ADMIN made effective again, before the capability sets are
+	 * set, and only capset, prctl and execve follow (what runc makes after
+	 * its own filter).
 	 */
 	int (*before_exec)(void *data, struct berth_error **err);
 	void *before_exec_data;
 };
 
 /*
- * Become the user (setgroups, setresgid, setresuid keeping capabilities),
- * set the five capability sets (bounding first, ambient last), no_new_privs,
- * umask, chdir(cwd) (resolved inside the root, created if missing), call
- * before_exec, close every fd but stdio, preserve_fds and keep_fds.
- * o->path is not used. Afterwards the caller is what the container's
- * process will be and has nothing left to do but execve: this runs in the
- * init, and in the init's children that run startContainer hooks. Returns 0
- * or -errno; a failure leaves the process half-changed, it must exit.
+ * Drop the bounding set, become the user (setgroups, setresgid, setresuid
+ * keeping capabilities), enter cwd (resolved inside the root, created if
+ * missing; the user's permissions apply, except for root), set the umask,
+ * close every fd but stdio, preserve_fds and keep_fds, then set the other
+ * four capability sets (ambient last) and no_new_privs, calling before_exec
+ * as said above. o->path is not used. Afterwards the caller is what the
+ * container's process will be and has nothing left to do but execve: this
+ * runs in the init, and in the init's children that run startContainer
+ * hooks. Returns 0 or -errno; a failure leaves the process half-changed, it
+ * must exit.
  */
 int berth_process_become(const struct berth_exec_opts *o, struct berth_error **err);
 

@@ -104,8 +104,10 @@ int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_
 
 /*
  * Load the filter into the calling thread with seccomp(2). With notify rules
- * *ret_listener_fd gets the (O_CLOEXEC) listener fd, else -EBADF. Needs
- * no_new_privs or CAP_SYS_ADMIN. Runs in the process about to execve.
+ * *ret_listener_fd gets the (O_CLOEXEC) listener fd, else -EBADF. With
+ * ret_listener_fd NULL no listener is made: notified syscalls fail with
+ * ENOSYS. Needs no_new_privs or CAP_SYS_ADMIN. Runs in the process about to
+ * execve.
  */
 int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd,
 		       struct berth_error **err);
@@ -115,8 +117,10 @@ int berth_seccomp_send_fd(int sock, int fd, struct berth_error **err);
 
 /*
  * Read a stream socket until EOF, like read_fd_all(), but also take an fd
- * passed with SCM_RIGHTS (its NUL payload byte is dropped). *ret_fd is
- * -EBADF when none came. Returns 0 or -errno.
+ * passed with SCM_RIGHTS (its NUL payload byte is dropped). Returns early,
+ * after the message that carried the fd: the sender may be waiting in a
+ * notified syscall for the agent that fd is meant for; call again for the
+ * rest. *ret_fd is -EBADF when none came. Returns 0 or -errno.
  */
 int berth_seccomp_read_reply(int sock, size_t max, char **ret_text, int *ret_fd);
 

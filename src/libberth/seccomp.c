@@ -252,6 +252,16 @@ static int parse_arg(yajl_val v, const char *path, struct berth_seccomp_arg *a,
 	return 0;
 }
 
+/*
+ * The syscalls the loading process makes between loading the filter and
+ * the agent getting the listener (sendmsg passes it on, write reports an
+ * error): notified, they would wait for an agent that never hears of them.
+ */
+static bool is_handoff_syscall(const char *name)
+{
+	return streq(name, "sendmsg") || streq(name, "write");
+}
+
 static int parse_rule(yajl_val v, const char *path, struct berth_seccomp_rule *rule,
 		      struct berth_seccomp_config *c, struct berth_error **err)
 {
@@ -287,8 +297,18 @@ static int parse_rule(yajl_val v, const char *path, struct berth_seccomp_rule *r
 	int r = get_action(act, obj_get(v, "errnoRet"), p, p2, &rule->action, err);
 	if (r < 0)
 		return r;
-	if (rule->action == SCMP_ACT_NOTIFY)
+	if (rule->action == SCMP_ACT_NOTIFY) {
 		c->has_notify = true;
+		for (size_t i = 0; i < rule->n_names; i++) {
+			if (!is_handoff_syscall(rule->names[i]))
+				continue;
+			snprintf(p2, sizeof(p2), "%s.names[%zu]", path, i);
+			return bad(err, p2,
+				   "SCMP_ACT_NOTIFY cannot be used for \"%s\": berth needs it to "
+				   "hand the listener to the agent",
+				   rule->names[i]);
+		}
+	}
 
 	yajl_val args = obj_get(v, "args");
 	if (args && !YAJL_IS_NULL(args)) {
@@ -1084,12 +1104,18 @@ int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd,
 		       struct berth_error **err)
 {
 	struct sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f->insns };
-	unsigned long flags = f->flags | (f->notify ? BERTH_SECCOMP_FLAG_NEW_LISTENER : 0);
+	bool listener = f->notify && ret_listener_fd;
+	unsigned long flags = f->flags;
+	if (listener)
+		flags |= BERTH_SECCOMP_FLAG_NEW_LISTENER;
+	else
+		flags &= ~(BERTH_SECCOMP_FLAG_TSYNC_ESRCH | BERTH_SECCOMP_FLAG_WAIT_KILLABLE_RECV);
 	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 	if (r < 0)
 		return berth_error_set(err, errno, "load the seccomp filter");
 	/* with TSYNC_ESRCH a thread that could not be synchronised is an error, not a tid */
-	*ret_listener_fd = f->notify ? (int)r : -EBADF;
+	if (ret_listener_fd)
+		*ret_listener_fd = listener ? (int)r : -EBADF;
 	return 0;
 }
 
@@ -1150,6 +1176,9 @@ int berth_seccomp_read_reply(int sock, size_t max, char **ret_text, int *ret_fd)
 		size_t take = MIN((size_t)n - skip, max - len);
 		memcpy(buf + len, tmp + skip, take);
 		len += take;
+		/* the sender may now wait in a notified syscall: the fd must go on at once */
+		if (got >= 0)
+			break;
 	}
 	buf[len] = 0;
 	*ret_text = TAKE_PTR(buf);

@@ -383,3 +383,157 @@ def test_features_report_seccomp(env):
     assert "SCMP_ARCH_X86_64" in sc["archs"]
     assert set(sc["supportedFlags"]) <= set(sc["knownFlags"])
     assert "SECCOMP_FILTER_FLAG_LOG" in sc["supportedFlags"]
+
+
+# What busybox's `true` (static) makes from its execve to its exit.
+TRUE_SYSCALLS = ["execve", "brk", "arch_prctl", "set_tid_address", "set_robust_list", "rseq",
+                 "prlimit64", "readlink", "getrandom", "mprotect", "prctl", "getuid",
+                 "exit_group"]
+# What runc 1.1.5's init makes after loading the filter, up to its execve (strace, with
+# and without noNewPrivileges): a profile must allow these for runc, so berth may make
+# them too, and nothing else (no openat2, umask, setresuid, close_range ...).
+RUNC_AFTER_FILTER = ["prctl", "capget", "capset", "setuid", "setgid", "setgroups", "chdir",
+                     "getcwd", "getppid", "getpid", "openat", "newfstatat", "fstat", "fstatfs",
+                     "faccessat2", "getdents64", "fcntl", "read", "write", "close", "epoll_ctl",
+                     "futex", "nanosleep", "sched_yield", "rt_sigreturn", "rt_sigprocmask",
+                     "rt_sigaction", "sigaltstack", "gettid", "tgkill", "mmap", "munmap",
+                     "madvise", "clone", "exit", "execve"]
+
+
+def strict_profile():
+    return {"defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": sorted(set(TRUE_SYSCALLS + RUNC_AFTER_FILTER)),
+                          "action": "SCMP_ACT_ALLOW"}]}
+
+
+def runc_run(env, cid):
+    """Run the env's bundle with runc under its own root; None when runc is missing."""
+    runc = shutil.which("runc")
+    if not runc:
+        return None
+    env.save()
+    root = env.dir / "runc-root"
+    try:
+        return subprocess.run([runc, "--root", str(root), "run", "-b", str(env.bundle), cid],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=30)
+    finally:
+        subprocess.run([runc, "--root", str(root), "delete", "--force", cid],
+                       capture_output=True, timeout=30)
+
+
+def runc_exec(env, cid, option_sets):
+    """runc create/start of the env's bundle, then `runc exec [OPTIONS] cid true` for each
+    option set; True when every exec succeeded, None when runc is missing."""
+    runc = shutil.which("runc")
+    if not runc:
+        return None
+    env.save()
+    base = [runc, "--root", str(env.dir / "runc-root")]
+
+    def call(*args):
+        # files, not pipes: the container keeps its stdio open
+        with open(env.dir / "runc.out", "w") as f:
+            return subprocess.run(base + list(args), stdin=subprocess.DEVNULL, stdout=f,
+                                  stderr=subprocess.STDOUT, timeout=30).returncode
+    try:
+        if call("create", "-b", str(env.bundle), cid) != 0 or call("start", cid) != 0:
+            return False
+        return all(call("exec", *opts, cid, "true") == 0 for opts in option_sets)
+    finally:
+        call("delete", "--force", cid)
+
+
+@pytest.mark.parametrize("uid", [0, 1000])
+@pytest.mark.parametrize("nnp", [True, False])
+def test_strict_profile_allows_start(env, nnp, uid):
+    """berth's own steps after loading the filter are no more than runc's."""
+    env.linux["seccomp"] = strict_profile()
+    env.process["noNewPrivileges"] = nnp
+    env.process["user"] = {"uid": uid, "gid": uid}
+    env.process["args"] = ["true"]
+    rr = runc_run(env, env.new_id())
+    r = env.run()
+    if rr is not None and rr.returncode == 0:
+        assert r.rc == 0, (r, "runc started it")
+    assert r.rc == 0, r
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_strict_profile_allows_exec(env, nnp):
+    env.linux["seccomp"] = strict_profile()
+    env.process["noNewPrivileges"] = nnp
+    # the init waits in a syscall the profile refuses: pause() fails, sleep is not allowed
+    env.linux["seccomp"]["syscalls"][0]["names"] += ["clock_nanosleep", "pause"]
+    cid, _ = env.create(["sleep", "60"])
+    env.start(cid)
+    runc_ok = runc_exec(env, env.new_id(), [[], ["--user", "1000:1000"]])
+    r = env.berth("exec", cid, "true")
+    assert r.rc == 0, (r, "runc exec'd it" if runc_ok else "")
+    r = env.berth("exec", "--user", "1000:1000", cid, "true")
+    assert r.rc == 0, (r, "runc exec'd it" if runc_ok else "")
+    env.kill(cid, "KILL")
+    env.wait_status(cid, "stopped")
+    env.delete(cid)
+
+
+# Every syscall berth makes after loading the filter (strace: sendmsg hands the
+# listener on, close, capset and prctl without noNewPrivileges, execve), and
+# write, which reports an error.
+AFTER_FILTER = ["sendmsg", "write", "close", "capset", "prctl", "execve"]
+
+
+def refused_or_started(r, call):
+    if r.rc != 0:
+        assert "linux.seccomp" in r.err and call in r.err, r
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+@pytest.mark.parametrize("call", AFTER_FILTER)
+def test_notify_on_berths_own_syscalls_never_hangs(env, agent_factory, call, nnp):
+    """A clear refusal or a working start; a hang fails with TimeoutExpired."""
+    agent = agent_factory("--continue")
+    allow_default(env, [{"names": [call], "action": "SCMP_ACT_NOTIFY"}],
+                  listenerPath=str(agent.sock))
+    env.process["noNewPrivileges"] = nnp
+    r = env.run(["true"], timeout=20)
+    refused_or_started(r, call)
+
+
+@pytest.mark.parametrize("call", AFTER_FILTER)
+def test_notify_on_berths_own_syscalls_exec_never_hangs(env, agent_factory, call):
+    agent = agent_factory("--continue")
+    allow_default(env, [{"names": [call], "action": "SCMP_ACT_NOTIFY"}],
+                  listenerPath=str(agent.sock))
+    env.process["args"] = ["sleep", "60"]
+    env.save()
+    cid = env.new_id()
+    r = env.berth("create", "-b", env.bundle, cid, timeout=20)
+    if r.rc != 0:
+        refused_or_started(r, call)
+        return
+    env.start(cid)
+    # the example agent serves one listener at a time: a fresh one for the exec
+    agent.stop()
+    agent.sock.unlink()
+    agent_factory("--continue")
+    r = env.berth("exec", cid, "true", timeout=20)
+    refused_or_started(r, call)
+    env.kill(cid, "KILL")
+    env.wait_status(cid, "stopped")
+    env.delete(cid)
+
+
+@pytest.mark.parametrize("call", ["close", "execve"])
+def test_notify_in_a_start_container_hook_never_hangs(env, agent_factory, call):
+    """The hook's process has the filter, no agent: its notified calls fail with ENOSYS."""
+    agent = agent_factory("--continue")
+    allow_default(env, [{"names": [call], "action": "SCMP_ACT_NOTIFY"}],
+                  listenerPath=str(agent.sock))
+    env.add_hook("startContainer", "/bin/true")
+    r = env.run(["true"], timeout=20)
+    if call == "execve":
+        # the hook cannot execute: start fails, with the hook named
+        assert r.rc != 0 and "startContainer" in r.err, r
+    else:
+        assert r.rc == 0, r

@@ -222,6 +222,15 @@ static void test_parse_errors(void)
 		"\"SCMP_ACT_ALLOW\",\"args\":[{\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}",
 		"config.json: linux.seccomp.syscalls[0].args[0].index: is required");
 	expect_error("[1]", "config.json: linux.seccomp: must be an object");
+	/* berth passes the listener on with sendmsg and reports errors with write */
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/s\",\"syscalls\":["
+		     "{\"names\":[\"read\",\"sendmsg\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+		     "config.json: linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be "
+		     "used for \"sendmsg\": berth needs it to hand the listener to the agent");
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/s\",\"syscalls\":["
+		     "{\"names\":[\"write\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+		     "config.json: linux.seccomp.syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be "
+		     "used for \"write\": berth needs it to hand the listener to the agent");
 }
 
 static void test_parse_ok(void)
