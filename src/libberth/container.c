@@ -768,8 +768,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		return r;
 	c->cg_made = true;
 	/* Limits are in place before the init exists: it is cloned into the cgroup. */
-	r = cgroup_apply(c->cg_path, res, c->spec->linux_.devices, c->spec->linux_.n_devices, false,
-			 err);
+	r = cgroup_apply(c->cg_path, res, false, err);
 	if (r < 0)
 		return r;
 

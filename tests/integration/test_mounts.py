@@ -4,9 +4,13 @@ mount options, masked and read-only paths, /dev and linux.devices, and the
 symlink escape of a mount destination."""
 
 import os
+import shutil
 import stat
+import subprocess
 
 import pytest
+
+from conftest import MARK
 
 
 def mountinfo(r):
@@ -19,6 +23,28 @@ def mountinfo(r):
         p = post.split()
         out[f[4]] = (set(f[5].split(",")), p[0], set(p[2].split(",")) if len(p) > 2 else set())
     return out
+
+
+def runc_run(env, args):
+    """Run args in env's bundle with runc (as `berth run` does) and delete what is left;
+    None when runc is not installed."""
+    runc = shutil.which("runc")
+    if not runc:
+        return None
+    env.process["args"] = list(args)
+    env.save()
+    root = env.dir / "runc-state"
+    cid = env.new_id() + "-runc"
+    e = dict(os.environ)
+    e[MARK] = env.mark
+    try:
+        cp = subprocess.run([runc, "--root", str(root), "run", "-b", str(env.bundle), cid],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=60, env=e)
+    finally:
+        subprocess.run([runc, "--root", str(root), "delete", "--force", cid],
+                       capture_output=True, timeout=60)
+    return cp
 
 
 def test_standard_mounts(env):
@@ -281,6 +307,23 @@ def test_linux_devices(env):
     assert lines[2].startswith("/dev/loopfake block special file 7:c8")
     assert lines[3].startswith("/dev/myfifo fifo")
     assert lines[4] == "ok"
+
+
+def test_linux_devices_not_allowed_by_cgroup(env):
+    """A linux.devices entry makes a node, not a device cgroup rule (runc): under a
+    deny-all rule the node stays closed. Opening /dev/kmsg write-only writes nothing."""
+    env.linux["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11,
+                             "fileMode": 0o600}]
+    env.linux.setdefault("resources", {})["devices"] = [{"allow": False, "access": "rwm"}]
+    script = "test -c /dev/kmsg && echo NODE; (: > /dev/kmsg) && echo OPENED; true"
+    r = env.sh(script)
+    assert r.rc == 0, r
+    assert "NODE" in r.out, r
+    assert "OPENED" not in r.out, r
+    rr = runc_run(env, ["sh", "-c", script])
+    if rr is not None:
+        assert rr.returncode == 0 and "NODE" in rr.stdout, rr
+        assert "OPENED" not in rr.stdout, rr
 
 
 def test_dev_is_not_host_dev(env):
