@@ -1520,9 +1520,10 @@ static int masked_path(const struct fin *f, const char *path, struct berth_error
 		return berth_error_set(err, errno, "masked path '%s'", path);
 	const char *t = fin_target(f, fd, path, buf, sizeof(buf));
 
+	/* a directory: an empty read-only tmpfs (runc), listable by anyone */
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "mode=000") < 0)
+		if (mount("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
+		    0)
 			return berth_error_set(err, errno, "masked path '%s': mount empty tmpfs",
 					       path);
 		return 0;

@@ -104,6 +104,25 @@ def test_masked_paths_custom(env):
     assert not (env.rootfs / "home" / "x").exists()
 
 
+def test_masked_directory_is_empty_readonly_tmpfs(env):
+    """A masked directory is covered by an empty read-only tmpfs, as runc does: anyone may
+    list it (empty), nobody may write to it."""
+    env.linux["maskedPaths"] = ["/home"]
+    env.process["user"] = {"uid": 1000, "gid": 1000}
+    script = ("grep ' /home ' /proc/self/mountinfo; ls -A /home && echo LISTED; "
+              "stat -c 'MODE %a' /home; (touch /home/x) 2>/dev/null && echo WROTE; true")
+    for name, out in (("berth", env.sh(script)), ("runc", runc_run(env, ["sh", "-c", script]))):
+        if out is None:
+            continue
+        rc, stdout = (out.rc, out.out) if name == "berth" else (out.returncode, out.stdout)
+        assert rc == 0, (name, out)
+        lines = stdout.splitlines()
+        assert " - tmpfs " in lines[0] and " ro" in lines[0], (name, stdout)
+        assert lines[1:3] == ["LISTED", "MODE 1777"], (name, stdout)
+        assert "WROTE" not in stdout, (name, stdout)
+    assert not (env.rootfs / "home" / "x").exists()
+
+
 def test_readonly_paths(env):
     ro = env.linux.get("readonlyPaths", [])
     assert "/proc/sys" in ro
