@@ -853,6 +853,12 @@ static const char *userns_fallback(const char *type)
 	return NULL;
 }
 
+static bool is_dev_destination(const char *dest)
+{
+	_cleanup_free_ char *n = dest ? path_absolute("/", dest) : NULL;
+	return n && streq(n, "/dev");
+}
+
 static int job_fresh(struct mount_job *j, struct berth_error **err)
 {
 	const char *type = j->m->type;
@@ -861,6 +867,13 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 			 streq(type, "cgroup2");
 	bool ro_later = (flags & MS_RDONLY) && (shared_sb || j->o.tmpcopyup);
 	int r;
+
+	/* a read-only /dev is filled (devices, pts, shm) first: read-only in finalize (runc) */
+	if ((flags & MS_RDONLY) && is_dev_destination(j->dest)) {
+		flags &= ~MS_RDONLY;
+		ro_later = false;
+		j->c->dev_ro_later = true;
+	}
 
 	_cleanup_close_ int tfd = path_mkdir_p_in_root(j->c->root_fd, j->dest, 0755);
 	if (tfd < 0)
@@ -1342,12 +1355,6 @@ static int setup_dev(struct berth_rootfs_ctx *c, uint64_t own_mnt, struct berth_
 
 /* ---- phases ------------------------------------------------------------------------------- */
 
-static bool is_dev_destination(const char *dest)
-{
-	_cleanup_free_ char *n = dest ? path_absolute("/", dest) : NULL;
-	return n && streq(n, "/dev");
-}
-
 static bool has_option(const struct berth_mount *m, const char *name)
 {
 	for (size_t i = 0; i < m->n_options; i++)
@@ -1421,7 +1428,12 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 		return berth_error_set(err, errno, "open rootfs '%s'", c->rootfs);
 
 	uint64_t own_dev_mnt = 0;
+	c->dev_ro_later = false;
 	for (size_t i = 0; i < s->n_mounts; i++) {
+		/* a new mount at /dev decides again whether /dev is made read-only at the end */
+		if (is_dev_destination(s->mounts[i].destination) &&
+		    !has_option(&s->mounts[i], "remount"))
+			c->dev_ro_later = false;
 		int r = mount_one(c, &s->mounts[i], err);
 		if (r < 0)
 			return r;
@@ -1559,6 +1571,16 @@ int berth_rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err)
 		r = masked_path(&f, l->masked_paths[i], err);
 		if (r < 0)
 			return r;
+	}
+
+	if (c->dev_ro_later) {
+		char buf[FD_PATH_MAX];
+		_cleanup_close_ int dev = path_open_in_root(root, "/dev", O_PATH | O_DIRECTORY, 0);
+		if (dev < 0)
+			return berth_error_set(err, dev, "open '/dev'");
+		r = remount_bind(dev, fin_target(&f, dev, "/dev", buf, sizeof(buf)), MS_RDONLY, 0);
+		if (r < 0)
+			return berth_error_set(err, r, "remount '/dev' read-only");
 	}
 
 	if (c->spec->root_readonly) {

@@ -53,6 +53,8 @@ struct berth_rootfs_ctx {
 	void *mount_root_data;
 	/* Filled by berth_rootfs_setup(): an O_PATH fd of the rootfs (after the self bind). */
 	int root_fd;
+	/* Set by berth_rootfs_setup(): /dev is a read-only mount kept writable until finalize. */
+	bool dev_ro_later;
 };
 
 /*

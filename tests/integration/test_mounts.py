@@ -345,6 +345,27 @@ def test_linux_devices_not_allowed_by_cgroup(env):
         assert "OPENED" not in rr.stdout, rr
 
 
+def test_readonly_dev_then_pts(env):
+    """A read-only /dev tmpfs followed by /dev/pts: berth fills /dev and mounts pts, then
+    makes /dev read-only (runc)."""
+    for m in env.cfg["mounts"]:
+        if m["destination"] == "/dev":
+            m["options"] = [o for o in m.get("options", []) if o != "rw"] + ["ro"]
+    script = ("grep -E ' /dev(/pts)? ' /proc/self/mountinfo | cut -d' ' -f5,6; "
+              "test -c /dev/null && echo NULL; test -c /dev/pts/ptmx && echo PTS; "
+              "(touch /dev/x) 2>/dev/null && echo WROTE; true")
+    for name, out in (("berth", env.sh(script)), ("runc", runc_run(env, ["sh", "-c", script]))):
+        if out is None:
+            continue
+        rc, stdout = (out.rc, out.out) if name == "berth" else (out.returncode, out.stdout)
+        assert rc == 0, (name, out)
+        mi = dict(l.split() for l in stdout.splitlines() if l.startswith("/dev"))
+        assert "ro" in mi["/dev"].split(","), (name, stdout)
+        assert "/dev/pts" in mi, (name, stdout)
+        assert "NULL" in stdout and "PTS" in stdout, (name, stdout)
+        assert "WROTE" not in stdout, (name, stdout)
+
+
 def test_dev_is_not_host_dev(env):
     r = env.sh("ls /dev | wc -l; test -e /dev/vda && echo host-disk")
     assert "host-disk" not in r.out, r
