@@ -1455,12 +1455,110 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 	return setup_dev(c, own_dev_mnt, err);
 }
 
+/* Decode mountinfo's octal escapes ("\\040" for a space) in place. */
+static void mountinfo_unescape(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; w++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w = (char)(((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
+			r += 4;
+		} else {
+			*w = *r++;
+		}
+	}
+	*w = 0;
+}
+
+/* Is p dir or below it (both absolute and canonical)? */
+static bool path_is_below(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	return strncmp(p, dir, n) == 0 && (p[n] == 0 || p[n] == '/');
+}
+
+/*
+ * --no-pivot, before the move: the host's mounts stay in this mount namespace
+ * (out of the chroot's reach, not out of the kernel's sight). A whole procfs
+ * or sysfs among them would let a nested user namespace mount a fresh,
+ * unmasked one: the kernel allows it when an instance is fully visible
+ * anywhere in the namespace. Each one outside the rootfs is detached or,
+ * where it cannot be (locked in a user namespace), covered by an empty
+ * tmpfs. Runs in the container init, in its mount namespace (a recursive
+ * slave: nothing reaches the host).
+ */
+static int hide_host_proc_sys(int root_fd, struct berth_error **err)
+{
+	char buf[FD_PATH_MAX], root[PATH_MAX];
+	ssize_t n = readlink(path_fd_path(root_fd, buf, sizeof(buf)), root, sizeof(root) - 1);
+	if (n < 0)
+		return berth_error_set(err, errno, "no-pivot: find the rootfs path");
+	root[n] = 0;
+
+	/* all of it first: detaching the host's /proc ends the reading */
+	_cleanup_free_ char *mi = NULL;
+	int r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 64u << 20, &mi, NULL);
+	if (r < 0)
+		return berth_error_set(err, r, "no-pivot: read '/proc/self/mountinfo'");
+
+	size_t n_hide = 0, cap = 0;
+	_cleanup_free_ char **hide = NULL;
+	char *save = NULL;
+	for (char *line = strtok_r(mi, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* id parent dev root mountpoint options [optional...] - fstype source super */
+		char *f[5], *fsave = NULL, *tok = strtok_r(line, " ", &fsave);
+		size_t k = 0;
+		for (; tok && k < ELEMENTSOF(f); tok = strtok_r(NULL, " ", &fsave))
+			f[k++] = tok;
+		while (tok && !streq(tok, "-"))
+			tok = strtok_r(NULL, " ", &fsave);
+		const char *fstype = tok ? strtok_r(NULL, " ", &fsave) : NULL;
+		if (k < ELEMENTSOF(f) || !fstype ||
+		    (!streq(fstype, "proc") && !streq(fstype, "sysfs")))
+			continue;
+		mountinfo_unescape(f[3]);
+		mountinfo_unescape(f[4]);
+		/* a bind of a part hides the rest: only whole instances count */
+		if (!streq(f[3], "/") || path_is_below(f[4], root))
+			continue;
+		if (n_hide == cap) {
+			cap = cap ? cap * 2 : 8;
+			char **v = realloc(hide, cap * sizeof(*v));
+			if (!v)
+				return berth_error_set(err, ENOMEM, "no-pivot");
+			hide = v;
+		}
+		hide[n_hide++] = f[4];
+	}
+
+	/* the last mounted first: submounts before what they sit on */
+	for (size_t i = n_hide; i-- > 0;) {
+		if (umount2(hide[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EINVAL && errno != EPERM)
+			return berth_error_set(err, errno, "no-pivot: detach host mount '%s'",
+					       hide[i]);
+		if (mount("tmpfs", hide[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=4k") < 0 &&
+		    errno != ENOENT)
+			return berth_error_set(err, errno, "no-pivot: cover host mount '%s'",
+					       hide[i]);
+	}
+	return 0;
+}
+
 int berth_rootfs_pivot(struct berth_rootfs_ctx *c, struct berth_error **err)
 {
 	if (fchdir(c->root_fd) < 0 && chdir(c->rootfs) < 0)
 		return berth_error_set(err, errno, "chdir to rootfs '%s'", c->rootfs);
 
 	if (c->no_pivot) {
+		int r = hide_host_proc_sys(c->root_fd, err);
+		if (r < 0)
+			return r;
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			return berth_error_set(err, errno, "move rootfs '%s' to '/'", c->rootfs);
 		if (chroot(".") < 0)
