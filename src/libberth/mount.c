@@ -921,6 +921,28 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 	return job_finish(j, ro_later ? MS_RDONLY : 0, 0, err);
 }
 
+/*
+ * procfs and sysfs go on a directory of the rootfs, never on a symlink the
+ * image put at the destination (runc): the image would choose where they
+ * appear. A missing destination is created later.
+ */
+static int job_check_plain_dir(struct mount_job *j, struct berth_error **err)
+{
+	_cleanup_close_ int fd = path_open_in_root(j->c->root_fd, j->dest, O_PATH | O_NOFOLLOW, 0);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return job_fail(j, err, fd, "open destination");
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return job_fail(j, err, -errno, "stat destination");
+	if (S_ISLNK(st.st_mode))
+		return job_fail(j, err, -ELOOP, "the destination is a symlink");
+	if (!S_ISDIR(st.st_mode))
+		return job_fail(j, err, -ENOTDIR, "the destination is not a directory");
+	return 0;
+}
+
 static int mount_job_run(struct mount_job *jp, struct berth_error **err)
 {
 	struct mount_job j = *jp;
@@ -964,6 +986,12 @@ static int mount_job_run(struct mount_job *jp, struct berth_error **err)
 		if (r < 0)
 			return r;
 		return job_finish(&j, j.o.flags & PER_MOUNT_FLAGS, j.o.clear, err);
+	}
+
+	if (streq(m->type, "proc") || streq(m->type, "sysfs")) {
+		r = job_check_plain_dir(&j, err);
+		if (r < 0)
+			return r;
 	}
 
 	if (streq(m->type, "sysfs") && (!c->new_netns || c->new_userns)) {

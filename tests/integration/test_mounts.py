@@ -221,6 +221,22 @@ def test_tmpcopyup(env):
     assert "root" in (env.rootfs / "etc" / "passwd").read_text()
 
 
+@pytest.mark.parametrize("name", ["proc", "sys"])
+def test_proc_or_sys_symlink_in_rootfs_refused(env, name):
+    """An image whose /proc or /sys is a symlink is refused (runc): procfs or sysfs would be
+    mounted wherever the image points it."""
+    (env.rootfs / name).rmdir()
+    (env.rootfs / "elsewhere").mkdir()
+    (env.rootfs / name).symlink_to("/elsewhere")
+    r = env.sh("echo RAN")
+    assert r.rc != 0 and "RAN" not in r.out, r
+    assert f"'/{name}'" in r.err and "symlink" in r.err, r
+    rr = runc_run(env, ["sh", "-c", "echo RAN"])
+    if rr is not None:
+        assert rr.returncode != 0 and "RAN" not in rr.stdout, rr
+    assert not any((env.rootfs / "elsewhere").iterdir())
+
+
 def test_mount_destination_created(env):
     env.add_mount("/a/b/c", "tmpfs", "tmpfs", [])
     mi = mountinfo(env.sh("cat /proc/self/mountinfo"))
