@@ -414,6 +414,11 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	}
 	if (sync_expect(fd, SYNC_HOOKS_DONE, NULL, &hook_state, "createRuntime hooks", &e) < 0)
 		_exit(1);
+	/* createContainer hooks run in the container's root (runc) */
+	if (fchdir(rc.root_fd) < 0) {
+		berth_error_set(&e, errno, "chdir to rootfs '%s'", rc.rootfs);
+		init_fail(fd, e);
+	}
 	if (berth_hooks_run(&s->hooks, BERTH_HOOK_CREATE_CONTAINER, hook_state ? hook_state : "{}",
 			    &e) < 0)
 		init_fail(fd, e);

@@ -525,3 +525,22 @@ def test_failed_device_keeps_the_old_file(env):
     assert r.rc != 0 and "/dev/null" in r.err, r
     assert f.stat().st_ino == ino and f.read_text() == "image file\n", r
     assert sorted(os.listdir(env.rootfs / "dev")) == ["null"], r
+
+
+def test_create_container_hook_cwd_is_the_root(env):
+    """createContainer hooks run with the container's root as their working directory
+    (runc), the way an image-relative path in a hook finds the rootfs."""
+    hook = env.dir / "hook.sh"
+    hook.write_text('#!/bin/sh\npwd -P > "$1"\n')
+    hook.chmod(0o755)
+    out = env.rootfs / "hook.cwd"
+    env.add_hook("createContainer", str(hook), ["hook.sh", str(out)])
+    want = os.path.realpath(env.rootfs)
+    r = env.run(["true"])
+    assert r.rc == 0, r
+    assert out.read_text().strip() == want
+    out.unlink()
+    rr = runc_run(env, ["true"])
+    if rr is not None:
+        assert rr.returncode == 0, rr
+        assert out.read_text().strip() == want
