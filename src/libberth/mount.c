@@ -859,6 +859,16 @@ static bool is_dev_destination(const char *dest)
 	return n && streq(n, "/dev");
 }
 
+/* Does the comma-separated data set key (as "key=...")? */
+static bool data_has_key(const char *data, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *p = data; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, key, n) == 0 && p[n] == '=')
+			return true;
+	return false;
+}
+
 static int job_fresh(struct mount_job *j, struct berth_error **err)
 {
 	const char *type = j->m->type;
@@ -878,6 +888,14 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 	_cleanup_close_ int tfd = path_mkdir_p_in_root(j->c->root_fd, j->dest, 0755);
 	if (tfd < 0)
 		return job_fail(j, err, tfd, "create destination");
+
+	/* a tmpfs without mode= takes the mode of the directory it covers, made or not (runc) */
+	struct stat covered;
+	bool take_mode =
+		streq(type, "tmpfs") && !j->o.tmpcopyup && !data_has_key(j->o.data, "mode");
+	if (take_mode && fstat(tfd, &covered) < 0)
+		return job_fail(j, err, -errno, "stat destination");
+	ro_later = ro_later || (take_mode && (flags & MS_RDONLY));
 
 	if (streq(type, "cgroup"))
 		return job_cgroup_v1(j, tfd, err);
@@ -914,9 +932,16 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 		/* the new root takes the old directory's owner, and its mode unless mode= was given */
 		struct stat st;
 		if (fstat(old, &st) < 0 || chown_ok(fchown(fd, st.st_uid, st.st_gid)) < 0 ||
-		    ((!j->o.data || !strstr(j->o.data, "mode=")) &&
-		     fchmod(fd, st.st_mode & 07777) < 0))
+		    (!data_has_key(j->o.data, "mode") && fchmod(fd, st.st_mode & 07777) < 0))
 			return job_fail(j, err, errno, "tmpcopyup: copy owner and mode");
+	}
+	if (take_mode) {
+		_cleanup_close_ int fd =
+			path_open_in_root(j->c->root_fd, j->dest, O_RDONLY | O_DIRECTORY, 0);
+		if (fd < 0)
+			return job_fail(j, err, fd, "open new mount");
+		if (fchmod(fd, covered.st_mode & 07777) < 0)
+			return job_fail(j, err, -errno, "set the mode of the covered directory");
 	}
 	return job_finish(j, ro_later ? MS_RDONLY : 0, 0, err);
 }

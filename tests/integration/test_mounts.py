@@ -152,6 +152,23 @@ def test_tmpfs_options(env):
     assert "ro" in mi["/mnt/r"][0]
 
 
+def test_tmpfs_without_mode_takes_the_mode_it_covers(env):
+    """A tmpfs without mode= takes the mode of the directory it covers (runc), 0755 for a
+    destination made for it."""
+    (env.rootfs / "data").mkdir()
+    (env.rootfs / "data").chmod(0o750)
+    env.add_mount("/data", "tmpfs", "tmpfs", ["nosuid"])
+    env.add_mount("/fresh", "tmpfs", "tmpfs", ["nosuid"])
+    script = "stat -c '%n %a' /data /fresh"
+    r = env.sh(script)
+    assert r.rc == 0, r
+    assert r.out.splitlines() == ["/data 750", "/fresh 755"], r
+    rr = runc_run(env, ["sh", "-c", script])
+    if rr is not None:
+        assert rr.returncode == 0, rr
+        assert rr.stdout.splitlines() == ["/data 750", "/fresh 755"], rr
+
+
 def test_bind_mount_ro_and_rw(env):
     src = env.dir / "shared"
     src.mkdir()
