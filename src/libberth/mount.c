@@ -1153,6 +1153,11 @@ static int bind_host_node(int dirfd, const char *name, mode_t mode, dev_t dev,
 	if (tree < 0)
 		return berth_error_set(err, errno, "create device '%s': clone host node",
 				       host_path);
+	/* a device node needs neither: nothing the host's mount allows is carried in */
+	struct mount_attr na = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &na, sizeof(na)) < 0)
+		return berth_error_set(err, errno, "create device '%s': set nosuid,noexec",
+				       host_path);
 
 	mode_t empty_mode = 0666;
 	char tmp[NAME_MAX + 1] = "";

@@ -561,3 +561,16 @@ def test_create_container_hook_cwd_is_the_root(env):
     if rr is not None:
         assert rr.returncode == 0, rr
         assert out.read_text().strip() == want
+
+
+def test_bound_device_nodes_are_nosuid_noexec(env):
+    """Where mknod is refused (user namespace) the host's nodes bound in /dev are mounted
+    nosuid,noexec: nothing the host's mount allowed is carried in."""
+    userns(env)
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3},
+                            {"path": "/dev/zero", "type": "c", "major": 1, "minor": 5}]
+    r = env.sh("cat /proc/self/mountinfo")
+    mi = mountinfo(r)
+    for node in ("/dev/null", "/dev/zero"):
+        assert node in mi, (node, r)
+        assert {"nosuid", "noexec"} <= mi[node][0], (node, mi[node])
