@@ -685,7 +685,13 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	r = berth_process_lsm_check(&c->spec->process, err);
 	if (r < 0)
 		return r;
-	if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label)
+	/* without SELinux there is nothing to label: ignored, as crun does */
+	if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label &&
+	    !berth_process_lsm_enabled("selinux"))
+		logf_(c->ctx, BERTH_LOG_DEBUG,
+		      "linux.mountLabel \"%s\" ignored: SELinux is not enabled on this host",
+		      c->spec->linux_.mount_label);
+	else if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label)
 		return berth_error_setx(
 			err, ENOTSUP,
 			"config.json: linux.mountLabel: SELinux mount labels are not "

@@ -574,3 +574,17 @@ def test_bound_device_nodes_are_nosuid_noexec(env):
     for node in ("/dev/null", "/dev/zero"):
         assert node in mi, (node, r)
         assert {"nosuid", "noexec"} <= mi[node][0], (node, mi[node])
+
+
+def test_mount_label_ignored_without_selinux(env):
+    """linux.mountLabel on a host without SELinux is ignored (crun), with a debug line."""
+    if os.path.exists("/sys/fs/selinux/enforce"):
+        pytest.skip("SELinux is enabled on this host")
+    env.linux["mountLabel"] = "system_u:object_r:container_file_t:s0:c1,c2"
+    env.process["args"] = ["echo", "RAN"]
+    env.save()
+    cid = env.new_id()
+    env.ids.add(cid)
+    r = env.berth("--debug", "run", "-b", env.bundle, cid)
+    assert r.rc == 0 and r.out == "RAN\n", r
+    assert any("mountLabel" in l for l in r.err_lines), r
