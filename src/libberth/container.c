@@ -86,6 +86,7 @@ struct create_ctx {
 	bool relay_terminal;	       /* berth run: keep the pty master for the relay */
 	int console_fd;		       /* the pty master the init sent (process.terminal) */
 	int notify_fd;		       /* the container's sd_notify socket (opts->notify_socket) */
+	int *idmap_trees;	       /* idmapped bind sources, made here, attached by the init */
 };
 
 static const char *state_root(const struct berth_context *ctx)
@@ -391,6 +392,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.root_fd = -EBADF,
 		.mount_root = c->overlay ? init_mount_overlay : NULL,
 		.mount_root_data = c->overlay,
+		.idmap_trees = c->idmap_trees,
 	};
 	if (berth_rootfs_setup(&rc, &e) < 0)
 		init_fail(fd, e);
@@ -499,6 +501,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 static void create_ctx_done(struct create_ctx *c)
 {
 	closep(&c->exe.fd);
+	berth_rootfs_idmap_free(c->idmap_trees, c->spec ? c->spec->n_mounts : 0);
+	c->idmap_trees = NULL;
 	berth_spec_free(c->spec);
 	berth_seccomp_free(c->seccomp);
 	berth_overlay_free(c->overlay);
@@ -697,6 +701,9 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 			"config.json: linux.mountLabel: SELinux mount labels are not "
 			"supported by berth yet");
 	r = create_seccomp(c, err);
+	if (r < 0)
+		return r;
+	r = berth_rootfs_idmap_prepare(c->spec, c->bundle, &c->idmap_trees, err);
 	if (r < 0)
 		return r;
 	return berth_ns_plan(c->spec, &c->ns, err);

@@ -439,6 +439,7 @@ static int copy_tree(int src, int dst, int depth)
 struct mount_job {
 	struct berth_rootfs_ctx *c;
 	const struct berth_mount *m;
+	int idmap_tree; /* the parent's idmapped clone of the source, or -EBADF */
 	struct berth_mount_opts o;
 	const char *dest, *source, *type; /* type: what is shown in messages */
 };
@@ -519,12 +520,13 @@ static int write_id_map(int procfd, const char *file, const struct berth_id_mapp
 }
 
 /*
- * A user namespace whose maps are the mount's uidMappings/gidMappings, for
- * MOUNT_ATTR_IDMAP; returns an fd of it. A helper child unshares it and opens
+ * A user namespace whose maps are uid/gid, for MOUNT_ATTR_IDMAP; returns an
+ * fd of it. Runs in the berth process (host user namespace): host ids. A helper child unshares it and opens
  * its /proc/self into our shared fd table (CLONE_FILES), so this works
  * whatever pid namespace /proc belongs to; we write the maps, then let it go.
  */
-static int idmap_userns(const struct berth_mount *m)
+static int idmap_userns(const struct berth_id_mapping *uid, size_t n_uid,
+			const struct berth_id_mapping *gid, size_t n_gid)
 {
 	int ready[2], done[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
@@ -565,9 +567,9 @@ static int idmap_userns(const struct berth_mount *m)
 		else if (procfd < 0)
 			r = procfd;
 		if (r >= 0)
-			r = write_id_map(procfd, "uid_map", m->uid_mappings, m->n_uid_mappings);
+			r = write_id_map(procfd, "uid_map", uid, n_uid);
 		if (r >= 0)
-			r = write_id_map(procfd, "gid_map", m->gid_mappings, m->n_gid_mappings);
+			r = write_id_map(procfd, "gid_map", gid, n_gid);
 		if (r >= 0) {
 			userns = openat(procfd, "ns/user", O_RDONLY | O_CLOEXEC);
 			if (userns < 0)
@@ -586,27 +588,109 @@ static int idmap_userns(const struct berth_mount *m)
 	return r < 0 ? r : userns;
 }
 
-/* An idmapped clone of the tree at sfd, attached at tfd (open_tree + mount_setattr + move_mount). */
-static int bind_idmapped(struct mount_job *j, int sfd, int tfd, bool rec, struct berth_error **err)
+/*
+ * Parent side: a detached idmapped clone of m's source (open_tree +
+ * mount_setattr), made with host credentials: the source is opened as the
+ * host sees it and the helper user namespace maps host ids, which the
+ * container's own user namespace could do neither of. Returns the tree fd.
+ */
+static int idmap_tree(const struct berth_spec *s, const struct berth_mount *m,
+		      const struct berth_mount_opts *o, const char *bundle,
+		      struct berth_error **err)
 {
-	if (!j->m->n_uid_mappings || !j->m->n_gid_mappings)
+	const char *src = m->source ?: "none";
+	/* without mappings of its own, the container's (runtime-spec config.md) */
+	const struct berth_id_mapping *uid = m->uid_mappings, *gid = m->gid_mappings;
+	size_t n_uid = m->n_uid_mappings, n_gid = m->n_gid_mappings;
+	if (!n_uid && !n_gid) {
+		uid = s->linux_.uid_mappings;
+		n_uid = s->linux_.n_uid_mappings;
+		gid = s->linux_.gid_mappings;
+		n_gid = s->linux_.n_gid_mappings;
+	}
+	if (!n_uid || !n_gid)
 		return berth_error_setx(
-			err, EINVAL, "mount '%s' on '%s': idmap needs uidMappings and gidMappings",
-			j->source ?: "none", j->dest);
-	_cleanup_close_ int userns = idmap_userns(j->m);
+			err, EINVAL,
+			"mount '%s' on '%s': idmap needs uidMappings and gidMappings "
+			"(the mount's or the container's user namespace's)",
+			src, m->destination);
+	if (!m->source)
+		return berth_error_setx(err, EINVAL, "mount on '%s': bind mount without a source",
+					m->destination);
+
+	const struct berth_rootfs_ctx hc = { .bundle = bundle };
+	_cleanup_close_ int sfd = open_host_source(&hc, m->source);
+	if (sfd < 0)
+		return berth_error_set(err, sfd, "mount '%s' on '%s': open source", src,
+				       m->destination);
+	_cleanup_close_ int userns = idmap_userns(uid, n_uid, gid, n_gid);
 	if (userns < 0)
-		return job_fail(j, err, userns, "create the idmap user namespace");
-	_cleanup_close_ int tree = open_tree(sfd, "",
-					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-						     (rec ? AT_RECURSIVE : 0));
+		return berth_error_set(err, userns,
+				       "mount '%s' on '%s': create the idmap user namespace", src,
+				       m->destination);
+	int tree = open_tree(sfd, "",
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+				     ((o->flags & MS_REC) ? AT_RECURSIVE : 0));
 	if (tree < 0)
-		return job_fail(j, err, errno, "clone source tree");
+		return berth_error_set(err, errno, "mount '%s' on '%s': clone source tree", src,
+				       m->destination);
 	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | (j->o.ridmap ? AT_RECURSIVE : 0), &a,
-			  sizeof(a)) < 0)
-		return job_fail(j, err, errno, "idmap");
-	if (move_mount(tree, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return job_fail(j, err, errno, "attach idmapped mount");
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | (o->ridmap ? AT_RECURSIVE : 0), &a, sizeof(a)) <
+	    0) {
+		int e = errno;
+		close(tree);
+		return berth_error_set(err, e, "mount '%s' on '%s': idmap", src, m->destination);
+	}
+	return tree;
+}
+
+/* Is m an idmapped bind mount (by its options, or mappings without them)? */
+static bool wants_idmap(const struct berth_mount *m, const struct berth_mount_opts *o)
+{
+	bool bind = (o->flags & MS_BIND) || !m->type || streq(m->type, "bind");
+	return bind && (o->idmap || m->n_uid_mappings || m->n_gid_mappings);
+}
+
+void berth_rootfs_idmap_free(int *trees, size_t n)
+{
+	for (size_t i = 0; trees && i < n; i++)
+		if (trees[i] >= 0)
+			close(trees[i]);
+	free(trees);
+}
+
+int berth_rootfs_idmap_prepare(const struct berth_spec *s, const char *bundle, int **ret_trees,
+			       struct berth_error **err)
+{
+	int *trees = NULL;
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct berth_mount *m = &s->mounts[i];
+		struct berth_mount_opts o = { 0 };
+		int r = berth_mount_opts_parse(m->options, m->n_options, &o, err);
+		if (r < 0) {
+			berth_rootfs_idmap_free(trees, i);
+			return r;
+		}
+		if (wants_idmap(m, &o)) {
+			if (!trees) {
+				trees = malloc(s->n_mounts * sizeof(*trees));
+				if (!trees) {
+					berth_mount_opts_done(&o);
+					return berth_error_set(err, ENOMEM, "idmap mounts");
+				}
+				for (size_t k = 0; k < s->n_mounts; k++)
+					trees[k] = -EBADF;
+			}
+			r = trees[i] = idmap_tree(s, m, &o, bundle, err);
+		}
+		berth_mount_opts_done(&o);
+		if (r < 0) {
+			trees[i] = -EBADF;
+			berth_rootfs_idmap_free(trees, s->n_mounts);
+			return r;
+		}
+	}
+	*ret_trees = trees;
 	return 0;
 }
 
@@ -618,9 +702,13 @@ static int job_bind(struct mount_job *j, const char *source, bool rec, struct be
 	if (!source)
 		return berth_error_setx(err, EINVAL, "mount on '%s': bind mount without a source",
 					j->dest);
-	_cleanup_close_ int sfd = open_host_source(j->c, source);
+	/* an idmapped mount comes ready from the parent (berth_rootfs_idmap_prepare()) */
+	if (j->o.idmap && j->idmap_tree < 0)
+		return job_fail(j, err, -EINVAL, "no idmapped tree was prepared");
+	_cleanup_close_ int sfd = j->o.idmap ? fcntl(j->idmap_tree, F_DUPFD_CLOEXEC, 3)
+					     : open_host_source(j->c, source);
 	if (sfd < 0)
-		return job_fail(j, err, sfd, "open source");
+		return job_fail(j, err, j->o.idmap ? -errno : sfd, "open source");
 	struct stat st;
 	if (fstat(sfd, &st) < 0)
 		return job_fail(j, err, errno, "stat source");
@@ -631,8 +719,12 @@ static int job_bind(struct mount_job *j, const char *source, bool rec, struct be
 	if (tfd < 0)
 		return job_fail(j, err, tfd, "create destination");
 
-	if (j->o.idmap)
-		return bind_idmapped(j, sfd, tfd, rec, err);
+	if (j->o.idmap) {
+		if (move_mount(sfd, "", tfd, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return job_fail(j, err, errno, "attach idmapped mount");
+		return 0;
+	}
 	if (mount(path_fd_path(sfd, sbuf, sizeof(sbuf)), path_fd_path(tfd, tbuf, sizeof(tbuf)),
 		  NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
 		return job_fail(j, err, errno, NULL);
@@ -1052,10 +1144,14 @@ static int mount_job_run(struct mount_job *jp, struct berth_error **err)
 }
 
 /* One spec mount, in the rootfs, with everything its options ask for. */
-static int mount_one(struct berth_rootfs_ctx *c, const struct berth_mount *m,
+static int mount_one(struct berth_rootfs_ctx *c, const struct berth_mount *m, int idmap_tree,
 		     struct berth_error **err)
 {
-	struct mount_job j = { .c = c, .m = m, .dest = m->destination, .source = m->source };
+	struct mount_job j = { .c = c,
+			       .m = m,
+			       .idmap_tree = idmap_tree,
+			       .dest = m->destination,
+			       .source = m->source };
 
 	if (!m->destination)
 		return berth_error_setx(err, EINVAL, "mount without a destination");
@@ -1492,7 +1588,8 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 		if (is_dev_destination(s->mounts[i].destination) &&
 		    !has_option(&s->mounts[i], "remount"))
 			c->dev_ro_later = false;
-		int r = mount_one(c, &s->mounts[i], err);
+		int r = mount_one(c, &s->mounts[i], c->idmap_trees ? c->idmap_trees[i] : -EBADF,
+				  err);
 		if (r < 0)
 			return r;
 		/* a remount changes the mount there, it makes none */

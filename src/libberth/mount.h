@@ -53,6 +53,8 @@ struct berth_rootfs_ctx {
 	void *mount_root_data;
 	/* Filled by berth_rootfs_setup(): an O_PATH fd of the rootfs (after the self bind). */
 	int root_fd;
+	/* From berth_rootfs_idmap_prepare() in the parent (one per spec mount), or NULL. */
+	const int *idmap_trees;
 	/* Set by berth_rootfs_setup(): /dev is a read-only mount kept writable until finalize. */
 	bool dev_ro_later;
 };
@@ -66,6 +68,20 @@ struct berth_rootfs_ctx {
  * log of the parent, before the init is cloned.
  */
 bool berth_rootfs_dev_is_bind(const struct berth_spec *s);
+
+/*
+ * Parent side, before the init is cloned: for each idmap/ridmap bind mount of
+ * s, a detached idmapped clone of its source, made with the host's
+ * credentials (the source opened as the host sees it; relative to bundle),
+ * mapped by the mount's uidMappings/gidMappings or, without them, the
+ * container's (runtime-spec config.md). *ret_trees: one fd per spec mount,
+ * -EBADF where none, or NULL when no mount is idmapped. The init inherits
+ * them (clone3 copies the fd table) and attaches them (idmap_trees).
+ */
+int berth_rootfs_idmap_prepare(const struct berth_spec *s, const char *bundle, int **ret_trees,
+			       struct berth_error **err);
+/* Close and free what berth_rootfs_idmap_prepare() made (n: the spec's mounts). */
+void berth_rootfs_idmap_free(int *trees, size_t n);
 
 /*
  * Phase 1, before the createContainer hooks: set / propagation (rslave, or

@@ -588,3 +588,25 @@ def test_mount_label_ignored_without_selinux(env):
     r = env.berth("--debug", "run", "-b", env.bundle, cid)
     assert r.rc == 0 and r.out == "RAN\n", r
     assert any("mountLabel" in l for l in r.err_lines), r
+
+
+@pytest.mark.parametrize("own_mappings", [False, True])
+def test_idmap_bind_mount(env, own_mappings):
+    """An idmap bind mount in a user namespace shows the source's owners through the
+    mount's mappings or, without its own, the container's (runtime-spec config.md): a
+    host file of 0:0 is 0:0 inside, not the overflow id."""
+    userns(env)
+    src = env.dir / "idsrc"
+    src.mkdir()
+    (src / "f").write_text("x")
+    (env.rootfs / "mnt" / "ids").mkdir(parents=True)
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    m = {"destination": "/mnt/ids", "type": "bind", "source": str(src),
+         "options": ["bind", "idmap"]}
+    if own_mappings:
+        m["uidMappings"] = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
+        m["gidMappings"] = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
+    env.cfg["mounts"].append(m)
+    r = env.sh("stat -c '%u:%g' /mnt/ids/f")
+    assert r.rc == 0, r
+    assert r.out == "0:0\n", r
