@@ -439,7 +439,8 @@ static int copy_tree(int src, int dst, int depth)
 struct mount_job {
 	struct berth_rootfs_ctx *c;
 	const struct berth_mount *m;
-	int idmap_tree; /* the parent's idmapped clone of the source, or -EBADF */
+	int idmap_tree;	 /* the parent's idmapped clone of the source, or -EBADF */
+	int bind_source; /* the source the parent opened, or -EBADF */
 	struct berth_mount_opts o;
 	const char *dest, *source, *type; /* type: what is shown in messages */
 };
@@ -618,8 +619,7 @@ static int idmap_tree(const struct berth_spec *s, const struct berth_mount *m,
 		return berth_error_setx(err, EINVAL, "mount on '%s': bind mount without a source",
 					m->destination);
 
-	const struct berth_rootfs_ctx hc = { .bundle = bundle };
-	_cleanup_close_ int sfd = open_host_source(&hc, m->source);
+	_cleanup_close_ int sfd = berth_rootfs_open_source(bundle, m->source);
 	if (sfd < 0)
 		return berth_error_set(err, sfd, "mount '%s' on '%s': open source", src,
 				       m->destination);
@@ -644,11 +644,35 @@ static int idmap_tree(const struct berth_spec *s, const struct berth_mount *m,
 	return tree;
 }
 
+/* Is m a bind mount, as mount_job_run() decides? */
+static bool wants_bind(const struct berth_mount *m, const struct berth_mount_opts *o)
+{
+	return (o->flags & MS_BIND) || !m->type || streq(m->type, "bind");
+}
+
 /* Is m an idmapped bind mount (by its options, or mappings without them)? */
 static bool wants_idmap(const struct berth_mount *m, const struct berth_mount_opts *o)
 {
-	bool bind = (o->flags & MS_BIND) || !m->type || streq(m->type, "bind");
-	return bind && (o->idmap || m->n_uid_mappings || m->n_gid_mappings);
+	return wants_bind(m, o) && (o->idmap || m->n_uid_mappings || m->n_gid_mappings);
+}
+
+bool berth_rootfs_is_bind_source(const struct berth_mount *m)
+{
+	struct berth_mount_opts o = { 0 };
+	struct berth_error *ignored = NULL;
+	if (!m->source || berth_mount_opts_parse(m->options, m->n_options, &o, &ignored) < 0) {
+		berth_error_free(ignored);
+		return false;
+	}
+	bool r = wants_bind(m, &o) && !wants_idmap(m, &o) && !(o.flags & MS_REMOUNT);
+	berth_mount_opts_done(&o);
+	return r;
+}
+
+int berth_rootfs_open_source(const char *bundle, const char *source)
+{
+	const struct berth_rootfs_ctx hc = { .bundle = bundle };
+	return open_host_source(&hc, source);
 }
 
 void berth_rootfs_idmap_free(int *trees, size_t n)
@@ -705,10 +729,11 @@ static int job_bind(struct mount_job *j, const char *source, bool rec, struct be
 	/* an idmapped mount comes ready from the parent (berth_rootfs_idmap_prepare()) */
 	if (j->o.idmap && j->idmap_tree < 0)
 		return job_fail(j, err, -EINVAL, "no idmapped tree was prepared");
-	_cleanup_close_ int sfd = j->o.idmap ? fcntl(j->idmap_tree, F_DUPFD_CLOEXEC, 3)
-					     : open_host_source(j->c, source);
+	int given = j->o.idmap ? j->idmap_tree : j->bind_source;
+	_cleanup_close_ int sfd =
+		given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3) : open_host_source(j->c, source);
 	if (sfd < 0)
-		return job_fail(j, err, j->o.idmap ? -errno : sfd, "open source");
+		return job_fail(j, err, given >= 0 ? -errno : sfd, "open source");
 	struct stat st;
 	if (fstat(sfd, &st) < 0)
 		return job_fail(j, err, errno, "stat source");
@@ -1144,14 +1169,17 @@ static int mount_job_run(struct mount_job *jp, struct berth_error **err)
 }
 
 /* One spec mount, in the rootfs, with everything its options ask for. */
-static int mount_one(struct berth_rootfs_ctx *c, const struct berth_mount *m, int idmap_tree,
-		     struct berth_error **err)
+static int mount_one(struct berth_rootfs_ctx *c, size_t i, struct berth_error **err)
 {
-	struct mount_job j = { .c = c,
-			       .m = m,
-			       .idmap_tree = idmap_tree,
-			       .dest = m->destination,
-			       .source = m->source };
+	const struct berth_mount *m = &c->spec->mounts[i];
+	struct mount_job j = {
+		.c = c,
+		.m = m,
+		.idmap_tree = c->idmap_trees ? c->idmap_trees[i] : -EBADF,
+		.bind_source = c->bind_sources ? c->bind_sources[i] : -EBADF,
+		.dest = m->destination,
+		.source = m->source,
+	};
 
 	if (!m->destination)
 		return berth_error_setx(err, EINVAL, "mount without a destination");
@@ -1588,8 +1616,7 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 		if (is_dev_destination(s->mounts[i].destination) &&
 		    !has_option(&s->mounts[i], "remount"))
 			c->dev_ro_later = false;
-		int r = mount_one(c, &s->mounts[i], c->idmap_trees ? c->idmap_trees[i] : -EBADF,
-				  err);
+		int r = mount_one(c, i, err);
 		if (r < 0)
 			return r;
 		/* a remount changes the mount there, it makes none */

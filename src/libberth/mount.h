@@ -55,6 +55,8 @@ struct berth_rootfs_ctx {
 	int root_fd;
 	/* From berth_rootfs_idmap_prepare() in the parent (one per spec mount), or NULL. */
 	const int *idmap_trees;
+	/* Bind sources the parent opened (one per spec mount, -EBADF where none), or NULL. */
+	const int *bind_sources;
 	/* Set by berth_rootfs_setup(): /dev is a read-only mount kept writable until finalize. */
 	bool dev_ro_later;
 };
@@ -82,6 +84,17 @@ int berth_rootfs_idmap_prepare(const struct berth_spec *s, const char *bundle, i
 			       struct berth_error **err);
 /* Close and free what berth_rootfs_idmap_prepare() made (n: the spec's mounts). */
 void berth_rootfs_idmap_free(int *trees, size_t n);
+
+/*
+ * Is m a plain bind mount (not idmapped, not a remount) with a source? In a
+ * new user namespace the parent opens those sources with the host's
+ * credentials (berth_rootfs_open_source(), from the init's mount namespace)
+ * and hands them to the init (bind_sources): the container's mapped root may
+ * not be allowed to reach them.
+ */
+bool berth_rootfs_is_bind_source(const struct berth_mount *m);
+/* Open a bind source O_PATH (relative: to bundle). Returns the fd or -errno. */
+int berth_rootfs_open_source(const char *bundle, const char *source);
 
 /*
  * Phase 1, before the createContainer hooks: set / propagation (rslave, or

@@ -610,3 +610,20 @@ def test_idmap_bind_mount(env, own_mappings):
     r = env.sh("stat -c '%u:%g' /mnt/ids/f")
     assert r.rc == 0, r
     assert r.out == "0:0\n", r
+
+
+def test_bind_source_opened_from_the_host_side(env):
+    """A bind source is opened as the host sees it, not by the container's mapped root:
+    a directory under a 0700 host directory (host root may pass, the mapped root may
+    not) is still mounted, and what it allows is readable inside."""
+    userns(env)
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    priv = env.dir / "priv"
+    (priv / "pub").mkdir(parents=True)
+    (priv / "pub" / "f").write_text("shared\n")
+    priv.chmod(0o700)
+    (env.rootfs / "mnt" / "pub").mkdir(parents=True)
+    env.add_mount("/mnt/pub", "bind", str(priv / "pub"), ["bind", "ro"])
+    r = env.sh("cat /mnt/pub/f")
+    assert r.rc == 0, r
+    assert r.out == "shared\n", r
