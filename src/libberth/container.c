@@ -86,7 +86,6 @@ struct create_ctx {
 	bool relay_terminal;	       /* berth run: keep the pty master for the relay */
 	int console_fd;		       /* the pty master the init sent (process.terminal) */
 	int notify_fd;		       /* the container's sd_notify socket (opts->notify_socket) */
-	int *idmap_trees;	       /* idmapped bind sources, made here, attached by the init */
 };
 
 static const char *state_root(const struct berth_context *ctx)
@@ -319,7 +318,7 @@ static int send_bind_sources(struct create_ctx *c, struct berth_error **err)
 	const struct berth_spec *s = c->spec;
 	size_t n = 0;
 	for (size_t i = 0; i < s->n_mounts; i++)
-		n += berth_rootfs_is_bind_source(&s->mounts[i]);
+		n += berth_rootfs_has_source(&s->mounts[i]);
 	if (n == 0)
 		return 0;
 
@@ -342,13 +341,10 @@ static int send_bind_sources(struct create_ctx *c, struct berth_error **err)
 			_exit(1);
 		}
 		for (size_t i = 0; i < s->n_mounts; i++) {
-			const struct berth_mount *m = &s->mounts[i];
-			if (!berth_rootfs_is_bind_source(m))
+			if (!berth_rootfs_has_source(&s->mounts[i]))
 				continue;
-			int sfd = berth_rootfs_open_source(c->bundle, m->source);
+			int sfd = berth_rootfs_open_source(s, i, c->bundle, &e);
 			if (sfd < 0) {
-				berth_error_set(&e, sfd, "mount '%s' on '%s': open source",
-						m->source, m->destination ?: "");
 				sync_send_error(h[1], e);
 				_exit(1);
 			}
@@ -382,7 +378,7 @@ static int recv_bind_sources(const struct berth_spec *s, int fd, int **ret,
 {
 	int *v = NULL;
 	for (size_t i = 0; i < s->n_mounts; i++) {
-		if (!berth_rootfs_is_bind_source(&s->mounts[i]))
+		if (!berth_rootfs_has_source(&s->mounts[i]))
 			continue;
 		if (!v) {
 			v = malloc(s->n_mounts * sizeof(*v));
@@ -393,8 +389,10 @@ static int recv_bind_sources(const struct berth_spec *s, int fd, int **ret,
 		}
 		int r = sync_expect_fd(fd, SYNC_MOUNT_SOURCE, &v[i], NULL, "bind sources", err);
 		if (r < 0) {
-			v[i] = -EBADF;
-			berth_rootfs_idmap_free(v, s->n_mounts);
+			for (size_t k = 0; k < i; k++)
+				if (v[k] >= 0)
+					close(v[k]);
+			free(v);
 			return r;
 		}
 	}
@@ -492,7 +490,6 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.root_fd = -EBADF,
 		.mount_root = c->overlay ? init_mount_overlay : NULL,
 		.mount_root_data = c->overlay,
-		.idmap_trees = c->idmap_trees,
 		.bind_sources = bind_sources,
 	};
 	if (berth_rootfs_setup(&rc, &e) < 0)
@@ -602,8 +599,6 @@ static _noreturn_ void init_main(struct create_ctx *c)
 static void create_ctx_done(struct create_ctx *c)
 {
 	closep(&c->exe.fd);
-	berth_rootfs_idmap_free(c->idmap_trees, c->spec ? c->spec->n_mounts : 0);
-	c->idmap_trees = NULL;
 	berth_spec_free(c->spec);
 	berth_seccomp_free(c->seccomp);
 	berth_overlay_free(c->overlay);
@@ -802,9 +797,6 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 			"config.json: linux.mountLabel: SELinux mount labels are not "
 			"supported by berth yet");
 	r = create_seccomp(c, err);
-	if (r < 0)
-		return r;
-	r = berth_rootfs_idmap_prepare(c->spec, c->bundle, &c->idmap_trees, err);
 	if (r < 0)
 		return r;
 	return berth_ns_plan(c->spec, &c->ns, err);

@@ -439,8 +439,7 @@ static int copy_tree(int src, int dst, int depth)
 struct mount_job {
 	struct berth_rootfs_ctx *c;
 	const struct berth_mount *m;
-	int idmap_tree;	 /* the parent's idmapped clone of the source, or -EBADF */
-	int bind_source; /* the source the parent opened, or -EBADF */
+	int bind_source; /* the source the parent's helper opened (or idmapped), or -EBADF */
 	struct berth_mount_opts o;
 	const char *dest, *source, *type; /* type: what is shown in messages */
 };
@@ -458,11 +457,11 @@ static int job_reopen(struct mount_job *j)
 }
 
 /* Open a host path for a bind source: relative paths are relative to the bundle. */
-static int open_host_source(const struct berth_rootfs_ctx *c, const char *source)
+static int open_host_source(const char *bundle, const char *source)
 {
 	int fd;
-	if (source[0] != '/' && c->bundle) {
-		_cleanup_close_ int b = open(c->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (source[0] != '/' && bundle) {
+		_cleanup_close_ int b = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (b < 0)
 			return -errno;
 		fd = openat(b, source, O_PATH | O_CLOEXEC);
@@ -590,10 +589,11 @@ static int idmap_userns(const struct berth_id_mapping *uid, size_t n_uid,
 }
 
 /*
- * Parent side: a detached idmapped clone of m's source (open_tree +
- * mount_setattr), made with host credentials: the source is opened as the
- * host sees it and the helper user namespace maps host ids, which the
- * container's own user namespace could do neither of. Returns the tree fd.
+ * A detached idmapped clone of m's source (open_tree + mount_setattr). It
+ * needs the host's credentials: the helper user namespace maps host ids,
+ * which the container's own user namespace could not write, so in a new user
+ * namespace the parent's helper makes it (berth_rootfs_open_source()) in the
+ * container's mount namespace. Returns the tree fd.
  */
 static int idmap_tree(const struct berth_spec *s, const struct berth_mount *m,
 		      const struct berth_mount_opts *o, const char *bundle,
@@ -619,7 +619,7 @@ static int idmap_tree(const struct berth_spec *s, const struct berth_mount *m,
 		return berth_error_setx(err, EINVAL, "mount on '%s': bind mount without a source",
 					m->destination);
 
-	_cleanup_close_ int sfd = berth_rootfs_open_source(bundle, m->source);
+	_cleanup_close_ int sfd = open_host_source(bundle, m->source);
 	if (sfd < 0)
 		return berth_error_set(err, sfd, "mount '%s' on '%s': open source", src,
 				       m->destination);
@@ -656,7 +656,7 @@ static bool wants_idmap(const struct berth_mount *m, const struct berth_mount_op
 	return wants_bind(m, o) && (o->idmap || m->n_uid_mappings || m->n_gid_mappings);
 }
 
-bool berth_rootfs_is_bind_source(const struct berth_mount *m)
+bool berth_rootfs_has_source(const struct berth_mount *m)
 {
 	struct berth_mount_opts o = { 0 };
 	struct berth_error *ignored = NULL;
@@ -664,58 +664,29 @@ bool berth_rootfs_is_bind_source(const struct berth_mount *m)
 		berth_error_free(ignored);
 		return false;
 	}
-	bool r = wants_bind(m, &o) && !wants_idmap(m, &o) && !(o.flags & MS_REMOUNT);
+	bool r = wants_bind(m, &o) && !(o.flags & MS_REMOUNT);
 	berth_mount_opts_done(&o);
 	return r;
 }
 
-int berth_rootfs_open_source(const char *bundle, const char *source)
+int berth_rootfs_open_source(const struct berth_spec *s, size_t i, const char *bundle,
+			     struct berth_error **err)
 {
-	const struct berth_rootfs_ctx hc = { .bundle = bundle };
-	return open_host_source(&hc, source);
-}
-
-void berth_rootfs_idmap_free(int *trees, size_t n)
-{
-	for (size_t i = 0; trees && i < n; i++)
-		if (trees[i] >= 0)
-			close(trees[i]);
-	free(trees);
-}
-
-int berth_rootfs_idmap_prepare(const struct berth_spec *s, const char *bundle, int **ret_trees,
-			       struct berth_error **err)
-{
-	int *trees = NULL;
-	for (size_t i = 0; i < s->n_mounts; i++) {
-		const struct berth_mount *m = &s->mounts[i];
-		struct berth_mount_opts o = { 0 };
-		int r = berth_mount_opts_parse(m->options, m->n_options, &o, err);
-		if (r < 0) {
-			berth_rootfs_idmap_free(trees, i);
-			return r;
-		}
-		if (wants_idmap(m, &o)) {
-			if (!trees) {
-				trees = malloc(s->n_mounts * sizeof(*trees));
-				if (!trees) {
-					berth_mount_opts_done(&o);
-					return berth_error_set(err, ENOMEM, "idmap mounts");
-				}
-				for (size_t k = 0; k < s->n_mounts; k++)
-					trees[k] = -EBADF;
-			}
-			r = trees[i] = idmap_tree(s, m, &o, bundle, err);
-		}
-		berth_mount_opts_done(&o);
-		if (r < 0) {
-			trees[i] = -EBADF;
-			berth_rootfs_idmap_free(trees, s->n_mounts);
-			return r;
-		}
+	const struct berth_mount *m = &s->mounts[i];
+	struct berth_mount_opts o = { 0 };
+	int r = berth_mount_opts_parse(m->options, m->n_options, &o, err);
+	if (r < 0)
+		return r;
+	if (wants_idmap(m, &o)) {
+		r = idmap_tree(s, m, &o, bundle, err);
+	} else {
+		r = open_host_source(bundle, m->source);
+		if (r < 0)
+			berth_error_set(err, r, "mount '%s' on '%s': open source", m->source,
+					m->destination);
 	}
-	*ret_trees = trees;
-	return 0;
+	berth_mount_opts_done(&o);
+	return r;
 }
 
 /* Bind host path source (MS_REC if rec) onto dest in the rootfs, creating dest as needed. */
@@ -726,14 +697,21 @@ static int job_bind(struct mount_job *j, const char *source, bool rec, struct be
 	if (!source)
 		return berth_error_setx(err, EINVAL, "mount on '%s': bind mount without a source",
 					j->dest);
-	/* an idmapped mount comes ready from the parent (berth_rootfs_idmap_prepare()) */
-	if (j->o.idmap && j->idmap_tree < 0)
-		return job_fail(j, err, -EINVAL, "no idmapped tree was prepared");
-	int given = j->o.idmap ? j->idmap_tree : j->bind_source;
-	_cleanup_close_ int sfd =
-		given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3) : open_host_source(j->c, source);
-	if (sfd < 0)
-		return job_fail(j, err, given >= 0 ? -errno : sfd, "open source");
+	/* opened (or, idmapped, made) by the parent's helper in a new user namespace */
+	_cleanup_close_ int sfd = -EBADF;
+	if (j->bind_source >= 0) {
+		sfd = fcntl(j->bind_source, F_DUPFD_CLOEXEC, 3);
+		if (sfd < 0)
+			return job_fail(j, err, -errno, "open source");
+	} else if (j->o.idmap) {
+		sfd = idmap_tree(j->c->spec, j->m, &j->o, j->c->bundle, err);
+		if (sfd < 0)
+			return sfd;
+	} else {
+		sfd = open_host_source(j->c->bundle, source);
+		if (sfd < 0)
+			return job_fail(j, err, sfd, "open source");
+	}
 	struct stat st;
 	if (fstat(sfd, &st) < 0)
 		return job_fail(j, err, errno, "stat source");
@@ -1175,7 +1153,6 @@ static int mount_one(struct berth_rootfs_ctx *c, size_t i, struct berth_error **
 	struct mount_job j = {
 		.c = c,
 		.m = m,
-		.idmap_tree = c->idmap_trees ? c->idmap_trees[i] : -EBADF,
 		.bind_source = c->bind_sources ? c->bind_sources[i] : -EBADF,
 		.dest = m->destination,
 		.source = m->source,

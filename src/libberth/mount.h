@@ -53,9 +53,8 @@ struct berth_rootfs_ctx {
 	void *mount_root_data;
 	/* Filled by berth_rootfs_setup(): an O_PATH fd of the rootfs (after the self bind). */
 	int root_fd;
-	/* From berth_rootfs_idmap_prepare() in the parent (one per spec mount), or NULL. */
-	const int *idmap_trees;
-	/* Bind sources the parent opened (one per spec mount, -EBADF where none), or NULL. */
+	/* From berth_rootfs_open_source() in the parent's helper: one per spec mount, -EBADF
+	 * where none, or NULL (the init opens them itself). */
 	const int *bind_sources;
 	/* Set by berth_rootfs_setup(): /dev is a read-only mount kept writable until finalize. */
 	bool dev_ro_later;
@@ -72,29 +71,21 @@ struct berth_rootfs_ctx {
 bool berth_rootfs_dev_is_bind(const struct berth_spec *s);
 
 /*
- * Parent side, before the init is cloned: for each idmap/ridmap bind mount of
- * s, a detached idmapped clone of its source, made with the host's
- * credentials (the source opened as the host sees it; relative to bundle),
- * mapped by the mount's uidMappings/gidMappings or, without them, the
- * container's (runtime-spec config.md). *ret_trees: one fd per spec mount,
- * -EBADF where none, or NULL when no mount is idmapped. The init inherits
- * them (clone3 copies the fd table) and attaches them (idmap_trees).
+ * Is m a bind mount (not a remount) with a source? In a new user namespace
+ * the parent's helper opens those sources with the host's credentials in the
+ * container's mount namespace and hands them to the init (bind_sources): the
+ * container's mapped root may not be allowed to reach them, nor to write the
+ * maps of an idmap helper user namespace.
  */
-int berth_rootfs_idmap_prepare(const struct berth_spec *s, const char *bundle, int **ret_trees,
-			       struct berth_error **err);
-/* Close and free what berth_rootfs_idmap_prepare() made (n: the spec's mounts). */
-void berth_rootfs_idmap_free(int *trees, size_t n);
-
+bool berth_rootfs_has_source(const struct berth_mount *m);
 /*
- * Is m a plain bind mount (not idmapped, not a remount) with a source? In a
- * new user namespace the parent opens those sources with the host's
- * credentials (berth_rootfs_open_source(), from the init's mount namespace)
- * and hands them to the init (bind_sources): the container's mapped root may
- * not be allowed to reach them.
+ * The source of spec mount i (a bind mount with a source): an O_PATH fd of it
+ * (relative: to bundle) or, for idmap/ridmap, a detached idmapped clone of
+ * it, mapped by the mount's uidMappings/gidMappings or, without them, the
+ * container's (runtime-spec config.md). Returns the fd or -errno.
  */
-bool berth_rootfs_is_bind_source(const struct berth_mount *m);
-/* Open a bind source O_PATH (relative: to bundle). Returns the fd or -errno. */
-int berth_rootfs_open_source(const char *bundle, const char *source);
+int berth_rootfs_open_source(const struct berth_spec *s, size_t i, const char *bundle,
+			     struct berth_error **err);
 
 /*
  * Phase 1, before the createContainer hooks: set / propagation (rslave, or

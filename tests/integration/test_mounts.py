@@ -627,3 +627,19 @@ def test_bind_source_opened_from_the_host_side(env):
     r = env.sh("cat /mnt/pub/f")
     assert r.rc == 0, r
     assert r.out == "shared\n", r
+
+
+def test_idmap_bind_mount_without_user_namespace(env):
+    """Without a user namespace the mount's own mappings still apply: a host file of 0:0
+    shows as the mapped id."""
+    src = env.dir / "idsrc"
+    src.mkdir()
+    (src / "f").write_text("x")
+    env.cfg["mounts"].append({
+        "destination": "/mnt/ids", "type": "bind", "source": str(src),
+        "options": ["rbind", "ridmap"],
+        "uidMappings": [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}],
+        "gidMappings": [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]})
+    r = env.sh("stat -c '%u:%g' /mnt/ids/f")
+    assert r.rc == 0, r
+    assert r.out == f"{USERNS_ID}:{USERNS_ID}\n", r
