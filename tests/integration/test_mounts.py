@@ -47,6 +47,19 @@ def runc_run(env, args):
     return cp
 
 
+def sh_berth_and_runc(env, script):
+    """[(runtime, stdout)] of sh -c script run by berth and, when installed, by runc; each
+    run must succeed."""
+    r = env.sh(script)
+    assert r.rc == 0, r
+    out = [("berth", r.out)]
+    rr = runc_run(env, ["sh", "-c", script])
+    if rr is not None:
+        assert rr.returncode == 0, rr
+        out.append(("runc", rr.stdout))
+    return out
+
+
 def test_standard_mounts(env):
     mi = mountinfo(env.sh("cat /proc/self/mountinfo"))
     assert mi["/proc"][1] == "proc"
@@ -111,11 +124,7 @@ def test_masked_directory_is_empty_readonly_tmpfs(env):
     env.process["user"] = {"uid": 1000, "gid": 1000}
     script = ("grep ' /home ' /proc/self/mountinfo; ls -A /home && echo LISTED; "
               "stat -c 'MODE %a' /home; (touch /home/x) 2>/dev/null && echo WROTE; true")
-    for name, out in (("berth", env.sh(script)), ("runc", runc_run(env, ["sh", "-c", script]))):
-        if out is None:
-            continue
-        rc, stdout = (out.rc, out.out) if name == "berth" else (out.returncode, out.stdout)
-        assert rc == 0, (name, out)
+    for name, stdout in sh_berth_and_runc(env, script):
         lines = stdout.splitlines()
         assert " - tmpfs " in lines[0] and " ro" in lines[0], (name, stdout)
         assert lines[1:3] == ["LISTED", "MODE 1777"], (name, stdout)
@@ -159,14 +168,8 @@ def test_tmpfs_without_mode_takes_the_mode_it_covers(env):
     (env.rootfs / "data").chmod(0o750)
     env.add_mount("/data", "tmpfs", "tmpfs", ["nosuid"])
     env.add_mount("/fresh", "tmpfs", "tmpfs", ["nosuid"])
-    script = "stat -c '%n %a' /data /fresh"
-    r = env.sh(script)
-    assert r.rc == 0, r
-    assert r.out.splitlines() == ["/data 750", "/fresh 755"], r
-    rr = runc_run(env, ["sh", "-c", script])
-    if rr is not None:
-        assert rr.returncode == 0, rr
-        assert rr.stdout.splitlines() == ["/data 750", "/fresh 755"], rr
+    for name, stdout in sh_berth_and_runc(env, "stat -c '%n %a' /data /fresh"):
+        assert stdout.splitlines() == ["/data 750", "/fresh 755"], (name, stdout)
 
 
 def test_bind_mount_ro_and_rw(env):
@@ -387,11 +390,7 @@ def test_readonly_dev_then_pts(env):
     script = ("grep -E ' /dev(/pts)? ' /proc/self/mountinfo | cut -d' ' -f5,6; "
               "test -c /dev/null && echo NULL; test -c /dev/pts/ptmx && echo PTS; "
               "(touch /dev/x) 2>/dev/null && echo WROTE; true")
-    for name, out in (("berth", env.sh(script)), ("runc", runc_run(env, ["sh", "-c", script]))):
-        if out is None:
-            continue
-        rc, stdout = (out.rc, out.out) if name == "berth" else (out.returncode, out.stdout)
-        assert rc == 0, (name, out)
+    for name, stdout in sh_berth_and_runc(env, script):
         mi = dict(l.split() for l in stdout.splitlines() if l.startswith("/dev"))
         assert "ro" in mi["/dev"].split(","), (name, stdout)
         assert "/dev/pts" in mi, (name, stdout)
