@@ -80,10 +80,9 @@ static const struct berth_res_device default_rules[] = {
 };
 
 int cgroup_devices_rules(const struct berth_res_device *spec, size_t n,
-			 const struct berth_device *devs, size_t n_devs,
 			 struct berth_res_device **ret, size_t *ret_n)
 {
-	size_t total = n + ELEMENTSOF(default_rules) + n_devs;
+	size_t total = n + ELEMENTSOF(default_rules);
 	struct berth_res_device *v = calloc(total, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -92,18 +91,6 @@ int cgroup_devices_rules(const struct berth_res_device *spec, size_t n,
 		v[k++] = spec[i];
 	for (size_t i = 0; i < ELEMENTSOF(default_rules); i++)
 		v[k++] = default_rules[i];
-	for (size_t i = 0; i < n_devs; i++) {
-		const struct berth_device *d = &devs[i];
-		if (d->type != 'c' && d->type != 'u' && d->type != 'b')
-			continue;
-		v[k++] = (struct berth_res_device){ .allow = true,
-						    .type = d->type == 'b' ? 'b' : 'c',
-						    .major = d->major,
-						    .minor = d->minor,
-						    .read = true,
-						    .write = true,
-						    .mknod = true };
-	}
 	*ret = v;
 	*ret_n = k;
 	return 0;

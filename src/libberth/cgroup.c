@@ -564,8 +564,7 @@ static int v2_unified(const struct applier *a, const struct berth_resources *res
 	return 0;
 }
 
-int cgroup_apply(const char *path, const struct berth_resources *res,
-		 const struct berth_device *devs, size_t n_devs, bool update,
+int cgroup_apply(const char *path, const struct berth_resources *res, bool update,
 		 struct berth_error **err)
 {
 	const struct applier a = { path, err };
@@ -673,8 +672,7 @@ int cgroup_apply(const char *path, const struct berth_resources *res,
 	if (res->has_devices && !update) {
 		_cleanup_free_ struct berth_res_device *rules = NULL;
 		size_t n = 0;
-		if (cgroup_devices_rules(res->devices, res->n_devices, devs, n_devs, &rules, &n) <
-		    0)
+		if (cgroup_devices_rules(res->devices, res->n_devices, &rules, &n) < 0)
 			return berth_error_set(err, ENOMEM, "cgroup: device rules");
 		if (cgroup_v1_uses("devices")) {
 			_cleanup_free_ char *dir = path_join(cgroup_v1_root("devices"), rel);

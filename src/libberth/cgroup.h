@@ -41,13 +41,11 @@ int cgroup_create(const char *path, int *ret_fd, struct berth_error **err);
 
 /*
  * Apply res to the cgroup at path (unified dir, as from cgroup_create()).
- * devs: linux.devices, allowed in the device rules after res->devices.
  * update: a live container (`berth update`): devices are left alone. An error
  * names the file and the value the kernel refused, or the limit berth cannot
  * apply on this host.
  */
-int cgroup_apply(const char *path, const struct berth_resources *res,
-		 const struct berth_device *devs, size_t n_devs, bool update,
+int cgroup_apply(const char *path, const struct berth_resources *res, bool update,
 		 struct berth_error **err);
 
 /*
@@ -179,8 +177,8 @@ int cgroup_devices_v1(const char *dir, const struct berth_res_device *rules, siz
 		      struct berth_error **err);
 /*
  * The spec's rules, then the devices every container needs (/dev/null, ...,
- * as runc allows them), then linux.devices. malloc'd.
+ * as runc allows them). linux.devices adds none: as in runc, a node the spec
+ * makes is usable only if linux.resources.devices allows it. malloc'd.
  */
 int cgroup_devices_rules(const struct berth_res_device *spec, size_t n,
-			 const struct berth_device *devs, size_t n_devs,
 			 struct berth_res_device **ret, size_t *ret_n);

@@ -68,7 +68,7 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 	if (streq(status, "stopped"))
 		r = berth_error_setx(err, EINVAL, "container is stopped");
 	else if ((r = berth_resources_parse(resources, len, "resources", &res, err)) >= 0)
-		r = cgroup_apply(s->cgroup, res, NULL, 0, true, err);
+		r = cgroup_apply(s->cgroup, res, true, err);
 	if (r < 0)
 		berth_error_prefix(err, "update \"%s\"", id);
 	state_free(s);

@@ -311,6 +311,100 @@ static int init_hook_become(void *data, int keep_fd, struct berth_error **err)
 	return berth_process_become(&xo, err);
 }
 
+/*
+ * Parent, right after SYNC_MAPS_DONE: a helper with the host's credentials
+ * enters the init's (new) mount namespace and opens every plain bind source
+ * there, as the host sees it; each fd goes to the init (SYNC_MOUNT_SOURCE),
+ * in the order of the spec's mounts. The container's mapped root could not
+ * open a source under a directory only the host's root may pass.
+ */
+static int send_bind_sources(struct create_ctx *c, struct berth_error **err)
+{
+	const struct berth_spec *s = c->spec;
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_mounts; i++)
+		n += berth_rootfs_has_source(&s->mounts[i]);
+	if (n == 0)
+		return 0;
+
+	int h[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h) < 0)
+		return berth_error_set(err, errno, "bind sources: socketpair");
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(h[0]);
+		close(h[1]);
+		return berth_error_set(err, e, "bind sources: fork");
+	}
+	if (pid == 0) {
+		struct berth_error *e = NULL;
+		close(h[0]);
+		if (setns(c->pidfd, CLONE_NEWNS) < 0) {
+			berth_error_set(&e, errno, "enter the container's mount namespace");
+			sync_send_error(h[1], e);
+			_exit(1);
+		}
+		for (size_t i = 0; i < s->n_mounts; i++) {
+			if (!berth_rootfs_has_source(&s->mounts[i]))
+				continue;
+			int sfd = berth_rootfs_open_source(s, i, c->bundle, &e);
+			if (sfd < 0) {
+				sync_send_error(h[1], e);
+				_exit(1);
+			}
+			if (sync_send_fd(h[1], SYNC_MOUNT_SOURCE, sfd, NULL) < 0)
+				_exit(1);
+			close(sfd);
+		}
+		_exit(0);
+	}
+	close(h[1]);
+	int r = 0;
+	for (size_t k = 0; k < n && r >= 0; k++) {
+		_cleanup_close_ int sfd = -EBADF;
+		r = sync_expect_fd(h[0], SYNC_MOUNT_SOURCE, &sfd, NULL, "opening bind sources",
+				   err);
+		if (r >= 0 && sync_send_fd(c->sock[0], SYNC_MOUNT_SOURCE, sfd, NULL) < 0)
+			r = berth_error_set(err, errno, "bind sources: pass to the init");
+	}
+	close(h[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+/*
+ * Init: receive what send_bind_sources() sent, into *ret (one fd per spec
+ * mount, -EBADF where none; NULL when there are none).
+ */
+static int recv_bind_sources(const struct berth_spec *s, int fd, int **ret,
+			     struct berth_error **err)
+{
+	int *v = NULL;
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		if (!berth_rootfs_has_source(&s->mounts[i]))
+			continue;
+		if (!v) {
+			v = malloc(s->n_mounts * sizeof(*v));
+			if (!v)
+				return berth_error_set(err, ENOMEM, "bind sources");
+			for (size_t k = 0; k < s->n_mounts; k++)
+				v[k] = -EBADF;
+		}
+		int r = sync_expect_fd(fd, SYNC_MOUNT_SOURCE, &v[i], NULL, "bind sources", err);
+		if (r < 0) {
+			for (size_t k = 0; k < i; k++)
+				if (v[k] >= 0)
+					close(v[k]);
+			free(v);
+			return r;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
 /* mount_root of the rootfs setup: the overlay goes on root.path before its self bind. */
 static int init_mount_overlay(void *data, const char *rootfs, struct berth_error **err)
 {
@@ -354,6 +448,11 @@ static _noreturn_ void init_main(struct create_ctx *c)
 				_exit(1);
 		}
 	}
+	/* in a new user namespace, bind sources come opened from the parent */
+	_cleanup_free_ int *bind_sources = NULL;
+	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWUSER) &&
+	    recv_bind_sources(s, fd, &bind_sources, &e) < 0)
+		init_fail(fd, e);
 	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWUSER) &&
 	    has_mapping_for_root(s->linux_.uid_mappings, s->linux_.n_uid_mappings) &&
 	    has_mapping_for_root(s->linux_.gid_mappings, s->linux_.n_gid_mappings)) {
@@ -413,6 +512,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.root_fd = -EBADF,
 		.mount_root = c->overlay ? init_mount_overlay : NULL,
 		.mount_root_data = c->overlay,
+		.bind_sources = bind_sources,
 	};
 	if (c->runtime_mntns) {
 		rc.root_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -443,6 +543,11 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	}
 	if (sync_expect(fd, SYNC_HOOKS_DONE, NULL, &hook_state, "createRuntime hooks", &e) < 0)
 		_exit(1);
+	/* createContainer hooks run in the container's root (runc) */
+	if (fchdir(rc.root_fd) < 0) {
+		berth_error_set(&e, errno, "chdir to rootfs '%s'", rc.rootfs);
+		init_fail(fd, e);
+	}
 	if (berth_hooks_run(&s->hooks, BERTH_HOOK_CREATE_CONTAINER, hook_state ? hook_state : "{}",
 			    &e) < 0)
 		init_fail(fd, e);
@@ -733,7 +838,13 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	r = berth_rdt_check(c->spec, err);
 	if (r < 0)
 		return r;
-	if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label)
+	/* without SELinux there is nothing to label: ignored, as crun does */
+	if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label &&
+	    !berth_process_lsm_enabled("selinux"))
+		logf_(c->ctx, BERTH_LOG_DEBUG,
+		      "linux.mountLabel \"%s\" ignored: SELinux is not enabled on this host",
+		      c->spec->linux_.mount_label);
+	else if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label)
 		return berth_error_setx(
 			err, ENOTSUP,
 			"config.json: linux.mountLabel: SELinux mount labels are not "
@@ -836,8 +947,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		return r;
 	c->cg_made = true;
 	/* Limits are in place before the init exists: it is cloned into the cgroup. */
-	r = cgroup_apply(c->cg_path, res, c->spec->linux_.devices, c->spec->linux_.n_devices, false,
-			 err);
+	r = cgroup_apply(c->cg_path, res, false, err);
 	if (r < 0)
 		return r;
 
@@ -928,6 +1038,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		if (r < 0)
 			return r;
 		sync_send(fd, SYNC_MAPS_DONE, 0, NULL);
+		r = send_bind_sources(c, err);
+		if (r < 0)
+			return r;
 	}
 	if (c->unshare_flags & CLONE_NEWUSER) {
 		r = sync_expect(fd, SYNC_USERNS_READY, NULL, NULL, "creating the user namespace",
@@ -938,6 +1051,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		if (r < 0)
 			return r;
 		sync_send(fd, SYNC_MAPS_DONE, 0, NULL);
+		r = send_bind_sources(c, err);
+		if (r < 0)
+			return r;
 	}
 	if (c->need_fork) {
 		int32_t p = 0;

@@ -439,6 +439,7 @@ static int copy_tree(int src, int dst, int depth)
 struct mount_job {
 	struct berth_rootfs_ctx *c;
 	const struct berth_mount *m;
+	int bind_source; /* the source the parent's helper opened (or idmapped), or -EBADF */
 	struct berth_mount_opts o;
 	const char *dest, *source, *type; /* type: what is shown in messages */
 };
@@ -456,11 +457,11 @@ static int job_reopen(struct mount_job *j)
 }
 
 /* Open a host path for a bind source: relative paths are relative to the bundle. */
-static int open_host_source(const struct berth_rootfs_ctx *c, const char *source)
+static int open_host_source(const char *bundle, const char *source)
 {
 	int fd;
-	if (source[0] != '/' && c->bundle) {
-		_cleanup_close_ int b = open(c->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (source[0] != '/' && bundle) {
+		_cleanup_close_ int b = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (b < 0)
 			return -errno;
 		fd = openat(b, source, O_PATH | O_CLOEXEC);
@@ -519,12 +520,13 @@ static int write_id_map(int procfd, const char *file, const struct berth_id_mapp
 }
 
 /*
- * A user namespace whose maps are the mount's uidMappings/gidMappings, for
- * MOUNT_ATTR_IDMAP; returns an fd of it. A helper child unshares it and opens
+ * A user namespace whose maps are uid/gid, for MOUNT_ATTR_IDMAP; returns an
+ * fd of it. Runs in the berth process (host user namespace): host ids. A helper child unshares it and opens
  * its /proc/self into our shared fd table (CLONE_FILES), so this works
  * whatever pid namespace /proc belongs to; we write the maps, then let it go.
  */
-static int idmap_userns(const struct berth_mount *m)
+static int idmap_userns(const struct berth_id_mapping *uid, size_t n_uid,
+			const struct berth_id_mapping *gid, size_t n_gid)
 {
 	int ready[2], done[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
@@ -565,9 +567,9 @@ static int idmap_userns(const struct berth_mount *m)
 		else if (procfd < 0)
 			r = procfd;
 		if (r >= 0)
-			r = write_id_map(procfd, "uid_map", m->uid_mappings, m->n_uid_mappings);
+			r = write_id_map(procfd, "uid_map", uid, n_uid);
 		if (r >= 0)
-			r = write_id_map(procfd, "gid_map", m->gid_mappings, m->n_gid_mappings);
+			r = write_id_map(procfd, "gid_map", gid, n_gid);
 		if (r >= 0) {
 			userns = openat(procfd, "ns/user", O_RDONLY | O_CLOEXEC);
 			if (userns < 0)
@@ -586,28 +588,105 @@ static int idmap_userns(const struct berth_mount *m)
 	return r < 0 ? r : userns;
 }
 
-/* An idmapped clone of the tree at sfd, attached at tfd (open_tree + mount_setattr + move_mount). */
-static int bind_idmapped(struct mount_job *j, int sfd, int tfd, bool rec, struct berth_error **err)
+/*
+ * A detached idmapped clone of m's source (open_tree + mount_setattr). It
+ * needs the host's credentials: the helper user namespace maps host ids,
+ * which the container's own user namespace could not write, so in a new user
+ * namespace the parent's helper makes it (berth_rootfs_open_source()) in the
+ * container's mount namespace. Returns the tree fd.
+ */
+static int idmap_tree(const struct berth_spec *s, const struct berth_mount *m,
+		      const struct berth_mount_opts *o, const char *bundle,
+		      struct berth_error **err)
 {
-	if (!j->m->n_uid_mappings || !j->m->n_gid_mappings)
+	const char *src = m->source ?: "none";
+	/* without mappings of its own, the container's (runtime-spec config.md) */
+	const struct berth_id_mapping *uid = m->uid_mappings, *gid = m->gid_mappings;
+	size_t n_uid = m->n_uid_mappings, n_gid = m->n_gid_mappings;
+	if (!n_uid && !n_gid) {
+		uid = s->linux_.uid_mappings;
+		n_uid = s->linux_.n_uid_mappings;
+		gid = s->linux_.gid_mappings;
+		n_gid = s->linux_.n_gid_mappings;
+	}
+	if (!n_uid || !n_gid)
 		return berth_error_setx(
-			err, EINVAL, "mount '%s' on '%s': idmap needs uidMappings and gidMappings",
-			j->source ?: "none", j->dest);
-	_cleanup_close_ int userns = idmap_userns(j->m);
+			err, EINVAL,
+			"mount '%s' on '%s': idmap needs uidMappings and gidMappings "
+			"(the mount's or the container's user namespace's)",
+			src, m->destination);
+	if (!m->source)
+		return berth_error_setx(err, EINVAL, "mount on '%s': bind mount without a source",
+					m->destination);
+
+	_cleanup_close_ int sfd = open_host_source(bundle, m->source);
+	if (sfd < 0)
+		return berth_error_set(err, sfd, "mount '%s' on '%s': open source", src,
+				       m->destination);
+	_cleanup_close_ int userns = idmap_userns(uid, n_uid, gid, n_gid);
 	if (userns < 0)
-		return job_fail(j, err, userns, "create the idmap user namespace");
-	_cleanup_close_ int tree = open_tree(sfd, "",
-					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-						     (rec ? AT_RECURSIVE : 0));
+		return berth_error_set(err, userns,
+				       "mount '%s' on '%s': create the idmap user namespace", src,
+				       m->destination);
+	int tree = open_tree(sfd, "",
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+				     ((o->flags & MS_REC) ? AT_RECURSIVE : 0));
 	if (tree < 0)
-		return job_fail(j, err, errno, "clone source tree");
+		return berth_error_set(err, errno, "mount '%s' on '%s': clone source tree", src,
+				       m->destination);
 	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | (j->o.ridmap ? AT_RECURSIVE : 0), &a,
-			  sizeof(a)) < 0)
-		return job_fail(j, err, errno, "idmap");
-	if (move_mount(tree, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return job_fail(j, err, errno, "attach idmapped mount");
-	return 0;
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | (o->ridmap ? AT_RECURSIVE : 0), &a, sizeof(a)) <
+	    0) {
+		int e = errno;
+		close(tree);
+		return berth_error_set(err, e, "mount '%s' on '%s': idmap", src, m->destination);
+	}
+	return tree;
+}
+
+/* Is m a bind mount, as mount_job_run() decides? */
+static bool wants_bind(const struct berth_mount *m, const struct berth_mount_opts *o)
+{
+	return (o->flags & MS_BIND) || !m->type || streq(m->type, "bind");
+}
+
+/* Is m an idmapped bind mount (by its options, or mappings without them)? */
+static bool wants_idmap(const struct berth_mount *m, const struct berth_mount_opts *o)
+{
+	return wants_bind(m, o) && (o->idmap || m->n_uid_mappings || m->n_gid_mappings);
+}
+
+bool berth_rootfs_has_source(const struct berth_mount *m)
+{
+	struct berth_mount_opts o = { 0 };
+	struct berth_error *ignored = NULL;
+	if (!m->source || berth_mount_opts_parse(m->options, m->n_options, &o, &ignored) < 0) {
+		berth_error_free(ignored);
+		return false;
+	}
+	bool r = wants_bind(m, &o) && !(o.flags & MS_REMOUNT);
+	berth_mount_opts_done(&o);
+	return r;
+}
+
+int berth_rootfs_open_source(const struct berth_spec *s, size_t i, const char *bundle,
+			     struct berth_error **err)
+{
+	const struct berth_mount *m = &s->mounts[i];
+	struct berth_mount_opts o = { 0 };
+	int r = berth_mount_opts_parse(m->options, m->n_options, &o, err);
+	if (r < 0)
+		return r;
+	if (wants_idmap(m, &o)) {
+		r = idmap_tree(s, m, &o, bundle, err);
+	} else {
+		r = open_host_source(bundle, m->source);
+		if (r < 0)
+			berth_error_set(err, r, "mount '%s' on '%s': open source", m->source,
+					m->destination);
+	}
+	berth_mount_opts_done(&o);
+	return r;
 }
 
 /* Bind host path source (MS_REC if rec) onto dest in the rootfs, creating dest as needed. */
@@ -618,9 +697,21 @@ static int job_bind(struct mount_job *j, const char *source, bool rec, struct be
 	if (!source)
 		return berth_error_setx(err, EINVAL, "mount on '%s': bind mount without a source",
 					j->dest);
-	_cleanup_close_ int sfd = open_host_source(j->c, source);
-	if (sfd < 0)
-		return job_fail(j, err, sfd, "open source");
+	/* opened (or, idmapped, made) by the parent's helper in a new user namespace */
+	_cleanup_close_ int sfd = -EBADF;
+	if (j->bind_source >= 0) {
+		sfd = fcntl(j->bind_source, F_DUPFD_CLOEXEC, 3);
+		if (sfd < 0)
+			return job_fail(j, err, -errno, "open source");
+	} else if (j->o.idmap) {
+		sfd = idmap_tree(j->c->spec, j->m, &j->o, j->c->bundle, err);
+		if (sfd < 0)
+			return sfd;
+	} else {
+		sfd = open_host_source(j->c->bundle, source);
+		if (sfd < 0)
+			return job_fail(j, err, sfd, "open source");
+	}
 	struct stat st;
 	if (fstat(sfd, &st) < 0)
 		return job_fail(j, err, errno, "stat source");
@@ -631,8 +722,12 @@ static int job_bind(struct mount_job *j, const char *source, bool rec, struct be
 	if (tfd < 0)
 		return job_fail(j, err, tfd, "create destination");
 
-	if (j->o.idmap)
-		return bind_idmapped(j, sfd, tfd, rec, err);
+	if (j->o.idmap) {
+		if (move_mount(sfd, "", tfd, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return job_fail(j, err, errno, "attach idmapped mount");
+		return 0;
+	}
 	if (mount(path_fd_path(sfd, sbuf, sizeof(sbuf)), path_fd_path(tfd, tbuf, sizeof(tbuf)),
 		  NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
 		return job_fail(j, err, errno, NULL);
@@ -853,6 +948,22 @@ static const char *userns_fallback(const char *type)
 	return NULL;
 }
 
+static bool is_dev_destination(const char *dest)
+{
+	_cleanup_free_ char *n = dest ? path_absolute("/", dest) : NULL;
+	return n && streq(n, "/dev");
+}
+
+/* Does the comma-separated data set key (as "key=...")? */
+static bool data_has_key(const char *data, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *p = data; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, key, n) == 0 && p[n] == '=')
+			return true;
+	return false;
+}
+
 static int job_fresh(struct mount_job *j, struct berth_error **err)
 {
 	const char *type = j->m->type;
@@ -862,9 +973,24 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 	bool ro_later = (flags & MS_RDONLY) && (shared_sb || j->o.tmpcopyup);
 	int r;
 
+	/* a read-only /dev is filled (devices, pts, shm) first: read-only in finalize (runc) */
+	if ((flags & MS_RDONLY) && is_dev_destination(j->dest)) {
+		flags &= ~MS_RDONLY;
+		ro_later = false;
+		j->c->dev_ro_later = true;
+	}
+
 	_cleanup_close_ int tfd = path_mkdir_p_in_root(j->c->root_fd, j->dest, 0755);
 	if (tfd < 0)
 		return job_fail(j, err, tfd, "create destination");
+
+	/* a tmpfs without mode= takes the mode of the directory it covers, made or not (runc) */
+	struct stat covered;
+	bool take_mode =
+		streq(type, "tmpfs") && !j->o.tmpcopyup && !data_has_key(j->o.data, "mode");
+	if (take_mode && fstat(tfd, &covered) < 0)
+		return job_fail(j, err, -errno, "stat destination");
+	ro_later = ro_later || (take_mode && (flags & MS_RDONLY));
 
 	if (streq(type, "cgroup"))
 		return job_cgroup_v1(j, tfd, err);
@@ -901,11 +1027,40 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 		/* the new root takes the old directory's owner, and its mode unless mode= was given */
 		struct stat st;
 		if (fstat(old, &st) < 0 || chown_ok(fchown(fd, st.st_uid, st.st_gid)) < 0 ||
-		    ((!j->o.data || !strstr(j->o.data, "mode=")) &&
-		     fchmod(fd, st.st_mode & 07777) < 0))
+		    (!data_has_key(j->o.data, "mode") && fchmod(fd, st.st_mode & 07777) < 0))
 			return job_fail(j, err, errno, "tmpcopyup: copy owner and mode");
 	}
+	if (take_mode) {
+		_cleanup_close_ int fd =
+			path_open_in_root(j->c->root_fd, j->dest, O_RDONLY | O_DIRECTORY, 0);
+		if (fd < 0)
+			return job_fail(j, err, fd, "open new mount");
+		if (fchmod(fd, covered.st_mode & 07777) < 0)
+			return job_fail(j, err, -errno, "set the mode of the covered directory");
+	}
 	return job_finish(j, ro_later ? MS_RDONLY : 0, 0, err);
+}
+
+/*
+ * procfs and sysfs go on a directory of the rootfs, never on a symlink the
+ * image put at the destination (runc): the image would choose where they
+ * appear. A missing destination is created later.
+ */
+static int job_check_plain_dir(struct mount_job *j, struct berth_error **err)
+{
+	_cleanup_close_ int fd = path_open_in_root(j->c->root_fd, j->dest, O_PATH | O_NOFOLLOW, 0);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return job_fail(j, err, fd, "open destination");
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return job_fail(j, err, -errno, "stat destination");
+	if (S_ISLNK(st.st_mode))
+		return job_fail(j, err, -ELOOP, "the destination is a symlink");
+	if (!S_ISDIR(st.st_mode))
+		return job_fail(j, err, -ENOTDIR, "the destination is not a directory");
+	return 0;
 }
 
 static int mount_job_run(struct mount_job *jp, struct berth_error **err)
@@ -953,6 +1108,12 @@ static int mount_job_run(struct mount_job *jp, struct berth_error **err)
 		return job_finish(&j, j.o.flags & PER_MOUNT_FLAGS, j.o.clear, err);
 	}
 
+	if (streq(m->type, "proc") || streq(m->type, "sysfs")) {
+		r = job_check_plain_dir(&j, err);
+		if (r < 0)
+			return r;
+	}
+
 	if (streq(m->type, "sysfs") && (!c->new_netns || c->new_userns)) {
 		/* a fresh sysfs shows the netns of its mounter: bind the host's instead */
 		r = job_bind(&j, "/sys", true, err);
@@ -986,10 +1147,16 @@ static int mount_job_run(struct mount_job *jp, struct berth_error **err)
 }
 
 /* One spec mount, in the rootfs, with everything its options ask for. */
-static int mount_one(struct berth_rootfs_ctx *c, const struct berth_mount *m,
-		     struct berth_error **err)
+static int mount_one(struct berth_rootfs_ctx *c, size_t i, struct berth_error **err)
 {
-	struct mount_job j = { .c = c, .m = m, .dest = m->destination, .source = m->source };
+	const struct berth_mount *m = &c->spec->mounts[i];
+	struct mount_job j = {
+		.c = c,
+		.m = m,
+		.bind_source = c->bind_sources ? c->bind_sources[i] : -EBADF,
+		.dest = m->destination,
+		.source = m->source,
+	};
 
 	if (!m->destination)
 		return berth_error_setx(err, EINVAL, "mount without a destination");
@@ -1086,6 +1253,11 @@ static int bind_host_node(int dirfd, const char *name, mode_t mode, dev_t dev,
 		open_tree(hfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return berth_error_set(err, errno, "create device '%s': clone host node",
+				       host_path);
+	/* a device node needs neither: nothing the host's mount allows is carried in */
+	struct mount_attr na = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &na, sizeof(na)) < 0)
+		return berth_error_set(err, errno, "create device '%s': set nosuid,noexec",
 				       host_path);
 
 	mode_t empty_mode = 0666;
@@ -1342,12 +1514,6 @@ static int setup_dev(struct berth_rootfs_ctx *c, uint64_t own_mnt, struct berth_
 
 /* ---- phases ------------------------------------------------------------------------------- */
 
-static bool is_dev_destination(const char *dest)
-{
-	_cleanup_free_ char *n = dest ? path_absolute("/", dest) : NULL;
-	return n && streq(n, "/dev");
-}
-
 static bool has_option(const struct berth_mount *m, const char *name)
 {
 	for (size_t i = 0; i < m->n_options; i++)
@@ -1421,8 +1587,13 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 		return berth_error_set(err, errno, "open rootfs '%s'", c->rootfs);
 
 	uint64_t own_dev_mnt = 0;
+	c->dev_ro_later = false;
 	for (size_t i = 0; i < s->n_mounts; i++) {
-		int r = mount_one(c, &s->mounts[i], err);
+		/* a new mount at /dev decides again whether /dev is made read-only at the end */
+		if (is_dev_destination(s->mounts[i].destination) &&
+		    !has_option(&s->mounts[i], "remount"))
+			c->dev_ro_later = false;
+		int r = mount_one(c, i, err);
 		if (r < 0)
 			return r;
 		/* a remount changes the mount there, it makes none */
@@ -1443,12 +1614,110 @@ int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 	return setup_dev(c, own_dev_mnt, err);
 }
 
+/* Decode mountinfo's octal escapes ("\\040" for a space) in place. */
+static void mountinfo_unescape(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; w++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w = (char)(((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
+			r += 4;
+		} else {
+			*w = *r++;
+		}
+	}
+	*w = 0;
+}
+
+/* Is p dir or below it (both absolute and canonical)? */
+static bool path_is_below(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	return strncmp(p, dir, n) == 0 && (p[n] == 0 || p[n] == '/');
+}
+
+/*
+ * --no-pivot, before the move: the host's mounts stay in this mount namespace
+ * (out of the chroot's reach, not out of the kernel's sight). A whole procfs
+ * or sysfs among them would let a nested user namespace mount a fresh,
+ * unmasked one: the kernel allows it when an instance is fully visible
+ * anywhere in the namespace. Each one outside the rootfs is detached or,
+ * where it cannot be (locked in a user namespace), covered by an empty
+ * tmpfs. Runs in the container init, in its mount namespace (a recursive
+ * slave: nothing reaches the host).
+ */
+static int hide_host_proc_sys(int root_fd, struct berth_error **err)
+{
+	char buf[FD_PATH_MAX], root[PATH_MAX];
+	ssize_t n = readlink(path_fd_path(root_fd, buf, sizeof(buf)), root, sizeof(root) - 1);
+	if (n < 0)
+		return berth_error_set(err, errno, "no-pivot: find the rootfs path");
+	root[n] = 0;
+
+	/* all of it first: detaching the host's /proc ends the reading */
+	_cleanup_free_ char *mi = NULL;
+	int r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", 64u << 20, &mi, NULL);
+	if (r < 0)
+		return berth_error_set(err, r, "no-pivot: read '/proc/self/mountinfo'");
+
+	size_t n_hide = 0, cap = 0;
+	_cleanup_free_ char **hide = NULL;
+	char *save = NULL;
+	for (char *line = strtok_r(mi, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* id parent dev root mountpoint options [optional...] - fstype source super */
+		char *f[5], *fsave = NULL, *tok = strtok_r(line, " ", &fsave);
+		size_t k = 0;
+		for (; tok && k < ELEMENTSOF(f); tok = strtok_r(NULL, " ", &fsave))
+			f[k++] = tok;
+		while (tok && !streq(tok, "-"))
+			tok = strtok_r(NULL, " ", &fsave);
+		const char *fstype = tok ? strtok_r(NULL, " ", &fsave) : NULL;
+		if (k < ELEMENTSOF(f) || !fstype ||
+		    (!streq(fstype, "proc") && !streq(fstype, "sysfs")))
+			continue;
+		mountinfo_unescape(f[3]);
+		mountinfo_unescape(f[4]);
+		/* a bind of a part hides the rest: only whole instances count */
+		if (!streq(f[3], "/") || path_is_below(f[4], root))
+			continue;
+		if (n_hide == cap) {
+			cap = cap ? cap * 2 : 8;
+			char **v = realloc(hide, cap * sizeof(*v));
+			if (!v)
+				return berth_error_set(err, ENOMEM, "no-pivot");
+			hide = v;
+		}
+		hide[n_hide++] = f[4];
+	}
+
+	/* the last mounted first: submounts before what they sit on */
+	for (size_t i = n_hide; i-- > 0;) {
+		if (umount2(hide[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EINVAL && errno != EPERM)
+			return berth_error_set(err, errno, "no-pivot: detach host mount '%s'",
+					       hide[i]);
+		if (mount("tmpfs", hide[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=4k") < 0 &&
+		    errno != ENOENT)
+			return berth_error_set(err, errno, "no-pivot: cover host mount '%s'",
+					       hide[i]);
+	}
+	return 0;
+}
+
 int berth_rootfs_pivot(struct berth_rootfs_ctx *c, struct berth_error **err)
 {
 	if (fchdir(c->root_fd) < 0 && chdir(c->rootfs) < 0)
 		return berth_error_set(err, errno, "chdir to rootfs '%s'", c->rootfs);
 
 	if (c->no_pivot) {
+		int r = hide_host_proc_sys(c->root_fd, err);
+		if (r < 0)
+			return r;
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			return berth_error_set(err, errno, "move rootfs '%s' to '/'", c->rootfs);
 		if (chroot(".") < 0)
@@ -1520,9 +1789,10 @@ static int masked_path(const struct fin *f, const char *path, struct berth_error
 		return berth_error_set(err, errno, "masked path '%s'", path);
 	const char *t = fin_target(f, fd, path, buf, sizeof(buf));
 
+	/* a directory: an empty read-only tmpfs (runc), listable by anyone */
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "mode=000") < 0)
+		if (mount("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
+		    0)
 			return berth_error_set(err, errno, "masked path '%s': mount empty tmpfs",
 					       path);
 		return 0;
@@ -1558,6 +1828,16 @@ int berth_rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err)
 		r = masked_path(&f, l->masked_paths[i], err);
 		if (r < 0)
 			return r;
+	}
+
+	if (c->dev_ro_later) {
+		char buf[FD_PATH_MAX];
+		_cleanup_close_ int dev = path_open_in_root(root, "/dev", O_PATH | O_DIRECTORY, 0);
+		if (dev < 0)
+			return berth_error_set(err, dev, "open '/dev'");
+		r = remount_bind(dev, fin_target(&f, dev, "/dev", buf, sizeof(buf)), MS_RDONLY, 0);
+		if (r < 0)
+			return berth_error_set(err, r, "remount '/dev' read-only");
 	}
 
 	if (c->spec->root_readonly) {

@@ -53,6 +53,11 @@ struct berth_rootfs_ctx {
 	void *mount_root_data;
 	/* Filled by berth_rootfs_setup(): an O_PATH fd of the rootfs (after the self bind). */
 	int root_fd;
+	/* From berth_rootfs_open_source() in the parent's helper: one per spec mount, -EBADF
+	 * where none, or NULL (the init opens them itself). */
+	const int *bind_sources;
+	/* Set by berth_rootfs_setup(): /dev is a read-only mount kept writable until finalize. */
+	bool dev_ro_later;
 };
 
 /*
@@ -64,6 +69,23 @@ struct berth_rootfs_ctx {
  * log of the parent, before the init is cloned.
  */
 bool berth_rootfs_dev_is_bind(const struct berth_spec *s);
+
+/*
+ * Is m a bind mount (not a remount) with a source? In a new user namespace
+ * the parent's helper opens those sources with the host's credentials in the
+ * container's mount namespace and hands them to the init (bind_sources): the
+ * container's mapped root may not be allowed to reach them, nor to write the
+ * maps of an idmap helper user namespace.
+ */
+bool berth_rootfs_has_source(const struct berth_mount *m);
+/*
+ * The source of spec mount i (a bind mount with a source): an O_PATH fd of it
+ * (relative: to bundle) or, for idmap/ridmap, a detached idmapped clone of
+ * it, mapped by the mount's uidMappings/gidMappings or, without them, the
+ * container's (runtime-spec config.md). Returns the fd or -errno.
+ */
+int berth_rootfs_open_source(const struct berth_spec *s, size_t i, const char *bundle,
+			     struct berth_error **err);
 
 /*
  * Phase 1, before the createContainer hooks: set / propagation (rslave, or

@@ -377,7 +377,7 @@ int berth_process_setup(const struct berth_process *p, struct berth_error **err)
 	return setup_io_priority(p, err);
 }
 
-static bool lsm_enabled(const char *name)
+bool berth_process_lsm_enabled(const char *name)
 {
 	if (streq(name, "apparmor")) {
 		char buf[4] = "";
@@ -390,12 +390,12 @@ static bool lsm_enabled(const char *name)
 
 int berth_process_lsm_check(const struct berth_process *p, struct berth_error **err)
 {
-	if (p->apparmor_profile && *p->apparmor_profile && !lsm_enabled("apparmor"))
+	if (p->apparmor_profile && *p->apparmor_profile && !berth_process_lsm_enabled("apparmor"))
 		return berth_error_setx(err, ENOTSUP,
 					"config.json: process.apparmorProfile: \"%s\" is set, but "
 					"AppArmor is not enabled on this host",
 					p->apparmor_profile);
-	if (p->selinux_label && *p->selinux_label && !lsm_enabled("selinux"))
+	if (p->selinux_label && *p->selinux_label && !berth_process_lsm_enabled("selinux"))
 		return berth_error_setx(err, ENOTSUP,
 					"config.json: process.selinuxLabel: \"%s\" is set, but "
 					"SELinux is not enabled on this host",

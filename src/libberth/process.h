@@ -43,6 +43,9 @@ int berth_process_cwd_create(const struct berth_process *p, struct berth_error *
  */
 int berth_process_lsm_check(const struct berth_process *p, struct berth_error **err);
 
+/* Is the LSM "apparmor" or "selinux" enabled on this host? */
+bool berth_process_lsm_enabled(const char *name);
+
 int berth_personality_apply(const struct berth_personality *pers, struct berth_error **err);
 
 struct berth_exec_opts {

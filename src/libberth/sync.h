@@ -24,6 +24,8 @@ enum sync_type {
 			    * segments: the init's exe becomes it before it runs anything */
 	SYNC_COMMIT,	   /* parent -> child: the state is saved; until then a closed socket
 			    * means create died, and the init exits */
+	SYNC_MOUNT_SOURCE, /* parent -> child: a bind source opened with the host's credentials
+			    * in the init's mount namespace (SCM_RIGHTS) */
 };
 
 #define SYNC_MAX_TEXT 65536

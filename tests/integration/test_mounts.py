@@ -4,9 +4,13 @@ mount options, masked and read-only paths, /dev and linux.devices, and the
 symlink escape of a mount destination."""
 
 import os
+import shutil
 import stat
+import subprocess
 
 import pytest
+
+from conftest import MARK
 
 
 def mountinfo(r):
@@ -18,6 +22,41 @@ def mountinfo(r):
         f = pre.split()
         p = post.split()
         out[f[4]] = (set(f[5].split(",")), p[0], set(p[2].split(",")) if len(p) > 2 else set())
+    return out
+
+
+def runc_run(env, args):
+    """Run args in env's bundle with runc (as `berth run` does) and delete what is left;
+    None when runc is not installed."""
+    runc = shutil.which("runc")
+    if not runc:
+        return None
+    env.process["args"] = list(args)
+    env.save()
+    root = env.dir / "runc-state"
+    cid = env.new_id() + "-runc"
+    e = dict(os.environ)
+    e[MARK] = env.mark
+    try:
+        cp = subprocess.run([runc, "--root", str(root), "run", "-b", str(env.bundle), cid],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=60, env=e)
+    finally:
+        subprocess.run([runc, "--root", str(root), "delete", "--force", cid],
+                       capture_output=True, timeout=60)
+    return cp
+
+
+def sh_berth_and_runc(env, script):
+    """[(runtime, stdout)] of sh -c script run by berth and, when installed, by runc; each
+    run must succeed."""
+    r = env.sh(script)
+    assert r.rc == 0, r
+    out = [("berth", r.out)]
+    rr = runc_run(env, ["sh", "-c", script])
+    if rr is not None:
+        assert rr.returncode == 0, rr
+        out.append(("runc", rr.stdout))
     return out
 
 
@@ -78,6 +117,21 @@ def test_masked_paths_custom(env):
     assert not (env.rootfs / "home" / "x").exists()
 
 
+def test_masked_directory_is_empty_readonly_tmpfs(env):
+    """A masked directory is covered by an empty read-only tmpfs, as runc does: anyone may
+    list it (empty), nobody may write to it."""
+    env.linux["maskedPaths"] = ["/home"]
+    env.process["user"] = {"uid": 1000, "gid": 1000}
+    script = ("grep ' /home ' /proc/self/mountinfo; ls -A /home && echo LISTED; "
+              "stat -c 'MODE %a' /home; (touch /home/x) 2>/dev/null && echo WROTE; true")
+    for name, stdout in sh_berth_and_runc(env, script):
+        lines = stdout.splitlines()
+        assert " - tmpfs " in lines[0] and " ro" in lines[0], (name, stdout)
+        assert lines[1:3] == ["LISTED", "MODE 1777"], (name, stdout)
+        assert "WROTE" not in stdout, (name, stdout)
+    assert not (env.rootfs / "home" / "x").exists()
+
+
 def test_readonly_paths(env):
     ro = env.linux.get("readonlyPaths", [])
     assert "/proc/sys" in ro
@@ -105,6 +159,17 @@ def test_tmpfs_options(env):
     assert "size=1024k" in sopts
     assert "MODE 700" in r.out
     assert "ro" in mi["/mnt/r"][0]
+
+
+def test_tmpfs_without_mode_takes_the_mode_it_covers(env):
+    """A tmpfs without mode= takes the mode of the directory it covers (runc), 0755 for a
+    destination made for it."""
+    (env.rootfs / "data").mkdir()
+    (env.rootfs / "data").chmod(0o750)
+    env.add_mount("/data", "tmpfs", "tmpfs", ["nosuid"])
+    env.add_mount("/fresh", "tmpfs", "tmpfs", ["nosuid"])
+    for name, stdout in sh_berth_and_runc(env, "stat -c '%n %a' /data /fresh"):
+        assert stdout.splitlines() == ["/data 750", "/fresh 755"], (name, stdout)
 
 
 def test_bind_mount_ro_and_rw(env):
@@ -174,6 +239,22 @@ def test_tmpcopyup(env):
     r = env.sh("grep -c root /etc/passwd; echo changed > /etc/passwd")
     assert r.out.split()[0] == "1", r
     assert "root" in (env.rootfs / "etc" / "passwd").read_text()
+
+
+@pytest.mark.parametrize("name", ["proc", "sys"])
+def test_proc_or_sys_symlink_in_rootfs_refused(env, name):
+    """An image whose /proc or /sys is a symlink is refused (runc): procfs or sysfs would be
+    mounted wherever the image points it."""
+    (env.rootfs / name).rmdir()
+    (env.rootfs / "elsewhere").mkdir()
+    (env.rootfs / name).symlink_to("/elsewhere")
+    r = env.sh("echo RAN")
+    assert r.rc != 0 and "RAN" not in r.out, r
+    assert f"'/{name}'" in r.err and "symlink" in r.err, r
+    rr = runc_run(env, ["sh", "-c", "echo RAN"])
+    if rr is not None:
+        assert rr.returncode != 0 and "RAN" not in rr.stdout, rr
+    assert not any((env.rootfs / "elsewhere").iterdir())
 
 
 def test_mount_destination_created(env):
@@ -281,6 +362,40 @@ def test_linux_devices(env):
     assert lines[2].startswith("/dev/loopfake block special file 7:c8")
     assert lines[3].startswith("/dev/myfifo fifo")
     assert lines[4] == "ok"
+
+
+def test_linux_devices_not_allowed_by_cgroup(env):
+    """A linux.devices entry makes a node, not a device cgroup rule (runc): under a
+    deny-all rule the node stays closed. Opening /dev/kmsg write-only writes nothing."""
+    env.linux["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11,
+                             "fileMode": 0o600}]
+    env.linux.setdefault("resources", {})["devices"] = [{"allow": False, "access": "rwm"}]
+    script = "test -c /dev/kmsg && echo NODE; (: > /dev/kmsg) && echo OPENED; true"
+    r = env.sh(script)
+    assert r.rc == 0, r
+    assert "NODE" in r.out, r
+    assert "OPENED" not in r.out, r
+    rr = runc_run(env, ["sh", "-c", script])
+    if rr is not None:
+        assert rr.returncode == 0 and "NODE" in rr.stdout, rr
+        assert "OPENED" not in rr.stdout, rr
+
+
+def test_readonly_dev_then_pts(env):
+    """A read-only /dev tmpfs followed by /dev/pts: berth fills /dev and mounts pts, then
+    makes /dev read-only (runc)."""
+    for m in env.cfg["mounts"]:
+        if m["destination"] == "/dev":
+            m["options"] = [o for o in m.get("options", []) if o != "rw"] + ["ro"]
+    script = ("grep -E ' /dev(/pts)? ' /proc/self/mountinfo | cut -d' ' -f5,6; "
+              "test -c /dev/null && echo NULL; test -c /dev/pts/ptmx && echo PTS; "
+              "(touch /dev/x) 2>/dev/null && echo WROTE; true")
+    for name, stdout in sh_berth_and_runc(env, script):
+        mi = dict(l.split() for l in stdout.splitlines() if l.startswith("/dev"))
+        assert "ro" in mi["/dev"].split(","), (name, stdout)
+        assert "/dev/pts" in mi, (name, stdout)
+        assert "NULL" in stdout and "PTS" in stdout, (name, stdout)
+        assert "WROTE" not in stdout, (name, stdout)
 
 
 def test_dev_is_not_host_dev(env):
@@ -426,3 +541,104 @@ def test_failed_device_keeps_the_old_file(env):
     assert r.rc != 0 and "/dev/null" in r.err, r
     assert f.stat().st_ino == ino and f.read_text() == "image file\n", r
     assert sorted(os.listdir(env.rootfs / "dev")) == ["null"], r
+
+
+def test_create_container_hook_cwd_is_the_root(env):
+    """createContainer hooks run with the container's root as their working directory
+    (runc), the way an image-relative path in a hook finds the rootfs."""
+    hook = env.dir / "hook.sh"
+    hook.write_text('#!/bin/sh\npwd -P > "$1"\n')
+    hook.chmod(0o755)
+    out = env.rootfs / "hook.cwd"
+    env.add_hook("createContainer", str(hook), ["hook.sh", str(out)])
+    want = os.path.realpath(env.rootfs)
+    r = env.run(["true"])
+    assert r.rc == 0, r
+    assert out.read_text().strip() == want
+    out.unlink()
+    rr = runc_run(env, ["true"])
+    if rr is not None:
+        assert rr.returncode == 0, rr
+        assert out.read_text().strip() == want
+
+
+def test_bound_device_nodes_are_nosuid_noexec(env):
+    """Where mknod is refused (user namespace) the host's nodes bound in /dev are mounted
+    nosuid,noexec: nothing the host's mount allowed is carried in."""
+    userns(env)
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3},
+                            {"path": "/dev/zero", "type": "c", "major": 1, "minor": 5}]
+    r = env.sh("cat /proc/self/mountinfo")
+    mi = mountinfo(r)
+    for node in ("/dev/null", "/dev/zero"):
+        assert node in mi, (node, r)
+        assert {"nosuid", "noexec"} <= mi[node][0], (node, mi[node])
+
+
+def test_mount_label_ignored_without_selinux(env):
+    """linux.mountLabel on a host without SELinux is ignored (crun), with a debug line."""
+    if os.path.exists("/sys/fs/selinux/enforce"):
+        pytest.skip("SELinux is enabled on this host")
+    env.linux["mountLabel"] = "system_u:object_r:container_file_t:s0:c1,c2"
+    env.process["args"] = ["echo", "RAN"]
+    env.save()
+    cid = env.new_id()
+    env.ids.add(cid)
+    r = env.berth("--debug", "run", "-b", env.bundle, cid)
+    assert r.rc == 0 and r.out == "RAN\n", r
+    assert any("mountLabel" in l for l in r.err_lines), r
+
+
+@pytest.mark.parametrize("own_mappings", [False, True])
+def test_idmap_bind_mount(env, own_mappings):
+    """An idmap bind mount in a user namespace shows the source's owners through the
+    mount's mappings or, without its own, the container's (runtime-spec config.md): a
+    host file of 0:0 is 0:0 inside, not the overflow id."""
+    userns(env)
+    src = env.dir / "idsrc"
+    src.mkdir()
+    (src / "f").write_text("x")
+    (env.rootfs / "mnt" / "ids").mkdir(parents=True)
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    m = {"destination": "/mnt/ids", "type": "bind", "source": str(src),
+         "options": ["bind", "idmap"]}
+    if own_mappings:
+        m["uidMappings"] = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
+        m["gidMappings"] = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
+    env.cfg["mounts"].append(m)
+    r = env.sh("stat -c '%u:%g' /mnt/ids/f")
+    assert r.rc == 0, r
+    assert r.out == "0:0\n", r
+
+
+def test_bind_source_opened_from_the_host_side(env):
+    """A bind source is opened as the host sees it, not by the container's mapped root:
+    a directory under a 0700 host directory (host root may pass, the mapped root may
+    not) is still mounted, and what it allows is readable inside."""
+    userns(env)
+    env.linux["devices"] = [{"path": "/dev/null", "type": "c", "major": 1, "minor": 3}]
+    priv = env.dir / "priv"
+    (priv / "pub").mkdir(parents=True)
+    (priv / "pub" / "f").write_text("shared\n")
+    priv.chmod(0o700)
+    (env.rootfs / "mnt" / "pub").mkdir(parents=True)
+    env.add_mount("/mnt/pub", "bind", str(priv / "pub"), ["bind", "ro"])
+    r = env.sh("cat /mnt/pub/f")
+    assert r.rc == 0, r
+    assert r.out == "shared\n", r
+
+
+def test_idmap_bind_mount_without_user_namespace(env):
+    """Without a user namespace the mount's own mappings still apply: a host file of 0:0
+    shows as the mapped id."""
+    src = env.dir / "idsrc"
+    src.mkdir()
+    (src / "f").write_text("x")
+    env.cfg["mounts"].append({
+        "destination": "/mnt/ids", "type": "bind", "source": str(src),
+        "options": ["rbind", "ridmap"],
+        "uidMappings": [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}],
+        "gidMappings": [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]})
+    r = env.sh("stat -c '%u:%g' /mnt/ids/f")
+    assert r.rc == 0, r
+    assert r.out == f"{USERNS_ID}:{USERNS_ID}\n", r

@@ -158,3 +158,33 @@ def test_cve_2019_5736_shebang_chain_to_proc_self_exe(env):
         os.close(wfd)
         env.berth("delete", "--force", cid, binary=berth)
     assert sha256(berth) == before, "the berth binary was modified from inside the container"
+
+
+def _nested_proc_mount(env, extra=()):
+    """From inside the container: a new user, mount and pid namespace mounts a fresh procfs.
+    The kernel allows it only while a fully visible procfs is in the mount namespace."""
+    env.linux.pop("seccomp", None)
+    # setfcap: the kernel lets a nested user namespace map root to root only with it
+    for k in ("bounding", "effective", "permitted"):
+        env.process["capabilities"][k] += ["CAP_SETFCAP"]
+    script = ("unshare -U -r -m -p -f sh -c 'mount -t proc proc /mnt && echo MOUNTED'"
+              " 2>&1; true")
+    return env.run(["sh", "-c", script], extra=extra)
+
+
+def test_nested_userns_cannot_mount_proc(env):
+    r = _nested_proc_mount(env)
+    assert r.rc == 0, r
+    assert "MOUNTED" not in r.out, r
+
+
+def test_no_pivot_leaves_no_full_procfs(env):
+    """With --no-pivot the host's /proc stays in the container's mount namespace (outside
+    its chroot): it must not let a nested user namespace mount an unmasked procfs."""
+    r = _nested_proc_mount(env, extra=["--no-pivot"])
+    assert r.rc == 0, r
+    assert "MOUNTED" not in r.out, r
+    # the container's own /proc and /sys still work
+    r = env.run(["sh", "-c", "test -r /proc/self/status && ls /sys/kernel >/dev/null && echo ok"],
+                extra=["--no-pivot"])
+    assert r.out == "ok\n", r
