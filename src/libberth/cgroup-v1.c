@@ -26,25 +26,48 @@
 
 #define V1_BASE "/sys/fs/cgroup"
 
-static const char *const v1_controllers[] = { "memory", "pids",	 "cpu",	   "cpuacct",
-					      "cpuset", "blkio", "devices" };
+/*
+ * Every v1 hierarchy runc places a container in; "systemd" is the named
+ * hierarchy name=systemd. Co-mounted ones (cpu,cpuacct) share a directory.
+ */
+static const char *const v1_controllers[] = { "memory",	 "pids",    "cpu",	"cpuacct",
+					      "cpuset",	 "blkio",   "devices",	"freezer",
+					      "hugetlb", "net_cls", "net_prio", "perf_event",
+					      "rdma",	 "misc",    "systemd" };
+
+static struct {
+	char path[64];
+	dev_t dev;
+	bool alias; /* the same hierarchy as an earlier entry */
+} roots[ELEMENTSOF(v1_controllers)];
+
+static void probe_roots(void)
+{
+	static bool probed;
+	if (probed)
+		return;
+	probed = true;
+	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
+		struct statfs fs;
+		struct stat st;
+		snprintf(roots[i].path, sizeof(roots[i].path), V1_BASE "/%s", v1_controllers[i]);
+		if (statfs(roots[i].path, &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC ||
+		    stat(roots[i].path, &st) < 0) {
+			roots[i].path[0] = 0;
+			continue;
+		}
+		roots[i].dev = st.st_dev;
+		for (size_t k = 0; k < i; k++)
+			roots[i].alias |= roots[k].path[0] && roots[k].dev == st.st_dev;
+	}
+}
 
 const char *cgroup_v1_root(const char *controller)
 {
-	static char roots[ELEMENTSOF(v1_controllers)][64];
-	static bool probed[ELEMENTSOF(v1_controllers)];
-	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
-		if (!streq(controller, v1_controllers[i]))
-			continue;
-		if (!probed[i]) {
-			probed[i] = true;
-			struct statfs fs;
-			snprintf(roots[i], sizeof(roots[i]), V1_BASE "/%s", controller);
-			if (statfs(roots[i], &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC)
-				roots[i][0] = 0;
-		}
-		return roots[i][0] ? roots[i] : NULL;
-	}
+	probe_roots();
+	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++)
+		if (streq(controller, v1_controllers[i]))
+			return roots[i].path[0] ? roots[i].path : NULL;
 	return NULL;
 }
 
@@ -117,9 +140,11 @@ static int mkdir_chain(const char *controller, char *dir, size_t rootlen, struct
 static int wr(struct berth_error **err, const char *dir, const char *file, const char *fmt, ...)
 	_printf_(4, 5);
 
-static const unsigned v1_masks[] = { CGROUP_V1_MEMORY, CGROUP_V1_PIDS,	 CGROUP_V1_CPU,
-				     CGROUP_V1_CPU,    CGROUP_V1_CPUSET, CGROUP_V1_BLKIO,
-				     CGROUP_V1_DEVICES };
+static const unsigned v1_masks[] = { CGROUP_V1_MEMORY,	CGROUP_V1_PIDS,	  CGROUP_V1_CPU,
+				     CGROUP_V1_CPU,	CGROUP_V1_CPUSET, CGROUP_V1_BLKIO,
+				     CGROUP_V1_DEVICES, CGROUP_V1_OTHER,  CGROUP_V1_OTHER,
+				     CGROUP_V1_NET,	CGROUP_V1_NET,	  CGROUP_V1_OTHER,
+				     CGROUP_V1_OTHER,	CGROUP_V1_OTHER,  CGROUP_V1_OTHER };
 
 /* Move every process of the unified cgroup into dir (a v1 cgroup made after the start). */
 static int v1_adopt(const char *dir, const char *unified, struct berth_error **err)
@@ -372,11 +397,14 @@ void cgroup_v1_leave(char *saved)
 		*p++ = 0;
 		c++;
 		for (char *save2 = NULL, *ctrl = strtok_r(c, ",", &save2); ctrl;
-		     ctrl = strtok_r(NULL, ",", &save2))
+		     ctrl = strtok_r(NULL, ",", &save2)) {
+			if (streq(ctrl, "name=systemd"))
+				ctrl += 5;
 			if (cgroup_v1_uses(ctrl)) {
 				(void)move_self(ctrl, p, NULL);
 				break;
 			}
+		}
 	}
 	free(saved);
 }
@@ -385,9 +413,12 @@ int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err
 {
 	const char *rel = cgroup_relative(path);
 	*ret_saved = NULL;
-	/* Only the v1 cgroups made for this container (from its resources) exist. */
+	probe_roots();
+	/* The v1 cgroups made for this container, each hierarchy once. */
 	bool in[ELEMENTSOF(v1_controllers)] = { false }, any = false;
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
+		if (roots[i].alias)
+			continue;
 		_cleanup_free_ char *dir = v1_dir(v1_controllers[i], rel[0] == '/' ? rel + 1 : rel);
 		in[i] = dir && access(dir, F_OK) == 0;
 		any |= in[i];

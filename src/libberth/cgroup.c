@@ -573,16 +573,17 @@ int cgroup_apply(const char *path, const struct berth_resources *res,
 	int r;
 
 	/*
-	 * Hybrid host: v1 cgroups only for the controllers a limit needs. Each
-	 * one costs the start (the first migration into a v1 cgroup can take
-	 * milliseconds), and the unified hierarchy tracks the processes anyway.
+	 * Hybrid host: a new container gets a cgroup in every v1 hierarchy, as
+	 * with runc, so that it sees its own everywhere and a later update of
+	 * any controller has one to write. A container made before that gets
+	 * those its update needs, its processes moved in.
 	 */
-	unsigned v1 = (memory_set(res) ? CGROUP_V1_MEMORY : 0) |
-		      (res->pids.has_limit ? CGROUP_V1_PIDS : 0) |
-		      (cpu_set(res) ? CGROUP_V1_CPU : 0) |
-		      (res->cpu.cpus || res->cpu.mems ? CGROUP_V1_CPUSET : 0) |
-		      (io_set(res) ? CGROUP_V1_BLKIO : 0) |
-		      (res->has_devices && !update ? CGROUP_V1_DEVICES : 0);
+	unsigned v1 = !update ? CGROUP_V1_ALL
+			      : (memory_set(res) ? CGROUP_V1_MEMORY : 0) |
+					(res->pids.has_limit ? CGROUP_V1_PIDS : 0) |
+					(cpu_set(res) ? CGROUP_V1_CPU : 0) |
+					(res->cpu.cpus || res->cpu.mems ? CGROUP_V1_CPUSET : 0) |
+					(io_set(res) ? CGROUP_V1_BLKIO : 0);
 	if (v1 && (r = cgroup_v1_create(rel, v1, update ? path : NULL, err)) < 0)
 		return r;
 

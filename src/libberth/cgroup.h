@@ -154,6 +154,9 @@ enum {
 	CGROUP_V1_CPUSET = 1 << 3,
 	CGROUP_V1_BLKIO = 1 << 4,
 	CGROUP_V1_DEVICES = 1 << 5,
+	CGROUP_V1_NET = 1 << 6,	  /* net_cls and net_prio */
+	CGROUP_V1_OTHER = 1 << 7, /* freezer, hugetlb, perf_event, rdma, misc, name=systemd */
+	CGROUP_V1_ALL = (1 << 8) - 1,
 };
 /*
  * Make the v1 cgroups of rel for the controllers in mask (CGROUP_V1_*); with

@@ -388,6 +388,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.new_netns = (c->clone_flags | c->unshare_flags) & CLONE_NEWNET,
 		.new_userns = (c->clone_flags | c->unshare_flags) & CLONE_NEWUSER,
 		.new_cgroupns = (c->clone_flags | c->unshare_flags) & CLONE_NEWCGROUP,
+		.cgroup_rel = cgroup_relative(c->cg_path),
 		.root_fd = -EBADF,
 		.mount_root = c->overlay ? init_mount_overlay : NULL,
 		.mount_root_data = c->overlay,

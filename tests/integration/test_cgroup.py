@@ -12,6 +12,8 @@ the unified and in every v1 hierarchy.
 import json
 import os
 import pathlib
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -339,3 +341,80 @@ def test_failed_cgroup_create_leaves_no_parent_and_keeps_its_cause(env):
     left = [os.path.join(top, d) for top in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
             for d in os.listdir(top) if d == parent]
     assert not left, f"parent cgroups left: {left}"
+
+
+# ---- what the container sees of its cgroups (no cgroup namespace) ----
+
+RUNC = shutil.which("runc")
+
+# Prints "ROOT d" for a hierarchy whose root (or a parent) shows at
+# /sys/fs/cgroup/d, then the limits as the container reads them and its
+# /proc/self/cgroup. Only a hierarchy's root cgroup has release_agent (v1)
+# and lacks cgroup.freeze (v2).
+SEES_SCRIPT = r"""
+cd /sys/fs/cgroup || exit 1
+for d in *; do
+  [ -L "$d" ] && continue
+  [ -e "$d/release_agent" ] && echo "ROOT $d"
+  [ -e "$d/$CID" ] && echo "PARENT $d"
+done
+[ -d unified ] && [ ! -e unified/cgroup.freeze ] && echo "ROOT unified"
+echo "mem $(cat memory/memory.limit_in_bytes)"
+echo "pids $(cat pids/pids.max)"
+echo "quota $(cat cpu/cpu.cfs_quota_us)"
+cat /proc/self/cgroup
+"""
+
+SEES_LIMITS = {"memory": {"limit": 48 * MiB}, "pids": {"limit": 33},
+               "cpu": {"quota": 40000, "period": 100000}}
+
+
+def runc_run(env, cid, script):
+    """runc run of script with env's config (its own --root under env.dir)."""
+    env.process["args"] = ["sh", "-c", script]
+    env.process["env"] = env.process["env"] + [f"CID={cid}"]
+    env.save()
+    root = env.dir / "runc-root"
+    try:
+        return subprocess.run([RUNC, "--root", str(root), "run", "-b", str(env.bundle), cid],
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        subprocess.run([RUNC, "--root", str(root), "delete", "-f", cid], capture_output=True)
+
+
+def check_sees_own(out, cid):
+    assert "ROOT" not in out and "PARENT" not in out, out
+    assert f"mem {48 * MiB}\n" in out and "pids 33\n" in out and "quota 40000\n" in out, out
+    paths = {}
+    for line in out.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3 and parts[0].isdigit():
+            paths[parts[1]] = parts[2]
+    assert paths and all(p.endswith("/" + cid) for p in paths.values()), out
+
+
+@pytest.mark.parametrize("mode", ["ro", "rw"])
+def test_without_cgroupns_the_container_sees_only_its_own_cgroups(env, mode):
+    """docker and podman on v1 hosts use no cgroup namespace: each
+    /sys/fs/cgroup/<hierarchy> is the container's own cgroup (its limits,
+    nothing above it, so a read-write mount cannot reach the host's root
+    files), and /proc/self/cgroup names it in every hierarchy."""
+    env.remove_ns("cgroup")
+    for m in env.cfg["mounts"]:
+        if m["destination"] == "/sys/fs/cgroup":
+            m["options"] = [o for o in m["options"] if o not in ("ro", "rw")] + [mode]
+    env.linux["resources"] = SEES_LIMITS
+    if RUNC:
+        rid = f"{env.new_id()}-runc"
+        r = runc_run(env, rid, SEES_SCRIPT)
+        assert r.returncode == 0, r
+        check_sees_own(r.stdout, rid)
+    cid = env.new_id()
+    env.process["env"] = [e for e in env.process["env"] if not e.startswith("CID=")] + \
+        [f"CID={cid}"]
+    r = env.run(["sh", "-c", SEES_SCRIPT], id=cid)
+    assert r.rc == 0, r
+    check_sees_own(r.out, cid)
+    if mode == "ro":
+        r = env.sh("echo 1 > /sys/fs/cgroup/pids/pids.max")
+        assert r.rc != 0 and "Read-only" in r.err, r
