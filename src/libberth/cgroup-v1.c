@@ -5,6 +5,7 @@
  * at the same path as on the unified hierarchy, its limits, attaching the
  * init, stats and OOM notification. Runs in the berth process; never mounts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -440,6 +441,40 @@ int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err
 	}
 	*ret_saved = saved;
 	return 0;
+}
+
+/* Write THAWED to freezer.state of dir and of every cgroup below it. */
+static void thaw_tree(int dirfd, int depth)
+{
+	_cleanup_close_ int fd = openat(dirfd, "freezer.state", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0)
+		(void)!write(fd, "THAWED", 6);
+	int dup_fd = depth < 32 ? openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+			_cleanup_close_ int sub = openat(
+				dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				thaw_tree(sub, depth + 1);
+		}
+	closedir(d);
+}
+
+void cgroup_v1_thaw(const char *rel)
+{
+	_cleanup_free_ char *dir = v1_dir("freezer", rel);
+	if (!dir)
+		return;
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		thaw_tree(fd, 0);
 }
 
 void cgroup_v1_destroy(const char *rel)

@@ -801,6 +801,9 @@ int cgroup_destroy(const char *path, struct berth_error **err)
 			/* A frozen task only dies once thawed where there is no cgroup.kill. */
 			if (i == 0 && cgroup_is_frozen(path))
 				(void)cgroup_write(path, "cgroup.freeze", "0", NULL);
+			/* Nor one that the v1 freezer holds (hybrid host), whoever froze it. */
+			if (i == 0)
+				cgroup_v1_thaw(rel);
 			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
 		}

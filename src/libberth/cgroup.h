@@ -167,6 +167,11 @@ int cgroup_v1_create(const char *rel, unsigned mask, const char *unified, struct
 int cgroup_v1_apply(const char *rel, const struct berth_resources *res, bool update,
 		    struct berth_error **err);
 void cgroup_v1_destroy(const char *rel);
+/*
+ * Thaw the container's v1 freezer cgroup and those below it: someone may have
+ * frozen them there, and a frozen task does not die of SIGKILL.
+ */
+void cgroup_v1_thaw(const char *rel);
 void cgroup_v1_stats(const char *rel, struct cgroup_stats *s);
 int cgroup_v1_oom_fd(const char *rel, int *ret_fd);
 uint64_t cgroup_v1_oom_count(const char *rel);
