@@ -283,6 +283,36 @@ static int v1_memory(const char *dir, const struct berth_resources *res, bool up
 	return 0;
 }
 
+/*
+ * A cgroup's real-time budget comes out of its parent's, and a new cgroup has
+ * none to hand down: the parents berth made (berth/ by default), top down,
+ * get as much as their own parent has, or failing that (siblings hold some)
+ * what they have plus want. Parents berth did not make are left alone: the kernel's
+ * refusal of the container's own budget then says so.
+ */
+static void rt_budget_parents(const char *dir, int64_t want)
+{
+	const char *root = cgroup_v1_root("cpu");
+	size_t rootlen = root ? strlen(root) : 0;
+	_cleanup_free_ char *p = strdup(dir);
+	if (!root || !p || strncmp(p, root, rootlen) != 0 || p[rootlen] != '/' || want <= 0)
+		return;
+	for (char *s = strchr(p + rootlen + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		int64_t have = (int64_t)cgroup_read_u64(p, "cpu.rt_runtime_us");
+		if (cgroup_is_made_parent(p, rootlen) && have >= 0) {
+			_cleanup_free_ char *up = NULL;
+			char *slash = strrchr(p, '/');
+			*slash = 0;
+			(void)cgroup_read(p, "cpu.rt_runtime_us", &up);
+			*slash = '/';
+			if (!up || cgroup_write(p, "cpu.rt_runtime_us", up, NULL) < 0)
+				(void)w(p, "cpu.rt_runtime_us", "%" PRId64, have + want);
+		}
+		*s = '/';
+	}
+}
+
 static int v1_cpu(const char *dir, const struct berth_resources *res, struct berth_error **err)
 {
 	const typeof(res->cpu) *c = &res->cpu;
@@ -299,6 +329,8 @@ static int v1_cpu(const char *dir, const struct berth_resources *res, struct ber
 	if (c->has_realtime_period &&
 	    (r = wr(err, dir, "cpu.rt_period_us", "%" PRIu64, c->realtime_period)) < 0)
 		return r;
+	if (c->has_realtime_runtime)
+		rt_budget_parents(dir, c->realtime_runtime);
 	if (c->has_realtime_runtime &&
 	    (r = wr(err, dir, "cpu.rt_runtime_us", "%" PRId64, c->realtime_runtime)) < 0)
 		return r;

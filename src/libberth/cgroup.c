@@ -159,6 +159,13 @@ int cgroup_mkdir_parent(const char *dir)
 	return 0;
 }
 
+bool cgroup_is_made_parent(const char *dir, size_t rootlen)
+{
+	char v;
+	return streq(dir + rootlen, "/" CGROUP_DEFAULT_PARENT) ||
+	       getxattr(dir, MADE_XATTR, &v, 1) >= 0;
+}
+
 void cgroup_remove_made_parents(const char *dir, size_t rootlen)
 {
 	_cleanup_free_ char *p = strdup(dir);
@@ -166,10 +173,7 @@ void cgroup_remove_made_parents(const char *dir, size_t rootlen)
 		return;
 	for (char *s = strrchr(p, '/'); s && (size_t)(s - p) > rootlen; s = strrchr(p, '/')) {
 		*s = 0;
-		char v;
-		bool ours = streq(p + rootlen, "/" CGROUP_DEFAULT_PARENT) ||
-			    getxattr(p, MADE_XATTR, &v, 1) >= 0;
-		if (!ours || rmdir(p) < 0)
+		if (!cgroup_is_made_parent(p, rootlen) || rmdir(p) < 0)
 			break;
 	}
 }

@@ -418,3 +418,53 @@ def test_without_cgroupns_the_container_sees_only_its_own_cgroups(env, mode):
     if mode == "ro":
         r = env.sh("echo 1 > /sys/fs/cgroup/pids/pids.max")
         assert r.rc != 0 and "Read-only" in r.err, r
+
+
+def test_update_of_a_controller_the_config_did_not_limit(env):
+    """docker update --pids-limit on a container created without one: the
+    container is in its own pids cgroup from the start and sees the limit."""
+    cid, pid, rel = start_sleeper(env)
+    env.berth("update", "--pids-limit", "7", cid, check=True)
+    r = env.berth("exec", cid, "sh", "-c", "cat /sys/fs/cgroup/pids/pids.max /proc/1/cgroup",
+                  check=True)
+    assert r.out.splitlines()[0] == "7", r
+    assert "pids:/\n" in r.out, r
+    assert str(pid) in v1("pids", rel, "cgroup.procs").split()
+
+
+def runc_rt_works(env):
+    """runc run of the same real-time cpu config (its cgroup is /<id>, right
+    under the root, which has the real-time budget)."""
+    if not RUNC:
+        return
+    r = runc_run(env, f"{env.new_id()}-runc", "cat /sys/fs/cgroup/cpu/cpu.rt_runtime_us")
+    assert r.returncode == 0 and r.stdout == "10000\n", r
+
+
+@pytest.mark.skipif(not (CG / "cpu" / "cpu.rt_runtime_us").exists(),
+                    reason="no real-time group scheduling")
+def test_realtime_cpu(env):
+    """cpu.realtimeRuntime: the container's cgroup gets its budget even under
+    berth's own parent (a new cgroup has none to hand down)."""
+    env.linux["resources"] = {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}}
+    runc_rt_works(env)
+    r = env.sh("cat /sys/fs/cgroup/cpu/cpu.rt_runtime_us /sys/fs/cgroup/cpu/cpu.rt_period_us")
+    assert r.rc == 0 and r.out == "10000\n1000000\n", r
+
+
+def test_delete_force_of_a_container_frozen_through_the_v1_freezer(env):
+    cid, pid, rel = start_sleeper(env, script="sleep 1000 & sleep 1000")
+    state = CG / "freezer" / rel.lstrip("/") / "freezer.state"
+    state.write_text("FROZEN")
+    try:
+        for _ in range(1000):
+            if state.read_text().strip() == "FROZEN":
+                break
+            time.sleep(0.01)
+        assert state.read_text().strip() == "FROZEN"
+        env.delete(cid, force=True)
+        assert env.container_ids() == []
+        assert not (CG / "freezer" / rel.lstrip("/")).exists()
+    finally:
+        if state.exists():
+            state.write_text("THAWED")
