@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +377,37 @@ static int v1_blkio(const char *dir, const struct berth_resources *res, struct b
 	return 0;
 }
 
+/* hugetlb, net_cls and net_prio (cgroup_apply() refused them where there is none). */
+static int v1_other(const char *rel, const struct berth_resources *res, struct berth_error **err)
+{
+	_cleanup_free_ char *hugetlb = v1_dir("hugetlb", rel), *cls = v1_dir("net_cls", rel),
+			    *prio = v1_dir("net_prio", rel);
+	int r;
+	for (size_t i = 0; hugetlb && i < res->n_hugepages; i++) {
+		const struct berth_res_hugepage *h = &res->hugepages[i];
+		char file[64], probe[PATH_MAX];
+		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", h->page_size);
+		snprintf(probe, sizeof(probe), "%s/%s", hugetlb, file);
+		if (access(probe, F_OK) < 0)
+			return berth_error_setx(err, EINVAL,
+						"cgroup: cannot apply hugepageLimits[%zu]: no page "
+						"size \"%s\" (%s)",
+						i, h->page_size, file);
+		if ((r = wr(err, hugetlb, file, "%" PRIu64, h->limit)) < 0)
+			return r;
+	}
+	if (cls && res->network.has_class_id &&
+	    (r = wr(err, cls, "net_cls.classid", "%" PRIu32, res->network.class_id)) < 0)
+		return r;
+	for (size_t i = 0; prio && i < res->network.n_priorities; i++) {
+		const struct berth_res_netprio *n = &res->network.priorities[i];
+		if ((r = wr(err, prio, "net_prio.ifpriomap", "%s %" PRIu32, n->name, n->priority)) <
+		    0)
+			return r;
+	}
+	return 0;
+}
+
 int cgroup_v1_apply(const char *rel, const struct berth_resources *res, bool update,
 		    struct berth_error **err)
 {
@@ -403,7 +435,7 @@ int cgroup_v1_apply(const char *rel, const struct berth_resources *res, bool upd
 	}
 	if (blkio && (r = v1_blkio(blkio, res, err)) < 0)
 		return r;
-	return 0;
+	return v1_other(rel, res, err);
 }
 
 /* Move this process into controller's v1 cgroup rel ("/"-rooted path as in /proc/self/cgroup). */

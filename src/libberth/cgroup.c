@@ -587,7 +587,11 @@ int cgroup_apply(const char *path, const struct berth_resources *res,
 					(res->pids.has_limit ? CGROUP_V1_PIDS : 0) |
 					(cpu_set(res) ? CGROUP_V1_CPU : 0) |
 					(res->cpu.cpus || res->cpu.mems ? CGROUP_V1_CPUSET : 0) |
-					(io_set(res) ? CGROUP_V1_BLKIO : 0);
+					(io_set(res) ? CGROUP_V1_BLKIO : 0) |
+					(res->n_hugepages ? CGROUP_V1_OTHER : 0) |
+					(res->network.has_class_id || res->network.n_priorities
+						 ? CGROUP_V1_NET
+						 : 0);
 	if (v1 && (r = cgroup_v1_create(rel, v1, update ? path : NULL, err)) < 0)
 		return r;
 
@@ -643,8 +647,11 @@ int cgroup_apply(const char *path, const struct berth_resources *res,
 	}
 	for (size_t i = 0; i < res->n_hugepages; i++) {
 		const struct berth_res_hugepage *h = &res->hugepages[i];
-		if (!cgroup_v2_has(path, "hugetlb"))
-			return no_controller(&a, "hugepageLimits", "hugetlb");
+		if (!cgroup_v2_has(path, "hugetlb")) {
+			if (!cgroup_v1_uses("hugetlb"))
+				return no_controller(&a, "hugepageLimits", "hugetlb");
+			continue; /* cgroup_v1_apply() */
+		}
 		char file[64];
 		snprintf(file, sizeof(file), "hugetlb.%s.max", h->page_size);
 		if (!file_exists(path, file))
@@ -668,10 +675,16 @@ int cgroup_apply(const char *path, const struct berth_resources *res,
 		if ((r = cgroup_write(path, "rdma.max", buf, err)) < 0)
 			return r;
 	}
-	if (res->network.has_class_id || res->network.n_priorities)
+	/* net_cls and net_prio exist only as v1 controllers: cgroup_v1_apply() writes them. */
+	if (res->network.has_class_id && !cgroup_v1_uses("net_cls"))
 		return berth_error_setx(err, ENOTSUP,
-					"cgroup: cannot apply network.classID/priorities: net_cls "
-					"and net_prio are not supported");
+					"cgroup: cannot apply network.classID: this host has no "
+					"net_cls controller (a cgroup v1 controller, not mounted)");
+	if (res->network.n_priorities && !cgroup_v1_uses("net_prio"))
+		return berth_error_setx(
+			err, ENOTSUP,
+			"cgroup: cannot apply network.priorities: this host has no "
+			"net_prio controller (a cgroup v1 controller, not mounted)");
 	if ((r = v2_unified(&a, res)) < 0)
 		return r;
 

@@ -468,3 +468,14 @@ def test_delete_force_of_a_container_frozen_through_the_v1_freezer(env):
     finally:
         if state.exists():
             state.write_text("THAWED")
+
+
+@pytest.mark.skipif((CG / "net_cls").exists() or (CG / "net_prio").exists(),
+                    reason="this host has net_cls or net_prio")
+def test_net_cls_and_net_prio_refused_clearly_where_not_mounted(env):
+    for net, ctrl in (({"classID": 1048577}, "net_cls"),
+                      ({"priorities": [{"name": "lo", "priority": 1}]}, "net_prio")):
+        env.linux["resources"] = {"network": net}
+        cid, r = env.create(["true"], check=False)
+        assert r.rc == 1 and f"no {ctrl} controller" in r.err and "not mounted" in r.err, r
+        assert env.container_ids() == []
