@@ -548,10 +548,7 @@ void cgroup_v1_destroy(const char *rel)
 		if (!dir || access(dir, F_OK) < 0)
 			continue;
 		/* The unified cgroup is empty by now; exiting tasks may linger here a moment. */
-		for (int k = 0; k < 1000 && rmdir(dir) < 0 && errno == EBUSY; k++) {
-			struct timespec ts = { 0, 1000000 };
-			nanosleep(&ts, NULL);
-		}
+		(void)cgroup_rmdir_tree(dir);
 		cgroup_remove_made_parents(dir, strlen(cgroup_v1_root(v1_controllers[i])));
 	}
 }

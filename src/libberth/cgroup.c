@@ -766,6 +766,9 @@ int cgroup_signal_all(const char *path, int sig)
 
 static bool cgroup_empty(const char *path)
 {
+	/* populated covers the cgroups the container made below its own, too */
+	if (file_exists(path, "cgroup.events"))
+		return cgroup_read_key(path, "cgroup.events", "populated") == 0;
 	pid_t *pids = NULL;
 	size_t n = 0;
 	if (cgroup_pids(path, &pids, &n) < 0)
@@ -805,6 +808,31 @@ int cgroup_freeze(const char *path, bool freeze, struct berth_error **err)
 
 /* ---- destroy ---- */
 
+int cgroup_rmdir_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (de->d_type == DT_DIR && !streq(de->d_name, ".") &&
+			    !streq(de->d_name, "..")) {
+				_cleanup_free_ char *sub = path_join(dir, de->d_name);
+				if (sub)
+					(void)cgroup_rmdir_tree(sub);
+			}
+		closedir(d);
+	}
+	for (int k = 0; k < 1000; k++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return -EBUSY;
+}
+
 int cgroup_destroy(const char *path, struct berth_error **err)
 {
 	if (!path)
@@ -824,8 +852,9 @@ int cgroup_destroy(const char *path, struct berth_error **err)
 			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
 		}
-		if (rmdir(path) < 0 && errno != ENOENT)
-			return berth_error_set(err, errno, "cgroup: remove \"%s\"", path);
+		int r = cgroup_rmdir_tree(path);
+		if (r < 0)
+			return berth_error_set(err, -r, "cgroup: remove \"%s\"", path);
 	}
 	cgroup_v1_destroy(rel);
 

@@ -143,6 +143,11 @@ uint64_t cgroup_read_key(const char *dir, const char *file, const char *key);
 
 /* mkdir a parent, marking it as berth's (0 if it exists). */
 int cgroup_mkdir_parent(const char *dir);
+/*
+ * rmdir dir and the cgroups the container made below it, deepest first,
+ * waiting up to a second for each while exiting tasks keep it busy.
+ */
+int cgroup_rmdir_tree(const char *dir);
 /* Is dir (under a root of rootlen bytes) a parent berth made: berth/, or one it marked? */
 bool cgroup_is_made_parent(const char *dir, size_t rootlen);
 /* rmdir the empty parents of dir that berth made, up to the root (rootlen bytes of dir). */

@@ -479,3 +479,16 @@ def test_net_cls_and_net_prio_refused_clearly_where_not_mounted(env):
         cid, r = env.create(["true"], check=False)
         assert r.rc == 1 and f"no {ctrl} controller" in r.err and "not mounted" in r.err, r
         assert env.container_ids() == []
+
+
+def test_cgroups_the_container_made_below_its_own_are_removed(env):
+    """With a read-write cgroup mount the container may make cgroups below its
+    own (and move itself there); delete removes them with its own."""
+    env.remove_ns("cgroup")
+    for m in env.cfg["mounts"]:
+        if m["destination"] == "/sys/fs/cgroup":
+            m["options"] = [o for o in m["options"] if o != "ro"] + ["rw"]
+    r = env.sh("cd /sys/fs/cgroup && for d in memory pids freezer unified; do "
+               "mkdir -p $d/sub/deeper || exit 1; done && "
+               "echo $$ > memory/sub/deeper/cgroup.procs && echo made")
+    assert r.rc == 0 and r.out == "made\n", r
