@@ -284,33 +284,81 @@ static int v1_memory(const char *dir, const struct berth_resources *res, bool up
 	return 0;
 }
 
+/* cpu.rt_runtime_us / cpu.rt_period_us of dir; 0 when unreadable, -1 unlimited. */
+static double rt_share(const char *dir)
+{
+	_cleanup_free_ char *t = NULL;
+	if (cgroup_read(dir, "cpu.rt_runtime_us", &t) < 0)
+		return 0;
+	double run = strtod(t, NULL), period = (double)cgroup_read_u64(dir, "cpu.rt_period_us");
+	return run < 0 ? -1 : period > 0 ? run / period : 0;
+}
+
+/* The real-time share the cgroups directly below dir hold, but for the one named skip. */
+static double rt_children(const char *dir, const char *skip)
+{
+	double sum = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, "..") ||
+		    (skip && streq(de->d_name, skip)))
+			continue;
+		_cleanup_free_ char *sub = path_join(dir, de->d_name);
+		double x = sub ? rt_share(sub) : 0;
+		sum += x > 0 ? x : 0;
+	}
+	closedir(d);
+	return sum;
+}
+
 /*
  * A cgroup's real-time budget comes out of its parent's, and a new cgroup has
- * none to hand down: the parents berth made (berth/ by default), top down,
- * get as much as their own parent has, or failing that (siblings hold some)
- * what they have plus want. Parents berth did not make are left alone: the kernel's
- * refusal of the container's own budget then says so.
+ * none to hand down. So that the container at dir can get want (its share of
+ * cpu time), each parent berth made (berth/ by default) holds exactly what the
+ * cgroups below it hold: raised top down before the container's is written,
+ * given back bottom up (also once it is gone, want 0). Parents berth did not
+ * make are left alone: the kernel's refusal of the container's own budget
+ * then says so. Errors are left to that write.
  */
-static void rt_budget_parents(const char *dir, int64_t want)
+static void rt_fit_parents(const char *dir, double want)
 {
 	const char *root = cgroup_v1_root("cpu");
 	size_t rootlen = root ? strlen(root) : 0;
 	_cleanup_free_ char *p = strdup(dir);
-	if (!root || !p || strncmp(p, root, rootlen) != 0 || p[rootlen] != '/' || want <= 0)
+	if (!root || !p || strncmp(p, root, rootlen) != 0 || p[rootlen] != '/')
 		return;
-	for (char *s = strchr(p + rootlen + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = 0;
-		int64_t have = (int64_t)cgroup_read_u64(p, "cpu.rt_runtime_us");
-		if (cgroup_is_made_parent(p, rootlen) && have >= 0) {
-			_cleanup_free_ char *up = NULL;
-			char *slash = strrchr(p, '/');
-			*slash = 0;
-			(void)cgroup_read(p, "cpu.rt_runtime_us", &up);
-			*slash = '/';
-			if (!up || cgroup_write(p, "cpu.rt_runtime_us", up, NULL) < 0)
-				(void)w(p, "cpu.rt_runtime_us", "%" PRId64, have + want);
+	/* the parents between the root and dir: p[cut[i]] is the '/' ending parent i */
+	size_t cut[64], n = 0;
+	for (char *s = strchr(p + rootlen + 1, '/'); s && n < ELEMENTSOF(cut);
+	     s = strchr(s + 1, '/'))
+		cut[n++] = (size_t)(s - p);
+	double need[64];
+	for (size_t i = n; i-- > 0;) {
+		p[cut[i]] = 0;
+		const char *child = p + cut[i] + 1;
+		char *end = strchr(child, '/');
+		if (end)
+			*end = 0;
+		need[i] = rt_children(p, child) + (i + 1 < n ? need[i + 1] : want);
+		if (end)
+			*end = '/';
+		p[cut[i]] = '/';
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < n; k++) {
+			size_t i = pass == 0 ? k : n - 1 - k; /* raise top down, lower bottom up */
+			p[cut[i]] = 0;
+			double have = rt_share(p);
+			uint64_t period = cgroup_read_u64(p, "cpu.rt_period_us");
+			if (cgroup_is_made_parent(p, rootlen) && have >= 0 && period > 0 &&
+			    (pass == 0 ? need[i] > have : need[i] < have))
+				(void)w(p, "cpu.rt_runtime_us", "%" PRIu64,
+					(uint64_t)(need[i] * (double)period + 0.999));
+			p[cut[i]] = '/';
 		}
-		*s = '/';
 	}
 }
 
@@ -330,8 +378,12 @@ static int v1_cpu(const char *dir, const struct berth_resources *res, struct ber
 	if (c->has_realtime_period &&
 	    (r = wr(err, dir, "cpu.rt_period_us", "%" PRIu64, c->realtime_period)) < 0)
 		return r;
-	if (c->has_realtime_runtime)
-		rt_budget_parents(dir, c->realtime_runtime);
+	if (c->has_realtime_runtime && c->realtime_runtime >= 0) {
+		uint64_t period = c->has_realtime_period ? c->realtime_period
+							 : cgroup_read_u64(dir, "cpu.rt_period_us");
+		if (period > 0)
+			rt_fit_parents(dir, (double)c->realtime_runtime / (double)period);
+	}
 	if (c->has_realtime_runtime &&
 	    (r = wr(err, dir, "cpu.rt_runtime_us", "%" PRId64, c->realtime_runtime)) < 0)
 		return r;
@@ -548,7 +600,12 @@ void cgroup_v1_destroy(const char *rel)
 		if (!dir || access(dir, F_OK) < 0)
 			continue;
 		/* The unified cgroup is empty by now; exiting tasks may linger here a moment. */
+		/* a removed cgroup's budget is given back only later: give it back now */
+		bool rt = streq(v1_controllers[i], "cpu") && rt_share(dir) > 0 &&
+			  w(dir, "cpu.rt_runtime_us", "0") >= 0;
 		(void)cgroup_rmdir_tree(dir);
+		if (rt)
+			rt_fit_parents(dir, 0);
 		cgroup_remove_made_parents(dir, strlen(cgroup_v1_root(v1_controllers[i])));
 	}
 }

@@ -448,8 +448,17 @@ def test_realtime_cpu(env):
     berth's own parent (a new cgroup has none to hand down)."""
     env.linux["resources"] = {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}}
     runc_rt_works(env)
-    r = env.sh("cat /sys/fs/cgroup/cpu/cpu.rt_runtime_us /sys/fs/cgroup/cpu/cpu.rt_period_us")
-    assert r.rc == 0 and r.out == "10000\n1000000\n", r
+    cid, pid, rel = start_sleeper(env)
+    parent = CG / "cpu" / rel.lstrip("/")
+    r = env.berth("exec", cid, "cat", "/sys/fs/cgroup/cpu/cpu.rt_runtime_us", check=True)
+    assert r.out == "10000\n", r
+    # berth's parent holds what its cgroups need, not the root's whole budget
+    assert int((parent.parent / "cpu.rt_runtime_us").read_text()) < 950000
+    env.delete(cid, force=True)
+    # and gives it back: others' cgroups (runc's, right under the root) still get theirs
+    if parent.parent.exists():
+        assert int((parent.parent / "cpu.rt_runtime_us").read_text()) == 0
+    runc_rt_works(env)
 
 
 def test_delete_force_of_a_container_frozen_through_the_v1_freezer(env):
