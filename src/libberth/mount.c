@@ -681,18 +681,15 @@ static const char *host_cgroup2_path(void)
 }
 
 /*
- * The container's own cgroup in the hierarchy mounted at /sys/fs/cgroup/<dir>
- * of the host (an O_PATH fd), the directory berth placed the init in;
- * -ENOENT when there is none.
+ * The container's own cgroup in the host's hierarchy mounted at hierarchy
+ * (an O_PATH fd), the directory berth placed the init in; -ENOENT when there
+ * is none.
  */
-static int own_cgroup_dir(const char *dir, const char *cgroup_rel)
+static int own_cgroup_dir(const char *hierarchy, const char *cgroup_rel)
 {
 	if (!cgroup_rel || !*cgroup_rel)
 		return -ENOENT;
-	_cleanup_free_ char *host = path_join("/sys/fs/cgroup", dir);
-	if (!host)
-		return -ENOMEM;
-	_cleanup_close_ int hfd = open(host, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int hfd = open(hierarchy, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (hfd < 0)
 		return -errno;
 	return path_open_in_root(hfd, cgroup_rel, O_PATH | O_DIRECTORY, 0);
@@ -757,7 +754,10 @@ static int mount_cgroup_v1_one(struct mount_job *j, int tmpfs_fd, const char *ct
 	if (!*dir || strchr(dir, '/') || streq(dir, ".") || streq(dir, ".."))
 		return 0;
 
-	_cleanup_close_ int own = own_cgroup_dir(dir, j->c->cgroup_rel);
+	_cleanup_free_ char *host = path_join("/sys/fs/cgroup", dir);
+	if (!host)
+		return berth_error_set(err, ENOMEM, "cgroup");
+	_cleanup_close_ int own = own_cgroup_dir(host, j->c->cgroup_rel);
 	if (own == -ENOENT)
 		return 0;
 	if (own < 0)
@@ -790,6 +790,35 @@ static int mount_cgroup_v1_one(struct mount_job *j, int tmpfs_fd, const char *ct
 }
 
 /*
+ * A "cgroup2" spec mount (or a "cgroup" one on a pure v2 host) at tfd showing
+ * the container's own cgroup: fresh in a new cgroup namespace (the kernel
+ * roots it there), otherwise, or where a user namespace refuses it, a bind of
+ * that cgroup's directory. A fresh mount without a cgroup namespace would
+ * show the host's whole hierarchy, writable with rw.
+ */
+static int job_cgroup2(struct mount_job *j, int tfd, struct berth_error **err)
+{
+	unsigned long flags = j->o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	char buf[FD_PATH_MAX], obuf[FD_PATH_MAX];
+	int r = -EPERM;
+	if (j->c->new_cgroupns)
+		r = mount_fresh_at(tfd, "cgroup2", "cgroup2", flags & ~MS_RDONLY, j->o.data);
+	if (r == -EPERM && (!j->c->new_cgroupns || j->c->new_userns)) {
+		const char *v2 = host_cgroup2_path();
+		_cleanup_close_ int own = v2 ? own_cgroup_dir(v2, j->c->cgroup_rel) : -ENOENT;
+		if (own < 0)
+			return job_fail(j, err, own, "open the container's cgroup2 cgroup");
+		r = mount(path_fd_path(own, obuf, sizeof(obuf)),
+			  path_fd_path(tfd, buf, sizeof(buf)), NULL, MS_BIND, NULL) < 0
+			    ? -errno
+			    : 0;
+	}
+	if (r < 0)
+		return job_fail(j, err, r, "mount cgroup2");
+	return job_finish(j, flags & PER_MOUNT_FLAGS, j->o.clear, err);
+}
+
+/*
  * A "cgroup" (v1) spec mount. On a pure v2 host it becomes cgroup2. On a v1
  * or hybrid host: a tmpfs at dest, the unified hierarchy at dest/unified (if
  * the host has one) and one fresh v1 mount per hierarchy this process is in.
@@ -798,27 +827,11 @@ static int job_cgroup_v1(struct mount_job *j, int tfd, struct berth_error **err)
 {
 	unsigned long flags = j->o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 	bool ro = flags & MS_RDONLY;
-	char buf[FD_PATH_MAX];
 	int r;
 
 	const char *v2 = host_cgroup2_path();
-	if (v2 && streq(v2, "/sys/fs/cgroup")) {
-		r = mount_fresh_at(tfd, "cgroup2", "cgroup2", flags & ~MS_RDONLY, NULL);
-		if (r == -EPERM && j->c->new_userns) {
-			_cleanup_close_ int hfd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (hfd < 0)
-				return job_fail(j, err, errno, "open host cgroup2");
-			char hbuf[FD_PATH_MAX];
-			r = mount(path_fd_path(hfd, hbuf, sizeof(hbuf)),
-				  path_fd_path(tfd, buf, sizeof(buf)), NULL, MS_BIND | MS_REC,
-				  NULL) < 0
-				    ? -errno
-				    : 0;
-		}
-		if (r < 0)
-			return job_fail(j, err, r, "mount cgroup2");
-		return job_finish(j, ro ? MS_RDONLY : 0, 0, err);
-	}
+	if (v2 && streq(v2, "/sys/fs/cgroup"))
+		return job_cgroup2(j, tfd, err);
 
 	/* nosuid,nodev,noexec for the tmpfs as for the hierarchies; read-only comes last */
 	unsigned long tflags = flags & ~MS_RDONLY;
@@ -830,7 +843,7 @@ static int job_cgroup_v1(struct mount_job *j, int tfd, struct berth_error **err)
 	if (top < 0)
 		return job_fail(j, err, top, "reopen after mount");
 
-	_cleanup_close_ int own = v2 ? own_cgroup_dir("unified", j->c->cgroup_rel) : -ENOENT;
+	_cleanup_close_ int own = v2 ? own_cgroup_dir(v2, j->c->cgroup_rel) : -ENOENT;
 	if (own >= 0) {
 		r = mount_own_cgroup(j, top, "unified", own, "cgroup2", NULL, tflags);
 		if (r < 0)
@@ -870,8 +883,6 @@ static const char *userns_fallback(const char *type)
 		return "/sys";
 	if (streq(type, "mqueue"))
 		return "/dev/mqueue";
-	if (streq(type, "cgroup2"))
-		return host_cgroup2_path();
 	return NULL;
 }
 
@@ -890,6 +901,8 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 
 	if (streq(type, "cgroup"))
 		return job_cgroup_v1(j, tfd, err);
+	if (streq(type, "cgroup2"))
+		return job_cgroup2(j, tfd, err);
 
 	_cleanup_close_ int old = -EBADF;
 	if (j->o.tmpcopyup) {

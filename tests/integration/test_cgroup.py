@@ -501,3 +501,18 @@ def test_cgroups_the_container_made_below_its_own_are_removed(env):
                "mkdir -p $d/sub/deeper || exit 1; done && "
                "echo $$ > memory/sub/deeper/cgroup.procs && echo made")
     assert r.rc == 0 and r.out == "made\n", r
+
+
+def test_cgroup2_mount_without_cgroupns_shows_only_the_own_cgroup(env):
+    """A read-write cgroup2 mount without a cgroup namespace is the container's
+    own unified cgroup, not the host's hierarchy (whose root files and every
+    other cgroup's cgroup.procs it could write). runc mounts the whole
+    hierarchy there, which is unsafe: berth binds the container's directory."""
+    env.remove_ns("cgroup")
+    env.remove_mount("/sys/fs/cgroup")
+    env.add_mount("/sys/fs/cgroup", "cgroup2", "cgroup2", ["nosuid", "noexec", "nodev", "rw"])
+    cid = env.new_id()
+    r = env.run(["sh", "-c", "cd /sys/fs/cgroup && [ -e cgroup.freeze ] && [ ! -e berth ] && "
+                 "grep ' /sys/fs/cgroup ' /proc/self/mountinfo | grep -q nosuid && echo own"],
+                id=cid)
+    assert r.rc == 0 and r.out == "own\n", r
