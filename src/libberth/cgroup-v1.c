@@ -538,6 +538,12 @@ int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err
 			continue;
 		_cleanup_free_ char *dir = v1_dir(v1_controllers[i], rel[0] == '/' ? rel + 1 : rel);
 		in[i] = dir && access(dir, F_OK) == 0;
+		/* berth itself would freeze there (exec into a container someone froze) */
+		if (in[i] && streq(v1_controllers[i], "freezer")) {
+			_cleanup_free_ char *state = NULL;
+			in[i] = cgroup_read(dir, "freezer.state", &state) >= 0 &&
+				streq(state, "THAWED");
+		}
 		any |= in[i];
 	}
 	if (!any)

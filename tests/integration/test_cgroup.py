@@ -516,3 +516,20 @@ def test_cgroup2_mount_without_cgroupns_shows_only_the_own_cgroup(env):
                  "grep ' /sys/fs/cgroup ' /proc/self/mountinfo | grep -q nosuid && echo own"],
                 id=cid)
     assert r.rc == 0 and r.out == "own\n", r
+
+
+def test_exec_into_a_container_frozen_through_the_v1_freezer_does_not_hang(env):
+    """berth steps into the container's v1 cgroups to clone the exec'd process:
+    never into a frozen freezer cgroup, where berth itself would stop."""
+    cid, pid, rel = start_sleeper(env)
+    state = CG / "freezer" / rel.lstrip("/") / "freezer.state"
+    state.write_text("FROZEN")
+    try:
+        # in the background: a berth that stopped in the freezer would not die of
+        # the SIGKILL of a timeout, only once thawed below
+        p = env.popen("exec", cid, "echo", "ran")
+        r = p.wait(timeout=20)
+        assert r.rc == 0 and r.out == "ran\n", r
+    finally:
+        state.write_text("THAWED")
+    env.delete(cid, force=True)
