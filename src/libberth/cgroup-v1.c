@@ -500,12 +500,18 @@ static int move_self(const char *controller, const char *rel, struct berth_error
 	return wr(err, dir, "cgroup.procs", "%d", (int)getpid());
 }
 
-void cgroup_v1_leave(char *saved)
+struct cgroup_v1_saved {
+	char *self;	/* /proc/self/cgroup before the step */
+	char *pids_dir; /* the container's pids cgroup, its pids.max raised by one */
+	char *pids_max;
+};
+
+void cgroup_v1_leave(struct cgroup_v1_saved *saved)
 {
 	if (!saved)
 		return;
 	/* "4:memory:/some/path" lines; "5:cpu,cpuacct:/x" for co-mounted ones */
-	for (char *save = NULL, *l = strtok_r(saved, "\n", &save); l;
+	for (char *save = NULL, *l = strtok_r(saved->self, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		char *c = strchr(l, ':');
 		char *p = c ? strchr(c + 1, ':') : NULL;
@@ -523,10 +529,37 @@ void cgroup_v1_leave(char *saved)
 			}
 		}
 	}
+	if (saved->pids_dir)
+		(void)cgroup_write(saved->pids_dir, "pids.max", saved->pids_max, NULL);
+	free(saved->self);
+	free(saved->pids_dir);
+	free(saved->pids_max);
 	free(saved);
 }
 
-int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err)
+/*
+ * berth counts in the container's pids cgroup while it is in there: one more
+ * for that moment, so that a limit of 1 still lets the init be cloned.
+ */
+static void pids_make_room(struct cgroup_v1_saved *saved, char *dir)
+{
+	_cleanup_free_ char *dir_owned = dir;
+	char *cur = NULL;
+	if (!dir || cgroup_read(dir, "pids.max", &cur) < 0)
+		return;
+	char *end;
+	errno = 0;
+	unsigned long long max = strtoull(cur, &end, 10);
+	if (errno || end == cur || *end || max == ULLONG_MAX ||
+	    w(dir, "pids.max", "%llu", max + 1) < 0) {
+		free(cur);
+		return;
+	}
+	saved->pids_dir = TAKE_PTR(dir_owned);
+	saved->pids_max = cur;
+}
+
+int cgroup_v1_enter(const char *path, struct cgroup_v1_saved **ret_saved, struct berth_error **err)
 {
 	const char *rel = cgroup_relative(path);
 	*ret_saved = NULL;
@@ -548,13 +581,19 @@ int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err
 	}
 	if (!any)
 		return 0;
-	char *saved = NULL;
-	int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 16, &saved, NULL);
-	if (r < 0)
+	struct cgroup_v1_saved *saved = calloc(1, sizeof(*saved));
+	if (!saved)
+		return berth_error_set(err, ENOMEM, "cgroup");
+	int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 16, &saved->self, NULL);
+	if (r < 0) {
+		free(saved);
 		return berth_error_set(err, -r, "cgroup: read /proc/self/cgroup");
+	}
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
 		if (!in[i])
 			continue;
+		if (streq(v1_controllers[i], "pids"))
+			pids_make_room(saved, v1_dir("pids", rel[0] == '/' ? rel + 1 : rel));
 		r = move_self(v1_controllers[i], rel, err);
 		if (r < 0) {
 			cgroup_v1_leave(saved);

@@ -55,10 +55,12 @@ int cgroup_apply(const char *path, const struct berth_resources *res,
  * the v1 cgroups of path for the moment of clone3, so that the init is born
  * in them as CLONE_INTO_CGROUP does on v2, and a new cgroup namespace is
  * rooted there in every hierarchy. *ret_saved (malloc'd, may be NULL) is
- * where cgroup_v1_leave() returns the caller to.
+ * where cgroup_v1_leave() returns the caller to; berth's own place in the
+ * pids cgroup is added to pids.max until then.
  */
-int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err);
-void cgroup_v1_leave(char *saved);
+struct cgroup_v1_saved;
+int cgroup_v1_enter(const char *path, struct cgroup_v1_saved **ret_saved, struct berth_error **err);
+void cgroup_v1_leave(struct cgroup_v1_saved *saved);
 
 /* PIDs in cgroup.procs of path (malloc'd array). */
 int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n);

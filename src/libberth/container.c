@@ -836,7 +836,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	};
 	c->pidfd = -EBADF;
 	/* Hybrid host: the init is born in the v1 cgroups too (see cgroup_v1_enter()). */
-	char *v1_saved = NULL;
+	struct cgroup_v1_saved *v1_saved = NULL;
 	r = cgroup_v1_enter(c->cg_path, &v1_saved, err);
 	if (r < 0) {
 		berth_ns_time_restore(saved_time);

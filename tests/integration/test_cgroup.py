@@ -533,3 +533,15 @@ def test_exec_into_a_container_frozen_through_the_v1_freezer_does_not_hang(env):
     finally:
         state.write_text("THAWED")
     env.delete(cid, force=True)
+
+
+def test_pids_limit_of_one(env):
+    """pids.limit 1 (a container of one process): berth steps into the pids
+    cgroup for the clone, and must not count against the container's limit."""
+    env.linux["resources"] = {"pids": {"limit": 1}}
+    if RUNC:
+        r = runc_run(env, f"{env.new_id()}-runc", "exec echo hi")
+        assert r.returncode == 0 and r.stdout == "hi\n", r
+    cid = env.new_id()
+    r = env.run(["sh", "-c", "cat /sys/fs/cgroup/pids/pids.max"], id=cid)
+    assert r.rc == 0 and r.out == "1\n", r
