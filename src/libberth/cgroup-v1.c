@@ -5,9 +5,11 @@
  * at the same path as on the unified hierarchy, its limits, attaching the
  * init, stats and OOM notification. Runs in the berth process; never mounts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,25 +28,48 @@
 
 #define V1_BASE "/sys/fs/cgroup"
 
-static const char *const v1_controllers[] = { "memory", "pids",	 "cpu",	   "cpuacct",
-					      "cpuset", "blkio", "devices" };
+/*
+ * Every v1 hierarchy runc places a container in; "systemd" is the named
+ * hierarchy name=systemd. Co-mounted ones (cpu,cpuacct) share a directory.
+ */
+static const char *const v1_controllers[] = { "memory",	 "pids",    "cpu",	"cpuacct",
+					      "cpuset",	 "blkio",   "devices",	"freezer",
+					      "hugetlb", "net_cls", "net_prio", "perf_event",
+					      "rdma",	 "misc",    "systemd" };
+
+static struct {
+	char path[64];
+	dev_t dev;
+	bool alias; /* the same hierarchy as an earlier entry */
+} roots[ELEMENTSOF(v1_controllers)];
+
+static void probe_roots(void)
+{
+	static bool probed;
+	if (probed)
+		return;
+	probed = true;
+	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
+		struct statfs fs;
+		struct stat st;
+		snprintf(roots[i].path, sizeof(roots[i].path), V1_BASE "/%s", v1_controllers[i]);
+		if (statfs(roots[i].path, &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC ||
+		    stat(roots[i].path, &st) < 0) {
+			roots[i].path[0] = 0;
+			continue;
+		}
+		roots[i].dev = st.st_dev;
+		for (size_t k = 0; k < i; k++)
+			roots[i].alias |= roots[k].path[0] && roots[k].dev == st.st_dev;
+	}
+}
 
 const char *cgroup_v1_root(const char *controller)
 {
-	static char roots[ELEMENTSOF(v1_controllers)][64];
-	static bool probed[ELEMENTSOF(v1_controllers)];
-	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
-		if (!streq(controller, v1_controllers[i]))
-			continue;
-		if (!probed[i]) {
-			probed[i] = true;
-			struct statfs fs;
-			snprintf(roots[i], sizeof(roots[i]), V1_BASE "/%s", controller);
-			if (statfs(roots[i], &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC)
-				roots[i][0] = 0;
-		}
-		return roots[i][0] ? roots[i] : NULL;
-	}
+	probe_roots();
+	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++)
+		if (streq(controller, v1_controllers[i]))
+			return roots[i].path[0] ? roots[i].path : NULL;
 	return NULL;
 }
 
@@ -117,9 +142,11 @@ static int mkdir_chain(const char *controller, char *dir, size_t rootlen, struct
 static int wr(struct berth_error **err, const char *dir, const char *file, const char *fmt, ...)
 	_printf_(4, 5);
 
-static const unsigned v1_masks[] = { CGROUP_V1_MEMORY, CGROUP_V1_PIDS,	 CGROUP_V1_CPU,
-				     CGROUP_V1_CPU,    CGROUP_V1_CPUSET, CGROUP_V1_BLKIO,
-				     CGROUP_V1_DEVICES };
+static const unsigned v1_masks[] = { CGROUP_V1_MEMORY,	CGROUP_V1_PIDS,	  CGROUP_V1_CPU,
+				     CGROUP_V1_CPU,	CGROUP_V1_CPUSET, CGROUP_V1_BLKIO,
+				     CGROUP_V1_DEVICES, CGROUP_V1_OTHER,  CGROUP_V1_OTHER,
+				     CGROUP_V1_NET,	CGROUP_V1_NET,	  CGROUP_V1_OTHER,
+				     CGROUP_V1_OTHER,	CGROUP_V1_OTHER,  CGROUP_V1_OTHER };
 
 /* Move every process of the unified cgroup into dir (a v1 cgroup made after the start). */
 static int v1_adopt(const char *dir, const char *unified, struct berth_error **err)
@@ -257,6 +284,84 @@ static int v1_memory(const char *dir, const struct berth_resources *res, bool up
 	return 0;
 }
 
+/* cpu.rt_runtime_us / cpu.rt_period_us of dir; 0 when unreadable, -1 unlimited. */
+static double rt_share(const char *dir)
+{
+	_cleanup_free_ char *t = NULL;
+	if (cgroup_read(dir, "cpu.rt_runtime_us", &t) < 0)
+		return 0;
+	double run = strtod(t, NULL), period = (double)cgroup_read_u64(dir, "cpu.rt_period_us");
+	return run < 0 ? -1 : period > 0 ? run / period : 0;
+}
+
+/* The real-time share the cgroups directly below dir hold, but for the one named skip. */
+static double rt_children(const char *dir, const char *skip)
+{
+	double sum = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, "..") ||
+		    (skip && streq(de->d_name, skip)))
+			continue;
+		_cleanup_free_ char *sub = path_join(dir, de->d_name);
+		double x = sub ? rt_share(sub) : 0;
+		sum += x > 0 ? x : 0;
+	}
+	closedir(d);
+	return sum;
+}
+
+/*
+ * A cgroup's real-time budget comes out of its parent's, and a new cgroup has
+ * none to hand down. So that the container at dir can get want (its share of
+ * cpu time), each parent berth made (berth/ by default) holds exactly what the
+ * cgroups below it hold: raised top down before the container's is written,
+ * given back bottom up (also once it is gone, want 0). Parents berth did not
+ * make are left alone: the kernel's refusal of the container's own budget
+ * then says so. Errors are left to that write.
+ */
+static void rt_fit_parents(const char *dir, double want)
+{
+	const char *root = cgroup_v1_root("cpu");
+	size_t rootlen = root ? strlen(root) : 0;
+	_cleanup_free_ char *p = strdup(dir);
+	if (!root || !p || strncmp(p, root, rootlen) != 0 || p[rootlen] != '/')
+		return;
+	/* the parents between the root and dir: p[cut[i]] is the '/' ending parent i */
+	size_t cut[64], n = 0;
+	for (char *s = strchr(p + rootlen + 1, '/'); s && n < ELEMENTSOF(cut);
+	     s = strchr(s + 1, '/'))
+		cut[n++] = (size_t)(s - p);
+	double need[64];
+	for (size_t i = n; i-- > 0;) {
+		p[cut[i]] = 0;
+		const char *child = p + cut[i] + 1;
+		char *end = strchr(child, '/');
+		if (end)
+			*end = 0;
+		need[i] = rt_children(p, child) + (i + 1 < n ? need[i + 1] : want);
+		if (end)
+			*end = '/';
+		p[cut[i]] = '/';
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < n; k++) {
+			size_t i = pass == 0 ? k : n - 1 - k; /* raise top down, lower bottom up */
+			p[cut[i]] = 0;
+			double have = rt_share(p);
+			uint64_t period = cgroup_read_u64(p, "cpu.rt_period_us");
+			if (cgroup_is_made_parent(p, rootlen) && have >= 0 && period > 0 &&
+			    (pass == 0 ? need[i] > have : need[i] < have))
+				(void)w(p, "cpu.rt_runtime_us", "%" PRIu64,
+					(uint64_t)(need[i] * (double)period + 0.999));
+			p[cut[i]] = '/';
+		}
+	}
+}
+
 static int v1_cpu(const char *dir, const struct berth_resources *res, struct berth_error **err)
 {
 	const typeof(res->cpu) *c = &res->cpu;
@@ -273,6 +378,12 @@ static int v1_cpu(const char *dir, const struct berth_resources *res, struct ber
 	if (c->has_realtime_period &&
 	    (r = wr(err, dir, "cpu.rt_period_us", "%" PRIu64, c->realtime_period)) < 0)
 		return r;
+	if (c->has_realtime_runtime && c->realtime_runtime >= 0) {
+		uint64_t period = c->has_realtime_period ? c->realtime_period
+							 : cgroup_read_u64(dir, "cpu.rt_period_us");
+		if (period > 0)
+			rt_fit_parents(dir, (double)c->realtime_runtime / (double)period);
+	}
 	if (c->has_realtime_runtime &&
 	    (r = wr(err, dir, "cpu.rt_runtime_us", "%" PRId64, c->realtime_runtime)) < 0)
 		return r;
@@ -318,6 +429,37 @@ static int v1_blkio(const char *dir, const struct berth_resources *res, struct b
 	return 0;
 }
 
+/* hugetlb, net_cls and net_prio (cgroup_apply() refused them where there is none). */
+static int v1_other(const char *rel, const struct berth_resources *res, struct berth_error **err)
+{
+	_cleanup_free_ char *hugetlb = v1_dir("hugetlb", rel), *cls = v1_dir("net_cls", rel),
+			    *prio = v1_dir("net_prio", rel);
+	int r;
+	for (size_t i = 0; hugetlb && i < res->n_hugepages; i++) {
+		const struct berth_res_hugepage *h = &res->hugepages[i];
+		char file[64], probe[PATH_MAX];
+		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", h->page_size);
+		snprintf(probe, sizeof(probe), "%s/%s", hugetlb, file);
+		if (access(probe, F_OK) < 0)
+			return berth_error_setx(err, EINVAL,
+						"cgroup: cannot apply hugepageLimits[%zu]: no page "
+						"size \"%s\" (%s)",
+						i, h->page_size, file);
+		if ((r = wr(err, hugetlb, file, "%" PRIu64, h->limit)) < 0)
+			return r;
+	}
+	if (cls && res->network.has_class_id &&
+	    (r = wr(err, cls, "net_cls.classid", "%" PRIu32, res->network.class_id)) < 0)
+		return r;
+	for (size_t i = 0; prio && i < res->network.n_priorities; i++) {
+		const struct berth_res_netprio *n = &res->network.priorities[i];
+		if ((r = wr(err, prio, "net_prio.ifpriomap", "%s %" PRIu32, n->name, n->priority)) <
+		    0)
+			return r;
+	}
+	return 0;
+}
+
 int cgroup_v1_apply(const char *rel, const struct berth_resources *res, bool update,
 		    struct berth_error **err)
 {
@@ -345,7 +487,7 @@ int cgroup_v1_apply(const char *rel, const struct berth_resources *res, bool upd
 	}
 	if (blkio && (r = v1_blkio(blkio, res, err)) < 0)
 		return r;
-	return 0;
+	return v1_other(rel, res, err);
 }
 
 /* Move this process into controller's v1 cgroup rel ("/"-rooted path as in /proc/self/cgroup). */
@@ -358,12 +500,18 @@ static int move_self(const char *controller, const char *rel, struct berth_error
 	return wr(err, dir, "cgroup.procs", "%d", (int)getpid());
 }
 
-void cgroup_v1_leave(char *saved)
+struct cgroup_v1_saved {
+	char *self;	/* /proc/self/cgroup before the step */
+	char *pids_dir; /* the container's pids cgroup, its pids.max raised by one */
+	char *pids_max;
+};
+
+void cgroup_v1_leave(struct cgroup_v1_saved *saved)
 {
 	if (!saved)
 		return;
 	/* "4:memory:/some/path" lines; "5:cpu,cpuacct:/x" for co-mounted ones */
-	for (char *save = NULL, *l = strtok_r(saved, "\n", &save); l;
+	for (char *save = NULL, *l = strtok_r(saved->self, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		char *c = strchr(l, ':');
 		char *p = c ? strchr(c + 1, ':') : NULL;
@@ -372,35 +520,80 @@ void cgroup_v1_leave(char *saved)
 		*p++ = 0;
 		c++;
 		for (char *save2 = NULL, *ctrl = strtok_r(c, ",", &save2); ctrl;
-		     ctrl = strtok_r(NULL, ",", &save2))
+		     ctrl = strtok_r(NULL, ",", &save2)) {
+			if (streq(ctrl, "name=systemd"))
+				ctrl += 5;
 			if (cgroup_v1_uses(ctrl)) {
 				(void)move_self(ctrl, p, NULL);
 				break;
 			}
+		}
 	}
+	if (saved->pids_dir)
+		(void)cgroup_write(saved->pids_dir, "pids.max", saved->pids_max, NULL);
+	free(saved->self);
+	free(saved->pids_dir);
+	free(saved->pids_max);
 	free(saved);
 }
 
-int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err)
+/*
+ * berth counts in the container's pids cgroup while it is in there: one more
+ * for that moment, so that a limit of 1 still lets the init be cloned.
+ */
+static void pids_make_room(struct cgroup_v1_saved *saved, char *dir)
+{
+	_cleanup_free_ char *dir_owned = dir;
+	char *cur = NULL;
+	if (!dir || cgroup_read(dir, "pids.max", &cur) < 0)
+		return;
+	char *end;
+	errno = 0;
+	unsigned long long max = strtoull(cur, &end, 10);
+	if (errno || end == cur || *end || max == ULLONG_MAX ||
+	    w(dir, "pids.max", "%llu", max + 1) < 0) {
+		free(cur);
+		return;
+	}
+	saved->pids_dir = TAKE_PTR(dir_owned);
+	saved->pids_max = cur;
+}
+
+int cgroup_v1_enter(const char *path, struct cgroup_v1_saved **ret_saved, struct berth_error **err)
 {
 	const char *rel = cgroup_relative(path);
 	*ret_saved = NULL;
-	/* Only the v1 cgroups made for this container (from its resources) exist. */
+	probe_roots();
+	/* The v1 cgroups made for this container, each hierarchy once. */
 	bool in[ELEMENTSOF(v1_controllers)] = { false }, any = false;
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
+		if (roots[i].alias)
+			continue;
 		_cleanup_free_ char *dir = v1_dir(v1_controllers[i], rel[0] == '/' ? rel + 1 : rel);
 		in[i] = dir && access(dir, F_OK) == 0;
+		/* berth itself would freeze there (exec into a container someone froze) */
+		if (in[i] && streq(v1_controllers[i], "freezer")) {
+			_cleanup_free_ char *state = NULL;
+			in[i] = cgroup_read(dir, "freezer.state", &state) >= 0 &&
+				streq(state, "THAWED");
+		}
 		any |= in[i];
 	}
 	if (!any)
 		return 0;
-	char *saved = NULL;
-	int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 16, &saved, NULL);
-	if (r < 0)
+	struct cgroup_v1_saved *saved = calloc(1, sizeof(*saved));
+	if (!saved)
+		return berth_error_set(err, ENOMEM, "cgroup");
+	int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 16, &saved->self, NULL);
+	if (r < 0) {
+		free(saved);
 		return berth_error_set(err, -r, "cgroup: read /proc/self/cgroup");
+	}
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
 		if (!in[i])
 			continue;
+		if (streq(v1_controllers[i], "pids"))
+			pids_make_room(saved, v1_dir("pids", rel[0] == '/' ? rel + 1 : rel));
 		r = move_self(v1_controllers[i], rel, err);
 		if (r < 0) {
 			cgroup_v1_leave(saved);
@@ -411,6 +604,40 @@ int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err
 	return 0;
 }
 
+/* Write THAWED to freezer.state of dir and of every cgroup below it. */
+static void thaw_tree(int dirfd, int depth)
+{
+	_cleanup_close_ int fd = openat(dirfd, "freezer.state", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0)
+		(void)!write(fd, "THAWED", 6);
+	int dup_fd = depth < 32 ? openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+			_cleanup_close_ int sub = openat(
+				dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				thaw_tree(sub, depth + 1);
+		}
+	closedir(d);
+}
+
+void cgroup_v1_thaw(const char *rel)
+{
+	_cleanup_free_ char *dir = v1_dir("freezer", rel);
+	if (!dir)
+		return;
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		thaw_tree(fd, 0);
+}
+
 void cgroup_v1_destroy(const char *rel)
 {
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
@@ -418,10 +645,12 @@ void cgroup_v1_destroy(const char *rel)
 		if (!dir || access(dir, F_OK) < 0)
 			continue;
 		/* The unified cgroup is empty by now; exiting tasks may linger here a moment. */
-		for (int k = 0; k < 1000 && rmdir(dir) < 0 && errno == EBUSY; k++) {
-			struct timespec ts = { 0, 1000000 };
-			nanosleep(&ts, NULL);
-		}
+		/* a removed cgroup's budget is given back only later: give it back now */
+		bool rt = streq(v1_controllers[i], "cpu") && rt_share(dir) > 0 &&
+			  w(dir, "cpu.rt_runtime_us", "0") >= 0;
+		(void)cgroup_rmdir_tree(dir);
+		if (rt)
+			rt_fit_parents(dir, 0);
 		cgroup_remove_made_parents(dir, strlen(cgroup_v1_root(v1_controllers[i])));
 	}
 }

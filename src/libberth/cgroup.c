@@ -159,6 +159,13 @@ int cgroup_mkdir_parent(const char *dir)
 	return 0;
 }
 
+bool cgroup_is_made_parent(const char *dir, size_t rootlen)
+{
+	char v;
+	return streq(dir + rootlen, "/" CGROUP_DEFAULT_PARENT) ||
+	       getxattr(dir, MADE_XATTR, &v, 1) >= 0;
+}
+
 void cgroup_remove_made_parents(const char *dir, size_t rootlen)
 {
 	_cleanup_free_ char *p = strdup(dir);
@@ -166,10 +173,7 @@ void cgroup_remove_made_parents(const char *dir, size_t rootlen)
 		return;
 	for (char *s = strrchr(p, '/'); s && (size_t)(s - p) > rootlen; s = strrchr(p, '/')) {
 		*s = 0;
-		char v;
-		bool ours = streq(p + rootlen, "/" CGROUP_DEFAULT_PARENT) ||
-			    getxattr(p, MADE_XATTR, &v, 1) >= 0;
-		if (!ours || rmdir(p) < 0)
+		if (!cgroup_is_made_parent(p, rootlen) || rmdir(p) < 0)
 			break;
 	}
 }
@@ -572,16 +576,21 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 	int r;
 
 	/*
-	 * Hybrid host: v1 cgroups only for the controllers a limit needs. Each
-	 * one costs the start (the first migration into a v1 cgroup can take
-	 * milliseconds), and the unified hierarchy tracks the processes anyway.
+	 * Hybrid host: a new container gets a cgroup in every v1 hierarchy, as
+	 * with runc, so that it sees its own everywhere and a later update of
+	 * any controller has one to write. A container made before that gets
+	 * those its update needs, its processes moved in.
 	 */
-	unsigned v1 = (memory_set(res) ? CGROUP_V1_MEMORY : 0) |
-		      (res->pids.has_limit ? CGROUP_V1_PIDS : 0) |
-		      (cpu_set(res) ? CGROUP_V1_CPU : 0) |
-		      (res->cpu.cpus || res->cpu.mems ? CGROUP_V1_CPUSET : 0) |
-		      (io_set(res) ? CGROUP_V1_BLKIO : 0) |
-		      (res->has_devices && !update ? CGROUP_V1_DEVICES : 0);
+	unsigned v1 = !update ? CGROUP_V1_ALL
+			      : (memory_set(res) ? CGROUP_V1_MEMORY : 0) |
+					(res->pids.has_limit ? CGROUP_V1_PIDS : 0) |
+					(cpu_set(res) ? CGROUP_V1_CPU : 0) |
+					(res->cpu.cpus || res->cpu.mems ? CGROUP_V1_CPUSET : 0) |
+					(io_set(res) ? CGROUP_V1_BLKIO : 0) |
+					(res->n_hugepages ? CGROUP_V1_OTHER : 0) |
+					(res->network.has_class_id || res->network.n_priorities
+						 ? CGROUP_V1_NET
+						 : 0);
 	if (v1 && (r = cgroup_v1_create(rel, v1, update ? path : NULL, err)) < 0)
 		return r;
 
@@ -637,8 +646,11 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 	}
 	for (size_t i = 0; i < res->n_hugepages; i++) {
 		const struct berth_res_hugepage *h = &res->hugepages[i];
-		if (!cgroup_v2_has(path, "hugetlb"))
-			return no_controller(&a, "hugepageLimits", "hugetlb");
+		if (!cgroup_v2_has(path, "hugetlb")) {
+			if (!cgroup_v1_uses("hugetlb"))
+				return no_controller(&a, "hugepageLimits", "hugetlb");
+			continue; /* cgroup_v1_apply() */
+		}
 		char file[64];
 		snprintf(file, sizeof(file), "hugetlb.%s.max", h->page_size);
 		if (!file_exists(path, file))
@@ -662,10 +674,16 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 		if ((r = cgroup_write(path, "rdma.max", buf, err)) < 0)
 			return r;
 	}
-	if (res->network.has_class_id || res->network.n_priorities)
+	/* net_cls and net_prio exist only as v1 controllers: cgroup_v1_apply() writes them. */
+	if (res->network.has_class_id && !cgroup_v1_uses("net_cls"))
 		return berth_error_setx(err, ENOTSUP,
-					"cgroup: cannot apply network.classID/priorities: net_cls "
-					"and net_prio are not supported");
+					"cgroup: cannot apply network.classID: this host has no "
+					"net_cls controller (a cgroup v1 controller, not mounted)");
+	if (res->network.n_priorities && !cgroup_v1_uses("net_prio"))
+		return berth_error_setx(
+			err, ENOTSUP,
+			"cgroup: cannot apply network.priorities: this host has no "
+			"net_prio controller (a cgroup v1 controller, not mounted)");
 	if ((r = v2_unified(&a, res)) < 0)
 		return r;
 
@@ -746,6 +764,9 @@ int cgroup_signal_all(const char *path, int sig)
 
 static bool cgroup_empty(const char *path)
 {
+	/* populated covers the cgroups the container made below its own, too */
+	if (file_exists(path, "cgroup.events"))
+		return cgroup_read_key(path, "cgroup.events", "populated") == 0;
 	pid_t *pids = NULL;
 	size_t n = 0;
 	if (cgroup_pids(path, &pids, &n) < 0)
@@ -785,6 +806,31 @@ int cgroup_freeze(const char *path, bool freeze, struct berth_error **err)
 
 /* ---- destroy ---- */
 
+int cgroup_rmdir_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (de->d_type == DT_DIR && !streq(de->d_name, ".") &&
+			    !streq(de->d_name, "..")) {
+				_cleanup_free_ char *sub = path_join(dir, de->d_name);
+				if (sub)
+					(void)cgroup_rmdir_tree(sub);
+			}
+		closedir(d);
+	}
+	for (int k = 0; k < 1000; k++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return -EBUSY;
+}
+
 int cgroup_destroy(const char *path, struct berth_error **err)
 {
 	if (!path)
@@ -798,11 +844,15 @@ int cgroup_destroy(const char *path, struct berth_error **err)
 			/* A frozen task only dies once thawed where there is no cgroup.kill. */
 			if (i == 0 && cgroup_is_frozen(path))
 				(void)cgroup_write(path, "cgroup.freeze", "0", NULL);
+			/* Nor one that the v1 freezer holds (hybrid host), whoever froze it. */
+			if (i == 0)
+				cgroup_v1_thaw(rel);
 			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
 		}
-		if (rmdir(path) < 0 && errno != ENOENT)
-			return berth_error_set(err, errno, "cgroup: remove \"%s\"", path);
+		int r = cgroup_rmdir_tree(path);
+		if (r < 0)
+			return berth_error_set(err, -r, "cgroup: remove \"%s\"", path);
 	}
 	cgroup_v1_destroy(rel);
 

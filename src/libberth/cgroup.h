@@ -53,10 +53,12 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
  * the v1 cgroups of path for the moment of clone3, so that the init is born
  * in them as CLONE_INTO_CGROUP does on v2, and a new cgroup namespace is
  * rooted there in every hierarchy. *ret_saved (malloc'd, may be NULL) is
- * where cgroup_v1_leave() returns the caller to.
+ * where cgroup_v1_leave() returns the caller to; berth's own place in the
+ * pids cgroup is added to pids.max until then.
  */
-int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err);
-void cgroup_v1_leave(char *saved);
+struct cgroup_v1_saved;
+int cgroup_v1_enter(const char *path, struct cgroup_v1_saved **ret_saved, struct berth_error **err);
+void cgroup_v1_leave(struct cgroup_v1_saved *saved);
 
 /* PIDs in cgroup.procs of path (malloc'd array). */
 int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n);
@@ -141,6 +143,13 @@ uint64_t cgroup_read_key(const char *dir, const char *file, const char *key);
 
 /* mkdir a parent, marking it as berth's (0 if it exists). */
 int cgroup_mkdir_parent(const char *dir);
+/*
+ * rmdir dir and the cgroups the container made below it, deepest first,
+ * waiting up to a second for each while exiting tasks keep it busy.
+ */
+int cgroup_rmdir_tree(const char *dir);
+/* Is dir (under a root of rootlen bytes) a parent berth made: berth/, or one it marked? */
+bool cgroup_is_made_parent(const char *dir, size_t rootlen);
 /* rmdir the empty parents of dir that berth made, up to the root (rootlen bytes of dir). */
 void cgroup_remove_made_parents(const char *dir, size_t rootlen);
 
@@ -152,6 +161,9 @@ enum {
 	CGROUP_V1_CPUSET = 1 << 3,
 	CGROUP_V1_BLKIO = 1 << 4,
 	CGROUP_V1_DEVICES = 1 << 5,
+	CGROUP_V1_NET = 1 << 6,	  /* net_cls and net_prio */
+	CGROUP_V1_OTHER = 1 << 7, /* freezer, hugetlb, perf_event, rdma, misc, name=systemd */
+	CGROUP_V1_ALL = (1 << 8) - 1,
 };
 /*
  * Make the v1 cgroups of rel for the controllers in mask (CGROUP_V1_*); with
@@ -162,6 +174,11 @@ int cgroup_v1_create(const char *rel, unsigned mask, const char *unified, struct
 int cgroup_v1_apply(const char *rel, const struct berth_resources *res, bool update,
 		    struct berth_error **err);
 void cgroup_v1_destroy(const char *rel);
+/*
+ * Thaw the container's v1 freezer cgroup and those below it: someone may have
+ * frozen them there, and a frozen task does not die of SIGKILL.
+ */
+void cgroup_v1_thaw(const char *rel);
 void cgroup_v1_stats(const char *rel, struct cgroup_stats *s);
 int cgroup_v1_oom_fd(const char *rel, int *ret_fd);
 uint64_t cgroup_v1_oom_count(const char *rel);

@@ -509,6 +509,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.new_netns = (c->clone_flags | c->unshare_flags) & CLONE_NEWNET,
 		.new_userns = (c->clone_flags | c->unshare_flags) & CLONE_NEWUSER,
 		.new_cgroupns = (c->clone_flags | c->unshare_flags) & CLONE_NEWCGROUP,
+		.cgroup_rel = cgroup_relative(c->cg_path),
 		.root_fd = -EBADF,
 		.mount_root = c->overlay ? init_mount_overlay : NULL,
 		.mount_root_data = c->overlay,
@@ -1013,7 +1014,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	};
 	c->pidfd = -EBADF;
 	/* Hybrid host: the init is born in the v1 cgroups too (see cgroup_v1_enter()). */
-	char *v1_saved = NULL;
+	struct cgroup_v1_saved *v1_saved = NULL;
 	r = cgroup_v1_enter(c->cg_path, &v1_saved, err);
 	if (r < 0) {
 		berth_ns_time_restore(saved_time);

@@ -562,7 +562,7 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 	/* the process is re-parented to us when the helper exits */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-	char *v1_saved = NULL;
+	struct cgroup_v1_saved *v1_saved = NULL;
 	if (c->st->cgroup) {
 		r = cgroup_v1_enter(c->st->cgroup, &v1_saved, err);
 		if (r < 0)

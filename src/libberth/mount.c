@@ -776,15 +776,64 @@ static const char *host_cgroup2_path(void)
 }
 
 /*
+ * The container's own cgroup in the host's hierarchy mounted at hierarchy
+ * (an O_PATH fd), the directory berth placed the init in; -ENOENT when there
+ * is none.
+ */
+static int own_cgroup_dir(const char *hierarchy, const char *cgroup_rel)
+{
+	if (!cgroup_rel || !*cgroup_rel)
+		return -ENOENT;
+	_cleanup_close_ int hfd = open(hierarchy, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hfd < 0)
+		return -errno;
+	return path_open_in_root(hfd, cgroup_rel, O_PATH | O_DIRECTORY, 0);
+}
+
+/*
+ * Show the container's own cgroup of one hierarchy at the directory sub: in
+ * a new cgroup namespace a fresh mount (its root is the namespace's, the
+ * init's cgroup), otherwise (or where a user namespace refuses the mount) a
+ * bind of that cgroup's directory, as runc does. Never the hierarchy's root:
+ * a read-write mount must not reach the host's files.
+ */
+static int mount_own_cgroup(struct mount_job *j, int parent, const char *name, int own,
+			    const char *fstype, const char *data, unsigned long flags)
+{
+	char buf[FD_PATH_MAX], obuf[FD_PATH_MAX];
+	int r = mkdir_at(parent, name, 0755);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int sub =
+		openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		return -errno;
+	r = -EPERM;
+	if (j->c->new_cgroupns)
+		r = mount_fresh_at(sub, fstype, fstype, flags & ~MS_RDONLY, data);
+	if (r != -EPERM || (j->c->new_cgroupns && !j->c->new_userns))
+		return r;
+	if (mount(path_fd_path(own, obuf, sizeof(obuf)), path_fd_path(sub, buf, sizeof(buf)), NULL,
+		  MS_BIND, NULL) < 0)
+		return -errno;
+	/* a bind keeps the source's nosuid, nodev and noexec: add the mount's own */
+	_cleanup_close_ int fd =
+		openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return remount_bind(fd, path_fd_path(fd, buf, sizeof(buf)),
+			    flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC), 0);
+}
+
+/*
  * One v1 hierarchy (controllers "cpu,cpuacct" or "name=systemd") at
- * <tmpfs>/<dir>: a fresh cgroup mount, or in a user namespace (where v1 cannot
- * be mounted) a bind of the host's hierarchy. Combined controllers also get
- * one symlink per controller, as on the host.
+ * <tmpfs>/<dir>, showing the container's own cgroup (mount_own_cgroup()). A
+ * hierarchy berth did not place the container in is left out. Combined
+ * controllers also get one symlink per controller, as on the host.
  */
 static int mount_cgroup_v1_one(struct mount_job *j, int tmpfs_fd, const char *ctrls,
 			       unsigned long flags, bool ro, struct berth_error **err)
 {
-	char buf[FD_PATH_MAX];
 	const char *dir = ctrls;
 	_cleanup_free_ char *data = NULL;
 
@@ -800,30 +849,17 @@ static int mount_cgroup_v1_one(struct mount_job *j, int tmpfs_fd, const char *ct
 	if (!*dir || strchr(dir, '/') || streq(dir, ".") || streq(dir, ".."))
 		return 0;
 
-	int r = mkdir_at(tmpfs_fd, dir, 0755);
-	if (r < 0)
-		return berth_error_set(err, r, "mount cgroup on '%s/%s': create directory", j->dest,
-				       dir);
-	_cleanup_close_ int sub =
-		openat(tmpfs_fd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sub < 0)
-		return berth_error_set(err, errno, "mount cgroup on '%s/%s'", j->dest, dir);
-
-	r = mount_fresh_at(sub, "cgroup", "cgroup", flags & ~MS_RDONLY, data);
-	if (r == -EPERM && j->c->new_userns) {
-		_cleanup_free_ char *host = path_join("/sys/fs/cgroup", dir);
-		if (!host)
-			return berth_error_set(err, ENOMEM, "cgroup");
-		_cleanup_close_ int hfd = open(host, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (hfd < 0)
-			return berth_error_set(err, errno, "mount cgroup on '%s/%s': open '%s'",
-					       j->dest, dir, host);
-		char hbuf[FD_PATH_MAX];
-		r = mount(path_fd_path(hfd, hbuf, sizeof(hbuf)),
-			  path_fd_path(sub, buf, sizeof(buf)), NULL, MS_BIND | MS_REC, NULL) < 0
-			    ? -errno
-			    : 0;
-	}
+	_cleanup_free_ char *host = path_join("/sys/fs/cgroup", dir);
+	if (!host)
+		return berth_error_set(err, ENOMEM, "cgroup");
+	_cleanup_close_ int own = own_cgroup_dir(host, j->c->cgroup_rel);
+	if (own == -ENOENT)
+		return 0;
+	if (own < 0)
+		return berth_error_set(err, -own,
+				       "mount cgroup on '%s/%s': open the container's cgroup",
+				       j->dest, dir);
+	int r = mount_own_cgroup(j, tmpfs_fd, dir, own, "cgroup", data, flags);
 	if (r < 0)
 		return berth_error_set(err, r, "mount 'cgroup' on '%s/%s' (cgroup, %s)", j->dest,
 				       dir, data);
@@ -849,6 +885,35 @@ static int mount_cgroup_v1_one(struct mount_job *j, int tmpfs_fd, const char *ct
 }
 
 /*
+ * A "cgroup2" spec mount (or a "cgroup" one on a pure v2 host) at tfd showing
+ * the container's own cgroup: fresh in a new cgroup namespace (the kernel
+ * roots it there), otherwise, or where a user namespace refuses it, a bind of
+ * that cgroup's directory. A fresh mount without a cgroup namespace would
+ * show the host's whole hierarchy, writable with rw.
+ */
+static int job_cgroup2(struct mount_job *j, int tfd, struct berth_error **err)
+{
+	unsigned long flags = j->o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	char buf[FD_PATH_MAX], obuf[FD_PATH_MAX];
+	int r = -EPERM;
+	if (j->c->new_cgroupns)
+		r = mount_fresh_at(tfd, "cgroup2", "cgroup2", flags & ~MS_RDONLY, j->o.data);
+	if (r == -EPERM && (!j->c->new_cgroupns || j->c->new_userns)) {
+		const char *v2 = host_cgroup2_path();
+		_cleanup_close_ int own = v2 ? own_cgroup_dir(v2, j->c->cgroup_rel) : -ENOENT;
+		if (own < 0)
+			return job_fail(j, err, own, "open the container's cgroup2 cgroup");
+		r = mount(path_fd_path(own, obuf, sizeof(obuf)),
+			  path_fd_path(tfd, buf, sizeof(buf)), NULL, MS_BIND, NULL) < 0
+			    ? -errno
+			    : 0;
+	}
+	if (r < 0)
+		return job_fail(j, err, r, "mount cgroup2");
+	return job_finish(j, flags & PER_MOUNT_FLAGS, j->o.clear, err);
+}
+
+/*
  * A "cgroup" (v1) spec mount. On a pure v2 host it becomes cgroup2. On a v1
  * or hybrid host: a tmpfs at dest, the unified hierarchy at dest/unified (if
  * the host has one) and one fresh v1 mount per hierarchy this process is in.
@@ -857,27 +922,11 @@ static int job_cgroup_v1(struct mount_job *j, int tfd, struct berth_error **err)
 {
 	unsigned long flags = j->o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 	bool ro = flags & MS_RDONLY;
-	char buf[FD_PATH_MAX];
 	int r;
 
 	const char *v2 = host_cgroup2_path();
-	if (v2 && streq(v2, "/sys/fs/cgroup")) {
-		r = mount_fresh_at(tfd, "cgroup2", "cgroup2", flags & ~MS_RDONLY, NULL);
-		if (r == -EPERM && j->c->new_userns) {
-			_cleanup_close_ int hfd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (hfd < 0)
-				return job_fail(j, err, errno, "open host cgroup2");
-			char hbuf[FD_PATH_MAX];
-			r = mount(path_fd_path(hfd, hbuf, sizeof(hbuf)),
-				  path_fd_path(tfd, buf, sizeof(buf)), NULL, MS_BIND | MS_REC,
-				  NULL) < 0
-				    ? -errno
-				    : 0;
-		}
-		if (r < 0)
-			return job_fail(j, err, r, "mount cgroup2");
-		return job_finish(j, ro ? MS_RDONLY : 0, 0, err);
-	}
+	if (v2 && streq(v2, "/sys/fs/cgroup"))
+		return job_cgroup2(j, tfd, err);
 
 	/* nosuid,nodev,noexec for the tmpfs as for the hierarchies; read-only comes last */
 	unsigned long tflags = flags & ~MS_RDONLY;
@@ -889,25 +938,9 @@ static int job_cgroup_v1(struct mount_job *j, int tfd, struct berth_error **err)
 	if (top < 0)
 		return job_fail(j, err, top, "reopen after mount");
 
-	if (v2) {
-		r = mkdir_at(top, "unified", 0755);
-		_cleanup_close_ int u =
-			r < 0 ? r
-			      : openat(top, "unified",
-				       O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (u < 0)
-			return job_fail(j, err, r < 0 ? r : errno, "create 'unified'");
-		r = mount_fresh_at(u, "cgroup2", "cgroup2", tflags, NULL);
-		if (r == -EPERM && j->c->new_userns) {
-			_cleanup_close_ int hfd = open(v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			char hbuf[FD_PATH_MAX];
-			r = hfd < 0 ? -errno
-			    : mount(path_fd_path(hfd, hbuf, sizeof(hbuf)),
-				    path_fd_path(u, buf, sizeof(buf)), NULL, MS_BIND | MS_REC,
-				    NULL) < 0
-				    ? -errno
-				    : 0;
-		}
+	_cleanup_close_ int own = v2 ? own_cgroup_dir(v2, j->c->cgroup_rel) : -ENOENT;
+	if (own >= 0) {
+		r = mount_own_cgroup(j, top, "unified", own, "cgroup2", NULL, tflags);
 		if (r < 0)
 			return job_fail(j, err, r, "mount cgroup2 on 'unified'");
 		if (ro) {
@@ -915,6 +948,8 @@ static int job_cgroup_v1(struct mount_job *j, int tfd, struct berth_error **err)
 			if (r < 0)
 				return job_fail(j, err, r, "remount 'unified' read-only");
 		}
+	} else if (own != -ENOENT) {
+		return job_fail(j, err, own, "open the container's cgroup2 cgroup");
 	}
 
 	_cleanup_free_ char *self = NULL;
@@ -943,8 +978,6 @@ static const char *userns_fallback(const char *type)
 		return "/sys";
 	if (streq(type, "mqueue"))
 		return "/dev/mqueue";
-	if (streq(type, "cgroup2"))
-		return host_cgroup2_path();
 	return NULL;
 }
 
@@ -994,6 +1027,8 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 
 	if (streq(type, "cgroup"))
 		return job_cgroup_v1(j, tfd, err);
+	if (streq(type, "cgroup2"))
+		return job_cgroup2(j, tfd, err);
 
 	_cleanup_close_ int old = -EBADF;
 	if (j->o.tmpcopyup) {

@@ -48,6 +48,8 @@ struct berth_rootfs_ctx {
 	bool new_netns;	 /* sysfs may be mounted fresh only with a new netns */
 	bool new_userns; /* some mounts (sysfs, devices) are restricted in a user ns */
 	bool new_cgroupns;
+	/* The container's cgroup under each hierarchy's root ("berth/<id>"), as placed by berth. */
+	const char *cgroup_rel;
 	/* Optional: mounts a filesystem (e.g. an overlay) on rootfs before its self bind. */
 	int (*mount_root)(void *data, const char *rootfs, struct berth_error **err);
 	void *mount_root_data;

@@ -357,6 +357,22 @@ static int conv_hugepage(struct rparser *p, yajl_val v, void *elem)
 	return 0;
 }
 
+static int conv_netprio(struct rparser *p, yajl_val v, void *elem)
+{
+	struct berth_res_netprio *d = elem;
+	bool has = false;
+	int r;
+	if ((r = f_str(p, v, "name", &d->name)) < 0)
+		return r;
+	if (!d->name || !*d->name || strlen(d->name) > 15 || d->name[strcspn(d->name, " \t\n/")])
+		return rfail(p, "name: must be a network interface name");
+	if ((r = f_u32(p, v, "priority", &has, &d->priority)) < 0)
+		return r;
+	if (!has)
+		return rfail(p, "priority: is required");
+	return 0;
+}
+
 static int parse_memory(struct rparser *p, yajl_val m, struct berth_resources *res)
 {
 	typeof(res->memory) *x = &res->memory;
@@ -579,12 +595,11 @@ static int parse_root(struct rparser *p, yajl_val root, struct berth_resources *
 		return r;
 	if (v) {
 		size_t o = push(p, "network");
-		yajl_val pr;
 		r = f_u32(p, v, "classID", &res->network.has_class_id, &res->network.class_id);
 		if (r >= 0)
-			r = f_container(p, v, "priorities", true, &pr);
-		if (r > 0)
-			res->network.n_priorities = pr->u.array.len;
+			r = f_array(p, v, "priorities", sizeof(*res->network.priorities),
+				    conv_netprio, (void **)&res->network.priorities,
+				    &res->network.n_priorities);
 		pop(p, o);
 		if (r < 0)
 			return r;
@@ -649,6 +664,9 @@ void berth_resources_free(struct berth_resources *r)
 	free(r->block_io.weight_device);
 	for (size_t i = 0; i < 4; i++)
 		free(r->block_io.throttle[i]);
+	for (size_t i = 0; i < r->network.n_priorities; i++)
+		free(r->network.priorities[i].name);
+	free(r->network.priorities);
 	for (size_t i = 0; i < r->n_hugepages; i++)
 		free(r->hugepages[i].page_size);
 	free(r->hugepages);

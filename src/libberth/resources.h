@@ -39,6 +39,11 @@ struct berth_res_hugepage {
 	uint64_t limit;
 };
 
+struct berth_res_netprio {
+	char *name; /* interface */
+	uint32_t priority;
+};
+
 struct berth_res_rdma {
 	char *device;
 	bool has_hca_handles, has_hca_objects;
@@ -95,6 +100,7 @@ struct berth_resources {
 	struct {
 		bool has_class_id;
 		uint32_t class_id;
+		struct berth_res_netprio *priorities;
 		size_t n_priorities;
 	} network;
 

@@ -12,6 +12,8 @@ the unified and in every v1 hierarchy.
 import json
 import os
 import pathlib
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -339,3 +341,207 @@ def test_failed_cgroup_create_leaves_no_parent_and_keeps_its_cause(env):
     left = [os.path.join(top, d) for top in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
             for d in os.listdir(top) if d == parent]
     assert not left, f"parent cgroups left: {left}"
+
+
+# ---- what the container sees of its cgroups (no cgroup namespace) ----
+
+RUNC = shutil.which("runc")
+
+# Prints "ROOT d" for a hierarchy whose root (or a parent) shows at
+# /sys/fs/cgroup/d, then the limits as the container reads them and its
+# /proc/self/cgroup. Only a hierarchy's root cgroup has release_agent (v1)
+# and lacks cgroup.freeze (v2).
+SEES_SCRIPT = r"""
+cd /sys/fs/cgroup || exit 1
+for d in *; do
+  [ -L "$d" ] && continue
+  [ -e "$d/release_agent" ] && echo "ROOT $d"
+  [ -e "$d/$CID" ] && echo "PARENT $d"
+done
+[ -d unified ] && [ ! -e unified/cgroup.freeze ] && echo "ROOT unified"
+echo "mem $(cat memory/memory.limit_in_bytes)"
+echo "pids $(cat pids/pids.max)"
+echo "quota $(cat cpu/cpu.cfs_quota_us)"
+cat /proc/self/cgroup
+"""
+
+SEES_LIMITS = {"memory": {"limit": 48 * MiB}, "pids": {"limit": 33},
+               "cpu": {"quota": 40000, "period": 100000}}
+
+
+def runc_run(env, cid, script):
+    """runc run of script with env's config (its own --root under env.dir)."""
+    env.process["args"] = ["sh", "-c", script]
+    env.process["env"] = env.process["env"] + [f"CID={cid}"]
+    env.save()
+    root = env.dir / "runc-root"
+    try:
+        return subprocess.run([RUNC, "--root", str(root), "run", "-b", str(env.bundle), cid],
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        subprocess.run([RUNC, "--root", str(root), "delete", "-f", cid], capture_output=True)
+
+
+def check_sees_own(out, cid):
+    assert "ROOT" not in out and "PARENT" not in out, out
+    assert f"mem {48 * MiB}\n" in out and "pids 33\n" in out and "quota 40000\n" in out, out
+    paths = {}
+    for line in out.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3 and parts[0].isdigit():
+            paths[parts[1]] = parts[2]
+    assert paths and all(p.endswith("/" + cid) for p in paths.values()), out
+
+
+@pytest.mark.parametrize("mode", ["ro", "rw"])
+def test_without_cgroupns_the_container_sees_only_its_own_cgroups(env, mode):
+    """docker and podman on v1 hosts use no cgroup namespace: each
+    /sys/fs/cgroup/<hierarchy> is the container's own cgroup (its limits,
+    nothing above it, so a read-write mount cannot reach the host's root
+    files), and /proc/self/cgroup names it in every hierarchy."""
+    env.remove_ns("cgroup")
+    for m in env.cfg["mounts"]:
+        if m["destination"] == "/sys/fs/cgroup":
+            m["options"] = [o for o in m["options"] if o not in ("ro", "rw")] + [mode]
+    env.linux["resources"] = SEES_LIMITS
+    if RUNC:
+        rid = f"{env.new_id()}-runc"
+        r = runc_run(env, rid, SEES_SCRIPT)
+        assert r.returncode == 0, r
+        check_sees_own(r.stdout, rid)
+    cid = env.new_id()
+    env.process["env"] = [e for e in env.process["env"] if not e.startswith("CID=")] + \
+        [f"CID={cid}"]
+    r = env.run(["sh", "-c", SEES_SCRIPT], id=cid)
+    assert r.rc == 0, r
+    check_sees_own(r.out, cid)
+    if mode == "ro":
+        r = env.sh("echo 1 > /sys/fs/cgroup/pids/pids.max")
+        assert r.rc != 0 and "Read-only" in r.err, r
+
+
+def test_update_of_a_controller_the_config_did_not_limit(env):
+    """docker update --pids-limit on a container created without one: the
+    container is in its own pids cgroup from the start and sees the limit."""
+    cid, pid, rel = start_sleeper(env)
+    env.berth("update", "--pids-limit", "7", cid, check=True)
+    r = env.berth("exec", cid, "sh", "-c", "cat /sys/fs/cgroup/pids/pids.max /proc/1/cgroup",
+                  check=True)
+    assert r.out.splitlines()[0] == "7", r
+    assert "pids:/\n" in r.out, r
+    assert str(pid) in v1("pids", rel, "cgroup.procs").split()
+
+
+def runc_rt_works(env):
+    """runc run of the same real-time cpu config (its cgroup is /<id>, right
+    under the root, which has the real-time budget)."""
+    if not RUNC:
+        return
+    r = runc_run(env, f"{env.new_id()}-runc", "cat /sys/fs/cgroup/cpu/cpu.rt_runtime_us")
+    assert r.returncode == 0 and r.stdout == "10000\n", r
+
+
+@pytest.mark.skipif(not (CG / "cpu" / "cpu.rt_runtime_us").exists(),
+                    reason="no real-time group scheduling")
+def test_realtime_cpu(env):
+    """cpu.realtimeRuntime: the container's cgroup gets its budget even under
+    berth's own parent (a new cgroup has none to hand down)."""
+    env.linux["resources"] = {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}}
+    runc_rt_works(env)
+    cid, pid, rel = start_sleeper(env)
+    parent = CG / "cpu" / rel.lstrip("/")
+    r = env.berth("exec", cid, "cat", "/sys/fs/cgroup/cpu/cpu.rt_runtime_us", check=True)
+    assert r.out == "10000\n", r
+    # berth's parent holds what its cgroups need, not the root's whole budget
+    assert int((parent.parent / "cpu.rt_runtime_us").read_text()) < 950000
+    env.delete(cid, force=True)
+    # and gives it back: others' cgroups (runc's, right under the root) still get theirs
+    if parent.parent.exists():
+        assert int((parent.parent / "cpu.rt_runtime_us").read_text()) == 0
+    runc_rt_works(env)
+
+
+def test_delete_force_of_a_container_frozen_through_the_v1_freezer(env):
+    cid, pid, rel = start_sleeper(env, script="sleep 1000 & sleep 1000")
+    state = CG / "freezer" / rel.lstrip("/") / "freezer.state"
+    state.write_text("FROZEN")
+    try:
+        for _ in range(1000):
+            if state.read_text().strip() == "FROZEN":
+                break
+            time.sleep(0.01)
+        assert state.read_text().strip() == "FROZEN"
+        env.delete(cid, force=True)
+        assert env.container_ids() == []
+        assert not (CG / "freezer" / rel.lstrip("/")).exists()
+    finally:
+        if state.exists():
+            state.write_text("THAWED")
+
+
+@pytest.mark.skipif((CG / "net_cls").exists() or (CG / "net_prio").exists(),
+                    reason="this host has net_cls or net_prio")
+def test_net_cls_and_net_prio_refused_clearly_where_not_mounted(env):
+    for net, ctrl in (({"classID": 1048577}, "net_cls"),
+                      ({"priorities": [{"name": "lo", "priority": 1}]}, "net_prio")):
+        env.linux["resources"] = {"network": net}
+        cid, r = env.create(["true"], check=False)
+        assert r.rc == 1 and f"no {ctrl} controller" in r.err and "not mounted" in r.err, r
+        assert env.container_ids() == []
+
+
+def test_cgroups_the_container_made_below_its_own_are_removed(env):
+    """With a read-write cgroup mount the container may make cgroups below its
+    own (and move itself there); delete removes them with its own."""
+    env.remove_ns("cgroup")
+    for m in env.cfg["mounts"]:
+        if m["destination"] == "/sys/fs/cgroup":
+            m["options"] = [o for o in m["options"] if o != "ro"] + ["rw"]
+    r = env.sh("cd /sys/fs/cgroup && for d in memory pids freezer unified; do "
+               "mkdir -p $d/sub/deeper || exit 1; done && "
+               "echo $$ > memory/sub/deeper/cgroup.procs && echo made")
+    assert r.rc == 0 and r.out == "made\n", r
+
+
+def test_cgroup2_mount_without_cgroupns_shows_only_the_own_cgroup(env):
+    """A read-write cgroup2 mount without a cgroup namespace is the container's
+    own unified cgroup, not the host's hierarchy (whose root files and every
+    other cgroup's cgroup.procs it could write). runc mounts the whole
+    hierarchy there, which is unsafe: berth binds the container's directory."""
+    env.remove_ns("cgroup")
+    env.remove_mount("/sys/fs/cgroup")
+    env.add_mount("/sys/fs/cgroup", "cgroup2", "cgroup2", ["nosuid", "noexec", "nodev", "rw"])
+    cid = env.new_id()
+    r = env.run(["sh", "-c", "cd /sys/fs/cgroup && [ -e cgroup.freeze ] && [ ! -e berth ] && "
+                 "grep ' /sys/fs/cgroup ' /proc/self/mountinfo | grep -q nosuid && echo own"],
+                id=cid)
+    assert r.rc == 0 and r.out == "own\n", r
+
+
+def test_exec_into_a_container_frozen_through_the_v1_freezer_does_not_hang(env):
+    """berth steps into the container's v1 cgroups to clone the exec'd process:
+    never into a frozen freezer cgroup, where berth itself would stop."""
+    cid, pid, rel = start_sleeper(env)
+    state = CG / "freezer" / rel.lstrip("/") / "freezer.state"
+    state.write_text("FROZEN")
+    try:
+        # in the background: a berth that stopped in the freezer would not die of
+        # the SIGKILL of a timeout, only once thawed below
+        p = env.popen("exec", cid, "echo", "ran")
+        r = p.wait(timeout=20)
+        assert r.rc == 0 and r.out == "ran\n", r
+    finally:
+        state.write_text("THAWED")
+    env.delete(cid, force=True)
+
+
+def test_pids_limit_of_one(env):
+    """pids.limit 1 (a container of one process): berth steps into the pids
+    cgroup for the clone, and must not count against the container's limit."""
+    env.linux["resources"] = {"pids": {"limit": 1}}
+    if RUNC:
+        r = runc_run(env, f"{env.new_id()}-runc", "exec echo hi")
+        assert r.returncode == 0 and r.stdout == "hi\n", r
+    cid = env.new_id()
+    r = env.run(["sh", "-c", "cat /sys/fs/cgroup/pids/pids.max"], id=cid)
+    assert r.rc == 0 and r.out == "1\n", r

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "resources.h"
+#include "tests.h"
 
 static struct berth_resources *parse_ok(const char *json)
 {
@@ -186,8 +187,27 @@ static void test_conversions(void)
 	assert(berth_cpu_shares_to_weight(UINT64_MAX) == 10000);
 }
 
+static void test_network(void)
+{
+	struct berth_resources *r =
+		parse_ok("{\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":\"eth0\","
+			 "\"priority\":5},{\"name\":\"lo\",\"priority\":2}]}}");
+	check(r->network.has_class_id && r->network.class_id == 1048577);
+	check(r->network.n_priorities == 2);
+	check(strcmp(r->network.priorities[0].name, "eth0") == 0);
+	check(r->network.priorities[0].priority == 5);
+	check(strcmp(r->network.priorities[1].name, "lo") == 0);
+	check(r->network.priorities[1].priority == 2);
+	berth_resources_free(r);
+	parse_err("{\"network\":{\"priorities\":[{\"name\":\"eth0 1\",\"priority\":1}]}}",
+		  "resources.network.priorities[0]: name: must be a network interface name");
+	parse_err("{\"network\":{\"priorities\":[{\"name\":\"eth0\"}]}}",
+		  "resources.network.priorities[0]: priority: is required");
+}
+
 int main(void)
 {
+	test_network();
 	test_empty();
 	test_full();
 	test_zero_is_unset();
