@@ -687,7 +687,12 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 	if ((r = v2_unified(&a, res)) < 0)
 		return r;
 
-	if (res->has_devices && !update) {
+	/*
+	 * At create the device rules are always set, with or without
+	 * linux.resources.devices: deny all but the defaults, as runc does.
+	 * Leaving them out would leave every device node reachable.
+	 */
+	if (!update) {
 		_cleanup_free_ struct berth_res_device *rules = NULL;
 		size_t n = 0;
 		if (cgroup_devices_rules(res->devices, res->n_devices, &rules, &n) < 0)

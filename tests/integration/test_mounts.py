@@ -642,3 +642,24 @@ def test_idmap_bind_mount_without_user_namespace(env):
     r = env.sh("stat -c '%u:%g' /mnt/ids/f")
     assert r.rc == 0, r
     assert r.out == f"{USERNS_ID}:{USERNS_ID}\n", r
+
+
+def test_default_device_rules_without_resources_devices(env):
+    """A config without linux.resources.devices still gets the default device
+    rules (deny all but the standard devices), as runc gives it: a node the
+    container makes with CAP_MKNOD (here /dev/kmsg's, 1:11) cannot be opened."""
+    env.linux.setdefault("resources", {}).pop("devices", None)
+    caps = env.process.setdefault("capabilities", {})
+    for s in ("bounding", "effective", "permitted"):
+        if "CAP_MKNOD" not in caps.setdefault(s, []):
+            caps[s].append("CAP_MKNOD")
+    script = ("rm -f /tmp/km; mknod /tmp/km c 1 11 && ((echo berth-test > /tmp/km) "
+              "2>/dev/null && echo OPENED || echo denied); rm -f /tmp/km; "
+              "cat /dev/null && echo null-ok")
+    ref = runc_run(env, ["sh", "-c", script])
+    r = env.sh(script)
+    assert r.rc == 0, r
+    assert "denied" in r.out and "OPENED" not in r.out, r
+    assert "null-ok" in r.out, r
+    if ref is not None:
+        assert "denied" in ref.stdout, ref
