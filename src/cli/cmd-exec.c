@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * `berth exec`: run a new process in a running container. Runs in the CLI
+ * `berth exec`: run a new process in a created or running container. Runs in the CLI
  * process, which berth_exec() keeps as the parent that waits (unless
  * --detach) and forwards signals.
  */
@@ -243,13 +243,14 @@ static int cmd_exec(int argc, char *argv[])
 
 const struct cli_command cli_cmd_exec = {
 	.name = "exec",
-	.summary = "run a new process in a running container",
+	.summary = "run a new process in a created or running container",
 	.help = "Usage: berth exec [OPTIONS] ID [COMMAND [ARG...]]\n"
 		"\n"
-		"Run COMMAND (or the process of --process FILE) in the running container ID:\n"
-		"in all of its namespaces, its cgroup and its root, with the container's\n"
-		"process settings (env, user, capabilities, rlimits) as the base, and its\n"
-		"seccomp filter. Without --detach berth forwards signals, waits and exits\n"
+		"Run COMMAND (or the process of --process FILE) in the created or running\n"
+		"container ID: in all of its namespaces, its cgroup and its root, with the\n"
+		"container's process settings (env, user, capabilities, rlimits) as the\n"
+		"base, and its seccomp filter. Without --detach berth forwards signals, waits and "
+		"exits\n"
 		"with the process's status (128+N when signal N killed it).\n"
 		"\n"
 		"Options:\n"

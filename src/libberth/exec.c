@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * `berth exec`: a new process in a running container. The berth parent
+ * `berth exec`: a new process in a created or running container. The berth parent
  * builds the process and clones a helper into the container's cgroup; the
  * helper joins the init's namespaces and root and forks the process, which
  * is born in the container's pid namespace and executes the program.
@@ -681,7 +681,8 @@ static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_er
 					"container \"%s\" is paused (resume it, or use "
 					"--ignore-paused)",
 					p->id);
-	if (!streq(status, "running") && !streq(status, "paused"))
+	/* as runc: a created container's init is waiting, its namespaces and root are ready */
+	if (!streq(status, "running") && !streq(status, "paused") && !streq(status, "created"))
 		return berth_error_setx(err, ESRCH, "container \"%s\" is not running", p->id);
 
 	r = load_config(c, err);

@@ -6,11 +6,13 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
-from conftest import BERTH
+from conftest import BERTH, MARK, Result
 
 
 def test_version_first_line(env):
@@ -330,3 +332,49 @@ def test_lone_surrogate_refused_with_json_path(env):
     assert "config.json: process.args[1]: invalid JSON string at line" in r.err, r
     assert "lone UTF-16 surrogate \\ud800" in r.err, r
     assert r.out == "" and env.container_ids() == [], r
+
+
+# ---------------------------------------------------------------------------
+# runc's command line, side by side with runc itself where it is installed
+
+RUNC = shutil.which("runc")
+
+
+class Runc:
+    """runc with its own --root in the test's directory, on the test's bundle; every
+    container it creates is force-deleted by close()."""
+
+    def __init__(self, env):
+        self.env = env
+        self.root = env.dir / "runc-state"
+        self.ids = []
+
+    def __call__(self, *args, check=False):
+        if args and args[0] in ("create", "run"):
+            self.ids.append(str(args[-1]))
+        argv = [RUNC, "--root", str(self.root)] + [str(a) for a in args]
+        with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
+            cp = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
+                                text=True, timeout=20, cwd=self.env.bundle,
+                                env=dict(os.environ, **{MARK: self.env.mark}))
+            fo.seek(0)
+            fe.seek(0)
+            r = Result(argv, cp.returncode, fo.read(), fe.read())
+        if check:
+            assert r.rc == 0, r
+        return r
+
+    def close(self):
+        for cid in self.ids:
+            self("delete", "--force", cid)
+
+
+@pytest.fixture
+def runc(env):
+    """A Runc for the test, or None when runc is not installed (the runc half is skipped)."""
+    if not RUNC:
+        yield None
+        return
+    r = Runc(env)
+    yield r
+    r.close()
