@@ -378,3 +378,39 @@ def runc(env):
     r = Runc(env)
     yield r
     r.close()
+
+
+def _ps_table(out):
+    """ps output as (header fields, rows of fields)."""
+    lines = [l for l in out.splitlines() if l.strip()]
+    return lines[0].split(), [l.split() for l in lines[1:]]
+
+
+def test_ps_runs_ps_with_its_options(env, runc):
+    env.process["args"] = ["sleep", "1000"]
+    cid, _ = env.create()
+    env.start(cid)
+    init = env.state(cid)["pid"]
+    # the default is `ps -ef`, keeping the container's lines (found by the PID column)
+    r = env.berth("ps", cid, check=True)
+    head, rows = _ps_table(r.out)
+    assert head == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], r
+    assert [row[1] for row in rows] == [str(init)], r
+    assert rows[0][-2:] == ["sleep", "1000"], r
+    # options after the ID go to ps; --format json stays berth's own
+    r = env.berth("ps", cid, "-o", "comm,pid", check=True)
+    assert _ps_table(r.out) == (["COMMAND", "PID"], [["sleep", str(init)]]), r
+    r = env.berth("ps", "--format", "json", cid, check=True)
+    assert json.loads(r.out) == [init], r
+    # without a PID column nothing can be kept: one error line
+    bad = env.berth("ps", cid, "-o", "comm")
+    assert bad.rc == 1 and len(bad.err_lines) == 1 and "PID" in bad.err, bad
+    if runc:
+        runc("create", "r" + cid, check=True)
+        runc("start", "r" + cid, check=True)
+        rr = runc("ps", "r" + cid, check=True)
+        assert _ps_table(rr.out)[0] == head and len(_ps_table(rr.out)[1]) == 1, rr
+        rr = runc("ps", "r" + cid, "-o", "comm,pid", check=True)
+        assert _ps_table(rr.out)[0] == ["COMMAND", "PID"], rr
+        rb = runc("ps", "r" + cid, "-o", "comm")
+        assert rb.rc == 1 and "PID" in rb.err, rb
