@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -414,3 +415,29 @@ def test_ps_runs_ps_with_its_options(env, runc):
         assert _ps_table(rr.out)[0] == ["COMMAND", "PID"], rr
         rb = runc("ps", "r" + cid, "-o", "comm")
         assert rb.rc == 1 and "PID" in rb.err, rb
+
+
+def test_kill_signal_0_checks_the_process(env, runc):
+    env.process["args"] = ["sleep", "1000"]
+    cid, _ = env.create()
+    env.start(cid)
+    results = []
+    for c, tool in ((cid, env.berth), ("r" + cid, runc)):
+        if tool is None:
+            continue
+        if tool is runc:
+            runc("create", c, check=True)
+            runc("start", c, check=True)
+        # signal 0 only checks: the process is there and stays running
+        got = [tool("kill", c, "0").rc, tool("kill", "--all", c, "0").rc]
+        st = json.loads(tool("state", c, check=True).out)["status"]
+        tool("kill", c, "KILL", check=True)
+        deadline = time.monotonic() + 10
+        while json.loads(tool("state", c, check=True).out)["status"] != "stopped":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        gone = tool("kill", c, "0")
+        results.append((got, st, gone.rc))
+        assert (got, st) == ([0, 0], "running"), gone
+        assert gone.rc == 1 and "not running" in gone.err, gone
+    assert all(r == results[0] for r in results), results
