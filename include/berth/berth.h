@@ -66,6 +66,8 @@ struct berth_state {
 	bool has_exit_code;
 	int exit_code;	 /* 128+N when killed by signal N */
 	char *exited_at; /* RFC 3339 */
+	/* berth_list only: who owns the state, as runc's list shows it (name or "#UID") */
+	char *owner;
 };
 
 /* Check a container ID: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <pwd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -139,7 +140,7 @@ static void gen_s(yajl_gen g, const char *s)
 
 static char *state_json(const char *id, const char *status, pid_t pid, const char *bundle,
 			const char *rootfs, const char *created, char *const *keys,
-			char *const *values, size_t n, bool pretty)
+			char *const *values, size_t n, const char *owner, bool pretty)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (!g)
@@ -174,6 +175,11 @@ static char *state_json(const char *id, const char *status, pid_t pid, const cha
 		gen_s(g, values[i] ? values[i] : "");
 	}
 	yajl_gen_map_close(g);
+	/* runc's list adds who owns the state */
+	if (owner) {
+		gen_s(g, "owner");
+		gen_s(g, owner);
+	}
 	yajl_gen_map_close(g);
 	const unsigned char *buf;
 	size_t len;
@@ -195,7 +201,7 @@ static char *spec_state_json(const struct create_ctx *c, const char *status)
 		values[i] = s->annotations[i].value;
 	}
 	return state_json(c->id, status, c->pid, c->bundle, NULL, NULL, keys, values,
-			  s->n_annotations, false);
+			  s->n_annotations, NULL, false);
 }
 
 /* ---- the container init ---- */
@@ -1032,7 +1038,8 @@ static char *container_state_json(const struct berth_container_state *s, const c
 				  bool pretty)
 {
 	return state_json(s->id, status, streq(status, "stopped") ? 0 : s->pid, s->bundle, NULL,
-			  NULL, s->annotation_keys, s->annotation_values, s->n_annotations, pretty);
+			  NULL, s->annotation_keys, s->annotation_values, s->n_annotations, NULL,
+			  pretty);
 }
 
 static void run_hooks_warn(struct berth_context *ctx, const struct berth_spec *spec,
@@ -1456,7 +1463,7 @@ char *berth_state_to_json(const struct berth_state *s, bool pretty)
 	if (!s->has_exit_code)
 		return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created,
 				  s->annotation_keys, s->annotation_values, s->n_annotations,
-				  pretty);
+				  s->owner, pretty);
 	/* berth-shim's record, annotation style (extension fields of the state) */
 	size_t n = s->n_annotations;
 	_cleanup_free_ char **k = calloc(n + 3, sizeof(char *));
@@ -1474,7 +1481,7 @@ char *berth_state_to_json(const struct berth_state *s, bool pretty)
 	k[n] = "berth.exitedAt";
 	v[n++] = s->exited_at ? s->exited_at : "";
 	return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created, k, v, n,
-			  pretty);
+			  s->owner, pretty);
 }
 
 void berth_state_free(struct berth_state *s)
@@ -1488,6 +1495,7 @@ void berth_state_free(struct berth_state *s)
 	free(s->rootfs);
 	free(s->created);
 	free(s->exited_at);
+	free(s->owner);
 	strv_free(s->annotation_keys);
 	strv_free(s->annotation_values);
 	free(s);
@@ -1505,6 +1513,35 @@ static int cmp_state(const void *a, const void *b)
 	const struct berth_state *x = *(struct berth_state *const *)a,
 				 *y = *(struct berth_state *const *)b;
 	return strcmp(x->id, y->id);
+}
+
+/*
+ * The user owning the state directory name under rootfd, as runc's list
+ * shows it: the name from /etc/passwd (read directly: berth is linked
+ * statically, without NSS), else "#UID". malloc'd; NULL on ENOMEM.
+ */
+static char *state_owner(int rootfd, const char *name)
+{
+	struct stat st;
+	char *r = NULL;
+
+	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return strdup("");
+	FILE *f = fopen("/etc/passwd", "re");
+	if (f) {
+		struct passwd *pw;
+		while ((pw = fgetpwent(f)))
+			if (pw->pw_uid == st.st_uid) {
+				r = strdup(pw->pw_name);
+				break;
+			}
+		fclose(f);
+		if (r)
+			return r;
+	}
+	if (asprintf(&r, "#%u", (unsigned)st.st_uid) < 0)
+		return NULL;
+	return r;
 }
 
 int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret_n,
@@ -1536,6 +1573,7 @@ int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret
 		struct berth_state *st = NULL;
 		if (berth_state_get(ctx, de->d_name, &st, NULL) < 0)
 			continue;
+		st->owner = state_owner(rootfd, de->d_name);
 		struct berth_state **nv = realloc(v, (n + 1) * sizeof(struct berth_state *));
 		if (!nv) {
 			berth_state_free(st);

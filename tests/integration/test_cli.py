@@ -441,3 +441,25 @@ def test_kill_signal_0_checks_the_process(env, runc):
         assert (got, st) == ([0, 0], "running"), gone
         assert gone.rc == 1 and "not running" in gone.err, gone
     assert all(r == results[0] for r in results), results
+
+
+def test_list_json_has_runc_fields_and_owner(env, runc):
+    cid, _ = env.create(["sleep", "1000"])
+    stopped, _ = env.create(["true"])
+    env.start(stopped)
+    env.wait_status(stopped, "stopped")
+    items = {c["id"]: c for c in json.loads(env.berth("list", "--format", "json",
+                                                       check=True).out)}
+    want = {"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"}
+    for c in (cid, stopped):
+        assert want <= set(items[c]), items[c]
+        assert items[c]["owner"] == "root" and items[c]["rootfs"] == str(env.rootfs)
+    assert items[stopped]["pid"] == 0 and items[cid]["pid"] == env.state(cid)["pid"]
+    # the table's OWNER column says the same
+    r = env.berth("list", check=True)
+    assert [l.split()[-1] for l in r.out.splitlines()] == ["OWNER", "root", "root"], r
+    if runc:
+        runc("create", "r" + cid, check=True)
+        theirs = json.loads(runc("list", "--format", "json", check=True).out)[0]
+        assert set(theirs) - {"annotations"} <= set(items[cid]), theirs
+        assert theirs["owner"] == items[cid]["owner"], theirs
