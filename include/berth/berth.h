@@ -150,7 +150,8 @@ struct berth_events_opts {
 /*
  * runc-compatible events of a container: {"type":"stats","id":..,"data":{..}}
  * every interval and {"type":"oom","id":..} when the OOM killer struck.
- * Returns when the container stops (or after one stats event with stats_only).
+ * Goes on after the container stopped and returns once it is deleted (or
+ * after one stats event with stats_only), as runc's events.
  */
 int berth_events(struct berth_context *ctx, const char *id, const struct berth_events_opts *opts,
 		 struct berth_error **err);

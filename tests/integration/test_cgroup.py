@@ -110,11 +110,12 @@ def test_memory_limit_oom_kills_and_events_report_it(env):
     ev = env.popen("events", "--interval", "10s", cid)
     time.sleep(0.2)
     env.start(cid)
+    env.wait_status(cid, "stopped", timeout=30)
+    env.delete(cid)  # events ends once the container is deleted
     r = ev.wait(timeout=30)
     assert r.rc == 0, r
     events = [json.loads(l) for l in r.out.splitlines() if l.strip()]
     assert {"type": "oom", "id": cid} in events, r
-    assert env.state(cid)["status"] == "stopped"
 
 
 def test_memory_within_limit_runs(env):
@@ -264,10 +265,12 @@ def test_events_stats_real_numbers(env):
     assert d["memory"]["usage"]["limit"] == 64 * MiB
     assert "rss" in d["memory"]["raw"] or "anon" in d["memory"]["raw"]
     assert d["pids"]["current"] >= 1 and d["pids"]["limit"] == 20
-    # the streaming form: stats every interval, ends when the container stops
+    # the streaming form: stats every interval, ends when the container is deleted
     ev = env.popen("events", "--interval", "200ms", cid)
     time.sleep(0.9)
     env.kill(cid, "KILL")
+    env.wait_status(cid, "stopped")
+    env.delete(cid)
     r = ev.wait(timeout=10)
     assert r.rc == 0, r
     stats = [json.loads(l) for l in r.out.splitlines()]
@@ -339,3 +342,72 @@ def test_failed_cgroup_create_leaves_no_parent_and_keeps_its_cause(env):
     left = [os.path.join(top, d) for top in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
             for d in os.listdir(top) if d == parent]
     assert not left, f"parent cgroups left: {left}"
+
+
+def test_events_report_an_exec_oom_and_last_until_delete(env):
+    """An OOM kill of any process of a running container is an event at once (v1:
+    memory.oom_control's eventfd); events goes on after the container stopped (stats)
+    and ends when it is deleted, as runc's does."""
+    import subprocess
+
+    from conftest import BERTH, MARK
+    from test_cli import RUNC, Runc
+    env.linux["resources"] = {"memory": {"limit": 32 * MiB, "swap": 32 * MiB}}
+    env.process["args"] = ["sleep", "1000"]
+    env.save()
+    runc = Runc(env) if RUNC else None
+    results = {}
+    try:
+        for name, tool, root in (("berth", env.berth, ["--root", str(env.root)]),
+                                 ("runc", runc, ["--root", str(runc.root)] if runc else [])):
+            if tool is None:
+                continue
+            cid = ("r" if name == "runc" else "") + env.new_id()
+            env.ids.add(cid)
+            tool("create", "--bundle", env.bundle, cid, check=True)
+            tool("start", cid, check=True)
+            out = env.dir / f"events-{name}.out"
+            with open(out, "w") as f:
+                ev = subprocess.Popen([BERTH if name == "berth" else RUNC] + root +
+                                      ["events", "--interval", "1s", cid],
+                                      stdin=subprocess.DEVNULL, stdout=f, stderr=f,
+                                      env=dict(os.environ, **{MARK: env.mark}))
+            try:
+                def lines():
+                    return [json.loads(l) for l in out.read_text().splitlines()
+                            if l.startswith("{")]
+
+                def wait_for(cond, what):
+                    deadline = time.monotonic() + 15
+                    while not cond():
+                        assert ev.poll() is None, (name, what, out.read_text())
+                        assert time.monotonic() < deadline, (name, what, out.read_text())
+                        time.sleep(0.05)
+
+                # stats flow; then dd's 100 MiB buffer is OOM-killed, the container runs on
+                wait_for(lambda: any(e["type"] == "stats" for e in lines()), "stats")
+                r = tool("exec", cid, "dd", "if=/dev/zero", "of=/dev/null", "bs=100M",
+                         "count=1")
+                assert r.rc == 137, (name, r)
+                wait_for(lambda: {"type": "oom", "id": cid} in
+                         [{k: e[k] for k in ("type", "id")} for e in lines()], "oom")
+                st = json.loads(tool("state", cid, check=True).out)["status"]
+                assert st == "running", name
+                # stopped: events goes on (another stats line comes)
+                tool("kill", cid, "KILL", check=True)
+                wait_for(lambda: json.loads(tool("state", cid, check=True).out)["status"]
+                         == "stopped", "stopped")
+                n = len(lines())
+                wait_for(lambda: len(lines()) > n, "stats after stop")
+                # deleted: events ends
+                tool("delete", cid, check=True)
+                assert ev.wait(timeout=20) == 0, (name, out.read_text())
+                results[name] = "ok"
+            finally:
+                if ev.poll() is None:
+                    ev.kill()
+                ev.wait()
+    finally:
+        if runc:
+            runc.close()
+    assert set(results.values()) == {"ok"}, results
