@@ -182,6 +182,13 @@ struct berth_exec_params {
 	bool no_new_privs;
 	int preserve_fds; /* fds 3 .. 3+n-1 are passed to the process */
 	bool ignore_paused;
+	/*
+	 * runc's --cgroup, NULL-terminated: "SUB" alone (the process goes into
+	 * SUB below the container's cgroup, on a hybrid host also in the v1
+	 * hierarchies that have it) or "CONTROLLER[,CONTROLLER]:SUB" (v1
+	 * controllers of a hybrid host). SUB must exist and stay below.
+	 */
+	char *const *sub_cgroups;
 };
 
 /*

@@ -411,6 +411,21 @@ int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err
 	return 0;
 }
 
+int cgroup_v1_enter_sub(const char *path, const char *controller, const char *sub,
+			struct berth_error **err)
+{
+	const char *rel = cgroup_relative(path);
+	const char *root = cgroup_v1_root(controller);
+	_cleanup_free_ char *own = root ? path_join(root, rel) : NULL;
+	_cleanup_free_ char *dest = path_join(rel, sub);
+	if (!dest || (root && !own))
+		return berth_error_set(err, ENOMEM, "cgroup");
+	if (!own || access(own, F_OK) < 0)
+		return berth_error_setx(err, EINVAL, "cgroup \"%s\" has no %s controller", path,
+					controller);
+	return move_self(controller, dest, err);
+}
+
 void cgroup_v1_destroy(const char *rel)
 {
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {

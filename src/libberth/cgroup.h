@@ -58,6 +58,13 @@ int cgroup_apply(const char *path, const struct berth_resources *res,
  * where cgroup_v1_leave() returns the caller to.
  */
 int cgroup_v1_enter(const char *path, char **ret_saved, struct berth_error **err);
+/*
+ * After cgroup_v1_enter(): move the caller on into sub, below the v1 cgroup
+ * of path in controller's hierarchy (exec --cgroup CONTROLLER:SUB). Fails if
+ * the container has no cgroup there (or no such v1 controller) or sub is missing.
+ */
+int cgroup_v1_enter_sub(const char *path, const char *controller, const char *sub,
+			struct berth_error **err);
 void cgroup_v1_leave(char *saved);
 
 /* PIDs in cgroup.procs of path (malloc'd array). */

@@ -435,3 +435,80 @@ def test_exec_user_id_minus_one_refused(env):
     # nothing was started: the container runs only its init
     r = env.berth("ps", cid, check=True)
     assert len([l for l in r.out.splitlines()[1:] if l.strip()]) == 1, r
+
+
+def _cgroups_of(pid):
+    """{controller or "": path} from /proc/PID/cgroup (co-mounted ones under each name)."""
+    out = {}
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            for c in ctrls.split(",") if ctrls else [""]:
+                out[c] = path
+    return out
+
+
+def _cg_dir(ctrl, path):
+    base = "/sys/fs/cgroup/unified" if ctrl == "" and os.path.isdir(
+        "/sys/fs/cgroup/unified") else "/sys/fs/cgroup" if ctrl == "" else f"/sys/fs/cgroup/{ctrl}"
+    return base + path
+
+
+def test_exec_cgroup_runs_in_a_sub_cgroup(env, runc):
+    env.process["args"] = ["sleep", "1000"]
+    hybrid = os.path.exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")
+    if hybrid:  # a v1 memory cgroup for the container
+        env.linux["resources"] = {"memory": {"limit": 256 << 20}}
+    env.save()
+    got = {}
+    for name, tool in (("berth", env.berth), ("runc", runc)):
+        if tool is None:
+            continue
+        cid = ("r" if name == "runc" else "") + env.new_id()
+        env.ids.add(cid)
+        tool("create", "--bundle", env.bundle, cid, check=True)
+        tool("start", cid, check=True)
+        init = json.loads(tool("state", cid, check=True).out)["pid"]
+        base = _cgroups_of(init)
+        ctrls = ["", "memory"] if hybrid else [""]
+        made = [_cg_dir(c, base[c] + "/" + sub) for c in ctrls for sub in ("sub1", "sub2")]
+        for d in made:
+            os.mkdir(d)
+        try:
+            # runc joins SUB in every hierarchy it made (berth: those it made and that
+            # have SUB), so runc runs only the controller form
+            forms = [["--cgroup", "memory:sub2"]] if hybrid else []
+            if name == "berth":
+                forms.insert(0, ["--cgroup", "sub1"])
+            seen = []
+            for arg in forms:
+                pidfile = env.dir / f"{cid}-{arg[1].replace(':', '-')}.pid"
+                r = tool("exec", *arg, "--detach", "--pid-file", pidfile, cid, "sleep", "1000")
+                assert r.rc == 0, r
+                cg = _cgroups_of(int(wait_file(pidfile)))
+                seen.append({c: cg[c][len(base[c]):] for c in ctrls})
+            errs = []
+            for bad in (["nosuch"], ["a:b:c"], ["x", "y"], ["../x"], ["nosuchctl:sub1"]):
+                args = [a for b in bad for a in ("--cgroup", b)]
+                r = tool("exec", *args, cid, "true")
+                errs.append(r.rc != 0)
+                if name == "berth":
+                    assert r.rc == 1 and len(r.err_lines) == 1, r
+            got[name] = (seen, errs)
+        finally:
+            tool("kill", "--all", cid, "KILL")
+            deadline = time.monotonic() + 10
+            for d in made:
+                while os.path.exists(d):
+                    try:
+                        os.rmdir(d)
+                    except OSError:
+                        assert time.monotonic() < deadline, d
+                        time.sleep(0.05)
+    seen, errs = got["berth"]
+    assert seen[0] == {c: "/sub1" for c in ctrls}, seen
+    if hybrid:
+        assert seen[1] == {"": "", "memory": "/sub2"}, seen
+    assert errs == [True] * 5, errs
+    if "runc" in got:
+        assert got["runc"] == (seen[1:], errs), got
