@@ -463,3 +463,23 @@ def test_list_json_has_runc_fields_and_owner(env, runc):
         theirs = json.loads(runc("list", "--format", "json", check=True).out)[0]
         assert set(theirs) - {"annotations"} <= set(items[cid]), theirs
         assert theirs["owner"] == items[cid]["owner"], theirs
+
+
+def test_run_keep_keeps_the_cgroup_until_delete(env, runc):
+    env.remove_ns("cgroup")  # the process then reads its cgroup as the host names it
+    env.process["args"] = ["sh", "-c", "grep '^0::' /proc/self/cgroup"]
+    env.save()
+    unified = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") \
+        else "/sys/fs/cgroup"
+    for name, tool in (("berth", env.berth), ("runc", runc)):
+        if tool is None:
+            continue
+        cid = ("r" if name == "runc" else "") + env.new_id()
+        env.ids.add(cid)
+        r = tool("run", "--keep", "--bundle", env.bundle, cid)
+        assert r.rc == 0 and r.out.startswith("0::/"), (name, r)
+        cg = unified + r.out.strip()[3:]
+        assert json.loads(tool("state", cid, check=True).out)["status"] == "stopped", name
+        assert os.path.isdir(cg), (name, cg)
+        tool("delete", cid, check=True)
+        assert not os.path.exists(cg), (name, cg)
