@@ -411,3 +411,89 @@ def test_events_report_an_exec_oom_and_last_until_delete(env):
         if runc:
             runc.close()
     assert set(results.values()) == {"ok"}, results
+
+
+def _side_by_side(env):
+    """(name, tool) for berth and, where installed, runc; runc's are closed by the caller."""
+    from test_cli import RUNC, Runc
+    tools = [("berth", env.berth)]
+    if RUNC:
+        tools.append(("runc", Runc(env)))
+    return tools
+
+
+def test_update_memory_minus_1_is_unlimited(env):
+    """--memory -1 with a memory+swap limit set: both become unlimited (runc sets
+    memsw to -1 too, first, as the kernel wants memsw >= the limit at every step)."""
+    env.process["args"] = ["sleep", "1000"]
+    env.linux["resources"] = {"memory": {"limit": 64 * MiB, "swap": 128 * MiB}}
+    env.save()
+    tools = _side_by_side(env)
+    got = {}
+    try:
+        for name, tool in tools:
+            cid = ("r" if name == "runc" else "") + env.new_id()
+            env.ids.add(cid)
+            tool("create", "--bundle", env.bundle, cid, check=True)
+            tool("start", cid, check=True)
+            pid = json.loads(tool("state", cid, check=True).out)["pid"]
+            mem = [l.split(":", 2)[2] for l in open(f"/proc/{pid}/cgroup").read().splitlines()
+                   if l.split(":")[1] == "memory"][0]
+            r = tool("update", "--memory", "-1", cid)
+            assert r.rc == 0, (name, r)
+            got[name] = [int(v1("memory", mem, f)) for f in
+                         ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes")]
+    finally:
+        for name, tool in tools[1:]:
+            tool.close()
+    unlimited = (1 << 63) - 4096
+    assert got["berth"] == [unlimited, unlimited], got
+    assert all(g == got["berth"] for g in got.values()), got
+
+
+def test_update_cpu_quota_and_period_under_a_limited_parent(env):
+    """The parent allows half a CPU; the container has it. A shorter period with a
+    smaller quota, then back: one of the two orders of writes is refused by the
+    kernel each time (quota/period above the parent's) and must not be used."""
+    parent = f"{env.new_id()}-p"
+    pdir = CG / "cpu" / parent
+    pdir.mkdir()
+    (pdir / "cpu.cfs_period_us").write_text("100000")
+    (pdir / "cpu.cfs_quota_us").write_text("50000")
+    env.process["args"] = ["sleep", "1000"]
+    env.linux["resources"] = {"cpu": {"quota": 50000, "period": 100000}}
+    tools = _side_by_side(env)
+    made = []
+    got = {}
+    want = [(25000, 50000), (50000, 100000), (-1, 20000), (10000, 100000)]
+    try:
+        for name, tool in tools:
+            cid = ("r" if name == "runc" else "") + env.new_id()
+            env.ids.add(cid)
+            env.linux["cgroupsPath"] = f"/{parent}/{cid}"
+            env.save()
+            made.append((tool, cid))
+            tool("create", "--bundle", env.bundle, cid, check=True)
+            tool("start", cid, check=True)
+            got[name] = []
+            for q, p in want:
+                r = tool("update", "--cpu-quota", q, "--cpu-period", p, cid)
+                assert r.rc == 0, (name, q, p, r)
+                got[name].append((int(v1("cpu", f"/{parent}/{cid}", "cpu.cfs_quota_us")),
+                                  int(v1("cpu", f"/{parent}/{cid}", "cpu.cfs_period_us"))))
+    finally:
+        for tool, cid in made:
+            tool("delete", "--force", cid)
+        for name, tool in tools[1:]:
+            tool.close()
+        # runc leaves the parents it made, in every hierarchy
+        deadline = time.monotonic() + 10
+        for d in [h / parent for h in CG.iterdir() if (h / parent).is_dir()]:
+            while d.exists():
+                try:
+                    d.rmdir()
+                except OSError:
+                    assert time.monotonic() < deadline, list(d.iterdir())
+                    time.sleep(0.05)
+    assert got["berth"] == want, got
+    assert all(g == want for g in got.values()), got
