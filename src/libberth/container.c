@@ -769,6 +769,11 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 				  &res, err);
 	if (r < 0)
 		return r;
+	/* as runc: an init cloned into a frozen cgroup would hang this create */
+	if (cgroup_is_frozen(c->cg_path))
+		return berth_error_setx(err, EBUSY,
+					"cgroup \"%s\" exists and is frozen (thaw or remove it)",
+					c->cg_path);
 	r = cgroup_create(c->cg_path, &c->cg_fd, err);
 	if (r < 0)
 		return r;

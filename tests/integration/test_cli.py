@@ -483,3 +483,52 @@ def test_run_keep_keeps_the_cgroup_until_delete(env, runc):
         assert os.path.isdir(cg), (name, cg)
         tool("delete", cid, check=True)
         assert not os.path.exists(cg), (name, cg)
+
+
+def test_create_refuses_an_existing_frozen_cgroup(env, runc):
+    unified = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") \
+        else "/sys/fs/cgroup"
+    freezer = "/sys/fs/cgroup/freezer" if os.path.isdir("/sys/fs/cgroup/freezer") else None
+    for name, tool in (("berth", env.berth), ("runc", runc)):
+        if tool is None:
+            continue
+        cid = ("r" if name == "runc" else "") + env.new_id()
+        env.ids.add(cid)
+        env.process["args"] = ["true"]
+        env.linux["cgroupsPath"] = "/" + cid
+        env.save()
+        dirs = [os.path.join(unified, cid)] + ([os.path.join(freezer, cid)] if freezer else [])
+        for d in dirs:
+            os.mkdir(d)
+        try:
+            # frozen where each runtime looks: cgroup.freeze (v2), freezer.state (v1)
+            with open(os.path.join(dirs[0], "cgroup.freeze"), "w") as f:
+                f.write("1")
+            if freezer:
+                with open(os.path.join(dirs[1], "freezer.state"), "w") as f:
+                    f.write("FROZEN")
+            try:
+                r = tool("create", "--bundle", env.bundle, cid,
+                         **({"timeout": 10} if name == "berth" else {}))
+            except subprocess.TimeoutExpired as e:
+                r = e
+            assert not isinstance(r, subprocess.TimeoutExpired), (name, "create hung")
+            assert r.rc == 1 and "frozen" in r.err, (name, r)
+            if name == "berth":
+                assert len(r.err_lines) == 1 and dirs[0] in r.err, r
+                assert tool("state", cid).rc == 1  # nothing left of it
+        finally:
+            with open(os.path.join(dirs[0], "cgroup.freeze"), "w") as f:
+                f.write("0")
+            if freezer:
+                with open(os.path.join(dirs[1], "freezer.state"), "w") as f:
+                    f.write("THAWED")
+            tool("delete", "--force", cid)
+            deadline = time.monotonic() + 10
+            for d in dirs:
+                while os.path.exists(d):
+                    try:
+                        os.rmdir(d)
+                    except OSError:
+                        assert time.monotonic() < deadline, d
+                        time.sleep(0.05)
