@@ -661,6 +661,11 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 					"--console-socket with create (or use 'berth run')");
 	if (c->spec->process.terminal && !o->console_socket)
 		berth_terminal_size_from_caller(&c->spec->process);
+	/* as runc: nothing would ever be sent to the socket its caller waits on */
+	if (!c->spec->process.terminal && o->console_socket)
+		return berth_error_setx(err, EINVAL,
+					"config.json: process.terminal: --console-socket needs a "
+					"terminal (process.terminal: true)");
 
 	_cleanup_free_ char *rootfs = c->spec->root_path[0] == '/'
 					      ? strdup(c->spec->root_path)

@@ -316,3 +316,27 @@ def test_console_with_dev_a_symlink_of_the_image(env):
     r = env.run(["sh", "-c", CONSOLE_CHECK])
     assert r.rc == 0, r
     console_outcome(env, r, "target\n")
+
+
+def test_console_socket_without_terminal_is_refused(env):
+    from test_cli import RUNC, Runc
+    env.process["terminal"] = False
+    env.process["args"] = ["true"]
+    env.save()
+    sock = env.dir / "console.sock"  # never reached: refused before
+    runc = Runc(env) if RUNC else None
+    try:
+        for name, tool in (("berth", env.berth), ("runc", runc)):
+            if tool is None:
+                continue
+            for verb in ("create", "run"):
+                cid = ("r" if name == "runc" else "") + env.new_id()
+                env.ids.add(cid)
+                r = tool(verb, "--bundle", env.bundle, "--console-socket", sock, cid)
+                assert r.rc == 1 and "console" in r.err, (name, verb, r)
+                if name == "berth":
+                    assert len(r.err_lines) == 1 and "process.terminal" in r.err, r
+                assert tool("state", cid).rc != 0, (name, verb)
+    finally:
+        if runc:
+            runc.close()
