@@ -434,7 +434,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	if (s->process.terminal) {
 		/* from the container's devpts; the parent hands the master on */
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
-		if (berth_terminal_open(&s->process, &master, &slave, &e) < 0)
+		if (berth_terminal_open(&s->process, !c->opts->console_socket, &master, &slave,
+					&e) < 0)
 			init_fail(fd, e);
 		if (sync_send_fd(fd, SYNC_CONSOLE, master, NULL) < 0)
 			_exit(1);

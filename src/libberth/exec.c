@@ -343,7 +343,7 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (proc->terminal) {
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
-		if (berth_terminal_open(proc, &master, &slave, &e) < 0)
+		if (berth_terminal_open(proc, !c->p->console_socket, &master, &slave, &e) < 0)
 			child_fail(fd, e, 1);
 		if (sync_send_fd(fd, SYNC_CONSOLE, master, NULL) < 0)
 			_exit(1);
