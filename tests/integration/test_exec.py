@@ -409,7 +409,7 @@ def test_exec_pidfd_failure_is_an_error_not_a_hang(env):
     cp = subprocess.run(argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
     assert cp.returncode != 0, cp
     assert "pidfd" in cp.stderr and cp.stderr.count("\n") == 1, cp.stderr
-    pids = env.berth("ps", cid, "--format", "json")
+    pids = env.berth("ps", "--format", "json", cid)
     assert pids.rc == 0, pids
     assert len(json.loads(pids.out)) == 1, pids  # only the init is left
     env.delete(cid, force=True)
