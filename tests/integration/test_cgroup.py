@@ -351,7 +351,7 @@ def test_events_report_an_exec_oom_and_last_until_delete(env):
     import subprocess
 
     from conftest import BERTH, MARK
-    from test_cli import RUNC, Runc
+    from test_cli import RUNC, Runc, start_with
     env.linux["resources"] = {"memory": {"limit": 32 * MiB, "swap": 32 * MiB}}
     env.process["args"] = ["sleep", "1000"]
     env.save()
@@ -362,10 +362,7 @@ def test_events_report_an_exec_oom_and_last_until_delete(env):
                                  ("runc", runc, ["--root", str(runc.root)] if runc else [])):
             if tool is None:
                 continue
-            cid = ("r" if name == "runc" else "") + env.new_id()
-            env.ids.add(cid)
-            tool("create", "--bundle", env.bundle, cid, check=True)
-            tool("start", cid, check=True)
+            cid = start_with(env, name, tool)
             out = env.dir / f"events-{name}.out"
             with open(out, "w") as f:
                 ev = subprocess.Popen([BERTH if name == "berth" else RUNC] + root +
@@ -425,6 +422,7 @@ def _side_by_side(env):
 def test_update_memory_minus_1_is_unlimited(env):
     """--memory -1 with a memory+swap limit set: both become unlimited (runc sets
     memsw to -1 too, first, as the kernel wants memsw >= the limit at every step)."""
+    from test_cli import start_with
     env.process["args"] = ["sleep", "1000"]
     env.linux["resources"] = {"memory": {"limit": 64 * MiB, "swap": 128 * MiB}}
     env.save()
@@ -432,10 +430,7 @@ def test_update_memory_minus_1_is_unlimited(env):
     got = {}
     try:
         for name, tool in tools:
-            cid = ("r" if name == "runc" else "") + env.new_id()
-            env.ids.add(cid)
-            tool("create", "--bundle", env.bundle, cid, check=True)
-            tool("start", cid, check=True)
+            cid = start_with(env, name, tool)
             pid = json.loads(tool("state", cid, check=True).out)["pid"]
             mem = [l.split(":", 2)[2] for l in open(f"/proc/{pid}/cgroup").read().splitlines()
                    if l.split(":")[1] == "memory"][0]
@@ -487,13 +482,7 @@ def test_update_cpu_quota_and_period_under_a_limited_parent(env):
         for name, tool in tools[1:]:
             tool.close()
         # runc leaves the parents it made, in every hierarchy
-        deadline = time.monotonic() + 10
-        for d in [h / parent for h in CG.iterdir() if (h / parent).is_dir()]:
-            while d.exists():
-                try:
-                    d.rmdir()
-                except OSError:
-                    assert time.monotonic() < deadline, list(d.iterdir())
-                    time.sleep(0.05)
+        from test_cli import rmdir_cgroups
+        rmdir_cgroups([h / parent for h in CG.iterdir() if (h / parent).is_dir()])
     assert got["berth"] == want, got
     assert all(g == want for g in got.values()), got

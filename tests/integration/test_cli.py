@@ -381,6 +381,27 @@ def runc(env):
     r.close()
 
 
+def rmdir_cgroups(dirs, timeout=10.0):
+    """Remove the cgroup directories a test made, waiting while their last tasks exit."""
+    deadline = time.monotonic() + timeout
+    for d in dirs:
+        while os.path.exists(d):
+            try:
+                os.rmdir(d)
+            except OSError:
+                assert time.monotonic() < deadline, d
+                time.sleep(0.05)
+
+
+def start_with(env, name, tool):
+    """Create and start the test's bundle with berth or runc (name); returns the ID."""
+    cid = ("r" if name == "runc" else "") + env.new_id()
+    env.ids.add(cid)
+    tool("create", "--bundle", env.bundle, cid, check=True)
+    tool("start", cid, check=True)
+    return cid
+
+
 def _ps_table(out):
     """ps output as (header fields, rows of fields)."""
     lines = [l for l in out.splitlines() if l.strip()]
@@ -524,11 +545,4 @@ def test_create_refuses_an_existing_frozen_cgroup(env, runc):
                 with open(os.path.join(dirs[1], "freezer.state"), "w") as f:
                     f.write("THAWED")
             tool("delete", "--force", cid)
-            deadline = time.monotonic() + 10
-            for d in dirs:
-                while os.path.exists(d):
-                    try:
-                        os.rmdir(d)
-                    except OSError:
-                        assert time.monotonic() < deadline, d
-                        time.sleep(0.05)
+            rmdir_cgroups(dirs)

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import BERTH
-from test_cli import runc  # noqa: F401 (a fixture)
+from test_cli import rmdir_cgroups, runc, start_with  # noqa: F401 (runc: a fixture)
 
 ENGINES = os.path.join("/work", "shared", "engines")
 
@@ -464,10 +464,7 @@ def test_exec_cgroup_runs_in_a_sub_cgroup(env, runc):
     for name, tool in (("berth", env.berth), ("runc", runc)):
         if tool is None:
             continue
-        cid = ("r" if name == "runc" else "") + env.new_id()
-        env.ids.add(cid)
-        tool("create", "--bundle", env.bundle, cid, check=True)
-        tool("start", cid, check=True)
+        cid = start_with(env, name, tool)
         init = json.loads(tool("state", cid, check=True).out)["pid"]
         base = _cgroups_of(init)
         ctrls = ["", "memory"] if hybrid else [""]
@@ -497,14 +494,7 @@ def test_exec_cgroup_runs_in_a_sub_cgroup(env, runc):
             got[name] = (seen, errs)
         finally:
             tool("kill", "--all", cid, "KILL")
-            deadline = time.monotonic() + 10
-            for d in made:
-                while os.path.exists(d):
-                    try:
-                        os.rmdir(d)
-                    except OSError:
-                        assert time.monotonic() < deadline, d
-                        time.sleep(0.05)
+            rmdir_cgroups(made)
     seen, errs = got["berth"]
     assert seen[0] == {c: "/sub1" for c in ctrls}, seen
     if hybrid:
