@@ -318,11 +318,19 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 	_cleanup_close_ int oomfd = -EBADF;
 	(void)cgroup_oom_fd(cg, &oomfd);
 	uint64_t ooms = cgroup_oom_count(cg);
+	/*
+	 * v1 signals the eventfd when the cgroup enters OOM, before the kill is
+	 * counted in oom_kill: until the count moves, look again every 10 ms
+	 * (at most a second) rather than miss the event.
+	 */
+	int recheck = 0;
 	uint64_t interval = o->interval_ms ? o->interval_ms : 5000;
 	uint64_t next = now_ms() + interval;
 	for (;;) {
 		uint64_t t = now_ms();
 		int timeout = t >= next ? 0 : (int)MIN(next - t, (uint64_t)INT32_MAX);
+		if (recheck > 0)
+			timeout = MIN(timeout, 10);
 		/* a negative fd is skipped by poll(): the init once it is gone */
 		struct pollfd p[3] = { { .fd = gonefd, .events = POLLIN },
 				       { .fd = pidfd, .events = POLLIN },
@@ -334,14 +342,18 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 			char buf[4096];
 			while (read(oomfd, buf, sizeof(buf)) > 0)
 				;
-			if (emit_new_ooms(id, cg, &ooms, o))
-				return 0;
+			recheck = 100;
 		}
+		/* the OOM kill may be what ended the init: report it before going on */
 		if (n > 0 && (p[1].revents & POLLIN)) {
-			/* the OOM kill may be what ended the init: report it now */
+			recheck = MAX(recheck, 1);
+			closep(&pidfd);
+		}
+		if (recheck > 0) {
+			uint64_t before = ooms;
 			if (emit_new_ooms(id, cg, &ooms, o))
 				return 0;
-			closep(&pidfd);
+			recheck = ooms != before ? 0 : recheck - 1;
 		}
 		if (n > 0 && p[0].revents)
 			return 0;
@@ -350,7 +362,7 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 			struct berth_error *e = NULL;
 			r = emit_stats(id, cg, o, &e);
 			berth_error_free(e);
-			if (r > 0)
+			if (r > 0 || emit_new_ooms(id, cg, &ooms, o))
 				return 0;
 			next += interval;
 		}
