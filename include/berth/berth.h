@@ -66,6 +66,8 @@ struct berth_state {
 	bool has_exit_code;
 	int exit_code;	 /* 128+N when killed by signal N */
 	char *exited_at; /* RFC 3339 */
+	/* berth_list only: who owns the state, as runc's list shows it (name or "#UID") */
+	char *owner;
 };
 
 /* Check a container ID: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
@@ -152,7 +154,8 @@ struct berth_events_opts {
 /*
  * runc-compatible events of a container: {"type":"stats","id":..,"data":{..}}
  * every interval and {"type":"oom","id":..} when the OOM killer struck.
- * Returns when the container stops (or after one stats event with stats_only).
+ * Goes on after the container stopped and returns once it is deleted (or
+ * after one stats event with stats_only), as runc's events.
  */
 int berth_events(struct berth_context *ctx, const char *id, const struct berth_events_opts *opts,
 		 struct berth_error **err);
@@ -183,6 +186,13 @@ struct berth_exec_params {
 	bool no_new_privs;
 	int preserve_fds; /* fds 3 .. 3+n-1 are passed to the process */
 	bool ignore_paused;
+	/*
+	 * runc's --cgroup, NULL-terminated: "SUB" alone (the process goes into
+	 * SUB below the container's cgroup, on a hybrid host also in the v1
+	 * hierarchies that have it) or "CONTROLLER[,CONTROLLER]:SUB" (v1
+	 * controllers of a hybrid host). SUB must exist and stay below.
+	 */
+	char *const *sub_cgroups;
 };
 
 /*

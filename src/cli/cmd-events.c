@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * `berth events`: a container's statistics and OOM notifications as JSON
- * lines, like runc events. Runs in the CLI process until the container stops.
+ * lines, like runc events. Runs in the CLI process until the container is
+ * deleted.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -103,7 +104,8 @@ const struct cli_command cli_cmd_events = {
 		"Print events of the container ID as JSON lines, like runc: every interval\n"
 		"{\"type\":\"stats\",\"id\":ID,\"data\":{\"cpu\":..,\"memory\":..,\"pids\":..,\n"
 		"\"blkio\":..,\"hugetlb\":..}} and {\"type\":\"oom\",\"id\":ID} whenever the OOM\n"
-		"killer strikes in the container. Ends when the container stops.\n"
+		"killer strikes in the container. Goes on after the container stopped and\n"
+		"ends when it is deleted, as runc's.\n"
 		"\n"
 		"Options:\n"
 		"  -s, --stats           print one stats event and exit\n"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * `berth exec`: run a new process in a running container. Runs in the CLI
+ * `berth exec`: run a new process in a created or running container. Runs in the CLI
  * process, which berth_exec() keeps as the parent that waits (unless
  * --detach) and forwards signals.
  */
@@ -22,6 +22,7 @@ enum {
 	OPT_NO_NEW_PRIVS,
 	OPT_PRESERVE_FDS,
 	OPT_IGNORE_PAUSED,
+	OPT_CGROUP,
 };
 
 #define PROCESS_MAX (16u * 1024 * 1024)
@@ -29,8 +30,8 @@ enum {
 struct exec_args {
 	struct berth_exec_params p;
 	char *process_file, *pid_file, *console_socket, *process_json;
-	char **env, **caps;
-	size_t n_env, n_caps;
+	char **env, **caps, **cgroups;
+	size_t n_env, n_caps, n_cgroups;
 	uint32_t *gids;
 	size_t n_gids;
 };
@@ -43,6 +44,7 @@ static void exec_args_done(struct exec_args *a)
 	free(a->process_json);
 	free(a->env); /* the strings belong to argv */
 	free(a->caps);
+	free(a->cgroups);
 	free(a->gids);
 }
 
@@ -132,6 +134,7 @@ static int parse(int argc, char *argv[], struct exec_args *a)
 		{ "no-new-privs", no_argument, NULL, OPT_NO_NEW_PRIVS },
 		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS },
 		{ "ignore-paused", no_argument, NULL, OPT_IGNORE_PAUSED },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -197,6 +200,11 @@ static int parse(int argc, char *argv[], struct exec_args *a)
 		case OPT_IGNORE_PAUSED:
 			p->ignore_paused = true;
 			break;
+		case OPT_CGROUP:
+			r = strv_push(&a->cgroups, &a->n_cgroups, optarg) < 0
+				    ? cli_error("out of memory")
+				    : 0;
+			break;
 		case 'h':
 			cli_print_help(&cli_cmd_exec);
 			return 0;
@@ -220,6 +228,7 @@ static int parse(int argc, char *argv[], struct exec_args *a)
 	}
 	p->env = a->env;
 	p->caps = a->caps;
+	p->sub_cgroups = a->cgroups;
 	p->additional_gids = a->gids;
 	p->n_additional_gids = a->n_gids;
 	p->pid_file = a->pid_file;
@@ -243,13 +252,14 @@ static int cmd_exec(int argc, char *argv[])
 
 const struct cli_command cli_cmd_exec = {
 	.name = "exec",
-	.summary = "run a new process in a running container",
+	.summary = "run a new process in a created or running container",
 	.help = "Usage: berth exec [OPTIONS] ID [COMMAND [ARG...]]\n"
 		"\n"
-		"Run COMMAND (or the process of --process FILE) in the running container ID:\n"
-		"in all of its namespaces, its cgroup and its root, with the container's\n"
-		"process settings (env, user, capabilities, rlimits) as the base, and its\n"
-		"seccomp filter. Without --detach berth forwards signals, waits and exits\n"
+		"Run COMMAND (or the process of --process FILE) in the created or running\n"
+		"container ID: in all of its namespaces, its cgroup and its root, with the\n"
+		"container's process settings (env, user, capabilities, rlimits) as the\n"
+		"base, and its seccomp filter. Without --detach berth forwards signals, waits and "
+		"exits\n"
 		"with the process's status (128+N when signal N killed it).\n"
 		"\n"
 		"Options:\n"
@@ -269,6 +279,10 @@ const struct cli_command cli_cmd_exec = {
 		"      --preserve-fds N      pass file descriptors 3 to 3+N-1 to the process\n"
 		"      --ignore-paused       exec into a paused container too (the process\n"
 		"                            starts when it is resumed)\n"
+		"      --cgroup [CTL[,CTL]:]SUB  run the process in the existing sub-cgroup\n"
+		"                            SUB of the container's cgroup (alone: also in\n"
+		"                            the v1 hierarchies that have it; CTL: in that v1\n"
+		"                            controller's hierarchy; repeatable with CTL:)\n"
 		"  -h, --help                show this help\n",
 	.run = cmd_exec,
 };

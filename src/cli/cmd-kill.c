@@ -4,6 +4,7 @@
  * Runs in the CLI process.
  */
 #include <signal.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -32,8 +33,12 @@ static int cmd_kill(int argc, char *argv[])
 	int r = cli_check_args("kill", argc - optind, 1, 2);
 	if (r != 0)
 		return r;
-	if (argc - optind == 2 && berth_signal_parse(argv[optind + 1], &sig) < 0)
-		return cli_usage_error("kill", "unknown signal '%s'", argv[optind + 1]);
+	const char *s = argc - optind == 2 ? argv[optind + 1] : NULL;
+	/* as runc and kill(1): signal 0 only checks that the process exists */
+	if (s && s[0] && s[strspn(s, "0")] == '\0')
+		sig = 0;
+	else if (s && berth_signal_parse(s, &sig) < 0)
+		return cli_usage_error("kill", "unknown signal '%s'", s);
 
 	if (berth_kill(&cli_ctx, argv[optind], sig, all, &err) < 0)
 		return cli_fail(err);
@@ -46,7 +51,8 @@ const struct cli_command cli_cmd_kill = {
 	.help = "Usage: berth kill [OPTIONS] ID [SIGNAL]\n"
 		"\n"
 		"Send SIGNAL (default: SIGTERM) to the process of the container ID. SIGNAL is\n"
-		"a number (15) or a name with or without SIG (TERM, SIGTERM, RTMIN+1).\n"
+		"a number (15) or a name with or without SIG (TERM, SIGTERM, RTMIN+1); 0\n"
+		"sends nothing and only checks that the process exists (fails if not).\n"
 		"\n"
 		"Options:\n"
 		"  -a, --all    send the signal to every process of the container's cgroup\n"

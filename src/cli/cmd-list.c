@@ -3,46 +3,14 @@
  * `berth list`: the containers under --root, as a table, IDs or JSON.
  * Runs in the CLI process.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "util/macro.h"
 
 #define LIST_COLUMNS 6
-
-/* The owner of the container's state directory, as runc shows it; malloc'd. */
-static char *state_owner(const char *id)
-{
-	const char *root = cli_ctx.root ? cli_ctx.root : BERTH_DEFAULT_ROOT;
-	_cleanup_free_ char *dir = NULL;
-	struct stat st;
-	char *r = NULL;
-
-	if (asprintf(&dir, "%s/%s", root, id) < 0)
-		return NULL;
-	if (stat(dir, &st) < 0)
-		return strdup("");
-	/* /etc/passwd read directly: berth is linked statically, without NSS. */
-	FILE *f = fopen("/etc/passwd", "re");
-	if (f) {
-		struct passwd *pw;
-		while ((pw = fgetpwent(f)))
-			if (pw->pw_uid == st.st_uid) {
-				r = strdup(pw->pw_name);
-				break;
-			}
-		fclose(f);
-		if (r)
-			return r;
-	}
-	if (asprintf(&r, "%u", (unsigned)st.st_uid) < 0)
-		return NULL;
-	return r;
-}
 
 static int print_table(struct berth_state **l, size_t n)
 {
@@ -65,7 +33,7 @@ static int print_table(struct berth_state **l, size_t n)
 		row[2] = strdup(l[i]->status ? l[i]->status : "");
 		row[3] = strdup(l[i]->bundle ? l[i]->bundle : "");
 		row[4] = strdup(l[i]->created ? l[i]->created : "");
-		row[5] = state_owner(l[i]->id ? l[i]->id : "");
+		row[5] = strdup(l[i]->owner ? l[i]->owner : "");
 	}
 	for (size_t k = 0; k < (n + 1) * LIST_COLUMNS; k++) {
 		if (!cells[k]) {
@@ -170,7 +138,9 @@ const struct cli_command cli_cmd_list = {
 		"Options:\n"
 		"  -q, --quiet         print only the IDs, one per line\n"
 		"  -f, --format FMT    table (default: ID PID STATUS BUNDLE CREATED OWNER)\n"
-		"                      or json (an array of state objects)\n"
+		"                      or json (an array of state objects with runc's\n"
+		"                      fields: ociVersion id pid status bundle rootfs\n"
+		"                      created annotations owner)\n"
 		"  -h, --help          show this help\n",
 	.run = cmd_list,
 };

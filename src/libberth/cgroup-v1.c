@@ -256,6 +256,11 @@ static int v1_memory(const char *dir, const struct berth_resources *res, bool up
 		has_swap = true;
 		swap = m->limit;
 	}
+	/* A limit of -1 alone lifts swap too (as runc): memsw below it would be refused. */
+	if (m->has_limit && m->limit == -1 && !has_swap && have_memsw) {
+		has_swap = true;
+		swap = -1;
+	}
 	/* memsw must stay >= the limit at every step: raise it first, lower it last. */
 	bool swap_first = has_swap && (swap == -1 || !m->has_limit || m->limit == -1 ||
 				       (uint64_t)m->limit > cur_sw);
@@ -368,10 +373,27 @@ static int v1_cpu(const char *dir, const struct berth_resources *res, struct ber
 	int r;
 	if (c->has_shares && (r = wr(err, dir, "cpu.shares", "%" PRIu64, c->shares)) < 0)
 		return r;
-	/* A shorter period may be refused while the old quota is larger: quota first then. */
+	/*
+	 * The kernel checks quota/period against the parent's at each write: of
+	 * the two orders, take the one whose step in between asks for less
+	 * (new quota / old period against old quota / new period; -1 is none).
+	 */
+	bool quota_first = false;
+	if (c->has_period && c->has_quota) {
+		int64_t old_q = (int64_t)cgroup_read_u64(dir, "cpu.cfs_quota_us");
+		uint64_t old_p = cgroup_read_u64(dir, "cpu.cfs_period_us");
+		if (c->quota < 0)
+			quota_first = true;
+		else if (old_q >= 0)
+			quota_first = (unsigned __int128)c->quota * c->period <
+				      (unsigned __int128)old_q * old_p;
+	}
+	if (quota_first && (r = wr(err, dir, "cpu.cfs_quota_us", "%" PRId64, c->quota)) < 0)
+		return r;
 	if (c->has_period && (r = wr(err, dir, "cpu.cfs_period_us", "%" PRIu64, c->period)) < 0)
 		return r;
-	if (c->has_quota && (r = wr(err, dir, "cpu.cfs_quota_us", "%" PRId64, c->quota)) < 0)
+	if (c->has_quota && !quota_first &&
+	    (r = wr(err, dir, "cpu.cfs_quota_us", "%" PRId64, c->quota)) < 0)
 		return r;
 	if (c->has_burst && (r = wr(err, dir, "cpu.cfs_burst_us", "%" PRIu64, c->burst)) < 0)
 		return r;
@@ -636,6 +658,21 @@ void cgroup_v1_thaw(const char *rel)
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0)
 		thaw_tree(fd, 0);
+}
+
+int cgroup_v1_enter_sub(const char *path, const char *controller, const char *sub,
+			struct berth_error **err)
+{
+	const char *rel = cgroup_relative(path);
+	const char *root = cgroup_v1_root(controller);
+	_cleanup_free_ char *own = root ? path_join(root, rel) : NULL;
+	_cleanup_free_ char *dest = path_join(rel, sub);
+	if (!dest || (root && !own))
+		return berth_error_set(err, ENOMEM, "cgroup");
+	if (!own || access(own, F_OK) < 0)
+		return berth_error_setx(err, EINVAL, "cgroup \"%s\" has no %s controller", path,
+					controller);
+	return move_self(controller, dest, err);
 }
 
 void cgroup_v1_destroy(const char *rel)

@@ -59,6 +59,13 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 struct cgroup_v1_saved;
 int cgroup_v1_enter(const char *path, struct cgroup_v1_saved **ret_saved, struct berth_error **err);
 void cgroup_v1_leave(struct cgroup_v1_saved *saved);
+/*
+ * After cgroup_v1_enter(): move the caller on into sub, below the v1 cgroup
+ * of path in controller's hierarchy (exec --cgroup CONTROLLER:SUB). Fails if
+ * the container has no cgroup there (or no such v1 controller) or sub is missing.
+ */
+int cgroup_v1_enter_sub(const char *path, const char *controller, const char *sub,
+			struct berth_error **err);
 
 /* PIDs in cgroup.procs of path (malloc'd array). */
 int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "cgroup.h"
 #include "resources.h"
 #include "state.h"
+#include "util/fd.h"
 #include "util/macro.h"
 
 /* Read the state of id (lock released again) and its status; the container must have a cgroup. */
@@ -252,12 +254,43 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * An inotify fd that becomes readable once the state directory dirfd is
+ * removed or renamed (the container was deleted). Added while dirfd holds
+ * the state lock, so that no delete can slip in before it.
+ */
+static int watch_state_dir(int dirfd, int *ret_fd)
+{
+	_cleanup_close_ int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	char path[64];
+	if (fd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dirfd);
+	if (inotify_add_watch(fd, path, IN_DELETE_SELF | IN_MOVE_SELF) < 0)
+		return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* One "oom" event if the container's OOM kill count went past *seen; non-zero: stop. */
+static int emit_new_ooms(const char *id, const char *cg, uint64_t *seen,
+			 const struct berth_events_opts *o)
+{
+	uint64_t c = cgroup_oom_count(cg);
+	if (c <= *seen)
+		return 0;
+	*seen = c;
+	_cleanup_free_ char *json = event_json("oom", id, NULL);
+	return json ? o->emit(o->data, json) : 0;
+}
+
 int berth_events(struct berth_context *ctx, const char *id, const struct berth_events_opts *o,
 		 struct berth_error **err)
 {
 	struct berth_container_state *s = NULL;
 	const char *status = "stopped";
-	int r = load(ctx, id, &s, &status, NULL, err);
+	_cleanup_close_ int dirfd = -EBADF;
+	int r = load(ctx, id, &s, &status, &dirfd, err);
 	if (r < 0 || !s)
 		return r;
 	_cleanup_free_ char *cg = TAKE_PTR(s->cgroup);
@@ -267,53 +300,69 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 	if (streq(status, "stopped"))
 		return berth_error_setx(err, EINVAL, "events \"%s\": container is stopped", id);
 	if (o->stats_only) {
+		closep(&dirfd);
 		r = emit_stats(id, cg, o, err);
 		return r < 0 ? berth_error_prefix(err, "events \"%s\"", id) : 0;
 	}
 
+	/* as runc: events go on after the container stopped, until it is deleted */
+	_cleanup_close_ int gonefd = -EBADF;
+	r = watch_state_dir(dirfd, &gonefd);
+	if (r < 0)
+		return berth_error_set(err, -r, "events \"%s\": watch its state", id);
+	closep(&dirfd); /* the lock: delete must be able to take it */
+
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0 || proc_start_time(pid) != start)
-		return 0;
+	if (pidfd >= 0 && proc_start_time(pid) != start)
+		closep(&pidfd);
 	_cleanup_close_ int oomfd = -EBADF;
 	(void)cgroup_oom_fd(cg, &oomfd);
 	uint64_t ooms = cgroup_oom_count(cg);
+	/*
+	 * v1 signals the eventfd when the cgroup enters OOM, before the kill is
+	 * counted in oom_kill: until the count moves, look again every 10 ms
+	 * (at most a second) rather than miss the event.
+	 */
+	int recheck = 0;
 	uint64_t interval = o->interval_ms ? o->interval_ms : 5000;
 	uint64_t next = now_ms() + interval;
 	for (;;) {
 		uint64_t t = now_ms();
 		int timeout = t >= next ? 0 : (int)MIN(next - t, (uint64_t)INT32_MAX);
-		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
+		if (recheck > 0)
+			timeout = MIN(timeout, 10);
+		/* a negative fd is skipped by poll(): the init once it is gone */
+		struct pollfd p[3] = { { .fd = gonefd, .events = POLLIN },
+				       { .fd = pidfd, .events = POLLIN },
 				       { .fd = oomfd, .events = POLLIN } };
-		int n = poll(p, oomfd >= 0 ? 2 : 1, timeout);
+		int n = poll(p, ELEMENTSOF(p), timeout);
 		if (n < 0 && errno != EINTR)
 			return berth_error_set(err, errno, "events \"%s\": poll", id);
-		if (n > 0 && (p[1].revents & POLLIN)) {
+		if (n > 0 && (p[2].revents & POLLIN)) {
 			char buf[4096];
 			while (read(oomfd, buf, sizeof(buf)) > 0)
 				;
-			uint64_t c = cgroup_oom_count(cg);
-			if (c > ooms) {
-				ooms = c;
-				_cleanup_free_ char *json = event_json("oom", id, NULL);
-				if (json && o->emit(o->data, json))
-					return 0;
-			}
+			recheck = 100;
 		}
-		if (n > 0 && (p[0].revents & POLLIN)) {
-			/* The OOM kill may be what ended the init: report it before leaving. */
-			uint64_t c = cgroup_oom_count(cg);
-			if (c > ooms) {
-				_cleanup_free_ char *json = event_json("oom", id, NULL);
-				if (json)
-					o->emit(o->data, json);
-			}
+		/* the OOM kill may be what ended the init: report it before going on */
+		if (n > 0 && (p[1].revents & POLLIN)) {
+			recheck = MAX(recheck, 1);
+			closep(&pidfd);
+		}
+		if (recheck > 0) {
+			uint64_t before = ooms;
+			if (emit_new_ooms(id, cg, &ooms, o))
+				return 0;
+			recheck = ooms != before ? 0 : recheck - 1;
+		}
+		if (n > 0 && p[0].revents)
 			return 0;
-		}
 		if (now_ms() >= next) {
+			/* a cgroup that cannot be read this time is skipped, as runc does */
 			struct berth_error *e = NULL;
 			r = emit_stats(id, cg, o, &e);
 			berth_error_free(e);
-			if (r != 0)
+			if (r > 0 || emit_new_ooms(id, cg, &ooms, o))
 				return 0;
 			next += interval;
 		}

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <pwd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -142,7 +143,7 @@ static void gen_s(yajl_gen g, const char *s)
 
 static char *state_json(const char *id, const char *status, pid_t pid, const char *bundle,
 			const char *rootfs, const char *created, char *const *keys,
-			char *const *values, size_t n, bool pretty)
+			char *const *values, size_t n, const char *owner, bool pretty)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (!g)
@@ -177,6 +178,11 @@ static char *state_json(const char *id, const char *status, pid_t pid, const cha
 		gen_s(g, values[i] ? values[i] : "");
 	}
 	yajl_gen_map_close(g);
+	/* runc's list adds who owns the state */
+	if (owner) {
+		gen_s(g, "owner");
+		gen_s(g, owner);
+	}
 	yajl_gen_map_close(g);
 	const unsigned char *buf;
 	size_t len;
@@ -198,7 +204,7 @@ static char *spec_state_json(const struct create_ctx *c, const char *status)
 		values[i] = s->annotations[i].value;
 	}
 	return state_json(c->id, status, c->pid, c->bundle, NULL, NULL, keys, values,
-			  s->n_annotations, false);
+			  s->n_annotations, NULL, false);
 }
 
 /* ---- the container init ---- */
@@ -578,7 +584,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	if (s->process.terminal) {
 		/* from the container's devpts; the parent hands the master on */
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
-		if (berth_terminal_open(&s->process, &master, &slave, &e) < 0)
+		if (berth_terminal_open(&s->process, !c->opts->console_socket, &master, &slave,
+					&e) < 0)
 			init_fail(fd, e);
 		if (sync_send_fd(fd, SYNC_CONSOLE, master, NULL) < 0)
 			_exit(1);
@@ -808,6 +815,11 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 					"--console-socket with create (or use 'berth run')");
 	if (c->spec->process.terminal && !o->console_socket)
 		berth_terminal_size_from_caller(&c->spec->process);
+	/* as runc: nothing would ever be sent to the socket its caller waits on */
+	if (!c->spec->process.terminal && o->console_socket)
+		return berth_error_setx(err, EINVAL,
+					"config.json: process.terminal: --console-socket needs a "
+					"terminal (process.terminal: true)");
 
 	_cleanup_free_ char *rootfs = c->spec->root_path[0] == '/'
 					      ? strdup(c->spec->root_path)
@@ -943,6 +955,11 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 				  &res, err);
 	if (r < 0)
 		return r;
+	/* as runc: an init cloned into a frozen cgroup would hang this create */
+	if (cgroup_is_frozen(c->cg_path))
+		return berth_error_setx(err, EBUSY,
+					"cgroup \"%s\" exists and is frozen (thaw or remove it)",
+					c->cg_path);
 	r = cgroup_create(c->cg_path, &c->cg_fd, err);
 	if (r < 0)
 		return r;
@@ -1217,7 +1234,8 @@ static char *container_state_json(const struct berth_container_state *s, const c
 				  bool pretty)
 {
 	return state_json(s->id, status, streq(status, "stopped") ? 0 : s->pid, s->bundle, NULL,
-			  NULL, s->annotation_keys, s->annotation_values, s->n_annotations, pretty);
+			  NULL, s->annotation_keys, s->annotation_values, s->n_annotations, NULL,
+			  pretty);
 }
 
 static void run_hooks_warn(struct berth_context *ctx, const struct berth_spec *spec,
@@ -1675,7 +1693,7 @@ char *berth_state_to_json(const struct berth_state *s, bool pretty)
 	if (!s->has_exit_code)
 		return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created,
 				  s->annotation_keys, s->annotation_values, s->n_annotations,
-				  pretty);
+				  s->owner, pretty);
 	/* berth-shim's record, annotation style (extension fields of the state) */
 	size_t n = s->n_annotations;
 	_cleanup_free_ char **k = calloc(n + 3, sizeof(char *));
@@ -1693,7 +1711,7 @@ char *berth_state_to_json(const struct berth_state *s, bool pretty)
 	k[n] = "berth.exitedAt";
 	v[n++] = s->exited_at ? s->exited_at : "";
 	return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created, k, v, n,
-			  pretty);
+			  s->owner, pretty);
 }
 
 void berth_state_free(struct berth_state *s)
@@ -1707,6 +1725,7 @@ void berth_state_free(struct berth_state *s)
 	free(s->rootfs);
 	free(s->created);
 	free(s->exited_at);
+	free(s->owner);
 	strv_free(s->annotation_keys);
 	strv_free(s->annotation_values);
 	free(s);
@@ -1724,6 +1743,35 @@ static int cmp_state(const void *a, const void *b)
 	const struct berth_state *x = *(struct berth_state *const *)a,
 				 *y = *(struct berth_state *const *)b;
 	return strcmp(x->id, y->id);
+}
+
+/*
+ * The user owning the state directory name under rootfd, as runc's list
+ * shows it: the name from /etc/passwd (read directly: berth is linked
+ * statically, without NSS), else "#UID". malloc'd; NULL on ENOMEM.
+ */
+static char *state_owner(int rootfd, const char *name)
+{
+	struct stat st;
+	char *r = NULL;
+
+	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return strdup("");
+	FILE *f = fopen("/etc/passwd", "re");
+	if (f) {
+		struct passwd *pw;
+		while ((pw = fgetpwent(f)))
+			if (pw->pw_uid == st.st_uid) {
+				r = strdup(pw->pw_name);
+				break;
+			}
+		fclose(f);
+		if (r)
+			return r;
+	}
+	if (asprintf(&r, "#%u", (unsigned)st.st_uid) < 0)
+		return NULL;
+	return r;
 }
 
 int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret_n,
@@ -1755,6 +1803,7 @@ int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret
 		struct berth_state *st = NULL;
 		if (berth_state_get(ctx, de->d_name, &st, NULL) < 0)
 			continue;
+		st->owner = state_owner(rootfd, de->d_name);
 		struct berth_state **nv = realloc(v, (n + 1) * sizeof(struct berth_state *));
 		if (!nv) {
 			berth_state_free(st);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * `berth exec`: a new process in a running container. The berth parent
+ * `berth exec`: a new process in a created or running container. The berth parent
  * builds the process and clones a helper into the container's cgroup; the
  * helper joins the init's namespaces and root and forks the process, which
  * is born in the container's pid namespace and executes the program.
@@ -66,6 +66,7 @@ struct exec_ctx {
 	int init_pidfd;
 	int ns_flags; /* namespaces of the init that are not ours */
 	int cg_fd;
+	const char *sub_all; /* --cgroup SUB without a controller */
 	int sock[2];
 	pid_t helper, pid;
 	int pidfd;
@@ -348,7 +349,7 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 	}
 	if (proc->terminal) {
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
-		if (berth_terminal_open(proc, &master, &slave, &e) < 0)
+		if (berth_terminal_open(proc, !c->p->console_socket, &master, &slave, &e) < 0)
 			child_fail(fd, e, 1);
 		if (sync_send_fd(fd, SYNC_CONSOLE, master, NULL) < 0)
 			_exit(1);
@@ -542,6 +543,70 @@ static int seccomp_agent(struct exec_ctx *c, int nfd, struct berth_error **err)
 					   json, err);
 }
 
+/* A --cgroup SUB: below the container's cgroup, never out of it. */
+static bool is_sub_path(const char *sub)
+{
+	for (const char *s = sub; *s;) {
+		size_t n = strcspn(s, "/");
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			return false;
+		s += n;
+		s += strspn(s, "/");
+	}
+	return true;
+}
+
+/*
+ * Check the --cgroup arguments as runc does: "SUB" only alone, else
+ * "CONTROLLER[,CONTROLLER]:SUB" (one colon). Sets c->sub_all for the former.
+ */
+static int check_sub_cgroups(struct exec_ctx *c, struct berth_error **err)
+{
+	char *const *v = c->p->sub_cgroups;
+	int n = strv_len(v);
+	if (n > 0 && !c->st->cgroup)
+		return berth_error_setx(err, EINVAL, "--cgroup: container \"%s\" has no cgroup",
+					c->st->id);
+	for (int i = 0; i < n; i++) {
+		const char *colon = strchr(v[i], ':');
+		if (colon && strchr(colon + 1, ':'))
+			return berth_error_setx(err, EINVAL, "invalid --cgroup argument \"%s\"",
+						v[i]);
+		if (!colon && n > 1)
+			return berth_error_setx(
+				err, EINVAL,
+				"invalid --cgroup argument \"%s\" (missing CONTROLLER: prefix)",
+				v[i]);
+		if (!is_sub_path(colon ? colon + 1 : v[i]))
+			return berth_error_setx(err, EINVAL,
+						"--cgroup \"%s\": not a sub-cgroup path", v[i]);
+		if (!colon)
+			c->sub_all = v[i];
+	}
+	return 0;
+}
+
+/* Move berth into the v1 cgroups of --cgroup CONTROLLER:SUB (after cgroup_v1_enter()). */
+static int enter_v1_subs(struct exec_ctx *c, struct berth_error **err)
+{
+	for (char *const *v = c->p->sub_cgroups; v && *v; v++) {
+		const char *colon = strchr(*v, ':');
+		if (!colon)
+			continue;
+		_cleanup_free_ char *ctrls = strndup(*v, (size_t)(colon - *v));
+		if (!ctrls)
+			return berth_error_set(err, ENOMEM, "--cgroup");
+		char *save = NULL;
+		for (char *ctl = strtok_r(ctrls, ",", &save); ctl;
+		     ctl = strtok_r(NULL, ",", &save)) {
+			int r = cgroup_v1_enter_sub(c->st->cgroup, ctl, colon + 1, err);
+			if (r < 0)
+				return berth_error_prefix(err, "--cgroup \"%s\"", *v);
+		}
+	}
+	return 0;
+}
+
 /* Clone the helper, learn the process's pid and wait until it executed (or failed to). */
 static int spawn(struct exec_ctx *c, struct berth_error **err)
 {
@@ -552,31 +617,44 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 		return berth_error_set(err, errno, "socketpair");
 
 	struct clone_args ca = { .exit_signal = SIGCHLD };
+	_cleanup_free_ char *cg = NULL;
 	if (c->st->cgroup) {
-		c->cg_fd = open(c->st->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		cg = c->sub_all ? path_join(c->st->cgroup, c->sub_all) : strdup(c->st->cgroup);
+		if (!cg)
+			return berth_error_set(err, ENOMEM, "cgroup");
+		c->cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (c->cg_fd < 0)
-			return berth_error_set(err, errno, "cgroup \"%s\"", c->st->cgroup);
+			return berth_error_set(err, errno, "cgroup \"%s\"", cg);
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)c->cg_fd;
 	}
 	/* the process is re-parented to us when the helper exits */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-	struct cgroup_v1_saved *v1_saved = NULL;
+	struct cgroup_v1_saved *v1_saved = NULL, *v1_sub_saved = NULL;
 	if (c->st->cgroup) {
 		r = cgroup_v1_enter(c->st->cgroup, &v1_saved, err);
-		if (r < 0)
+		/* --cgroup SUB: also the v1 hierarchies that have it */
+		if (r >= 0 && c->sub_all)
+			r = cgroup_v1_enter(cg, &v1_sub_saved, err);
+		if (r >= 0)
+			r = enter_v1_subs(c, err);
+		if (r < 0) {
+			cgroup_v1_leave(v1_sub_saved);
+			cgroup_v1_leave(v1_saved);
 			return r;
+		}
 	}
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0)
 		helper_main(c);
 	int clone_errno = errno;
-	if (c->st->cgroup)
+	if (c->st->cgroup) {
+		cgroup_v1_leave(v1_sub_saved);
 		cgroup_v1_leave(v1_saved);
+	}
 	if (pid < 0)
-		return berth_error_set(err, clone_errno, "clone3 into cgroup \"%s\"",
-				       c->st->cgroup ? c->st->cgroup : "");
+		return berth_error_set(err, clone_errno, "clone3 into cgroup \"%s\"", cg ? cg : "");
 	c->helper = (pid_t)pid;
 	closep(&c->sock[1]);
 	int fd = c->sock[0];
@@ -688,9 +766,13 @@ static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_er
 					"container \"%s\" is paused (resume it, or use "
 					"--ignore-paused)",
 					p->id);
-	if (!streq(status, "running") && !streq(status, "paused"))
+	/* as runc: a created container's init is waiting, its namespaces and root are ready */
+	if (!streq(status, "running") && !streq(status, "paused") && !streq(status, "created"))
 		return berth_error_setx(err, ESRCH, "container \"%s\" is not running", p->id);
 
+	r = check_sub_cgroups(c, err);
+	if (r < 0)
+		return r;
 	r = load_config(c, err);
 	if (r < 0)
 		return r;

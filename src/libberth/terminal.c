@@ -34,8 +34,8 @@
 #define PTY_MASTER_MAJOR 5
 #define PTMX_MINOR	 2
 
-int berth_terminal_open(const struct berth_process *p, int *ret_master, int *ret_slave,
-			struct berth_error **err)
+int berth_terminal_open(const struct berth_process *p, bool relayed, int *ret_master,
+			int *ret_slave, struct berth_error **err)
 {
 	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
@@ -73,6 +73,15 @@ int berth_terminal_open(const struct berth_process *p, int *ret_master, int *ret
 		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
 			return berth_error_set(err, errno, "terminal: set size %ux%u",
 					       p->console_width, p->console_height);
+	}
+	/* before the program runs: nothing it writes gets "\r" added */
+	if (relayed) {
+		struct termios t;
+		if (tcgetattr(slave, &t) < 0)
+			return berth_error_set(err, errno, "terminal: get attributes");
+		t.c_oflag &= ~(tcflag_t)ONLCR;
+		if (tcsetattr(slave, TCSANOW, &t) < 0)
+			return berth_error_set(err, errno, "terminal: clear ONLCR");
 	}
 	*ret_master = TAKE_FD(master);
 	*ret_slave = TAKE_FD(slave);

@@ -16,10 +16,13 @@
 /*
  * Open a new pty through /dev/ptmx of the current root (the container's
  * devpts instance, /dev/ptmx -> pts/ptmx), unlock it and apply
- * p->consoleSize. *ret_master and *ret_slave are O_CLOEXEC, O_NOCTTY.
+ * p->consoleSize. With relayed (berth itself relays the master, no
+ * --console-socket) ONLCR is cleared, as runc does where it relays: the
+ * program's "\n" reaches berth's stdout as written. *ret_master and
+ * *ret_slave are O_CLOEXEC, O_NOCTTY.
  */
-int berth_terminal_open(const struct berth_process *p, int *ret_master, int *ret_slave,
-			struct berth_error **err);
+int berth_terminal_open(const struct berth_process *p, bool relayed, int *ret_master,
+			int *ret_slave, struct berth_error **err);
 
 /*
  * Make slave the controlling terminal of a new session (setsid, TIOCSCTTY)

@@ -112,11 +112,12 @@ def test_memory_limit_oom_kills_and_events_report_it(env):
     ev = env.popen("events", "--interval", "10s", cid)
     time.sleep(0.2)
     env.start(cid)
+    env.wait_status(cid, "stopped", timeout=30)
+    env.delete(cid)  # events ends once the container is deleted
     r = ev.wait(timeout=30)
     assert r.rc == 0, r
     events = [json.loads(l) for l in r.out.splitlines() if l.strip()]
     assert {"type": "oom", "id": cid} in events, r
-    assert env.state(cid)["status"] == "stopped"
 
 
 def test_memory_within_limit_runs(env):
@@ -266,10 +267,12 @@ def test_events_stats_real_numbers(env):
     assert d["memory"]["usage"]["limit"] == 64 * MiB
     assert "rss" in d["memory"]["raw"] or "anon" in d["memory"]["raw"]
     assert d["pids"]["current"] >= 1 and d["pids"]["limit"] == 20
-    # the streaming form: stats every interval, ends when the container stops
+    # the streaming form: stats every interval, ends when the container is deleted
     ev = env.popen("events", "--interval", "200ms", cid)
     time.sleep(0.9)
     env.kill(cid, "KILL")
+    env.wait_status(cid, "stopped")
+    env.delete(cid)
     r = ev.wait(timeout=10)
     assert r.rc == 0, r
     stats = [json.loads(l) for l in r.out.splitlines()]
@@ -545,3 +548,147 @@ def test_pids_limit_of_one(env):
     cid = env.new_id()
     r = env.run(["sh", "-c", "cat /sys/fs/cgroup/pids/pids.max"], id=cid)
     assert r.rc == 0 and r.out == "1\n", r
+
+
+def test_events_report_an_exec_oom_and_last_until_delete(env):
+    """An OOM kill of any process of a running container is an event at once (v1:
+    memory.oom_control's eventfd); events goes on after the container stopped (stats)
+    and ends when it is deleted, as runc's does."""
+    import subprocess
+
+    from conftest import BERTH, MARK
+    from test_cli import RUNC, Runc, start_with
+    env.linux["resources"] = {"memory": {"limit": 32 * MiB, "swap": 32 * MiB}}
+    env.process["args"] = ["sleep", "1000"]
+    env.save()
+    runc = Runc(env) if RUNC else None
+    results = {}
+    try:
+        for name, tool, root in (("berth", env.berth, ["--root", str(env.root)]),
+                                 ("runc", runc, ["--root", str(runc.root)] if runc else [])):
+            if tool is None:
+                continue
+            cid = start_with(env, name, tool)
+            out = env.dir / f"events-{name}.out"
+            with open(out, "w") as f:
+                ev = subprocess.Popen([BERTH if name == "berth" else RUNC] + root +
+                                      ["events", "--interval", "1s", cid],
+                                      stdin=subprocess.DEVNULL, stdout=f, stderr=f,
+                                      env=dict(os.environ, **{MARK: env.mark}))
+            try:
+                def lines():
+                    return [json.loads(l) for l in out.read_text().splitlines()
+                            if l.startswith("{")]
+
+                def wait_for(cond, what):
+                    deadline = time.monotonic() + 15
+                    while not cond():
+                        assert ev.poll() is None, (name, what, out.read_text())
+                        assert time.monotonic() < deadline, (name, what, out.read_text())
+                        time.sleep(0.05)
+
+                # stats flow; then dd's 100 MiB buffer is OOM-killed, the container runs on
+                wait_for(lambda: any(e["type"] == "stats" for e in lines()), "stats")
+                r = tool("exec", cid, "dd", "if=/dev/zero", "of=/dev/null", "bs=100M",
+                         "count=1")
+                assert r.rc == 137, (name, r)
+                wait_for(lambda: {"type": "oom", "id": cid} in
+                         [{k: e[k] for k in ("type", "id")} for e in lines()], "oom")
+                st = json.loads(tool("state", cid, check=True).out)["status"]
+                assert st == "running", name
+                # stopped: events goes on (another stats line comes)
+                tool("kill", cid, "KILL", check=True)
+                wait_for(lambda: json.loads(tool("state", cid, check=True).out)["status"]
+                         == "stopped", "stopped")
+                n = len(lines())
+                wait_for(lambda: len(lines()) > n, "stats after stop")
+                # deleted: events ends
+                tool("delete", cid, check=True)
+                assert ev.wait(timeout=20) == 0, (name, out.read_text())
+                results[name] = "ok"
+            finally:
+                if ev.poll() is None:
+                    ev.kill()
+                ev.wait()
+    finally:
+        if runc:
+            runc.close()
+    assert set(results.values()) == {"ok"}, results
+
+
+def _side_by_side(env):
+    """(name, tool) for berth and, where installed, runc; runc's are closed by the caller."""
+    from test_cli import RUNC, Runc
+    tools = [("berth", env.berth)]
+    if RUNC:
+        tools.append(("runc", Runc(env)))
+    return tools
+
+
+def test_update_memory_minus_1_is_unlimited(env):
+    """--memory -1 with a memory+swap limit set: both become unlimited (runc sets
+    memsw to -1 too, first, as the kernel wants memsw >= the limit at every step)."""
+    from test_cli import start_with
+    env.process["args"] = ["sleep", "1000"]
+    env.linux["resources"] = {"memory": {"limit": 64 * MiB, "swap": 128 * MiB}}
+    env.save()
+    tools = _side_by_side(env)
+    got = {}
+    try:
+        for name, tool in tools:
+            cid = start_with(env, name, tool)
+            pid = json.loads(tool("state", cid, check=True).out)["pid"]
+            mem = [l.split(":", 2)[2] for l in open(f"/proc/{pid}/cgroup").read().splitlines()
+                   if l.split(":")[1] == "memory"][0]
+            r = tool("update", "--memory", "-1", cid)
+            assert r.rc == 0, (name, r)
+            got[name] = [int(v1("memory", mem, f)) for f in
+                         ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes")]
+    finally:
+        for name, tool in tools[1:]:
+            tool.close()
+    unlimited = (1 << 63) - 4096
+    assert got["berth"] == [unlimited, unlimited], got
+    assert all(g == got["berth"] for g in got.values()), got
+
+
+def test_update_cpu_quota_and_period_under_a_limited_parent(env):
+    """The parent allows half a CPU; the container has it. A shorter period with a
+    smaller quota, then back: one of the two orders of writes is refused by the
+    kernel each time (quota/period above the parent's) and must not be used."""
+    parent = f"{env.new_id()}-p"
+    pdir = CG / "cpu" / parent
+    pdir.mkdir()
+    (pdir / "cpu.cfs_period_us").write_text("100000")
+    (pdir / "cpu.cfs_quota_us").write_text("50000")
+    env.process["args"] = ["sleep", "1000"]
+    env.linux["resources"] = {"cpu": {"quota": 50000, "period": 100000}}
+    tools = _side_by_side(env)
+    made = []
+    got = {}
+    want = [(25000, 50000), (50000, 100000), (-1, 20000), (10000, 100000)]
+    try:
+        for name, tool in tools:
+            cid = ("r" if name == "runc" else "") + env.new_id()
+            env.ids.add(cid)
+            env.linux["cgroupsPath"] = f"/{parent}/{cid}"
+            env.save()
+            made.append((tool, cid))
+            tool("create", "--bundle", env.bundle, cid, check=True)
+            tool("start", cid, check=True)
+            got[name] = []
+            for q, p in want:
+                r = tool("update", "--cpu-quota", q, "--cpu-period", p, cid)
+                assert r.rc == 0, (name, q, p, r)
+                got[name].append((int(v1("cpu", f"/{parent}/{cid}", "cpu.cfs_quota_us")),
+                                  int(v1("cpu", f"/{parent}/{cid}", "cpu.cfs_period_us"))))
+    finally:
+        for tool, cid in made:
+            tool("delete", "--force", cid)
+        for name, tool in tools[1:]:
+            tool.close()
+        # runc leaves the parents it made, in every hierarchy
+        from test_cli import rmdir_cgroups
+        rmdir_cgroups([h / parent for h in CG.iterdir() if (h / parent).is_dir()])
+    assert got["berth"] == want, got
+    assert all(g == want for g in got.values()), got

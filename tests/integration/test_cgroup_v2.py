@@ -100,6 +100,8 @@ def test_memory_max_oom_and_event(env):
     ev = env.popen("events", "--interval", "30s", cid)
     time.sleep(0.3)
     env.start(cid)
+    env.wait_status(cid, "stopped", timeout=120)
+    env.delete(cid)  # events ends once the container is deleted
     r = ev.wait(timeout=120)
     assert r.rc == 0, r
     assert {"type": "oom", "id": cid} in [json.loads(l) for l in r.out.splitlines()], r

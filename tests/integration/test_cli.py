@@ -6,11 +6,14 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+import time
 
 import pytest
 
-from conftest import BERTH
+from conftest import BERTH, MARK, Result
 
 
 def test_version_first_line(env):
@@ -330,3 +333,216 @@ def test_lone_surrogate_refused_with_json_path(env):
     assert "config.json: process.args[1]: invalid JSON string at line" in r.err, r
     assert "lone UTF-16 surrogate \\ud800" in r.err, r
     assert r.out == "" and env.container_ids() == [], r
+
+
+# ---------------------------------------------------------------------------
+# runc's command line, side by side with runc itself where it is installed
+
+RUNC = shutil.which("runc")
+
+
+class Runc:
+    """runc with its own --root in the test's directory, on the test's bundle; every
+    container it creates is force-deleted by close()."""
+
+    def __init__(self, env):
+        self.env = env
+        self.root = env.dir / "runc-state"
+        self.ids = []
+
+    def __call__(self, *args, check=False):
+        if args and args[0] in ("create", "run"):
+            self.ids.append(str(args[-1]))
+        argv = [RUNC, "--root", str(self.root)] + [str(a) for a in args]
+        with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
+            cp = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
+                                text=True, timeout=20, cwd=self.env.bundle,
+                                env=dict(os.environ, **{MARK: self.env.mark}))
+            fo.seek(0)
+            fe.seek(0)
+            r = Result(argv, cp.returncode, fo.read(), fe.read())
+        if check:
+            assert r.rc == 0, r
+        return r
+
+    def close(self):
+        for cid in self.ids:
+            self("delete", "--force", cid)
+
+
+@pytest.fixture
+def runc(env):
+    """A Runc for the test, or None when runc is not installed (the runc half is skipped)."""
+    if not RUNC:
+        yield None
+        return
+    r = Runc(env)
+    yield r
+    r.close()
+
+
+def rmdir_cgroups(dirs, timeout=10.0):
+    """Remove the cgroup directories a test made, waiting while their last tasks exit."""
+    deadline = time.monotonic() + timeout
+    for d in dirs:
+        while os.path.exists(d):
+            try:
+                os.rmdir(d)
+            except OSError:
+                assert time.monotonic() < deadline, d
+                time.sleep(0.05)
+
+
+def start_with(env, name, tool):
+    """Create and start the test's bundle with berth or runc (name); returns the ID."""
+    cid = ("r" if name == "runc" else "") + env.new_id()
+    env.ids.add(cid)
+    tool("create", "--bundle", env.bundle, cid, check=True)
+    tool("start", cid, check=True)
+    return cid
+
+
+def _ps_table(out):
+    """ps output as (header fields, rows of fields)."""
+    lines = [l for l in out.splitlines() if l.strip()]
+    return lines[0].split(), [l.split() for l in lines[1:]]
+
+
+def test_ps_runs_ps_with_its_options(env, runc):
+    env.process["args"] = ["sleep", "1000"]
+    cid, _ = env.create()
+    env.start(cid)
+    init = env.state(cid)["pid"]
+    # the default is `ps -ef`, keeping the container's lines (found by the PID column)
+    r = env.berth("ps", cid, check=True)
+    head, rows = _ps_table(r.out)
+    assert head == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], r
+    assert [row[1] for row in rows] == [str(init)], r
+    assert rows[0][-2:] == ["sleep", "1000"], r
+    # options after the ID go to ps; --format json stays berth's own
+    r = env.berth("ps", cid, "-o", "comm,pid", check=True)
+    assert _ps_table(r.out) == (["COMMAND", "PID"], [["sleep", str(init)]]), r
+    r = env.berth("ps", "--format", "json", cid, check=True)
+    assert json.loads(r.out) == [init], r
+    # without a PID column nothing can be kept: one error line
+    bad = env.berth("ps", cid, "-o", "comm")
+    assert bad.rc == 1 and len(bad.err_lines) == 1 and "PID" in bad.err, bad
+    if runc:
+        runc("create", "r" + cid, check=True)
+        runc("start", "r" + cid, check=True)
+        rr = runc("ps", "r" + cid, check=True)
+        assert _ps_table(rr.out)[0] == head and len(_ps_table(rr.out)[1]) == 1, rr
+        rr = runc("ps", "r" + cid, "-o", "comm,pid", check=True)
+        assert _ps_table(rr.out)[0] == ["COMMAND", "PID"], rr
+        rb = runc("ps", "r" + cid, "-o", "comm")
+        assert rb.rc == 1 and "PID" in rb.err, rb
+
+
+def test_kill_signal_0_checks_the_process(env, runc):
+    env.process["args"] = ["sleep", "1000"]
+    cid, _ = env.create()
+    env.start(cid)
+    results = []
+    for c, tool in ((cid, env.berth), ("r" + cid, runc)):
+        if tool is None:
+            continue
+        if tool is runc:
+            runc("create", c, check=True)
+            runc("start", c, check=True)
+        # signal 0 only checks: the process is there and stays running
+        got = [tool("kill", c, "0").rc, tool("kill", "--all", c, "0").rc]
+        st = json.loads(tool("state", c, check=True).out)["status"]
+        tool("kill", c, "KILL", check=True)
+        deadline = time.monotonic() + 10
+        while json.loads(tool("state", c, check=True).out)["status"] != "stopped":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        gone = tool("kill", c, "0")
+        results.append((got, st, gone.rc))
+        assert (got, st) == ([0, 0], "running"), gone
+        assert gone.rc == 1 and "not running" in gone.err, gone
+    assert all(r == results[0] for r in results), results
+
+
+def test_list_json_has_runc_fields_and_owner(env, runc):
+    cid, _ = env.create(["sleep", "1000"])
+    stopped, _ = env.create(["true"])
+    env.start(stopped)
+    env.wait_status(stopped, "stopped")
+    items = {c["id"]: c for c in json.loads(env.berth("list", "--format", "json",
+                                                       check=True).out)}
+    want = {"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"}
+    for c in (cid, stopped):
+        assert want <= set(items[c]), items[c]
+        assert items[c]["owner"] == "root" and items[c]["rootfs"] == str(env.rootfs)
+    assert items[stopped]["pid"] == 0 and items[cid]["pid"] == env.state(cid)["pid"]
+    # the table's OWNER column says the same
+    r = env.berth("list", check=True)
+    assert [l.split()[-1] for l in r.out.splitlines()] == ["OWNER", "root", "root"], r
+    if runc:
+        runc("create", "r" + cid, check=True)
+        theirs = json.loads(runc("list", "--format", "json", check=True).out)[0]
+        assert set(theirs) - {"annotations"} <= set(items[cid]), theirs
+        assert theirs["owner"] == items[cid]["owner"], theirs
+
+
+def test_run_keep_keeps_the_cgroup_until_delete(env, runc):
+    env.remove_ns("cgroup")  # the process then reads its cgroup as the host names it
+    env.process["args"] = ["sh", "-c", "grep '^0::' /proc/self/cgroup"]
+    env.save()
+    unified = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") \
+        else "/sys/fs/cgroup"
+    for name, tool in (("berth", env.berth), ("runc", runc)):
+        if tool is None:
+            continue
+        cid = ("r" if name == "runc" else "") + env.new_id()
+        env.ids.add(cid)
+        r = tool("run", "--keep", "--bundle", env.bundle, cid)
+        assert r.rc == 0 and r.out.startswith("0::/"), (name, r)
+        cg = unified + r.out.strip()[3:]
+        assert json.loads(tool("state", cid, check=True).out)["status"] == "stopped", name
+        assert os.path.isdir(cg), (name, cg)
+        tool("delete", cid, check=True)
+        assert not os.path.exists(cg), (name, cg)
+
+
+def test_create_refuses_an_existing_frozen_cgroup(env, runc):
+    unified = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") \
+        else "/sys/fs/cgroup"
+    freezer = "/sys/fs/cgroup/freezer" if os.path.isdir("/sys/fs/cgroup/freezer") else None
+    for name, tool in (("berth", env.berth), ("runc", runc)):
+        if tool is None:
+            continue
+        cid = ("r" if name == "runc" else "") + env.new_id()
+        env.ids.add(cid)
+        env.process["args"] = ["true"]
+        env.linux["cgroupsPath"] = "/" + cid
+        env.save()
+        dirs = [os.path.join(unified, cid)] + ([os.path.join(freezer, cid)] if freezer else [])
+        for d in dirs:
+            os.mkdir(d)
+        try:
+            # frozen where each runtime looks: cgroup.freeze (v2), freezer.state (v1)
+            with open(os.path.join(dirs[0], "cgroup.freeze"), "w") as f:
+                f.write("1")
+            if freezer:
+                with open(os.path.join(dirs[1], "freezer.state"), "w") as f:
+                    f.write("FROZEN")
+            try:
+                r = tool("create", "--bundle", env.bundle, cid,
+                         **({"timeout": 10} if name == "berth" else {}))
+            except subprocess.TimeoutExpired as e:
+                r = e
+            assert not isinstance(r, subprocess.TimeoutExpired), (name, "create hung")
+            assert r.rc == 1 and "frozen" in r.err, (name, r)
+            if name == "berth":
+                assert len(r.err_lines) == 1 and dirs[0] in r.err, r
+                assert tool("state", cid).rc == 1  # nothing left of it
+        finally:
+            with open(os.path.join(dirs[0], "cgroup.freeze"), "w") as f:
+                f.write("0")
+            if freezer:
+                with open(os.path.join(dirs[1], "freezer.state"), "w") as f:
+                    f.write("THAWED")
+            tool("delete", "--force", cid)
+            rmdir_cgroups(dirs)

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from conftest import BERTH
+from test_cli import rmdir_cgroups, runc, start_with  # noqa: F401 (runc: a fixture)
 
 ENGINES = os.path.join("/work", "shared", "engines")
 
@@ -165,12 +166,28 @@ def test_exec_process_file_errors_name_the_file(env):
     assert r.rc == 1 and "process.cwd" in r.err, r
 
 
-def test_exec_refuses_stopped_and_created_containers(env):
+def test_exec_into_a_created_container(env, runc):
+    # runc lets a process into a created container, next to the waiting init
+    env.process["args"] = ["sh", "-c", "echo started > /started"]
+    cid, _ = env.create()
+    script = "echo in; test -e /started || echo not-started; cat /proc/1/cmdline >/dev/null; exit 3"
+    r = env.berth("exec", cid, "sh", "-c", script)
+    assert (r.rc, r.out.split()) == (3, ["in", "not-started"]), r
+    assert env.state(cid)["status"] == "created"
+    # the container starts as usual afterwards
+    env.start(cid)
+    env.wait_status(cid, "stopped")
+    assert (env.rootfs / "started").read_text() == "started\n"
+    if runc:
+        (env.rootfs / "started").unlink()
+        runc("create", "r" + cid, check=True)
+        rr = runc("exec", "r" + cid, "sh", "-c", script)
+        assert (rr.rc, rr.out.split()) == (r.rc, r.out.split()), rr
+
+
+def test_exec_refuses_stopped_containers(env):
     env.process["args"] = ["true"]
     cid, _ = env.create()
-    r = env.berth("exec", cid, "true")
-    assert r.rc == 1 and len(r.err_lines) == 1, r
-    assert f'container "{cid}" is not running' in r.err, r
     env.start(cid)
     env.wait_status(cid, "stopped")
     r = env.berth("exec", cid, "true")
@@ -394,7 +411,7 @@ def test_exec_pidfd_failure_is_an_error_not_a_hang(env):
     cp = subprocess.run(argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
     assert cp.returncode != 0, cp
     assert "pidfd" in cp.stderr and cp.stderr.count("\n") == 1, cp.stderr
-    pids = env.berth("ps", cid, "--format", "json")
+    pids = env.berth("ps", "--format", "json", cid)
     assert pids.rc == 0, pids
     assert len(json.loads(pids.out)) == 1, pids  # only the init is left
     env.delete(cid, force=True)
@@ -441,3 +458,70 @@ def test_exec_stdio_pipes_belong_to_the_user(env):
     r = subprocess.run(argv, input="in\n", capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r
     assert r.stdout.split() == ["piped", "in"], r
+
+
+def _cgroups_of(pid):
+    """{controller or "": path} from /proc/PID/cgroup (co-mounted ones under each name)."""
+    out = {}
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            for c in ctrls.split(",") if ctrls else [""]:
+                out[c] = path
+    return out
+
+
+def _cg_dir(ctrl, path):
+    base = "/sys/fs/cgroup/unified" if ctrl == "" and os.path.isdir(
+        "/sys/fs/cgroup/unified") else "/sys/fs/cgroup" if ctrl == "" else f"/sys/fs/cgroup/{ctrl}"
+    return base + path
+
+
+def test_exec_cgroup_runs_in_a_sub_cgroup(env, runc):
+    env.process["args"] = ["sleep", "1000"]
+    hybrid = os.path.exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")
+    if hybrid:  # a v1 memory cgroup for the container
+        env.linux["resources"] = {"memory": {"limit": 256 << 20}}
+    env.save()
+    got = {}
+    for name, tool in (("berth", env.berth), ("runc", runc)):
+        if tool is None:
+            continue
+        cid = start_with(env, name, tool)
+        init = json.loads(tool("state", cid, check=True).out)["pid"]
+        base = _cgroups_of(init)
+        ctrls = ["", "memory"] if hybrid else [""]
+        made = [_cg_dir(c, base[c] + "/" + sub) for c in ctrls for sub in ("sub1", "sub2")]
+        for d in made:
+            os.mkdir(d)
+        try:
+            # runc joins SUB in every hierarchy it made (berth: those it made and that
+            # have SUB), so runc runs only the controller form
+            forms = [["--cgroup", "memory:sub2"]] if hybrid else []
+            if name == "berth":
+                forms.insert(0, ["--cgroup", "sub1"])
+            seen = []
+            for arg in forms:
+                pidfile = env.dir / f"{cid}-{arg[1].replace(':', '-')}.pid"
+                r = tool("exec", *arg, "--detach", "--pid-file", pidfile, cid, "sleep", "1000")
+                assert r.rc == 0, r
+                cg = _cgroups_of(int(wait_file(pidfile)))
+                seen.append({c: cg[c][len(base[c]):] for c in ctrls})
+            errs = []
+            for bad in (["nosuch"], ["a:b:c"], ["x", "y"], ["../x"], ["nosuchctl:sub1"]):
+                args = [a for b in bad for a in ("--cgroup", b)]
+                r = tool("exec", *args, cid, "true")
+                errs.append(r.rc != 0)
+                if name == "berth":
+                    assert r.rc == 1 and len(r.err_lines) == 1, r
+            got[name] = (seen, errs)
+        finally:
+            tool("kill", "--all", cid, "KILL")
+            rmdir_cgroups(made)
+    seen, errs = got["berth"]
+    assert seen[0] == {c: "/sub1" for c in ctrls}, seen
+    if hybrid:
+        assert seen[1] == {"": "", "memory": "/sub2"}, seen
+    assert errs == [True] * 5, errs
+    if "runc" in got:
+        assert got["runc"] == (seen[1:], errs), got

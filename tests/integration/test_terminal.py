@@ -316,3 +316,77 @@ def test_console_with_dev_a_symlink_of_the_image(env):
     r = env.run(["sh", "-c", CONSOLE_CHECK])
     assert r.rc == 0, r
     console_outcome(env, r, "target\n")
+
+
+def test_console_socket_without_terminal_is_refused(env):
+    from test_cli import RUNC, Runc
+    env.process["terminal"] = False
+    env.process["args"] = ["true"]
+    env.save()
+    sock = env.dir / "console.sock"  # never reached: refused before
+    runc = Runc(env) if RUNC else None
+    try:
+        for name, tool in (("berth", env.berth), ("runc", runc)):
+            if tool is None:
+                continue
+            for verb in ("create", "run"):
+                cid = ("r" if name == "runc" else "") + env.new_id()
+                env.ids.add(cid)
+                r = tool(verb, "--bundle", env.bundle, "--console-socket", sock, cid)
+                assert r.rc == 1 and "console" in r.err, (name, verb, r)
+                if name == "berth":
+                    assert len(r.err_lines) == 1 and "process.terminal" in r.err, r
+                assert tool("state", cid).rc != 0, (name, verb)
+    finally:
+        if runc:
+            runc.close()
+
+
+def test_terminal_output_has_no_carriage_returns(env):
+    """Where berth relays the pty itself (run, exec -t), ONLCR is cleared on it as
+    runc does: the program's "\\n" reaches berth's stdout as is, not as "\\r\\n"
+    (seen where stdin is a terminal and stdout a file)."""
+    from test_cli import RUNC, Runc
+    env.process["terminal"] = True
+    env.process["args"] = ["sh", "-c", "printf 'one\\ntwo\\n'; stty -F /dev/console -a 2>/dev/null | "
+                           "tr ' ' '\\n' | grep -x -e onlcr -e -onlcr"]
+    env.save()
+    runc = Runc(env) if RUNC else None
+    environ = dict(os.environ, BERTH_TEST_MARK=env.mark)
+    got = {}
+    try:
+        for name, binary, root in (("berth", BERTH, env.root),
+                                   ("runc", RUNC, runc.root if runc else None)):
+            if name == "runc" and not runc:
+                continue
+            cid = ("r" if name == "runc" else "") + env.new_id()
+            env.ids.add(cid)
+            if name == "runc":
+                runc.ids.append(cid)
+            argv = [binary, "--root", str(root), "run", "--bundle", str(env.bundle), cid]
+            out = env.dir / f"{name}.out"
+            pid, master = pty.fork()
+            if pid == 0:
+                try:
+                    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                    os.dup2(fd, 1)
+                    os.execve(argv[0], argv, environ)
+                finally:
+                    os._exit(127)
+            try:
+                _, status = os.waitpid(pid, 0)
+                assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (name, status)
+                got[name] = out.read_bytes()
+            finally:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass
+                os.close(master)
+    finally:
+        if runc:
+            runc.close()
+    assert got["berth"] == b"one\ntwo\n-onlcr\n", got
+    if "runc" in got:
+        assert got["runc"] == got["berth"], got

@@ -32,7 +32,7 @@ static void test_open_size_and_io(void)
 				   .console_width = 91 };
 	int master = -1, slave = -1;
 	struct berth_error *e = NULL;
-	assert(berth_terminal_open(&p, &master, &slave, &e) == 0);
+	assert(berth_terminal_open(&p, false, &master, &slave, &e) == 0);
 	assert(isatty(master) && isatty(slave));
 	assert(fcntl(master, F_GETFD) & FD_CLOEXEC);
 	assert(fcntl(slave, F_GETFD) & FD_CLOEXEC);
@@ -49,6 +49,19 @@ static void test_open_size_and_io(void)
 	assert(write(master, "ping", 4) == 4);
 	char buf[8] = "";
 	assert(read(slave, buf, sizeof(buf)) == 4 && memcmp(buf, "ping", 4) == 0);
+	close(master);
+	close(slave);
+
+	/* one berth relays itself: "\n" is not turned into "\r\n" (as runc) */
+	assert(berth_terminal_open(NULL, true, &master, &slave, &e) == 0);
+	assert(tcgetattr(slave, &t) == 0 && !(t.c_oflag & ONLCR));
+	assert(write(slave, "a\n", 2) == 2);
+	assert(read(master, buf, sizeof(buf)) == 2 && memcmp(buf, "a\n", 2) == 0);
+	close(master);
+	close(slave);
+	/* one whose master goes to --console-socket keeps the kernel's default */
+	assert(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
+	assert(tcgetattr(slave, &t) == 0 && (t.c_oflag & ONLCR));
 	close(master);
 	close(slave);
 }
@@ -151,7 +164,7 @@ static void test_console_socket(void)
 	assert(mkdtemp(dir));
 	int master = -1, slave = -1;
 	struct berth_error *e = NULL;
-	assert(berth_terminal_open(NULL, &master, &slave, &e) == 0);
+	assert(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
 
 	char path[512];
 	snprintf(path, sizeof(path), "%s/pty.sock", dir);
@@ -189,7 +202,7 @@ static void test_relay(void)
 {
 	int master = -1, slave = -1;
 	struct berth_error *e = NULL;
-	assert(berth_terminal_open(NULL, &master, &slave, &e) == 0);
+	assert(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
 	int in[2], out[2];
 	assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
 
