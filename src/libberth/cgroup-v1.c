@@ -679,15 +679,18 @@ void cgroup_v1_destroy(const char *rel)
 {
 	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
 		_cleanup_free_ char *dir = v1_dir(v1_controllers[i], rel);
-		if (!dir || access(dir, F_OK) < 0)
+		if (!dir)
 			continue;
-		/* The unified cgroup is empty by now; exiting tasks may linger here a moment. */
-		/* a removed cgroup's budget is given back only later: give it back now */
-		bool rt = streq(v1_controllers[i], "cpu") && rt_share(dir) > 0 &&
-			  w(dir, "cpu.rt_runtime_us", "0") >= 0;
-		(void)cgroup_rmdir_tree(dir);
-		if (rt)
-			rt_fit_parents(dir, 0);
+		if (access(dir, F_OK) == 0) {
+			/* The unified cgroup is empty by now; exiting tasks may linger here a moment. */
+			/* a removed cgroup's budget is given back only later: give it back now */
+			bool rt = streq(v1_controllers[i], "cpu") && rt_share(dir) > 0 &&
+				  w(dir, "cpu.rt_runtime_us", "0") >= 0;
+			(void)cgroup_rmdir_tree(dir);
+			if (rt)
+				rt_fit_parents(dir, 0);
+		}
+		/* also when a create died after the parents and before this one */
 		cgroup_remove_made_parents(dir, strlen(cgroup_v1_root(v1_controllers[i])));
 	}
 }
