@@ -3,7 +3,6 @@
  * berth_mount_opts_parse(): mount(8) option names sorted into mount(2)
  * flags, propagation, mount_setattr(2) attributes and filesystem data.
  */
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -11,13 +10,14 @@
 #include "berth/error.h"
 #include "mount.h"
 #include "util/macro.h"
+#include "tests.h"
 
 static struct berth_mount_opts parse_v(const char *const *opts, size_t n)
 {
 	struct berth_mount_opts o;
 	struct berth_error *err = NULL;
-	assert(berth_mount_opts_parse((char *const *)opts, n, &o, &err) == 0);
-	assert(!err);
+	check(berth_mount_opts_parse((char *const *)opts, n, &o, &err) == 0);
+	check(!err);
 	return o;
 }
 #define parse(...)                                    \
@@ -70,26 +70,26 @@ static void test_flags(void)
 		    o.propagation || o.attr_set || o.attr_clr) {
 			fprintf(stderr, "%s: flags %#lx clear %#lx data %s\n", cases[i].name,
 				o.flags, o.clear, o.data ?: "(null)");
-			assert(!"wrong flags");
+			check(!"wrong flags");
 		}
 		berth_mount_opts_done(&o);
 	}
 
 	/* combined, and a later option wins */
 	struct berth_mount_opts o = parse("nosuid", "noexec", "nodev", "ro");
-	assert(o.flags == (MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY) && o.clear == 0);
+	check(o.flags == (MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY) && o.clear == 0);
 	berth_mount_opts_done(&o);
 
 	o = parse("ro", "rw");
-	assert(!(o.flags & MS_RDONLY) && (o.clear & MS_RDONLY));
+	check(!(o.flags & MS_RDONLY) && (o.clear & MS_RDONLY));
 	berth_mount_opts_done(&o);
 
 	o = parse("rw", "ro");
-	assert((o.flags & MS_RDONLY) && !(o.clear & MS_RDONLY));
+	check((o.flags & MS_RDONLY) && !(o.clear & MS_RDONLY));
 	berth_mount_opts_done(&o);
 
 	o = parse("bind", "rbind");
-	assert(o.flags == (MS_BIND | MS_REC));
+	check(o.flags == (MS_BIND | MS_REC));
 	berth_mount_opts_done(&o);
 }
 
@@ -106,13 +106,13 @@ static void test_propagation(void)
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		struct berth_mount_opts o = parse(cases[i].name);
-		assert(o.propagation == cases[i].p);
+		check(o.propagation == cases[i].p);
 		/* propagation is never mixed into the mount flags */
-		assert(o.flags == 0 && !o.data);
+		check(o.flags == 0 && !o.data);
 		berth_mount_opts_done(&o);
 	}
 	struct berth_mount_opts o = parse("rbind", "rprivate", "ro");
-	assert(o.flags == (MS_BIND | MS_REC | MS_RDONLY) && o.propagation == (MS_PRIVATE | MS_REC));
+	check(o.flags == (MS_BIND | MS_REC | MS_RDONLY) && o.propagation == (MS_PRIVATE | MS_REC));
 	berth_mount_opts_done(&o);
 }
 
@@ -148,54 +148,54 @@ static void test_attrs(void)
 		    o.clear || o.data) {
 			fprintf(stderr, "%s: set %#llx clr %#llx\n", cases[i].name,
 				(unsigned long long)o.attr_set, (unsigned long long)o.attr_clr);
-			assert(!"wrong attrs");
+			check(!"wrong attrs");
 		}
 		berth_mount_opts_done(&o);
 	}
 
 	struct berth_mount_opts o = parse("rro", "rrw");
-	assert(o.attr_set == 0 && o.attr_clr == MOUNT_ATTR_RDONLY);
+	check(o.attr_set == 0 && o.attr_clr == MOUNT_ATTR_RDONLY);
 	berth_mount_opts_done(&o);
 
 	o = parse("rnoatime", "rstrictatime", "rnosuid", "rro");
-	assert(o.attr_set == (MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_NOSUID | MOUNT_ATTR_RDONLY));
-	assert(o.attr_clr == MOUNT_ATTR__ATIME);
+	check(o.attr_set == (MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_NOSUID | MOUNT_ATTR_RDONLY));
+	check(o.attr_clr == MOUNT_ATTR__ATIME);
 	berth_mount_opts_done(&o);
 }
 
 static void test_data_and_specials(void)
 {
 	struct berth_mount_opts o = parse("nosuid", "mode=755", "strictatime", "size=65536k");
-	assert(o.flags == (MS_NOSUID | MS_STRICTATIME));
-	assert(o.data && streq(o.data, "mode=755,size=65536k"));
+	check(o.flags == (MS_NOSUID | MS_STRICTATIME));
+	check(o.data && streq(o.data, "mode=755,size=65536k"));
 	berth_mount_opts_done(&o);
-	assert(!o.data);
+	check(!o.data);
 
 	o = parse("newinstance", "ptmxmode=0666", "mode=0620", "gid=5");
-	assert(o.flags == 0 && streq(o.data, "newinstance,ptmxmode=0666,mode=0620,gid=5"));
+	check(o.flags == 0 && streq(o.data, "newinstance,ptmxmode=0666,mode=0620,gid=5"));
 	berth_mount_opts_done(&o);
 
 	o = parse("tmpcopyup", "mode=1777");
-	assert(o.tmpcopyup && streq(o.data, "mode=1777"));
+	check(o.tmpcopyup && streq(o.data, "mode=1777"));
 	berth_mount_opts_done(&o);
 
 	o = parse("idmap");
-	assert(o.idmap && !o.ridmap && !o.data);
+	check(o.idmap && !o.ridmap && !o.data);
 	berth_mount_opts_done(&o);
 
 	o = parse("ridmap");
-	assert(o.ridmap && !o.data);
+	check(o.ridmap && !o.data);
 	berth_mount_opts_done(&o);
 
 	/* no options at all */
 	struct berth_error *err = NULL;
-	assert(berth_mount_opts_parse(NULL, 0, &o, &err) == 0 && !err);
-	assert(o.flags == 0 && o.clear == 0 && !o.data && !o.tmpcopyup);
+	check(berth_mount_opts_parse(NULL, 0, &o, &err) == 0 && !err);
+	check(o.flags == 0 && o.clear == 0 && !o.data && !o.tmpcopyup);
 	berth_mount_opts_done(&o);
 
 	/* unknown options are never an error: they are the filesystem's business */
 	o = parse("lowerdir=/a:/b", "upperdir=/u", "workdir=/w", "x-foo");
-	assert(streq(o.data, "lowerdir=/a:/b,upperdir=/u,workdir=/w,x-foo"));
+	check(streq(o.data, "lowerdir=/a:/b,upperdir=/u,workdir=/w,x-foo"));
 	berth_mount_opts_done(&o);
 }
 

@@ -3,7 +3,6 @@
  * util/path.c: lookups and creations inside a root stay inside it whatever
  * the symlinks in the tree say; string helpers. Runs in a temp directory.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -15,6 +14,7 @@
 
 #include "util/macro.h"
 #include "util/path.h"
+#include "tests.h"
 
 static char tmp[] = "/tmp/berth-test-path-XXXXXX";
 static char outside[] = "/tmp/berth-test-path-out-XXXXXX";
@@ -68,10 +68,10 @@ static const char *fd_in_root(int fd)
 	static char link[8192];
 	char p[64];
 	ssize_t n = readlink(path_fd_path(fd, p, sizeof(p)), link, sizeof(link) - 1);
-	assert(n > 0);
+	check(n > 0);
 	link[n] = 0;
 	size_t l = strlen(root);
-	assert(strncmp(link, root, l) == 0);
+	check(strncmp(link, root, l) == 0);
 	return link + l;
 }
 
@@ -79,13 +79,13 @@ static void sym(const char *target, const char *name)
 {
 	char p[8192];
 	snprintf(p, sizeof(p), "%s/%s", root, name);
-	assert(symlink(target, p) == 0);
+	check(symlink(target, p) == 0);
 }
 
 static void test_strings(void)
 {
 	char buf[32];
-	assert(streq(path_fd_path(7, buf, sizeof(buf)), "/proc/self/fd/7"));
+	check(streq(path_fd_path(7, buf, sizeof(buf)), "/proc/self/fd/7"));
 
 	struct {
 		const char *a, *b, *want;
@@ -95,7 +95,7 @@ static void test_strings(void)
 	};
 	for (size_t i = 0; i < ELEMENTSOF(joins); i++) {
 		char *s = path_join(joins[i].a, joins[i].b);
-		assert(s);
+		check(s);
 		if (!streq(s, joins[i].want)) {
 			fprintf(stderr, "path_join(%s, %s) = %s, want %s\n", joins[i].a, joins[i].b,
 				s, joins[i].want);
@@ -119,7 +119,7 @@ static void test_strings(void)
 	};
 	for (size_t i = 0; i < ELEMENTSOF(abs); i++) {
 		char *s = path_absolute(abs[i].base, abs[i].p);
-		assert(s);
+		check(s);
 		if (!streq(s, abs[i].want)) {
 			fprintf(stderr, "path_absolute(%s, %s) = %s, want %s\n", abs[i].base,
 				abs[i].p, s, abs[i].want);
@@ -137,48 +137,48 @@ static void test_open(int rfd)
 	sym(outside, "abs");
 	char real[8192];
 	snprintf(real, sizeof(real), "%s/real", root);
-	assert(mkdir(real, 0755) == 0);
+	check(mkdir(real, 0755) == 0);
 
 	int fd = path_open_in_root(rfd, "/toroot/real", O_PATH | O_DIRECTORY, 0);
-	assert(fd >= 0);
-	assert(streq(fd_in_root(fd), "/real"));
+	check(fd >= 0);
+	check(streq(fd_in_root(fd), "/real"));
 	close(fd);
 
 	fd = path_open_in_root(rfd, "up/up/real", O_PATH | O_DIRECTORY, 0);
-	assert(fd >= 0);
-	assert(streq(fd_in_root(fd), "/real"));
+	check(fd >= 0);
+	check(streq(fd_in_root(fd), "/real"));
 	close(fd);
 
 	fd = path_open_in_root(rfd, "/..", O_PATH | O_DIRECTORY, 0);
-	assert(fd >= 0);
-	assert(streq(fd_in_root(fd), ""));
+	check(fd >= 0);
+	check(streq(fd_in_root(fd), ""));
 	close(fd);
 
 	/* <outside> exists on the host, but not in the root */
-	assert(path_open_in_root(rfd, "abs", O_PATH, 0) == -ENOENT);
-	assert(path_open_in_root(rfd, "abs/marker", O_PATH, 0) == -ENOENT);
+	check(path_open_in_root(rfd, "abs", O_PATH, 0) == -ENOENT);
+	check(path_open_in_root(rfd, "abs/marker", O_PATH, 0) == -ENOENT);
 
 	/* a symlink to /proc/... is a plain path inside the root: there is no proc there */
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", rfd);
 	sym(p, "magic");
-	assert(path_open_in_root(rfd, "magic", O_PATH, 0) == -ENOENT);
+	check(path_open_in_root(rfd, "magic", O_PATH, 0) == -ENOENT);
 	/* and magic links are refused even where proc is reachable */
 	int host = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	assert(host >= 0);
-	assert(path_open_in_root(host, p, O_PATH, 0) == -ELOOP);
+	check(host >= 0);
+	check(path_open_in_root(host, p, O_PATH, 0) == -ELOOP);
 	close(host);
 
 	/* O_CLOEXEC is always set */
 	fd = path_open_in_root(rfd, "real", O_PATH, 0);
-	assert(fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC));
+	check(fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC));
 	close(fd);
 
 	/* O_CREAT takes the mode */
 	fd = path_open_in_root(rfd, "real/newfile", O_CREAT | O_WRONLY | O_EXCL, 0600);
-	assert(fd >= 0);
+	check(fd >= 0);
 	close(fd);
-	assert(is_reg(root, "/real/newfile"));
+	check(is_reg(root, "/real/newfile"));
 }
 
 static void test_mkdir_p(int rfd)
@@ -186,46 +186,46 @@ static void test_mkdir_p(int rfd)
 	/* etc -> <outside>: creating etc/foo must make <root><outside>/foo, never <outside>/foo */
 	sym(outside, "etc");
 	int fd = path_mkdir_p_in_root(rfd, "/etc/foo", 0755);
-	assert(fd >= 0);
+	check(fd >= 0);
 	close(fd);
-	assert(!exists(outside, "/foo"));
+	check(!exists(outside, "/foo"));
 	char want[8192];
 	snprintf(want, sizeof(want), "%s%s/foo", root, outside);
-	assert(is_dir(want, ""));
+	check(is_dir(want, ""));
 
 	/* relative escape through .. in a dangling symlink */
 	sym("../../../../../../tmp/escape-rel", "rel");
 	fd = path_mkdir_p_in_root(rfd, "rel/a/b", 0755);
-	assert(fd >= 0);
-	assert(streq(fd_in_root(fd), "/tmp/escape-rel/a/b"));
+	check(fd >= 0);
+	check(streq(fd_in_root(fd), "/tmp/escape-rel/a/b"));
 	close(fd);
-	assert(!exists("/tmp/escape-rel", ""));
+	check(!exists("/tmp/escape-rel", ""));
 
 	/* a chain of symlinks, the second one dangling */
 	sym("chain2", "chain1");
 	sym("/var/../chain-target", "chain2");
 	fd = path_mkdir_p_in_root(rfd, "chain1/x", 0700);
-	assert(fd >= 0);
-	assert(streq(fd_in_root(fd), "/chain-target/x"));
+	check(fd >= 0);
+	check(streq(fd_in_root(fd), "/chain-target/x"));
 	close(fd);
 
 	/* existing dirs, "." and ".." and repeated slashes */
 	fd = path_mkdir_p_in_root(rfd, "//real/./d1/../d2//", 0755);
-	assert(fd >= 0);
-	assert(streq(fd_in_root(fd), "/real/d2"));
+	check(fd >= 0);
+	check(streq(fd_in_root(fd), "/real/d2"));
 	close(fd);
-	assert(is_dir(root, "/real/d1"));
+	check(is_dir(root, "/real/d1"));
 
 	/* a symlink loop and a regular file in the way */
 	sym("loop2", "loop1");
 	sym("loop1", "loop2");
-	assert(path_mkdir_p_in_root(rfd, "loop1/x", 0755) == -ELOOP);
-	assert(path_mkdir_p_in_root(rfd, "real/newfile/x", 0755) == -ENOTDIR);
+	check(path_mkdir_p_in_root(rfd, "loop1/x", 0755) == -ELOOP);
+	check(path_mkdir_p_in_root(rfd, "real/newfile/x", 0755) == -ENOTDIR);
 
 	/* the root itself */
 	fd = path_mkdir_p_in_root(rfd, "/", 0755);
-	assert(fd >= 0);
-	assert(streq(fd_in_root(fd), ""));
+	check(fd >= 0);
+	check(streq(fd_in_root(fd), ""));
 	close(fd);
 }
 
@@ -234,52 +234,52 @@ static void test_ensure(int rfd)
 	/* a file through a dangling absolute symlink lands inside */
 	sym("/tmp/escape-file", "dangling-file");
 	int fd = path_ensure_in_root(rfd, "dangling-file", false, 0644);
-	assert(fd >= 0);
-	assert(streq(fd_in_root(fd), "/tmp/escape-file"));
+	check(fd >= 0);
+	check(streq(fd_in_root(fd), "/tmp/escape-file"));
 	close(fd);
-	assert(!exists("/tmp/escape-file", ""));
-	assert(is_reg(root, "/tmp/escape-file"));
+	check(!exists("/tmp/escape-file", ""));
+	check(is_reg(root, "/tmp/escape-file"));
 
 	/* parents are created, inside the root, through the symlinked etc */
 	fd = path_ensure_in_root(rfd, "/etc/sub/resolv.conf", false, 0644);
-	assert(fd >= 0);
+	check(fd >= 0);
 	close(fd);
 	char want[8192];
 	snprintf(want, sizeof(want), "%s%s/sub/resolv.conf", root, outside);
-	assert(is_reg(want, ""));
-	assert(!exists(outside, "/sub"));
+	check(is_reg(want, ""));
+	check(!exists(outside, "/sub"));
 
 	/* existing: returned as is */
 	fd = path_ensure_in_root(rfd, "real/newfile", false, 0644);
-	assert(fd >= 0);
-	assert(streq(fd_in_root(fd), "/real/newfile"));
+	check(fd >= 0);
+	check(streq(fd_in_root(fd), "/real/newfile"));
 	close(fd);
 
 	fd = path_ensure_in_root(rfd, "dirs/a/b", true, 0755);
-	assert(fd >= 0);
+	check(fd >= 0);
 	close(fd);
-	assert(is_dir(root, "/dirs/a/b"));
+	check(is_dir(root, "/dirs/a/b"));
 
-	assert(path_ensure_in_root(rfd, "/", false, 0644) >= 0); /* exists: the root dir */
-	assert(path_ensure_in_root(rfd, "real/newfile/x", false, 0644) == -ENOTDIR);
+	check(path_ensure_in_root(rfd, "/", false, 0644) >= 0); /* exists: the root dir */
+	check(path_ensure_in_root(rfd, "real/newfile/x", false, 0644) == -ENOTDIR);
 }
 
 int main(void)
 {
-	assert(mkdtemp(tmp));
-	assert(mkdtemp(outside));
+	check(mkdtemp(tmp));
+	check(mkdtemp(outside));
 	atexit(cleanup);
 
 	char marker[8192];
 	snprintf(marker, sizeof(marker), "%s/marker", outside);
 	int m = open(marker, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-	assert(m >= 0);
+	check(m >= 0);
 	close(m);
 
 	snprintf(root, sizeof(root), "%s/rootfs", tmp);
-	assert(mkdir(root, 0755) == 0);
+	check(mkdir(root, 0755) == 0);
 	int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	assert(rfd >= 0);
+	check(rfd >= 0);
 
 	test_strings();
 	test_open(rfd);
@@ -287,7 +287,7 @@ int main(void)
 	test_ensure(rfd);
 
 	/* nothing was created outside the root */
-	assert(!exists(outside, "/foo") && !exists(outside, "/sub"));
+	check(!exists(outside, "/foo") && !exists(outside, "/sub"));
 	close(rfd);
 	return 0;
 }

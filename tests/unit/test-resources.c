@@ -3,7 +3,6 @@
  * Unit tests of the linux.resources parser (exact integers, "0 is unset",
  * JSON-path errors) and the cgroup v1-to-v2 conversions.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +19,7 @@ static struct berth_resources *parse_ok(const char *json)
 	int rc = berth_resources_parse(json, strlen(json), "resources", &r, &e);
 	if (rc < 0)
 		fprintf(stderr, "unexpected error for %s: %s\n", json, e->msg);
-	assert(rc == 0 && r && !e);
+	check(rc == 0 && r && !e);
 	return r;
 }
 
@@ -41,11 +40,11 @@ static void parse_err(const char *json, const char *want)
 static void test_empty(void)
 {
 	struct berth_resources *r = NULL;
-	assert(berth_resources_parse(NULL, 0, "x", &r, NULL) == 0 && r);
-	assert(!r->memory.has_limit && !r->pids.has_limit && !r->has_devices && r->n_unified == 0);
+	check(berth_resources_parse(NULL, 0, "x", &r, NULL) == 0 && r);
+	check(!r->memory.has_limit && !r->pids.has_limit && !r->has_devices && r->n_unified == 0);
 	berth_resources_free(r);
 	r = parse_ok("{}");
-	assert(!r->cpu.has_shares && !r->cpu.cpus);
+	check(!r->cpu.has_shares && !r->cpu.cpus);
 	berth_resources_free(r);
 	berth_resources_free(NULL);
 }
@@ -68,29 +67,29 @@ static void test_full(void)
 		"\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
 		"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"},"
 		"{\"allow\":true,\"type\":\"b\",\"major\":8}]}");
-	assert(r->memory.has_limit && r->memory.limit == INT64_MAX);
-	assert(r->memory.has_reservation && r->memory.reservation == -1);
-	assert(r->memory.swap == 134217728 && r->memory.swappiness == 60);
-	assert(r->memory.has_disable_oom_killer && !r->memory.disable_oom_killer);
-	assert(r->cpu.shares == 1024 && r->cpu.quota == -1 && r->cpu.period == 100000);
-	assert(r->cpu.has_burst && r->cpu.burst == 5 && r->cpu.has_idle && r->cpu.idle == 1);
-	assert(strcmp(r->cpu.cpus, "0-1") == 0 && strcmp(r->cpu.mems, "0") == 0);
-	assert(r->pids.has_limit && r->pids.limit == -1);
-	assert(r->block_io.has_weight && r->block_io.weight == 500);
-	assert(r->block_io.n_weight_device == 1 && r->block_io.weight_device[0].weight == 300);
-	assert(!r->block_io.weight_device[0].has_leaf_weight);
-	assert(r->block_io.n_throttle[BERTH_THROTTLE_READ_BPS] == 1);
-	assert(r->block_io.throttle[BERTH_THROTTLE_READ_BPS][0].rate == UINT64_MAX);
-	assert(r->n_hugepages == 1 && r->hugepages[0].limit == UINT64_MAX);
-	assert(strcmp(r->hugepages[0].page_size, "2MB") == 0);
-	assert(r->n_rdma == 1 && r->rdma[0].has_hca_handles && r->rdma[0].hca_handles == 3);
-	assert(!r->rdma[0].has_hca_objects);
-	assert(r->n_unified == 1 && strcmp(r->unified[0].key, "memory.high") == 0);
-	assert(r->has_devices && r->n_devices == 3);
-	assert(!r->devices[0].allow && r->devices[0].type == 'a' && r->devices[0].major == -1);
-	assert(r->devices[0].read && r->devices[0].write && r->devices[0].mknod);
-	assert(r->devices[1].type == 'c' && r->devices[1].minor == 3 && !r->devices[1].mknod);
-	assert(r->devices[2].type == 'b' && r->devices[2].major == 8 && r->devices[2].minor == -1);
+	check(r->memory.has_limit && r->memory.limit == INT64_MAX);
+	check(r->memory.has_reservation && r->memory.reservation == -1);
+	check(r->memory.swap == 134217728 && r->memory.swappiness == 60);
+	check(r->memory.has_disable_oom_killer && !r->memory.disable_oom_killer);
+	check(r->cpu.shares == 1024 && r->cpu.quota == -1 && r->cpu.period == 100000);
+	check(r->cpu.has_burst && r->cpu.burst == 5 && r->cpu.has_idle && r->cpu.idle == 1);
+	check(strcmp(r->cpu.cpus, "0-1") == 0 && strcmp(r->cpu.mems, "0") == 0);
+	check(r->pids.has_limit && r->pids.limit == -1);
+	check(r->block_io.has_weight && r->block_io.weight == 500);
+	check(r->block_io.n_weight_device == 1 && r->block_io.weight_device[0].weight == 300);
+	check(!r->block_io.weight_device[0].has_leaf_weight);
+	check(r->block_io.n_throttle[BERTH_THROTTLE_READ_BPS] == 1);
+	check(r->block_io.throttle[BERTH_THROTTLE_READ_BPS][0].rate == UINT64_MAX);
+	check(r->n_hugepages == 1 && r->hugepages[0].limit == UINT64_MAX);
+	check(strcmp(r->hugepages[0].page_size, "2MB") == 0);
+	check(r->n_rdma == 1 && r->rdma[0].has_hca_handles && r->rdma[0].hca_handles == 3);
+	check(!r->rdma[0].has_hca_objects);
+	check(r->n_unified == 1 && strcmp(r->unified[0].key, "memory.high") == 0);
+	check(r->has_devices && r->n_devices == 3);
+	check(!r->devices[0].allow && r->devices[0].type == 'a' && r->devices[0].major == -1);
+	check(r->devices[0].read && r->devices[0].write && r->devices[0].mknod);
+	check(r->devices[1].type == 'c' && r->devices[1].minor == 3 && !r->devices[1].mknod);
+	check(r->devices[2].type == 'b' && r->devices[2].major == 8 && r->devices[2].minor == -1);
 	berth_resources_free(r);
 }
 
@@ -102,13 +101,13 @@ static void test_zero_is_unset(void)
 			 "\"kernel\":0},"
 			 "\"cpu\":{\"shares\":256,\"quota\":0,\"period\":0},\"pids\":{\"limit\":0},"
 			 "\"blockIO\":{\"weight\":0}}");
-	assert(r->memory.has_limit && r->memory.has_swap);
-	assert(!r->memory.has_reservation && !r->memory.has_kernel);
-	assert(r->cpu.has_shares && !r->cpu.has_quota && !r->cpu.has_period);
-	assert(!r->pids.has_limit && !r->block_io.has_weight);
+	check(r->memory.has_limit && r->memory.has_swap);
+	check(!r->memory.has_reservation && !r->memory.has_kernel);
+	check(r->cpu.has_shares && !r->cpu.has_quota && !r->cpu.has_period);
+	check(!r->pids.has_limit && !r->block_io.has_weight);
 	berth_resources_free(r);
 	r = parse_ok("{\"memory\":null,\"cpu\":{\"cpus\":\"\"}}");
-	assert(!r->cpu.cpus);
+	check(!r->cpu.cpus);
 	berth_resources_free(r);
 }
 
@@ -129,7 +128,7 @@ static void test_errors(void)
 		       "\"a\", \"c\" or \"b\"");
 	/* berth update --resources: the same nesting limit as config.json, with a clear message */
 	char *deep = malloc(100000 * 2 + 16);
-	assert(deep);
+	check(deep);
 	strcpy(deep, "{\"x\":");
 	memset(deep + 5, '[', 100000);
 	memset(deep + 5 + 100000, ']', 100000);
@@ -180,11 +179,11 @@ static void test_errors(void)
 
 static void test_conversions(void)
 {
-	assert(berth_cpu_shares_to_weight(0) == 0);
-	assert(berth_cpu_shares_to_weight(2) == 1);
-	assert(berth_cpu_shares_to_weight(1024) == 39);
-	assert(berth_cpu_shares_to_weight(262144) == 10000);
-	assert(berth_cpu_shares_to_weight(UINT64_MAX) == 10000);
+	check(berth_cpu_shares_to_weight(0) == 0);
+	check(berth_cpu_shares_to_weight(2) == 1);
+	check(berth_cpu_shares_to_weight(1024) == 39);
+	check(berth_cpu_shares_to_weight(262144) == 10000);
+	check(berth_cpu_shares_to_weight(UINT64_MAX) == 10000);
 }
 
 static void test_network(void)

@@ -4,7 +4,6 @@
  * action mapping, SHA-256 and the cache key, the ENOSYS preamble and whole
  * compiled programs (run through a small classic-BPF interpreter), the cache.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 
 #include "seccomp-filter.h"
 #include "util/macro.h"
+#include "tests.h"
 
 /* ---- a classic BPF interpreter for seccomp programs ---- */
 
@@ -32,14 +32,14 @@ static uint32_t run_bpf(const struct sock_filter *f, size_t n, const struct secc
 		switch (BPF_CLASS(i->code)) {
 		case BPF_LD:
 			if (BPF_MODE(i->code) == BPF_ABS) {
-				assert(BPF_SIZE(i->code) == BPF_W && i->k + 4 <= sizeof(*d));
+				check(BPF_SIZE(i->code) == BPF_W && i->k + 4 <= sizeof(*d));
 				memcpy(&A, data + i->k, 4);
 			} else if (BPF_MODE(i->code) == BPF_MEM) {
 				A = M[i->k];
 			} else if (BPF_MODE(i->code) == BPF_IMM) {
 				A = i->k;
 			} else {
-				assert(!"unsupported ld");
+				check(!"unsupported ld");
 			}
 			break;
 		case BPF_LDX:
@@ -75,7 +75,7 @@ static uint32_t run_bpf(const struct sock_filter *f, size_t n, const struct secc
 				A = -A;
 				break;
 			default:
-				assert(!"unsupported alu");
+				check(!"unsupported alu");
 			}
 			break;
 		case BPF_JMP:
@@ -98,7 +98,7 @@ static uint32_t run_bpf(const struct sock_filter *f, size_t n, const struct secc
 				t = (A & src) != 0;
 				break;
 			default:
-				assert(!"unsupported jmp");
+				check(!"unsupported jmp");
 				t = false;
 			}
 			pc += t ? i->jt : i->jf;
@@ -113,7 +113,7 @@ static uint32_t run_bpf(const struct sock_filter *f, size_t n, const struct secc
 			break;
 		}
 	}
-	assert(!"fell off the end of the program");
+	check(!"fell off the end of the program");
 	return 0;
 }
 
@@ -136,7 +136,7 @@ static void expect_error(const char *json, const char *msg)
 			e ? e->msg : "(no error)");
 		abort();
 	}
-	assert(r == -EINVAL && !c);
+	check(r == -EINVAL && !c);
 	berth_error_free(e);
 }
 
@@ -256,29 +256,29 @@ static void test_parse_ok(void)
 		"MASKED_EQ\"}]}]}";
 	struct berth_seccomp_config *c = NULL;
 	struct berth_error *e = NULL;
-	assert(berth_seccomp_parse(json, &c, &e) == 0 && !e);
-	assert(c->default_action == SCMP_ACT_ERRNO(38));
-	assert(c->n_archs == 2 && c->archs[0] == SCMP_ARCH_X86_64 && c->archs[1] == SCMP_ARCH_X32);
-	assert(c->flags == (BERTH_SECCOMP_FLAG_LOG | BERTH_SECCOMP_FLAG_SPEC_ALLOW));
-	assert(strcmp(c->listener_path, "/run/agent.sock") == 0 &&
-	       strcmp(c->listener_metadata, "meta") == 0);
-	assert(c->has_notify && c->n_rules == 6);
-	assert(c->rules[0].n_names == 2 && strcmp(c->rules[0].names[1], "write") == 0 &&
-	       !c->rules[0].names[2]);
-	assert(c->rules[0].action == SCMP_ACT_ALLOW);
-	assert(c->rules[1].action == SCMP_ACT_NOTIFY);
-	assert(c->rules[2].action == SCMP_ACT_TRACE(7));
-	assert(c->rules[3].action == SCMP_ACT_ERRNO(EPERM)); /* errnoRet defaults to EPERM */
+	check(berth_seccomp_parse(json, &c, &e) == 0 && !e);
+	check(c->default_action == SCMP_ACT_ERRNO(38));
+	check(c->n_archs == 2 && c->archs[0] == SCMP_ARCH_X86_64 && c->archs[1] == SCMP_ARCH_X32);
+	check(c->flags == (BERTH_SECCOMP_FLAG_LOG | BERTH_SECCOMP_FLAG_SPEC_ALLOW));
+	check(strcmp(c->listener_path, "/run/agent.sock") == 0 &&
+	      strcmp(c->listener_metadata, "meta") == 0);
+	check(c->has_notify && c->n_rules == 6);
+	check(c->rules[0].n_names == 2 && strcmp(c->rules[0].names[1], "write") == 0 &&
+	      !c->rules[0].names[2]);
+	check(c->rules[0].action == SCMP_ACT_ALLOW);
+	check(c->rules[1].action == SCMP_ACT_NOTIFY);
+	check(c->rules[2].action == SCMP_ACT_TRACE(7));
+	check(c->rules[3].action == SCMP_ACT_ERRNO(EPERM)); /* errnoRet defaults to EPERM */
 	const struct berth_seccomp_rule *p = &c->rules[4];
-	assert(p->n_args == 6);
+	check(p->n_args == 6);
 	const int ops[] = { SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE,
 			    SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT };
 	for (unsigned i = 0; i < 6; i++)
-		assert(p->args[i].index == i && p->args[i].op == ops[i]);
-	assert(p->args[0].value == UINT64_MAX); /* exact, not clamped to INT64_MAX */
+		check(p->args[i].index == i && p->args[i].op == ops[i]);
+	check(p->args[0].value == UINT64_MAX); /* exact, not clamped to INT64_MAX */
 	const struct berth_seccomp_rule *q = &c->rules[5];
-	assert(q->action == SCMP_ACT_KILL_PROCESS && q->args[0].op == SCMP_CMP_MASKED_EQ);
-	assert(q->args[0].value == 255 && q->args[0].value_two == UINT64_MAX - 1);
+	check(q->action == SCMP_ACT_KILL_PROCESS && q->args[0].op == SCMP_CMP_MASKED_EQ);
+	check(q->args[0].value == 255 && q->args[0].value_two == UINT64_MAX - 1);
 	berth_seccomp_config_free(c);
 }
 
@@ -296,19 +296,19 @@ static void test_sha256(void)
 	char s[65];
 	berth_sha256("", 0, h);
 	hexs(h, s);
-	assert(strcmp(s, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
+	check(strcmp(s, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
 	berth_sha256("abc", 3, h);
 	hexs(h, s);
-	assert(strcmp(s, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+	check(strcmp(s, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
 	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	berth_sha256(two, strlen(two), h);
 	hexs(h, s);
-	assert(strcmp(s, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0);
+	check(strcmp(s, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0);
 	char *mil = malloc(1000000);
 	memset(mil, 'a', 1000000);
 	berth_sha256(mil, 1000000, h);
 	hexs(h, s);
-	assert(strcmp(s, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0);
+	check(strcmp(s, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0);
 	free(mil);
 }
 
@@ -318,13 +318,13 @@ static void test_cache_key(void)
 	berth_seccomp_cache_key("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", a);
 	berth_seccomp_cache_key("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", b);
 	berth_seccomp_cache_key("{\"defaultAction\":\"SCMP_ACT_LOG\"}", c);
-	assert(memcmp(a, b, 32) == 0);
-	assert(memcmp(a, c, 32) != 0);
+	check(memcmp(a, b, 32) == 0);
+	check(memcmp(a, c, 32) != 0);
 	/* not just the hash of the text: versions and kernel are in it */
 	uint8_t plain[32];
 	const char *t = "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}";
 	berth_sha256(t, strlen(t), plain);
-	assert(memcmp(a, plain, 32) != 0);
+	check(memcmp(a, plain, 32) != 0);
 }
 
 /* ---- the ENOSYS preamble ---- */
@@ -338,7 +338,7 @@ static void test_preamble(void)
 	};
 	struct sock_filter *pre = NULL;
 	size_t n = 0;
-	assert(berth_seccomp_enosys_preamble(l, 3, &pre, &n) == 0);
+	check(berth_seccomp_enosys_preamble(l, 3, &pre, &n) == 0);
 	/* what follows the preamble: a marker so we see fall-through */
 	struct sock_filter *prog = calloc(n + 1, sizeof(*prog));
 	memcpy(prog, pre, n * sizeof(*prog));
@@ -346,34 +346,34 @@ static void test_preamble(void)
 	const uint32_t enosys = SECCOMP_RET_ERRNO | ENOSYS;
 	struct seccomp_data d;
 	d = sd(AUDIT_ARCH_X86_64, 300, 0);
-	assert(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
+	check(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
 	d = sd(AUDIT_ARCH_X86_64, 301, 0);
-	assert(run_bpf(prog, n + 1, &d) == enosys);
+	check(run_bpf(prog, n + 1, &d) == enosys);
 	d = sd(AUDIT_ARCH_X86_64, 0, 0);
-	assert(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
+	check(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
 	d = sd(AUDIT_ARCH_X86_64, 0x40000000 | 200, 0);
-	assert(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
+	check(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
 	d = sd(AUDIT_ARCH_X86_64, 0x40000000 | 201, 0);
-	assert(run_bpf(prog, n + 1, &d) == enosys);
+	check(run_bpf(prog, n + 1, &d) == enosys);
 	d = sd(AUDIT_ARCH_I386, 100, 0);
-	assert(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
+	check(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
 	d = sd(AUDIT_ARCH_I386, 101, 0);
-	assert(run_bpf(prog, n + 1, &d) == enosys);
+	check(run_bpf(prog, n + 1, &d) == enosys);
 	d = sd(AUDIT_ARCH_AARCH64, 5000, 0); /* not in the filter: left to the program */
-	assert(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
+	check(run_bpf(prog, n + 1, &d) == SECCOMP_RET_ALLOW);
 	free(pre);
 
 	/* x86_64 without x32: x32 numbers are the program's business, not ENOSYS */
-	assert(berth_seccomp_enosys_preamble(l, 1, &pre, &n) == 0);
+	check(berth_seccomp_enosys_preamble(l, 1, &pre, &n) == 0);
 	memcpy(prog, pre, n * sizeof(*prog));
 	prog[n] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 	d = sd(AUDIT_ARCH_X86_64, 0x40000000 | 5, 0);
-	assert(run_bpf(prog, n + 1, &d) == SECCOMP_RET_KILL_PROCESS);
+	check(run_bpf(prog, n + 1, &d) == SECCOMP_RET_KILL_PROCESS);
 	d = sd(AUDIT_ARCH_X86_64, 400, 0);
-	assert(run_bpf(prog, n + 1, &d) == enosys);
+	check(run_bpf(prog, n + 1, &d) == enosys);
 	free(pre);
 
-	assert(berth_seccomp_enosys_preamble(NULL, 0, &pre, &n) == 0 && n == 0);
+	check(berth_seccomp_enosys_preamble(NULL, 0, &pre, &n) == 0 && n == 0);
 	free(pre);
 	free(prog);
 }
@@ -385,7 +385,7 @@ static struct berth_seccomp *compile(const char *json)
 	struct berth_seccomp_config *c = NULL;
 	struct berth_seccomp *f = NULL;
 	struct berth_error *e = NULL;
-	assert(berth_seccomp_parse(json, &c, &e) == 0);
+	check(berth_seccomp_parse(json, &c, &e) == 0);
 	if (berth_seccomp_compile(c, &f, &e) < 0) {
 		fprintf(stderr, "compile: %s\n", e->msg);
 		abort();
@@ -397,7 +397,7 @@ static struct berth_seccomp *compile(const char *json)
 static uint32_t verdict(const struct berth_seccomp *f, const char *name, uint64_t a0)
 {
 	int nr = seccomp_syscall_resolve_name(name);
-	assert(nr >= 0);
+	check(nr >= 0);
 	struct seccomp_data d = sd(AUDIT_ARCH_X86_64, nr, a0);
 	return run_bpf(f->insns, f->n_insns, &d);
 }
@@ -418,45 +418,45 @@ static void test_compile(void)
 			"4294967295,\"op\":\"SCMP_CMP_EQ\"}]},"
 			"{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_TRAP\",\"args\":["
 			"{\"index\":1,\"value\":9,\"op\":\"SCMP_CMP_EQ\"}]}]}");
-	assert(!f->notify && !f->from_cache);
-	assert(f->n_warnings == 1 &&
-	       strstr(f->warnings[0], "syscalls[0].names[3]: unknown syscall \"no_such_call\""));
-	assert(verdict(f, "read", 0) == SECCOMP_RET_ALLOW);
-	assert(verdict(f, "mkdir", 0) == (SECCOMP_RET_ERRNO | 38));
-	assert(verdict(f, "getpid", 0) == SECCOMP_RET_KILL_PROCESS);
-	assert(verdict(f, "personality", 0) == SECCOMP_RET_ALLOW);
-	assert(verdict(f, "personality", 0xffffffff) == SECCOMP_RET_ALLOW);
-	assert(verdict(f, "personality", 8) == (SECCOMP_RET_ERRNO | 1));
+	check(!f->notify && !f->from_cache);
+	check(f->n_warnings == 1 &&
+	      strstr(f->warnings[0], "syscalls[0].names[3]: unknown syscall \"no_such_call\""));
+	check(verdict(f, "read", 0) == SECCOMP_RET_ALLOW);
+	check(verdict(f, "mkdir", 0) == (SECCOMP_RET_ERRNO | 38));
+	check(verdict(f, "getpid", 0) == SECCOMP_RET_KILL_PROCESS);
+	check(verdict(f, "personality", 0) == SECCOMP_RET_ALLOW);
+	check(verdict(f, "personality", 0xffffffff) == SECCOMP_RET_ALLOW);
+	check(verdict(f, "personality", 8) == (SECCOMP_RET_ERRNO | 1));
 	/* a syscall below the highest named one: the default errno */
-	assert(verdict(f, "sync", 0) == (SECCOMP_RET_ERRNO | 1));
+	check(verdict(f, "sync", 0) == (SECCOMP_RET_ERRNO | 1));
 	/* above close_range (436), the highest named: ENOSYS */
-	assert(verdict(f, "openat2", 0) == (SECCOMP_RET_ERRNO | ENOSYS));
-	assert(verdict(f, "faccessat2", 0) == (SECCOMP_RET_ERRNO | ENOSYS));
+	check(verdict(f, "openat2", 0) == (SECCOMP_RET_ERRNO | ENOSYS));
+	check(verdict(f, "faccessat2", 0) == (SECCOMP_RET_ERRNO | ENOSYS));
 	struct seccomp_data d = sd(AUDIT_ARCH_X86_64, seccomp_syscall_resolve_name("kill"), 1);
 	d.args[1] = 9;
-	assert(run_bpf(f->insns, f->n_insns, &d) == SECCOMP_RET_TRAP);
+	check(run_bpf(f->insns, f->n_insns, &d) == SECCOMP_RET_TRAP);
 	d.args[1] = 15;
-	assert(run_bpf(f->insns, f->n_insns, &d) == (SECCOMP_RET_ERRNO | 1));
+	check(run_bpf(f->insns, f->n_insns, &d) == (SECCOMP_RET_ERRNO | 1));
 	berth_seccomp_free(f);
 
 	/* not an errno default: no preamble, new syscalls get the default */
 	f = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],"
 		    "\"action\":\"SCMP_ACT_LOG\"}]}");
-	assert(verdict(f, "openat2", 0) == SECCOMP_RET_ALLOW);
-	assert(verdict(f, "mkdir", 0) == SECCOMP_RET_LOG);
+	check(verdict(f, "openat2", 0) == SECCOMP_RET_ALLOW);
+	check(verdict(f, "mkdir", 0) == SECCOMP_RET_LOG);
 	berth_seccomp_free(f);
 
 	/* notify, and flags that only make sense with it */
 	f = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/"
 		    "x\",\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\"],"
 		    "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}");
-	assert(f->notify && (f->flags & BERTH_SECCOMP_FLAG_TSYNC) &&
-	       (f->flags & BERTH_SECCOMP_FLAG_TSYNC_ESRCH));
-	assert(verdict(f, "mkdir", 0) == SECCOMP_RET_USER_NOTIF);
+	check(f->notify && (f->flags & BERTH_SECCOMP_FLAG_TSYNC) &&
+	      (f->flags & BERTH_SECCOMP_FLAG_TSYNC_ESRCH));
+	check(verdict(f, "mkdir", 0) == SECCOMP_RET_USER_NOTIF);
 	berth_seccomp_free(f);
 	f = compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_WAIT_"
 		    "KILLABLE_RECV\"]}");
-	assert(f->flags == 0); /* dropped: no listener to receive from */
+	check(f->flags == 0); /* dropped: no listener to receive from */
 	berth_seccomp_free(f);
 }
 
@@ -466,31 +466,31 @@ static void test_default_profile(void)
 	return;
 #endif
 	FILE *fp = fopen(SRCDIR "/config/seccomp-default.json", "re");
-	assert(fp);
+	check(fp);
 	char *text = calloc(1, 1 << 20);
 	size_t n = fread(text, 1, (1 << 20) - 1, fp);
 	fclose(fp);
-	assert(n > 0);
+	check(n > 0);
 	struct berth_seccomp *f = compile(text);
 	free(text);
-	assert(f->n_warnings == 0); /* every name is known to libseccomp */
+	check(f->n_warnings == 0); /* every name is known to libseccomp */
 	const char *allowed[] = { "read",	"write",       "openat",       "execve",
 				  "mkdir",	"kill",	       "wait4",	       "socket",
 				  "connect",	"close_range", "rt_sigaction", "exit_group",
 				  "getdents64", "statx" };
 	for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
-		assert(verdict(f, allowed[i], 0) == SECCOMP_RET_ALLOW);
+		check(verdict(f, allowed[i], 0) == SECCOMP_RET_ALLOW);
 	const char *denied[] = { "unshare",	"mount",  "keyctl", "kexec_load",
 				 "bpf",		"ptrace", "setns",  "umount2",
 				 "init_module", "reboot", "swapon", "pivot_root" };
 	for (size_t i = 0; i < ELEMENTSOF(denied); i++)
-		assert(verdict(f, denied[i], 0) == (SECCOMP_RET_ERRNO | EPERM));
-	assert(verdict(f, "clone", 0x11 /* SIGCHLD */) == SECCOMP_RET_ALLOW);
-	assert(verdict(f, "clone", 0x40000000 /* CLONE_NEWNET */) == (SECCOMP_RET_ERRNO | EPERM));
-	assert(verdict(f, "clone3", 0) == (SECCOMP_RET_ERRNO | ENOSYS));
-	assert(verdict(f, "personality", 0xffffffff) == SECCOMP_RET_ALLOW);
-	assert(verdict(f, "personality", 0x0040000 /* ADDR_NO_RANDOMIZE */) ==
-	       (SECCOMP_RET_ERRNO | EPERM));
+		check(verdict(f, denied[i], 0) == (SECCOMP_RET_ERRNO | EPERM));
+	check(verdict(f, "clone", 0x11 /* SIGCHLD */) == SECCOMP_RET_ALLOW);
+	check(verdict(f, "clone", 0x40000000 /* CLONE_NEWNET */) == (SECCOMP_RET_ERRNO | EPERM));
+	check(verdict(f, "clone3", 0) == (SECCOMP_RET_ERRNO | ENOSYS));
+	check(verdict(f, "personality", 0xffffffff) == SECCOMP_RET_ALLOW);
+	check(verdict(f, "personality", 0x0040000 /* ADDR_NO_RANDOMIZE */) ==
+	      (SECCOMP_RET_ERRNO | EPERM));
 	berth_seccomp_free(f);
 }
 
@@ -499,7 +499,7 @@ static void test_default_profile(void)
 static void test_cache(void)
 {
 	char dir[] = "/tmp/test-seccomp-XXXXXX";
-	assert(mkdtemp(dir));
+	check(mkdtemp(dir));
 	char cache[64];
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
 	const char *json = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":["
@@ -510,8 +510,8 @@ static void test_cache(void)
 	struct berth_seccomp *a = NULL, *b = NULL, *c = NULL;
 	struct berth_error *e = NULL;
 	unsetenv("BERTH_SECCOMP_CACHE");
-	assert(berth_seccomp_prepare(json, cache, &a, &e) == 0);
-	assert(!a->from_cache && a->n_warnings == 1 && a->notify);
+	check(berth_seccomp_prepare(json, cache, &a, &e) == 0);
+	check(!a->from_cache && a->n_warnings == 1 && a->notify);
 
 	uint8_t key[32];
 	char name[256], hex[65];
@@ -519,41 +519,41 @@ static void test_cache(void)
 	hexs(key, hex);
 	snprintf(name, sizeof(name), "%s/%s.bpf", cache, hex);
 	struct stat st;
-	assert(stat(name, &st) == 0 && (st.st_mode & 0777) == 0600);
+	check(stat(name, &st) == 0 && (st.st_mode & 0777) == 0600);
 
-	assert(berth_seccomp_prepare(json, cache, &b, &e) == 0);
-	assert(b->from_cache && b->notify == a->notify && b->flags == a->flags);
-	assert(b->n_insns == a->n_insns &&
-	       memcmp(a->insns, b->insns, a->n_insns * sizeof(*a->insns)) == 0);
-	assert(b->n_warnings == 1 && strcmp(a->warnings[0], b->warnings[0]) == 0);
+	check(berth_seccomp_prepare(json, cache, &b, &e) == 0);
+	check(b->from_cache && b->notify == a->notify && b->flags == a->flags);
+	check(b->n_insns == a->n_insns &&
+	      memcmp(a->insns, b->insns, a->n_insns * sizeof(*a->insns)) == 0);
+	check(b->n_warnings == 1 && strcmp(a->warnings[0], b->warnings[0]) == 0);
 
 	/* a damaged file is a miss, never a wrong program */
 	int fd = open(name, O_WRONLY | O_CLOEXEC);
-	assert(fd >= 0);
-	assert(pwrite(fd, "\xff", 1, (off_t)st.st_size - 40) == 1);
+	check(fd >= 0);
+	check(pwrite(fd, "\xff", 1, (off_t)st.st_size - 40) == 1);
 	close(fd);
-	assert(berth_seccomp_prepare(json, cache, &c, &e) == 0);
-	assert(!c->from_cache && c->n_insns == a->n_insns);
+	check(berth_seccomp_prepare(json, cache, &c, &e) == 0);
+	check(!c->from_cache && c->n_insns == a->n_insns);
 	berth_seccomp_free(c);
 	c = NULL;
 
 	/* BERTH_SECCOMP_CACHE=0: compiled every time */
 	setenv("BERTH_SECCOMP_CACHE", "0", 1);
-	assert(berth_seccomp_prepare(json, cache, &c, &e) == 0 && !c->from_cache);
+	check(berth_seccomp_prepare(json, cache, &c, &e) == 0 && !c->from_cache);
 	unsetenv("BERTH_SECCOMP_CACHE");
 	berth_seccomp_free(c);
 
 	/* a bad section is an error, and nothing is cached for it */
-	assert(berth_seccomp_prepare("{\"defaultAction\":\"SCMP_ACT_FOO\"}", cache, &c, &e) ==
-	       -EINVAL);
-	assert(e && strstr(e->msg, "unknown action"));
+	check(berth_seccomp_prepare("{\"defaultAction\":\"SCMP_ACT_FOO\"}", cache, &c, &e) ==
+	      -EINVAL);
+	check(e && strstr(e->msg, "unknown action"));
 	berth_error_free(e);
 
 	berth_seccomp_free(a);
 	berth_seccomp_free(b);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert(system(cmd) == 0);
+	check(system(cmd) == 0);
 }
 
 int main(void)

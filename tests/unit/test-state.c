@@ -3,7 +3,6 @@
  * Unit tests of the state dir (create, lock, write/read, status), container
  * ID checks, signal names and the sync message channel.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,56 +22,56 @@
 
 static void test_id_check(void)
 {
-	assert(berth_id_check("web", NULL) == 0);
-	assert(berth_id_check("a_b.c+d-e", NULL) == 0);
-	assert(berth_id_check("0", NULL) == 0);
-	assert(berth_id_check("", NULL) == -EINVAL);
-	assert(berth_id_check(NULL, NULL) == -EINVAL);
-	assert(berth_id_check("../x", NULL) == -EINVAL);
-	assert(berth_id_check("a/b", NULL) == -EINVAL);
-	assert(berth_id_check(".hidden", NULL) == -EINVAL);
-	assert(berth_id_check("-x", NULL) == -EINVAL);
-	assert(berth_id_check("a b", NULL) == -EINVAL);
+	check(berth_id_check("web", NULL) == 0);
+	check(berth_id_check("a_b.c+d-e", NULL) == 0);
+	check(berth_id_check("0", NULL) == 0);
+	check(berth_id_check("", NULL) == -EINVAL);
+	check(berth_id_check(NULL, NULL) == -EINVAL);
+	check(berth_id_check("../x", NULL) == -EINVAL);
+	check(berth_id_check("a/b", NULL) == -EINVAL);
+	check(berth_id_check(".hidden", NULL) == -EINVAL);
+	check(berth_id_check("-x", NULL) == -EINVAL);
+	check(berth_id_check("a b", NULL) == -EINVAL);
 
 	char *longid = malloc(1026);
 	memset(longid, 'a', 1025);
 	longid[1025] = 0;
 	struct berth_error *e = NULL;
-	assert(berth_id_check(longid, &e) == -EINVAL);
-	assert(strstr(e->msg, "1024"));
+	check(berth_id_check(longid, &e) == -EINVAL);
+	check(strstr(e->msg, "1024"));
 	berth_error_free(e);
 	longid[1024] = 0;
-	assert(berth_id_check(longid, NULL) == 0);
+	check(berth_id_check(longid, NULL) == 0);
 	free(longid);
 }
 
 static void test_signal_parse(void)
 {
 	int sig = 0;
-	assert(berth_signal_parse("TERM", &sig) == 0 && sig == SIGTERM);
-	assert(berth_signal_parse("SIGKILL", &sig) == 0 && sig == SIGKILL);
-	assert(berth_signal_parse("9", &sig) == 0 && sig == 9);
-	assert(berth_signal_parse("hup", &sig) == 0 && sig == SIGHUP);
-	assert(berth_signal_parse("NOPE", &sig) < 0);
-	assert(berth_signal_parse("0", &sig) < 0);
-	assert(berth_signal_parse("65", &sig) < 0);
+	check(berth_signal_parse("TERM", &sig) == 0 && sig == SIGTERM);
+	check(berth_signal_parse("SIGKILL", &sig) == 0 && sig == SIGKILL);
+	check(berth_signal_parse("9", &sig) == 0 && sig == 9);
+	check(berth_signal_parse("hup", &sig) == 0 && sig == SIGHUP);
+	check(berth_signal_parse("NOPE", &sig) < 0);
+	check(berth_signal_parse("0", &sig) < 0);
+	check(berth_signal_parse("65", &sig) < 0);
 }
 
 static void test_state_roundtrip(void)
 {
 	char root[] = "/tmp/berth-test-state-XXXXXX";
-	assert(mkdtemp(root));
+	check(mkdtemp(root));
 	struct berth_error *e = NULL;
 	int dirfd = -1;
 
-	assert(state_dir_open(root, "c1", true, &dirfd, &e) == 0);
+	check(state_dir_open(root, "c1", true, &dirfd, &e) == 0);
 	struct stat st;
-	assert(fstat(dirfd, &st) == 0 && (st.st_mode & 0777) == 0700);
+	check(fstat(dirfd, &st) == 0 && (st.st_mode & 0777) == 0700);
 
 	/* a second create of the same ID is refused */
 	int fd2 = -1;
-	assert(state_dir_open(root, "c1", true, &fd2, &e) == -EEXIST);
-	assert(strcmp(e->msg, "container \"c1\" already exists") == 0);
+	check(state_dir_open(root, "c1", true, &fd2, &e) == -EEXIST);
+	check(strcmp(e->msg, "container \"c1\" already exists") == 0);
 	berth_error_free(e);
 	e = NULL;
 
@@ -89,21 +88,21 @@ static void test_state_roundtrip(void)
 		.annotation_values = values,
 		.n_annotations = 2,
 	};
-	assert(s.pid_start_time > 0);
-	assert(state_write(dirfd, &s, &e) == 0);
+	check(s.pid_start_time > 0);
+	check(state_write(dirfd, &s, &e) == 0);
 
 	struct berth_container_state *r = NULL;
-	assert(state_read(dirfd, "c1", &r, &e) == 0);
-	assert(strcmp(r->bundle, "/b") == 0 && strcmp(r->cgroup, "/sys/fs/cgroup/x") == 0);
-	assert(r->pid == getpid() && r->pid_start_time == s.pid_start_time);
-	assert(r->n_annotations == 2 && strcmp(r->annotation_values[1], "v \"quoted\"") == 0);
+	check(state_read(dirfd, "c1", &r, &e) == 0);
+	check(strcmp(r->bundle, "/b") == 0 && strcmp(r->cgroup, "/sys/fs/cgroup/x") == 0);
+	check(r->pid == getpid() && r->pid_start_time == s.pid_start_time);
+	check(r->n_annotations == 2 && strcmp(r->annotation_values[1], "v \"quoted\"") == 0);
 	/* our own process is alive and not started: created; started: running */
-	assert(strcmp(state_status(dirfd, r), "created") == 0);
+	check(strcmp(state_status(dirfd, r), "created") == 0);
 	r->started = true;
-	assert(strcmp(state_status(dirfd, r), "running") == 0);
+	check(strcmp(state_status(dirfd, r), "running") == 0);
 	/* a different start time means the PID was reused: stopped */
 	r->pid_start_time++;
-	assert(strcmp(state_status(dirfd, r), "stopped") == 0);
+	check(strcmp(state_status(dirfd, r), "stopped") == 0);
 	state_free(r);
 
 	/* a zombie is stopped */
@@ -111,18 +110,18 @@ static void test_state_roundtrip(void)
 	if (child == 0)
 		_exit(0);
 	usleep(100000);
-	assert(proc_start_time(child) == 0);
+	check(proc_start_time(child) == 0);
 	waitpid(child, NULL, 0);
 
-	assert(state_dir_remove(root, "c1", dirfd) == 0);
+	check(state_dir_remove(root, "c1", dirfd) == 0);
 	close(dirfd);
-	assert(access(root, F_OK) == 0);
+	check(access(root, F_OK) == 0);
 	char p[256];
 	snprintf(p, sizeof(p), "%s/c1", root);
-	assert(access(p, F_OK) < 0 && errno == ENOENT);
+	check(access(p, F_OK) < 0 && errno == ENOENT);
 
-	assert(state_dir_open(root, "c1", false, &dirfd, &e) == -ENOENT);
-	assert(strcmp(e->msg, "container \"c1\" does not exist") == 0);
+	check(state_dir_open(root, "c1", false, &dirfd, &e) == -ENOENT);
+	check(strcmp(e->msg, "container \"c1\" does not exist") == 0);
 	berth_error_free(e);
 	rmdir(root);
 }
@@ -130,21 +129,21 @@ static void test_state_roundtrip(void)
 static void test_sync(void)
 {
 	int sv[2];
-	assert(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	assert(sync_send(sv[0], SYNC_PID, 42, NULL) == 0);
-	assert(sync_send(sv[0], SYNC_ERROR, EACCES, "mount \"proc\": denied") == 0);
+	check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	check(sync_send(sv[0], SYNC_PID, 42, NULL) == 0);
+	check(sync_send(sv[0], SYNC_ERROR, EACCES, "mount \"proc\": denied") == 0);
 
 	int32_t v = 0;
 	struct berth_error *e = NULL;
-	assert(sync_expect(sv[1], SYNC_PID, &v, NULL, "pid", &e) == 0 && v == 42);
-	assert(sync_expect(sv[1], SYNC_CREATED, NULL, NULL, "created", &e) == -EACCES);
-	assert(strcmp(e->msg, "mount \"proc\": denied") == 0);
+	check(sync_expect(sv[1], SYNC_PID, &v, NULL, "pid", &e) == 0 && v == 42);
+	check(sync_expect(sv[1], SYNC_CREATED, NULL, NULL, "created", &e) == -EACCES);
+	check(strcmp(e->msg, "mount \"proc\": denied") == 0);
 	berth_error_free(e);
 	e = NULL;
 
 	close(sv[0]);
-	assert(sync_expect(sv[1], SYNC_CREATED, NULL, NULL, "it was created", &e) == -EPIPE);
-	assert(strcmp(e->msg, "container init exited before it was created") == 0);
+	check(sync_expect(sv[1], SYNC_CREATED, NULL, NULL, "it was created", &e) == -EPIPE);
+	check(strcmp(e->msg, "container init exited before it was created") == 0);
 	berth_error_free(e);
 	close(sv[1]);
 }
@@ -152,11 +151,11 @@ static void test_sync(void)
 static void test_error_prefix(void)
 {
 	struct berth_error *e = NULL;
-	assert(berth_error_set(&e, ENOENT, "open \"%s\"", "x") == -ENOENT);
+	check(berth_error_set(&e, ENOENT, "open \"%s\"", "x") == -ENOENT);
 	/* the first cause wins */
-	assert(berth_error_set(&e, EPERM, "other") == -ENOENT);
+	check(berth_error_set(&e, EPERM, "other") == -ENOENT);
 	berth_error_prefix(&e, "create \"%s\"", "web");
-	assert(strcmp(e->msg, "create \"web\": open \"x\": No such file or directory") == 0);
+	check(strcmp(e->msg, "create \"web\": open \"x\": No such file or directory") == 0);
 	berth_error_free(e);
 }
 

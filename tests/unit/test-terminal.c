@@ -4,7 +4,6 @@
  * hand-off, the relay), passing fds over the sync channel, and parsing a
  * bare process object for exec. Runs on the host's /dev/ptmx; skips without it.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +23,7 @@
 #include "sync.h"
 #include "terminal.h"
 #include "util/macro.h"
+#include "tests.h"
 
 static void test_open_size_and_io(void)
 {
@@ -32,36 +32,36 @@ static void test_open_size_and_io(void)
 				   .console_width = 91 };
 	int master = -1, slave = -1;
 	struct berth_error *e = NULL;
-	assert(berth_terminal_open(&p, false, &master, &slave, &e) == 0);
-	assert(isatty(master) && isatty(slave));
-	assert(fcntl(master, F_GETFD) & FD_CLOEXEC);
-	assert(fcntl(slave, F_GETFD) & FD_CLOEXEC);
+	check(berth_terminal_open(&p, false, &master, &slave, &e) == 0);
+	check(isatty(master) && isatty(slave));
+	check(fcntl(master, F_GETFD) & FD_CLOEXEC);
+	check(fcntl(slave, F_GETFD) & FD_CLOEXEC);
 
 	struct winsize ws;
-	assert(ioctl(slave, TIOCGWINSZ, &ws) == 0);
-	assert(ws.ws_row == 24 && ws.ws_col == 91);
+	check(ioctl(slave, TIOCGWINSZ, &ws) == 0);
+	check(ws.ws_row == 24 && ws.ws_col == 91);
 
 	/* raw on the slave side so that the bytes come back as they are */
 	struct termios t;
-	assert(tcgetattr(slave, &t) == 0);
+	check(tcgetattr(slave, &t) == 0);
 	cfmakeraw(&t);
-	assert(tcsetattr(slave, TCSANOW, &t) == 0);
-	assert(write(master, "ping", 4) == 4);
+	check(tcsetattr(slave, TCSANOW, &t) == 0);
+	check(write(master, "ping", 4) == 4);
 	char buf[8] = "";
-	assert(read(slave, buf, sizeof(buf)) == 4 && memcmp(buf, "ping", 4) == 0);
+	check(read(slave, buf, sizeof(buf)) == 4 && memcmp(buf, "ping", 4) == 0);
 	close(master);
 	close(slave);
 
 	/* one berth relays itself: "\n" is not turned into "\r\n" (as runc) */
-	assert(berth_terminal_open(NULL, true, &master, &slave, &e) == 0);
-	assert(tcgetattr(slave, &t) == 0 && !(t.c_oflag & ONLCR));
-	assert(write(slave, "a\n", 2) == 2);
-	assert(read(master, buf, sizeof(buf)) == 2 && memcmp(buf, "a\n", 2) == 0);
+	check(berth_terminal_open(NULL, true, &master, &slave, &e) == 0);
+	check(tcgetattr(slave, &t) == 0 && !(t.c_oflag & ONLCR));
+	check(write(slave, "a\n", 2) == 2);
+	check(read(master, buf, sizeof(buf)) == 2 && memcmp(buf, "a\n", 2) == 0);
 	close(master);
 	close(slave);
 	/* one whose master goes to --console-socket keeps the kernel's default */
-	assert(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
-	assert(tcgetattr(slave, &t) == 0 && (t.c_oflag & ONLCR));
+	check(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
+	check(tcgetattr(slave, &t) == 0 && (t.c_oflag & ONLCR));
 	close(master);
 	close(slave);
 }
@@ -69,40 +69,40 @@ static void test_open_size_and_io(void)
 static void test_sync_fd_roundtrip(void)
 {
 	int sp[2];
-	assert(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
+	check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	assert(devnull >= 0);
-	assert(sync_send_fd(sp[1], SYNC_CONSOLE, devnull, "with text") == 0);
+	check(devnull >= 0);
+	check(sync_send_fd(sp[1], SYNC_CONSOLE, devnull, "with text") == 0);
 
 	int got = -1;
 	char *text = NULL;
 	struct berth_error *e = NULL;
-	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, &text, "a test", &e) == 0);
-	assert(text && strcmp(text, "with text") == 0);
+	check(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, &text, "a test", &e) == 0);
+	check(text && strcmp(text, "with text") == 0);
 	free(text);
 	struct stat a, b;
-	assert(fstat(got, &a) == 0 && fstat(devnull, &b) == 0);
-	assert(a.st_rdev == b.st_rdev && got != devnull);
-	assert(fcntl(got, F_GETFD) & FD_CLOEXEC);
+	check(fstat(got, &a) == 0 && fstat(devnull, &b) == 0);
+	check(a.st_rdev == b.st_rdev && got != devnull);
+	check(fcntl(got, F_GETFD) & FD_CLOEXEC);
 	close(got);
 
 	/* an error instead of the fd comes up as the error */
 	struct berth_error err = { .code = ENOENT, .msg = (char *)"no ptmx here" };
 	sync_send_error(sp[1], &err);
-	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "a test", &e) == -ENOENT);
-	assert(strcmp(e->msg, "no ptmx here") == 0);
+	check(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "a test", &e) == -ENOENT);
+	check(strcmp(e->msg, "no ptmx here") == 0);
 	berth_error_free(e);
 	e = NULL;
 
 	/* a message without an fd is a protocol error; a closed peer says what it was before */
-	assert(sync_send(sp[1], SYNC_CONSOLE, 0, NULL) == 0);
-	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "a test", &e) == -EPROTO);
+	check(sync_send(sp[1], SYNC_CONSOLE, 0, NULL) == 0);
+	check(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "a test", &e) == -EPROTO);
 	berth_error_free(e);
 	e = NULL;
 	close(sp[1]);
-	assert(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "opening its terminal", &e) ==
-	       -EPIPE);
-	assert(strstr(e->msg, "before opening its terminal"));
+	check(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "opening its terminal", &e) ==
+	      -EPIPE);
+	check(strstr(e->msg, "before opening its terminal"));
 	berth_error_free(e);
 	close(sp[0]);
 	close(devnull);
@@ -113,30 +113,30 @@ static int listen_at(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert(s >= 0);
+	check(s >= 0);
 	if (strlen(path) < sizeof(sa.sun_path)) {
 		strcpy(sa.sun_path, path);
-		assert(bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+		check(bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	} else {
 		/* bind a long path from its directory */
 		char cwd[4096];
-		assert(getcwd(cwd, sizeof(cwd)));
+		check(getcwd(cwd, sizeof(cwd)));
 		const char *slash = strrchr(path, '/');
 		char *dir = strndup(path, (size_t)(slash - path));
-		assert(chdir(dir) == 0);
+		check(chdir(dir) == 0);
 		strcpy(sa.sun_path, slash + 1);
-		assert(bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-		assert(chdir(cwd) == 0);
+		check(bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+		check(chdir(cwd) == 0);
 		free(dir);
 	}
-	assert(listen(s, 1) == 0);
+	check(listen(s, 1) == 0);
 	return s;
 }
 
 static void receive_ptmx(int lfd)
 {
 	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	assert(c >= 0);
+	check(c >= 0);
 	char payload[64] = "";
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -148,12 +148,12 @@ static void receive_ptmx(int lfd)
 			    .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf) };
 	ssize_t k = recvmsg(c, &m, MSG_CMSG_CLOEXEC);
-	assert(k == 9 && strcmp(payload, "/dev/ptmx") == 0);
+	check(k == 9 && strcmp(payload, "/dev/ptmx") == 0);
 	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	assert(h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS);
+	check(h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS);
 	int fd;
 	memcpy(&fd, CMSG_DATA(h), sizeof(int));
-	assert(isatty(fd));
+	check(isatty(fd));
 	close(fd);
 	close(c);
 }
@@ -161,15 +161,15 @@ static void receive_ptmx(int lfd)
 static void test_console_socket(void)
 {
 	char dir[] = "/tmp/berth-unit-terminal-XXXXXX";
-	assert(mkdtemp(dir));
+	check(mkdtemp(dir));
 	int master = -1, slave = -1;
 	struct berth_error *e = NULL;
-	assert(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
+	check(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
 
 	char path[512];
 	snprintf(path, sizeof(path), "%s/pty.sock", dir);
 	int lfd = listen_at(path);
-	assert(berth_terminal_send_to_socket(path, master, &e) == 0);
+	check(berth_terminal_send_to_socket(path, master, &e) == 0);
 	receive_ptmx(lfd);
 	close(lfd);
 	unlink(path);
@@ -177,20 +177,20 @@ static void test_console_socket(void)
 	/* a path longer than sun_path goes through /proc/self/fd */
 	char sub[400];
 	snprintf(sub, sizeof(sub), "%s/%0150d", dir, 0);
-	assert(mkdir(sub, 0700) == 0);
+	check(mkdir(sub, 0700) == 0);
 	char longp[512];
 	snprintf(longp, sizeof(longp), "%s/the-console-socket", sub);
-	assert(strlen(longp) > 108);
+	check(strlen(longp) > 108);
 	lfd = listen_at(longp);
-	assert(berth_terminal_send_to_socket(longp, master, &e) == 0);
+	check(berth_terminal_send_to_socket(longp, master, &e) == 0);
 	receive_ptmx(lfd);
 	close(lfd);
 	unlink(longp);
 	rmdir(sub);
 
 	/* nobody listening: the error names the socket */
-	assert(berth_terminal_send_to_socket(path, master, &e) < 0);
-	assert(strstr(e->msg, "pty.sock"));
+	check(berth_terminal_send_to_socket(path, master, &e) < 0);
+	check(strstr(e->msg, "pty.sock"));
 	berth_error_free(e);
 	rmdir(dir);
 	close(master);
@@ -202,12 +202,12 @@ static void test_relay(void)
 {
 	int master = -1, slave = -1;
 	struct berth_error *e = NULL;
-	assert(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
+	check(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
 	int in[2], out[2];
-	assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+	check(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
 
 	pid_t pid = fork();
-	assert(pid >= 0);
+	check(pid >= 0);
 	if (pid == 0) {
 		/* the relay must see EOF on in[0]: hold none of the pipes */
 		close(in[0]);
@@ -227,8 +227,8 @@ static void test_relay(void)
 	}
 	close(slave);
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	assert(pidfd >= 0);
-	assert(write(in[1], "hello\n", 6) == 6);
+	check(pidfd >= 0);
+	check(write(in[1], "hello\n", 6) == 6);
 	close(in[1]);
 	struct berth_terminal_relay r = {
 		.master = master,
@@ -238,15 +238,15 @@ static void test_relay(void)
 		.sigfd = -1,
 		.pid = pid,
 	};
-	assert(berth_terminal_relay(&r, &e) == 0);
+	check(berth_terminal_relay(&r, &e) == 0);
 	close(out[1]);
 	char got[256] = "";
 	ssize_t n = 0, k;
 	while ((k = read(out[0], got + n, sizeof(got) - 1 - (size_t)n)) > 0)
 		n += k;
-	assert(strstr(got, "got[hello]") && strstr(got, "eof=0"));
+	check(strstr(got, "got[hello]") && strstr(got, "eof=0"));
 	int st;
-	assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	check(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	close(in[0]);
 	close(out[0]);
 	close(pidfd);
@@ -261,27 +261,27 @@ static void test_parse_process(void)
 				 "\"noNewPrivileges\":true}";
 	struct berth_spec *s = NULL;
 	struct berth_error *e = NULL;
-	assert(berth_spec_parse_process(ok, strlen(ok), &s, &e) == 0);
-	assert(s->has_process && s->process.terminal && s->process.console_height == 5);
-	assert(s->process.user.uid == 7 && s->process.user.gid == 8);
-	assert(s->process.caps.has_bounding && s->process.caps.bounding == (1u << 5));
-	assert(s->process.env && !s->process.env[0]);
-	assert(berth_spec_validate_process(&s->process, &e) == 0);
+	check(berth_spec_parse_process(ok, strlen(ok), &s, &e) == 0);
+	check(s->has_process && s->process.terminal && s->process.console_height == 5);
+	check(s->process.user.uid == 7 && s->process.user.gid == 8);
+	check(s->process.caps.has_bounding && s->process.caps.bounding == (1u << 5));
+	check(s->process.env && !s->process.env[0]);
+	check(berth_spec_validate_process(&s->process, &e) == 0);
 	berth_spec_free(s);
 
 	static const char bad[] = "{\"args\":\"sh\"}";
-	assert(berth_spec_parse_process(bad, strlen(bad), &s, &e) == -EINVAL);
-	assert(strstr(e->msg, "process.args"));
+	check(berth_spec_parse_process(bad, strlen(bad), &s, &e) == -EINVAL);
+	check(strstr(e->msg, "process.args"));
 	berth_error_free(e);
 	e = NULL;
-	assert(berth_spec_parse_process("[]", 2, &s, &e) == -EINVAL);
+	check(berth_spec_parse_process("[]", 2, &s, &e) == -EINVAL);
 	berth_error_free(e);
 	e = NULL;
 
 	static const char nocwd[] = "{\"args\":[\"sh\"]}";
-	assert(berth_spec_parse_process(nocwd, strlen(nocwd), &s, &e) == 0);
-	assert(berth_spec_validate_process(&s->process, &e) == -EINVAL);
-	assert(strstr(e->msg, "process.cwd"));
+	check(berth_spec_parse_process(nocwd, strlen(nocwd), &s, &e) == 0);
+	check(berth_spec_validate_process(&s->process, &e) == -EINVAL);
+	check(strstr(e->msg, "process.cwd"));
 	berth_error_free(e);
 	berth_spec_free(s);
 }
