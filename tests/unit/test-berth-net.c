@@ -7,7 +7,7 @@
  */
 int berth_net_main(int argc, char **argv);
 #define main berth_net_main
-#include "../../src/net/berth-net.c"
+#include "../../src/net/berth-net.c" /* NOLINT(bugprone-suspicious-include): on purpose */
 #undef main
 
 #include "tests.h"
