@@ -255,9 +255,12 @@ int berth_selfexe_decode(const char *text, struct berth_selfexe *x)
 		int written = 0;
 		if (x->n == MAX_SEGMENTS)
 			return -E2BIG;
-		if (sscanf(p, "%" SCNxPTR " %" SCNxPTR " %" SCNx64 " %d %d", &s.start, &s.end,
-			   &s.offset, &s.prot, &written) != 5 ||
-		    s.end <= s.start)
+		int used = 0;
+		/* exactly encode()'s line: no blank line (sscanf would skip it), no junk after */
+		if (*p == '\n' ||
+		    sscanf(p, "%" SCNxPTR " %" SCNxPTR " %" SCNx64 " %d %d%n", &s.start, &s.end,
+			   &s.offset, &s.prot, &written, &used) != 5 ||
+		    (p[used] != '\n' && p[used] != 0) || s.end <= s.start)
 			return -EBADMSG;
 		s.written = written != 0;
 		x->seg[x->n++] = s;

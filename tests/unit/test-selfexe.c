@@ -75,14 +75,16 @@ static void test_malformed(void)
 {
 	struct berth_selfexe y;
 	static const char *const bad[] = {
-		"",			       /* no segment */
-		"\n",			       /* an empty line */
-		"1000 2000 0 5\n",	       /* a field short */
-		"1000\n",		       /* */
-		"zz 2000 0 5 0\n",	       /* not hex */
-		"2000 1000 0 5 0\n",	       /* end before start */
-		"1000 1000 0 5 0\n",	       /* empty */
-		"1000 2000 0 5 0\nnonsense\n", /* a bad second line */
+		"",					/* no segment */
+		"\n",					/* an empty line */
+		"1000 2000 0 5\n",			/* a field short */
+		"1000\n",				/* */
+		"zz 2000 0 5 0\n",			/* not hex */
+		"2000 1000 0 5 0\n",			/* end before start */
+		"1000 1000 0 5 0\n",			/* empty */
+		"1000 2000 0 5 0\nnonsense\n",		/* a bad second line */
+		"1000 2000 0 5 0\n\n2000 3000 0 5 0\n", /* a blank line between */
+		"1000 2000 0 5 0 junk\n",		/* junk after the fields */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int r = berth_selfexe_decode(bad[i], &y);
