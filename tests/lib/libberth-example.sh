@@ -10,7 +10,6 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-repo=$PWD
 build=$(realpath "${1:-build}")
 tmp=$(mktemp -d /tmp/berth-libtest.XXXXXX)
 id=libberth-example-$$
@@ -41,8 +40,10 @@ want=$(grep -ohE '^[a-z][^(]*[ *]berth_[a-z0-9_]+\(' include/berth/*.h | grep -v
 	grep -oE 'berth_[a-z0-9_]+\($' | tr -d '(' | sort)
 got=$(nm -D --defined-only "$so" | awk '$2 != "A" { print $3 }' | sort)
 [[ -n $want ]] || fail "found no function in include/berth/*.h"
-if [[ $got != "$(sed 's/$/@@BERTH_0.1/' <<<"$want")" ]]; then
-	diff <(sed 's/$/@@BERTH_0.1/' <<<"$want") <(cat <<<"$got") >&2 || true
+mapfile -t names <<<"$want"
+want=$(printf '%s@@BERTH_0.1\n' "${names[@]}")
+if [[ $got != "$want" ]]; then
+	diff <(echo "$want") <(echo "$got") >&2 || true
 	fail "libberth.so does not export exactly the functions of include/berth/*.h at BERTH_0.1"
 fi
 
