@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # libberth-example.sh [BUILD_DIR]: libberth as an engine gets it (issue 12).
-# Installs the build into a temporary DESTDIR, checks that the installed
-# libberth.so exports exactly the functions of include/berth/*.h (under
-# BERTH_0.1), builds contrib/libberth-example against the installed headers
-# and libberth.pc, runs a busybox container with it (`sh -c 'exit 3'`) under a
-# fresh state root and checks that it prints status 3. Removes all it made.
+# Checks that berth --version prints meson's version, installs the build into a
+# temporary DESTDIR, checks that the installed libberth.so exports exactly the
+# functions of include/berth/*.h (under BERTH_0.1), builds
+# contrib/libberth-example against the installed headers and libberth.pc, runs
+# a busybox container with it (`sh -c 'exit 3'`) under a fresh state root and
+# checks that it prints meson's version and status 3. Removes all it made.
 # Exits 0 when everything held (tests/run counts it as one test). Needs root.
 set -euo pipefail
 
@@ -22,6 +23,11 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+# One version: meson.build's, in berth --version and in the installed berth/version.h
+ver=$(meson introspect "$build" --projectinfo | jq -r .version)
+[[ $("$build/berth" --version) == "berth version $ver"$'\n'* ]] ||
+	fail "berth --version does not print meson's version $ver"
 
 meson install -C "$build" --destdir "$tmp/dest" --quiet >&2 || fail "meson install failed"
 pcdir=$(dirname "$(find "$tmp/dest" -name libberth.pc -print -quit)")
@@ -65,7 +71,8 @@ mv "$tmp/config.json" "$tmp/bundle/config.json"
 
 out=$("$tmp/example" "$tmp/state" "$tmp/bundle" "$id") || fail "the example failed: $out"
 echo "$out" >&2
-[[ $out == *"container '$id' exited with status 3" ]] || fail "expected status 3, got: $out"
+[[ $out == "libberth $ver: container '$id' exited with status 3" ]] ||
+	fail "expected version $ver and status 3, got: $out"
 # berth_run deletes the container (its seccomp cache stays in the root, as with berth run)
 [[ ! -e $tmp/state/$id ]] || fail "the container's state was left in the state root"
 echo "libberth-example.sh: ok" >&2
