@@ -12,8 +12,8 @@
 #include <sys/types.h>
 
 #include "berth/error.h"
+#include "berth/version.h" /* BERTH_VERSION, generated from meson.build */
 
-#define BERTH_VERSION	   "0.1.0"
 #define BERTH_SPEC_VERSION "1.3.0"
 #define BERTH_DEFAULT_ROOT "/run/berth"
 
