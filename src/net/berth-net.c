@@ -103,6 +103,9 @@ static int cidr_parse(const char *s, int family, bool need_prefix, struct cidr *
 	ret->prefix = -1;
 	if (slash) {
 		*slash = 0;
+		/* digits only: strtol alone would take "+8" and " 8" */
+		if (strspn(slash + 1, "0123456789") != strlen(slash + 1))
+			return -EINVAL;
 		char *end;
 		long p = strtol(slash + 1, &end, 10);
 		if (!slash[1] || *end || p < 0 || p > max)

@@ -66,6 +66,10 @@ static void test_parse(void)
 	parse_bad("10.88.0.0/33", AF_INET, false);
 	parse_bad("10.88.0.0/-1", AF_INET, false);
 	parse_bad("10.88.0.0/16x", AF_INET, false);
+	/* the prefix length is decimal digits only, as ip(8) writes it */
+	parse_bad("10.88.0.0/+8", AF_INET, false);
+	parse_bad("10.88.0.0/ 8", AF_INET, false);
+	parse_bad("fd00::/+64", AF_INET6, false);
 	parse_bad("10.88.0/16", AF_INET, false);
 	parse_bad("10.88.0.256/16", AF_INET, false);
 	parse_bad("", AF_INET, false);
