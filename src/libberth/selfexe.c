@@ -34,13 +34,59 @@
 
 #define MAX_SEGMENTS BERTH_SELFEXE_MAX_SEGMENTS
 
-/* The mappings of the executable (dev, ino), with whether any page was written. */
-static int find_segments(dev_t dev, ino_t ino, struct berth_selfexe_segment *seg, size_t *ret_n)
+/* "start-end perms offset maj:min inode" of a smaps mapping line; false for other lines. */
+static bool parse_mapping(const char *line, struct berth_selfexe_segment *ret, dev_t *ret_dev,
+			  unsigned long long *ret_ino)
+{
+	uintptr_t start, end;
+	char perms[8];
+	uint64_t off;
+	unsigned int maj, min;
+	unsigned long long inode;
+	if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNx64 " %x:%x %llu", &start, &end,
+		   perms, &off, &maj, &min, &inode) != 7)
+		return false;
+	*ret = (struct berth_selfexe_segment){
+		.start = start,
+		.end = end,
+		.offset = off,
+		.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+			(perms[2] == 'x' ? PROT_EXEC : 0),
+		/* writable private mappings may be written at any moment */
+		.written = perms[1] == 'w',
+	};
+	*ret_dev = makedev(maj, min);
+	*ret_ino = inode;
+	return true;
+}
+
+/*
+ * The mappings of the running executable, with whether any page was written.
+ * They are found as the file mapped where this very function's code is: the
+ * dev:ino that /proc/self/smaps shows need not be what fstat(/proc/self/exe)
+ * says (a btrfs subvolume, overlayfs on older kernels). -ENOENT if the code
+ * is not in a file mapping.
+ */
+static int find_segments(struct berth_selfexe_segment *seg, size_t *ret_n)
 {
 	_cleanup_free_ char *smaps = NULL;
 	int r = read_file_at(AT_FDCWD, "/proc/self/smaps", 1 << 24, &smaps, NULL);
 	if (r < 0)
 		return r;
+
+	uintptr_t here = (uintptr_t)&find_segments;
+	struct berth_selfexe_segment s;
+	dev_t dev = 0, d;
+	unsigned long long ino = 0, i;
+	for (const char *line = smaps; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (parse_mapping(line, &s, &d, &i) && s.start <= here && here < s.end) {
+			dev = d;
+			ino = i;
+			break;
+		}
+	if (ino == 0)
+		return -ENOENT;
 
 	size_t n = 0;
 	struct berth_selfexe_segment *cur = NULL;
@@ -48,30 +94,14 @@ static int find_segments(dev_t dev, ino_t ino, struct berth_selfexe_segment *seg
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = 0;
-
-		uintptr_t start, end;
-		char perms[8];
-		uint64_t off;
-		unsigned int maj, min;
-		unsigned long long inode;
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNx64 " %x:%x %llu", &start,
-			   &end, perms, &off, &maj, &min, &inode) == 7) {
+		if (parse_mapping(line, &s, &d, &i)) {
 			cur = NULL;
-			if (inode != (unsigned long long)ino || makedev(maj, min) != dev)
+			if (i != ino || d != dev)
 				continue;
 			if (n == MAX_SEGMENTS)
 				return -E2BIG;
 			cur = &seg[n++];
-			*cur = (struct berth_selfexe_segment){
-				.start = start,
-				.end = end,
-				.offset = off,
-				.prot = (perms[0] == 'r' ? PROT_READ : 0) |
-					(perms[1] == 'w' ? PROT_WRITE : 0) |
-					(perms[2] == 'x' ? PROT_EXEC : 0),
-				/* writable private mappings may be written at any moment */
-				.written = perms[1] == 'w',
-			};
+			*cur = s;
 			continue;
 		}
 		unsigned long kb;
@@ -156,7 +186,11 @@ int berth_selfexe_prepare(struct berth_selfexe *x, struct berth_error **err)
 		return berth_error_set(err, errno,
 				       "protect the runtime binary: open /proc/self/exe");
 
-	int r = find_segments(st.st_dev, st.st_ino, x->seg, &x->n);
+	int r = find_segments(x->seg, &x->n);
+	if (r == -ENOENT)
+		return berth_error_setx(err, ENOENT,
+					"protect the runtime binary: its code is not mapped from a "
+					"file (/proc/self/smaps)");
 	if (r < 0)
 		return berth_error_set(err, -r,
 				       "protect the runtime binary: read /proc/self/smaps");

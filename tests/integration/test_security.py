@@ -4,8 +4,12 @@ through /proc/<pid>/exe. Every test runs a private copy of berth, so a
 successful attack cannot break the rest of the suite."""
 
 import hashlib
+import pathlib
 import shutil
+import subprocess
 import time
+
+import pytest
 
 from conftest import BERTH
 
@@ -188,3 +192,53 @@ def test_no_pivot_leaves_no_full_procfs(env):
     r = env.run(["sh", "-c", "test -r /proc/self/status && ls /sys/kernel >/dev/null && echo ok"],
                 extra=["--no-pivot"])
     assert r.out == "ok\n", r
+
+
+def _fs_of_kind(kind, base):
+    """Mount a filesystem of KIND at base/mnt; return (where to put files, cleanup argv)."""
+    mnt = base / "mnt"
+    mnt.mkdir(parents=True)
+    if kind == "overlayfs":
+        for d in ("lower", "upper", "work"):
+            (base / d).mkdir()
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                        f"lowerdir={base}/lower,upperdir={base}/upper,workdir={base}/work",
+                        str(mnt)], check=True)
+        return base / "lower", mnt
+    if shutil.which("mkfs.btrfs") is None or "btrfs" not in open("/proc/filesystems").read():
+        pytest.fail("btrfs is needed (tests/run installs btrfs-progs)")
+    img = base / "btrfs.img"
+    with open(img, "wb") as f:
+        f.truncate(256 << 20)
+    subprocess.run(["mkfs.btrfs", "-q", str(img)], check=True, capture_output=True)
+    subprocess.run(["mount", "-o", "loop", str(img), str(mnt)], check=True)
+    # a subvolume: stat() gives its own anonymous st_dev, /proc/self/maps the filesystem's
+    subprocess.run(["btrfs", "subvolume", "create", str(mnt / "sv")], check=True,
+                   capture_output=True)
+    return mnt / "sv", mnt / "sv"
+
+
+@pytest.fixture(params=["overlayfs", "btrfs-subvolume"])
+def berth_elsewhere(env, request):
+    """A copy of berth (and berth-shim) on a filesystem whose maps and stat disagree."""
+    base = env.dir / "fs"
+    src, run_dir = _fs_of_kind(request.param, base)
+    for prog in ("berth", "berth-shim"):
+        shutil.copy2(pathlib.Path(BERTH).parent / prog, src / prog)
+    yield str(run_dir / "berth")
+    subprocess.run(["umount", "-l", str(base / "mnt")], check=True)
+
+
+def test_cve_2019_5736_berth_where_maps_and_stat_disagree(env, berth_elsewhere):
+    # /proc/self/maps may name another dev:ino than fstat(/proc/self/exe) gives
+    # (a btrfs subvolume; overlayfs before Linux 6.x): berth must still find and
+    # replace its own image, in create (the init's copy) and in exec (berth
+    # detaching itself).
+    env.process["args"] = ["sleep", "30"]
+    env.save()
+    cid = env.new_id()
+    r = env.berth("run", "-d", "-b", env.bundle, cid, binary=berth_elsewhere)
+    assert r.rc == 0, r
+    r = env.berth("exec", cid, "true", binary=berth_elsewhere)
+    assert r.rc == 0, r
+    env.berth("delete", "-f", cid, binary=berth_elsewhere, check=True)
