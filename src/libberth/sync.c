@@ -27,11 +27,11 @@ void sync_send_error(int fd, const struct berth_error *e)
 		return;
 	}
 	/* an error longer than a message goes cut rather than not at all */
-	_cleanup_free_ char *cut = NULL;
-	const char *msg = e->msg;
-	if (msg && strlen(msg) > WIRE_MAX_TEXT)
-		msg = cut = strndup(msg, WIRE_MAX_TEXT);
+	char *cut =
+		e->msg && strlen(e->msg) > WIRE_MAX_TEXT ? strndup(e->msg, WIRE_MAX_TEXT) : NULL;
+	const char *msg = cut ? cut : e->msg;
 	(void)sync_send(fd, WIRE_ERROR, e->code, msg ? msg : "unknown error");
+	free(cut);
 }
 
 /* What a failed wire_recv() means to the user. */

@@ -1463,7 +1463,7 @@ static int do_add(struct req *q, int nsfd)
 			nft_del(q->host_if, NULL);
 			goto fail_netdevs;
 		}
-		o += (size_t)snprintf(out + o, sizeof(made) - o, "nft=1\n");
+		snprintf(out + o, sizeof(made) - o, "nft=1\n");
 	}
 	return 0;
 
