@@ -2,12 +2,14 @@
 /*
  * berth-net: veth networking for berth, over rtnetlink with libmnl. A small
  * helper of its own (berth is static and libmnl has no static library): berth
- * runs it with a socket on fd 0 and, for "add", the container's network
- * namespace as fd 3. Over the socket (util/wire.h) it gets one
- * WIRE_NET_REQUEST (key=value lines) and answers WIRE_NET_DONE with what it
- * made (key=value), or WIRE_ERROR {errno, message}. It leaves nothing half-made.
+ * runs it with a socket on fd 0, the container's network namespace as fd 3
+ * (always for add) and its locked state dir as fd 4. Over the socket
+ * (util/wire.h) it gets one WIRE_NET_REQUEST: WIRE_NET_ADD with key=value
+ * lines, or WIRE_NET_DEL, which undoes what its record in the state dir
+ * says; it answers WIRE_NET_DONE (text: what it made) or WIRE_ERROR {errno,
+ * message}. It leaves nothing half-made.
  *
- * Request keys: op=add|del, id, leases (dir of the lease files), bridge,
+ * Request and record keys: id, leases (dir of the lease files), bridge,
  * host_if, if (name in the container), address, subnet, gateway, mac, mtu,
  * address6, subnet6, gateway6, netdev="<host name> <container name>" (repeated).
  */
