@@ -33,7 +33,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-#define REPORT_MAX_LOGS 1024 /* log messages of create passed on; the rest are dropped */
+#define REPORT_MAX_LOGS 4096 /* log messages of create: more is a runaway report */
 
 static const char *root_of(const struct berth_context *ctx)
 {
@@ -296,7 +296,10 @@ int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts 
 			read_errno = r == -EBADMSG || r == -EMSGSIZE ? EPROTO : -r;
 			break;
 		}
-		if (m.type == WIRE_LOG && m.text && ctx && ctx->log && n_logs++ < REPORT_MAX_LOGS) {
+		if (m.type == WIRE_LOG && ++n_logs > REPORT_MAX_LOGS) {
+			read_errno = EMSGSIZE; /* a report that never ends is not waited for */
+		} else if (m.type == WIRE_LOG && m.text && ctx && ctx->log &&
+			   m.value >= BERTH_LOG_ERROR && m.value <= BERTH_LOG_DEBUG) {
 			bool debug = m.value == BERTH_LOG_DEBUG;
 			if (!debug || ctx->debug)
 				ctx->log(ctx->log_data, (enum berth_log_level)m.value, m.text);
