@@ -237,9 +237,9 @@ static bool has_mapping_for_root(const struct berth_id_mapping *m, size_t n)
 }
 
 /*
- * Wait on start.sock for `berth start`: it sends the state JSON and shuts down
- * its side. Returns the connected fd (kept O_CLOEXEC so that execve closes it
- * and start sees EOF) and the JSON.
+ * Wait on start.sock for `berth start`: a WIRE_START with the state JSON.
+ * Returns the connected fd (kept O_CLOEXEC so that execve closes it and
+ * start sees the end) and the JSON.
  */
 static int init_wait_start(int listen_fd, char **ret_json, struct berth_error **err)
 {
@@ -250,27 +250,25 @@ static int init_wait_start(int listen_fd, char **ret_json, struct berth_error **
 				continue;
 			return berth_error_set(err, errno, "wait for start");
 		}
-		char *json = NULL;
-		int r = read_fd_all(cfd, SYNC_MAX_TEXT, &json, NULL);
-		if (r < 0 || !json || json[0] != '{') {
+		struct wire_msg m = WIRE_MSG_INIT;
+		int r = wire_recv(cfd, &m);
+		if (r < 0 || m.type != WIRE_START || m.n_fds > 0 || !m.text || m.text[0] != '{') {
 			/* Not a start request (a probe, or start died): keep waiting. */
-			free(json);
+			if (r >= 0)
+				wire_msg_done(&m);
 			close(cfd);
 			continue;
 		}
-		*ret_json = json;
+		*ret_json = TAKE_PTR(m.text);
 		return cfd;
 	}
 }
 
+/* The start connection gets the error (start names the container). */
 static void init_report(int cfd, const struct berth_error *e)
 {
-	if (cfd < 0)
-		return;
-	char buf[4096];
-	int n = snprintf(buf, sizeof(buf), "%d %s", e ? e->code : EIO,
-			 e ? e->msg : "unknown error");
-	(void)write_all(cfd, buf, (size_t)MIN(n, (int)sizeof(buf) - 1));
+	if (cfd >= 0)
+		sync_send_error(cfd, e);
 }
 
 struct init_seccomp {
@@ -286,7 +284,10 @@ static int init_load_seccomp(void *data, struct berth_error **err)
 	int r = berth_seccomp_load(d->filter, &nfd, err);
 	if (r < 0 || nfd < 0)
 		return r;
-	return berth_seccomp_send_fd(d->cfd, nfd, err);
+	r = sync_send_fd(d->cfd, WIRE_SECCOMP_FD, nfd, NULL);
+	if (r < 0)
+		return berth_error_set(err, -r, "send the seccomp listener fd");
+	return 0;
 }
 
 /*
@@ -318,9 +319,9 @@ static int init_hook_become(void *data, int keep_fd, struct berth_error **err)
 }
 
 /*
- * Parent, right after SYNC_MAPS_DONE: a helper with the host's credentials
+ * Parent, right after WIRE_MAPS_DONE: a helper with the host's credentials
  * enters the init's (new) mount namespace and opens every plain bind source
- * there, as the host sees it; each fd goes to the init (SYNC_MOUNT_SOURCE),
+ * there, as the host sees it; each fd goes to the init (WIRE_MOUNT_SOURCE),
  * in the order of the spec's mounts. The container's mapped root could not
  * open a source under a directory only the host's root may pass.
  */
@@ -359,7 +360,7 @@ static int send_bind_sources(struct create_ctx *c, struct berth_error **err)
 				sync_send_error(h[1], e);
 				_exit(1);
 			}
-			if (sync_send_fd(h[1], SYNC_MOUNT_SOURCE, sfd, NULL) < 0)
+			if (sync_send_fd(h[1], WIRE_MOUNT_SOURCE, sfd, NULL) < 0)
 				_exit(1);
 			close(sfd);
 		}
@@ -369,9 +370,9 @@ static int send_bind_sources(struct create_ctx *c, struct berth_error **err)
 	int r = 0;
 	for (size_t k = 0; k < n && r >= 0; k++) {
 		_cleanup_close_ int sfd = -EBADF;
-		r = sync_expect_fd(h[0], SYNC_MOUNT_SOURCE, &sfd, NULL, "opening bind sources",
+		r = sync_expect_fd(h[0], WIRE_MOUNT_SOURCE, &sfd, NULL, "opening bind sources",
 				   err);
-		if (r >= 0 && sync_send_fd(c->sock[0], SYNC_MOUNT_SOURCE, sfd, NULL) < 0)
+		if (r >= 0 && sync_send_fd(c->sock[0], WIRE_MOUNT_SOURCE, sfd, NULL) < 0)
 			r = berth_error_set(err, errno, "bind sources: pass to the init");
 	}
 	close(h[0]);
@@ -398,7 +399,7 @@ static int recv_bind_sources(const struct berth_spec *s, int fd, int **ret,
 			for (size_t k = 0; k < s->n_mounts; k++)
 				v[k] = -EBADF;
 		}
-		int r = sync_expect_fd(fd, SYNC_MOUNT_SOURCE, &v[i], NULL, "bind sources", err);
+		int r = sync_expect_fd(fd, WIRE_MOUNT_SOURCE, &v[i], NULL, "bind sources", err);
 		if (r < 0) {
 			for (size_t k = 0; k < i; k++)
 				if (v[k] >= 0)
@@ -437,7 +438,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		init_fail(fd, e);
 
 	if (c->clone_flags & CLONE_NEWUSER)
-		if (sync_expect(fd, SYNC_MAPS_DONE, NULL, NULL, "user namespace mapping", &e) < 0)
+		if (sync_expect(fd, WIRE_MAPS_DONE, NULL, NULL, "user namespace mapping", &e) < 0)
 			_exit(1);
 	if (berth_ns_join(&c->ns, &e) < 0)
 		init_fail(fd, e);
@@ -448,8 +449,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			init_fail(fd, e);
 		}
 		if (c->unshare_flags & CLONE_NEWUSER) {
-			if (sync_send(fd, SYNC_USERNS_READY, 0, NULL) < 0 ||
-			    sync_expect(fd, SYNC_MAPS_DONE, NULL, NULL, "user namespace mapping",
+			if (sync_send(fd, WIRE_USERNS_READY, 0, NULL) < 0 ||
+			    sync_expect(fd, WIRE_MAPS_DONE, NULL, NULL, "user namespace mapping",
 					&e) < 0)
 				_exit(1);
 		}
@@ -473,7 +474,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		/*
 		 * A joined or unshared pid namespace only applies to our children.
 		 * Both processes share the socket: the child waits for its parent
-		 * to exit (EOF on the pipe) so that SYNC_PID is ahead of anything
+		 * to exit (EOF on the pipe) so that WIRE_PID is ahead of anything
 		 * it sends itself.
 		 */
 		int gate[2];
@@ -487,7 +488,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			init_fail(fd, e);
 		}
 		if (p > 0) {
-			sync_send(fd, SYNC_PID, p, NULL);
+			sync_send(fd, WIRE_PID, p, NULL);
 			_exit(0);
 		}
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -532,12 +533,12 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	}
 
 	_cleanup_free_ char *hook_state = NULL;
-	if (sync_send(fd, SYNC_MOUNTS_READY, 0, NULL) < 0)
+	if (sync_send(fd, WIRE_MOUNTS_READY, 0, NULL) < 0)
 		_exit(1);
 	if (c->exe_lazy) {
 		/* before anything of the container's runs here: see create_container() */
 		_cleanup_free_ char *segs = NULL;
-		if (sync_expect_fd(fd, SYNC_EXE, &c->exe.fd, &segs, "berth copied itself", &e) < 0)
+		if (sync_expect_fd(fd, WIRE_EXE, &c->exe.fd, &segs, "berth copied itself", &e) < 0)
 			_exit(1);
 		if (berth_selfexe_decode(segs, &c->exe) < 0) {
 			berth_error_setx(&e, EPROTO,
@@ -548,7 +549,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			init_fail(fd, e);
 		closep(&c->exe.fd);
 	}
-	if (sync_expect(fd, SYNC_HOOKS_DONE, NULL, &hook_state, "createRuntime hooks", &e) < 0)
+	if (sync_expect(fd, WIRE_HOOKS_DONE, NULL, &hook_state, "createRuntime hooks", &e) < 0)
 		_exit(1);
 	/* createContainer hooks run in the container's root (runc) */
 	if (fchdir(rc.root_fd) < 0) {
@@ -587,7 +588,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		if (berth_terminal_open(&s->process, !c->opts->console_socket, &master, &slave,
 					&e) < 0)
 			init_fail(fd, e);
-		if (sync_send_fd(fd, SYNC_CONSOLE, master, NULL) < 0)
+		if (sync_send_fd(fd, WIRE_CONSOLE, master, NULL) < 0)
 			_exit(1);
 		if (berth_terminal_attach(TAKE_FD(slave), s->process.user.uid, true, &e) < 0)
 			init_fail(fd, e);
@@ -610,8 +611,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		init_fail(fd, e);
 
 	/* a create that dies before saving the state must not leave us waiting */
-	if (sync_send(fd, SYNC_CREATED, 0, NULL) < 0 ||
-	    sync_expect(fd, SYNC_COMMIT, NULL, NULL, "create saved the state", &e) < 0)
+	if (sync_send(fd, WIRE_CREATED, 0, NULL) < 0 ||
+	    sync_expect(fd, WIRE_COMMIT, NULL, NULL, "create saved the state", &e) < 0)
 		_exit(1);
 	closep(&c->sock[1]);
 
@@ -972,7 +973,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	struct sockaddr_un sa;
 	if (sock_addr(c->state_fd, &sa) < 0)
 		return berth_error_set(err, ENAMETOOLONG, "start socket");
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(c->listen_fd, 4) < 0)
 		return berth_error_set(err, errno, "start socket");
@@ -1008,7 +1009,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	 * the init runs something (berth and the waiting init are non-dumpable
 	 * for anything with a host /proc): the copy is made while the init sets
 	 * up its mounts, and the init applies it right before its first hook
-	 * (SYNC_EXE). Otherwise (a shared or joined pid namespace) berth itself
+	 * (WIRE_EXE). Otherwise (a shared or joined pid namespace) berth itself
 	 * is in sight: it detaches before the clone.
 	 */
 	c->exe_lazy = (c->clone_flags | c->unshare_flags) & CLONE_NEWPID;
@@ -1055,27 +1056,27 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		r = berth_ns_write_id_maps(c->pid, c->spec, err);
 		if (r < 0)
 			return r;
-		sync_send(fd, SYNC_MAPS_DONE, 0, NULL);
+		sync_send(fd, WIRE_MAPS_DONE, 0, NULL);
 		r = send_bind_sources(c, err);
 		if (r < 0)
 			return r;
 	}
 	if (c->unshare_flags & CLONE_NEWUSER) {
-		r = sync_expect(fd, SYNC_USERNS_READY, NULL, NULL, "creating the user namespace",
+		r = sync_expect(fd, WIRE_USERNS_READY, NULL, NULL, "creating the user namespace",
 				err);
 		if (r < 0)
 			return r;
 		r = berth_ns_write_id_maps(c->pid, c->spec, err);
 		if (r < 0)
 			return r;
-		sync_send(fd, SYNC_MAPS_DONE, 0, NULL);
+		sync_send(fd, WIRE_MAPS_DONE, 0, NULL);
 		r = send_bind_sources(c, err);
 		if (r < 0)
 			return r;
 	}
 	if (c->need_fork) {
 		int32_t p = 0;
-		r = sync_expect(fd, SYNC_PID, &p, NULL, "entering the pid namespace", err);
+		r = sync_expect(fd, WIRE_PID, &p, NULL, "entering the pid namespace", err);
 		if (r < 0)
 			return r;
 		waitpid(c->child, NULL, 0);
@@ -1105,11 +1106,11 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		if (!segs)
 			return berth_error_set(err, ENOMEM, "protect the runtime binary");
 	}
-	r = sync_expect(fd, SYNC_MOUNTS_READY, NULL, NULL, "setting up its root filesystem", err);
+	r = sync_expect(fd, WIRE_MOUNTS_READY, NULL, NULL, "setting up its root filesystem", err);
 	if (r < 0)
 		return r;
 	if (c->exe_lazy) {
-		r = sync_send_fd(fd, SYNC_EXE, c->exe.fd, segs);
+		r = sync_send_fd(fd, WIRE_EXE, c->exe.fd, segs);
 		if (r < 0)
 			return berth_error_set(err, -r,
 					       "protect the runtime binary: send the copy");
@@ -1123,11 +1124,11 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		r = berth_hooks_run(&c->spec->hooks, BERTH_HOOK_CREATE_RUNTIME, hs, err);
 	if (r < 0)
 		return r;
-	if (sync_send(fd, SYNC_HOOKS_DONE, 0, hs) < 0)
+	if (sync_send(fd, WIRE_HOOKS_DONE, 0, hs) < 0)
 		return berth_error_setx(err, EPIPE,
 					"container init exited before createContainer hooks");
 	if (c->spec->process.terminal) {
-		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, NULL, "opening its terminal",
+		r = sync_expect_fd(fd, WIRE_CONSOLE, &c->console_fd, NULL, "opening its terminal",
 				   err);
 		if (r < 0)
 			return r;
@@ -1139,7 +1140,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 				return r;
 		}
 	}
-	r = sync_expect(fd, SYNC_CREATED, NULL, NULL, "it was created", err);
+	r = sync_expect(fd, WIRE_CREATED, NULL, NULL, "it was created", err);
 	if (r < 0)
 		return r;
 	r = create_write_state(c, false, err);
@@ -1150,7 +1151,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		if (r < 0)
 			return r;
 	}
-	if (sync_send(fd, SYNC_COMMIT, 0, NULL) < 0)
+	if (sync_send(fd, WIRE_COMMIT, 0, NULL) < 0)
 		return berth_error_setx(err, EPIPE, "container init exited before it was created");
 	logf_(c->ctx, BERTH_LOG_DEBUG, "created container \"%s\" with init pid %d", c->id,
 	      (int)c->pid);
@@ -1285,17 +1286,16 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 	struct sockaddr_un sa;
 	if (sock_addr(dirfd, &sa) < 0)
 		return berth_error_set(err, ENAMETOOLONG, "start socket");
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return berth_error_set(err, errno, "container \"%s\": connect to its init", s->id);
 
 	_cleanup_free_ char *json = container_state_json(s, "created", false);
 	if (!json)
 		return berth_error_set(err, ENOMEM, "state");
-	int r = write_all(fd, json, strlen(json));
-	if (r < 0 || shutdown(fd, SHUT_WR) < 0)
-		return berth_error_set(err, r < 0 ? -r : errno, "container \"%s\": send start",
-				       s->id);
+	int r = sync_send(fd, WIRE_START, 0, json);
+	if (r < 0)
+		return berth_error_set(err, -r, "container \"%s\": send start", s->id);
 
 	/* From here on the container runs its program (or has tried to). */
 	s->started = true;
@@ -1304,35 +1304,24 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 	if (r < 0)
 		return r;
 
-	_cleanup_free_ char *reply = NULL;
+	/* the init's answer: a seccomp listener first (maybe), then its error or the end */
 	_cleanup_close_ int notify_fd = -EBADF;
-	r = berth_seccomp_read_reply(fd, SYNC_MAX_TEXT, &reply, &notify_fd);
-	if (r < 0)
-		return berth_error_set(err, -r, "container \"%s\": read start reply", s->id);
-
+	r = sync_expect_end(fd, "container init", WIRE_SECCOMP_FD, &notify_fd, err);
 	_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
-	load_spec_copy(dirfd, &spec);
-	_cleanup_free_ char *rjson = container_state_json(s, "running", false);
-	if (notify_fd >= 0) {
+	_cleanup_free_ char *rjson = NULL;
+	if (r >= 0) {
+		load_spec_copy(dirfd, &spec);
+		rjson = container_state_json(s, "running", false);
+	}
+	if (r > 0) {
 		/* the init's next calls may wait for the agent: it gets the listener first */
 		r = start_seccomp_agent(spec, s, notify_fd, rjson, err);
 		if (r < 0)
 			return r;
-		int none = -EBADF;
-		free(reply);
-		reply = NULL;
-		r = berth_seccomp_read_reply(fd, SYNC_MAX_TEXT, &reply, &none);
-		closep(&none);
-		if (r < 0)
-			return berth_error_set(err, -r, "container \"%s\": read start reply",
-					       s->id);
+		r = sync_expect_end(fd, "container init", 0, NULL, err);
 	}
-	if (reply && *reply) {
-		char *msg = strchr(reply, ' ');
-		int code = atoi(reply);
-		return berth_error_setx(err, code > 0 ? code : EIO, "start \"%s\": %s", s->id,
-					msg ? msg + 1 : reply);
-	}
+	if (r < 0)
+		return berth_error_prefix(err, "start \"%s\"", s->id);
 	/*
 	 * runtime-spec 1.3: a failed poststart hook is an error; the container
 	 * is stopped and the lifecycle goes on with its destruction (what

@@ -328,7 +328,7 @@ static int exec_load_seccomp(void *data, struct berth_error **err)
 	int r = berth_seccomp_load(d->filter, &nfd, err);
 	if (r < 0 || nfd < 0)
 		return r;
-	r = sync_send_fd(d->sock, SYNC_SECCOMP_FD, nfd, NULL);
+	r = sync_send_fd(d->sock, WIRE_SECCOMP_FD, nfd, NULL);
 	if (r < 0)
 		return berth_error_set(err, -r, "seccomp: send the listener");
 	return 0;
@@ -351,7 +351,7 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
 		if (berth_terminal_open(proc, !c->p->console_socket, &master, &slave, &e) < 0)
 			child_fail(fd, e, 1);
-		if (sync_send_fd(fd, SYNC_CONSOLE, master, NULL) < 0)
+		if (sync_send_fd(fd, WIRE_CONSOLE, master, NULL) < 0)
 			_exit(1);
 		if (berth_terminal_attach(TAKE_FD(slave), proc->user.uid, false, &e) < 0)
 			child_fail(fd, e, 1);
@@ -425,7 +425,7 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 	}
 	closep(&root_fd);
 
-	/* the process speaks on the socket only after our SYNC_PID: it waits for our exit */
+	/* the process speaks on the socket only after our WIRE_PID: it waits for our exit */
 	int go[2];
 	if (pipe2(go, O_CLOEXEC) < 0) {
 		berth_error_set(&e, errno, "pipe");
@@ -445,7 +445,7 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 		close(go[0]);
 		process_main(c);
 	}
-	sync_send(fd, SYNC_PID, pid, NULL);
+	sync_send(fd, WIRE_PID, pid, NULL);
 	_exit(0);
 }
 
@@ -660,7 +660,7 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 	int fd = c->sock[0];
 
 	int32_t p = 0;
-	r = sync_expect(fd, SYNC_PID, &p, NULL, "entering the container", err);
+	r = sync_expect(fd, WIRE_PID, &p, NULL, "entering the container", err);
 	waitpid(c->helper, NULL, 0);
 	c->helper = 0;
 	if (r < 0)
@@ -673,7 +673,7 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 				       (int)c->pid);
 
 	if (c->proc->terminal) {
-		r = sync_expect_fd(fd, SYNC_CONSOLE, &c->console_fd, NULL, "opening its terminal",
+		r = sync_expect_fd(fd, WIRE_CONSOLE, &c->console_fd, NULL, "opening its terminal",
 				   err);
 		if (r < 0)
 			return r;
@@ -686,7 +686,7 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 	}
 	if (c->seccomp && c->seccomp->notify) {
 		_cleanup_close_ int nfd = -EBADF;
-		r = sync_expect_fd(fd, SYNC_SECCOMP_FD, &nfd, NULL, "loading seccomp", err);
+		r = sync_expect_fd(fd, WIRE_SECCOMP_FD, &nfd, NULL, "loading seccomp", err);
 		if (r >= 0)
 			r = seccomp_agent(c, nfd, err);
 		if (r < 0)
@@ -694,18 +694,7 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 	}
 
 	/* execve closes the socket: EOF means the program runs */
-	enum sync_type t = 0;
-	int32_t v = 0;
-	_cleanup_free_ char *text = NULL;
-	r = sync_recv(fd, &t, &v, &text);
-	if (r == -EPIPE)
-		return 0;
-	if (r < 0)
-		return berth_error_set(err, -r, "read from the exec'd process");
-	if (t == SYNC_ERROR)
-		return berth_error_setx(err, v > 0 ? v : EIO, "%s", text ? text : "unknown error");
-	return berth_error_setx(err, EPROTO, "unexpected message %u from the exec'd process",
-				(unsigned)t);
+	return sync_expect_end(fd, "the exec'd process", 0, NULL, err);
 }
 
 static int exit_code(int status)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #include "config.h"
 #include "net.h"
+#include "sync.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
@@ -343,28 +345,26 @@ static int find_helper(char **ret)
 }
 
 /*
- * Run berth-net with req on stdin, nsfd (or none) as fd 3 and the locked state
- * dir (or none) as fd 4; its stdout into *ret_out. berth-net never touches fd
- * 4: it holds the container's lock while it lives, so that should berth die,
- * a delete waits for the helper to finish before it tears down what it made.
+ * Run berth-net with a socket on fd 0, nsfd (or none) as fd 3 and the locked
+ * state dir as fd 4; send it op (WIRE_NET_ADD with req, or WIRE_NET_DEL) and
+ * wait for its WIRE_NET_DONE or WIRE_ERROR and its exit. berth-net keeps its record
+ * in the state dir (BERTH_NET_STATE_FILE) and holds the container's lock
+ * while it lives, so that should berth die, a delete waits for the helper to
+ * finish before it tears down what it made.
  */
-static int run_helper(const char *req, int nsfd, int lock_fd, char **ret_out,
-		      struct berth_error **err)
+static int run_helper(int op, const char *req, int nsfd, int lock_fd, struct berth_error **err)
 {
 	_cleanup_free_ char *path = NULL;
 	int r = find_helper(&path);
 	if (r < 0)
 		return berth_error_setx(
 			err, -r, "network: helper berth-net not found (set BERTH_NET_HELPER)");
-	int in[2] = { -EBADF, -EBADF }, out[2] = { -EBADF, -EBADF }, ep[2] = { -EBADF, -EBADF };
+	int sp[2] = { -EBADF, -EBADF };
 	_cleanup_close_ int ns3 = -EBADF, lock4 = -EBADF;
-	_cleanup_free_ char *o = NULL, *e = NULL;
 	int status = 0;
 	pid_t pid;
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
-		r = berth_error_set(err, errno, "network: pipe");
-		goto out;
-	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return berth_error_set(err, errno, "network: socketpair");
 	/* fd 3 in the helper: dup2 from a number that is surely not 3 clears CLOEXEC */
 	if ((nsfd >= 0 && (ns3 = fcntl(nsfd, F_DUPFD_CLOEXEC, 10)) < 0) ||
 	    (lock_fd >= 0 && (lock4 = fcntl(lock_fd, F_DUPFD_CLOEXEC, 10)) < 0)) {
@@ -373,9 +373,10 @@ static int run_helper(const char *req, int nsfd, int lock_fd, char **ret_out,
 	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, sp[1], 0);
+	/* berth-net says all it has to say on the socket */
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	if (ns3 >= 0)
 		posix_spawn_file_actions_adddup2(&fa, ns3, 3);
 	if (lock4 >= 0)
@@ -394,34 +395,27 @@ static int run_helper(const char *req, int nsfd, int lock_fd, char **ret_out,
 		r = berth_error_set(err, r, "network: run \"%s\"", path);
 		goto out;
 	}
-	closep(&in[0]);
-	closep(&out[1]);
-	closep(&ep[1]);
-	(void)write_all(in[1], req, strlen(req));
-	closep(&in[1]);
-	read_fd_all(out[0], 65536, &o, NULL);
-	read_fd_all(ep[0], 4096, &e, NULL);
+	closep(&sp[1]);
+	struct wire_msg m = WIRE_MSG_INIT;
+	r = sync_send(sp[0], WIRE_NET_REQUEST, op, req);
+	if (r >= 0)
+		r = wire_recv(sp[0], &m);
+	closep(&sp[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		int code = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
-		if (e) {
-			size_t n = strlen(e);
-			while (n && e[n - 1] == '\n')
-				e[--n] = 0;
-		}
-		r = berth_error_setx(err, code > 1 ? code : EIO, "network: %s",
-				     e && *e ? e : "berth-net failed");
-		goto out;
+	bool exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (r >= 0 && m.type == WIRE_NET_DONE && m.n_fds == 0 && exited_ok) {
+		r = 0;
+	} else if (r >= 0 && m.type == WIRE_ERROR && m.text) {
+		r = berth_error_setx(err, m.value > 0 ? m.value : EIO, "network: %s", m.text);
+	} else {
+		/* killed, or gone without a word */
+		r = berth_error_setx(err, EIO, "network: berth-net failed");
 	}
-	*ret_out = o ? TAKE_PTR(o) : strdup("");
-	r = *ret_out ? 0 : berth_error_set(err, ENOMEM, "network");
+	wire_msg_done(&m);
 out:
-	for (int i = 0; i < 2; i++) {
-		closep(&in[i]);
-		closep(&out[i]);
-		closep(&ep[i]);
-	}
+	for (int i = 0; i < 2; i++)
+		closep(&sp[i]);
 	return r;
 }
 
@@ -433,47 +427,18 @@ int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret
 	_cleanup_close_ int nsfd = open(p, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0)
 		return berth_error_set(err, errno, "network: open \"%s\"", p);
-	/*
-	 * The request is recorded first: should berth-net or berth die half-way,
-	 * teardown finds in it all it needs to remove whatever was made.
-	 */
-	int r = write_file_atomic_at(state_fd, BERTH_NET_STATE_FILE, n->request, strlen(n->request),
-				     0600);
-	if (r < 0)
-		return berth_error_set(err, -r, "network: save \"%s\"", BERTH_NET_STATE_FILE);
-	_cleanup_free_ char *req = NULL, *out = NULL;
-	if (asprintf(&req, "op=add\n%s", n->request) < 0)
-		return berth_error_set(err, ENOMEM, "network");
-	r = run_helper(req, nsfd, state_fd, &out, err);
+	int r = run_helper(WIRE_NET_ADD, n->request, nsfd, state_fd, err);
 	if (r < 0)
 		return r;
-	r = write_file_atomic_at(state_fd, BERTH_NET_STATE_FILE, out, strlen(out), 0600);
-	if (r < 0) {
-		/* undo now, while the namespace is ours: netDevices come back from it */
-		_cleanup_free_ char *del = NULL, *o2 = NULL;
-		if (asprintf(&del, "op=del\n%s", out) >= 0)
-			run_helper(del, nsfd, state_fd, &o2, NULL);
-		return berth_error_set(err, -r, "network: save \"%s\"", BERTH_NET_STATE_FILE);
-	}
 	*ret_netns = TAKE_FD(nsfd);
 	return 0;
 }
 
 int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err)
 {
-	_cleanup_free_ char *rec = NULL, *req = NULL, *out = NULL;
-	char why[128];
-	int r = read_trusted_file_at(state_fd, BERTH_NET_STATE_FILE, 65536, &rec, NULL, why,
-				     sizeof(why));
-	if (r == -ENOENT)
+	/* no record, nothing made: no need to run the helper */
+	if (faccessat(state_fd, BERTH_NET_STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT)
 		return 0;
-	if (r < 0)
-		return berth_error_setx(err, -r, "network: \"%s\" %s", BERTH_NET_STATE_FILE, why);
-	if (asprintf(&req, "op=del\n%s", rec) < 0)
-		return berth_error_set(err, ENOMEM, "network");
-	r = run_helper(req, netns_fd, state_fd, &out, err);
-	if (r < 0)
-		return r;
-	unlinkat(state_fd, BERTH_NET_STATE_FILE, 0);
-	return 0;
+	return run_helper(WIRE_NET_DEL, NULL, netns_fd, state_fd, err);
 }

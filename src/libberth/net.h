@@ -11,7 +11,7 @@
 
 #include "spec.h"
 
-#define BERTH_NET_STATE_FILE "network" /* in the state dir: what berth-net made */
+#define BERTH_NET_STATE_FILE "network" /* in the state dir: berth-net's record of what it made */
 #define BERTH_NET_LEASE_DIR  ".net"    /* in the state root: <bridge>.leases */
 
 struct berth_net {
@@ -28,16 +28,18 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 
 /*
  * Run berth-net for the container whose init is pid: veth, addresses, routes,
- * netDevices. Records the request in <state>/network before, and what was
- * made after, so that teardown can undo it even when berth-net or berth died
- * in between. On failure berth-net undoes its own work; the record stays for
- * teardown. Returns the network namespace fd in *ret_netns (the caller closes it).
+ * netDevices. berth-net records the request in <state>/network before, and
+ * what it made after, so that teardown can undo it even when berth-net or
+ * berth died in between; only berth-net reads or writes that record. On
+ * failure berth-net undoes its own work; the record stays for teardown.
+ * Returns the network namespace fd in *ret_netns (the caller closes it).
  */
 int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret_netns,
 		    struct berth_error **err);
 
 /*
- * Undo berth_net_setup from <state>/network alone (0 if there is none), with
+ * Have berth-net undo berth_net_setup from <state>/network alone (0 if there
+ * is none, without running it), with
  * or without a live init or namespace: nftables rules, host veth end, lease,
  * the bridge berth made once nothing uses it, netDevices back to the host
  * (through netns_fd when the namespace is still there, else by waiting for the

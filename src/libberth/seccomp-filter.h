@@ -112,18 +112,6 @@ int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_
 int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd,
 		       struct berth_error **err);
 
-/* Send fd over a unix socket with SCM_RIGHTS (one NUL byte of payload). */
-int berth_seccomp_send_fd(int sock, int fd, struct berth_error **err);
-
-/*
- * Read a stream socket until EOF, like read_fd_all(), but also take an fd
- * passed with SCM_RIGHTS (its NUL payload byte is dropped). Returns early,
- * after the message that carried the fd: the sender may be waiting in a
- * notified syscall for the agent that fd is meant for; call again for the
- * rest. *ret_fd is -EBADF when none came. Returns 0 or -errno.
- */
-int berth_seccomp_read_reply(int sock, size_t max, char **ret_text, int *ret_fd);
-
 /*
  * Hand the listener fd to the agent: connect to listener_path (SOCK_STREAM)
  * and send the containerProcessState JSON ({"ociVersion", "fds":

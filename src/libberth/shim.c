@@ -24,6 +24,7 @@
 #include "config.h"
 #include "shim.h"
 #include "state.h"
+#include "sync.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
@@ -32,7 +33,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-#define REPORT_MAX (64 * 1024)
+#define REPORT_MAX_LOGS 4096 /* log messages of create: more is a runaway report */
 
 static const char *root_of(const struct berth_context *ctx)
 {
@@ -136,20 +137,20 @@ static int find_shim(char **ret)
 	return path_find_program("BERTH_SHIM", fixed, ELEMENTSOF(fixed), "berth-shim", ret);
 }
 
-/* Report lines from the child to berth: "W level msg", "C" (created), "E code msg", "OK". */
+/*
+ * The child's report to berth, on the wire: WIRE_LOG {level, message},
+ * WIRE_CREATED, WIRE_ERROR {errno, message}; berth-shim then sends
+ * WIRE_SHIM_READY (or its own WIRE_ERROR).
+ */
 static void report_log(void *data, enum berth_log_level level, const char *msg)
 {
-	dprintf(*(int *)data, "W %d %s\n", (int)level, msg);
+	(void)sync_send(*(int *)data, WIRE_LOG, (int32_t)level, msg);
 }
 
 static void report_error(int fd, int code, const char *msg)
 {
-	char line[4096];
-	snprintf(line, sizeof(line), "%s", msg);
-	for (char *p = line; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	dprintf(fd, "E %d %s\n", code, line);
+	struct berth_error e = { .code = code, .msg = (char *)msg };
+	sync_send_error(fd, &e);
 }
 
 static void fd_arg(char ***a, const char *opt, int fd, char buf[static 16])
@@ -193,7 +194,7 @@ static _noreturn_ void shim_child(struct berth_context *ctx, const struct berth_
 		report_error(rep, e->code, e->msg);
 		_exit(1);
 	}
-	dprintf(rep, "C\n");
+	(void)sync_send(rep, WIRE_CREATED, 0, NULL);
 
 	/* the container has its stdio: ours must not hold the caller's terminal or pipes */
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -259,8 +260,8 @@ int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts 
 		return berth_error_setx(err, -r, "berth-shim not found (set BERTH_SHIM)");
 
 	int rep[2];
-	if (pipe2(rep, O_CLOEXEC) < 0)
-		return berth_error_set(err, errno, "berth-shim: pipe");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep) < 0)
+		return berth_error_set(err, errno, "berth-shim: socketpair");
 	_cleanup_close_ int rfd = rep[0];
 	pid_t p = fork();
 	if (p < 0) {
@@ -279,51 +280,42 @@ int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts 
 	waitpid(p, NULL, 0);
 
 	/*
-	 * Until "OK" or "E ...": not EOF, since the waiting init holds a copy
-	 * of the pipe until it executes.
+	 * Until WIRE_SHIM_READY or WIRE_ERROR, not the end: the waiting init
+	 * holds a copy of the socket until it executes.
 	 */
-	_cleanup_free_ char *text = malloc(REPORT_MAX + 1);
-	if (!text)
-		return berth_error_set(err, ENOMEM, "berth-shim");
-	size_t len = 0;
-	int read_errno = 0;
-	text[0] = 0;
-	for (;;) {
-		ssize_t k = read(rfd, text + len, REPORT_MAX - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
+	bool created = false, ok = false;
+	int code = 0, read_errno = 0;
+	_cleanup_free_ char *msg = NULL;
+	for (size_t n_logs = 0; !ok && !msg;) {
+		struct wire_msg m = WIRE_MSG_INIT;
+		r = wire_recv(rfd, &m);
+		if (r == -EPIPE)
+			break;
+		if (r < 0) {
 			/* what was read so far decides: a created container is deleted below */
-			read_errno = errno;
+			read_errno = r == -EBADMSG || r == -EMSGSIZE ? EPROTO : -r;
 			break;
 		}
-		len += (size_t)k;
-		text[len] = 0;
-		if (k == 0 || len == REPORT_MAX || strstr(text, "OK\n") == text ||
-		    strstr(text, "\nOK\n") || strstr(text, "\nE ") || strncmp(text, "E ", 2) == 0)
-			if (k == 0 || len == REPORT_MAX || text[len - 1] == '\n')
-				break;
-	}
-	bool created = false, ok = false;
-	int code = 0;
-	const char *msg = NULL;
-	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
-	     l = strtok_r(NULL, "\n", &save)) {
-		if (l[0] == 'W' && l[1] == ' ' && ctx && ctx->log) {
-			char *end = NULL;
-			long lvl = strtol(l + 2, &end, 10);
-			bool debug = lvl == BERTH_LOG_DEBUG;
-			if (end && *end == ' ' && (!debug || ctx->debug))
-				ctx->log(ctx->log_data, (enum berth_log_level)lvl, end + 1);
-		} else if (streq(l, "C")) {
+		if (m.type == WIRE_LOG && ++n_logs > REPORT_MAX_LOGS) {
+			read_errno = EMSGSIZE; /* a report that never ends is not waited for */
+		} else if (m.type == WIRE_LOG && m.text && ctx && ctx->log &&
+			   m.value >= BERTH_LOG_ERROR && m.value <= BERTH_LOG_DEBUG) {
+			bool debug = m.value == BERTH_LOG_DEBUG;
+			if (!debug || ctx->debug)
+				ctx->log(ctx->log_data, (enum berth_log_level)m.value, m.text);
+		} else if (m.type == WIRE_CREATED) {
 			created = true;
-		} else if (streq(l, "OK")) {
+		} else if (m.type == WIRE_SHIM_READY) {
 			ok = true;
-		} else if (l[0] == 'E' && l[1] == ' ' && !msg) {
-			char *end = NULL;
-			code = (int)strtol(l + 2, &end, 10);
-			msg = end && *end == ' ' ? end + 1 : l + 2;
+		} else if (m.type == WIRE_ERROR) {
+			code = m.value;
+			msg = m.text ? TAKE_PTR(m.text) : strdup("unknown error");
+			if (!msg)
+				read_errno = ENOMEM;
 		}
+		wire_msg_done(&m);
+		if (read_errno)
+			break;
 	}
 	if (!ok) {
 		if (created) {

@@ -1,52 +1,44 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Messages between berth and the container init over a SOCK_SEQPACKET
- * socketpair: each is a type, an integer and an optional text. The init
- * sends its errors up as SYNC_ERROR {errno, message} instead of printing.
+ * libberth's side of the wire (util/wire.h): send a message, or wait for the
+ * one expected and turn a WIRE_ERROR {errno, message} into a berth_error.
+ * A forked child sends its errors up as WIRE_ERROR instead of printing.
  */
 #pragma once
 
 #include <stdint.h>
 
 #include "berth/error.h"
+#include "util/wire.h"
 
-enum sync_type {
-	SYNC_ERROR = 1,	   /* child -> parent: value = errno, text = message */
-	SYNC_USERNS_READY, /* child -> parent: a new user ns exists, write the id maps */
-	SYNC_MAPS_DONE,	   /* parent -> child */
-	SYNC_PID,	   /* child -> parent: value = pid of the real init (double fork) */
-	SYNC_MOUNTS_READY, /* child -> parent: run prestart and createRuntime hooks */
-	SYNC_HOOKS_DONE,   /* parent -> child: text = state JSON for createContainer hooks */
-	SYNC_CREATED,	   /* child -> parent: waiting on the exec fifo */
-	SYNC_CONSOLE,	   /* child -> parent: the pty master, passed with SCM_RIGHTS */
-	SYNC_SECCOMP_FD,   /* child -> parent: a seccomp notify listener (exec), SCM_RIGHTS */
-	SYNC_EXE,	   /* parent -> child: a sealed copy of berth (SCM_RIGHTS), text = its
-			    * segments: the init's exe becomes it before it runs anything */
-	SYNC_COMMIT,	   /* parent -> child: the state is saved; until then a closed socket
-			    * means create died, and the init exits */
-	SYNC_MOUNT_SOURCE, /* parent -> child: a bind source opened with the host's credentials
-			    * in the init's mount namespace (SCM_RIGHTS) */
-};
-
-#define SYNC_MAX_TEXT 65536
-
-int sync_send(int fd, enum sync_type type, int32_t value, const char *text);
-/* Receive one message. Peer gone -> -EPIPE. text is malloc'd (may be NULL). */
-int sync_recv(int fd, enum sync_type *ret_type, int32_t *ret_value, char **ret_text);
-/*
- * Receive and expect type. A SYNC_ERROR becomes *err (its message as is), a
- * closed socket "container init exited before <what>".
- */
-int sync_expect(int fd, enum sync_type type, int32_t *ret_value, char **ret_text, const char *what,
-		struct berth_error **err);
+int sync_send(int fd, enum wire_type type, int32_t value, const char *text);
 /* Send a message carrying passfd (SCM_RIGHTS) and text (may be NULL). */
-int sync_send_fd(int fd, enum sync_type type, int passfd, const char *text);
-/*
- * Like sync_expect() for a message sent with sync_send_fd(): *ret_fd gets the
- * passed fd (O_CLOEXEC) and *ret_text (if not NULL) the text, malloc'd or
- * NULL; the call fails with EPROTO if no fd came.
- */
-int sync_expect_fd(int fd, enum sync_type type, int *ret_fd, char **ret_text, const char *what,
-		   struct berth_error **err);
+int sync_send_fd(int fd, enum wire_type type, int passfd, const char *text);
 /* Send an error up (child side); never fails loudly. */
 void sync_send_error(int fd, const struct berth_error *e);
+
+/*
+ * Receive one message from peer (a name for errors: "container init") and
+ * expect type. A WIRE_ERROR becomes *err with its errno and message as is;
+ * a closed socket "<peer> exited before <what>"; another type, or fds where
+ * none were due, EPROTO. On success *ret gets the message (wire_msg_done()).
+ */
+int sync_expect_msg(int fd, enum wire_type type, const char *peer, const char *what,
+		    struct wire_msg *ret, struct berth_error **err);
+/* The same from the container init; ret_value and ret_text (malloc'd or NULL) may be NULL. */
+int sync_expect(int fd, enum wire_type type, int32_t *ret_value, char **ret_text, const char *what,
+		struct berth_error **err);
+/*
+ * Like sync_expect() for a message sent with sync_send_fd(): *ret_fd gets the
+ * passed fd (O_CLOEXEC); the call fails with EPROTO if no fd came.
+ */
+int sync_expect_fd(int fd, enum wire_type type, int *ret_fd, char **ret_text, const char *what,
+		   struct berth_error **err);
+/*
+ * After the last message: wait until peer closes its end (it executed its
+ * program: the socket was O_CLOEXEC); 0 then. With ret_fd, a message of
+ * fd_type carrying an fd may come first: 1, and *ret_fd gets the fd. A
+ * WIRE_ERROR becomes *err as sync_expect_msg() makes it, anything else EPROTO.
+ */
+int sync_expect_end(int fd, const char *peer, enum wire_type fd_type, int *ret_fd,
+		    struct berth_error **err);

@@ -2,11 +2,14 @@
 /*
  * berth-net: veth networking for berth, over rtnetlink with libmnl. A small
  * helper of its own (berth is static and libmnl has no static library): berth
- * runs it with a key=value request on stdin and, for "add", the container's
- * network namespace as fd 3. It prints what it made (key=value) on stdout, or
- * one line "berth-net: <msg>" on stderr and exits 1. It leaves nothing half-made.
+ * runs it with a socket on fd 0, the container's network namespace as fd 3
+ * (always for add) and its locked state dir as fd 4. Over the socket
+ * (util/wire.h) it gets one WIRE_NET_REQUEST: WIRE_NET_ADD with key=value
+ * lines, or WIRE_NET_DEL, which undoes what its record in the state dir
+ * says; it answers WIRE_NET_DONE (text: what it made) or WIRE_ERROR {errno,
+ * message}. It leaves nothing half-made.
  *
- * Request keys: op=add|del, id, leases (dir of the lease files), bridge,
+ * Request and record keys: id, leases (dir of the lease files), bridge,
  * host_if, if (name in the container), address, subnet, gateway, mac, mtu,
  * address6, subnet6, gateway6, netdev="<host name> <container name>" (repeated).
  */
@@ -36,8 +39,15 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
+#include "util/fd.h"
+#include "util/wire.h"
+
 #define MAX_NETDEVS  16
+#define WIRE_FD	     0 /* the socket to berth: the request in, the answer out */
 #define NS_FD	     3
+#define STATE_FD     4	       /* the container's state dir, locked by berth */
+#define RECORD	     "network" /* in it: what del needs (src/libberth/net.h) */
+#define RECORD_MAX   65536
 #define NL_BUF	     32768
 #define BRIDGE_GROUP 0x6274 /* "bt": the interface group of the bridges berth makes */
 
@@ -1274,6 +1284,9 @@ static int family_resolve(struct nl *n, int family, int bridge_index, struct fam
 	return 0;
 }
 
+/* What do_add made, as key=value lines: the answer to berth. */
+static char made[4096];
+
 static int do_add(struct req *q, int nsfd)
 {
 	struct nl host = { 0 }, ctr = { 0 };
@@ -1290,8 +1303,8 @@ static int do_add(struct req *q, int nsfd)
 				  .subnet = q->subnet6,
 				  .gateway = q->gateway6,
 				  .on = q->address6 || q->subnet6 };
-	char out[4096];
-	size_t o = (size_t)snprintf(out, sizeof(out), "id=%s\n", q->id);
+	char *out = made;
+	size_t o = (size_t)snprintf(out, sizeof(made), "id=%s\n", q->id);
 	int moved = 0;
 	/* fds stay open until exit: this process does one request */
 	int self_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -1376,11 +1389,11 @@ static int do_add(struct req *q, int nsfd)
 			goto fail;
 		}
 		veth_made = true;
-		o += (size_t)snprintf(out + o, sizeof(out) - o,
+		o += (size_t)snprintf(out + o, sizeof(made) - o,
 				      "bridge=%s\nhost_if=%s\nleases=%s\naddress=%s/%d\n",
 				      q->bridge, q->host_if, q->leases, a4, v4.net.prefix);
 		if (v6.on)
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "address6=%s/%d\n", a6,
+			o += (size_t)snprintf(out + o, sizeof(made) - o, "address6=%s/%d\n", a6,
 					      v6.net.prefix);
 	}
 
@@ -1397,7 +1410,7 @@ static int do_add(struct req *q, int nsfd)
 			     q->netdev_host[moved], q->netdev_ctr[moved]);
 			goto fail_netdevs;
 		}
-		o += (size_t)snprintf(out + o, sizeof(out) - o, "netdev=%s %s\n",
+		o += (size_t)snprintf(out + o, sizeof(made) - o, "netdev=%s %s\n",
 				      q->netdev_host[moved], q->netdev_ctr[moved]);
 	}
 
@@ -1455,10 +1468,9 @@ static int do_add(struct req *q, int nsfd)
 			nft_del(q->host_if, NULL);
 			goto fail_netdevs;
 		}
-		o += (size_t)snprintf(out + o, sizeof(out) - o, "nft=1\n");
+		snprintf(out + o, sizeof(made) - o, "nft=1\n");
 	}
-	fwrite(out, 1, o, stdout);
-	return fflush(stdout) == 0 ? 0 : -EIO;
+	return 0;
 
 fail_inside:
 	if (setns(self_ns, CLONE_NEWNET) < 0)
@@ -1603,14 +1615,21 @@ static int parse_request(char *text, struct req *q)
 			const char *key;
 			const char **dst;
 		} map[] = {
-			{ "op", &q->op },	    { "id", &q->id },
-			{ "leases", &q->leases },   { "bridge", &q->bridge },
-			{ "host_if", &q->host_if }, { "if", &q->ifname },
-			{ "mac", &q->mac },	    { "mtu", &q->mtu },
-			{ "address", &q->address }, { "subnet", &q->subnet },
-			{ "gateway", &q->gateway }, { "address6", &q->address6 },
-			{ "subnet6", &q->subnet6 }, { "gateway6", &q->gateway6 },
-			{ "nat", &q->nat },	    { "ports", &q->ports },
+			{ "id", &q->id },
+			{ "leases", &q->leases },
+			{ "bridge", &q->bridge },
+			{ "host_if", &q->host_if },
+			{ "if", &q->ifname },
+			{ "mac", &q->mac },
+			{ "mtu", &q->mtu },
+			{ "address", &q->address },
+			{ "subnet", &q->subnet },
+			{ "gateway", &q->gateway },
+			{ "address6", &q->address6 },
+			{ "subnet6", &q->subnet6 },
+			{ "gateway6", &q->gateway6 },
+			{ "nat", &q->nat },
+			{ "ports", &q->ports },
 		};
 		bool known = false;
 		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -1640,43 +1659,96 @@ static int parse_request(char *text, struct req *q)
 	return 0;
 }
 
+/*
+ * ---- the record ----
+ *
+ * <state dir>/network (fd 4, locked by berth while this runs) holds what a
+ * later del needs: the request, written before anything is made, then what
+ * was made. Only this helper reads and writes it; berth asks over the wire.
+ */
+static int record_save(const char *text)
+{
+	int r = write_file_atomic_at(STATE_FD, RECORD, text, strlen(text), 0600);
+	return r < 0 ? fail(r, "save \"%s\"", RECORD) : 0;
+}
+
+/* Read the record into *ret (malloc'd); -ENOENT, quietly, when there is none. */
+static int record_load(char **ret)
+{
+	char why[128];
+	int r = read_trusted_file_at(STATE_FD, RECORD, RECORD_MAX, ret, NULL, why, sizeof(why));
+	if (r == -ENOENT)
+		return r;
+	return r < 0 ? failx(r, "\"%s\" %s", RECORD, why) : 0;
+}
+
+/* op=add: record the request, make it all, record what was made (or undo it). */
+static int op_add(char *text, int nsfd)
+{
+	struct req q = { .op = "add" };
+	if (nsfd < 0)
+		return failx(-EBADF, "no network namespace fd");
+	int r = record_save(text);
+	if (r >= 0)
+		r = parse_request(text, &q);
+	if (r >= 0)
+		r = do_add(&q, nsfd);
+	if (r < 0)
+		return r; /* do_add undid its work; the record stays for teardown */
+	r = record_save(made);
+	if (r < 0) {
+		/* undo now, while the namespace is ours: netDevices come back from it */
+		static char again[sizeof(made)];
+		struct req u = { .op = "del" };
+		memcpy(again, made, sizeof(made));
+		if (parse_request(again, &u) >= 0)
+			do_del(&u, nsfd);
+	}
+	return r;
+}
+
+/* op=del: undo what the record says; the record goes only when all of that worked. */
+static int op_del(int nsfd)
+{
+	char *text = NULL;
+	struct req q = { .op = "del" };
+	int r = record_load(&text);
+	if (r == -ENOENT)
+		return 0;
+	if (r >= 0)
+		r = parse_request(text, &q);
+	if (r >= 0)
+		r = do_del(&q, nsfd);
+	if (r >= 0 && unlinkat(STATE_FD, RECORD, 0) < 0 && errno != ENOENT)
+		r = fail(-errno, "remove \"%s\"", RECORD);
+	free(text);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	static char text[65536];
-	size_t len = 0;
-	ssize_t n;
-	while (len < sizeof(text) - 1 && (n = read(0, text + len, sizeof(text) - 1 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		len += (size_t)n;
-	}
-	text[len] = 0;
-
-	struct req q = { 0 };
-	int r = parse_request(text, &q);
+	struct wire_msg m = WIRE_MSG_INIT;
+	int r = wire_recv(WIRE_FD, &m);
 	int nsfd = fcntl(NS_FD, F_GETFD) >= 0 ? NS_FD : -1;
-	if (r >= 0) {
-		if (q.op && !strcmp(q.op, "add")) {
-			if (nsfd < 0)
-				r = failx(-EBADF, "no network namespace fd");
-			else
-				r = do_add(&q, nsfd);
-		} else if (q.op && !strcmp(q.op, "del")) {
-			r = do_del(&q, nsfd);
-		} else {
-			r = failx(-EINVAL, "unknown op \"%s\"", q.op ? q.op : "");
-		}
-	}
+	if (r < 0)
+		r = fail(r, "read the request");
+	else if (m.type != WIRE_NET_REQUEST || m.n_fds > 0)
+		r = failx(-EPROTO, "not a request");
+	else if (fcntl(STATE_FD, F_GETFD) < 0)
+		r = failx(-EBADF, "no state dir fd");
+	else if (m.value == WIRE_NET_ADD && m.text)
+		r = op_add(m.text, nsfd);
+	else if (m.value == WIRE_NET_DEL)
+		r = op_del(nsfd);
+	else
+		r = failx(-EINVAL, "unknown op %d", (int)m.value);
 	if (r < 0) {
 		if (!errbuf[0])
 			snprintf(errbuf, sizeof(errbuf), "%s", strerror(-r));
-		fprintf(stderr, "%s\n", errbuf);
-		return -r > 1 && -r < 256 ? -r : 1; /* berth takes the exit status as errno */
+		wire_send(WIRE_FD, WIRE_ERROR, -r, errbuf, NULL, 0);
+		return 1;
 	}
-	return 0;
+	return wire_send(WIRE_FD, WIRE_NET_DONE, 0, made, NULL, 0) < 0 ? 1 : 0;
 }

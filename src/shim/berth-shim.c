@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "util/sdnotify.h"
+#include "util/wire.h"
 
 /* The berth side: src/libberth/shim.h and berth.h (BERTH_ATTACH_*). */
 #define LOG_FILE     "container.log"
@@ -64,8 +65,11 @@ static size_t outlen;
 
 static void fail(int code, const char *what)
 {
-	if (S.report >= 0)
-		dprintf(S.report, "E %d %s: %s\n", code, what, strerror(code));
+	if (S.report >= 0) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s: %s", what, strerror(code));
+		wire_send(S.report, WIRE_ERROR, code, msg, NULL, 0);
+	}
 	if (S.init > 0) {
 		kill(S.init, SIGKILL);
 		waitpid(S.init, NULL, 0);
@@ -391,7 +395,7 @@ int main(int argc, char *argv[])
 	S.sd.mainpid = S.init;
 
 	/* ready: berth may start the container and exit */
-	dprintf(S.report, "OK\n");
+	wire_send(S.report, WIRE_SHIM_READY, 0, NULL, NULL, 0);
 	close(S.report);
 	S.report = -1;
 

@@ -523,6 +523,36 @@ def test_untrusted_lease_file_is_refused(env, nets, how):
     assert leases_of(env, br) == []
 
 
+@pytest.mark.parametrize("how", ["mode", "symlink"])
+def test_untrusted_record_is_refused(env, nets, how):
+    """berth-net, the only reader of <state>/network, reads it back only as it wrote it:
+    from a record others may write, or a symlink, delete releases nothing and says why."""
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx)
+    cid, _ = env.create(["sleep", "300"])
+    rec = env.root / cid / "network"
+    host_if = re.search(r"^host_if=(bv\S+)$", rec.read_text(), re.M).group(1)
+    if how == "mode":
+        os.chmod(rec, 0o666)
+        why = "is writable by group or others (mode 0666)"
+    else:
+        rec.rename(rec.with_name("elsewhere"))
+        rec.symlink_to("elsewhere")
+        why = "cannot be opened"
+    r = env.berth("delete", "--force", cid)
+    # delete goes on (the container is gone) and warns with the cause
+    assert r.rc == 0 and env.container_ids() == [], r
+    assert f'delete "{cid}": network: "network" {why}' in r.err, r
+    # (the veth went with the namespace) its lease was not released from that record
+    assert any(cid in l for l in leases_of(env, br)), leases_of(env, br)
+    # without its host end and state dir the lease is dead: the next container drops it
+    ip("link", "del", host_if, check=False)
+    other, _ = env.create()
+    env.delete(other, force=True)
+    assert leases_of(env, br) == []
+    assert wait_links_gone(br) == []
+
+
 def test_helper_crash_leaves_nothing(env, nets, monkeypatch):
     """berth-net killed after it made everything, before it could report: create
     fails and its rollback removes the lease, the veth and the nftables rules."""

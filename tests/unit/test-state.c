@@ -130,19 +130,19 @@ static void test_sync(void)
 {
 	int sv[2];
 	check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	check(sync_send(sv[0], SYNC_PID, 42, NULL) == 0);
-	check(sync_send(sv[0], SYNC_ERROR, EACCES, "mount \"proc\": denied") == 0);
+	check(sync_send(sv[0], WIRE_PID, 42, NULL) == 0);
+	check(sync_send(sv[0], WIRE_ERROR, EACCES, "mount \"proc\": denied") == 0);
 
 	int32_t v = 0;
 	struct berth_error *e = NULL;
-	check(sync_expect(sv[1], SYNC_PID, &v, NULL, "pid", &e) == 0 && v == 42);
-	check(sync_expect(sv[1], SYNC_CREATED, NULL, NULL, "created", &e) == -EACCES);
+	check(sync_expect(sv[1], WIRE_PID, &v, NULL, "pid", &e) == 0 && v == 42);
+	check(sync_expect(sv[1], WIRE_CREATED, NULL, NULL, "created", &e) == -EACCES);
 	check(strcmp(e->msg, "mount \"proc\": denied") == 0);
 	berth_error_free(e);
 	e = NULL;
 
 	close(sv[0]);
-	check(sync_expect(sv[1], SYNC_CREATED, NULL, NULL, "it was created", &e) == -EPIPE);
+	check(sync_expect(sv[1], WIRE_CREATED, NULL, NULL, "it was created", &e) == -EPIPE);
 	check(strcmp(e->msg, "container init exited before it was created") == 0);
 	berth_error_free(e);
 	close(sv[1]);

@@ -72,12 +72,12 @@ static void test_sync_fd_roundtrip(void)
 	check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	check(devnull >= 0);
-	check(sync_send_fd(sp[1], SYNC_CONSOLE, devnull, "with text") == 0);
+	check(sync_send_fd(sp[1], WIRE_CONSOLE, devnull, "with text") == 0);
 
 	int got = -1;
 	char *text = NULL;
 	struct berth_error *e = NULL;
-	check(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, &text, "a test", &e) == 0);
+	check(sync_expect_fd(sp[0], WIRE_CONSOLE, &got, &text, "a test", &e) == 0);
 	check(text && strcmp(text, "with text") == 0);
 	free(text);
 	struct stat a, b;
@@ -89,18 +89,18 @@ static void test_sync_fd_roundtrip(void)
 	/* an error instead of the fd comes up as the error */
 	struct berth_error err = { .code = ENOENT, .msg = (char *)"no ptmx here" };
 	sync_send_error(sp[1], &err);
-	check(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "a test", &e) == -ENOENT);
+	check(sync_expect_fd(sp[0], WIRE_CONSOLE, &got, NULL, "a test", &e) == -ENOENT);
 	check(strcmp(e->msg, "no ptmx here") == 0);
 	berth_error_free(e);
 	e = NULL;
 
 	/* a message without an fd is a protocol error; a closed peer says what it was before */
-	check(sync_send(sp[1], SYNC_CONSOLE, 0, NULL) == 0);
-	check(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "a test", &e) == -EPROTO);
+	check(sync_send(sp[1], WIRE_CONSOLE, 0, NULL) == 0);
+	check(sync_expect_fd(sp[0], WIRE_CONSOLE, &got, NULL, "a test", &e) == -EPROTO);
 	berth_error_free(e);
 	e = NULL;
 	close(sp[1]);
-	check(sync_expect_fd(sp[0], SYNC_CONSOLE, &got, NULL, "opening its terminal", &e) ==
+	check(sync_expect_fd(sp[0], WIRE_CONSOLE, &got, NULL, "opening its terminal", &e) ==
 	      -EPIPE);
 	check(strstr(e->msg, "before opening its terminal"));
 	berth_error_free(e);
