@@ -23,8 +23,24 @@
 #include "util/fd.h"
 #include "util/macro.h"
 
+const char *state_status(int dirfd, const struct berth_state *s)
+{
+	if (s->creating)
+		return "creating";
+	if (s->pid <= 0)
+		return "stopped";
+	uint64_t st = proc_start_time(s->pid);
+	if (st == 0 || st != s->pid_start_time)
+		return "stopped";
+	if (!s->started)
+		return "created";
+	if (cgroup_is_frozen(s->cgroup))
+		return "paused";
+	return "running";
+}
+
 /* Read the state of id (lock released again) and its status; the container must have a cgroup. */
-static int load(struct berth_context *ctx, const char *id, struct berth_container_state **ret,
+static int load(struct berth_context *ctx, const char *id, struct berth_state **ret,
 		const char **ret_status, int *ret_dirfd, struct berth_error **err)
 {
 	int r = berth_id_check(id, err);
@@ -35,19 +51,19 @@ static int load(struct berth_context *ctx, const char *id, struct berth_containe
 			   err);
 	if (r < 0)
 		return r;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	r = state_read(dirfd, id, &s, err);
 	if (r < 0)
 		return r;
 	if (s->creating) {
-		state_free(s);
+		berth_state_free(s);
 		return berth_error_setx(err, EINVAL,
 					"container \"%s\" is creating: its create has not finished "
 					"(delete it if that create died)",
 					id);
 	}
 	if (!s->cgroup) {
-		state_free(s);
+		berth_state_free(s);
 		return berth_error_setx(err, ENOENT, "container \"%s\" has no cgroup", id);
 	}
 	*ret_status = state_status(dirfd, s);
@@ -61,7 +77,7 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 		 struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	const char *status = "stopped";
 	int r = load(ctx, id, &s, &status, &dirfd, err);
 	if (r < 0 || !s)
@@ -73,7 +89,7 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 		r = cgroup_apply(s->cgroup, res, true, err);
 	if (r < 0)
 		berth_error_prefix(err, "update \"%s\"", id);
-	state_free(s);
+	berth_state_free(s);
 	return r;
 }
 
@@ -81,7 +97,7 @@ static int pause_resume(struct berth_context *ctx, const char *id, bool freeze,
 			struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	const char *status = "stopped";
 	int r = load(ctx, id, &s, &status, &dirfd, err);
 	if (r < 0 || !s)
@@ -92,7 +108,7 @@ static int pause_resume(struct berth_context *ctx, const char *id, bool freeze,
 				     freeze ? "pause" : "resume", id, status, want);
 	else if ((r = cgroup_freeze(s->cgroup, freeze, err)) < 0)
 		berth_error_prefix(err, "%s \"%s\"", freeze ? "pause" : "resume", id);
-	state_free(s);
+	berth_state_free(s);
 	return r;
 }
 
@@ -287,7 +303,7 @@ static int emit_new_ooms(const char *id, const char *cg, uint64_t *seen,
 int berth_events(struct berth_context *ctx, const char *id, const struct berth_events_opts *o,
 		 struct berth_error **err)
 {
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	const char *status = "stopped";
 	_cleanup_close_ int dirfd = -EBADF;
 	int r = load(ctx, id, &s, &status, &dirfd, err);
@@ -296,7 +312,7 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 	_cleanup_free_ char *cg = TAKE_PTR(s->cgroup);
 	pid_t pid = s->pid;
 	uint64_t start = s->pid_start_time;
-	state_free(s);
+	berth_state_free(s);
 	if (streq(status, "stopped"))
 		return berth_error_setx(err, EINVAL, "events \"%s\": container is stopped", id);
 	if (o->stats_only) {

@@ -57,7 +57,7 @@ struct exec_ctx {
 	const struct berth_exec_params *p;
 	const char *root;
 	int dirfd; /* state dir, locked until the process runs */
-	struct berth_container_state *st;
+	struct berth_state *st;
 	struct berth_spec *spec;  /* the container's saved config.json */
 	struct berth_spec *pspec; /* the process file, when given */
 	struct berth_process *proc;
@@ -82,7 +82,7 @@ static const char *state_root(const struct berth_context *ctx)
 static void exec_ctx_done(struct exec_ctx *c)
 {
 	closep(&c->dirfd);
-	state_free(c->st);
+	berth_state_free(c->st);
 	berth_spec_free(c->spec);
 	berth_spec_free(c->pspec);
 	berth_seccomp_free(c->seccomp);

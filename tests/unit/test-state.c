@@ -76,7 +76,7 @@ static void test_state_roundtrip(void)
 	e = NULL;
 
 	char *keys[] = { "a", "k2", NULL }, *values[] = { "1", "v \"quoted\"", NULL };
-	struct berth_container_state s = {
+	struct berth_state s = {
 		.id = "c1",
 		.bundle = "/b",
 		.rootfs = "/b/rootfs",
@@ -91,7 +91,7 @@ static void test_state_roundtrip(void)
 	check(s.pid_start_time > 0);
 	check(state_write(dirfd, &s, &e) == 0);
 
-	struct berth_container_state *r = NULL;
+	struct berth_state *r = NULL;
 	check(state_read(dirfd, "c1", &r, &e) == 0);
 	check(strcmp(r->bundle, "/b") == 0 && strcmp(r->cgroup, "/sys/fs/cgroup/x") == 0);
 	check(r->pid == getpid() && r->pid_start_time == s.pid_start_time);
@@ -103,7 +103,7 @@ static void test_state_roundtrip(void)
 	/* a different start time means the PID was reused: stopped */
 	r->pid_start_time++;
 	check(strcmp(state_status(dirfd, r), "stopped") == 0);
-	state_free(r);
+	berth_state_free(r);
 
 	/* a zombie is stopped */
 	pid_t child = fork();
@@ -190,10 +190,10 @@ static void test_untrusted_root(void)
 
 	/* a state.json others can write: not ours */
 	check(state_dir_open(root, "c1", false, &fd, &e) == 0);
-	struct berth_container_state s = { .id = (char *)"c1", .bundle = (char *)"/b" };
+	struct berth_state s = { .id = (char *)"c1", .bundle = (char *)"/b" };
 	check(state_write(fd, &s, NULL) == 0);
 	check(fchmodat(fd, STATE_FILE, 0622, 0) == 0);
-	struct berth_container_state *got = NULL;
+	struct berth_state *got = NULL;
 	check(state_read(fd, "c1", &got, &e) == -EPERM && !got);
 	check(streq(e->msg,
 		    "state of \"c1\": state.json is writable by group or others (mode 0622)"));
@@ -201,7 +201,7 @@ static void test_untrusted_root(void)
 	e = NULL;
 	check(fchmodat(fd, STATE_FILE, 0644, 0) == 0);
 	check(state_read(fd, "c1", &got, NULL) == 0 && got);
-	state_free(got);
+	berth_state_free(got);
 	check(state_dir_remove(root, "c1", fd) == 0);
 	close(fd);
 
