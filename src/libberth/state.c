@@ -312,7 +312,9 @@ char *state_json(const struct berth_state *s, const char *status, bool full, con
 			    s->annotation_values[i] ? s->annotation_values[i] : "");
 	if (full && s->has_exit_code) {
 		/* berth-shim's record, annotation style (extension fields of the state) */
-		gen_key_int(&j, "berth.exitCode", s->exit_code);
+		char code[16];
+		snprintf(code, sizeof(code), "%d", s->exit_code);
+		gen_key_str(&j, "berth.exitCode", code); /* annotations are strings */
 		gen_key_str(&j, "berth.exitedAt", s->exited_at ? s->exited_at : "");
 	}
 	gen_close(&j, false);
