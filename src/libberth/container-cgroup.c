@@ -14,10 +14,10 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 
 #include "berth/berth.h"
 #include "cgroup.h"
+#include "json.h"
 #include "resources.h"
 #include "state.h"
 #include "util/fd.h"
@@ -124,129 +124,111 @@ int berth_resume(struct berth_context *ctx, const char *id, struct berth_error *
 
 /* ---- events ---- */
 
-static void js(yajl_gen g, const char *s)
+static void mem_entry(struct gen *g, const char *key, const struct cgroup_mem_entry *e)
 {
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+	gen_str(g, key);
+	gen_open(g, false);
+	gen_key_u64(g, "limit", e->limit);
+	gen_key_u64(g, "usage", e->usage);
+	gen_key_u64(g, "max", e->max);
+	gen_key_u64(g, "failcnt", e->failcnt);
+	gen_close(g, false);
 }
 
-static void ju(yajl_gen g, const char *key, uint64_t v)
+static void blkio_list(struct gen *g, const char *key, const struct cgroup_blkio_entry *v, size_t n)
 {
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	if (key)
-		js(g, key);
-	yajl_gen_number(g, buf, (size_t)n);
-}
-
-static void mem_entry(yajl_gen g, const char *key, const struct cgroup_mem_entry *e)
-{
-	js(g, key);
-	yajl_gen_map_open(g);
-	ju(g, "limit", e->limit);
-	ju(g, "usage", e->usage);
-	ju(g, "max", e->max);
-	ju(g, "failcnt", e->failcnt);
-	yajl_gen_map_close(g);
-}
-
-static void blkio_list(yajl_gen g, const char *key, const struct cgroup_blkio_entry *v, size_t n)
-{
-	js(g, key);
-	yajl_gen_array_open(g);
+	gen_str(g, key);
+	gen_open(g, true);
 	for (size_t i = 0; i < n; i++) {
-		yajl_gen_map_open(g);
-		ju(g, "major", v[i].major);
-		ju(g, "minor", v[i].minor);
-		js(g, "op");
-		js(g, v[i].op);
-		ju(g, "value", v[i].value);
-		yajl_gen_map_close(g);
+		gen_open(g, false);
+		gen_key_u64(g, "major", v[i].major);
+		gen_key_u64(g, "minor", v[i].minor);
+		gen_str(g, "op");
+		gen_str(g, v[i].op);
+		gen_key_u64(g, "value", v[i].value);
+		gen_close(g, false);
 	}
-	yajl_gen_array_close(g);
+	gen_close(g, true);
 }
 
 static char *event_json(const char *type, const char *id, const struct cgroup_stats *s)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (!g)
+	struct gen j;
+	struct gen *g = &j;
+	if (gen_init(g, NULL) < 0)
 		return NULL;
-	yajl_gen_map_open(g);
-	js(g, "type");
-	js(g, type);
-	js(g, "id");
-	js(g, id);
+	gen_open(g, false);
+	gen_str(g, "type");
+	gen_str(g, type);
+	gen_str(g, "id");
+	gen_str(g, id);
 	if (s) {
-		js(g, "data");
-		yajl_gen_map_open(g);
+		gen_str(g, "data");
+		gen_open(g, false);
 
-		js(g, "cpu");
-		yajl_gen_map_open(g);
-		js(g, "usage");
-		yajl_gen_map_open(g);
-		ju(g, "total", s->cpu_total);
-		js(g, "percpu");
-		yajl_gen_array_open(g);
+		gen_str(g, "cpu");
+		gen_open(g, false);
+		gen_str(g, "usage");
+		gen_open(g, false);
+		gen_key_u64(g, "total", s->cpu_total);
+		gen_str(g, "percpu");
+		gen_open(g, true);
 		for (size_t i = 0; i < s->n_percpu; i++)
-			ju(g, NULL, s->percpu[i]);
-		yajl_gen_array_close(g);
-		ju(g, "kernel", s->cpu_kernel);
-		ju(g, "user", s->cpu_user);
-		yajl_gen_map_close(g);
-		js(g, "throttling");
-		yajl_gen_map_open(g);
-		ju(g, "periods", s->periods);
-		ju(g, "throttledPeriods", s->throttled_periods);
-		ju(g, "throttledTime", s->throttled_time);
-		yajl_gen_map_close(g);
-		yajl_gen_map_close(g);
+			gen_u64(g, s->percpu[i]);
+		gen_close(g, true);
+		gen_key_u64(g, "kernel", s->cpu_kernel);
+		gen_key_u64(g, "user", s->cpu_user);
+		gen_close(g, false);
+		gen_str(g, "throttling");
+		gen_open(g, false);
+		gen_key_u64(g, "periods", s->periods);
+		gen_key_u64(g, "throttledPeriods", s->throttled_periods);
+		gen_key_u64(g, "throttledTime", s->throttled_time);
+		gen_close(g, false);
+		gen_close(g, false);
 
-		js(g, "memory");
-		yajl_gen_map_open(g);
-		ju(g, "cache", s->mem_cache);
+		gen_str(g, "memory");
+		gen_open(g, false);
+		gen_key_u64(g, "cache", s->mem_cache);
 		mem_entry(g, "usage", &s->mem);
 		mem_entry(g, "swap", &s->swap);
 		mem_entry(g, "kernel", &s->kernel);
-		js(g, "raw");
-		yajl_gen_map_open(g);
+		gen_str(g, "raw");
+		gen_open(g, false);
 		for (size_t i = 0; i < s->n_raw; i++)
-			ju(g, s->raw_keys[i], s->raw_values[i]);
-		yajl_gen_map_close(g);
-		yajl_gen_map_close(g);
+			gen_key_u64(g, s->raw_keys[i], s->raw_values[i]);
+		gen_close(g, false);
+		gen_close(g, false);
 
-		js(g, "pids");
-		yajl_gen_map_open(g);
-		ju(g, "current", s->pids_current);
-		ju(g, "limit", s->pids_limit);
-		yajl_gen_map_close(g);
+		gen_str(g, "pids");
+		gen_open(g, false);
+		gen_key_u64(g, "current", s->pids_current);
+		gen_key_u64(g, "limit", s->pids_limit);
+		gen_close(g, false);
 
-		js(g, "blkio");
-		yajl_gen_map_open(g);
+		gen_str(g, "blkio");
+		gen_open(g, false);
 		blkio_list(g, "ioServiceBytesRecursive", s->io_bytes, s->n_io_bytes);
 		blkio_list(g, "ioServicedRecursive", s->io_ops, s->n_io_ops);
-		yajl_gen_map_close(g);
+		gen_close(g, false);
 
-		js(g, "hugetlb");
-		yajl_gen_map_open(g);
+		gen_str(g, "hugetlb");
+		gen_open(g, false);
 		for (size_t i = 0; i < s->n_hugetlb; i++) {
-			js(g, s->hugetlb[i].size);
-			yajl_gen_map_open(g);
-			ju(g, "usage", s->hugetlb[i].usage);
-			ju(g, "max", s->hugetlb[i].max);
-			ju(g, "failcnt", s->hugetlb[i].failcnt);
-			yajl_gen_map_close(g);
+			gen_str(g, s->hugetlb[i].size);
+			gen_open(g, false);
+			gen_key_u64(g, "usage", s->hugetlb[i].usage);
+			gen_key_u64(g, "max", s->hugetlb[i].max);
+			gen_key_u64(g, "failcnt", s->hugetlb[i].failcnt);
+			gen_close(g, false);
 		}
-		yajl_gen_map_close(g);
+		gen_close(g, false);
 
-		yajl_gen_map_close(g);
+		gen_close(g, false);
 	}
-	yajl_gen_map_close(g);
-	const unsigned char *buf;
-	size_t len;
+	gen_close(g, false);
 	char *out = NULL;
-	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
-		out = strndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return out;
+	return gen_finish(g, &out, NULL) < 0 ? NULL : out;
 }
 
 static int emit_stats(const char *id, const char *cg, const struct berth_events_opts *o,

@@ -855,10 +855,69 @@ int gen_finish(struct gen *j, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF are not valid. */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
 void gen_str(struct gen *j, const char *s)
 {
-	if (j->st == yajl_gen_status_ok)
-		j->st = yajl_gen_string(j->g, (const unsigned char *)s, strlen(s));
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, n;
+
+	if (j->st != yajl_gen_status_ok)
+		return;
+	while (i < len && (n = utf8_len(u + i)) > 0)
+		i += n;
+	if (i == len) {
+		j->st = yajl_gen_string(j->g, u, len);
+		return;
+	}
+	/* JSON text is UTF-8: a byte that starts no valid sequence becomes U+FFFD */
+	_cleanup_free_ char *t = malloc(len * 3 + 1);
+	if (!t) {
+		j->st = yajl_gen_generation_complete; /* any failure: the document is lost */
+		return;
+	}
+	size_t k = 0;
+	for (i = 0; i < len; i += n) {
+		n = utf8_len(u + i);
+		if (n == 0) {
+			memcpy(t + k, "\xef\xbf\xbd", 3);
+			k += 3;
+			n = 1;
+		} else {
+			memcpy(t + k, u + i, n);
+			k += n;
+		}
+	}
+	j->st = yajl_gen_string(j->g, (const unsigned char *)t, k);
 }
 
 void gen_int(struct gen *j, long long v)
