@@ -1222,8 +1222,8 @@ static int start_seccomp_agent(const struct berth_spec *spec, const struct berth
 	return 0;
 }
 
-static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_state *s,
-			 bool force, struct berth_error **err);
+static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_state *s, bool force,
+			 struct berth_error **err);
 
 /*
  * With the state dir locked: release the init and wait until it executed (or
@@ -1413,8 +1413,8 @@ static int open_init_netns(const struct berth_state *s)
 	return fd >= 0 ? fd : -EBADF;
 }
 
-static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_state *s,
-			 bool force, struct berth_error **err)
+static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_state *s, bool force,
+			 struct berth_error **err)
 {
 	const char *status = state_status(dirfd, s);
 	if ((streq(status, "running") || streq(status, "paused")) && !force)

@@ -57,8 +57,8 @@ void json_parser_init(struct json_parser *p, const char *file, const char *prefi
 int json_parse(struct json_parser *p, const char *text, size_t len, yajl_val *ret_root);
 
 /* Path steps: each returns the old length for json_pop(). */
-size_t json_push_key(struct json_parser *p, const char *key); /* ".key", "key" at the top */
-size_t json_push_index(struct json_parser *p, size_t i);      /* "[i]" */
+size_t json_push_key(struct json_parser *p, const char *key);	/* ".key", "key" at the top */
+size_t json_push_index(struct json_parser *p, size_t i);	/* "[i]" */
 size_t json_push_name(struct json_parser *p, const char *name); /* "[\"name\"]": data as keys */
 void json_pop(struct json_parser *p, size_t old);
 
@@ -132,17 +132,17 @@ int json_conv_object(struct json_parser *p, yajl_val v, json_object_fn fn, void 
  * Field helpers: look up key in obj and convert it under "<path>.<key>".
  * 1 if key was present and converted, 0 if absent (or null), < 0 on error.
  */
-#define JSON_FIELD(p, obj, key, call)                              \
-	({                                                         \
-		yajl_val _v = json_member((obj), (key));           \
-		int _r = 0;                                        \
-		if (_v) {                                          \
-			size_t _old = json_push_key((p), (key));   \
-			yajl_val v = _v;                           \
-			_r = (call);                               \
-			json_pop((p), _old);                       \
-		}                                                  \
-		_r;                                                \
+#define JSON_FIELD(p, obj, key, call)                            \
+	({                                                       \
+		yajl_val _v = json_member((obj), (key));         \
+		int _r = 0;                                      \
+		if (_v) {                                        \
+			size_t _old = json_push_key((p), (key)); \
+			yajl_val v = _v;                         \
+			_r = (call);                             \
+			json_pop((p), _old);                     \
+		}                                                \
+		_r;                                              \
 	})
 
 int json_field_string(struct json_parser *p, yajl_val obj, const char *key, char **ret);

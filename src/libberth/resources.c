@@ -134,7 +134,7 @@ static int conv_device(struct json_parser *p, yajl_val v, void *elem)
 			else {
 				size_t o = json_push_key(p, "access");
 				r = json_fail(p, "\"%s\" may only hold r, w and m",
-					  shorten(access).s);
+					      shorten(access).s);
 				json_pop(p, o);
 				return r;
 			}
@@ -249,7 +249,7 @@ static int parse_memory(struct json_parser *p, yajl_val m, void *data)
 		if (vals[i] < -1) {
 			size_t o = json_push_key(p, names[i]);
 			r = json_fail(p, "%" PRId64 " must be -1 (unlimited) or a number of bytes",
-				  vals[i]);
+				      vals[i]);
 			json_pop(p, o);
 			return r;
 		}
@@ -273,10 +273,10 @@ static int parse_cpu(struct json_parser *p, yajl_val c, void *data)
 	    (r = f_u64(p, c, "period", &x->has_period, &x->period)) < 0 ||
 	    (r = f_i64(p, c, "realtimeRuntime", &x->has_realtime_runtime, &x->realtime_runtime)) <
 		    0 ||
-	    (r = f_u64(p, c, "realtimePeriod", &x->has_realtime_period,
-		       &x->realtime_period)) < 0 ||
+	    (r = f_u64(p, c, "realtimePeriod", &x->has_realtime_period, &x->realtime_period)) < 0 ||
 	    (r = f_i64(p, c, "idle", &x->has_idle, &x->idle)) < 0 ||
-	    (r = json_field_string(p, c, "cpus", &x->cpus)) < 0 || (r = json_field_string(p, c, "mems", &x->mems)) < 0)
+	    (r = json_field_string(p, c, "cpus", &x->cpus)) < 0 ||
+	    (r = json_field_string(p, c, "mems", &x->mems)) < 0)
 		return r;
 	x->has_shares &= x->shares != 0;
 	x->has_quota &= x->quota != 0;
@@ -286,7 +286,7 @@ static int parse_cpu(struct json_parser *p, yajl_val c, void *data)
 	if (x->has_quota && x->quota < -1) {
 		size_t o = json_push_key(p, "quota");
 		r = json_fail(p, "%" PRId64 " must be -1 (unlimited) or a number of microseconds",
-			  x->quota);
+			      x->quota);
 		json_pop(p, o);
 		return r;
 	}
@@ -316,12 +316,14 @@ static int parse_block_io(struct json_parser *p, yajl_val b, void *data)
 	int r;
 	if ((r = f_u16(p, b, "weight", &x->has_weight, &x->weight)) < 0 ||
 	    (r = f_u16(p, b, "leafWeight", &x->has_leaf_weight, &x->leaf_weight)) < 0 ||
-	    (r = json_field_array(p, b, "weightDevice", sizeof(*x->weight_device), conv_weight_device,
-			 (void **)&x->weight_device, &x->n_weight_device)) < 0)
+	    (r = json_field_array(p, b, "weightDevice", sizeof(*x->weight_device),
+				  conv_weight_device, (void **)&x->weight_device,
+				  &x->n_weight_device)) < 0)
 		return r;
 	for (size_t i = 0; i < 4; i++)
-		if ((r = json_field_array(p, b, tkeys[i], sizeof(struct berth_res_throttle), conv_throttle,
-				 (void **)&x->throttle[i], &x->n_throttle[i])) < 0)
+		if ((r = json_field_array(p, b, tkeys[i], sizeof(struct berth_res_throttle),
+					  conv_throttle, (void **)&x->throttle[i],
+					  &x->n_throttle[i])) < 0)
 			return r;
 	x->has_weight &= x->weight != 0;
 	x->has_leaf_weight &= x->leaf_weight != 0;
@@ -415,8 +417,8 @@ static int parse_root(struct json_parser *p, yajl_val root, struct berth_resourc
 	    (r = json_field_object(p, root, "cpu", parse_cpu, res)) < 0 ||
 	    (r = json_field_object(p, root, "pids", parse_pids, res)) < 0 ||
 	    (r = json_field_object(p, root, "blockIO", parse_block_io, res)) < 0 ||
-	    (r = json_field_array(p, root, "hugepageLimits", sizeof(*res->hugepages),
-				  conv_hugepage, (void **)&res->hugepages, &res->n_hugepages)) < 0 ||
+	    (r = json_field_array(p, root, "hugepageLimits", sizeof(*res->hugepages), conv_hugepage,
+				  (void **)&res->hugepages, &res->n_hugepages)) < 0 ||
 	    (r = json_field_object(p, root, "rdma", parse_rdma, res)) < 0 ||
 	    (r = json_field_object(p, root, "network", parse_network, res)) < 0 ||
 	    (r = json_field_object(p, root, "unified", parse_unified, res)) < 0)

@@ -287,10 +287,11 @@ static int parse_rule(struct json_parser *p, yajl_val v, struct berth_seccomp_ru
 				continue;
 			json_push_key(p, "names");
 			json_push_index(p, i);
-			return json_fail(p,
-					 "SCMP_ACT_NOTIFY cannot be used for \"%s\": berth needs it "
-					 "to hand the listener to the agent",
-					 rule->names[i]);
+			return json_fail(
+				p,
+				"SCMP_ACT_NOTIFY cannot be used for \"%s\": berth needs it "
+				"to hand the listener to the agent",
+				rule->names[i]);
 		}
 	}
 
@@ -310,8 +311,8 @@ static int parse_rule(struct json_parser *p, yajl_val v, struct berth_seccomp_ru
 }
 
 /* An array of names from table, each into *ret by or (flags) or appended (archs). */
-static int conv_names_u32(struct json_parser *p, yajl_val v, const struct name_u32 *table,
-			  size_t n, const char *what, unsigned long *or_into, uint32_t **append,
+static int conv_names_u32(struct json_parser *p, yajl_val v, const struct name_u32 *table, size_t n,
+			  const char *what, unsigned long *or_into, uint32_t **append,
 			  size_t *n_append)
 {
 	if (!YAJL_IS_ARRAY(v))

@@ -374,9 +374,8 @@ static int shim_pidfd(int dirfd)
 }
 
 /* Read the state; *ret_shim: a pidfd of its live shim or -1; *ret_init: of its live init or -1. */
-static int read_for_wait(struct berth_context *ctx, const char *id,
-			 struct berth_state **ret, int *ret_shim, int *ret_init,
-			 struct berth_error **err)
+static int read_for_wait(struct berth_context *ctx, const char *id, struct berth_state **ret,
+			 int *ret_shim, int *ret_init, struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	int r = state_dir_open(root_of(ctx), id, false, &dirfd, err);

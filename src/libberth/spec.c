@@ -224,10 +224,12 @@ static int parse_mount(struct json_parser *p, yajl_val v, void *elem)
 	    (r = json_field_string(p, v, "source", &m->source)) < 0 ||
 	    (r = json_field_string(p, v, "type", &m->type)) < 0 ||
 	    (r = json_field_strv(p, v, "options", &m->options, &m->n_options)) < 0 ||
-	    (r = json_field_array(p, v, "uidMappings", sizeof(struct berth_id_mapping), parse_id_mapping,
-			     (void **)&m->uid_mappings, &m->n_uid_mappings)) < 0 ||
-	    (r = json_field_array(p, v, "gidMappings", sizeof(struct berth_id_mapping), parse_id_mapping,
-			     (void **)&m->gid_mappings, &m->n_gid_mappings)) < 0)
+	    (r = json_field_array(p, v, "uidMappings", sizeof(struct berth_id_mapping),
+				  parse_id_mapping, (void **)&m->uid_mappings,
+				  &m->n_uid_mappings)) < 0 ||
+	    (r = json_field_array(p, v, "gidMappings", sizeof(struct berth_id_mapping),
+				  parse_id_mapping, (void **)&m->gid_mappings,
+				  &m->n_gid_mappings)) < 0)
 		return r;
 	return 0;
 }
@@ -268,14 +270,15 @@ static int parse_user(struct json_parser *p, yajl_val v, void *data)
 	struct berth_user *u = data;
 	int r;
 
-	if ((r = json_field_u32(p, v, "uid", &u->uid)) < 0 || (r = json_field_u32(p, v, "gid", &u->gid)) < 0)
+	if ((r = json_field_u32(p, v, "uid", &u->uid)) < 0 ||
+	    (r = json_field_u32(p, v, "gid", &u->gid)) < 0)
 		return r;
 	r = json_field_u32(p, v, "umask", &u->umask);
 	if (r < 0)
 		return r;
 	u->has_umask = r > 0;
 	r = json_field_array(p, v, "additionalGids", sizeof(uint32_t), parse_u32_elem,
-			(void **)&u->additional_gids, &u->n_additional_gids);
+			     (void **)&u->additional_gids, &u->n_additional_gids);
 	return r < 0 ? r : 0;
 }
 
@@ -312,12 +315,12 @@ static int parse_caps(struct json_parser *p, yajl_val o, void *data)
 	struct berth_caps *c = data;
 	int r;
 
-#define CAPSET(key, field)                                        \
-	do {                                                      \
+#define CAPSET(key, field)                                             \
+	do {                                                           \
 		r = JSON_FIELD(p, o, key, conv_caps(p, v, &c->field)); \
-		if (r < 0)                                        \
-			return r;                                 \
-		c->has_##field = r > 0;                           \
+		if (r < 0)                                             \
+			return r;                                      \
+		c->has_##field = r > 0;                                \
 	} while (0)
 	CAPSET("bounding", bounding);
 	CAPSET("effective", effective);
@@ -436,7 +439,7 @@ static int parse_process(struct json_parser *p, yajl_val v, void *data)
 	    (r = json_field_object(p, v, "user", parse_user, &proc->user)) < 0 ||
 	    (r = json_field_object(p, v, "capabilities", parse_caps, &proc->caps)) < 0 ||
 	    (r = json_field_array(p, v, "rlimits", sizeof(struct berth_rlimit), parse_rlimit,
-			     (void **)&proc->rlimits, &proc->n_rlimits)) < 0 ||
+				  (void **)&proc->rlimits, &proc->n_rlimits)) < 0 ||
 	    (r = json_field_bool(p, v, "noNewPrivileges", &proc->no_new_privileges)) < 0 ||
 	    (r = json_field_string(p, v, "apparmorProfile", &proc->apparmor_profile)) < 0 ||
 	    (r = json_field_string(p, v, "selinuxLabel", &proc->selinux_label)) < 0)
@@ -482,7 +485,7 @@ static int parse_hooks(struct json_parser *p, yajl_val v, void *data)
 
 	for (int k = 0; k < _BERTH_HOOK_MAX; k++) {
 		int r = json_field_array(p, v, hook_names[k], sizeof(struct berth_hook), parse_hook,
-				    (void **)&hooks->list[k], &hooks->n[k]);
+					 (void **)&hooks->list[k], &hooks->n[k]);
 		if (r < 0)
 			return r;
 	}
@@ -685,12 +688,12 @@ static int parse_memory_policy(struct json_parser *p, yajl_val v, void *data)
 		size_t old = json_push_key(p, "nodes");
 		if (r == -ERANGE)
 			r = json_fail(p, "\"%s\" names a node above %d", mp->nodes,
-				 BERTH_NUMA_MAX_NODES - 1);
+				      BERTH_NUMA_MAX_NODES - 1);
 		else
 			r = json_fail(p,
-				 "\"%s\" must be a list of node numbers and ranges, "
-				 "such as \"0-3,7\"",
-				 mp->nodes);
+				      "\"%s\" must be a list of node numbers and ranges, "
+				      "such as \"0-3,7\"",
+				      mp->nodes);
 		json_pop(p, old);
 		return r;
 	}
@@ -718,23 +721,28 @@ static int parse_linux(struct json_parser *p, yajl_val v, void *data)
 	struct berth_linux *l = data;
 	int r;
 
-	if ((r = json_field_array(p, v, "namespaces", sizeof(struct berth_namespace), parse_namespace,
-			     (void **)&l->namespaces, &l->n_namespaces)) < 0 ||
-	    (r = json_field_array(p, v, "uidMappings", sizeof(struct berth_id_mapping), parse_id_mapping,
-			     (void **)&l->uid_mappings, &l->n_uid_mappings)) < 0 ||
-	    (r = json_field_array(p, v, "gidMappings", sizeof(struct berth_id_mapping), parse_id_mapping,
-			     (void **)&l->gid_mappings, &l->n_gid_mappings)) < 0 ||
+	if ((r = json_field_array(p, v, "namespaces", sizeof(struct berth_namespace),
+				  parse_namespace, (void **)&l->namespaces, &l->n_namespaces)) <
+		    0 ||
+	    (r = json_field_array(p, v, "uidMappings", sizeof(struct berth_id_mapping),
+				  parse_id_mapping, (void **)&l->uid_mappings,
+				  &l->n_uid_mappings)) < 0 ||
+	    (r = json_field_array(p, v, "gidMappings", sizeof(struct berth_id_mapping),
+				  parse_id_mapping, (void **)&l->gid_mappings,
+				  &l->n_gid_mappings)) < 0 ||
 	    (r = json_field_object(p, v, "timeOffsets", parse_time_offsets, l)) < 0 ||
 	    (r = json_field_array(p, v, "devices", sizeof(struct berth_device), parse_device,
-			     (void **)&l->devices, &l->n_devices)) < 0 ||
+				  (void **)&l->devices, &l->n_devices)) < 0 ||
 	    (r = json_field_string(p, v, "cgroupsPath", &l->cgroups_path)) < 0 ||
 	    (r = json_field_string(p, v, "rootfsPropagation", &l->rootfs_propagation)) < 0 ||
 	    (r = json_field_strv(p, v, "maskedPaths", &l->masked_paths, &l->n_masked_paths)) < 0 ||
-	    (r = json_field_strv(p, v, "readonlyPaths", &l->readonly_paths, &l->n_readonly_paths)) < 0 ||
+	    (r = json_field_strv(p, v, "readonlyPaths", &l->readonly_paths, &l->n_readonly_paths)) <
+		    0 ||
 	    (r = json_field_string(p, v, "mountLabel", &l->mount_label)) < 0 ||
 	    (r = json_field_kv(p, v, "sysctl", &l->sysctl, &l->n_sysctl)) < 0 ||
 	    (r = json_field_object(p, v, "personality", parse_personality, &l->personality)) < 0 ||
-	    (r = json_field_object(p, v, "memoryPolicy", parse_memory_policy, &l->memory_policy)) < 0 ||
+	    (r = json_field_object(p, v, "memoryPolicy", parse_memory_policy, &l->memory_policy)) <
+		    0 ||
 	    (r = json_field_raw(p, v, "resources", &l->resources.text)) < 0 ||
 	    (r = json_field_raw(p, v, "seccomp", &l->seccomp.text)) < 0 ||
 	    (r = json_field_raw(p, v, "netDevices", &l->net_devices.text)) < 0 ||
@@ -750,7 +758,7 @@ static int parse_top(struct json_parser *p, yajl_val v, struct berth_spec *s)
 	if ((r = json_field_string(p, v, "ociVersion", &s->oci_version)) < 0 ||
 	    (r = json_field_object(p, v, "root", parse_root, s)) < 0 ||
 	    (r = json_field_array(p, v, "mounts", sizeof(struct berth_mount), parse_mount,
-			     (void **)&s->mounts, &s->n_mounts)) < 0)
+				  (void **)&s->mounts, &s->n_mounts)) < 0)
 		return r;
 	if ((r = json_field_object(p, v, "process", parse_process, &s->process)) < 0)
 		return r;

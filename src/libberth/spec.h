@@ -150,7 +150,6 @@ struct berth_device {
 	uint32_t file_mode, uid, gid;
 };
 
-
 struct berth_personality {
 	bool set;
 	char *domain; /* LINUX or LINUX32 */
@@ -247,7 +246,6 @@ int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
  */
 int berth_spec_parse_process(const char *text, size_t len, struct berth_spec **ret,
 			     struct berth_error **err);
-
 
 /* Read <bundle>/config.json (refusing files over BERTH_SPEC_MAX_SIZE) and parse it. */
 int berth_spec_load(const char *path, struct berth_spec **ret, struct berth_error **err);

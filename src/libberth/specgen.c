@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #include "berth/berth.h"
 #include "seccomp-default.h" /* generated from config/seccomp-default.json */
 #include "json.h"
@@ -215,6 +214,7 @@ int berth_spec_generate(bool rootless, char **ret_json, struct berth_error **err
 	if (r == -ENOMEM)
 		return berth_error_set(err, ENOMEM, "spec: generate config.json");
 	if (r < 0)
-		return berth_error_setx(err, EIO, "spec: generate config.json: json generator error %d", (int)j.st);
+		return berth_error_setx(
+			err, EIO, "spec: generate config.json: json generator error %d", (int)j.st);
 	return 0;
 }

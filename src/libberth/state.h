@@ -15,7 +15,6 @@
 #include "berth/berth.h"
 #include "berth/error.h"
 
-
 #define STATE_FILE   "state.json"
 #define STATE_CONFIG "config.json"
 #define STATE_SOCKET "start.sock"

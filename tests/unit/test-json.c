@@ -15,8 +15,8 @@
 #include "tests.h"
 
 /* A parser over text, with its tree; the caller frees the tree and the error. */
-static yajl_val parse(struct json_parser *p, const char *file, const char *prefix,
-		      const char *text, struct berth_error **err)
+static yajl_val parse(struct json_parser *p, const char *file, const char *prefix, const char *text,
+		      struct berth_error **err)
 {
 	yajl_val root = NULL;
 	json_parser_init(p, file, prefix, err);
@@ -133,10 +133,9 @@ static void test_integers(void)
 		yajl_val root = parse(&p, "f.json", NULL, text, &e);
 		int64_t si = 0;
 		uint64_t su = 0;
-		int r = cases[i].t->min < 0 ? JSON_FIELD(&p, root, "v",
-							 json_conv_i64(&p, v, cases[i].t, &si))
-					    : JSON_FIELD(&p, root, "v",
-							 json_conv_u64(&p, v, cases[i].t, &su));
+		int r = cases[i].t->min < 0
+				? JSON_FIELD(&p, root, "v", json_conv_i64(&p, v, cases[i].t, &si))
+				: JSON_FIELD(&p, root, "v", json_conv_u64(&p, v, cases[i].t, &su));
 		if (cases[i].err) {
 			char want[128];
 			snprintf(want, sizeof(want), "f.json: v: %s", cases[i].err);
@@ -262,7 +261,9 @@ static void test_gen(void)
 	gen_key_u64(&j, "u", UINT64_MAX);
 	gen_key_int(&j, "i", -5);
 	gen_key_str(&j, "null", NULL);
-	gen_key_str(&j, "bad", "a\xff" "b\xc3\xa9");
+	gen_key_str(&j, "bad",
+		    "a\xff"
+		    "b\xc3\xa9");
 	gen_key_bool(&j, "t", true);
 	gen_key_strv(&j, "l", list);
 	gen_str(&j, "raw");

@@ -262,7 +262,8 @@ static void test_state_document(void)
 	check(state_write(dirfd, r, &e) == 0);
 	berth_state_free(r);
 	check(state_read(dirfd, "d1", &r, &e) == 0);
-	check(r->has_exit_code && r->exit_code == 137 && streq(r->exited_at, "2026-01-01T00:00:01Z"));
+	check(r->has_exit_code && r->exit_code == 137 &&
+	      streq(r->exited_at, "2026-01-01T00:00:01Z"));
 	check(streq(r->rootfs, "/b/rootfs") && r->n_annotations == 1);
 
 	char *full = state_json(r, "stopped", true, NULL);
@@ -284,7 +285,8 @@ static void test_state_document(void)
 	check(write_file_atomic_at(dirfd, STATE_FILE, bad, sizeof(bad) - 1, 0600) == 0);
 	r = NULL;
 	check(state_read(dirfd, "d1", &r, &e) == -EBADMSG && !r);
-	check(streq(e->msg, "state of \"d1\" is corrupt: state.json: pid: must be a 32-bit integer"));
+	check(streq(e->msg,
+		    "state of \"d1\" is corrupt: state.json: pid: must be a 32-bit integer"));
 	berth_error_free(e);
 	e = NULL;
 	static const char nobundle[] = "{\"id\":\"d1\"}";
