@@ -24,13 +24,16 @@ static yajl_val parse(struct json_parser *p, const char *file, const char *prefi
 	return root;
 }
 
-static void expect_msg(struct berth_error *e, const char *want)
+/* *e must be an EINVAL error saying want; frees it and clears *e. */
+static void expect_msg(struct berth_error **e, const char *want)
 {
-	if (!e || !streq(e->msg, want)) {
-		fprintf(stderr, "want \"%s\", got \"%s\"\n", want, e ? e->msg : "no error");
+	if (!*e || !streq((*e)->msg, want)) {
+		fprintf(stderr, "want \"%s\", got \"%s\"\n", want, *e ? (*e)->msg : "no error");
 		exit(1);
 	}
-	check(e->code == EINVAL);
+	check((*e)->code == EINVAL);
+	berth_error_free(*e);
+	*e = NULL;
 }
 
 struct pair {
@@ -72,19 +75,15 @@ static void test_paths(void)
 	check(streq(p.path, "a"));
 	int r = json_field_array(&p, a, "list", sizeof(*pairs), conv_pair, (void **)&pairs, &n);
 	check(r == -EINVAL && n == 2);
-	expect_msg(e, "config.json: a.list[1].n: must be an unsigned 32-bit integer");
+	expect_msg(&e, "config.json: a.list[1].n: must be an unsigned 32-bit integer");
 	json_pop(&p, old);
 	check(p.len == 0 && p.path[0] == 0);
 	free_pairs(pairs, n);
-	berth_error_free(e);
-	e = NULL;
 
 	/* a missing member */
 	check(json_require(&p, json_field_string(&p, root, "b", &(char *){ NULL }), "b") ==
 	      -EINVAL);
-	expect_msg(e, "config.json: b: is required");
-	berth_error_free(e);
-	e = NULL;
+	expect_msg(&e, "config.json: b: is required");
 	yajl_tree_free(root);
 
 	/* under a prefix, without a file: the path leads */
@@ -93,14 +92,11 @@ static void test_paths(void)
 	old = json_push_key(&p, "m");
 	json_push_name(&p, "odd key");
 	check(json_fail(&p, "bad %d", 7) == -EINVAL);
-	expect_msg(e, "resources.m[\"odd key\"]: bad 7");
+	expect_msg(&e, "resources.m[\"odd key\"]: bad 7");
 	json_pop(&p, old);
-	berth_error_free(e);
-	e = NULL;
 	uint64_t x;
 	check(JSON_FIELD(&p, m, "k", json_conv_u64(&p, v, &json_u64, &x)) == -EINVAL);
-	expect_msg(e, "resources.k: must be an unsigned 64-bit integer");
-	berth_error_free(e);
+	expect_msg(&e, "resources.k: must be an unsigned 64-bit integer");
 	yajl_tree_free(root);
 }
 
@@ -140,7 +136,7 @@ static void test_integers(void)
 			char want[128];
 			snprintf(want, sizeof(want), "f.json: v: %s", cases[i].err);
 			check(r == -EINVAL);
-			expect_msg(e, want);
+			expect_msg(&e, want);
 		} else {
 			check(r == 1 && !e && si == cases[i].i && su == cases[i].u);
 		}
@@ -159,20 +155,13 @@ static void test_integers(void)
 			      "\"d\":123456789012345678901234567890123456789}",
 			      &e);
 	check(JSON_FIELD(&p, root, "a", json_conv_u64(&p, v, &text, &x)) == -EINVAL);
-	expect_msg(e, "r.a: 65536 is out of range");
-	berth_error_free(e);
-	e = NULL;
+	expect_msg(&e, "r.a: 65536 is out of range");
 	check(JSON_FIELD(&p, root, "b", json_conv_u64(&p, v, &most, &x)) == -EINVAL);
-	expect_msg(e, "r.b: must be at most 4095");
-	berth_error_free(e);
-	e = NULL;
+	expect_msg(&e, "r.b: must be at most 4095");
 	check(JSON_FIELD(&p, root, "c", json_conv_u64(&p, v, &most, &x)) == -EINVAL);
-	expect_msg(e, "r.c: must be a non-negative integer");
-	berth_error_free(e);
-	e = NULL;
+	expect_msg(&e, "r.c: must be a non-negative integer");
 	check(JSON_FIELD(&p, root, "d", json_conv_u64(&p, v, &text, &x)) == -EINVAL);
-	expect_msg(e, "r.d: 12345678901234567890123456789012... (39 digits) is out of range");
-	berth_error_free(e);
+	expect_msg(&e, "r.d: 12345678901234567890123456789012... (39 digits) is out of range");
 	check(x == 0);
 	yajl_tree_free(root);
 }
@@ -194,30 +183,18 @@ static void test_types(void)
 	int32_t d = 0;
 
 	check(json_field_string(&p, root, "s", &s) == -EINVAL);
-	expect_msg(e, "c.json: s: must be a string");
-	berth_error_free(e);
-	e = NULL;
+	expect_msg(&e, "c.json: s: must be a string");
 	check(json_field_bool(&p, root, "b", &b) == -EINVAL);
-	expect_msg(e, "c.json: b: must be a boolean");
-	berth_error_free(e);
-	e = NULL;
+	expect_msg(&e, "c.json: b: must be a boolean");
 	check(JSON_FIELD(&p, root, "b", json_conv_bool(&p, v, "true or false", &b)) == -EINVAL);
-	expect_msg(e, "c.json: b: must be true or false");
-	berth_error_free(e);
-	e = NULL;
+	expect_msg(&e, "c.json: b: must be true or false");
 	check(json_field_strv(&p, root, "l", &l, &nl) == -EINVAL && !l);
-	expect_msg(e, "c.json: l: must be an array of strings");
-	berth_error_free(e);
-	e = NULL;
+	expect_msg(&e, "c.json: l: must be an array of strings");
 	check(json_field_raw(&p, root, "o", &s) == -EINVAL && !s);
-	expect_msg(e, "c.json: o: must be an object");
-	berth_error_free(e);
-	e = NULL;
+	expect_msg(&e, "c.json: o: must be an object");
 	check(json_field_kv(&p, root, "k", &kv, &nkv) == -EINVAL && nkv == 1);
-	expect_msg(e, "c.json: k[\"b\"]: must be a string");
+	expect_msg(&e, "c.json: k[\"b\"]: must be a string");
 	berth_kv_free(kv, nkv);
-	berth_error_free(e);
-	e = NULL;
 
 	check(json_field_string(&p, root, "n", &s) == 0 && !s && !e);
 	check(json_field_string(&p, root, "absent", &s) == 0 && !s && !e);
