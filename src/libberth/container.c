@@ -1619,7 +1619,8 @@ int berth_state_get(struct berth_context *ctx, const char *id, struct berth_stat
 	s->status = strdup(status);
 	if (!s->oci_version || !s->status) {
 		berth_state_free(s);
-		return berth_error_set(err, ENOMEM, "state");
+		berth_error_set(err, ENOMEM, "state");
+		return -ENOMEM; /* explicit: callers rely on *ret being set on success */
 	}
 	if (streq(status, "stopped"))
 		s->pid = 0;

@@ -909,8 +909,9 @@ void gen_str(struct gen *j, const char *s)
 	for (i = 0; i < len; i += n) {
 		n = utf8_len(u + i);
 		if (n == 0) {
-			memcpy(t + k, "\xef\xbf\xbd", 3);
-			k += 3;
+			t[k++] = (char)0xef;
+			t[k++] = (char)0xbf;
+			t[k++] = (char)0xbd;
 			n = 1;
 		} else {
 			memcpy(t + k, u + i, n);

@@ -211,7 +211,7 @@ static int parse_arg(struct json_parser *p, yajl_val o, void *elem)
 		return r;
 	a->index = (unsigned)idx;
 
-	if (!(x = required(p, o, "value", &r)))
+	if (!required(p, o, "value", &r))
 		return r;
 	if ((r = JSON_FIELD(p, o, "value", conv_u64(p, v, UINT64_MAX, &a->value))) < 0 ||
 	    (r = JSON_FIELD(p, o, "valueTwo", conv_u64(p, v, UINT64_MAX, &a->value_two))) < 0)
@@ -332,7 +332,7 @@ static int conv_names_u32(struct json_parser *p, yajl_val v, const struct name_u
 		else if (!(x = lookup(table, n, e->u.string)))
 			r = json_fail(p, "unknown %s \"%s\"", what, e->u.string);
 		json_pop(p, old);
-		if (r < 0)
+		if (!x)
 			return r;
 		if (append)
 			(*append)[(*n_append)++] = x->value;

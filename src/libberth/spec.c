@@ -795,7 +795,11 @@ int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
 					"config.json: top level must be a JSON object");
 	}
 	s = calloc(1, sizeof(*s));
-	r = s ? parse_top(&p, root, s) : json_oom(&p);
+	if (!s) {
+		yajl_tree_free(root);
+		return json_oom(&p);
+	}
+	r = parse_top(&p, root, s);
 	yajl_tree_free(root);
 	if (r < 0)
 		return r;
@@ -822,7 +826,11 @@ int berth_spec_parse_process(const char *text, size_t len, struct berth_spec **r
 		return berth_error_setx(err, EINVAL, "config.json: process: must be a JSON object");
 	}
 	s = calloc(1, sizeof(*s));
-	r = s ? parse_process(&p, root, &s->process) : json_oom(&p);
+	if (!s) {
+		yajl_tree_free(root);
+		return json_oom(&p);
+	}
+	r = parse_process(&p, root, &s->process);
 	yajl_tree_free(root);
 	if (r < 0)
 		return r;
