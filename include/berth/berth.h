@@ -51,11 +51,14 @@ struct berth_create_opts {
 	int listen_fds;
 };
 
-/* runtime-spec state plus what berth keeps about a container. */
+/*
+ * runtime-spec state plus what berth keeps about a container: the one type
+ * of state.json (libberth reads and writes it) and of berth_state_get().
+ */
 struct berth_state {
 	char *oci_version;
 	char *id;
-	char *status; /* "creating", "created", "running", "stopped" (later "paused") */
+	char *status; /* "creating", "created", "running", "paused", "stopped" */
 	pid_t pid;    /* 0 when stopped */
 	char *bundle;
 	char *rootfs;
@@ -68,6 +71,18 @@ struct berth_state {
 	char *exited_at; /* RFC 3339 */
 	/* berth_list only: who owns the state, as runc's list shows it (name or "#UID") */
 	char *owner;
+	/* the absolute path of the container's cgroup directory, or NULL */
+	char *cgroup;
+	/* /proc/<pid>/stat field 22 of the init: guards against PID reuse */
+	uint64_t pid_start_time;
+	/* berth start ran */
+	bool started;
+	/*
+	 * Set by create before it makes anything, cleared by its last write: still
+	 * set once the state's lock is free means the create died half-way, and
+	 * delete removes what the state names.
+	 */
+	bool creating;
 };
 
 /* Check a container ID: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */

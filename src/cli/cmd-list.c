@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "util/macro.h"
 
 #define LIST_COLUMNS 6
@@ -59,19 +60,23 @@ out:
 
 static int print_json(struct berth_state **l, size_t n)
 {
-	fputc('[', stdout);
+	struct gen j;
+	if (gen_init(&j, NULL) < 0)
+		return cli_error("list: out of memory");
+	gen_open(&j, true);
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *j = berth_state_to_json(l[i], false);
-		if (!j)
+		_cleanup_free_ char *doc = berth_state_to_json(l[i], false);
+		if (!doc) {
+			gen_done(&j);
 			return cli_error("list: out of memory");
-		size_t len = strlen(j);
-		while (len > 0 && j[len - 1] == '\n')
-			len--;
-		if (i > 0)
-			fputc(',', stdout);
-		fwrite(j, 1, len, stdout);
+		}
+		gen_raw(&j, doc);
 	}
-	fputs("]\n", stdout);
+	gen_close(&j, true);
+	_cleanup_free_ char *out = NULL;
+	if (gen_finish(&j, &out, NULL) < 0)
+		return cli_error("list: out of memory");
+	puts(out);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
 #include "util/fd.h"
 #include "util/macro.h"
 
@@ -107,56 +108,54 @@ struct flags {
 #define F(o) (f->v[(o)-OPT_MEMORY])
 #define S(o) (f->set[(o)-OPT_MEMORY])
 
-/* The flags as linux.resources JSON. */
+/* The flags as linux.resources JSON (NULL on ENOMEM). */
 static char *flags_json(const struct flags *f)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *o = open_memstream(&buf, &len);
-	if (!o)
+	struct gen j;
+	if (gen_init(&j, NULL) < 0)
 		return NULL;
-	const char *sep = "";
-	fputc('{', o);
+	gen_open(&j, false);
 	if (S(OPT_MEMORY) || S(OPT_MEMORY_SWAP) || S(OPT_MEMORY_RESERVATION)) {
-		const char *s2 = "";
-		fputs("\"memory\":{", o);
+		gen_str(&j, "memory");
+		gen_open(&j, false);
 		if (S(OPT_MEMORY))
-			fprintf(o, "%s\"limit\":%" PRId64, s2, F(OPT_MEMORY)), s2 = ",";
+			gen_key_int(&j, "limit", F(OPT_MEMORY));
 		if (S(OPT_MEMORY_SWAP))
-			fprintf(o, "%s\"swap\":%" PRId64, s2, F(OPT_MEMORY_SWAP)), s2 = ",";
+			gen_key_int(&j, "swap", F(OPT_MEMORY_SWAP));
 		if (S(OPT_MEMORY_RESERVATION))
-			fprintf(o, "%s\"reservation\":%" PRId64, s2, F(OPT_MEMORY_RESERVATION));
-		fputc('}', o);
-		sep = ",";
+			gen_key_int(&j, "reservation", F(OPT_MEMORY_RESERVATION));
+		gen_close(&j, false);
 	}
 	if (S(OPT_CPU_SHARES) || S(OPT_CPU_QUOTA) || S(OPT_CPU_PERIOD) || f->cpus || f->mems) {
-		const char *s2 = "";
-		fprintf(o, "%s\"cpu\":{", sep);
+		gen_str(&j, "cpu");
+		gen_open(&j, false);
 		if (S(OPT_CPU_SHARES))
-			fprintf(o, "%s\"shares\":%" PRId64, s2, F(OPT_CPU_SHARES)), s2 = ",";
+			gen_key_int(&j, "shares", F(OPT_CPU_SHARES));
 		if (S(OPT_CPU_QUOTA))
-			fprintf(o, "%s\"quota\":%" PRId64, s2, F(OPT_CPU_QUOTA)), s2 = ",";
+			gen_key_int(&j, "quota", F(OPT_CPU_QUOTA));
 		if (S(OPT_CPU_PERIOD))
-			fprintf(o, "%s\"period\":%" PRId64, s2, F(OPT_CPU_PERIOD)), s2 = ",";
+			gen_key_int(&j, "period", F(OPT_CPU_PERIOD));
 		if (f->cpus)
-			fprintf(o, "%s\"cpus\":\"%s\"", s2, f->cpus), s2 = ",";
+			gen_key_str(&j, "cpus", f->cpus);
 		if (f->mems)
-			fprintf(o, "%s\"mems\":\"%s\"", s2, f->mems);
-		fputc('}', o);
-		sep = ",";
+			gen_key_str(&j, "mems", f->mems);
+		gen_close(&j, false);
 	}
 	if (S(OPT_PIDS_LIMIT)) {
-		fprintf(o, "%s\"pids\":{\"limit\":%" PRId64 "}", sep, F(OPT_PIDS_LIMIT));
-		sep = ",";
+		gen_str(&j, "pids");
+		gen_open(&j, false);
+		gen_key_int(&j, "limit", F(OPT_PIDS_LIMIT));
+		gen_close(&j, false);
 	}
-	if (S(OPT_BLKIO_WEIGHT))
-		fprintf(o, "%s\"blockIO\":{\"weight\":%" PRId64 "}", sep, F(OPT_BLKIO_WEIGHT));
-	fputc('}', o);
-	if (fclose(o) != 0) {
-		free(buf);
-		return NULL;
+	if (S(OPT_BLKIO_WEIGHT)) {
+		gen_str(&j, "blockIO");
+		gen_open(&j, false);
+		gen_key_int(&j, "weight", F(OPT_BLKIO_WEIGHT));
+		gen_close(&j, false);
 	}
-	return buf;
+	gen_close(&j, false);
+	char *out = NULL;
+	return gen_finish(&j, &out, NULL) < 0 ? NULL : out;
 }
 
 static int cmd_update(int argc, char *argv[])

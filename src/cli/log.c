@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
 #include "util/fd.h"
 #include "util/macro.h"
 
@@ -34,47 +35,16 @@ int cli_log_open(const char *path, enum cli_log_format format, bool debug)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF are not valid. */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 /*
- * Write s quoted: as a JSON string (invalid UTF-8 becomes U+FFFD) or, for the
- * text format, with the same escapes, bytes >= 0x80 passed through.
+ * Write s quoted for the text format: JSON's escapes for quotes, backslashes
+ * and control bytes, bytes >= 0x80 passed through.
  */
-static void put_quoted(FILE *f, const char *str, bool json)
+static void put_quoted(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
 	fputc('"', f);
-	while (*s) {
+	for (; *s; s++) {
 		unsigned char c = *s;
 
 		if (c == '"' || c == '\\') {
@@ -87,19 +57,9 @@ static void put_quoted(FILE *f, const char *str, bool json)
 		else if (c == '\r')
 			fputs("\\r", f);
 		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, json ? "\\u%04x" : "\\x%02x", c);
-		else if (c >= 0x80 && json) {
-			size_t n = utf8_len(s);
-			if (n == 0) {
-				fputs("\\ufffd", f);
-				n = 1;
-			} else
-				fwrite(s, 1, n, f);
-			s += n;
-			continue;
-		} else
+			fprintf(f, "\\x%02x", c);
+		else
 			fputc(c, f);
-		s++;
 	}
 	fputc('"', f);
 }
@@ -133,20 +93,30 @@ static void log_file_line(enum berth_log_level level, const char *msg)
 	if (!gmtime_r(&t, &tm) || strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		strcpy(now, "1970-01-01T00:00:00Z");
 
-	FILE *f = open_memstream(&line, &len);
-	if (!f)
-		return;
 	if (log_format == CLI_LOG_JSON) {
-		fprintf(f, "{\"level\":\"%s\",\"msg\":", level_name(level));
-		put_quoted(f, msg, true);
-		fprintf(f, ",\"time\":\"%s\"}\n", now);
+		/* the one generator of berth's JSON (invalid UTF-8 becomes U+FFFD) */
+		struct gen j;
+		if (gen_init(&j, NULL) < 0)
+			return;
+		gen_open(&j, false);
+		gen_key_str(&j, "level", level_name(level));
+		gen_key_str(&j, "msg", msg);
+		gen_key_str(&j, "time", now);
+		gen_close(&j, false);
+		_cleanup_free_ char *doc = NULL;
+		if (gen_finish(&j, &doc, NULL) < 0 || asprintf(&line, "%s\n", doc) < 0)
+			return;
+		len = strlen(line);
 	} else {
+		FILE *f = open_memstream(&line, &len);
+		if (!f)
+			return;
 		fprintf(f, "time=\"%s\" level=%s msg=", now, level_name(level));
-		put_quoted(f, msg, false);
+		put_quoted(f, msg);
 		fputc('\n', f);
+		if (fclose(f) != 0 || !line)
+			return;
 	}
-	if (fclose(f) != 0 || !line)
-		return;
 	/* Best effort: a log we cannot write must not change the command's outcome. */
 	if (write(log_fd, line, len) < 0)
 		return;

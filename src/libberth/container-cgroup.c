@@ -14,17 +14,33 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 
 #include "berth/berth.h"
 #include "cgroup.h"
+#include "json.h"
 #include "resources.h"
 #include "state.h"
 #include "util/fd.h"
 #include "util/macro.h"
 
+const char *state_status(int dirfd, const struct berth_state *s)
+{
+	if (s->creating)
+		return "creating";
+	if (s->pid <= 0)
+		return "stopped";
+	uint64_t st = proc_start_time(s->pid);
+	if (st == 0 || st != s->pid_start_time)
+		return "stopped";
+	if (!s->started)
+		return "created";
+	if (cgroup_is_frozen(s->cgroup))
+		return "paused";
+	return "running";
+}
+
 /* Read the state of id (lock released again) and its status; the container must have a cgroup. */
-static int load(struct berth_context *ctx, const char *id, struct berth_container_state **ret,
+static int load(struct berth_context *ctx, const char *id, struct berth_state **ret,
 		const char **ret_status, int *ret_dirfd, struct berth_error **err)
 {
 	int r = berth_id_check(id, err);
@@ -35,19 +51,19 @@ static int load(struct berth_context *ctx, const char *id, struct berth_containe
 			   err);
 	if (r < 0)
 		return r;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	r = state_read(dirfd, id, &s, err);
 	if (r < 0)
 		return r;
 	if (s->creating) {
-		state_free(s);
+		berth_state_free(s);
 		return berth_error_setx(err, EINVAL,
 					"container \"%s\" is creating: its create has not finished "
 					"(delete it if that create died)",
 					id);
 	}
 	if (!s->cgroup) {
-		state_free(s);
+		berth_state_free(s);
 		return berth_error_setx(err, ENOENT, "container \"%s\" has no cgroup", id);
 	}
 	*ret_status = state_status(dirfd, s);
@@ -61,7 +77,7 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 		 struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	const char *status = "stopped";
 	int r = load(ctx, id, &s, &status, &dirfd, err);
 	if (r < 0 || !s)
@@ -73,7 +89,7 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 		r = cgroup_apply(s->cgroup, res, true, err);
 	if (r < 0)
 		berth_error_prefix(err, "update \"%s\"", id);
-	state_free(s);
+	berth_state_free(s);
 	return r;
 }
 
@@ -81,7 +97,7 @@ static int pause_resume(struct berth_context *ctx, const char *id, bool freeze,
 			struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	const char *status = "stopped";
 	int r = load(ctx, id, &s, &status, &dirfd, err);
 	if (r < 0 || !s)
@@ -92,7 +108,7 @@ static int pause_resume(struct berth_context *ctx, const char *id, bool freeze,
 				     freeze ? "pause" : "resume", id, status, want);
 	else if ((r = cgroup_freeze(s->cgroup, freeze, err)) < 0)
 		berth_error_prefix(err, "%s \"%s\"", freeze ? "pause" : "resume", id);
-	state_free(s);
+	berth_state_free(s);
 	return r;
 }
 
@@ -108,129 +124,111 @@ int berth_resume(struct berth_context *ctx, const char *id, struct berth_error *
 
 /* ---- events ---- */
 
-static void js(yajl_gen g, const char *s)
+static void mem_entry(struct gen *g, const char *key, const struct cgroup_mem_entry *e)
 {
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+	gen_str(g, key);
+	gen_open(g, false);
+	gen_key_u64(g, "limit", e->limit);
+	gen_key_u64(g, "usage", e->usage);
+	gen_key_u64(g, "max", e->max);
+	gen_key_u64(g, "failcnt", e->failcnt);
+	gen_close(g, false);
 }
 
-static void ju(yajl_gen g, const char *key, uint64_t v)
+static void blkio_list(struct gen *g, const char *key, const struct cgroup_blkio_entry *v, size_t n)
 {
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	if (key)
-		js(g, key);
-	yajl_gen_number(g, buf, (size_t)n);
-}
-
-static void mem_entry(yajl_gen g, const char *key, const struct cgroup_mem_entry *e)
-{
-	js(g, key);
-	yajl_gen_map_open(g);
-	ju(g, "limit", e->limit);
-	ju(g, "usage", e->usage);
-	ju(g, "max", e->max);
-	ju(g, "failcnt", e->failcnt);
-	yajl_gen_map_close(g);
-}
-
-static void blkio_list(yajl_gen g, const char *key, const struct cgroup_blkio_entry *v, size_t n)
-{
-	js(g, key);
-	yajl_gen_array_open(g);
+	gen_str(g, key);
+	gen_open(g, true);
 	for (size_t i = 0; i < n; i++) {
-		yajl_gen_map_open(g);
-		ju(g, "major", v[i].major);
-		ju(g, "minor", v[i].minor);
-		js(g, "op");
-		js(g, v[i].op);
-		ju(g, "value", v[i].value);
-		yajl_gen_map_close(g);
+		gen_open(g, false);
+		gen_key_u64(g, "major", v[i].major);
+		gen_key_u64(g, "minor", v[i].minor);
+		gen_str(g, "op");
+		gen_str(g, v[i].op);
+		gen_key_u64(g, "value", v[i].value);
+		gen_close(g, false);
 	}
-	yajl_gen_array_close(g);
+	gen_close(g, true);
 }
 
 static char *event_json(const char *type, const char *id, const struct cgroup_stats *s)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (!g)
+	struct gen j;
+	struct gen *g = &j;
+	if (gen_init(g, NULL) < 0)
 		return NULL;
-	yajl_gen_map_open(g);
-	js(g, "type");
-	js(g, type);
-	js(g, "id");
-	js(g, id);
+	gen_open(g, false);
+	gen_str(g, "type");
+	gen_str(g, type);
+	gen_str(g, "id");
+	gen_str(g, id);
 	if (s) {
-		js(g, "data");
-		yajl_gen_map_open(g);
+		gen_str(g, "data");
+		gen_open(g, false);
 
-		js(g, "cpu");
-		yajl_gen_map_open(g);
-		js(g, "usage");
-		yajl_gen_map_open(g);
-		ju(g, "total", s->cpu_total);
-		js(g, "percpu");
-		yajl_gen_array_open(g);
+		gen_str(g, "cpu");
+		gen_open(g, false);
+		gen_str(g, "usage");
+		gen_open(g, false);
+		gen_key_u64(g, "total", s->cpu_total);
+		gen_str(g, "percpu");
+		gen_open(g, true);
 		for (size_t i = 0; i < s->n_percpu; i++)
-			ju(g, NULL, s->percpu[i]);
-		yajl_gen_array_close(g);
-		ju(g, "kernel", s->cpu_kernel);
-		ju(g, "user", s->cpu_user);
-		yajl_gen_map_close(g);
-		js(g, "throttling");
-		yajl_gen_map_open(g);
-		ju(g, "periods", s->periods);
-		ju(g, "throttledPeriods", s->throttled_periods);
-		ju(g, "throttledTime", s->throttled_time);
-		yajl_gen_map_close(g);
-		yajl_gen_map_close(g);
+			gen_u64(g, s->percpu[i]);
+		gen_close(g, true);
+		gen_key_u64(g, "kernel", s->cpu_kernel);
+		gen_key_u64(g, "user", s->cpu_user);
+		gen_close(g, false);
+		gen_str(g, "throttling");
+		gen_open(g, false);
+		gen_key_u64(g, "periods", s->periods);
+		gen_key_u64(g, "throttledPeriods", s->throttled_periods);
+		gen_key_u64(g, "throttledTime", s->throttled_time);
+		gen_close(g, false);
+		gen_close(g, false);
 
-		js(g, "memory");
-		yajl_gen_map_open(g);
-		ju(g, "cache", s->mem_cache);
+		gen_str(g, "memory");
+		gen_open(g, false);
+		gen_key_u64(g, "cache", s->mem_cache);
 		mem_entry(g, "usage", &s->mem);
 		mem_entry(g, "swap", &s->swap);
 		mem_entry(g, "kernel", &s->kernel);
-		js(g, "raw");
-		yajl_gen_map_open(g);
+		gen_str(g, "raw");
+		gen_open(g, false);
 		for (size_t i = 0; i < s->n_raw; i++)
-			ju(g, s->raw_keys[i], s->raw_values[i]);
-		yajl_gen_map_close(g);
-		yajl_gen_map_close(g);
+			gen_key_u64(g, s->raw_keys[i], s->raw_values[i]);
+		gen_close(g, false);
+		gen_close(g, false);
 
-		js(g, "pids");
-		yajl_gen_map_open(g);
-		ju(g, "current", s->pids_current);
-		ju(g, "limit", s->pids_limit);
-		yajl_gen_map_close(g);
+		gen_str(g, "pids");
+		gen_open(g, false);
+		gen_key_u64(g, "current", s->pids_current);
+		gen_key_u64(g, "limit", s->pids_limit);
+		gen_close(g, false);
 
-		js(g, "blkio");
-		yajl_gen_map_open(g);
+		gen_str(g, "blkio");
+		gen_open(g, false);
 		blkio_list(g, "ioServiceBytesRecursive", s->io_bytes, s->n_io_bytes);
 		blkio_list(g, "ioServicedRecursive", s->io_ops, s->n_io_ops);
-		yajl_gen_map_close(g);
+		gen_close(g, false);
 
-		js(g, "hugetlb");
-		yajl_gen_map_open(g);
+		gen_str(g, "hugetlb");
+		gen_open(g, false);
 		for (size_t i = 0; i < s->n_hugetlb; i++) {
-			js(g, s->hugetlb[i].size);
-			yajl_gen_map_open(g);
-			ju(g, "usage", s->hugetlb[i].usage);
-			ju(g, "max", s->hugetlb[i].max);
-			ju(g, "failcnt", s->hugetlb[i].failcnt);
-			yajl_gen_map_close(g);
+			gen_str(g, s->hugetlb[i].size);
+			gen_open(g, false);
+			gen_key_u64(g, "usage", s->hugetlb[i].usage);
+			gen_key_u64(g, "max", s->hugetlb[i].max);
+			gen_key_u64(g, "failcnt", s->hugetlb[i].failcnt);
+			gen_close(g, false);
 		}
-		yajl_gen_map_close(g);
+		gen_close(g, false);
 
-		yajl_gen_map_close(g);
+		gen_close(g, false);
 	}
-	yajl_gen_map_close(g);
-	const unsigned char *buf;
-	size_t len;
+	gen_close(g, false);
 	char *out = NULL;
-	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
-		out = strndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return out;
+	return gen_finish(g, &out, NULL) < 0 ? NULL : out;
 }
 
 static int emit_stats(const char *id, const char *cg, const struct berth_events_opts *o,
@@ -287,7 +285,7 @@ static int emit_new_ooms(const char *id, const char *cg, uint64_t *seen,
 int berth_events(struct berth_context *ctx, const char *id, const struct berth_events_opts *o,
 		 struct berth_error **err)
 {
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	const char *status = "stopped";
 	_cleanup_close_ int dirfd = -EBADF;
 	int r = load(ctx, id, &s, &status, &dirfd, err);
@@ -296,7 +294,7 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 	_cleanup_free_ char *cg = TAKE_PTR(s->cgroup);
 	pid_t pid = s->pid;
 	uint64_t start = s->pid_start_time;
-	state_free(s);
+	berth_state_free(s);
 	if (streq(status, "stopped"))
 		return berth_error_setx(err, EINVAL, "events \"%s\": container is stopped", id);
 	if (o->stats_only) {

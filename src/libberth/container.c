@@ -28,7 +28,6 @@
 #include <unistd.h>
 #include <linux/keyctl.h>
 #include <linux/sched.h>
-#include <yajl/yajl_gen.h>
 
 #include "berth/berth.h"
 #include "cgroup.h"
@@ -134,77 +133,51 @@ int berth_id_check(const char *id, struct berth_error **err)
 	return 0;
 }
 
-/* ---- state JSON given to hooks and printed by `berth state` ---- */
+/* ---- the state of the container being made ---- */
 
-static void gen_s(yajl_gen g, const char *s)
+/*
+ * The state of the container being made, borrowing c's strings: free only
+ * the annotation arrays (free_create_state()). -ENOMEM.
+ */
+static int create_state(const struct create_ctx *c, struct berth_state *ret)
 {
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static char *state_json(const char *id, const char *status, pid_t pid, const char *bundle,
-			const char *rootfs, const char *created, char *const *keys,
-			char *const *values, size_t n, const char *owner, bool pretty)
-{
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (!g)
-		return NULL;
-	if (pretty) {
-		yajl_gen_config(g, yajl_gen_beautify, 1);
-		yajl_gen_config(g, yajl_gen_indent_string, "  ");
+	size_t n = c->spec->n_annotations;
+	char **keys = calloc(n + 1, sizeof(char *)), **values = calloc(n + 1, sizeof(char *));
+	if (!keys || !values) {
+		free(keys);
+		free(values);
+		return -ENOMEM;
 	}
-	yajl_gen_map_open(g);
-	gen_s(g, "ociVersion");
-	gen_s(g, BERTH_SPEC_VERSION);
-	gen_s(g, "id");
-	gen_s(g, id);
-	gen_s(g, "status");
-	gen_s(g, status);
-	gen_s(g, "pid");
-	yajl_gen_integer(g, pid);
-	gen_s(g, "bundle");
-	gen_s(g, bundle ? bundle : "");
-	if (rootfs) {
-		gen_s(g, "rootfs");
-		gen_s(g, rootfs);
-	}
-	if (created) {
-		gen_s(g, "created");
-		gen_s(g, created);
-	}
-	gen_s(g, "annotations");
-	yajl_gen_map_open(g);
 	for (size_t i = 0; i < n; i++) {
-		gen_s(g, keys[i]);
-		gen_s(g, values[i] ? values[i] : "");
+		keys[i] = c->spec->annotations[i].key;
+		values[i] = c->spec->annotations[i].value;
 	}
-	yajl_gen_map_close(g);
-	/* runc's list adds who owns the state */
-	if (owner) {
-		gen_s(g, "owner");
-		gen_s(g, owner);
-	}
-	yajl_gen_map_close(g);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	char *out = strndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return out;
+	*ret = (struct berth_state){
+		.id = (char *)c->id,
+		.bundle = c->bundle,
+		.pid = c->pid,
+		.annotation_keys = keys,
+		.annotation_values = values,
+		.n_annotations = n,
+	};
+	return 0;
 }
 
+static void free_create_state(struct berth_state *st)
+{
+	free(st->annotation_keys);
+	free(st->annotation_values);
+}
+
+/* The state document hooks get while the container is being made. */
 static char *spec_state_json(const struct create_ctx *c, const char *status)
 {
-	const struct berth_spec *s = c->spec;
-	_cleanup_free_ char **keys = calloc(s->n_annotations + 1, sizeof(char *));
-	_cleanup_free_ char **values = calloc(s->n_annotations + 1, sizeof(char *));
-	if (!keys || !values)
+	struct berth_state st;
+	if (create_state(c, &st) < 0)
 		return NULL;
-	for (size_t i = 0; i < s->n_annotations; i++) {
-		keys[i] = s->annotations[i].key;
-		values[i] = s->annotations[i].value;
-	}
-	return state_json(c->id, status, c->pid, c->bundle, NULL, NULL, keys, values,
-			  s->n_annotations, NULL, false);
+	char *json = state_json(&st, status, false, NULL);
+	free_create_state(&st);
+	return json;
 }
 
 /* ---- the container init ---- */
@@ -891,28 +864,18 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
  */
 static int create_write_state(struct create_ctx *c, bool creating, struct berth_error **err)
 {
-	struct berth_container_state st = {
-		.id = (char *)c->id,
-		.bundle = c->bundle,
-		.rootfs = c->rootfs,
-		.created = c->created,
-		.cgroup = c->cg_path,
-		.pid = creating ? 0 : c->pid,
-		.pid_start_time = creating ? 0 : proc_start_time(c->pid),
-		.creating = creating,
-	};
-	_cleanup_free_ char **keys = calloc(c->spec->n_annotations + 1, sizeof(char *));
-	_cleanup_free_ char **values = calloc(c->spec->n_annotations + 1, sizeof(char *));
-	if (!keys || !values)
+	struct berth_state st;
+	if (create_state(c, &st) < 0)
 		return berth_error_set(err, ENOMEM, "state");
-	for (size_t i = 0; i < c->spec->n_annotations; i++) {
-		keys[i] = c->spec->annotations[i].key;
-		values[i] = c->spec->annotations[i].value;
-	}
-	st.annotation_keys = keys;
-	st.annotation_values = values;
-	st.n_annotations = c->spec->n_annotations;
-	return state_write(c->state_fd, &st, err);
+	st.rootfs = c->rootfs;
+	st.created = c->created;
+	st.cgroup = c->cg_path;
+	st.pid = creating ? 0 : c->pid;
+	st.pid_start_time = creating ? 0 : proc_start_time(c->pid);
+	st.creating = creating;
+	int r = state_write(c->state_fd, &st, err);
+	free_create_state(&st);
+	return r;
 }
 
 static int create_container(struct create_ctx *c, struct berth_error **err)
@@ -1231,14 +1194,6 @@ static int load_spec_copy(int dirfd, struct berth_spec **ret)
 	return r;
 }
 
-static char *container_state_json(const struct berth_container_state *s, const char *status,
-				  bool pretty)
-{
-	return state_json(s->id, status, streq(status, "stopped") ? 0 : s->pid, s->bundle, NULL,
-			  NULL, s->annotation_keys, s->annotation_values, s->n_annotations, NULL,
-			  pretty);
-}
-
 static void run_hooks_warn(struct berth_context *ctx, const struct berth_spec *spec,
 			   enum berth_hook_kind k, const char *json, const char *id)
 {
@@ -1251,7 +1206,7 @@ static void run_hooks_warn(struct berth_context *ctx, const struct berth_spec *s
 }
 
 /* Give the seccomp notify listener the init sent us to the agent at linux.seccomp.listenerPath. */
-static int start_seccomp_agent(const struct berth_spec *spec, const struct berth_container_state *s,
+static int start_seccomp_agent(const struct berth_spec *spec, const struct berth_state *s,
 			       int notify_fd, const char *state_json, struct berth_error **err)
 {
 	_cleanup_(berth_seccomp_config_freep) struct berth_seccomp_config *sc = NULL;
@@ -1268,14 +1223,14 @@ static int start_seccomp_agent(const struct berth_spec *spec, const struct berth
 	return 0;
 }
 
-static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s,
-			 bool force, struct berth_error **err);
+static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_state *s, bool force,
+			 struct berth_error **err);
 
 /*
  * With the state dir locked: release the init and wait until it executed (or
  * failed to), then run the poststart hooks.
  */
-static int start_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s,
+static int start_locked(struct berth_context *ctx, int dirfd, struct berth_state *s,
 			struct berth_error **err)
 {
 	const char *status = state_status(dirfd, s);
@@ -1290,7 +1245,7 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return berth_error_set(err, errno, "container \"%s\": connect to its init", s->id);
 
-	_cleanup_free_ char *json = container_state_json(s, "created", false);
+	_cleanup_free_ char *json = state_json(s, "created", false, NULL);
 	if (!json)
 		return berth_error_set(err, ENOMEM, "state");
 	int r = sync_send(fd, WIRE_START, 0, json);
@@ -1311,7 +1266,7 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 	_cleanup_free_ char *rjson = NULL;
 	if (r >= 0) {
 		load_spec_copy(dirfd, &spec);
-		rjson = container_state_json(s, "running", false);
+		rjson = state_json(s, "running", false, NULL);
 	}
 	if (r > 0) {
 		/* the init's next calls may wait for the agent: it gets the listener first */
@@ -1354,19 +1309,19 @@ int berth_start(struct berth_context *ctx, const char *id, struct berth_error **
 	r = state_dir_open(state_root(ctx), id, false, &dirfd, err);
 	if (r < 0)
 		return r;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	r = state_read(dirfd, id, &s, err);
 	if (r < 0)
 		return r;
 	r = start_locked(ctx, dirfd, s, err);
-	state_free(s);
+	berth_state_free(s);
 	return r;
 }
 
 /* ---- kill, delete ---- */
 
 static int open_and_read(struct berth_context *ctx, const char *id, int *ret_dirfd,
-			 struct berth_container_state **ret, struct berth_error **err)
+			 struct berth_state **ret, struct berth_error **err)
 {
 	int r = berth_id_check(id, err);
 	if (r < 0)
@@ -1383,7 +1338,7 @@ static int open_and_read(struct berth_context *ctx, const char *id, int *ret_dir
 }
 
 /* Signal the init through a pidfd, so that a reused PID is never hit. */
-static int signal_init(const struct berth_container_state *s, int sig)
+static int signal_init(const struct berth_state *s, int sig)
 {
 	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	if (pfd < 0)
@@ -1399,7 +1354,7 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 	       struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	int r = open_and_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
@@ -1421,12 +1376,12 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 			berth_error_set(err, -r, "kill \"%s\": signal %d to pid %d", id, sig,
 					(int)s->pid);
 	}
-	state_free(s);
+	berth_state_free(s);
 	return r;
 }
 
 /* Wait (at most ~10 s) until the init is gone; reap it if it is our child. */
-static void wait_init_gone(const struct berth_container_state *s)
+static void wait_init_gone(const struct berth_state *s)
 {
 	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	if (pfd < 0 || proc_start_time(s->pid) != s->pid_start_time)
@@ -1437,7 +1392,7 @@ static void wait_init_gone(const struct berth_container_state *s)
 }
 
 /* The init's network namespace, if the init is still the one we made. */
-static int open_init_netns(const struct berth_container_state *s)
+static int open_init_netns(const struct berth_state *s)
 {
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)s->pid);
@@ -1447,8 +1402,8 @@ static int open_init_netns(const struct berth_container_state *s)
 	return fd >= 0 ? fd : -EBADF;
 }
 
-static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_container_state *s,
-			 bool force, struct berth_error **err)
+static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_state *s, bool force,
+			 struct berth_error **err)
 {
 	const char *status = state_status(dirfd, s);
 	if ((streq(status, "running") || streq(status, "paused")) && !force)
@@ -1473,7 +1428,7 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_cont
 	if (!s->creating) {
 		_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
 		load_spec_copy(dirfd, &spec);
-		_cleanup_free_ char *json = container_state_json(s, "stopped", false);
+		_cleanup_free_ char *json = state_json(s, "stopped", false, NULL);
 		run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTOP, json ? json : "{}", s->id);
 	}
 
@@ -1493,7 +1448,7 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_cont
 int berth_delete(struct berth_context *ctx, const char *id, bool force, struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	struct berth_error *e = NULL;
 	int r = open_and_read(ctx, id, &dirfd, &s, &e);
 	if (r == -ENOENT && force && berth_id_check(id, NULL) == 0) {
@@ -1506,7 +1461,7 @@ int berth_delete(struct berth_context *ctx, const char *id, bool force, struct b
 		return r;
 	}
 	r = delete_locked(ctx, dirfd, s, force, err);
-	state_free(s);
+	berth_state_free(s);
 	return r;
 }
 
@@ -1574,11 +1529,11 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	if (r < 0)
 		goto out;
 
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	r = state_read(c.state_fd, c.id, &s, err);
 	if (r >= 0)
 		r = start_locked(ctx, c.state_fd, s, err);
-	state_free(s);
+	berth_state_free(s);
 	if (r < 0) {
 		struct berth_error *e2 = NULL;
 		closep(&c.state_fd);
@@ -1640,84 +1595,26 @@ out:
 
 /* ---- state, list, ps ---- */
 
-static struct berth_state *public_state(int dirfd, struct berth_container_state *s)
-{
-	struct berth_state *p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	const char *status = state_status(dirfd, s);
-	p->oci_version = strdup(BERTH_SPEC_VERSION);
-	p->id = TAKE_PTR(s->id);
-	p->status = strdup(status);
-	p->pid = streq(status, "stopped") ? 0 : s->pid;
-	p->bundle = TAKE_PTR(s->bundle);
-	p->rootfs = TAKE_PTR(s->rootfs);
-	p->created = TAKE_PTR(s->created);
-	p->annotation_keys = TAKE_PTR(s->annotation_keys);
-	p->annotation_values = TAKE_PTR(s->annotation_values);
-	p->n_annotations = s->n_annotations;
-	p->has_exit_code = s->has_exit_code;
-	p->exit_code = s->exit_code;
-	p->exited_at = TAKE_PTR(s->exited_at);
-	return p;
-}
-
 int berth_state_get(struct berth_context *ctx, const char *id, struct berth_state **ret,
 		    struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	int r = open_and_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
-	*ret = public_state(dirfd, s);
-	state_free(s);
-	if (!*ret)
-		return berth_error_set(err, ENOMEM, "state");
-	return 0;
-}
-
-char *berth_state_to_json(const struct berth_state *s, bool pretty)
-{
-	if (!s->has_exit_code)
-		return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created,
-				  s->annotation_keys, s->annotation_values, s->n_annotations,
-				  s->owner, pretty);
-	/* berth-shim's record, annotation style (extension fields of the state) */
-	size_t n = s->n_annotations;
-	_cleanup_free_ char **k = calloc(n + 3, sizeof(char *));
-	_cleanup_free_ char **v = calloc(n + 3, sizeof(char *));
-	char code[16];
-	if (!k || !v)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		k[i] = s->annotation_keys[i];
-		v[i] = s->annotation_values[i];
+	const char *status = state_status(dirfd, s);
+	s->oci_version = strdup(BERTH_SPEC_VERSION);
+	s->status = strdup(status);
+	if (!s->oci_version || !s->status) {
+		berth_state_free(s);
+		berth_error_set(err, ENOMEM, "state");
+		return -ENOMEM; /* explicit: callers rely on *ret being set on success */
 	}
-	snprintf(code, sizeof(code), "%d", s->exit_code);
-	k[n] = "berth.exitCode";
-	v[n++] = code;
-	k[n] = "berth.exitedAt";
-	v[n++] = s->exited_at ? s->exited_at : "";
-	return state_json(s->id, s->status, s->pid, s->bundle, s->rootfs, s->created, k, v, n,
-			  s->owner, pretty);
-}
-
-void berth_state_free(struct berth_state *s)
-{
-	if (!s)
-		return;
-	free(s->oci_version);
-	free(s->id);
-	free(s->status);
-	free(s->bundle);
-	free(s->rootfs);
-	free(s->created);
-	free(s->exited_at);
-	free(s->owner);
-	strv_free(s->annotation_keys);
-	strv_free(s->annotation_values);
-	free(s);
+	if (streq(status, "stopped"))
+		s->pid = 0;
+	*ret = s;
+	return 0;
 }
 
 void berth_state_list_free(struct berth_state **l, size_t n)
@@ -1819,7 +1716,7 @@ int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret
 	     struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	int r = open_and_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
@@ -1834,6 +1731,6 @@ int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret
 		else if (*ret_n > 1)
 			qsort(*ret, *ret_n, sizeof(pid_t), cmp_pid);
 	}
-	state_free(s);
+	berth_state_free(s);
 	return r;
 }

@@ -57,7 +57,7 @@ struct exec_ctx {
 	const struct berth_exec_params *p;
 	const char *root;
 	int dirfd; /* state dir, locked until the process runs */
-	struct berth_container_state *st;
+	struct berth_state *st;
 	struct berth_spec *spec;  /* the container's saved config.json */
 	struct berth_spec *pspec; /* the process file, when given */
 	struct berth_process *proc;
@@ -82,7 +82,7 @@ static const char *state_root(const struct berth_context *ctx)
 static void exec_ctx_done(struct exec_ctx *c)
 {
 	closep(&c->dirfd);
-	state_free(c->st);
+	berth_state_free(c->st);
 	berth_spec_free(c->spec);
 	berth_spec_free(c->pspec);
 	berth_seccomp_free(c->seccomp);
@@ -528,15 +528,11 @@ static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
 static int seccomp_agent(struct exec_ctx *c, int nfd, struct berth_error **err)
 {
 	_cleanup_(berth_seccomp_config_freep) struct berth_seccomp_config *sc = NULL;
-	struct berth_state *st = NULL;
 	int r = berth_seccomp_parse(c->spec->linux_.seccomp.text, &sc, err);
 	if (r < 0)
 		return r;
-	r = berth_state_get(c->ctx, c->st->id, &st, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *json = berth_state_to_json(st, false);
-	berth_state_free(st);
+	/* the state document as `berth state` prints it, from the state exec holds */
+	_cleanup_free_ char *json = state_json(c->st, state_status(c->dirfd, c->st), true, NULL);
 	if (!json)
 		return berth_error_set(err, ENOMEM, "state");
 	return berth_seccomp_send_to_agent(sc->listener_path, sc->listener_metadata, nfd, c->pid,

@@ -12,10 +12,9 @@
 #include <string.h>
 
 #include <sys/capability.h>
-#include <yajl/yajl_gen.h>
 
 #include "berth/berth.h"
-#include "jsongen.h"
+#include "json.h"
 #include "mount.h"
 #include "seccomp-filter.h"
 #include "spec.h"
@@ -175,15 +174,10 @@ static void gen_linux(struct gen *j)
 
 int berth_features_json(char **ret_json, struct berth_error **err)
 {
-	struct gen j = { .st = yajl_gen_status_ok };
-	const unsigned char *buf;
-	size_t len;
+	struct gen j;
 
-	j.g = yajl_gen_alloc(NULL);
-	if (!j.g)
+	if (gen_init(&j, "\t") < 0)
 		return berth_error_set(err, ENOMEM, "features: allocate json generator");
-	yajl_gen_config(j.g, yajl_gen_beautify, 1);
-	yajl_gen_config(j.g, yajl_gen_indent_string, "\t");
 
 	gen_open(&j, false);
 	gen_str(&j, "ociVersionMin");
@@ -206,17 +200,10 @@ int berth_features_json(char **ret_json, struct berth_error **err)
 	gen_close(&j, false);
 	gen_close(&j, false);
 
-	if (j.st == yajl_gen_status_ok)
-		j.st = yajl_gen_get_buf(j.g, &buf, &len);
-	if (j.st != yajl_gen_status_ok) {
-		yajl_gen_free(j.g);
-		return berth_error_setx(err, EIO, "features: json generator error %d", (int)j.st);
-	}
-
-	char *s = strndup((const char *)buf, len);
-	yajl_gen_free(j.g);
-	if (!s)
+	int r = gen_finish(&j, ret_json, NULL);
+	if (r == -ENOMEM)
 		return berth_error_set(err, ENOMEM, "features");
-	*ret_json = s;
+	if (r < 0)
+		return berth_error_setx(err, EIO, "features: json generator error %d", (int)j.st);
 	return 0;
 }

@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <yajl/yajl_tree.h>
 
 #include "config.h"
+#include "json.h"
 #include "net.h"
 #include "sync.h"
 #include "util/fd.h"
@@ -152,47 +152,30 @@ static int ports_check(const char *k, const char *v, struct berth_error **err)
 /* linux.netDevices: {"<host name>": {"name": "<container name>"}, ...} */
 static int add_net_devices(struct buf *b, const char *json, struct berth_error **err)
 {
-	char ebuf[256];
-	yajl_val root = yajl_tree_parse(json, ebuf, sizeof(ebuf));
-	if (!root || !YAJL_IS_OBJECT(root)) {
-		yajl_tree_free(root);
-		return berth_error_setx(err, EINVAL,
-					"config.json: linux.netDevices: must be an object");
-	}
-	int r = 0;
-	for (size_t i = 0; i < root->u.object.len && r >= 0; i++) {
+	struct json_parser p;
+	yajl_val root = NULL;
+	json_parser_init(&p, "config.json", "linux.netDevices", err);
+	int r = json_parse(&p, json, strlen(json), &root);
+	if (r < 0)
+		return r;
+	if (!YAJL_IS_OBJECT(root))
+		r = json_fail(&p, "must be an object");
+	for (size_t i = 0; r >= 0 && i < root->u.object.len; i++) {
 		const char *host = root->u.object.keys[i];
 		yajl_val v = root->u.object.values[i];
-		char path[64];
-		snprintf(path, sizeof(path), "linux.netDevices[\"%.32s\"]", host);
-		if (!YAJL_IS_OBJECT(v)) {
-			r = berth_error_setx(err, EINVAL, "config.json: %s: must be an object",
-					     path);
-			break;
-		}
-		const char *name = host;
-		for (size_t j = 0; j < v->u.object.len; j++) {
-			if (!streq(v->u.object.keys[j], "name"))
-				continue;
-			if (!YAJL_IS_STRING(v->u.object.values[j])) {
-				r = berth_error_setx(err, EINVAL,
-						     "config.json: %s.name: must be a string",
-						     path);
-				break;
-			}
-			name = YAJL_GET_STRING(v->u.object.values[j]);
-		}
-		if (r >= 0)
-			r = ifname_check(path, host, err);
-		if (r >= 0)
-			r = ifname_check(path, name, err);
-		if (r >= 0) {
-			_cleanup_free_ char *pair = NULL;
-			if (asprintf(&pair, "%s %s", host, name) < 0)
+		_cleanup_free_ char *name = NULL, *pair = NULL;
+		size_t old = json_push_name(&p, host);
+		if (!YAJL_IS_OBJECT(v))
+			r = json_fail(&p, "must be an object");
+		else if ((r = json_field_string(&p, v, "name", &name)) >= 0 &&
+			 (r = ifname_check(p.path, host, err)) >= 0 &&
+			 (r = ifname_check(p.path, name ? name : host, err)) >= 0) {
+			if (asprintf(&pair, "%s %s", host, name ? name : host) < 0)
 				r = berth_error_set(err, ENOMEM, "linux.netDevices");
 			else
 				buf_add(b, "netdev", pair);
 		}
+		json_pop(&p, old);
 	}
 	yajl_tree_free(root);
 	return r;

@@ -23,10 +23,9 @@
 #include <linux/seccomp.h>
 
 #include <seccomp.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
 #include "berth/berth.h"
+#include "json.h"
 #include "seccomp-filter.h"
 #include "util/fd.h"
 #include "util/macro.h"
@@ -142,64 +141,49 @@ static const char *action_name(uint32_t a)
 
 /* ---- parser ---- */
 
-static yajl_val obj_get(yajl_val obj, const char *key)
+/* An unsigned integer up to max, in linux.seccomp's wording ("must be at most <max>"). */
+static int conv_u64(struct json_parser *p, yajl_val v, uint64_t max, uint64_t *ret)
 {
-	for (size_t i = 0; i < obj->u.object.len; i++)
-		if (streq(obj->u.object.keys[i], key))
-			return obj->u.object.values[i];
-	return NULL;
+	const struct json_int t = { 0, max, "a non-negative integer", JSON_RANGE_AT_MOST };
+	return json_conv_u64(p, v, &t, ret);
 }
 
-/* "config.json: <path>: <problem>" (a macro, not a va_list: clang-tidy 14 misreads those) */
-#define bad(err, path, fmt, ...) \
-	berth_error_setx((err), EINVAL, "config.json: %s: " fmt, (path), ##__VA_ARGS__)
-
-/* An unsigned integer from the number's text: exact over the whole uint64 range. */
-static int get_u64(yajl_val v, const char *path, uint64_t max, uint64_t *ret,
-		   struct berth_error **err)
+/* A required member of obj, under its path; NULL (and *r < 0) if absent. */
+static yajl_val required(struct json_parser *p, yajl_val obj, const char *key, int *r)
 {
-	if (!YAJL_IS_NUMBER(v))
-		return bad(err, path, "must be a non-negative integer");
-	const char *t = v->u.number.r;
-	if (!t || !*t || *t == '-' || strpbrk(t, ".eE"))
-		return bad(err, path, "must be a non-negative integer");
-	errno = 0;
-	char *end = NULL;
-	unsigned long long x = strtoull(t, &end, 10);
-	if (errno == ERANGE || *end || x > max)
-		return bad(err, path, "must be at most %llu", (unsigned long long)max);
-	*ret = x;
-	return 0;
+	yajl_val v = json_member(obj, key);
+	*r = v ? 0 : json_require(p, 0, key);
+	return v;
 }
 
-static int get_string(yajl_val v, const char *path, char **ret, struct berth_error **err)
+/* action + optional errnoRet (key eret_key) of the object obj into one SCMP_ACT_* value. */
+static int get_action(struct json_parser *p, yajl_val obj, const char *act_key,
+		      const char *eret_key, uint32_t *ret)
 {
-	if (!YAJL_IS_STRING(v))
-		return bad(err, path, "must be a string");
-	char *s = strdup(v->u.string);
-	if (!s)
-		return berth_error_set(err, ENOMEM, "seccomp");
-	free(*ret);
-	*ret = s;
-	return 0;
-}
-
-/* action + optional errnoRet of the same object into one SCMP_ACT_* value. */
-static int get_action(yajl_val act, yajl_val eret, const char *apath, const char *epath,
-		      uint32_t *ret, struct berth_error **err)
-{
+	int r;
+	yajl_val act = required(p, obj, act_key, &r);
+	if (!act)
+		return r;
+	size_t old = json_push_key(p, act_key);
+	const struct name_u32 *a = NULL;
 	if (!YAJL_IS_STRING(act))
-		return bad(err, apath, "must be a string");
-	const struct name_u32 *a = lookup(actions, ELEMENTSOF(actions), act->u.string);
+		r = json_fail(p, "must be a string");
+	else if (!(a = lookup(actions, ELEMENTSOF(actions), act->u.string)))
+		r = json_fail(p, "unknown action \"%s\"", act->u.string);
+	json_pop(p, old);
 	if (!a)
-		return bad(err, apath, "unknown action \"%s\"", act->u.string);
+		return r;
 	bool takes_data = a->value == SCMP_ACT_ERRNO(0) || a->value == SCMP_ACT_TRACE(0);
 	uint64_t data = EPERM;
+	yajl_val eret = json_member(obj, eret_key);
 	if (eret) {
+		old = json_push_key(p, eret_key);
 		if (!takes_data)
-			return bad(err, epath, "not allowed with action \"%s\"", a->name);
-		int r = get_u64(eret, epath, a->value == SCMP_ACT_ERRNO(0) ? ERRNO_MAX : 0xffff,
-				&data, err);
+			r = json_fail(p, "not allowed with action \"%s\"", a->name);
+		else
+			r = conv_u64(p, eret, a->value == SCMP_ACT_ERRNO(0) ? ERRNO_MAX : 0xffff,
+				     &data);
+		json_pop(p, old);
 		if (r < 0)
 			return r;
 	}
@@ -207,47 +191,42 @@ static int get_action(yajl_val act, yajl_val eret, const char *apath, const char
 	return 0;
 }
 
-static int parse_arg(yajl_val v, const char *path, struct berth_seccomp_arg *a,
-		     struct berth_error **err)
+static int parse_arg(struct json_parser *p, yajl_val o, void *elem)
 {
-	char p[256];
-	if (!YAJL_IS_OBJECT(v))
-		return bad(err, path, "must be an object");
-	yajl_val x = obj_get(v, "index");
-	snprintf(p, sizeof(p), "%s.index", path);
+	struct berth_seccomp_arg *a = elem;
+	uint64_t idx = 0;
+	int r;
+	if (!YAJL_IS_OBJECT(o))
+		return json_fail(p, "must be an object");
+	yajl_val x = required(p, o, "index", &r);
 	if (!x)
-		return bad(err, p, "is required");
-	uint64_t idx;
+		return r;
+	size_t old = json_push_key(p, "index");
 	if (!YAJL_IS_INTEGER(x) || x->u.number.i < 0 || x->u.number.i > 5)
-		return bad(err, p, "must be between 0 and 5");
-	int r = get_u64(x, p, 5, &idx, err);
+		r = json_fail(p, "must be between 0 and 5");
+	else
+		r = conv_u64(p, x, 5, &idx);
+	json_pop(p, old);
 	if (r < 0)
 		return r;
 	a->index = (unsigned)idx;
 
-	snprintf(p, sizeof(p), "%s.value", path);
-	x = obj_get(v, "value");
-	if (!x)
-		return bad(err, p, "is required");
-	r = get_u64(x, p, UINT64_MAX, &a->value, err);
-	if (r < 0)
+	if (!required(p, o, "value", &r))
 		return r;
-	x = obj_get(v, "valueTwo");
-	if (x) {
-		snprintf(p, sizeof(p), "%s.valueTwo", path);
-		r = get_u64(x, p, UINT64_MAX, &a->value_two, err);
-		if (r < 0)
-			return r;
-	}
-	snprintf(p, sizeof(p), "%s.op", path);
-	x = obj_get(v, "op");
-	if (!x)
-		return bad(err, p, "is required");
+	if ((r = JSON_FIELD(p, o, "value", conv_u64(p, v, UINT64_MAX, &a->value))) < 0 ||
+	    (r = JSON_FIELD(p, o, "valueTwo", conv_u64(p, v, UINT64_MAX, &a->value_two))) < 0)
+		return r;
+	if (!(x = required(p, o, "op", &r)))
+		return r;
+	old = json_push_key(p, "op");
+	const struct name_u32 *op = NULL;
 	if (!YAJL_IS_STRING(x))
-		return bad(err, p, "must be a string");
-	const struct name_u32 *op = lookup(operators, ELEMENTSOF(operators), x->u.string);
+		r = json_fail(p, "must be a string");
+	else if (!(op = lookup(operators, ELEMENTSOF(operators), x->u.string)))
+		r = json_fail(p, "unknown operator \"%s\"", x->u.string);
+	json_pop(p, old);
 	if (!op)
-		return bad(err, p, "unknown operator \"%s\"", x->u.string);
+		return r;
 	a->op = (int)op->value;
 	return 0;
 }
@@ -262,164 +241,156 @@ static bool is_handoff_syscall(const char *name)
 	return streq(name, "sendmsg") || streq(name, "write");
 }
 
-static int parse_rule(yajl_val v, const char *path, struct berth_seccomp_rule *rule,
-		      struct berth_seccomp_config *c, struct berth_error **err)
+/* names: a non-empty array of non-empty strings */
+static int conv_names(struct json_parser *p, yajl_val names, struct berth_seccomp_rule *rule)
 {
-	char p[128], p2[192];
-	if (!YAJL_IS_OBJECT(v))
-		return bad(err, path, "must be an object");
-
-	snprintf(p, sizeof(p), "%s.names", path);
-	yajl_val names = obj_get(v, "names");
-	if (!names)
-		return bad(err, p, "is required");
 	if (!YAJL_IS_ARRAY(names) || names->u.array.len == 0)
-		return bad(err, p, "must be a non-empty array of strings");
+		return json_fail(p, "must be a non-empty array of strings");
 	rule->names = calloc(names->u.array.len + 1, sizeof(char *));
 	if (!rule->names)
-		return berth_error_set(err, ENOMEM, "seccomp");
+		return json_oom(p);
 	for (size_t i = 0; i < names->u.array.len; i++) {
 		yajl_val n = names->u.array.values[i];
-		snprintf(p2, sizeof(p2), "%s[%zu]", p, i);
-		if (!YAJL_IS_STRING(n) || !*n->u.string)
-			return bad(err, p2, "must be a non-empty string");
+		if (!YAJL_IS_STRING(n) || !*n->u.string) {
+			json_push_index(p, i);
+			return json_fail(p, "must be a non-empty string");
+		}
 		rule->names[i] = strdup(n->u.string);
 		if (!rule->names[i])
-			return berth_error_set(err, ENOMEM, "seccomp");
+			return json_oom(p);
 		rule->n_names++;
 	}
+	return 0;
+}
 
-	snprintf(p, sizeof(p), "%s.action", path);
-	snprintf(p2, sizeof(p2), "%s.errnoRet", path);
-	yajl_val act = obj_get(v, "action");
-	if (!act)
-		return bad(err, p, "is required");
-	int r = get_action(act, obj_get(v, "errnoRet"), p, p2, &rule->action, err);
+static int parse_rule(struct json_parser *p, yajl_val v, struct berth_seccomp_rule *rule,
+		      struct berth_seccomp_config *c)
+{
+	int r;
+	if (!YAJL_IS_OBJECT(v))
+		return json_fail(p, "must be an object");
+
+	yajl_val names = required(p, v, "names", &r);
+	if (!names)
+		return r;
+	size_t old = json_push_key(p, "names");
+	r = conv_names(p, names, rule);
+	json_pop(p, old);
 	if (r < 0)
+		return r;
+	if ((r = get_action(p, v, "action", "errnoRet", &rule->action)) < 0)
 		return r;
 	if (rule->action == SCMP_ACT_NOTIFY) {
 		c->has_notify = true;
 		for (size_t i = 0; i < rule->n_names; i++) {
 			if (!is_handoff_syscall(rule->names[i]))
 				continue;
-			snprintf(p2, sizeof(p2), "%s.names[%zu]", path, i);
-			return bad(err, p2,
-				   "SCMP_ACT_NOTIFY cannot be used for \"%s\": berth needs it to "
-				   "hand the listener to the agent",
-				   rule->names[i]);
+			json_push_key(p, "names");
+			json_push_index(p, i);
+			return json_fail(
+				p,
+				"SCMP_ACT_NOTIFY cannot be used for \"%s\": berth needs it "
+				"to hand the listener to the agent",
+				rule->names[i]);
 		}
 	}
 
-	yajl_val args = obj_get(v, "args");
-	if (args && !YAJL_IS_NULL(args)) {
-		snprintf(p, sizeof(p), "%s.args", path);
-		if (!YAJL_IS_ARRAY(args))
-			return bad(err, p, "must be an array");
-		if (args->u.array.len > 6)
-			return bad(err, p, "must have at most 6 entries");
-		rule->args = calloc(args->u.array.len + 1, sizeof(*rule->args));
-		if (!rule->args)
-			return berth_error_set(err, ENOMEM, "seccomp");
-		for (size_t i = 0; i < args->u.array.len; i++) {
-			snprintf(p2, sizeof(p2), "%s[%zu]", p, i);
-			r = parse_arg(args->u.array.values[i], p2, &rule->args[i], err);
-			if (r < 0)
-				return r;
-			rule->n_args++;
-		}
+	yajl_val args = json_member(v, "args");
+	if (args) {
+		old = json_push_key(p, "args");
+		if (YAJL_IS_ARRAY(args) && args->u.array.len > 6)
+			r = json_fail(p, "must have at most 6 entries");
+		else
+			r = json_conv_array(p, args, sizeof(*rule->args), parse_arg,
+					    (void **)&rule->args, &rule->n_args);
+		json_pop(p, old);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
-static int parse_section(yajl_val root, struct berth_seccomp_config *c, struct berth_error **err)
+/* An array of names from table, each into *ret by or (flags) or appended (archs). */
+static int conv_names_u32(struct json_parser *p, yajl_val v, const struct name_u32 *table, size_t n,
+			  const char *what, unsigned long *or_into, uint32_t **append,
+			  size_t *n_append)
 {
-	const char *base = "linux.seccomp";
-	char p[64], p2[64];
+	if (!YAJL_IS_ARRAY(v))
+		return json_fail(p, "must be an array of strings");
+	if (append) {
+		*append = calloc(v->u.array.len + 1, sizeof(uint32_t));
+		if (!*append)
+			return json_oom(p);
+	}
+	for (size_t i = 0; i < v->u.array.len; i++) {
+		yajl_val e = v->u.array.values[i];
+		size_t old = json_push_index(p, i);
+		const struct name_u32 *x = NULL;
+		int r = 0;
+		if (!YAJL_IS_STRING(e))
+			r = json_fail(p, "must be a string");
+		else if (!(x = lookup(table, n, e->u.string)))
+			r = json_fail(p, "unknown %s \"%s\"", what, e->u.string);
+		json_pop(p, old);
+		if (!x)
+			return r;
+		if (append)
+			(*append)[(*n_append)++] = x->value;
+		else
+			*or_into |= x->value;
+	}
+	return 1;
+}
+
+static int parse_section(struct json_parser *p, yajl_val root, struct berth_seccomp_config *c)
+{
 	int r;
 
 	if (!YAJL_IS_OBJECT(root))
-		return bad(err, base, "must be an object");
-	yajl_val v = obj_get(root, "defaultAction");
-	if (!v)
-		return bad(err, "linux.seccomp.defaultAction", "is required");
-	r = get_action(v, obj_get(root, "defaultErrnoRet"), "linux.seccomp.defaultAction",
-		       "linux.seccomp.defaultErrnoRet", &c->default_action, err);
-	if (r < 0)
+		return json_fail(p, "must be an object");
+	if ((r = get_action(p, root, "defaultAction", "defaultErrnoRet", &c->default_action)) < 0)
 		return r;
-	if (c->default_action == SCMP_ACT_NOTIFY)
-		return bad(err, "linux.seccomp.defaultAction",
-			   "SCMP_ACT_NOTIFY cannot be the default action");
-
-	v = obj_get(root, "architectures");
-	if (v && !YAJL_IS_NULL(v)) {
-		if (!YAJL_IS_ARRAY(v))
-			return bad(err, "linux.seccomp.architectures",
-				   "must be an array of strings");
-		c->archs = calloc(v->u.array.len + 1, sizeof(uint32_t));
-		if (!c->archs)
-			return berth_error_set(err, ENOMEM, "seccomp");
-		for (size_t i = 0; i < v->u.array.len; i++) {
-			yajl_val a = v->u.array.values[i];
-			snprintf(p, sizeof(p), "%s.architectures[%zu]", base, i);
-			if (!YAJL_IS_STRING(a))
-				return bad(err, p, "must be a string");
-			const struct name_u32 *n = lookup(archs, ELEMENTSOF(archs), a->u.string);
-			if (!n)
-				return bad(err, p, "unknown architecture \"%s\"", a->u.string);
-			c->archs[c->n_archs++] = n->value;
-		}
+	if (c->default_action == SCMP_ACT_NOTIFY) {
+		json_push_key(p, "defaultAction");
+		return json_fail(p, "SCMP_ACT_NOTIFY cannot be the default action");
 	}
-
-	v = obj_get(root, "flags");
-	if (v && !YAJL_IS_NULL(v)) {
-		if (!YAJL_IS_ARRAY(v))
-			return bad(err, "linux.seccomp.flags", "must be an array of strings");
-		for (size_t i = 0; i < v->u.array.len; i++) {
-			yajl_val f = v->u.array.values[i];
-			snprintf(p, sizeof(p), "%s.flags[%zu]", base, i);
-			if (!YAJL_IS_STRING(f))
-				return bad(err, p, "must be a string");
-			const struct name_u32 *n =
-				lookup(flags_table, ELEMENTSOF(flags_table), f->u.string);
-			if (!n)
-				return bad(err, p, "unknown flag \"%s\"", f->u.string);
-			c->flags |= n->value;
-		}
-	}
-
-	v = obj_get(root, "listenerPath");
-	if (v && (r = get_string(v, "linux.seccomp.listenerPath", &c->listener_path, err)) < 0)
-		return r;
-	v = obj_get(root, "listenerMetadata");
-	if (v &&
-	    (r = get_string(v, "linux.seccomp.listenerMetadata", &c->listener_metadata, err)) < 0)
+	if ((r = JSON_FIELD(p, root, "architectures",
+			    conv_names_u32(p, v, archs, ELEMENTSOF(archs), "architecture", NULL,
+					   &c->archs, &c->n_archs))) < 0 ||
+	    (r = JSON_FIELD(p, root, "flags",
+			    conv_names_u32(p, v, flags_table, ELEMENTSOF(flags_table), "flag",
+					   &c->flags, NULL, NULL))) < 0 ||
+	    (r = json_field_string(p, root, "listenerPath", &c->listener_path)) < 0 ||
+	    (r = json_field_string(p, root, "listenerMetadata", &c->listener_metadata)) < 0)
 		return r;
 
-	v = obj_get(root, "syscalls");
-	if (v && !YAJL_IS_NULL(v)) {
+	yajl_val v = json_member(root, "syscalls");
+	if (v) {
+		size_t old = json_push_key(p, "syscalls");
 		if (!YAJL_IS_ARRAY(v))
-			return bad(err, "linux.seccomp.syscalls", "must be an array");
+			return json_fail(p, "must be an array");
 		c->rules = calloc(v->u.array.len + 1, sizeof(*c->rules));
 		if (!c->rules)
-			return berth_error_set(err, ENOMEM, "seccomp");
+			return json_oom(p);
 		for (size_t i = 0; i < v->u.array.len; i++) {
-			snprintf(p2, sizeof(p2), "%s.syscalls[%zu]", base, i);
+			size_t oi = json_push_index(p, i);
 			c->n_rules++;
-			r = parse_rule(v->u.array.values[i], p2, &c->rules[i], c, err);
+			r = parse_rule(p, v->u.array.values[i], &c->rules[i], c);
 			if (r < 0)
 				return r;
+			json_pop(p, oi);
 		}
+		json_pop(p, old);
 	}
 
 	if (c->has_notify) {
 		struct sockaddr_un sa;
+		json_push_key(p, "listenerPath");
 		if (!c->listener_path)
-			return bad(err, "linux.seccomp.listenerPath",
-				   "is required with SCMP_ACT_NOTIFY rules");
+			return json_fail(p, "is required with SCMP_ACT_NOTIFY rules");
 		if (c->listener_path[0] != '/' || strlen(c->listener_path) >= sizeof(sa.sun_path))
-			return bad(err, "linux.seccomp.listenerPath",
-				   "must be an absolute path of at most %zu bytes",
-				   sizeof(sa.sun_path) - 1);
+			return json_fail(p, "must be an absolute path of at most %zu bytes",
+					 sizeof(sa.sun_path) - 1);
 	}
 	return 0;
 }
@@ -427,21 +398,14 @@ static int parse_section(yajl_val root, struct berth_seccomp_config *c, struct b
 int berth_seccomp_parse(const char *json, struct berth_seccomp_config **ret,
 			struct berth_error **err)
 {
-	char ebuf[256] = "";
-	yajl_val root = yajl_tree_parse(json, ebuf, sizeof(ebuf));
-	if (!root) {
-		ebuf[strcspn(ebuf, "\n")] = 0;
-		berth_error_setx(err, EINVAL, "config.json: linux.seccomp: invalid JSON: %s",
-				 *ebuf ? ebuf : "syntax error");
-		return -EINVAL; /* explicit: callers rely on *ret being set on success */
-	}
+	struct json_parser p;
+	yajl_val root = NULL;
+	json_parser_init(&p, "config.json", "linux.seccomp", err);
+	int r = json_parse(&p, json, json ? strlen(json) : 0, &root);
+	if (r < 0)
+		return r;
 	struct berth_seccomp_config *c = calloc(1, sizeof(*c));
-	if (!c) {
-		yajl_tree_free(root);
-		berth_error_set(err, ENOMEM, "seccomp");
-		return -ENOMEM;
-	}
-	int r = parse_section(root, c, err);
+	r = c ? parse_section(&p, root, c) : json_oom(&p);
 	yajl_tree_free(root);
 	if (r < 0) {
 		berth_seccomp_config_free(c);
@@ -1121,11 +1085,6 @@ int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd,
 
 /* ---- passing the listener fd ---- */
 
-static void gen_str(yajl_gen g, const char *s)
-{
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
 int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata, int listener_fd,
 				pid_t pid, const char *state_json, struct berth_error **err)
 {
@@ -1135,46 +1094,36 @@ int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata,
 					listener_path ? listener_path : "");
 	strcpy(sa.sun_path, listener_path);
 
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (!g)
+	struct gen j;
+	if (gen_init(&j, NULL) < 0)
 		return berth_error_set(err, ENOMEM, "seccomp agent");
-	yajl_gen_map_open(g);
-	gen_str(g, "ociVersion");
-	gen_str(g, BERTH_SPEC_VERSION);
-	gen_str(g, "fds");
-	yajl_gen_array_open(g);
-	gen_str(g, "seccompFd");
-	yajl_gen_array_close(g);
-	gen_str(g, "pid");
-	yajl_gen_integer(g, pid);
-	gen_str(g, "metadata");
-	gen_str(g, metadata ? metadata : "");
-	gen_str(g, "state");
-	/* yajl_gen_number copies its text as is: splice the state object generated elsewhere */
-	yajl_gen_number(g, state_json, strlen(state_json));
-	yajl_gen_map_close(g);
-	const unsigned char *buf = NULL;
+	gen_open(&j, false);
+	gen_key_str(&j, "ociVersion", BERTH_SPEC_VERSION);
+	gen_str(&j, "fds");
+	gen_open(&j, true);
+	gen_str(&j, "seccompFd");
+	gen_close(&j, true);
+	gen_key_int(&j, "pid", pid);
+	gen_key_str(&j, "metadata", metadata ? metadata : "");
+	gen_str(&j, "state");
+	gen_raw(&j, state_json); /* the state document, made by state.c */
+	gen_close(&j, false);
+	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
-	yajl_gen_get_buf(g, &buf, &len);
+	if (gen_finish(&j, &buf, &len) < 0)
+		return berth_error_set(err, ENOMEM, "seccomp agent");
 
-	int r = 0;
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = berth_error_set(err, errno, "connect to the seccomp agent at \"%s\"",
-				    listener_path);
-		goto out;
-	}
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return berth_error_set(err, errno, "connect to the seccomp agent at \"%s\"",
+				       listener_path);
 	ssize_t n = fd_send(fd, listener_fd, buf, len);
-	if (n < 0) {
-		r = berth_error_set(err, (int)-n, "send to the seccomp agent at \"%s\"",
-				    listener_path);
-		goto out;
-	}
+	if (n < 0)
+		return berth_error_set(err, (int)-n, "send to the seccomp agent at \"%s\"",
+				       listener_path);
 	/* the fd went with the first byte; the rest of a short write is plain data */
 	if ((size_t)n < len && write_all(fd, buf + n, len - (size_t)n) < 0)
-		r = berth_error_set(err, errno, "send to the seccomp agent at \"%s\"",
-				    listener_path);
-out:
-	yajl_gen_free(g);
-	return r;
+		return berth_error_set(err, errno, "send to the seccomp agent at \"%s\"",
+				       listener_path);
+	return 0;
 }

@@ -366,15 +366,14 @@ static int shim_pidfd(int dirfd)
 }
 
 /* Read the state; *ret_shim: a pidfd of its live shim or -1; *ret_init: of its live init or -1. */
-static int read_for_wait(struct berth_context *ctx, const char *id,
-			 struct berth_container_state **ret, int *ret_shim, int *ret_init,
-			 struct berth_error **err)
+static int read_for_wait(struct berth_context *ctx, const char *id, struct berth_state **ret,
+			 int *ret_shim, int *ret_init, struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	int r = state_dir_open(root_of(ctx), id, false, &dirfd, err);
 	if (r < 0)
 		return r;
-	struct berth_container_state *s = NULL;
+	struct berth_state *s = NULL;
 	r = state_read(dirfd, id, &s, err);
 	if (r < 0)
 		return r;
@@ -396,14 +395,14 @@ int berth_wait(struct berth_context *ctx, const char *id, int *ret_code, struct 
 	if (r < 0)
 		return r;
 	for (;;) {
-		struct berth_container_state *s = NULL;
+		struct berth_state *s = NULL;
 		_cleanup_close_ int shim = -EBADF, init = -EBADF;
 		r = read_for_wait(ctx, id, &s, &shim, &init, err);
 		if (r < 0)
 			return r;
 		bool has = s->has_exit_code;
 		int code = s->exit_code;
-		state_free(s);
+		berth_state_free(s);
 		if (has) {
 			/* the shim exits right after recording: let it go (a delete may follow) */
 			if (shim >= 0)

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "berth/error.h"
+#include "json.h"
 
 #define BERTH_SPEC_MAX_SIZE (16u * 1024 * 1024)
 
@@ -149,10 +150,6 @@ struct berth_device {
 	uint32_t file_mode, uid, gid;
 };
 
-struct berth_kv {
-	char *key, *value;
-};
-
 struct berth_personality {
 	bool set;
 	char *domain; /* LINUX or LINUX32 */
@@ -249,17 +246,6 @@ int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
  */
 int berth_spec_parse_process(const char *text, size_t len, struct berth_spec **ret,
 			     struct berth_error **err);
-
-/*
- * The syntax pass every JSON text berth parses goes through first (yajl's
- * tree API has no positions, no depth limit and decodes a lone UTF-16
- * surrogate to "?"). Errors start with what ("config.json") and give a line
- * and column: syntax, nesting deeper than BERTH_JSON_MAX_DEPTH, a NUL in a
- * string; a lone surrogate also gives the JSON path (under prefix if not NULL).
- */
-#define BERTH_JSON_MAX_DEPTH 256
-int berth_json_check(const char *text, size_t len, const char *what, const char *prefix,
-		     struct berth_error **err);
 
 /* Read <bundle>/config.json (refusing files over BERTH_SPEC_MAX_SIZE) and parse it. */
 int berth_spec_load(const char *path, struct berth_spec **ret, struct berth_error **err);

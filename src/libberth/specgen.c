@@ -10,12 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
-
 #include "berth/berth.h"
 #include "seccomp-default.h" /* generated from config/seccomp-default.json */
-#include "jsongen.h"
+#include "json.h"
 #include "util/macro.h"
 
 enum variant {
@@ -135,34 +132,6 @@ static void gen_id_mapping(struct gen *j, const char *key, unsigned host_id)
 	gen_close(j, true);
 }
 
-/* Copy a parsed JSON value into the generator (numbers keep their text). */
-static void gen_tree(struct gen *j, yajl_val v)
-{
-	if (j->st != yajl_gen_status_ok)
-		return;
-	if (YAJL_IS_STRING(v)) {
-		gen_str(j, v->u.string);
-	} else if (YAJL_IS_NUMBER(v)) {
-		j->st = yajl_gen_number(j->g, v->u.number.r, strlen(v->u.number.r));
-	} else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-		gen_bool(j, YAJL_IS_TRUE(v));
-	} else if (YAJL_IS_OBJECT(v)) {
-		gen_open(j, false);
-		for (size_t i = 0; i < v->u.object.len; i++) {
-			gen_str(j, v->u.object.keys[i]);
-			gen_tree(j, v->u.object.values[i]);
-		}
-		gen_close(j, false);
-	} else if (YAJL_IS_ARRAY(v)) {
-		gen_open(j, true);
-		for (size_t i = 0; i < v->u.array.len; i++)
-			gen_tree(j, v->u.array.values[i]);
-		gen_close(j, true);
-	} else {
-		j->st = yajl_gen_null(j->g);
-	}
-}
-
 /* "seccomp": the default profile (config/seccomp-default.json, embedded at build time). */
 static void gen_seccomp(struct gen *j)
 {
@@ -223,15 +192,10 @@ static void gen_linux(struct gen *j, bool rootless)
 
 int berth_spec_generate(bool rootless, char **ret_json, struct berth_error **err)
 {
-	struct gen j = { .st = yajl_gen_status_ok };
-	const unsigned char *buf;
-	size_t len;
+	struct gen j;
 
-	j.g = yajl_gen_alloc(NULL);
-	if (!j.g)
+	if (gen_init(&j, "\t") < 0)
 		return berth_error_set(err, ENOMEM, "spec: allocate json generator");
-	yajl_gen_config(j.g, yajl_gen_beautify, 1);
-	yajl_gen_config(j.g, yajl_gen_indent_string, "\t");
 
 	gen_open(&j, false);
 	gen_key_str(&j, "ociVersion", BERTH_SPEC_VERSION);
@@ -246,18 +210,11 @@ int berth_spec_generate(bool rootless, char **ret_json, struct berth_error **err
 	gen_linux(&j, rootless);
 	gen_close(&j, false);
 
-	if (j.st == yajl_gen_status_ok)
-		j.st = yajl_gen_get_buf(j.g, &buf, &len);
-	if (j.st != yajl_gen_status_ok) {
-		yajl_gen_free(j.g);
+	int r = gen_finish(&j, ret_json, NULL);
+	if (r == -ENOMEM)
+		return berth_error_set(err, ENOMEM, "spec: generate config.json");
+	if (r < 0)
 		return berth_error_setx(
 			err, EIO, "spec: generate config.json: json generator error %d", (int)j.st);
-	}
-
-	char *s = strndup((const char *)buf, len);
-	yajl_gen_free(j.g);
-	if (!s)
-		return berth_error_set(err, ENOMEM, "spec: generate config.json");
-	*ret_json = s;
 	return 0;
 }

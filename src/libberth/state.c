@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The per-container state dir: creation, locking, state.json read/write
- * (atomic rename) and the status of a container from its init process and
- * exec fifo. Runs in the berth CLI process.
+ * (atomic rename, on the JSON layer) and the runtime spec's state document.
+ * Runs in the berth process and in berth-shim (which records the exit status
+ * through it), so it stays free of cgroups.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,10 +16,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
-#include "cgroup.h"
+#include "json.h"
 #include "state.h"
 #include "util/fd.h"
 #include "util/macro.h"
@@ -153,84 +152,106 @@ int state_dir_remove(const char *root, const char *id, int dirfd)
 	return 0;
 }
 
-static void gen_str(yajl_gen g, const char *s)
+int state_write(int dirfd, const struct berth_state *s, struct berth_error **err)
 {
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static void gen_kv(yajl_gen g, const char *k, const char *v)
-{
-	gen_str(g, k);
-	if (v)
-		gen_str(g, v);
-	else
-		yajl_gen_null(g);
-}
-
-int state_write(int dirfd, const struct berth_container_state *s, struct berth_error **err)
-{
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (!g)
+	struct gen j;
+	if (gen_init(&j, NULL) < 0)
 		return berth_error_set(err, ENOMEM, "write state");
-	char num[32];
-
-	yajl_gen_map_open(g);
-	gen_kv(g, "id", s->id);
-	gen_kv(g, "bundle", s->bundle);
-	gen_kv(g, "rootfs", s->rootfs);
-	gen_kv(g, "created", s->created);
-	gen_kv(g, "cgroup", s->cgroup);
-	gen_str(g, "pid");
-	yajl_gen_integer(g, s->pid);
-	gen_str(g, "pidStartTime");
-	snprintf(num, sizeof(num), "%" PRIu64, s->pid_start_time);
-	yajl_gen_number(g, num, strlen(num));
-	gen_str(g, "started");
-	yajl_gen_bool(g, s->started);
-	if (s->creating) {
-		gen_str(g, "creating");
-		yajl_gen_bool(g, true);
-	}
-	gen_str(g, "annotations");
-	yajl_gen_map_open(g);
+	gen_open(&j, false);
+	gen_key_str(&j, "id", s->id);
+	gen_key_str(&j, "bundle", s->bundle);
+	gen_key_str(&j, "rootfs", s->rootfs);
+	gen_key_str(&j, "created", s->created);
+	gen_key_str(&j, "cgroup", s->cgroup);
+	gen_key_int(&j, "pid", s->pid);
+	gen_key_u64(&j, "pidStartTime", s->pid_start_time);
+	gen_key_bool(&j, "started", s->started);
+	if (s->creating)
+		gen_key_bool(&j, "creating", true);
+	gen_str(&j, "annotations");
+	gen_open(&j, false);
 	for (size_t i = 0; i < s->n_annotations; i++)
-		gen_kv(g, s->annotation_keys[i], s->annotation_values[i]);
-	yajl_gen_map_close(g);
+		gen_key_str(&j, s->annotation_keys[i], s->annotation_values[i]);
+	gen_close(&j, false);
 	if (s->has_exit_code) {
-		gen_str(g, "exitCode");
-		yajl_gen_integer(g, s->exit_code);
-		gen_kv(g, "exitedAt", s->exited_at);
+		gen_key_int(&j, "exitCode", s->exit_code);
+		gen_key_str(&j, "exitedAt", s->exited_at);
 	}
-	yajl_gen_map_close(g);
+	gen_close(&j, false);
 
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	int r = write_file_atomic_at(dirfd, STATE_FILE, buf, len, 0600);
-	yajl_gen_free(g);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r = gen_finish(&j, &buf, &len);
+	if (r >= 0)
+		r = write_file_atomic_at(dirfd, STATE_FILE, buf, len, 0600);
 	if (r < 0)
 		return berth_error_set(err, -r, "write state of \"%s\"", s->id);
 	return 0;
 }
 
-static char *dup_str(yajl_val root, const char *key)
+/* annotations: an object of strings (null for a value berth wrote as NULL) */
+static int conv_annotations(struct json_parser *p, yajl_val v, void *data)
 {
-	const char *path[] = { key, NULL };
-	yajl_val v = yajl_tree_get(root, path, yajl_t_string);
-	const char *str = v ? YAJL_GET_STRING(v) : NULL;
-	return str ? strdup(str) : NULL;
+	struct berth_state *s = data;
+	size_t n = v->u.object.len;
+	s->annotation_keys = calloc(n + 1, sizeof(char *));
+	s->annotation_values = calloc(n + 1, sizeof(char *));
+	if (!s->annotation_keys || !s->annotation_values)
+		return json_oom(p);
+	for (size_t i = 0; i < n; i++) {
+		yajl_val e = v->u.object.values[i];
+		if (!YAJL_IS_STRING(e) && !YAJL_IS_NULL(e)) {
+			size_t old = json_push_name(p, v->u.object.keys[i]);
+			int r = json_fail(p, "must be a string");
+			json_pop(p, old);
+			return r;
+		}
+		s->annotation_keys[i] = strdup(v->u.object.keys[i]);
+		s->annotation_values[i] = strdup(YAJL_IS_STRING(e) ? e->u.string : "");
+		s->n_annotations = i + 1;
+		if (!s->annotation_keys[i] || !s->annotation_values[i])
+			return json_oom(p);
+	}
+	return 0;
 }
 
-int state_read(int dirfd, const char *id, struct berth_container_state **ret,
-	       struct berth_error **err)
+static int parse_state(struct json_parser *p, yajl_val root, struct berth_state *s)
+{
+	int32_t pid = 0, code = 0;
+	int r;
+	if ((r = json_require(p, json_field_string(p, root, "id", &s->id), "id")) < 0 ||
+	    (r = json_require(p, json_field_string(p, root, "bundle", &s->bundle), "bundle")) < 0 ||
+	    (r = json_field_string(p, root, "rootfs", &s->rootfs)) < 0 ||
+	    (r = json_field_string(p, root, "created", &s->created)) < 0 ||
+	    (r = json_field_string(p, root, "cgroup", &s->cgroup)) < 0 ||
+	    (r = json_field_i32(p, root, "pid", &pid)) < 0 ||
+	    (r = json_field_u64(p, root, "pidStartTime", &s->pid_start_time)) < 0 ||
+	    (r = json_field_bool(p, root, "started", &s->started)) < 0 ||
+	    (r = json_field_bool(p, root, "creating", &s->creating)) < 0 ||
+	    (r = json_field_object(p, root, "annotations", conv_annotations, s)) < 0)
+		return r;
+	s->pid = pid;
+	if ((r = json_field_i32(p, root, "exitCode", &code)) < 0)
+		return r;
+	if (r > 0) {
+		s->has_exit_code = true;
+		s->exit_code = code;
+		if ((r = json_field_string(p, root, "exitedAt", &s->exited_at)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int state_read(int dirfd, const char *id, struct berth_state **ret, struct berth_error **err)
 {
 	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
 	char why[128];
-	int r = read_trusted_file_at(dirfd, STATE_FILE, 1 << 24, &text, NULL, why, sizeof(why));
+	int r = read_trusted_file_at(dirfd, STATE_FILE, 1 << 24, &text, &len, why, sizeof(why));
 	if (r == -ENOENT) {
-		struct berth_container_state *s = calloc(1, sizeof(*s));
+		struct berth_state *s = calloc(1, sizeof(*s));
 		if (!s || !(s->id = strdup(id)) || !(s->bundle = strdup(""))) {
-			state_free(s);
+			berth_state_free(s);
 			return berth_error_set(err, ENOMEM, "read state");
 		}
 		s->creating = true;
@@ -240,80 +261,92 @@ int state_read(int dirfd, const char *id, struct berth_container_state **ret,
 	if (r < 0)
 		return berth_error_setx(err, -r, "state of \"%s\": %s %s", id, STATE_FILE, why);
 
-	char ebuf[256];
-	yajl_val root = yajl_tree_parse(text, ebuf, sizeof(ebuf));
-	if (!root || !YAJL_IS_OBJECT(root)) {
+	_cleanup_(berth_error_freep) struct berth_error *e = NULL;
+	struct json_parser p;
+	yajl_val root = NULL;
+	json_parser_init(&p, STATE_FILE, NULL, &e);
+	r = json_parse(&p, text, len, &root);
+	struct berth_state *s = NULL;
+	if (r >= 0) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			r = json_oom(&p);
+		else if (!YAJL_IS_OBJECT(root))
+			r = json_fail(&p, "must be an object");
+		else
+			r = parse_state(&p, root, s);
 		yajl_tree_free(root);
-		return berth_error_setx(err, EBADMSG, "state of \"%s\" is corrupt", id);
 	}
-
-	struct berth_container_state *s = calloc(1, sizeof(*s));
-	if (!s) {
-		yajl_tree_free(root);
-		return berth_error_set(err, ENOMEM, "read state");
-	}
-	s->id = dup_str(root, "id");
-	s->bundle = dup_str(root, "bundle");
-	s->rootfs = dup_str(root, "rootfs");
-	s->created = dup_str(root, "created");
-	s->cgroup = dup_str(root, "cgroup");
-	const char *p_pid[] = { "pid", NULL }, *p_st[] = { "pidStartTime", NULL },
-		   *p_started[] = { "started", NULL }, *p_ann[] = { "annotations", NULL };
-	yajl_val v = yajl_tree_get(root, p_pid, yajl_t_number);
-	if (v)
-		s->pid = (pid_t)strtol(YAJL_GET_NUMBER(v), NULL, 10);
-	v = yajl_tree_get(root, p_st, yajl_t_number);
-	if (v)
-		s->pid_start_time = strtoull(YAJL_GET_NUMBER(v), NULL, 10);
-	v = yajl_tree_get(root, p_started, yajl_t_any);
-	s->started = v && YAJL_IS_TRUE(v);
-	const char *p_creating[] = { "creating", NULL };
-	v = yajl_tree_get(root, p_creating, yajl_t_any);
-	s->creating = v && YAJL_IS_TRUE(v);
-	const char *p_exit[] = { "exitCode", NULL };
-	v = yajl_tree_get(root, p_exit, yajl_t_number);
-	if (v) {
-		s->has_exit_code = true;
-		s->exit_code = (int)strtol(YAJL_GET_NUMBER(v), NULL, 10);
-		s->exited_at = dup_str(root, "exitedAt");
-	}
-	v = yajl_tree_get(root, p_ann, yajl_t_object);
-	if (v && v->u.object.len > 0) {
-		size_t n = v->u.object.len;
-		s->annotation_keys = calloc(n + 1, sizeof(char *));
-		s->annotation_values = calloc(n + 1, sizeof(char *));
-		if (s->annotation_keys && s->annotation_values) {
-			for (size_t i = 0; i < n; i++) {
-				yajl_val e = v->u.object.values[i];
-				s->annotation_keys[i] = strdup(v->u.object.keys[i]);
-				s->annotation_values[i] =
-					strdup(YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : "");
-			}
-			s->n_annotations = n;
-		}
-	}
-	yajl_tree_free(root);
-	if (!s->id || !s->bundle) {
-		state_free(s);
-		return berth_error_setx(err, EBADMSG, "state of \"%s\" is corrupt", id);
+	if (r < 0) {
+		berth_state_free(s);
+		if (r == -ENOMEM)
+			return berth_error_set(err, ENOMEM, "read state");
+		return berth_error_setx(err, EBADMSG, "state of \"%s\" is corrupt: %s", id,
+					e ? e->msg : STATE_FILE);
 	}
 	*ret = s;
 	return 0;
 }
 
-void state_free(struct berth_container_state *s)
+char *state_json(const struct berth_state *s, const char *status, bool full, const char *indent)
+{
+	struct gen j;
+	if (!status)
+		status = s->status ? s->status : "stopped";
+	if (gen_init(&j, indent) < 0)
+		return NULL;
+	gen_open(&j, false);
+	gen_key_str(&j, "ociVersion", BERTH_SPEC_VERSION);
+	gen_key_str(&j, "id", s->id);
+	gen_key_str(&j, "status", status);
+	gen_key_int(&j, "pid", streq(status, "stopped") ? 0 : s->pid);
+	gen_key_str(&j, "bundle", s->bundle ? s->bundle : "");
+	if (full && s->rootfs)
+		gen_key_str(&j, "rootfs", s->rootfs);
+	if (full && s->created)
+		gen_key_str(&j, "created", s->created);
+	gen_str(&j, "annotations");
+	gen_open(&j, false);
+	for (size_t i = 0; i < s->n_annotations; i++)
+		gen_key_str(&j, s->annotation_keys[i],
+			    s->annotation_values[i] ? s->annotation_values[i] : "");
+	if (full && s->has_exit_code) {
+		/* berth-shim's record, annotation style (extension fields of the state) */
+		char code[16];
+		snprintf(code, sizeof(code), "%d", s->exit_code);
+		gen_key_str(&j, "berth.exitCode", code); /* annotations are strings */
+		gen_key_str(&j, "berth.exitedAt", s->exited_at ? s->exited_at : "");
+	}
+	gen_close(&j, false);
+	/* runc's list adds who owns the state */
+	if (full && s->owner)
+		gen_key_str(&j, "owner", s->owner);
+	gen_close(&j, false);
+	char *out = NULL;
+	return gen_finish(&j, &out, NULL) < 0 ? NULL : out;
+}
+
+void berth_state_free(struct berth_state *s)
 {
 	if (!s)
 		return;
+	free(s->oci_version);
 	free(s->id);
+	free(s->status);
 	free(s->bundle);
 	free(s->rootfs);
 	free(s->created);
 	free(s->cgroup);
 	free(s->exited_at);
+	free(s->owner);
 	strv_free(s->annotation_keys);
 	strv_free(s->annotation_values);
 	free(s);
+}
+
+char *berth_state_to_json(const struct berth_state *s, bool pretty)
+{
+	return state_json(s, NULL, true, pretty ? "  " : NULL);
 }
 
 uint64_t proc_start_time(pid_t pid)
@@ -343,22 +376,6 @@ uint64_t proc_start_time(pid_t pid)
 		p++;
 	}
 	return strtoull(p, NULL, 10);
-}
-
-const char *state_status(int dirfd, const struct berth_container_state *s)
-{
-	if (s->creating)
-		return "creating";
-	if (s->pid <= 0)
-		return "stopped";
-	uint64_t st = proc_start_time(s->pid);
-	if (st == 0 || st != s->pid_start_time)
-		return "stopped";
-	if (!s->started)
-		return "created";
-	if (cgroup_is_frozen(s->cgroup))
-		return "paused";
-	return "running";
 }
 
 char *rfc3339_now(char *buf, size_t size)

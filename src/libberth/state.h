@@ -12,30 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "berth/berth.h"
 #include "berth/error.h"
-
-struct berth_container_state {
-	char *id;
-	char *bundle;
-	char *rootfs;
-	char *created; /* RFC 3339 */
-	char *cgroup;  /* absolute path of the cgroup directory, or NULL */
-	pid_t pid;
-	uint64_t pid_start_time; /* /proc/<pid>/stat field 22, guards against PID reuse */
-	bool started;
-	/*
-	 * Written before create makes anything, cleared by its last write: still
-	 * set (or no state.json at all) once the lock is ours means the create
-	 * died half-way, and delete removes what the state names.
-	 */
-	bool creating;
-	char **annotation_keys, **annotation_values;
-	size_t n_annotations;
-	/* written by berth-shim (src/shim) into state.json once the init exited */
-	bool has_exit_code;
-	int exit_code;
-	char *exited_at;
-};
 
 #define STATE_FILE   "state.json"
 #define STATE_CONFIG "config.json"
@@ -58,20 +36,37 @@ int state_dir_open(const char *root, const char *id, bool create, int *ret_dirfd
 /* Read a file berth wrote into the state dir (config.json, shim.pid), refusing any other. */
 int state_read_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len,
 		    struct berth_error **err);
-int state_write(int dirfd, const struct berth_container_state *s, struct berth_error **err);
 /*
- * Read state.json. A state dir without one (create died before its first
- * write) reads as a creating container that names nothing else.
+ * Write s as state.json (atomically; 0600): what berth itself reads back.
+ * The fields of state.json are those of struct berth_state but status and
+ * owner, which are never stored.
  */
-int state_read(int dirfd, const char *id, struct berth_container_state **ret,
-	       struct berth_error **err);
-void state_free(struct berth_container_state *s);
+int state_write(int dirfd, const struct berth_state *s, struct berth_error **err);
+/*
+ * Read state.json (only a file berth wrote: see read_trusted_file_at()). A
+ * state dir without one (create died before its first write) reads as a
+ * creating container that names nothing else. A field of the wrong type, or
+ * no id or bundle: EBADMSG, "state of \"<id>\" is corrupt: state.json: pid: ...".
+ */
+int state_read(int dirfd, const char *id, struct berth_state **ret, struct berth_error **err);
+/*
+ * The runtime spec's state document of s (malloc'd; NULL on ENOMEM): status
+ * (NULL: s->status), pid 0 when "stopped". full adds rootfs, created, owner
+ * and berth-shim's exit record (as annotations berth.exitCode and
+ * berth.exitedAt), for berth state and list; hooks and the seccomp agent get
+ * the spec's fields only. indent: NULL for one line.
+ */
+char *state_json(const struct berth_state *s, const char *status, bool full, const char *indent);
 /* Remove every file of the state dir and the dir itself. */
 int state_dir_remove(const char *root, const char *id, int dirfd);
 
 /* /proc/<pid>/stat start time, or 0 if the process is gone or a zombie. */
 uint64_t proc_start_time(pid_t pid);
-/* "creating", "created", "running", "paused" or "stopped" from the init process, the started flag and the cgroup. */
-const char *state_status(int dirfd, const struct berth_container_state *s);
+/*
+ * "creating", "created", "running", "paused" or "stopped" from the init
+ * process, the started flag and the cgroup (container-cgroup.c: it composes
+ * state and cgroup, and keeps state.c free of cgroups for berth-shim).
+ */
+const char *state_status(int dirfd, const struct berth_state *s);
 /* RFC 3339 UTC time of now into buf (>= 40 bytes). */
 char *rfc3339_now(char *buf, size_t size);

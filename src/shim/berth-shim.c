@@ -3,7 +3,8 @@
  * berth-shim: the parent (and subreaper) of one container's init, in its own
  * session after berth exited. Reaps, writes the container's output to
  * container.log, serves attach.sock, relays sd_notify, forwards signals and
- * records the exit status in state.json. libc only, to stay small.
+ * records the exit status in state.json (through libberth's state.c, the
+ * only part of libberth it links, with the JSON layer and yajl).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "state.h"
 #include "util/sdnotify.h"
 #include "util/wire.h"
 
@@ -32,7 +34,6 @@
 #define LOG_FILE     "container.log"
 #define ATTACH_SOCK  "attach.sock"
 #define PID_FILE     "shim.pid"
-#define STATE_FILE   "state.json"
 #define ATTACH_DATA  'd'
 #define ATTACH_WSIZE 'w'
 
@@ -251,7 +252,11 @@ static void client_input(int i)
 	}
 }
 
-/* exitCode and exitedAt into state.json, under the state dir's lock (berth's commands take it). */
+/*
+ * exitCode and exitedAt into state.json, under the state dir's lock (berth's
+ * commands take it), read and written by libberth's state.c as berth does:
+ * the same trust checks, the same document.
+ */
 static void record_exit(int code)
 {
 	char ts[48];
@@ -260,29 +265,16 @@ static void record_exit(int code)
 		if (errno != EINTR)
 			return;
 	struct stat st;
-	int fd = openat(S.dirfd, STATE_FILE, O_RDONLY | O_CLOEXEC);
-	/* deleted meanwhile (berth delete --force): nothing to record */
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 24)) {
-		if (fd >= 0)
-			close(fd);
-		flock(S.dirfd, LOCK_UN);
-		return;
+	struct berth_state *s = NULL;
+	/* deleted meanwhile (berth delete --force), or never written: nothing to record */
+	if (fstatat(S.dirfd, STATE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    state_read(S.dirfd, S.id, &s, NULL) == 0 && !s->has_exit_code) {
+		s->has_exit_code = true;
+		s->exit_code = code;
+		s->exited_at = strdup(ts);
+		state_write(S.dirfd, s, NULL);
 	}
-	size_t cap = (size_t)st.st_size + 128, len = 0;
-	char *buf = malloc(cap);
-	ssize_t k = 0;
-	while (buf && len < (size_t)st.st_size &&
-	       ((k = read(fd, buf + len, (size_t)st.st_size - len)) > 0 || errno == EINTR))
-		len += k > 0 ? (size_t)k : 0;
-	close(fd);
-	char *end = buf ? memrchr(buf, '}', len) : NULL;
-	if (end && !memmem(buf, len, "\"exitCode\"", 10)) {
-		len = (size_t)(end - buf);
-		len += (size_t)snprintf(buf + len, cap - len,
-					",\"exitCode\":%d,\"exitedAt\":\"%s\"}", code, ts);
-		write_atomic(STATE_FILE, buf, len);
-	}
-	free(buf);
+	berth_state_free(s);
 	flock(S.dirfd, LOCK_UN);
 }
 

@@ -204,8 +204,23 @@ static void test_network(void)
 		  "resources.network.priorities[0]: priority: is required");
 }
 
+/*
+ * Duplicate keys and null read as in the rest of config.json (spec.c): the
+ * last duplicate wins, as in Go's encoding/json, and null is absent.
+ */
+static void test_duplicates_and_null(void)
+{
+	struct berth_resources *r = parse_ok("{\"memory\":{\"limit\":1,\"limit\":2}}");
+	check(r->memory.has_limit && r->memory.limit == 2);
+	berth_resources_free(r);
+	r = parse_ok("{\"pids\":{\"limit\":5},\"pids\":null,\"cpu\":null}");
+	check(!r->pids.has_limit && !r->cpu.has_shares);
+	berth_resources_free(r);
+}
+
 int main(void)
 {
+	test_duplicates_and_null();
 	test_network();
 	test_empty();
 	test_full();

@@ -79,12 +79,12 @@ static void test_state_exit_code(void)
 	check(mkdtemp(dir));
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	check(fd >= 0);
-	struct berth_container_state s = { .id = "x", .bundle = "/b", .pid = 5 };
-	struct berth_container_state *r = NULL;
+	struct berth_state s = { .id = "x", .bundle = "/b", .pid = 5 };
+	struct berth_state *r = NULL;
 	check(state_write(fd, &s, NULL) == 0);
 	check(state_read(fd, "x", &r, NULL) == 0);
 	check(!r->has_exit_code && !r->exited_at);
-	state_free(r);
+	berth_state_free(r);
 
 	/* what berth-shim appends to state.json, and a later state_write keeps it */
 	s.has_exit_code = true;
@@ -96,10 +96,10 @@ static void test_state_exit_code(void)
 	check(strcmp(r->exited_at, s.exited_at) == 0);
 	r->started = true;
 	check(state_write(fd, r, NULL) == 0);
-	state_free(r);
+	berth_state_free(r);
 	check(state_read(fd, "x", &r, NULL) == 0);
 	check(r->has_exit_code && r->exit_code == 137 && r->started);
-	state_free(r);
+	berth_state_free(r);
 
 	unlinkat(fd, STATE_FILE, 0);
 	close(fd);

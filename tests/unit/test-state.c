@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "berth/berth.h"
 #include "state.h"
 #include "sync.h"
+#include "util/fd.h"
 #include "util/macro.h"
 #include "tests.h"
 
@@ -76,7 +78,7 @@ static void test_state_roundtrip(void)
 	e = NULL;
 
 	char *keys[] = { "a", "k2", NULL }, *values[] = { "1", "v \"quoted\"", NULL };
-	struct berth_container_state s = {
+	struct berth_state s = {
 		.id = "c1",
 		.bundle = "/b",
 		.rootfs = "/b/rootfs",
@@ -91,7 +93,7 @@ static void test_state_roundtrip(void)
 	check(s.pid_start_time > 0);
 	check(state_write(dirfd, &s, &e) == 0);
 
-	struct berth_container_state *r = NULL;
+	struct berth_state *r = NULL;
 	check(state_read(dirfd, "c1", &r, &e) == 0);
 	check(strcmp(r->bundle, "/b") == 0 && strcmp(r->cgroup, "/sys/fs/cgroup/x") == 0);
 	check(r->pid == getpid() && r->pid_start_time == s.pid_start_time);
@@ -103,7 +105,7 @@ static void test_state_roundtrip(void)
 	/* a different start time means the PID was reused: stopped */
 	r->pid_start_time++;
 	check(strcmp(state_status(dirfd, r), "stopped") == 0);
-	state_free(r);
+	berth_state_free(r);
 
 	/* a zombie is stopped */
 	pid_t child = fork();
@@ -190,10 +192,10 @@ static void test_untrusted_root(void)
 
 	/* a state.json others can write: not ours */
 	check(state_dir_open(root, "c1", false, &fd, &e) == 0);
-	struct berth_container_state s = { .id = (char *)"c1", .bundle = (char *)"/b" };
+	struct berth_state s = { .id = (char *)"c1", .bundle = (char *)"/b" };
 	check(state_write(fd, &s, NULL) == 0);
 	check(fchmodat(fd, STATE_FILE, 0622, 0) == 0);
-	struct berth_container_state *got = NULL;
+	struct berth_state *got = NULL;
 	check(state_read(fd, "c1", &got, &e) == -EPERM && !got);
 	check(streq(e->msg,
 		    "state of \"c1\": state.json is writable by group or others (mode 0622)"));
@@ -201,7 +203,7 @@ static void test_untrusted_root(void)
 	e = NULL;
 	check(fchmodat(fd, STATE_FILE, 0644, 0) == 0);
 	check(state_read(fd, "c1", &got, NULL) == 0 && got);
-	state_free(got);
+	berth_state_free(got);
 	check(state_dir_remove(root, "c1", fd) == 0);
 	close(fd);
 
@@ -226,8 +228,80 @@ static void test_untrusted_root(void)
 	check(rmdir(base) == 0);
 }
 
+/*
+ * The exit record as berth-shim writes it (read, set, write), the state
+ * document in its two forms, and a state.json berth did not write as such.
+ */
+static void test_state_document(void)
+{
+	char root[] = "/tmp/berth-test-doc-XXXXXX";
+	check(mkdtemp(root));
+	struct berth_error *e = NULL;
+	int dirfd = -1;
+	check(state_dir_open(root, "d1", true, &dirfd, &e) == 0);
+	char *keys[] = { "a", NULL }, *values[] = { "1", NULL };
+	struct berth_state s = {
+		.id = "d1",
+		.bundle = "/b",
+		.rootfs = "/b/rootfs",
+		.created = "2026-01-01T00:00:00Z",
+		.pid = 42,
+		.pid_start_time = UINT64_MAX,
+		.started = true,
+		.annotation_keys = keys,
+		.annotation_values = values,
+		.n_annotations = 1,
+	};
+	check(state_write(dirfd, &s, &e) == 0);
+	struct berth_state *r = NULL;
+	check(state_read(dirfd, "d1", &r, &e) == 0 && !r->has_exit_code);
+	check(r->pid_start_time == UINT64_MAX && r->started && !r->creating);
+	r->has_exit_code = true;
+	r->exit_code = 137;
+	r->exited_at = strdup("2026-01-01T00:00:01Z");
+	check(state_write(dirfd, r, &e) == 0);
+	berth_state_free(r);
+	check(state_read(dirfd, "d1", &r, &e) == 0);
+	check(r->has_exit_code && r->exit_code == 137 &&
+	      streq(r->exited_at, "2026-01-01T00:00:01Z"));
+	check(streq(r->rootfs, "/b/rootfs") && r->n_annotations == 1);
+
+	char *full = state_json(r, "stopped", true, NULL);
+	check(full && streq(full, "{\"ociVersion\":\"" BERTH_SPEC_VERSION "\",\"id\":\"d1\","
+				  "\"status\":\"stopped\",\"pid\":0,\"bundle\":\"/b\","
+				  "\"rootfs\":\"/b/rootfs\",\"created\":\"2026-01-01T00:00:00Z\","
+				  "\"annotations\":{\"a\":\"1\",\"berth.exitCode\":\"137\","
+				  "\"berth.exitedAt\":\"2026-01-01T00:00:01Z\"}}"));
+	free(full);
+	char *hook = state_json(r, "running", false, NULL);
+	check(hook && streq(hook, "{\"ociVersion\":\"" BERTH_SPEC_VERSION "\",\"id\":\"d1\","
+				  "\"status\":\"running\",\"pid\":42,\"bundle\":\"/b\","
+				  "\"annotations\":{\"a\":\"1\"}}"));
+	free(hook);
+	berth_state_free(r);
+
+	/* a field of the wrong type: corrupt, and where */
+	static const char bad[] = "{\"id\":\"d1\",\"bundle\":\"/b\",\"pid\":\"42\"}";
+	check(write_file_atomic_at(dirfd, STATE_FILE, bad, sizeof(bad) - 1, 0600) == 0);
+	r = NULL;
+	check(state_read(dirfd, "d1", &r, &e) == -EBADMSG && !r);
+	check(streq(e->msg,
+		    "state of \"d1\" is corrupt: state.json: pid: must be a 32-bit integer"));
+	berth_error_free(e);
+	e = NULL;
+	static const char nobundle[] = "{\"id\":\"d1\"}";
+	check(write_file_atomic_at(dirfd, STATE_FILE, nobundle, sizeof(nobundle) - 1, 0600) == 0);
+	check(state_read(dirfd, "d1", &r, &e) == -EBADMSG && !r);
+	check(streq(e->msg, "state of \"d1\" is corrupt: state.json: bundle: is required"));
+	berth_error_free(e);
+	check(state_dir_remove(root, "d1", dirfd) == 0);
+	close(dirfd);
+	rmdir(root);
+}
+
 int main(void)
 {
+	test_state_document();
 	test_id_check();
 	test_signal_parse();
 	test_state_roundtrip();
