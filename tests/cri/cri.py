@@ -621,7 +621,63 @@ def attempt(fn, handler):
         return "fail", traceback.format_exc(limit=3)
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int([ln for ln in f if ln.startswith("VmRSS:")][0].split()[1])
+
+
+def runtime_children(shims):
+    """the children of SHIMS that run a runtime binary (berth or runc), not a container"""
+    binaries = {os.path.realpath(os.environ["BERTH"]), os.path.realpath("/usr/sbin/runc")}
+    for shim in shims:
+        kids = subprocess.run(["pgrep", "-P", shim], capture_output=True, text=True).stdout
+        for pid in kids.split():
+            try:
+                if os.path.realpath(f"/proc/{pid}/exe") in binaries:
+                    yield pid
+            except OSError:
+                pass
+
+
+def bench(runs):
+    """Pod start latency (RunPodSandbox + CreateContainer + StartContainer until the
+    app's command runs) with each handler, RUNS times interleaved; the median, and
+    the memory of the per-pod shim and of runtime processes left running."""
+    times = {h: [] for h in HANDLERS}
+    mem = {}
+    for i in range(runs):
+        for h in HANDLERS:
+            marker = os.path.join(WORK, f"bench-{h}-{i}")
+            os.makedirs(marker)
+            start = time.monotonic()
+            pod = Pod(h, "bench")
+            try:
+                # the app touches a file on a hostPath: it has run when the file is there
+                pod.run("app", ["sh", "-c", "touch /m/up; exec sleep 1000"], wait=False,
+                        mounts=[pb.Mount(container_path="/m", host_path=marker)])
+                while not os.path.exists(os.path.join(marker, "up")):
+                    time.sleep(0.001)
+                times[h].append(time.monotonic() - start)
+                if i == 0:
+                    shim = subprocess.run(["pgrep", "-f", f"containerd-shim-runc-v2 .*-id {pod.id}"],
+                                          capture_output=True, text=True).stdout.split()
+                    mem[h] = (sum(rss_kib(p) for p in shim),
+                              len(list(runtime_children(shim))))
+            finally:
+                pod.remove()
+    for h in HANDLERS:
+        t = sorted(times[h])
+        print(f"{h:6} pod start median {t[len(t) // 2] * 1000:7.1f} ms  (min {t[0] * 1000:.1f},"
+              f" max {t[-1] * 1000:.1f}, n={len(t)});  shim RSS {mem[h][0]} KiB,"
+              f" runtime processes left running: {mem[h][1]}")
+    b, r = (sorted(times[h])[runs // 2] for h in ("berth", "runc"))
+    print(f"berth/runc: {b / r:.2f}")
+    return 0
+
+
 def main():
+    if os.environ.get("CRI_MODE") == "bench":
+        return bench(int(os.environ.get("CRI_BENCH_RUNS", "20")))
     v = cri.call("Version", version="v1")
     print(f"== {v.runtime_name} {v.runtime_version} (CRI {v.runtime_api_version})",
           file=sys.stderr)
