@@ -187,7 +187,7 @@ s_pause_resume() {
 	local id a b
 	id=$(cid)
 	trap "k_rm $id" EXIT
-	k_run -d "$IMG" "$id" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done'
+	k_run -d "$IMG" "$id" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done'
 	"${CTR[@]}" task pause "$id"
 	expect_eq status "$(k_status "$id")" PAUSED
 	"${CTR[@]}" task resume "$id"
