@@ -58,18 +58,7 @@ cat >"$WORK/cni/10-berth-cri.conflist" <<CONF
             "routes": [{"dst": "0.0.0.0/0"}]}}]}
 CONF
 cri='plugins."io.containerd.grpc.v1.cri"'
-cat >"$WORK/config.toml" <<CONF
-version = 2
-root = "$WORK/root"
-state = "$WORK/state"
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$WORK/opt"
+containerd_start "$WORK" <<CONF || fail_setup "containerd did not start"
 [$cri]
   sandbox_image = "$PAUSE_IMG"
   stream_server_address = "127.0.0.1"
@@ -95,13 +84,6 @@ state = "$WORK/state"
   BinaryName = "$BERTH"
   Root = "$WORK/berth-root"
 CONF
-
-containerd --config "$WORK/config.toml" >"$WORK/containerd.log" 2>&1 &
-daemon_pid=$!
-retry 30 "${CTR[@]}" version >/dev/null 2>&1 || {
-	tail -n 20 "$WORK/containerd.log" >&2
-	fail_setup "containerd did not start"
-}
 
 # the sandbox image: one static program that waits for SIGTERM (tests/cri/pause.c)
 mkdir -p "$WORK/pause/rootfs"

@@ -19,20 +19,6 @@ LOGDIR=${LOGDIR:-$WORK/logs}
 mkdir -p "$LOGDIR"
 SOCK=$WORK/containerd.sock
 NS=berth-eng
-cat >"$WORK/config.toml" <<CONF
-version = 2
-root = "$WORK/root"
-state = "$WORK/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$WORK/opt"
-CONF
 CTR=(ctr -a "$SOCK" -n "$NS")
 IMG=localhost/$IMG_TAG:latest
 RUNC=(--runc-binary "$BERTH")
@@ -60,10 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-containerd --config "$WORK/config.toml" >"$WORK/containerd.log" 2>&1 &
-daemon_pid=$!
-if ! retry 20 "${CTR[@]}" version >/dev/null 2>&1; then
-	tail -n 20 "$WORK/containerd.log" >&2
+if ! containerd_start "$WORK" <<<'disabled_plugins = ["io.containerd.grpc.v1.cri"]'; then
 	echo "containerd did not start"
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1

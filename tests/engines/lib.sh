@@ -119,6 +119,35 @@ mk_oci_archive() {
 	oci_archive "$1" "$1/busybox.tar" "$2" '["sh"]'
 }
 
+# containerd_start WORK <TOML: start containerd as $daemon_pid with a config in
+# WORK/config.toml that keeps all its state (root, state, sockets, opt) under WORK,
+# its socket WORK/containerd.sock, and the TOML read from stdin (top-level keys
+# first, then tables) after its top-level keys; its log in WORK/containerd.log.
+# Returns non-zero, with the log's tail, if ctr cannot reach it.
+containerd_start() {
+	local work=$1
+	{
+		printf 'version = 2\nroot = "%s"\nstate = "%s"\n' "$work/root" "$work/state"
+		cat
+		cat <<CONF
+[grpc]
+  address = "$work/containerd.sock"
+[ttrpc]
+  address = "$work/containerd.sock.ttrpc"
+[debug]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$work/opt"
+CONF
+	} >"$work/config.toml"
+	containerd --config "$work/config.toml" >"$work/containerd.log" 2>&1 &
+	daemon_pid=$!
+	retry 30 ctr -a "$work/containerd.sock" version >/dev/null 2>&1 || {
+		tail -n 20 "$work/containerd.log" >&2
+		return 1
+	}
+}
+
 # seccomp_profile FILE: allow everything but mkdir/mkdirat (EPERM)
 seccomp_profile() {
 	cat >"$1" <<'JSON'
