@@ -17,6 +17,7 @@ PAUSE_IMG=localhost/berth-pause:test
 BUSYBOX_IMG=localhost/berth-busybox:test
 SUBNET=10.250.77
 CGROUP=berth-cri-$$
+# shellcheck disable=SC2034 # daemon_pid: set and read by containerd_start/stop (lib.sh)
 daemon_pid='' netns_tmpfs='' made_run_netns=''
 
 fail_setup() {
@@ -26,16 +27,8 @@ fail_setup() {
 }
 
 cleanup() {
-	local s
-	# what a broken scenario left running: killed through ctr before containerd stops
-	for s in $("${CTR[@]}" task ls -q 2>/dev/null); do
-		"${CTR[@]}" task kill -s SIGKILL "$s" >/dev/null 2>&1
-		"${CTR[@]}" task rm -f "$s" >/dev/null 2>&1
-	done
-	if [[ -n $daemon_pid ]]; then
-		kill "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
+	# what a broken scenario left running is killed through ctr
+	containerd_stop "${CTR[@]}"
 	umount_under "$WORK"
 	[[ -z $netns_tmpfs ]] || umount -l /run/netns 2>/dev/null
 	[[ -z $made_run_netns ]] || rmdir /run/netns 2>/dev/null

@@ -25,20 +25,9 @@ RUNC=(--runc-binary "$BERTH")
 daemon_pid= events_pid=
 
 cleanup() {
-	local c
-	for c in $("${CTR[@]}" task ls -q 2>/dev/null); do
-		"${CTR[@]}" task kill -s SIGKILL "$c" >/dev/null 2>&1
-		"${CTR[@]}" task rm -f "$c" >/dev/null 2>&1
-	done
-	for c in $("${CTR[@]}" c ls -q 2>/dev/null); do
-		"${CTR[@]}" c rm "$c" >/dev/null 2>&1
-	done
-	"${CTR[@]}" image rm "$IMG" >/dev/null 2>&1
+	# containers and images live under WORK, removed below with it
 	[[ -z $events_pid ]] || kill "$events_pid" 2>/dev/null
-	if [[ -n $daemon_pid ]]; then
-		kill "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
+	containerd_stop "${CTR[@]}"
 	tmux_ kill-server 2>/dev/null
 	umount_under "$WORK"
 	cgroup_cleanup "$NS"

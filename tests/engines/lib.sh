@@ -148,6 +148,21 @@ CONF
 	}
 }
 
+# containerd_stop CTR...: kill and remove every task CTR (a ctr command line with its
+# socket and namespace) lists, then stop containerd ($daemon_pid) and wait for it
+containerd_stop() {
+	local t
+	for t in $("$@" task ls -q 2>/dev/null); do
+		"$@" task kill -s SIGKILL "$t" >/dev/null 2>&1
+		"$@" task rm -f "$t" >/dev/null 2>&1
+	done
+	if [[ -n ${daemon_pid:-} ]]; then
+		kill "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+	fi
+	return 0
+}
+
 # seccomp_profile FILE: allow everything but mkdir/mkdirat (EPERM)
 seccomp_profile() {
 	cat >"$1" <<'JSON'
