@@ -1359,12 +1359,14 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 	if (r < 0)
 		return r;
 	const char *status = state_status(dirfd, s);
+	/* "container not running" are runc's words, which containerd's shim reads
+	 * as "already exited": a kill that comes just after the exit is no error */
 	if (streq(status, "creating") && !(all && s->cgroup)) {
-		r = berth_error_setx(err, ESRCH,
-				     "container \"%s\" is not running: its create has not finished",
-				     id);
+		r = berth_error_setx(
+			err, ESRCH,
+			"kill \"%s\": container not running: its create has not finished", id);
 	} else if (streq(status, "stopped") && !(all && s->cgroup)) {
-		r = berth_error_setx(err, ESRCH, "container \"%s\" is not running", id);
+		r = berth_error_setx(err, ESRCH, "kill \"%s\": container not running", id);
 	} else if (all && s->cgroup) {
 		r = cgroup_signal_all(s->cgroup, sig);
 		if (r < 0)

@@ -19,40 +19,15 @@ LOGDIR=${LOGDIR:-$WORK/logs}
 mkdir -p "$LOGDIR"
 SOCK=$WORK/containerd.sock
 NS=berth-eng
-cat >"$WORK/config.toml" <<CONF
-version = 2
-root = "$WORK/root"
-state = "$WORK/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$WORK/opt"
-CONF
 CTR=(ctr -a "$SOCK" -n "$NS")
 IMG=localhost/$IMG_TAG:latest
 RUNC=(--runc-binary "$BERTH")
 daemon_pid= events_pid=
 
 cleanup() {
-	local c
-	for c in $("${CTR[@]}" task ls -q 2>/dev/null); do
-		"${CTR[@]}" task kill -s SIGKILL "$c" >/dev/null 2>&1
-		"${CTR[@]}" task rm -f "$c" >/dev/null 2>&1
-	done
-	for c in $("${CTR[@]}" c ls -q 2>/dev/null); do
-		"${CTR[@]}" c rm "$c" >/dev/null 2>&1
-	done
-	"${CTR[@]}" image rm "$IMG" >/dev/null 2>&1
+	# containers and images live under WORK, removed below with it
 	[[ -z $events_pid ]] || kill "$events_pid" 2>/dev/null
-	if [[ -n $daemon_pid ]]; then
-		kill "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
+	containerd_stop "${CTR[@]}"
 	tmux_ kill-server 2>/dev/null
 	umount_under "$WORK"
 	cgroup_cleanup "$NS"
@@ -60,10 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-containerd --config "$WORK/config.toml" >"$WORK/containerd.log" 2>&1 &
-daemon_pid=$!
-if ! retry 20 "${CTR[@]}" version >/dev/null 2>&1; then
-	tail -n 20 "$WORK/containerd.log" >&2
+if ! containerd_start "$WORK" <<<'disabled_plugins = ["io.containerd.grpc.v1.cri"]'; then
 	echo "containerd did not start"
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
@@ -187,7 +159,7 @@ s_pause_resume() {
 	local id a b
 	id=$(cid)
 	trap "k_rm $id" EXIT
-	k_run -d "$IMG" "$id" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done'
+	k_run -d "$IMG" "$id" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done'
 	"${CTR[@]}" task pause "$id"
 	expect_eq status "$(k_status "$id")" PAUSED
 	"${CTR[@]}" task resume "$id"

@@ -87,7 +87,7 @@ s_kill_signal() {
 
 s_pause_unpause() {
 	local id a b
-	id=$(c_run -d "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done')
+	id=$(c_run -d "$IMG" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done')
 	trap "c_rm $id" EXIT
 	"${E[@]}" pause "$id" >/dev/null
 	expect_eq state "$(c_state "$id")" paused

@@ -111,31 +111,56 @@ mk_rootfs_tar() {
 	tar -C "$1/rootfs" --numeric-owner -cf "$1/busybox.tar" .
 }
 
-# mk_oci_archive DIR NAME: $DIR/image.tar, an OCI image layout (one gzip layer made
-# from the busybox rootfs) whose index names NAME, which is also a docker-archive
-# (manifest.json); digests from sha256sum.
+# mk_oci_archive DIR NAME: $DIR/image.tar, the busybox rootfs as an image named NAME
+# whose command is sh (tests/lib/oci.sh)
+source "$REPO/tests/lib/oci.sh"
 mk_oci_archive() {
-	local d=$1/oci name=$2 layer diffid lsize cdig csize mdig msize
-	rm -rf "$d" && mkdir -p "$d/blobs/sha256"
 	[[ -f $1/busybox.tar ]] || mk_rootfs_tar "$1"
-	diffid=$(sha256sum <"$1/busybox.tar" | cut -d' ' -f1)
-	gzip -n -c "$1/busybox.tar" >"$d/layer.tar.gz"
-	layer=$(sha256sum <"$d/layer.tar.gz" | cut -d' ' -f1)
-	lsize=$(stat -c %s "$d/layer.tar.gz")
-	mv "$d/layer.tar.gz" "$d/blobs/sha256/$layer"
-	printf '%s' '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:'"$diffid"'"]},"history":[{"created_by":"berth tests/engines"}]}' >"$d/config.json"
-	cdig=$(sha256sum <"$d/config.json" | cut -d' ' -f1)
-	csize=$(stat -c %s "$d/config.json")
-	mv "$d/config.json" "$d/blobs/sha256/$cdig"
-	printf '%s' '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:'"$cdig"'","size":'"$csize"'},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:'"$layer"'","size":'"$lsize"'}]}' >"$d/manifest.json"
-	mdig=$(sha256sum <"$d/manifest.json" | cut -d' ' -f1)
-	msize=$(stat -c %s "$d/manifest.json")
-	mv "$d/manifest.json" "$d/blobs/sha256/$mdig"
-	printf '%s' '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
-	printf '%s' '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:'"$mdig"'","size":'"$msize"',"annotations":{"io.containerd.image.name":"'"$name"'","org.opencontainers.image.ref.name":"'"${name##*:}"'"}}]}' >"$d/index.json"
-	# docker 20.10 loads only docker-archives: the same blobs, named by manifest.json
-	printf '%s' '[{"Config":"blobs/sha256/'"$cdig"'","RepoTags":["'"$name"'"],"Layers":["blobs/sha256/'"$layer"'"]}]' >"$d/manifest.json"
-	tar -C "$d" --numeric-owner -cf "$1/image.tar" oci-layout index.json manifest.json blobs
+	oci_archive "$1" "$1/busybox.tar" "$2" '["sh"]'
+}
+
+# containerd_start WORK <TOML: start containerd as $daemon_pid with a config in
+# WORK/config.toml that keeps all its state (root, state, sockets, opt) under WORK,
+# its socket WORK/containerd.sock, and the TOML read from stdin (top-level keys
+# first, then tables) after its top-level keys; its log in WORK/containerd.log.
+# Returns non-zero, with the log's tail, if ctr cannot reach it.
+containerd_start() {
+	local work=$1
+	{
+		printf 'version = 2\nroot = "%s"\nstate = "%s"\n' "$work/root" "$work/state"
+		cat
+		cat <<CONF
+[grpc]
+  address = "$work/containerd.sock"
+[ttrpc]
+  address = "$work/containerd.sock.ttrpc"
+[debug]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$work/opt"
+CONF
+	} >"$work/config.toml"
+	containerd --config "$work/config.toml" >"$work/containerd.log" 2>&1 &
+	daemon_pid=$!
+	retry 30 ctr -a "$work/containerd.sock" version >/dev/null 2>&1 || {
+		tail -n 20 "$work/containerd.log" >&2
+		return 1
+	}
+}
+
+# containerd_stop CTR...: kill and remove every task CTR (a ctr command line with its
+# socket and namespace) lists, then stop containerd ($daemon_pid) and wait for it
+containerd_stop() {
+	local t
+	for t in $("$@" task ls -q 2>/dev/null); do
+		"$@" task kill -s SIGKILL "$t" >/dev/null 2>&1
+		"$@" task rm -f "$t" >/dev/null 2>&1
+	done
+	if [[ -n ${daemon_pid:-} ]]; then
+		kill "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+	fi
+	return 0
 }
 
 # seccomp_profile FILE: allow everything but mkdir/mkdirat (EPERM)
