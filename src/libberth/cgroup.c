@@ -878,6 +878,15 @@ long cgroup_clone3(struct clone_args *ca, const char *path, const char *sub, cha
 		ca->flags |= CLONE_INTO_CGROUP;
 		ca->cgroup = (uint64_t)fd;
 	}
+	/*
+	 * cgroup_v1_enter() leaves out a freezer cgroup that is not thawed
+	 * (berth would stop there). With cgroup v1 only, the child joins it
+	 * itself before anything else: it is tracked there and runs on once
+	 * thawed, as CLONE_INTO_CGROUP makes it on v2.
+	 */
+	_cleanup_free_ char *fstate = NULL;
+	bool join_frozen = tracks_v1() && cgroup_read(cg, "freezer.state", &fstate) >= 0 &&
+			   !streq(fstate, "THAWED");
 	/* the v1 hierarchies (hybrid or v1-only host), and those that have SUB */
 	struct cgroup_v1_saved *saved = NULL, *sub_saved = NULL;
 	int r = cgroup_v1_enter(path, &saved, err);
@@ -891,23 +900,16 @@ long cgroup_clone3(struct clone_args *ca, const char *path, const char *sub, cha
 		return r;
 	}
 	long pid = syscall(SYS_clone3, ca, sizeof(*ca));
-	if (pid == 0)
+	if (pid == 0) {
+		if (join_frozen && cgroup_write(cg, "cgroup.procs", "0", NULL) < 0)
+			_exit(127);
 		return 0;
+	}
 	int clone_errno = errno;
 	cgroup_v1_leave(sub_saved);
 	cgroup_v1_leave(saved);
 	if (pid < 0)
 		return berth_error_set(err, clone_errno, "clone3 into cgroup \"%s\"", cg);
-	/*
-	 * cgroup_v1_enter() leaves out a frozen freezer cgroup (berth would
-	 * stop there): the child joins it now, to be tracked and to run once
-	 * thawed, as CLONE_INTO_CGROUP does on v2.
-	 */
-	if (tracks_v1()) {
-		char buf[32];
-		snprintf(buf, sizeof(buf), "%ld", pid);
-		(void)cgroup_write(cg, "cgroup.procs", buf, NULL);
-	}
 	return pid;
 }
 

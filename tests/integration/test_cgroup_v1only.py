@@ -13,7 +13,6 @@ checks after each test that no cgroup is left.
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import time
 
@@ -40,18 +39,8 @@ pytestmark = pytest.mark.skipif(not v1_only(), reason="the host is not cgroup v1
 @pytest.fixture(scope="session")
 def rootfs_template(session_dir):
     """A busybox tree made without a process per applet (every exec is slow under TCG)."""
-    r = session_dir / "rootfs-v1only"
-    for sub in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "root"):
-        (r / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copy2("/bin/busybox", r / "bin" / "busybox")
-    applets = subprocess.run(["/bin/busybox", "--list-full"], capture_output=True, text=True,
-                             check=True).stdout.split()
-    for a in applets:
-        if not (r / a).exists() and not a.endswith("/busybox"):
-            os.symlink("/bin/busybox", r / a)
-    (r / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (r / "etc" / "group").write_text("root:x:0:\n")
-    return r
+    from conftest import busybox_tree
+    return busybox_tree(session_dir / "rootfs-v1only")
 
 
 def tools(env):
@@ -368,3 +357,72 @@ def test_a_cgroup2_mount_fails_clearly(env):
     assert r.rc != 0, r
     assert "no cgroup2 hierarchy (cgroup v1 only)" in r.err and len(r.err_lines) == 1, r
     assert not left_dirs(r.argv[-1])
+
+
+def test_oom_event_and_exec_into_a_paused_container(env):
+    """An OOM kill in the container is an event (memory.oom_control's eventfd).
+    exec --ignore-paused joins the frozen freezer cgroup: the process runs
+    once the container is resumed, and is tracked (ps) like the others."""
+    from conftest import BERTH, MARK
+    from test_cli import RUNC
+    env.linux["resources"] = {"memory": {"limit": 32 * MiB, "swap": 32 * MiB}}
+    env.process["args"] = ["sleep", "1000"]
+
+    def scenario(env, name, tool):
+        cid = start(env, name, tool)
+        root = ["--root", str(tool.root if name == "runc" else env.root)]
+        out = env.dir / f"events-{name}.out"
+        with open(out, "w") as f:
+            ev = subprocess.Popen([RUNC if name == "runc" else BERTH] + root +
+                                  ["events", "--interval", "1s", cid],
+                                  stdin=subprocess.DEVNULL, stdout=f, stderr=f,
+                                  env=dict(os.environ, **{MARK: env.mark}))
+        try:
+            r = tool("exec", cid, "dd", "if=/dev/zero", "of=/dev/null", "bs=100M", "count=1")
+            assert r.rc == 137, r
+            deadline = time.monotonic() + 20
+            while '"type":"oom"' not in out.read_text().replace(" ", ""):
+                assert ev.poll() is None and time.monotonic() < deadline, out.read_text()
+                time.sleep(0.05)
+        finally:
+            ev.kill()
+            ev.wait()
+        tool("pause", cid, check=True)
+        argv = [RUNC if name == "runc" else BERTH] + root + \
+            ["exec", "--ignore-paused", cid, "sh", "-c", "cat /proc/self/cgroup"]
+        with open(env.dir / f"exec-{name}.out", "w+") as f:
+            ex = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=f,
+                                  env=dict(os.environ, **{MARK: env.mark}))
+            time.sleep(1)
+            assert ex.poll() is None, "the exec'd process ran in a paused container"
+            tool("resume", cid, check=True)
+            assert ex.wait(timeout=20) == 0
+            f.seek(0)
+            seen = f.read()
+        assert "freezer:/\n" in seen, seen
+        tool("delete", "--force", cid, check=True)
+
+    side_by_side(env, scenario)
+
+
+def test_exec_into_a_sub_cgroup(env):
+    """exec --cgroup SUB: the freezer (tracking) hierarchy and the others
+    that have SUB; freezer:SUB alone moves only there."""
+    env.remove_ns("cgroup")
+    env.process["args"] = ["sleep", "1000"]
+    cid = start(env, "berth", env.berth)
+    cg = host_cgroups(state(env.berth, cid)["pid"])
+    for h in ("freezer", "memory"):
+        (hdir(h, cg[h]) / "sub").mkdir()
+    r = env.berth("exec", "--cgroup", "sub", cid, "cat", "/proc/self/cgroup")
+    assert r.rc == 0, r
+    lines = dict(l.split(":", 2)[1:] for l in r.out.splitlines())
+    assert lines["freezer"] == cg["freezer"] + "/sub", r.out
+    assert lines["memory"] == cg["memory"] + "/sub", r.out
+    assert lines["pids"] == cg["pids"], r.out
+    r = env.berth("exec", "--cgroup", "memory:sub", cid, "cat", "/proc/self/cgroup")
+    assert r.rc == 0, r
+    lines = dict(l.split(":", 2)[1:] for l in r.out.splitlines())
+    assert lines["freezer"] == cg["freezer"] and lines["memory"] == cg["memory"] + "/sub", r.out
+    env.berth("delete", "--force", cid, check=True)
+    assert not left_dirs(cid), left_dirs(cid)
