@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * `berth pause`: freeze every process of a container (cgroup.freeze).
+ * `berth pause`: freeze every process of a container (cgroup.freeze or,
+ * with cgroup v1 only, freezer.state).
  * Runs in the CLI process.
  */
 #include "cli.h"
@@ -36,8 +37,9 @@ const struct cli_command cli_cmd_pause = {
 	.help = "Usage: berth pause [OPTIONS] ID\n"
 		"\n"
 		"Freeze every process of the running container ID through its cgroup's\n"
-		"cgroup.freeze and wait until the kernel reports it frozen. 'berth state'\n"
-		"then shows \"paused\"; 'berth resume' thaws it.\n"
+		"cgroup.freeze (cgroup v1 only: freezer.state) and wait until the kernel\n"
+		"reports it frozen. 'berth state' then shows \"paused\"; 'berth resume'\n"
+		"thaws it.\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help   show this help\n",

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The v1 controllers of a hybrid host (memory, pids, cpu, cpuacct, cpuset,
- * blkio, devices at /sys/fs/cgroup/<controller>): the container's directory
- * at the same path as on the unified hierarchy, its limits, attaching the
- * init, stats and OOM notification. Runs in the berth process; never mounts.
+ * The v1 controllers of a hybrid or v1-only host (memory, pids, cpu,
+ * cpuacct, cpuset, blkio, devices, freezer, ... at /sys/fs/cgroup/<controller>):
+ * the container's directory at the same path as on the tracking hierarchy,
+ * its limits, attaching the init, stats and OOM notification. Runs in the
+ * berth process; never mounts.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -2,8 +2,10 @@
 /*
  * The cgroup v2 driver: the container's cgroup on the unified hierarchy
  * (create, controllers, limits, freeze, stats, OOM counters, destroy), and
- * the dispatch of each limit to v2 or (hybrid host) to cgroup-v1.c. Runs in
- * the berth process; never mounts, unmounts or rebinds a hierarchy.
+ * the dispatch of each limit to v2 or (hybrid or v1-only host) to
+ * cgroup-v1.c; on a v1-only host the processes are tracked in the freezer
+ * hierarchy instead. Runs in the berth process; never mounts, unmounts or
+ * rebinds a hierarchy.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,8 +20,10 @@
 #include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <linux/sched.h>
 
 #include "cgroup.h"
 #include "util/fd.h"
@@ -48,9 +52,28 @@ const char *cgroup_unified_root(void)
 	return root;
 }
 
+const char *cgroup_track_root(void)
+{
+	const char *u = cgroup_unified_root();
+	/*
+	 * Without cgroup2 the freezer hierarchy: every container has a cgroup
+	 * there (cgroup_v1_create() with CGROUP_V1_ALL), pause and resume work
+	 * on it anyway, it sets no limit that would get in the way of berth's
+	 * own moves (pids, cpuset do), and, unlike the named systemd
+	 * hierarchy, no init system moves processes about in it.
+	 */
+	return u ? u : cgroup_v1_root("freezer");
+}
+
+/* Processes are tracked in a v1 hierarchy (the freezer's): the host has no cgroup2. */
+static bool tracks_v1(void)
+{
+	return !cgroup_unified_root();
+}
+
 const char *cgroup_relative(const char *path)
 {
-	const char *root = cgroup_unified_root();
+	const char *root = cgroup_track_root();
 	size_t n = root ? strlen(root) : 0;
 	if (root && strncmp(path, root, n) == 0 && path[n] == '/')
 		return path + n + 1;
@@ -210,9 +233,11 @@ static void enable_controllers(const char *dir)
 int cgroup_resolve(const char *cgroups_path, const char *id, char **ret_path,
 		   struct berth_error **err)
 {
-	const char *root = cgroup_unified_root();
+	const char *root = cgroup_track_root();
 	if (!root)
-		return berth_error_setx(err, ENOTSUP, "cgroup: no cgroup2 hierarchy is mounted");
+		return berth_error_setx(err, ENOTSUP,
+					"cgroup: neither a cgroup2 hierarchy nor a cgroup v1 "
+					"freezer hierarchy is mounted");
 
 	_cleanup_free_ char *rel = NULL;
 	if (!cgroups_path || !*cgroups_path)
@@ -250,65 +275,74 @@ int cgroup_resolve(const char *cgroups_path, const char *id, char **ret_path,
 	return 0;
 }
 
-int cgroup_create(const char *full, int *ret_fd, struct berth_error **err)
+static bool cgroup_empty(const char *path);
+
+int cgroup_create(const char *full, struct berth_error **err)
 {
-	const char *root = cgroup_unified_root();
+	const char *root = cgroup_track_root();
 	size_t rootlen = root ? strlen(root) : 0;
 	if (!root || strncmp(full, root, rootlen) != 0 || full[rootlen] != '/')
 		return berth_error_setx(err, EINVAL, "cgroup: \"%s\" is not under \"%s\"", full,
 					root ? root : "the cgroup2 hierarchy");
 	/* An existing cgroup (made by an engine) is taken over, but only while empty. */
-	if (access(full, F_OK) == 0) {
-		_cleanup_free_ char *populated = NULL;
-		if (cgroup_read(full, "cgroup.events", &populated) >= 0 &&
-		    strstr(populated, "populated 1"))
-			return berth_error_setx(err, EBUSY, "cgroup: \"%s\" already has processes",
-						full);
-	}
+	if (access(full, F_OK) == 0 && !cgroup_empty(full))
+		return berth_error_setx(err, EBUSY, "cgroup: \"%s\" already has processes", full);
 
-	_cleanup_free_ char *p = strdup(full);
-	if (!p)
-		return berth_error_set(err, ENOMEM, "cgroup");
-	/* mkdir -p, enabling controllers on the way; a concurrent delete may remove an empty parent: retry. */
 	int r = 0;
 	bool made_leaf = false;
-	for (int attempt = 0; attempt < 10; attempt++) {
-		r = 0;
-		enable_controllers(root);
-		for (char *s = p + rootlen + 1; *s; s++) {
-			if (*s != '/')
-				continue;
-			*s = 0;
-			r = cgroup_mkdir_parent(p);
-			if (r == 0)
-				enable_controllers(p);
-			*s = '/';
-			if (r < 0)
+	if (tracks_v1()) {
+		/* the freezer's directory with all the others */
+		made_leaf = access(full, F_OK) < 0;
+		r = cgroup_v1_create(cgroup_relative(full), CGROUP_V1_ALL, NULL, err);
+		if (r < 0)
+			return r;
+	} else {
+		_cleanup_free_ char *p = strdup(full);
+		if (!p)
+			return berth_error_set(err, ENOMEM, "cgroup");
+		/*
+		 * mkdir -p, enabling controllers on the way; a concurrent
+		 * delete may remove an empty parent: retry.
+		 */
+		for (int attempt = 0; attempt < 10; attempt++) {
+			r = 0;
+			enable_controllers(root);
+			for (char *s = p + rootlen + 1; *s; s++) {
+				if (*s != '/')
+					continue;
+				*s = 0;
+				r = cgroup_mkdir_parent(p);
+				if (r == 0)
+					enable_controllers(p);
+				*s = '/';
+				if (r < 0)
+					break;
+			}
+			if (r == 0 && mkdir(p, 0755) == 0)
+				made_leaf = true;
+			else if (r == 0 && errno != EEXIST)
+				r = -errno;
+			if (r != -ENOENT)
 				break;
 		}
-		if (r == 0 && mkdir(p, 0755) == 0)
-			made_leaf = true;
-		else if (r == 0 && errno != EEXIST)
-			r = -errno;
-		if (r != -ENOENT)
-			break;
-	}
-	if (r < 0) {
-		/* the parents made on the way go again; the error is the mkdir's */
-		cgroup_remove_made_parents(full, rootlen);
-		return berth_error_set(err, -r, "cgroup: create \"%s\"", full);
+		if (r < 0) {
+			/* the parents made on the way go again; the error is the mkdir's */
+			cgroup_remove_made_parents(full, rootlen);
+			return berth_error_set(err, -r, "cgroup: create \"%s\"", full);
+		}
 	}
 
-	int fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		/* not a cgroup (a file of its parent, say), or out of fds */
 		r = berth_error_set(err, errno, "cgroup: open \"%s\"", full);
-		if (made_leaf)
+		if (tracks_v1() && made_leaf)
+			cgroup_v1_destroy(cgroup_relative(full));
+		else if (made_leaf)
 			(void)rmdir(full);
 		cgroup_remove_made_parents(full, rootlen);
 		return r;
 	}
-	*ret_fd = fd;
 	return 0;
 }
 
@@ -684,6 +718,11 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 			err, ENOTSUP,
 			"cgroup: cannot apply network.priorities: this host has no "
 			"net_prio controller (a cgroup v1 controller, not mounted)");
+	if (res->n_unified && tracks_v1())
+		return berth_error_setx(err, ENOTSUP,
+					"cgroup: cannot apply unified \"%s\": this host has no "
+					"cgroup2 hierarchy (cgroup v1 only)",
+					res->unified[0].key);
 	if ((r = v2_unified(&a, res)) < 0)
 		return r;
 
@@ -718,36 +757,58 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 
 /* ---- processes ---- */
 
-int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n)
+/* Append the PIDs in dir/cgroup.procs to *v (n used of cap), and with subtree those below dir. */
+static int read_pids(const char *dir, bool subtree, int depth, pid_t **v, size_t *n, size_t *cap)
 {
-	_cleanup_free_ char *file = path_join(path, "cgroup.procs");
+	_cleanup_free_ char *file = path_join(dir, "cgroup.procs");
 	_cleanup_free_ char *text = NULL;
 	if (!file)
 		return -ENOMEM;
 	int r = read_file_at(AT_FDCWD, file, 1 << 24, &text, NULL);
 	if (r < 0)
 		return r;
-	size_t n = 0, cap = 16;
-	pid_t *v = malloc(cap * sizeof(pid_t));
-	if (!v)
-		return -ENOMEM;
 	for (char *s = text; *s;) {
 		char *end;
 		long p = strtol(s, &end, 10);
 		if (end == s)
 			break;
-		if (n == cap) {
-			pid_t *nv = realloc(v, (cap *= 2) * sizeof(pid_t));
-			if (!nv) {
-				free(v);
+		if (*n == *cap) {
+			pid_t *nv = realloc(*v, (*cap *= 2) * sizeof(pid_t));
+			if (!nv)
 				return -ENOMEM;
-			}
-			v = nv;
+			*v = nv;
 		}
-		v[n++] = (pid_t)p;
+		(*v)[(*n)++] = (pid_t)p;
 		s = end;
 		while (*s == '\n')
 			s++;
+	}
+	DIR *d = subtree && depth < 32 ? opendir(dir) : NULL;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while (r >= 0 && (de = readdir(d)))
+		if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+			_cleanup_free_ char *sub = path_join(dir, de->d_name);
+			r = sub ? read_pids(sub, true, depth + 1, v, n, cap) : -ENOMEM;
+			if (r == -ENOENT) /* removed meanwhile */
+				r = 0;
+		}
+	closedir(d);
+	return r;
+}
+
+int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n)
+{
+	size_t n = 0, cap = 16;
+	pid_t *v = malloc(cap * sizeof(pid_t));
+	if (!v)
+		return -ENOMEM;
+	/* v1 has no cgroup.kill or "populated": the cgroups the container made below count here */
+	int r = read_pids(path, tracks_v1(), 0, &v, &n, &cap);
+	if (r < 0) {
+		free(v);
+		return r;
 	}
 	*ret = v;
 	*ret_n = n;
@@ -764,6 +825,9 @@ int cgroup_signal_all(const char *path, int sig)
 	for (size_t i = 0; i < n; i++)
 		kill(pids[i], sig);
 	free(pids);
+	/* v1 freezer: a frozen task dies of SIGKILL only once thawed (runc thaws too) */
+	if (sig == SIGKILL && tracks_v1())
+		cgroup_v1_thaw(cgroup_relative(path));
 	return 0;
 }
 
@@ -780,31 +844,115 @@ static bool cgroup_empty(const char *path)
 	return n == 0;
 }
 
+/* Move the caller into the v1 cgroups of each "CTL[,CTL]:SUB" of subs (after cgroup_v1_enter()). */
+static int enter_v1_subs(const char *path, char *const *subs, struct berth_error **err)
+{
+	for (char *const *v = subs; v && *v; v++) {
+		const char *colon = strchr(*v, ':');
+		if (!colon)
+			continue;
+		_cleanup_free_ char *ctrls = strndup(*v, (size_t)(colon - *v));
+		if (!ctrls)
+			return berth_error_set(err, ENOMEM, "--cgroup");
+		char *save = NULL;
+		for (char *ctl = strtok_r(ctrls, ",", &save); ctl;
+		     ctl = strtok_r(NULL, ",", &save)) {
+			int r = cgroup_v1_enter_sub(path, ctl, colon + 1, err);
+			if (r < 0)
+				return berth_error_prefix(err, "--cgroup \"%s\"", *v);
+		}
+	}
+	return 0;
+}
+
+long cgroup_clone3(struct clone_args *ca, const char *path, const char *sub, char *const *subs,
+		   struct berth_error **err)
+{
+	_cleanup_free_ char *cg = sub ? path_join(path, sub) : strdup(path);
+	if (!cg)
+		return berth_error_set(err, ENOMEM, "cgroup");
+	_cleanup_close_ int fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_error_set(err, errno, "cgroup \"%s\"", cg);
+	if (!tracks_v1()) {
+		ca->flags |= CLONE_INTO_CGROUP;
+		ca->cgroup = (uint64_t)fd;
+	}
+	/*
+	 * cgroup_v1_enter() leaves out a freezer cgroup that is not thawed
+	 * (berth would stop there). With cgroup v1 only, the child joins it
+	 * itself before anything else: it is tracked there and runs on once
+	 * thawed, as CLONE_INTO_CGROUP makes it on v2.
+	 */
+	_cleanup_free_ char *fstate = NULL;
+	bool join_frozen = tracks_v1() && cgroup_read(cg, "freezer.state", &fstate) >= 0 &&
+			   !streq(fstate, "THAWED");
+	/* the v1 hierarchies (hybrid or v1-only host), and those that have SUB */
+	struct cgroup_v1_saved *saved = NULL, *sub_saved = NULL;
+	int r = cgroup_v1_enter(path, &saved, err);
+	if (r >= 0 && sub)
+		r = cgroup_v1_enter(cg, &sub_saved, err);
+	if (r >= 0)
+		r = enter_v1_subs(path, subs, err);
+	if (r < 0) {
+		cgroup_v1_leave(sub_saved);
+		cgroup_v1_leave(saved);
+		return r;
+	}
+	long pid = syscall(SYS_clone3, ca, sizeof(*ca));
+	if (pid == 0) {
+		if (join_frozen && cgroup_write(cg, "cgroup.procs", "0", NULL) < 0)
+			_exit(127);
+		return 0;
+	}
+	int clone_errno = errno;
+	cgroup_v1_leave(sub_saved);
+	cgroup_v1_leave(saved);
+	if (pid < 0)
+		return berth_error_set(err, clone_errno, "clone3 into cgroup \"%s\"", cg);
+	return pid;
+}
+
 /* ---- freezer ---- */
 
 bool cgroup_is_frozen(const char *path)
 {
+	if (path && tracks_v1()) {
+		_cleanup_free_ char *state = NULL;
+		return cgroup_read(path, "freezer.state", &state) >= 0 && streq(state, "FROZEN");
+	}
 	return path && cgroup_read_u64(path, "cgroup.freeze") == 1;
+}
+
+/* Whether the freeze or thaw asked for is done: every task stopped, or none. */
+static bool freeze_done(const char *path, bool freeze)
+{
+	if (!tracks_v1())
+		return cgroup_read_key(path, "cgroup.events", "frozen") == (freeze ? 1 : 0);
+	/* reading freezer.state moves FREEZING on to FROZEN once every task is stopped */
+	_cleanup_free_ char *state = NULL;
+	return cgroup_read(path, "freezer.state", &state) >= 0 &&
+	       streq(state, freeze ? "FROZEN" : "THAWED");
 }
 
 int cgroup_freeze(const char *path, bool freeze, struct berth_error **err)
 {
-	if (!file_exists(path, "cgroup.freeze"))
-		return berth_error_setx(
-			err, ENOTSUP, "cgroup: \"%s\" has no cgroup.freeze (kernel older than 5.2)",
-			path);
-	int r = cgroup_write(path, "cgroup.freeze", freeze ? "1" : "0", err);
+	const char *file = tracks_v1() ? "freezer.state" : "cgroup.freeze";
+	const char *value = tracks_v1() ? (freeze ? "FROZEN" : "THAWED") : (freeze ? "1" : "0");
+	if (!file_exists(path, file))
+		return berth_error_setx(err, ENOTSUP, "cgroup: \"%s\" has no %s%s", path, file,
+					tracks_v1() ? "" : " (kernel older than 5.2)");
+	int r = cgroup_write(path, file, value, err);
 	if (r < 0)
 		return r;
-	/* cgroup.events says "frozen 1" once every task is stopped. */
 	for (int i = 0; i < 10000; i++) {
-		if (cgroup_read_key(path, "cgroup.events", "frozen") == (freeze ? 1 : 0))
+		if (freeze_done(path, freeze))
 			return 0;
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}
 	if (freeze)
-		(void)cgroup_write(path, "cgroup.freeze", "0", NULL);
+		(void)cgroup_write(path, file, tracks_v1() ? "THAWED" : "0", NULL);
 	return berth_error_setx(err, ETIMEDOUT, "cgroup: \"%s\" did not %s within 10 s", path,
 				freeze ? "freeze" : "thaw");
 }
@@ -847,7 +995,7 @@ int cgroup_destroy(const char *path, struct berth_error **err)
 			if (!killf || write_string_at(AT_FDCWD, killf, "1") < 0)
 				cgroup_signal_all(path, SIGKILL);
 			/* A frozen task only dies once thawed where there is no cgroup.kill. */
-			if (i == 0 && cgroup_is_frozen(path))
+			if (i == 0 && !tracks_v1() && cgroup_is_frozen(path))
 				(void)cgroup_write(path, "cgroup.freeze", "0", NULL);
 			/* Nor one that the v1 freezer holds (hybrid host), whoever froze it. */
 			if (i == 0)

@@ -2,10 +2,11 @@
 /*
  * The container's cgroups. Processes are tracked on the unified (v2)
  * hierarchy: /sys/fs/cgroup on a v2 host, /sys/fs/cgroup/unified on a hybrid
- * one (kill --all, freeze, ps). Limits go to the v2 controllers, and on a
- * hybrid host to the v1 controllers at /sys/fs/cgroup/<controller>/<same
- * path> for those not on v2. Runs in the berth process; never mounts,
- * unmounts or rebinds a hierarchy.
+ * one (kill --all, freeze, ps), and on a host with cgroup v1 only in the v1
+ * freezer hierarchy (/sys/fs/cgroup/freezer). Limits go to the v2
+ * controllers, and on a hybrid or v1-only host to the v1 controllers at
+ * /sys/fs/cgroup/<controller>/<same path> for those not on v2. Runs in the
+ * berth process; never mounts, unmounts or rebinds a hierarchy.
  *
  * cgroup.c: v2 driver and the dispatch; cgroup-v1.c: v1 controllers;
  * cgroup-devices.c: the device rules (eBPF program on v2, devices.* on v1).
@@ -22,9 +23,15 @@
 
 /* Mount point of the cgroup2 hierarchy (static string) or NULL if none. */
 const char *cgroup_unified_root(void);
+/*
+ * The hierarchy that tracks the container's processes: the unified one, else
+ * (cgroup v1 only) the freezer's; NULL if neither is mounted.
+ */
+const char *cgroup_track_root(void);
 
 /*
- * The absolute unified directory (malloc'd) of the container's cgroup for
+ * The absolute directory in the tracking hierarchy (malloc'd; the path the
+ * state records and every other function here takes) of the container's cgroup for
  * linux.cgroupsPath (NULL: berth/<id>; relative: under berth/; absolute:
  * under the root). Makes nothing: create records it before cgroup_create().
  */
@@ -33,11 +40,11 @@ int cgroup_resolve(const char *cgroups_path, const char *id, char **ret_path,
 
 /*
  * Create the cgroup at path (from cgroup_resolve()), enabling the available
- * controllers in each parent's cgroup.subtree_control; an existing one is
- * taken over only while empty. Returns an O_DIRECTORY fd of it for
- * CLONE_INTO_CGROUP. On failure nothing is left, parents made included.
+ * controllers in each parent's cgroup.subtree_control (v1 only: in every v1
+ * hierarchy); an existing one is taken over only while empty. On failure
+ * nothing is left, parents made included.
  */
-int cgroup_create(const char *path, int *ret_fd, struct berth_error **err);
+int cgroup_create(const char *path, struct berth_error **err);
 
 /*
  * Apply res to the cgroup at path (unified dir, as from cgroup_create()).
@@ -49,7 +56,19 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 		 struct berth_error **err);
 
 /*
- * Hybrid host (no-op on v2): move the calling, single-threaded process into
+ * clone3(ca) with the child born in the container's cgroup path, or in its
+ * existing sub-cgroup sub (NULL: none): CLONE_INTO_CGROUP on the unified
+ * hierarchy, and the v1 cgroups entered around the call (cgroup_v1_enter():
+ * path's, sub's where it exists, and each "CTL[,CTL]:SUB" of subs, exec
+ * --cgroup; NULL or entries without ':' add nothing). Returns the child's
+ * pid, 0 in the child; -errno with err set.
+ */
+struct clone_args;
+long cgroup_clone3(struct clone_args *ca, const char *path, const char *sub, char *const *subs,
+		   struct berth_error **err);
+
+/*
+ * Hybrid or v1-only host (no-op on v2): move the calling, single-threaded process into
  * the v1 cgroups of path for the moment of clone3, so that the init is born
  * in them as CLONE_INTO_CGROUP does on v2, and a new cgroup namespace is
  * rooted there in every hierarchy. *ret_saved (malloc'd, may be NULL) is
@@ -67,15 +86,18 @@ void cgroup_v1_leave(struct cgroup_v1_saved *saved);
 int cgroup_v1_enter_sub(const char *path, const char *controller, const char *sub,
 			struct berth_error **err);
 
-/* PIDs in cgroup.procs of path (malloc'd array). */
+/* PIDs in cgroup.procs of path (malloc'd array); v1 only: of the cgroups below it too. */
 int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n);
 
-/* Send sig to every process of the cgroup. */
+/* Send sig to every process of the cgroup (v1 only: thawed after a SIGKILL). */
 int cgroup_signal_all(const char *path, int sig);
 
-/* Freeze (or thaw) through cgroup.freeze and wait until cgroup.events says so. */
+/*
+ * Freeze (or thaw) through cgroup.freeze and wait until cgroup.events says
+ * so; v1 only: freezer.state, until it reads FROZEN (THAWED).
+ */
 int cgroup_freeze(const char *path, bool freeze, struct berth_error **err);
-/* cgroup.freeze of path reads 1. */
+/* cgroup.freeze of path reads 1 (v1 only: freezer.state reads FROZEN). */
 bool cgroup_is_frozen(const char *path);
 
 /*
@@ -133,11 +155,11 @@ uint64_t cgroup_oom_count(const char *path);
 
 /* ---- shared by cgroup*.c only ---- */
 
-/* The v1 hierarchy of controller (e.g. "/sys/fs/cgroup/memory") on a hybrid host, else NULL. */
+/* The v1 hierarchy of controller (e.g. "/sys/fs/cgroup/memory") if mounted, else NULL. */
 const char *cgroup_v1_root(const char *controller);
 /* Whether controller is enabled for the unified cgroup at path (its cgroup.controllers). */
 bool cgroup_v2_has(const char *path, const char *controller);
-/* The path of the unified dir relative to the unified root ("berth/x"); static for path. */
+/* The path relative to the tracking root ("berth/x"); static for path. */
 const char *cgroup_relative(const char *path);
 /* Write value to dir/file; the error names both. */
 int cgroup_write(const char *dir, const char *file, const char *value, struct berth_error **err);

@@ -69,7 +69,6 @@ struct create_ctx {
 	bool state_made;
 	char *cg_path; /* recorded in the state before it is made */
 	bool cg_made;
-	int cg_fd;
 	int listen_fd; /* start.sock, inherited by the init */
 	struct berth_ns_plan ns;
 	unsigned long clone_flags, unshare_flags;
@@ -405,7 +404,6 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	closep(&c->sock[0]);
 	/* The state dir fd carries the flock: the init must not hold it. */
 	closep(&c->state_fd);
-	closep(&c->cg_fd);
 	closep(&c->pidfd);
 	if (init_reset_signals(&e) < 0)
 		init_fail(fd, e);
@@ -642,7 +640,6 @@ static void create_ctx_done(struct create_ctx *c)
 	free(c->rootfs);
 	free(c->config_text);
 	free(c->cg_path);
-	closep(&c->cg_fd);
 	closep(&c->listen_fd);
 	closep(&c->state_fd);
 	closep(&c->sock[0]);
@@ -924,7 +921,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		return berth_error_setx(err, EBUSY,
 					"cgroup \"%s\" exists and is frozen (thaw or remove it)",
 					c->cg_path);
-	r = cgroup_create(c->cg_path, &c->cg_fd, err);
+	r = cgroup_create(c->cg_path, err);
 	if (r < 0)
 		return r;
 	c->cg_made = true;
@@ -988,27 +985,17 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		return r;
 
 	struct clone_args ca = {
-		.flags = c->clone_flags | CLONE_INTO_CGROUP | CLONE_PIDFD,
+		.flags = c->clone_flags | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)&c->pidfd,
 		.exit_signal = SIGCHLD,
-		.cgroup = (uint64_t)c->cg_fd,
 	};
 	c->pidfd = -EBADF;
-	/* Hybrid host: the init is born in the v1 cgroups too (see cgroup_v1_enter()). */
-	struct cgroup_v1_saved *v1_saved = NULL;
-	r = cgroup_v1_enter(c->cg_path, &v1_saved, err);
-	if (r < 0) {
-		berth_ns_time_restore(saved_time);
-		return r;
-	}
-	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	long pid = cgroup_clone3(&ca, c->cg_path, NULL, NULL, err);
 	if (pid == 0)
 		init_main(c);
-	int clone_errno = errno;
-	cgroup_v1_leave(v1_saved);
 	berth_ns_time_restore(saved_time);
 	if (pid < 0)
-		return berth_error_set(err, clone_errno, "clone3 into cgroup \"%s\"", c->cg_path);
+		return (int)pid;
 	c->child = c->pid = (pid_t)pid;
 	closep(&c->sock[1]);
 	closep(&c->listen_fd);
@@ -1130,7 +1117,6 @@ static int do_create(struct berth_context *ctx, const struct berth_create_opts *
 		.root = state_root(ctx),
 		.id = opts->id,
 		.state_fd = -EBADF,
-		.cg_fd = -EBADF,
 		.listen_fd = -EBADF,
 		.sock = { -EBADF, -EBADF },
 		.pidfd = -EBADF,

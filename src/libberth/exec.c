@@ -64,8 +64,7 @@ struct exec_ctx {
 	struct berth_seccomp *seccomp;
 	pid_t init_pid;
 	int init_pidfd;
-	int ns_flags; /* namespaces of the init that are not ours */
-	int cg_fd;
+	int ns_flags;	     /* namespaces of the init that are not ours */
 	const char *sub_all; /* --cgroup SUB without a controller */
 	int sock[2];
 	pid_t helper, pid;
@@ -87,7 +86,6 @@ static void exec_ctx_done(struct exec_ctx *c)
 	berth_spec_free(c->pspec);
 	berth_seccomp_free(c->seccomp);
 	closep(&c->init_pidfd);
-	closep(&c->cg_fd);
 	closep(&c->sock[0]);
 	closep(&c->sock[1]);
 	closep(&c->pidfd);
@@ -388,7 +386,6 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	closep(&c->sock[0]);
 	closep(&c->dirfd);
-	closep(&c->cg_fd);
 	closep(&c->console_fd);
 	if (c->sigfd >= 0)
 		close(c->sigfd);
@@ -582,27 +579,6 @@ static int check_sub_cgroups(struct exec_ctx *c, struct berth_error **err)
 	return 0;
 }
 
-/* Move berth into the v1 cgroups of --cgroup CONTROLLER:SUB (after cgroup_v1_enter()). */
-static int enter_v1_subs(struct exec_ctx *c, struct berth_error **err)
-{
-	for (char *const *v = c->p->sub_cgroups; v && *v; v++) {
-		const char *colon = strchr(*v, ':');
-		if (!colon)
-			continue;
-		_cleanup_free_ char *ctrls = strndup(*v, (size_t)(colon - *v));
-		if (!ctrls)
-			return berth_error_set(err, ENOMEM, "--cgroup");
-		char *save = NULL;
-		for (char *ctl = strtok_r(ctrls, ",", &save); ctl;
-		     ctl = strtok_r(NULL, ",", &save)) {
-			int r = cgroup_v1_enter_sub(c->st->cgroup, ctl, colon + 1, err);
-			if (r < 0)
-				return berth_error_prefix(err, "--cgroup \"%s\"", *v);
-		}
-	}
-	return 0;
-}
-
 /* Clone the helper, learn the process's pid and wait until it executed (or failed to). */
 static int spawn(struct exec_ctx *c, struct berth_error **err)
 {
@@ -613,44 +589,18 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 		return berth_error_set(err, errno, "socketpair");
 
 	struct clone_args ca = { .exit_signal = SIGCHLD };
-	_cleanup_free_ char *cg = NULL;
-	if (c->st->cgroup) {
-		cg = c->sub_all ? path_join(c->st->cgroup, c->sub_all) : strdup(c->st->cgroup);
-		if (!cg)
-			return berth_error_set(err, ENOMEM, "cgroup");
-		c->cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (c->cg_fd < 0)
-			return berth_error_set(err, errno, "cgroup \"%s\"", cg);
-		ca.flags |= CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)c->cg_fd;
-	}
 	/* the process is re-parented to us when the helper exits */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-	struct cgroup_v1_saved *v1_saved = NULL, *v1_sub_saved = NULL;
-	if (c->st->cgroup) {
-		r = cgroup_v1_enter(c->st->cgroup, &v1_saved, err);
-		/* --cgroup SUB: also the v1 hierarchies that have it */
-		if (r >= 0 && c->sub_all)
-			r = cgroup_v1_enter(cg, &v1_sub_saved, err);
-		if (r >= 0)
-			r = enter_v1_subs(c, err);
-		if (r < 0) {
-			cgroup_v1_leave(v1_sub_saved);
-			cgroup_v1_leave(v1_saved);
-			return r;
-		}
-	}
-	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	long pid = c->st->cgroup
+			   ? cgroup_clone3(&ca, c->st->cgroup, c->sub_all, c->p->sub_cgroups, err)
+			   : syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0)
 		helper_main(c);
-	int clone_errno = errno;
-	if (c->st->cgroup) {
-		cgroup_v1_leave(v1_sub_saved);
-		cgroup_v1_leave(v1_saved);
-	}
+	if (pid < 0 && c->st->cgroup)
+		return (int)pid;
 	if (pid < 0)
-		return berth_error_set(err, clone_errno, "clone3 into cgroup \"%s\"", cg ? cg : "");
+		return berth_error_set(err, errno, "clone3");
 	c->helper = (pid_t)pid;
 	closep(&c->sock[1]);
 	int fd = c->sock[0];
@@ -817,7 +767,6 @@ int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int
 		.root = state_root(ctx),
 		.dirfd = -EBADF,
 		.init_pidfd = -EBADF,
-		.cg_fd = -EBADF,
 		.sock = { -EBADF, -EBADF },
 		.pidfd = -EBADF,
 		.console_fd = -EBADF,

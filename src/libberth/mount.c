@@ -896,6 +896,15 @@ static int job_cgroup2(struct mount_job *j, int tfd, struct berth_error **err)
 	unsigned long flags = j->o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 	char buf[FD_PATH_MAX], obuf[FD_PATH_MAX];
 	int r = -EPERM;
+	/*
+	 * cgroup v1 only: the container has no cgroup of its own there, and a
+	 * fresh mount would show the host's root cgroup with every process.
+	 */
+	if (!host_cgroup2_path())
+		return berth_error_setx(err, ENOTSUP,
+					"mount '%s' on '%s' (cgroup2): this host has no cgroup2 "
+					"hierarchy (cgroup v1 only); mount type 'cgroup' instead",
+					j->source ?: "none", j->dest);
 	if (j->c->new_cgroupns)
 		r = mount_fresh_at(tfd, "cgroup2", "cgroup2", flags & ~MS_RDONLY, j->o.data);
 	if (r == -EPERM && (!j->c->new_cgroupns || j->c->new_userns)) {
@@ -916,7 +925,8 @@ static int job_cgroup2(struct mount_job *j, int tfd, struct berth_error **err)
 /*
  * A "cgroup" (v1) spec mount. On a pure v2 host it becomes cgroup2. On a v1
  * or hybrid host: a tmpfs at dest, the unified hierarchy at dest/unified (if
- * the host has one) and one fresh v1 mount per hierarchy this process is in.
+ * the host has one: not with cgroup v1 only) and one v1 mount per hierarchy
+ * this process is in (mount_cgroup_v1_one()).
  */
 static int job_cgroup_v1(struct mount_job *j, int tfd, struct berth_error **err)
 {

@@ -428,6 +428,22 @@ def session_dir():
         safe_rmtree(BASE)
 
 
+def busybox_tree(r):
+    """A busybox tree at r made without a process per applet (every exec is slow
+    under TCG, where tests/lib/mkrootfs.sh takes ~20 s): the VM tests' rootfs."""
+    for sub in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "root"):
+        (r / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copy2("/bin/busybox", r / "bin" / "busybox")
+    applets = subprocess.run(["/bin/busybox", "--list-full"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    for a in applets:
+        if not (r / a).exists() and not a.endswith("/busybox"):
+            os.symlink("/bin/busybox", r / a)
+    (r / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (r / "etc" / "group").write_text("root:x:0:\n")
+    return r
+
+
 @pytest.fixture(scope="session")
 def rootfs_template(session_dir):
     d = session_dir / "rootfs-template"

@@ -8,9 +8,7 @@ no cgroup is left.
 """
 
 import json
-import os
 import pathlib
-import shutil
 import subprocess
 import time
 
@@ -36,18 +34,8 @@ pytestmark = pytest.mark.skipif(not is_cgroup2(CG), reason="/sys/fs/cgroup is no
 @pytest.fixture(scope="session")
 def rootfs_template(session_dir):
     """A busybox tree made without a process per applet (every exec is slow under TCG)."""
-    r = session_dir / "rootfs-v2"
-    for sub in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "root"):
-        (r / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copy2("/bin/busybox", r / "bin" / "busybox")
-    applets = subprocess.run(["/bin/busybox", "--list-full"], capture_output=True, text=True,
-                             check=True).stdout.split()
-    for a in applets:
-        if not (r / a).exists() and not a.endswith("/busybox"):
-            os.symlink("/bin/busybox", r / a)
-    (r / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (r / "etc" / "group").write_text("root:x:0:\n")
-    return r
+    from conftest import busybox_tree
+    return busybox_tree(session_dir / "rootfs-v2")
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # run-in-vm.sh [OPTIONS] [--] COMMAND [ARG...]: run COMMAND as root in a
-# throwaway VM with a pure cgroup v2 kernel (Debian's linux-image-amd64 under
-# qemu TCG) and exit with its status. The guest sees the host's root read-only
+# throwaway VM with a pure cgroup v2 kernel, or one with cgroup v1 only
+# (--cgroup v1), Debian's linux-image-amd64 under qemu TCG, and exit with its
+# status. The guest sees the host's root read-only
 # under a tmpfs overlay, fresh tmpfs on /tmp and /run, the repository (and any
 # --share DIR) read-write at the same path, and starts in the current
 # directory. COMMAND's stdout and stderr come back on ours; kernel messages go
@@ -10,6 +11,11 @@
 #
 # Options:
 #   --share DIR     also share DIR read-write (repeatable; the repository always is)
+#   --cgroup v2|v1  v2 (default): cgroup2 at /sys/fs/cgroup with every
+#                   controller, no v1 hierarchy (cgroup_no_v1=all); v1: a
+#                   tmpfs at /sys/fs/cgroup with one v1 hierarchy per
+#                   controller (cpu,cpuacct and net_cls,net_prio co-mounted)
+#                   and name=systemd, no cgroup2 (tests/vm/init)
 #   -e, --env NAME[=VALUE]  pass NAME (from our environment, or VALUE) to COMMAND
 #   --timeout SEC   kill the VM after SEC seconds (default 900; exit status 124)
 #   --log FILE      write the kernel console to FILE (default: a temporary file,
@@ -50,10 +56,12 @@ mem=2048
 smp=2
 kver=${BERTH_VM_KERNEL:-}
 prepare_only=0
+cgroup=v2
 while (($#)); do
 	case $1 in
 	--share) shares+=("$(realpath -e -- "${2:?--share needs a directory}")") || exit 125; shift ;;
 	-e | --env) envs+=("${2:?--env needs a name}"); shift ;;
+	--cgroup) cgroup=${2:?--cgroup needs v1 or v2}; shift ;;
 	--timeout) timeout=${2:?}; shift ;;
 	--log) log=${2:?}; shift ;;
 	--mem) mem=${2:?}; shift ;;
@@ -70,6 +78,7 @@ while (($#)); do
 done
 ((prepare_only || $#)) || usage
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout: '$timeout' is not a number of seconds"
+[[ $cgroup == v1 || $cgroup == v2 ]] || die "--cgroup: '$cgroup' is neither v1 nor v2"
 [[ $(id -u) == 0 ]] || die "must run as root (the guest's root is the host's, read-only)"
 
 # -- what the VM needs on the host (a kernel's postinst may fail on a machine
@@ -257,7 +266,13 @@ done
 [[ -n $log ]] || log=$io/console.log
 : >"$log" || die "cannot write the console log '$log'"
 
-append="console=ttyS0 cgroup_no_v1=all panic=-1 rdinit=/init ${BERTH_VM_APPEND:-}"
+# tests/vm/init reads berth_cgroup=v1; v2 keeps every controller off v1
+if [[ $cgroup == v1 ]]; then
+	cgroup_arg=berth_cgroup=v1
+else
+	cgroup_arg=cgroup_no_v1=all
+fi
+append="console=ttyS0 $cgroup_arg panic=-1 rdinit=/init ${BERTH_VM_APPEND:-}"
 start=$(date +%s)
 qemu-system-x86_64 -accel tcg -cpu max -M q35 -smp "$smp" -m "$mem" \
 	-nodefaults -no-user-config -display none -monitor none -no-reboot \

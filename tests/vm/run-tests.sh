@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# run-tests.sh [BUILD_DIR]: the cgroup v2 part of tests/run. Runs, in the VM of
+# run-tests.sh [BUILD_DIR]: the VM part of tests/run. Runs, in the VM of
 # run-in-vm.sh, tests/integration/test_cgroup_v2.py (when present) and
-# tests/vm/test_vm_smoke.py against BUILD_DIR/berth (built on the host: TCG is
-# 15-25 times slower). pytest's output goes to stderr; the last line on stdout
-# is "PASSED FAILED SKIPPED". A VM that fails or times out counts as one failure.
+# tests/vm/test_vm_smoke.py with cgroup v2, then in a second boot with cgroup
+# v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py, against
+# BUILD_DIR/berth (built on the host: TCG is 15-25 times slower). pytest's
+# output goes to stderr; the last line on stdout is "PASSED FAILED SKIPPED",
+# the sum of both runs. A VM that fails or times out counts as one failure.
 #
 # Environment: VM_PYTEST_ARGS for extra pytest arguments, BERTH_VM_TIMEOUT
 # (seconds, default 900).
@@ -23,37 +25,57 @@ fi
 shares=()
 [[ $build == "$repo"/* ]] || shares=(--share "$build")
 
-tests=()
-[[ -f tests/integration/test_cgroup_v2.py ]] && tests+=(tests/integration/test_cgroup_v2.py)
-tests+=(tests/vm/test_vm_smoke.py)
-
-junit=$build/vm-junit.xml
-log=$build/vm-console.log
-rm -f "$junit"
-start=$(date +%s)
-# shellcheck disable=SC2086
-bash tests/vm/run-in-vm.sh "${shares[@]}" --timeout "${BERTH_VM_TIMEOUT:-900}" --log "$log" \
-	-e BERTH="$build/berth" -- /usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE \
-	--junitxml="$junit" ${VM_PYTEST_ARGS:-} "${tests[@]}" >&2
-rc=$?
-say "vm: finished in $(($(date +%s) - start)) s (exit $rc; kernel log in $log)"
-
-if [[ ! -s $junit ]]; then
-	say "vm: pytest produced no report (exit $rc)"
-	echo "0 1 0"
-	exit 1
-fi
-read -r it ie if is < <(/usr/bin/python3 - "$junit" <<'EOF'
+# One VM run: NAME, then run-in-vm.sh options, --, then the test files.
+# Prints "PASSED FAILED SKIPPED" of that run.
+vm_pass() {
+	local name=$1 opts=() junit log rc it ie if is p f start
+	shift
+	while [[ $1 != -- ]]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	junit=$build/vm-$name-junit.xml
+	log=$build/vm-$name-console.log
+	rm -f "$junit"
+	start=$(date +%s)
+	# shellcheck disable=SC2086
+	bash tests/vm/run-in-vm.sh "${shares[@]}" "${opts[@]}" --timeout "${BERTH_VM_TIMEOUT:-900}" \
+		--log "$log" -e BERTH="$build/berth" -- /usr/bin/python3 -m pytest -p no:cacheprovider \
+		-q -rfE --junitxml="$junit" ${VM_PYTEST_ARGS:-} "$@" >&2
+	rc=$?
+	say "vm $name: finished in $(($(date +%s) - start)) s (exit $rc; kernel log in $log)"
+	if [[ ! -s $junit ]]; then
+		say "vm $name: pytest produced no report (exit $rc)"
+		echo "0 1 0"
+		return
+	fi
+	read -r it ie if is < <(/usr/bin/python3 - "$junit" <<'EOF'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
 tot = [sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "errors", "failures", "skipped")]
 print(*tot)
 EOF
-)
-p=$((it - ie - if - is)) f=$((ie + if))
-# pytest or the VM failing without a failed test (collection error, timeout): count it
-((rc != 0 && f == 0)) && f=1
+	)
+	p=$((it - ie - if - is)) f=$((ie + if))
+	# pytest or the VM failing without a failed test (collection error, timeout): count it
+	((rc != 0 && f == 0)) && f=1
+	say "vm $name: $p passed, $f failed, $is skipped"
+	echo "$p $f $is"
+}
+
+# cgroup v2: the v2 driver and the VM itself
+tests=()
+[[ -f tests/integration/test_cgroup_v2.py ]] && tests+=(tests/integration/test_cgroup_v2.py)
+tests+=(tests/vm/test_vm_smoke.py)
+read -r p1 f1 s1 < <(vm_pass v2 --cgroup v2 -- "${tests[@]}")
+# cgroup v1 only: a second boot, without cgroup2
+p2=0 f2=0 s2=0
+if [[ -f tests/integration/test_cgroup_v1only.py ]]; then
+	read -r p2 f2 s2 < <(vm_pass v1 --cgroup v1 -- tests/integration/test_cgroup_v1only.py)
+fi
+p=$((p1 + p2)) f=$((f1 + f2)) is=$((s1 + s2))
 say "vm: $p passed, $f failed, $is skipped"
 echo "$p $f $is"
 ((f == 0))
