@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
@@ -62,10 +63,11 @@ static bool parse_mapping(const char *line, struct berth_selfexe_segment *ret, d
 
 /*
  * The mappings of the running executable, with whether any page was written.
- * They are found as the file mapped where this very function's code is: the
- * dev:ino that /proc/self/smaps shows need not be what fstat(/proc/self/exe)
- * says (a btrfs subvolume, overlayfs on older kernels). -ENOENT if the code
- * is not in a file mapping.
+ * They are found as the file mapped at the program's entry point (AT_ENTRY:
+ * the executable's, also when this code is in libberth.so): the dev:ino that
+ * /proc/self/smaps shows need not be what fstat(/proc/self/exe) says (a
+ * btrfs subvolume, overlayfs on older kernels). -ENOENT if the entry point is
+ * not in a file mapping.
  */
 static int find_segments(struct berth_selfexe_segment *seg, size_t *ret_n)
 {
@@ -74,7 +76,7 @@ static int find_segments(struct berth_selfexe_segment *seg, size_t *ret_n)
 	if (r < 0)
 		return r;
 
-	uintptr_t here = (uintptr_t)&find_segments;
+	uintptr_t here = (uintptr_t)getauxval(AT_ENTRY);
 	struct berth_selfexe_segment s;
 	dev_t dev = 0, d;
 	unsigned long long ino = 0, i;
@@ -189,8 +191,8 @@ int berth_selfexe_prepare(struct berth_selfexe *x, struct berth_error **err)
 	int r = find_segments(x->seg, &x->n);
 	if (r == -ENOENT)
 		return berth_error_setx(err, ENOENT,
-					"protect the runtime binary: its code is not mapped from a "
-					"file (/proc/self/smaps)");
+					"protect the runtime binary: its entry point is not mapped "
+					"from a file (/proc/self/smaps)");
 	if (r < 0)
 		return berth_error_set(err, -r,
 				       "protect the runtime binary: read /proc/self/smaps");
