@@ -16,6 +16,9 @@
 #                   tmpfs at /sys/fs/cgroup with one v1 hierarchy per
 #                   controller (cpu,cpuacct and net_cls,net_prio co-mounted)
 #                   and name=systemd, no cgroup2 (tests/vm/init)
+#   --init systemd  boot systemd (the host's /lib/systemd/systemd) as PID 1, with
+#                   cgroup2 mounted by systemd, journald, udev and the system
+#                   D-Bus; COMMAND runs in berth-vm.service (tests/vm/init)
 #   -e, --env NAME[=VALUE]  pass NAME (from our environment, or VALUE) to COMMAND
 #   --timeout SEC   kill the VM after SEC seconds (default 900; exit status 124)
 #   --log FILE      write the kernel console to FILE (default: a temporary file,
@@ -47,7 +50,7 @@ usage() {
 }
 
 # what the VM needs on the host
-pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio)
+pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus)
 shares=("$repo")
 envs=()
 timeout=${BERTH_VM_TIMEOUT:-900}
@@ -57,11 +60,13 @@ smp=2
 kver=${BERTH_VM_KERNEL:-}
 prepare_only=0
 cgroup=v2
+init=busybox
 while (($#)); do
 	case $1 in
 	--share) shares+=("$(realpath -e -- "${2:?--share needs a directory}")") || exit 125; shift ;;
 	-e | --env) envs+=("${2:?--env needs a name}"); shift ;;
 	--cgroup) cgroup=${2:?--cgroup needs v1 or v2}; shift ;;
+	--init) init=${2:?--init needs systemd or busybox}; shift ;;
 	--timeout) timeout=${2:?}; shift ;;
 	--log) log=${2:?}; shift ;;
 	--mem) mem=${2:?}; shift ;;
@@ -79,6 +84,8 @@ done
 ((prepare_only || $#)) || usage
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout: '$timeout' is not a number of seconds"
 [[ $cgroup == v1 || $cgroup == v2 ]] || die "--cgroup: '$cgroup' is neither v1 nor v2"
+[[ $init == systemd || $init == busybox ]] || die "--init: '$init' is neither systemd nor busybox"
+[[ $init == busybox || $cgroup == v2 ]] || die "--init systemd boots with cgroup v2 only"
 [[ $(id -u) == 0 ]] || die "must run as root (the guest's root is the host's, read-only)"
 
 # -- what the VM needs on the host (a kernel's postinst may fail on a machine
@@ -272,7 +279,9 @@ if [[ $cgroup == v1 ]]; then
 else
 	cgroup_arg=cgroup_no_v1=all
 fi
-append="console=ttyS0 $cgroup_arg panic=-1 rdinit=/init ${BERTH_VM_APPEND:-}"
+init_arg=
+[[ $init == systemd ]] && init_arg="berth_init=systemd systemd.unit=berth-vm.target"
+append="console=ttyS0 $cgroup_arg $init_arg panic=-1 rdinit=/init ${BERTH_VM_APPEND:-}"
 start=$(date +%s)
 qemu-system-x86_64 -accel tcg -cpu max -M q35 -smp "$smp" -m "$mem" \
 	-nodefaults -no-user-config -display none -monitor none -no-reboot \

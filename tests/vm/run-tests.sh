@@ -3,10 +3,11 @@
 # run-tests.sh [BUILD_DIR]: the VM part of tests/run. Runs, in the VM of
 # run-in-vm.sh, tests/integration/test_cgroup_v2.py (when present) and
 # tests/vm/test_vm_smoke.py with cgroup v2, then in a second boot with cgroup
-# v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py, against
+# v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py, and in a
+# third with systemd as PID 1 (--init systemd) tests/vm/test_vm_systemd.py, against
 # BUILD_DIR/berth (built on the host: TCG is 15-25 times slower). pytest's
 # output goes to stderr; the last line on stdout is "PASSED FAILED SKIPPED",
-# the sum of both runs. A VM that fails or times out counts as one failure.
+# the sum of the runs. A VM that fails or times out counts as one failure.
 #
 # Environment: VM_PYTEST_ARGS for extra pytest arguments, BERTH_VM_TIMEOUT
 # (seconds, default 900).
@@ -75,7 +76,9 @@ p2=0 f2=0 s2=0
 if [[ -f tests/integration/test_cgroup_v1only.py ]]; then
 	read -r p2 f2 s2 < <(vm_pass v1 --cgroup v1 -- tests/integration/test_cgroup_v1only.py)
 fi
-p=$((p1 + p2)) f=$((f1 + f2)) is=$((s1 + s2))
+# systemd as PID 1 (cgroup v2, owned by systemd): a third boot
+read -r p3 f3 s3 < <(vm_pass systemd --init systemd -- tests/vm/test_vm_systemd.py)
+p=$((p1 + p2 + p3)) f=$((f1 + f2 + f3)) is=$((s1 + s2 + s3))
 say "vm: $p passed, $f failed, $is skipped"
 echo "$p $f $is"
 ((f == 0))

@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""berth under a real systemd: the VM booted with systemd as PID 1.
+
+Runs inside the VM of `tests/vm/run-in-vm.sh --init systemd` (tests/vm/run-tests.sh
+starts it there); skips anywhere else. The VM's root is an overlay of the host's,
+so installing berth at /usr/local/sbin and a unit under /etc/systemd/system
+changes nothing outside the VM.
+
+- the VM itself: systemd is PID 1, owns a cgroup2 tree, the system bus answers;
+- contrib/systemd/berth@.service as it ships: `systemctl start` waits for the
+  container's READY=1, MainPID is the container's process, journald has the
+  container's output, `systemctl stop` leaves no container, cgroup or state,
+  and Restart=on-failure starts a failed container again.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BERTH = os.path.abspath(os.environ.get("BERTH") or str(REPO / "build" / "berth"))
+NOTIFY = pathlib.Path(BERTH).parent / "berth-test-notify"
+UNIT = REPO / "contrib" / "systemd" / "berth@.service"
+BUNDLES = pathlib.Path("/var/lib/berth/bundles")
+INSTALLED = pathlib.Path("/usr/local/sbin/berth")
+
+
+def pid1_is_systemd():
+    try:
+        return pathlib.Path("/proc/1/comm").read_text().strip() == "systemd"
+    except OSError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not pid1_is_systemd() or os.environ.get("BERTH_IN_VM") != "1",
+                                reason="needs the test VM booted with systemd as PID 1")
+
+
+def run(*argv, check=True, timeout=120):
+    r = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{argv}: exit {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def show(unit, *props):
+    out = run("systemctl", "show", unit, "-p", ",".join(props)).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def start(unit):
+    """systemctl start UNIT; on failure the unit's journal is in the message."""
+    r = run("systemctl", "start", unit, check=False)
+    if r.returncode != 0:
+        log = run("journalctl", "-u", unit, "--no-pager", "-o", "cat", check=False).stdout
+        raise AssertionError(f"systemctl start {unit}: exit {r.returncode}\n{log}")
+
+
+def wait_for(pred, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_vm_runs_systemd_with_a_bus():
+    assert pid1_is_systemd()
+    out = run("stat", "-f", "-c", "%T", "/sys/fs/cgroup").stdout.strip()
+    assert out == "cgroup2fs"
+    # the manager answers on the system bus (what --systemd-cgroup will talk to)
+    r = run("busctl", "--system", "get-property", "org.freedesktop.systemd1",
+            "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "Version")
+    assert r.stdout.startswith('s "')
+    # this test runs in the VM's own service, under systemd's tree
+    assert "/system.slice/" in pathlib.Path("/proc/self/cgroup").read_text()
+
+
+@pytest.fixture(scope="module")
+def installed():
+    """berth where the unit expects it, and the unit as it ships."""
+    if not os.access(BERTH, os.X_OK):
+        pytest.fail(f"berth binary not found at {BERTH} (set BERTH=...)")
+    if not NOTIFY.exists():
+        pytest.fail(f"{NOTIFY} not built")
+    INSTALLED.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BERTH, INSTALLED)
+    dst = pathlib.Path("/etc/systemd/system/berth@.service")
+    shutil.copy2(UNIT, dst)
+    run("systemctl", "daemon-reload")
+    yield
+    dst.unlink()
+    run("systemctl", "daemon-reload")
+    INSTALLED.unlink()
+
+
+def make_bundle(name, script):
+    """A busybox bundle at /var/lib/berth/bundles/NAME running `sh -c script`."""
+    b = BUNDLES / name
+    r = b / "rootfs"
+    for sub in ("bin", "proc", "sys", "dev", "tmp", "etc", "run"):
+        (r / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copy2("/bin/busybox", r / "bin" / "busybox")
+    for applet in ("sh", "echo", "sleep", "cat"):
+        os.symlink("busybox", r / "bin" / applet)
+    shutil.copy2(NOTIFY, r / "bin" / "notify")
+    (r / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    run(BERTH, "spec", "--bundle", b)
+    cfg = json.loads((b / "config.json").read_text())
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["/bin/sh", "-c", script]
+    cfg["root"] = {"path": "rootfs", "readonly": False}
+    (b / "config.json").write_text(json.dumps(cfg))
+    return b
+
+
+@pytest.fixture
+def instance(installed):
+    names = []
+
+    def make(script):
+        name = f"vmsd{os.getpid()}x{len(names)}"
+        names.append(name)
+        make_bundle(name, script)
+        return name
+
+    yield make
+    for name in names:
+        run("systemctl", "stop", f"berth@{name}.service", check=False)
+        run("systemctl", "reset-failed", f"berth@{name}.service", check=False)
+        run(BERTH, "delete", "--force", name, check=False)
+        shutil.rmtree(BUNDLES / name, ignore_errors=True)
+
+
+def leftovers(name):
+    left = []
+    if run(BERTH, "state", name, check=False).returncode == 0:
+        left.append("state")
+    left += [str(p) for p in pathlib.Path("/sys/fs/cgroup").rglob(name)]
+    return left
+
+
+def test_unit_type_notify_mainpid_journal_and_stop(instance):
+    name = instance("echo hello-from-the-container; sleep 1; notify READY=1 STATUS=serving; "
+                    "exec sleep 1000")
+    unit = f"berth@{name}.service"
+    # Type=notify: start returns only once the container said READY=1
+    start(unit)
+    p = show(unit, "ActiveState", "SubState", "MainPID", "StatusText")
+    assert p["ActiveState"] == "active" and p["SubState"] == "running", p
+    st = json.loads(run(BERTH, "state", name).stdout)
+    assert st["status"] == "running"
+    # MAINPID= from berth names the container's process, not berth run
+    assert int(p["MainPID"]) == st["pid"], (p, st)
+    assert p["StatusText"] == "serving"
+    # the container's stdout reaches the journal through berth run
+    wait_for(lambda: "hello-from-the-container" in run(
+        "journalctl", "-u", unit, "--no-pager", "-o", "cat").stdout, what="journal line")
+
+    run("systemctl", "stop", unit)
+    assert show(unit, "ActiveState")["ActiveState"] in ("inactive", "failed")
+    assert leftovers(name) == []
+
+
+def test_unit_restart_on_failure(instance):
+    # ready, then fails: Restart=on-failure starts it again (a new container)
+    name = instance("notify READY=1; sleep 2; exit 3")
+    unit = f"berth@{name}.service"
+    start(unit)
+    wait_for(lambda: int(show(unit, "NRestarts")["NRestarts"]) >= 1, what="a restart")
+    run("systemctl", "stop", unit)
+    assert leftovers(name) == []
