@@ -22,6 +22,7 @@
 #include "state.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/proc.h"
 
 /* Read the state of id (lock released again) and its status; the container must have a cgroup. */
 static int load(struct berth_context *ctx, const char *id, struct berth_container_state **ret,
@@ -312,9 +313,7 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 		return berth_error_set(err, -r, "events \"%s\": watch its state", id);
 	closep(&dirfd); /* the lock: delete must be able to take it */
 
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd >= 0 && proc_start_time(pid) != start)
-		closep(&pidfd);
+	_cleanup_close_ int pidfd = proc_pidfd_open_started(pid, start);
 	_cleanup_close_ int oomfd = -EBADF;
 	(void)cgroup_oom_fd(cg, &oomfd);
 	uint64_t ooms = cgroup_oom_count(cg);

@@ -51,6 +51,7 @@
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/proc.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -213,19 +214,6 @@ static _noreturn_ void init_fail(int fd, struct berth_error *e)
 {
 	sync_send_error(fd, e);
 	_exit(1);
-}
-
-static int init_reset_signals(struct berth_error **err)
-{
-	sigset_t all;
-	sigemptyset(&all);
-	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
-		return berth_error_set(err, errno, "reset signal mask");
-	struct sigaction sa = { .sa_handler = SIG_DFL };
-	for (int sig = 1; sig < _NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
-	return 0;
 }
 
 static bool has_mapping_for_root(const struct berth_id_mapping *m, size_t n)
@@ -433,8 +421,11 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	closep(&c->state_fd);
 	closep(&c->cg_fd);
 	closep(&c->pidfd);
-	if (init_reset_signals(&e) < 0)
+	int rs = proc_signals_reset();
+	if (rs < 0) {
+		berth_error_set(&e, -rs, "reset signal mask");
 		init_fail(fd, e);
+	}
 
 	if (c->clone_flags & CLONE_NEWUSER)
 		if (sync_expect(fd, SYNC_MAPS_DONE, NULL, NULL, "user namespace mapping", &e) < 0)
@@ -1083,9 +1074,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		c->pid = p;
 		closep(&c->pidfd);
 		/* the intermediate is reaped and we are the subreaper: p is our child */
-		c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+		c->pidfd = proc_pidfd_open(c->pid);
 		if (c->pidfd < 0)
-			return berth_error_set(err, errno, "open a pidfd of the init (pid %d)",
+			return berth_error_set(err, -c->pidfd, "open a pidfd of the init (pid %d)",
 					       (int)c->pid);
 	}
 	/* The init's network namespace exists now; it sets up mounts meanwhile. */
@@ -1396,14 +1387,10 @@ static int open_and_read(struct berth_context *ctx, const char *id, int *ret_dir
 /* Signal the init through a pidfd, so that a reused PID is never hit. */
 static int signal_init(const struct berth_container_state *s, int sig)
 {
-	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	_cleanup_close_ int pfd = proc_pidfd_open_started(s->pid, s->pid_start_time);
 	if (pfd < 0)
-		return -errno;
-	if (proc_start_time(s->pid) != s->pid_start_time)
-		return -ESRCH;
-	if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
-		return -errno;
-	return 0;
+		return pfd;
+	return proc_pidfd_signal(pfd, sig);
 }
 
 int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
@@ -1439,8 +1426,8 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 /* Wait (at most ~10 s) until the init is gone; reap it if it is our child. */
 static void wait_init_gone(const struct berth_container_state *s)
 {
-	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-	if (pfd < 0 || proc_start_time(s->pid) != s->pid_start_time)
+	_cleanup_close_ int pfd = proc_pidfd_open_started(s->pid, s->pid_start_time);
+	if (pfd < 0)
 		return;
 	struct pollfd p = { .fd = pfd, .events = POLLIN };
 	poll(&p, 1, 10000);
@@ -1523,45 +1510,34 @@ int berth_delete(struct berth_context *ctx, const char *id, bool force, struct b
 
 /* ---- run ---- */
 
-static const int forwarded_signals[] = { SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
-					 SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
+static void relay_notify(void *data)
+{
+	sdnotify_relay(data);
+}
 
 static int wait_and_forward(struct create_ctx *c, int sfd, int *ret_status)
 {
-	int status = 0;
 	struct sdnotify nr = { .fd = c->notify_fd,
 			       .target = c->opts->notify_socket,
 			       .mainpid = c->pid };
-	for (;;) {
-		pid_t w = waitpid(c->pid, &status, WNOHANG);
-		if (w == c->pid)
-			break;
-		if (w < 0 && errno != EINTR) {
-			/* Not our child (should not happen with the subreaper set): poll the pidfd. */
-			struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
-			poll(&p, 1, -1);
-			status = 0;
-			break;
-		}
-		struct pollfd p[3] = { { .fd = c->pidfd, .events = POLLIN },
-				       { .fd = sfd, .events = POLLIN },
-				       { .fd = c->notify_fd, .events = POLLIN } };
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
-			return -errno;
-		if (p[2].revents & POLLIN)
-			sdnotify_relay(&nr);
-		if (p[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si))
-				kill(c->pid, (int)si.ssi_signo);
-		}
+	const struct proc_wait w = {
+		.pid = c->pid,
+		.pidfd = c->pidfd,
+		.sigfd = sfd,
+		.extra_fd = c->notify_fd,
+		.on_extra = relay_notify,
+		.data = &nr,
+	};
+	int r = proc_wait_forward(&w);
+	if (r == -ECHILD) {
+		/* Not our child (should not happen with the subreaper set): poll the pidfd. */
+		struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+		poll(&p, 1, -1);
+		r = 0;
 	}
-	if (WIFEXITED(status))
-		*ret_status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		*ret_status = 128 + WTERMSIG(status);
-	else
-		*ret_status = 255;
+	if (r < 0)
+		return r;
+	*ret_status = r;
 	return 0;
 }
 
@@ -1569,9 +1545,7 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	      int *ret_status, struct berth_error **err)
 {
 	sigset_t fwd, old;
-	sigemptyset(&fwd);
-	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-		sigaddset(&fwd, forwarded_signals[i]);
+	proc_forwarded_sigset(&fwd);
 	/* Block before clone3 so nothing is lost; the init resets its mask. */
 	sigprocmask(SIG_BLOCK, &fwd, &old);
 	_cleanup_close_ int sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1602,9 +1576,9 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	/* Let other berth commands (kill, state) in while the container runs. */
 	closep(&c.state_fd);
 	if (c.pidfd < 0)
-		c.pidfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
+		c.pidfd = proc_pidfd_open(c.pid);
 	if (c.pidfd < 0) {
-		r = berth_error_set(err, errno, "run \"%s\": open a pidfd of the init", c.id);
+		r = berth_error_set(err, -c.pidfd, "run \"%s\": open a pidfd of the init", c.id);
 		struct berth_error *e2 = NULL;
 		berth_delete(ctx, c.id, true, &e2);
 		berth_error_free(e2);

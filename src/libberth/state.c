@@ -22,6 +22,7 @@
 #include "state.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/proc.h"
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -314,35 +315,6 @@ void state_free(struct berth_container_state *s)
 	strv_free(s->annotation_keys);
 	strv_free(s->annotation_values);
 	free(s);
-}
-
-uint64_t proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t k = read(fd, buf, sizeof(buf) - 1);
-	if (k <= 0)
-		return 0;
-	buf[k] = 0;
-	/* comm may hold spaces and parentheses: parse after the last ')' */
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 0;
-	p += 2;
-	char state = *p;
-	if (state == 'Z' || state == 'X')
-		return 0;
-	/* p is field 3; start time is field 22 */
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return 0;
-		p++;
-	}
-	return strtoull(p, NULL, 10);
 }
 
 const char *state_status(int dirfd, const struct berth_container_state *s)

@@ -69,8 +69,6 @@ void state_free(struct berth_container_state *s);
 /* Remove every file of the state dir and the dir itself. */
 int state_dir_remove(const char *root, const char *id, int dirfd);
 
-/* /proc/<pid>/stat start time, or 0 if the process is gone or a zombie. */
-uint64_t proc_start_time(pid_t pid);
 /* "creating", "created", "running", "paused" or "stopped" from the init process, the started flag and the cgroup. */
 const char *state_status(int dirfd, const struct berth_container_state *s);
 /* RFC 3339 UTC time of now into buf (>= 40 bytes). */

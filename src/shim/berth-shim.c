@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fd.h"
+#include "util/proc.h"
 #include "util/sdnotify.h"
 
 /* The berth side: src/libberth/shim.h and berth.h (BERTH_ATTACH_*). */
@@ -71,53 +73,6 @@ static void fail(int code, const char *what)
 		waitpid(S.init, NULL, 0);
 	}
 	_exit(1);
-}
-
-static uint64_t self_start_time(void)
-{
-	char buf[1024];
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	ssize_t k = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (k <= 0)
-		return 0;
-	buf[k] = 0;
-	char *p = strrchr(buf, ')');
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* dirfd/name through name~ and rename(2). */
-static int write_atomic(const char *name, const char *data, size_t len)
-{
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), ".%s.shim~", name);
-	int fd = openat(S.dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	int r = write_all(fd, data, len);
-	close(fd);
-	if (r == 0)
-		r = renameat(S.dirfd, tmp, S.dirfd, name);
-	if (r < 0)
-		unlinkat(S.dirfd, tmp, 0);
-	return r;
 }
 
 static void now_rfc3339(char *buf, size_t size)
@@ -276,7 +231,7 @@ static void record_exit(int code)
 		len = (size_t)(end - buf);
 		len += (size_t)snprintf(buf + len, cap - len,
 					",\"exitCode\":%d,\"exitedAt\":\"%s\"}", code, ts);
-		write_atomic(STATE_FILE, buf, len);
+		(void)write_file_atomic_at(S.dirfd, STATE_FILE, buf, len, 0600);
 	}
 	free(buf);
 	flock(S.dirfd, LOCK_UN);
@@ -304,9 +259,10 @@ static void setup(void)
 
 	char pid[64];
 	int n = snprintf(pid, sizeof(pid), "%d %llu\n", (int)getpid(),
-			 (unsigned long long)self_start_time());
-	if (write_atomic(PID_FILE, pid, (size_t)n) < 0)
-		fail(errno, "write " PID_FILE);
+			 (unsigned long long)proc_start_time(getpid()));
+	int r = write_file_atomic_at(S.dirfd, PID_FILE, pid, (size_t)n, 0600);
+	if (r < 0)
+		fail(-r, "write " PID_FILE);
 
 	int fds[] = { S.in, S.out, S.err, S.notify };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -372,15 +328,11 @@ static void parse_args(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
-	static const int forwarded[] = { SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
-					 SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
 	parse_args(argc, argv);
 
 	sigset_t set;
-	sigemptyset(&set);
+	proc_forwarded_sigset(&set);
 	sigaddset(&set, SIGCHLD);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&set, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -446,10 +398,7 @@ int main(int argc, char *argv[])
 		;
 	while (S.err >= 0 && pump(&S.err, "stderr") > 0)
 		;
-	int code = WIFEXITED(status)	 ? WEXITSTATUS(status)
-		   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-					 : 255;
-	record_exit(code);
+	record_exit(proc_exit_code(status));
 	unlinkat(S.dirfd, ATTACH_SOCK, 0);
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "berth/berth.h"
 #include "state.h"
+#include "util/proc.h"
 #include "sync.h"
 #include "util/macro.h"
 #include "tests.h"
