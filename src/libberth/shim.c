@@ -54,7 +54,8 @@ int shim_listen_env(struct berth_process *p, int n)
 	const char *names = getenv("LISTEN_FDNAMES");
 	if (names) {
 		_cleanup_free_ char *kv = NULL;
-		if (asprintf(&kv, "LISTEN_FDNAMES=%s", names) < 0 || env_set(&p->env, &p->n_env, kv) < 0)
+		if (asprintf(&kv, "LISTEN_FDNAMES=%s", names) < 0 ||
+		    env_set(&p->env, &p->n_env, kv) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -99,7 +100,8 @@ int shim_notify_prepare(struct berth_spec *spec, const struct berth_create_opts 
 	spec->n_mounts++;
 	if (!m->source || !m->destination || !m->type || !m->options || !m->options[3])
 		return berth_error_set(err, ENOMEM, "notify socket");
-	if (env_set(&spec->process.env, &spec->process.n_env, "NOTIFY_SOCKET=" SHIM_NOTIFY_PATH) < 0)
+	if (env_set(&spec->process.env, &spec->process.n_env, "NOTIFY_SOCKET=" SHIM_NOTIFY_PATH) <
+	    0)
 		return berth_error_set(err, ENOMEM, "notify socket");
 	*ret_fd = TAKE_FD(fd);
 	return 0;
