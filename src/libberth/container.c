@@ -719,29 +719,6 @@ static int check_caps(const struct berth_caps *caps, struct berth_error **err)
 	return 0;
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
-{
-	_cleanup_free_ char *dup = strdup(path);
-	if (!dup)
-		return berth_error_set(err, ENOMEM, "pid file");
-	char *slash = strrchr(dup, '/');
-	const char *dir = ".", *base = dup;
-	if (slash) {
-		*slash = 0;
-		dir = slash == dup ? "/" : dup;
-		base = slash + 1;
-	}
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return berth_error_set(err, errno, "pid file \"%s\"", path);
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-	int r = write_file_atomic_at(dfd, base, buf, (size_t)n, 0644);
-	if (r < 0)
-		return berth_error_set(err, -r, "pid file \"%s\"", path);
-	return 0;
-}
-
 /* bind/connect a unix socket in a state dir through /proc/self/fd: IDs may be long. */
 static int sock_addr(int dirfd, struct sockaddr_un *sa)
 {
@@ -1137,9 +1114,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	if (r < 0)
 		return r;
 	if (c->opts->pid_file) {
-		r = write_pid_file(c->opts->pid_file, c->pid, err);
+		r = write_pid_file(c->opts->pid_file, c->pid);
 		if (r < 0)
-			return r;
+			return berth_error_set(err, -r, "pid file \"%s\"", c->opts->pid_file);
 	}
 	if (sync_send(fd, SYNC_COMMIT, 0, NULL) < 0)
 		return berth_error_setx(err, EPIPE, "container init exited before it was created");

@@ -469,29 +469,6 @@ static int load_config(struct exec_ctx *c, struct berth_error **err)
 	return berth_seccomp_prepare(c->spec->linux_.seccomp.text, cache, &c->seccomp, err);
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
-{
-	_cleanup_free_ char *dir = strdup(path);
-	if (!dir)
-		return berth_error_set(err, ENOMEM, "pid file");
-	char *slash = strrchr(dir, '/');
-	const char *base = path;
-	if (slash) {
-		base = path + (slash - dir) + 1;
-		*slash = 0;
-	}
-	_cleanup_close_ int dfd =
-		open(slash ? (*dir ? dir : "/") : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return berth_error_set(err, errno, "pid file \"%s\"", path);
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-	int r = write_file_atomic_at(dfd, base, buf, (size_t)n, 0644);
-	if (r < 0)
-		return berth_error_set(err, -r, "pid file \"%s\"", path);
-	return 0;
-}
-
 /* Hand a seccomp notify listener to the agent at linux.seccomp.listenerPath. */
 static int seccomp_agent(struct exec_ctx *c, int nfd, struct berth_error **err)
 {
@@ -723,9 +700,9 @@ static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_er
 	if (r < 0)
 		return r;
 	if (p->pid_file) {
-		r = write_pid_file(p->pid_file, c->pid, err);
+		r = write_pid_file(p->pid_file, c->pid);
 		if (r < 0)
-			return r;
+			return berth_error_set(err, -r, "pid file \"%s\"", p->pid_file);
 	}
 	if (p->detach) {
 		*ret_status = c->pid;
