@@ -28,16 +28,9 @@
 static int load(struct berth_context *ctx, const char *id, struct berth_container_state **ret,
 		const char **ret_status, int *ret_dirfd, struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	_cleanup_close_ int dirfd = -EBADF;
-	r = state_dir_open(ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT, id, false, &dirfd,
-			   err);
-	if (r < 0)
-		return r;
 	struct berth_container_state *s = NULL;
-	r = state_read(dirfd, id, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	if (s->creating) {

@@ -93,11 +93,6 @@ struct create_ctx {
 	int notify_fd;		       /* the container's sd_notify socket (opts->notify_socket) */
 };
 
-static const char *state_root(const struct berth_context *ctx)
-{
-	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
-}
-
 static void logf_(struct berth_context *ctx, enum berth_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void logf_(struct berth_context *ctx, enum berth_log_level lvl, const char *fmt, ...)
@@ -112,27 +107,6 @@ static void logf_(struct berth_context *ctx, enum berth_log_level lvl, const cha
 	if (r >= 0)
 		ctx->log(ctx->log_data, lvl, m);
 	free(m);
-}
-
-int berth_id_check(const char *id, struct berth_error **err)
-{
-	if (!id || !*id)
-		return berth_error_setx(err, EINVAL, "container id must not be empty");
-	size_t n = strlen(id);
-	if (n > 1024)
-		return berth_error_setx(err, EINVAL, "container id is longer than 1024 bytes");
-	for (size_t i = 0; i < n; i++) {
-		char ch = id[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			     (ch >= '0' && ch <= '9');
-		if (alnum || (i > 0 && (ch == '_' || ch == '.' || ch == '+' || ch == '-')))
-			continue;
-		return berth_error_setx(
-			err, EINVAL,
-			"invalid container id \"%s\": use letters, digits and _.+- (not first)",
-			id);
-	}
-	return 0;
 }
 
 /* ---- state JSON given to hooks and printed by `berth state` ---- */
@@ -1326,15 +1300,9 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_conta
 
 int berth_start(struct berth_context *ctx, const char *id, struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	_cleanup_close_ int dirfd = -EBADF;
-	r = state_dir_open(state_root(ctx), id, false, &dirfd, err);
-	if (r < 0)
-		return r;
 	struct berth_container_state *s = NULL;
-	r = state_read(dirfd, id, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	r = start_locked(ctx, dirfd, s, err);
@@ -1343,23 +1311,6 @@ int berth_start(struct berth_context *ctx, const char *id, struct berth_error **
 }
 
 /* ---- kill, delete ---- */
-
-static int open_and_read(struct berth_context *ctx, const char *id, int *ret_dirfd,
-			 struct berth_container_state **ret, struct berth_error **err)
-{
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int dirfd = -EBADF;
-	r = state_dir_open(state_root(ctx), id, false, &dirfd, err);
-	if (r < 0)
-		return r;
-	r = state_read(dirfd, id, ret, err);
-	if (r < 0)
-		return r;
-	*ret_dirfd = TAKE_FD(dirfd);
-	return 0;
-}
 
 /* Signal the init through a pidfd, so that a reused PID is never hit. */
 static int signal_init(const struct berth_container_state *s, int sig)
@@ -1375,7 +1326,7 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_container_state *s = NULL;
-	int r = open_and_read(ctx, id, &dirfd, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	const char *status = state_status(dirfd, s);
@@ -1470,7 +1421,7 @@ int berth_delete(struct berth_context *ctx, const char *id, bool force, struct b
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_container_state *s = NULL;
 	struct berth_error *e = NULL;
-	int r = open_and_read(ctx, id, &dirfd, &s, &e);
+	int r = state_open_read(ctx, id, &dirfd, &s, &e);
 	if (r == -ENOENT && force && berth_id_check(id, NULL) == 0) {
 		/* engines delete twice, the second time with --force: that is no error */
 		berth_error_free(e);
@@ -1629,7 +1580,7 @@ int berth_state_get(struct berth_context *ctx, const char *id, struct berth_stat
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_container_state *s = NULL;
-	int r = open_and_read(ctx, id, &dirfd, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	*ret = public_state(dirfd, s);
@@ -1782,7 +1733,7 @@ int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_container_state *s = NULL;
-	int r = open_and_read(ctx, id, &dirfd, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	*ret = NULL;

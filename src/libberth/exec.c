@@ -76,11 +76,6 @@ struct exec_ctx {
 	int sigfd; /* berth's signalfd (borrowed) */
 };
 
-static const char *state_root(const struct berth_context *ctx)
-{
-	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
-}
-
 static void exec_ctx_done(struct exec_ctx *c)
 {
 	closep(&c->dirfd);
@@ -656,16 +651,10 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_error **err)
 {
 	const struct berth_exec_params *p = c->p;
-	int r = berth_id_check(p->id, err);
-	if (r < 0)
-		return r;
 	if (p->preserve_fds < 0)
 		return berth_error_setx(err, EINVAL, "preserve-fds %d: must not be negative",
 					p->preserve_fds);
-	r = state_dir_open(c->root, p->id, false, &c->dirfd, err);
-	if (r < 0)
-		return r;
-	r = state_read(c->dirfd, p->id, &c->st, err);
+	int r = state_open_read(c->ctx, p->id, &c->dirfd, &c->st, err);
 	if (r < 0)
 		return r;
 	const char *status = state_status(c->dirfd, c->st);

@@ -36,11 +36,6 @@
 
 #define REPORT_MAX (64 * 1024)
 
-static const char *root_of(const struct berth_context *ctx)
-{
-	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
-}
-
 int shim_listen_env(struct berth_process *p, int n)
 {
 	char buf[64];
@@ -188,7 +183,7 @@ static _noreturn_ void shim_child(struct berth_context *ctx, const struct berth_
 
 	char b[8][16], *argv[32], **a = argv;
 	_cleanup_free_ char *dir = NULL;
-	if (asprintf(&dir, "%s/%s", root_of(ctx), opts->id) < 0) {
+	if (asprintf(&dir, "%s/%s", state_root(ctx), opts->id) < 0) {
 		report_error(rep, ENOMEM, "berth-shim");
 		kill(init, SIGKILL);
 		_exit(1);
@@ -352,11 +347,8 @@ static int read_for_wait(struct berth_context *ctx, const char *id,
 			 struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	int r = state_dir_open(root_of(ctx), id, false, &dirfd, err);
-	if (r < 0)
-		return r;
 	struct berth_container_state *s = NULL;
-	r = state_read(dirfd, id, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	*ret_shim = shim_pidfd(dirfd);
@@ -371,13 +363,10 @@ static int read_for_wait(struct berth_context *ctx, const char *id,
 
 int berth_wait(struct berth_context *ctx, const char *id, int *ret_code, struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	for (;;) {
 		struct berth_container_state *s = NULL;
 		_cleanup_close_ int shim = -EBADF, init = -EBADF;
-		r = read_for_wait(ctx, id, &s, &shim, &init, err);
+		int r = read_for_wait(ctx, id, &s, &shim, &init, err);
 		if (r < 0)
 			return r;
 		bool has = s->has_exit_code;
@@ -469,13 +458,11 @@ static size_t count_full(const char *buf, size_t len)
 int berth_logs(struct berth_context *ctx, const char *id, const struct berth_logs_opts *o,
 	       struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	_cleanup_close_ int logfd = -EBADF, shim = -EBADF;
+	int r;
 	{
 		_cleanup_close_ int dirfd = -EBADF;
-		r = state_dir_open(root_of(ctx), id, false, &dirfd, err);
+		r = state_open(ctx, id, &dirfd, err);
 		if (r < 0)
 			return r;
 		logfd = openat(dirfd, SHIM_LOG_FILE, O_RDONLY | O_CLOEXEC);
@@ -552,11 +539,8 @@ int berth_logs(struct berth_context *ctx, const char *id, const struct berth_log
 int berth_attach_connect(struct berth_context *ctx, const char *id, int *ret_fd, bool *ret_tty,
 			 struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	_cleanup_close_ int dirfd = -EBADF;
-	r = state_dir_open(root_of(ctx), id, false, &dirfd, err);
+	int r = state_open(ctx, id, &dirfd, err);
 	if (r < 0)
 		return r;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -18,6 +18,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "berth/berth.h"
 #include "cgroup.h"
 #include "state.h"
 #include "util/fd.h"
@@ -342,4 +343,53 @@ char *rfc3339_now(char *buf, size_t size)
 	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
 	return buf;
+}
+
+int berth_id_check(const char *id, struct berth_error **err)
+{
+	if (!id || !*id)
+		return berth_error_setx(err, EINVAL, "container id must not be empty");
+	size_t n = strlen(id);
+	if (n > 1024)
+		return berth_error_setx(err, EINVAL, "container id is longer than 1024 bytes");
+	for (size_t i = 0; i < n; i++) {
+		char ch = id[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9');
+		if (alnum || (i > 0 && (ch == '_' || ch == '.' || ch == '+' || ch == '-')))
+			continue;
+		return berth_error_setx(
+			err, EINVAL,
+			"invalid container id \"%s\": use letters, digits and _.+- (not first)",
+			id);
+	}
+	return 0;
+}
+
+const char *state_root(const struct berth_context *ctx)
+{
+	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
+}
+
+int state_open(const struct berth_context *ctx, const char *id, int *ret_dirfd,
+	       struct berth_error **err)
+{
+	int r = berth_id_check(id, err);
+	if (r < 0)
+		return r;
+	return state_dir_open(state_root(ctx), id, false, ret_dirfd, err);
+}
+
+int state_open_read(const struct berth_context *ctx, const char *id, int *ret_dirfd,
+		    struct berth_container_state **ret, struct berth_error **err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	int r = state_open(ctx, id, &dirfd, err);
+	if (r < 0)
+		return r;
+	r = state_read(dirfd, id, ret, err);
+	if (r < 0)
+		return r;
+	*ret_dirfd = TAKE_FD(dirfd);
+	return 0;
 }

@@ -14,6 +14,8 @@
 
 #include "berth/error.h"
 
+struct berth_context;
+
 struct berth_container_state {
 	char *id;
 	char *bundle;
@@ -71,5 +73,16 @@ int state_dir_remove(const char *root, const char *id, int dirfd);
 
 /* "creating", "created", "running", "paused" or "stopped" from the init process, the started flag and the cgroup. */
 const char *state_status(int dirfd, const struct berth_container_state *s);
+/* The state root of ctx: ctx->root, else BERTH_DEFAULT_ROOT. */
+const char *state_root(const struct berth_context *ctx);
+/*
+ * What a command on an existing container starts with: check id
+ * (berth_id_check()), open its state dir under state_root(ctx) and take its
+ * lock (state_dir_open()); state_open_read() also reads its state.
+ */
+int state_open(const struct berth_context *ctx, const char *id, int *ret_dirfd,
+	       struct berth_error **err);
+int state_open_read(const struct berth_context *ctx, const char *id, int *ret_dirfd,
+		    struct berth_container_state **ret, struct berth_error **err);
 /* RFC 3339 UTC time of now into buf (>= 40 bytes). */
 char *rfc3339_now(char *buf, size_t size);
