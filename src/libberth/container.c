@@ -52,6 +52,7 @@
 #include "util/macro.h"
 #include "util/path.h"
 #include "util/proc.h"
+#include "util/timestamp.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080

@@ -334,17 +334,6 @@ const char *state_status(int dirfd, const struct berth_container_state *s)
 	return "running";
 }
 
-char *rfc3339_now(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
-	return buf;
-}
-
 int berth_id_check(const char *id, struct berth_error **err)
 {
 	if (!id || !*id)

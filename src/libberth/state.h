@@ -84,5 +84,3 @@ int state_open(const struct berth_context *ctx, const char *id, int *ret_dirfd,
 	       struct berth_error **err);
 int state_open_read(const struct berth_context *ctx, const char *id, int *ret_dirfd,
 		    struct berth_container_state **ret, struct berth_error **err);
-/* RFC 3339 UTC time of now into buf (>= 40 bytes). */
-char *rfc3339_now(char *buf, size_t size);

@@ -28,6 +28,7 @@
 #include "util/fd.h"
 #include "util/proc.h"
 #include "util/sdnotify.h"
+#include "util/timestamp.h"
 
 /* The berth side: src/libberth/shim.h and berth.h (BERTH_ATTACH_*). */
 #define LOG_FILE     "container.log"
@@ -75,16 +76,6 @@ static void fail(int code, const char *what)
 	_exit(1);
 }
 
-static void now_rfc3339(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-}
-
 static void log_flush(void)
 {
 	if (outlen > 0 && S.logfd >= 0)
@@ -115,7 +106,7 @@ static void log_record(const char *ts, const char *stream, const char *msg, size
 static void log_chunk(const char *stream, const char *buf, size_t n)
 {
 	char ts[48];
-	now_rfc3339(ts, sizeof(ts));
+	rfc3339_now(ts, sizeof(ts));
 	while (n > 0) {
 		const char *nl = memchr(buf, '\n', n);
 		size_t l = nl ? (size_t)(nl - buf) : n;
@@ -206,7 +197,7 @@ static void client_input(int i)
 static void record_exit(int code)
 {
 	char ts[48];
-	now_rfc3339(ts, sizeof(ts));
+	rfc3339_now(ts, sizeof(ts));
 	while (flock(S.dirfd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return;
