@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,8 +32,8 @@
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
-#include "util/fd.h"
 #include "util/env.h"
+#include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
 #include "util/proc.h"
