@@ -65,13 +65,23 @@ int cli_print_help(const struct cli_command *c);
  */
 int cli_check_args(const char *cmd, int n, int min, int max);
 
+/* Returned by a command's argument parser when the command should go on (exit codes are >= 0). */
+#define CLI_CONTINUE (-1)
+
+/*
+ * The argument parsing of a command whose only option is --help: then
+ * between min and max positional arguments (from argv[optind]). Returns
+ * CLI_CONTINUE, or the exit code (0 after --help).
+ */
+int cli_parse_plain(const struct cli_command *cmd, int argc, char *argv[], int min, int max);
+/* A command "NAME ID" with no option but --help that only calls fn(&cli_ctx, ID). */
+int cli_run_on_id(const struct cli_command *cmd, int argc, char *argv[],
+		  int (*fn)(struct berth_context *ctx, const char *id, struct berth_error **err));
+
 /* An absolute version of path (relative to the cwd); malloc'd, NULL on ENOMEM. */
 char *cli_absolute(const char *path);
 /* A non-negative int option value, or a usage error (returns CLI_EXIT_USAGE). */
 int cli_parse_uint(const char *cmd, const char *opt, const char *s, int *ret);
-
-/* Returned by a command's argument parser when the command should go on (exit codes are >= 0). */
-#define CLI_CONTINUE (-1)
 
 /* The arguments of create and run (cmd-create.c). */
 struct cli_create_args {

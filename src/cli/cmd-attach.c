@@ -104,21 +104,11 @@ static int relay(int fd, bool tty, int sfd)
 
 static int cmd_attach(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	struct berth_error *err = NULL;
-	int c, fd = -1;
+	int fd = -1;
 	bool tty = false;
-
-	while ((c = cli_getopt("attach", argc, argv, "h", options)) != -1) {
-		if (c == 'h')
-			return cli_print_help(&cli_cmd_attach);
-		return CLI_EXIT_USAGE;
-	}
-	int r = cli_check_args("attach", argc - optind, 1, 1);
-	if (r != 0)
+	int r = cli_parse_plain(&cli_cmd_attach, argc, argv, 1, 1);
+	if (r != CLI_CONTINUE)
 		return r;
 	if (berth_attach_connect(&cli_ctx, argv[optind], &fd, &tty, &err) < 0)
 		return cli_fail(err);

@@ -10,21 +10,10 @@
 
 static int cmd_features(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	struct berth_error *err = NULL;
 	char *json = NULL;
-	int c;
-
-	while ((c = cli_getopt("features", argc, argv, "h", options)) != -1) {
-		if (c == 'h')
-			return cli_print_help(&cli_cmd_features);
-		return CLI_EXIT_USAGE;
-	}
-	int r = cli_check_args("features", argc - optind, 0, 0);
-	if (r != 0)
+	int r = cli_parse_plain(&cli_cmd_features, argc, argv, 0, 0);
+	if (r != CLI_CONTINUE)
 		return r;
 
 	if (berth_features_json(&json, &err) < 0)

@@ -8,27 +8,7 @@
 
 static int cmd_pause(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct berth_error *err = NULL;
-	int c;
-
-	while ((c = cli_getopt("pause", argc, argv, "h", options)) != -1) {
-		switch (c) {
-		case 'h':
-			return cli_print_help(&cli_cmd_pause);
-		default:
-			return CLI_EXIT_USAGE;
-		}
-	}
-	int r = cli_check_args("pause", argc - optind, 1, 1);
-	if (r != 0)
-		return r;
-	if (berth_pause(&cli_ctx, argv[optind], &err) < 0)
-		return cli_fail(err);
-	return 0;
+	return cli_run_on_id(&cli_cmd_pause, argc, argv, berth_pause);
 }
 
 const struct cli_command cli_cmd_pause = {

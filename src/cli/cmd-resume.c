@@ -7,27 +7,7 @@
 
 static int cmd_resume(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct berth_error *err = NULL;
-	int c;
-
-	while ((c = cli_getopt("resume", argc, argv, "h", options)) != -1) {
-		switch (c) {
-		case 'h':
-			return cli_print_help(&cli_cmd_resume);
-		default:
-			return CLI_EXIT_USAGE;
-		}
-	}
-	int r = cli_check_args("resume", argc - optind, 1, 1);
-	if (r != 0)
-		return r;
-	if (berth_resume(&cli_ctx, argv[optind], &err) < 0)
-		return cli_fail(err);
-	return 0;
+	return cli_run_on_id(&cli_cmd_resume, argc, argv, berth_resume);
 }
 
 const struct cli_command cli_cmd_resume = {

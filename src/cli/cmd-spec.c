@@ -11,23 +11,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/fd.h"
 #include "util/macro.h"
-
-/* Write all of buf to fd; 0 or -errno. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static int cmd_spec(int argc, char *argv[])
 {

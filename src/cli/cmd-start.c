@@ -7,25 +7,7 @@
 
 static int cmd_start(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct berth_error *err = NULL;
-	int c;
-
-	while ((c = cli_getopt("start", argc, argv, "h", options)) != -1) {
-		if (c == 'h')
-			return cli_print_help(&cli_cmd_start);
-		return CLI_EXIT_USAGE;
-	}
-	int r = cli_check_args("start", argc - optind, 1, 1);
-	if (r != 0)
-		return r;
-
-	if (berth_start(&cli_ctx, argv[optind], &err) < 0)
-		return cli_fail(err);
-	return 0;
+	return cli_run_on_id(&cli_cmd_start, argc, argv, berth_start);
 }
 
 const struct cli_command cli_cmd_start = {

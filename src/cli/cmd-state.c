@@ -11,21 +11,10 @@
 
 static int cmd_state(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	struct berth_error *err = NULL;
 	struct berth_state *s = NULL;
-	int c;
-
-	while ((c = cli_getopt("state", argc, argv, "h", options)) != -1) {
-		if (c == 'h')
-			return cli_print_help(&cli_cmd_state);
-		return CLI_EXIT_USAGE;
-	}
-	int r = cli_check_args("state", argc - optind, 1, 1);
-	if (r != 0)
+	int r = cli_parse_plain(&cli_cmd_state, argc, argv, 1, 1);
+	if (r != CLI_CONTINUE)
 		return r;
 
 	if (berth_state_get(&cli_ctx, argv[optind], &s, &err) < 0)

@@ -9,20 +9,10 @@
 
 static int cmd_wait(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	struct berth_error *err = NULL;
-	int c, code = 0;
-
-	while ((c = cli_getopt("wait", argc, argv, "h", options)) != -1) {
-		if (c == 'h')
-			return cli_print_help(&cli_cmd_wait);
-		return CLI_EXIT_USAGE;
-	}
-	int r = cli_check_args("wait", argc - optind, 1, 1);
-	if (r != 0)
+	int code = 0;
+	int r = cli_parse_plain(&cli_cmd_wait, argc, argv, 1, 1);
+	if (r != CLI_CONTINUE)
 		return r;
 	if (berth_wait(&cli_ctx, argv[optind], &code, &err) < 0)
 		return cli_fail(err);

@@ -144,6 +144,35 @@ int cli_check_args(const char *cmd, int n, int min, int max)
 	return 0;
 }
 
+int cli_parse_plain(const struct cli_command *cmd, int argc, char *argv[], int min, int max)
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	while ((c = cli_getopt(cmd->name, argc, argv, "h", options)) != -1) {
+		if (c == 'h')
+			return cli_print_help(cmd);
+		return CLI_EXIT_USAGE;
+	}
+	int r = cli_check_args(cmd->name, argc - optind, min, max);
+	return r != 0 ? r : CLI_CONTINUE;
+}
+
+int cli_run_on_id(const struct cli_command *cmd, int argc, char *argv[],
+		  int (*fn)(struct berth_context *ctx, const char *id, struct berth_error **err))
+{
+	struct berth_error *err = NULL;
+	int r = cli_parse_plain(cmd, argc, argv, 1, 1);
+	if (r != CLI_CONTINUE)
+		return r;
+	if (fn(&cli_ctx, argv[optind], &err) < 0)
+		return cli_fail(err);
+	return 0;
+}
+
 char *cli_absolute(const char *path)
 {
 	_cleanup_free_ char *cwd = NULL;

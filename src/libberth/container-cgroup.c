@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "state.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/proc.h"
 
 const char *state_status(int dirfd, const struct berth_state *s)
 {
@@ -43,16 +43,9 @@ const char *state_status(int dirfd, const struct berth_state *s)
 static int load(struct berth_context *ctx, const char *id, struct berth_state **ret,
 		const char **ret_status, int *ret_dirfd, struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	_cleanup_close_ int dirfd = -EBADF;
-	r = state_dir_open(ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT, id, false, &dirfd,
-			   err);
-	if (r < 0)
-		return r;
 	struct berth_state *s = NULL;
-	r = state_read(dirfd, id, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	if (s->creating) {
@@ -310,9 +303,7 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 		return berth_error_set(err, -r, "events \"%s\": watch its state", id);
 	closep(&dirfd); /* the lock: delete must be able to take it */
 
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd >= 0 && proc_start_time(pid) != start)
-		closep(&pidfd);
+	_cleanup_close_ int pidfd = proc_pidfd_open_started(pid, start);
 	_cleanup_close_ int oomfd = -EBADF;
 	(void)cgroup_oom_fd(cg, &oomfd);
 	uint64_t ooms = cgroup_oom_count(cg);

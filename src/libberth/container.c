@@ -50,6 +50,8 @@
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/proc.h"
+#include "util/timestamp.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -90,11 +92,6 @@ struct create_ctx {
 	int notify_fd;		       /* the container's sd_notify socket (opts->notify_socket) */
 };
 
-static const char *state_root(const struct berth_context *ctx)
-{
-	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
-}
-
 static void logf_(struct berth_context *ctx, enum berth_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void logf_(struct berth_context *ctx, enum berth_log_level lvl, const char *fmt, ...)
@@ -109,27 +106,6 @@ static void logf_(struct berth_context *ctx, enum berth_log_level lvl, const cha
 	if (r >= 0)
 		ctx->log(ctx->log_data, lvl, m);
 	free(m);
-}
-
-int berth_id_check(const char *id, struct berth_error **err)
-{
-	if (!id || !*id)
-		return berth_error_setx(err, EINVAL, "container id must not be empty");
-	size_t n = strlen(id);
-	if (n > 1024)
-		return berth_error_setx(err, EINVAL, "container id is longer than 1024 bytes");
-	for (size_t i = 0; i < n; i++) {
-		char ch = id[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			     (ch >= '0' && ch <= '9');
-		if (alnum || (i > 0 && (ch == '_' || ch == '.' || ch == '+' || ch == '-')))
-			continue;
-		return berth_error_setx(
-			err, EINVAL,
-			"invalid container id \"%s\": use letters, digits and _.+- (not first)",
-			id);
-	}
-	return 0;
 }
 
 /* ---- the state of the container being made ---- */
@@ -185,19 +161,6 @@ static _noreturn_ void init_fail(int fd, struct berth_error *e)
 {
 	sync_send_error(fd, e);
 	_exit(1);
-}
-
-static int init_reset_signals(struct berth_error **err)
-{
-	sigset_t all;
-	sigemptyset(&all);
-	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
-		return berth_error_set(err, errno, "reset signal mask");
-	struct sigaction sa = { .sa_handler = SIG_DFL };
-	for (int sig = 1; sig < _NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
-	return 0;
 }
 
 static bool has_mapping_for_root(const struct berth_id_mapping *m, size_t n)
@@ -405,8 +368,11 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	/* The state dir fd carries the flock: the init must not hold it. */
 	closep(&c->state_fd);
 	closep(&c->pidfd);
-	if (init_reset_signals(&e) < 0)
+	int rs = proc_signals_reset();
+	if (rs < 0) {
+		berth_error_set(&e, -rs, "reset signal mask");
 		init_fail(fd, e);
+	}
 
 	if (c->clone_flags & CLONE_NEWUSER)
 		if (sync_expect(fd, WIRE_MAPS_DONE, NULL, NULL, "user namespace mapping", &e) < 0)
@@ -696,29 +662,6 @@ static int check_caps(const struct berth_caps *caps, struct berth_error **err)
 		cap_free(name);
 		return r;
 	}
-	return 0;
-}
-
-static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
-{
-	_cleanup_free_ char *dup = strdup(path);
-	if (!dup)
-		return berth_error_set(err, ENOMEM, "pid file");
-	char *slash = strrchr(dup, '/');
-	const char *dir = ".", *base = dup;
-	if (slash) {
-		*slash = 0;
-		dir = slash == dup ? "/" : dup;
-		base = slash + 1;
-	}
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return berth_error_set(err, errno, "pid file \"%s\"", path);
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-	int r = write_file_atomic_at(dfd, base, buf, (size_t)n, 0644);
-	if (r < 0)
-		return berth_error_set(err, -r, "pid file \"%s\"", path);
 	return 0;
 }
 
@@ -1034,9 +977,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		c->pid = p;
 		closep(&c->pidfd);
 		/* the intermediate is reaped and we are the subreaper: p is our child */
-		c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+		c->pidfd = proc_pidfd_open(c->pid);
 		if (c->pidfd < 0)
-			return berth_error_set(err, errno, "open a pidfd of the init (pid %d)",
+			return berth_error_set(err, -c->pidfd, "open a pidfd of the init (pid %d)",
 					       (int)c->pid);
 	}
 	/* The init's network namespace exists now; it sets up mounts meanwhile. */
@@ -1097,9 +1040,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	if (r < 0)
 		return r;
 	if (c->opts->pid_file) {
-		r = write_pid_file(c->opts->pid_file, c->pid, err);
+		r = write_pid_file(c->opts->pid_file, c->pid);
 		if (r < 0)
-			return r;
+			return berth_error_set(err, -r, "pid file \"%s\"", c->opts->pid_file);
 	}
 	if (sync_send(fd, WIRE_COMMIT, 0, NULL) < 0)
 		return berth_error_setx(err, EPIPE, "container init exited before it was created");
@@ -1288,15 +1231,9 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_state
 
 int berth_start(struct berth_context *ctx, const char *id, struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	_cleanup_close_ int dirfd = -EBADF;
-	r = state_dir_open(state_root(ctx), id, false, &dirfd, err);
-	if (r < 0)
-		return r;
 	struct berth_state *s = NULL;
-	r = state_read(dirfd, id, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	r = start_locked(ctx, dirfd, s, err);
@@ -1306,34 +1243,13 @@ int berth_start(struct berth_context *ctx, const char *id, struct berth_error **
 
 /* ---- kill, delete ---- */
 
-static int open_and_read(struct berth_context *ctx, const char *id, int *ret_dirfd,
-			 struct berth_state **ret, struct berth_error **err)
-{
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int dirfd = -EBADF;
-	r = state_dir_open(state_root(ctx), id, false, &dirfd, err);
-	if (r < 0)
-		return r;
-	r = state_read(dirfd, id, ret, err);
-	if (r < 0)
-		return r;
-	*ret_dirfd = TAKE_FD(dirfd);
-	return 0;
-}
-
 /* Signal the init through a pidfd, so that a reused PID is never hit. */
 static int signal_init(const struct berth_state *s, int sig)
 {
-	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	_cleanup_close_ int pfd = proc_pidfd_open_started(s->pid, s->pid_start_time);
 	if (pfd < 0)
-		return -errno;
-	if (proc_start_time(s->pid) != s->pid_start_time)
-		return -ESRCH;
-	if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
-		return -errno;
-	return 0;
+		return pfd;
+	return proc_pidfd_signal(pfd, sig);
 }
 
 int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
@@ -1341,7 +1257,7 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_state *s = NULL;
-	int r = open_and_read(ctx, id, &dirfd, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	const char *status = state_status(dirfd, s);
@@ -1371,8 +1287,8 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 /* Wait (at most ~10 s) until the init is gone; reap it if it is our child. */
 static void wait_init_gone(const struct berth_state *s)
 {
-	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-	if (pfd < 0 || proc_start_time(s->pid) != s->pid_start_time)
+	_cleanup_close_ int pfd = proc_pidfd_open_started(s->pid, s->pid_start_time);
+	if (pfd < 0)
 		return;
 	struct pollfd p = { .fd = pfd, .events = POLLIN };
 	poll(&p, 1, 10000);
@@ -1438,7 +1354,7 @@ int berth_delete(struct berth_context *ctx, const char *id, bool force, struct b
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_state *s = NULL;
 	struct berth_error *e = NULL;
-	int r = open_and_read(ctx, id, &dirfd, &s, &e);
+	int r = state_open_read(ctx, id, &dirfd, &s, &e);
 	if (r == -ENOENT && force && berth_id_check(id, NULL) == 0) {
 		/* engines delete twice, the second time with --force: that is no error */
 		berth_error_free(e);
@@ -1455,45 +1371,34 @@ int berth_delete(struct berth_context *ctx, const char *id, bool force, struct b
 
 /* ---- run ---- */
 
-static const int forwarded_signals[] = { SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
-					 SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
+static void relay_notify(void *data)
+{
+	sdnotify_relay(data);
+}
 
 static int wait_and_forward(struct create_ctx *c, int sfd, int *ret_status)
 {
-	int status = 0;
 	struct sdnotify nr = { .fd = c->notify_fd,
 			       .target = c->opts->notify_socket,
 			       .mainpid = c->pid };
-	for (;;) {
-		pid_t w = waitpid(c->pid, &status, WNOHANG);
-		if (w == c->pid)
-			break;
-		if (w < 0 && errno != EINTR) {
-			/* Not our child (should not happen with the subreaper set): poll the pidfd. */
-			struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
-			poll(&p, 1, -1);
-			status = 0;
-			break;
-		}
-		struct pollfd p[3] = { { .fd = c->pidfd, .events = POLLIN },
-				       { .fd = sfd, .events = POLLIN },
-				       { .fd = c->notify_fd, .events = POLLIN } };
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
-			return -errno;
-		if (p[2].revents & POLLIN)
-			sdnotify_relay(&nr);
-		if (p[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si))
-				kill(c->pid, (int)si.ssi_signo);
-		}
+	const struct proc_wait w = {
+		.pid = c->pid,
+		.pidfd = c->pidfd,
+		.sigfd = sfd,
+		.extra_fd = c->notify_fd,
+		.on_extra = relay_notify,
+		.data = &nr,
+	};
+	int r = proc_wait_forward(&w);
+	if (r == -ECHILD) {
+		/* Not our child (should not happen with the subreaper set): poll the pidfd. */
+		struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+		poll(&p, 1, -1);
+		r = 0;
 	}
-	if (WIFEXITED(status))
-		*ret_status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		*ret_status = 128 + WTERMSIG(status);
-	else
-		*ret_status = 255;
+	if (r < 0)
+		return r;
+	*ret_status = r;
 	return 0;
 }
 
@@ -1501,9 +1406,7 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	      int *ret_status, struct berth_error **err)
 {
 	sigset_t fwd, old;
-	sigemptyset(&fwd);
-	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-		sigaddset(&fwd, forwarded_signals[i]);
+	proc_forwarded_sigset(&fwd);
 	/* Block before clone3 so nothing is lost; the init resets its mask. */
 	sigprocmask(SIG_BLOCK, &fwd, &old);
 	_cleanup_close_ int sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1534,9 +1437,9 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	/* Let other berth commands (kill, state) in while the container runs. */
 	closep(&c.state_fd);
 	if (c.pidfd < 0)
-		c.pidfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
+		c.pidfd = proc_pidfd_open(c.pid);
 	if (c.pidfd < 0) {
-		r = berth_error_set(err, errno, "run \"%s\": open a pidfd of the init", c.id);
+		r = berth_error_set(err, -c.pidfd, "run \"%s\": open a pidfd of the init", c.id);
 		struct berth_error *e2 = NULL;
 		berth_delete(ctx, c.id, true, &e2);
 		berth_error_free(e2);
@@ -1588,7 +1491,7 @@ int berth_state_get(struct berth_context *ctx, const char *id, struct berth_stat
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_state *s = NULL;
-	int r = open_and_read(ctx, id, &dirfd, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	const char *status = state_status(dirfd, s);
@@ -1705,7 +1608,7 @@ int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret
 {
 	_cleanup_close_ int dirfd = -EBADF;
 	struct berth_state *s = NULL;
-	int r = open_and_read(ctx, id, &dirfd, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	*ret = NULL;

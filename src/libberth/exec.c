@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,9 +32,11 @@
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
+#include "util/env.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/proc.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -72,11 +73,6 @@ struct exec_ctx {
 	int console_fd;
 	int sigfd; /* berth's signalfd (borrowed) */
 };
-
-static const char *state_root(const struct berth_context *ctx)
-{
-	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
-}
 
 static void exec_ctx_done(struct exec_ctx *c)
 {
@@ -119,30 +115,6 @@ static int set_args(struct berth_process *proc, char *const *args)
 	return 0;
 }
 
-/* Set KEY=VALUE in the environment, replacing an entry of the same KEY. */
-static int env_set(struct berth_process *proc, const char *kv)
-{
-	size_t klen = strcspn(kv, "=");
-	char *dup = strdup(kv);
-	if (!dup)
-		return -ENOMEM;
-	for (size_t i = 0; i < proc->n_env; i++)
-		if (strncmp(proc->env[i], kv, klen) == 0 && proc->env[i][klen] == '=') {
-			free(proc->env[i]);
-			proc->env[i] = dup;
-			return 0;
-		}
-	char **v = realloc(proc->env, (proc->n_env + 2) * sizeof(char *));
-	if (!v) {
-		free(dup);
-		return -ENOMEM;
-	}
-	v[proc->n_env++] = dup;
-	v[proc->n_env] = NULL;
-	proc->env = v;
-	return 0;
-}
-
 static int apply_overrides(struct exec_ctx *c, struct berth_error **err)
 {
 	const struct berth_exec_params *p = c->p;
@@ -156,7 +128,7 @@ static int apply_overrides(struct exec_ctx *c, struct berth_error **err)
 		if (!strchr(*e, '=') || **e == '=')
 			return berth_error_setx(err, EINVAL, "exec: env \"%s\": must be KEY=VALUE",
 						*e);
-		if (env_set(proc, *e) < 0)
+		if (env_set(&proc->env, &proc->n_env, *e) < 0)
 			return berth_error_set(err, ENOMEM, "exec");
 	}
 	if (p->cwd) {
@@ -265,19 +237,6 @@ static _noreturn_ void child_fail(int fd, struct berth_error *e, int code)
 {
 	sync_send_error(fd, e);
 	_exit(code);
-}
-
-static int reset_signals(struct berth_error **err)
-{
-	sigset_t none;
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-		return berth_error_set(err, errno, "reset signal mask");
-	struct sigaction sa = { .sa_handler = SIG_DFL };
-	for (int sig = 1; sig < _NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
-	return 0;
 }
 
 /* Join the init's namespaces: all at once through its pidfd, else one by one through /proc. */
@@ -389,8 +348,11 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 	closep(&c->console_fd);
 	if (c->sigfd >= 0)
 		close(c->sigfd);
-	if (reset_signals(&e) < 0)
+	int rs = proc_signals_reset();
+	if (rs < 0) {
+		berth_error_set(&e, -rs, "reset signal mask");
 		child_fail(fd, e, 1);
+	}
 
 	/* the init's root, to enter after its mount namespace (it may have chrooted, --no-pivot) */
 	char path[64];
@@ -401,7 +363,7 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 		child_fail(fd, e, 1);
 	}
 	/* still the init the pidfd pins, so the PID was not reused for the open */
-	if (syscall(SYS_pidfd_send_signal, c->init_pidfd, 0, NULL, 0) < 0) {
+	if (proc_pidfd_signal(c->init_pidfd, 0) < 0) {
 		berth_error_setx(&e, ESRCH, "container \"%s\" is not running", c->st->id);
 		child_fail(fd, e, 1);
 	}
@@ -465,8 +427,8 @@ static int ns_differ(pid_t pid, const char *name)
 static int open_init(struct exec_ctx *c, struct berth_error **err)
 {
 	c->init_pid = c->st->pid;
-	c->init_pidfd = (int)syscall(SYS_pidfd_open, c->init_pid, 0);
-	if (c->init_pidfd < 0 || proc_start_time(c->init_pid) != c->st->pid_start_time)
+	c->init_pidfd = proc_pidfd_open_started(c->init_pid, c->st->pid_start_time);
+	if (c->init_pidfd < 0)
 		return berth_error_setx(err, ESRCH, "container \"%s\" is not running", c->st->id);
 	for (size_t i = 0; i < ELEMENTSOF(ns_files); i++) {
 		int r = ns_differ(c->init_pid, ns_files[i].name);
@@ -496,29 +458,6 @@ static int load_config(struct exec_ctx *c, struct berth_error **err)
 	if (!cache)
 		return berth_error_set(err, ENOMEM, "seccomp");
 	return berth_seccomp_prepare(c->spec->linux_.seccomp.text, cache, &c->seccomp, err);
-}
-
-static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
-{
-	_cleanup_free_ char *dir = strdup(path);
-	if (!dir)
-		return berth_error_set(err, ENOMEM, "pid file");
-	char *slash = strrchr(dir, '/');
-	const char *base = path;
-	if (slash) {
-		base = path + (slash - dir) + 1;
-		*slash = 0;
-	}
-	_cleanup_close_ int dfd =
-		open(slash ? (*dir ? dir : "/") : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return berth_error_set(err, errno, "pid file \"%s\"", path);
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-	int r = write_file_atomic_at(dfd, base, buf, (size_t)n, 0644);
-	if (r < 0)
-		return berth_error_set(err, -r, "pid file \"%s\"", path);
-	return 0;
 }
 
 /* Hand a seccomp notify listener to the agent at linux.seccomp.listenerPath. */
@@ -613,9 +552,9 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 		return r;
 	c->pid = p;
 	/* the helper is reaped: the process is our child now, its PID cannot be reused */
-	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	c->pidfd = proc_pidfd_open(c->pid);
 	if (c->pidfd < 0)
-		return berth_error_set(err, errno, "open a pidfd of the process (pid %d)",
+		return berth_error_set(err, -c->pidfd, "open a pidfd of the process (pid %d)",
 				       (int)c->pid);
 
 	if (c->proc->terminal) {
@@ -643,56 +582,13 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 	return sync_expect_end(fd, "the exec'd process", 0, NULL, err);
 }
 
-static int exit_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 255;
-}
-
-/* Wait for the process, forwarding the signals read from sfd. */
-static int wait_process(struct exec_ctx *c, int sfd, int *ret_status)
-{
-	for (;;) {
-		int status = 0;
-		pid_t w = waitpid(c->pid, &status, WNOHANG);
-		if (w == c->pid) {
-			*ret_status = exit_code(status);
-			return 0;
-		}
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		struct pollfd p[2] = { { .fd = c->pidfd, .events = POLLIN },
-				       { .fd = sfd, .events = POLLIN } };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			return -errno;
-		if (p[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si))
-				if (si.ssi_signo != SIGWINCH || c->console_fd < 0)
-					kill(c->pid, (int)si.ssi_signo);
-		}
-	}
-}
-
-static const int forwarded_signals[] = { SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
-					 SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
-
 static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_error **err)
 {
 	const struct berth_exec_params *p = c->p;
-	int r = berth_id_check(p->id, err);
-	if (r < 0)
-		return r;
 	if (p->preserve_fds < 0)
 		return berth_error_setx(err, EINVAL, "preserve-fds %d: must not be negative",
 					p->preserve_fds);
-	r = state_dir_open(c->root, p->id, false, &c->dirfd, err);
-	if (r < 0)
-		return r;
-	r = state_read(c->dirfd, p->id, &c->st, err);
+	int r = state_open_read(c->ctx, p->id, &c->dirfd, &c->st, err);
 	if (r < 0)
 		return r;
 	const char *status = state_status(c->dirfd, c->st);
@@ -727,9 +623,9 @@ static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_er
 	if (r < 0)
 		return r;
 	if (p->pid_file) {
-		r = write_pid_file(p->pid_file, c->pid, err);
+		r = write_pid_file(p->pid_file, c->pid);
 		if (r < 0)
-			return r;
+			return berth_error_set(err, -r, "pid file \"%s\"", p->pid_file);
 	}
 	if (p->detach) {
 		*ret_status = c->pid;
@@ -752,9 +648,17 @@ static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_er
 		if (r < 0)
 			return r;
 	}
-	r = wait_process(c, sfd, ret_status);
+	const struct proc_wait w = {
+		.pid = c->pid,
+		.pidfd = c->pidfd,
+		.sigfd = sfd,
+		.keep_winch = c->console_fd >= 0,
+		.extra_fd = -EBADF,
+	};
+	r = proc_wait_forward(&w);
 	if (r < 0)
 		return berth_error_set(err, -r, "wait for pid %d", (int)c->pid);
+	*ret_status = r;
 	return 0;
 }
 
@@ -787,8 +691,7 @@ int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int
 	/* blocked before the clone so that nothing is lost; the process resets its mask */
 	sigemptyset(&fwd);
 	if (!p->detach) {
-		for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-			sigaddset(&fwd, forwarded_signals[i]);
+		proc_forwarded_sigset(&fwd);
 		sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
 	}
 	sigprocmask(SIG_BLOCK, &fwd, &old);
@@ -802,7 +705,7 @@ int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int
 		if (c.pid > 0) {
 			/* a failed exec leaves nothing behind (the process is our child now) */
 			if (c.pidfd >= 0)
-				syscall(SYS_pidfd_send_signal, c.pidfd, SIGKILL, NULL, 0);
+				(void)proc_pidfd_signal(c.pidfd, SIGKILL);
 			else
 				kill(c.pid, SIGKILL); /* unreaped: still ours */
 			waitpid(c.pid, NULL, 0);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,16 +23,7 @@
 #include "hooks.h"
 #include "util/fd.h"
 #include "util/macro.h"
-
-static int pidfd_open_(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
-}
+#include "util/proc.h"
 
 static int64_t now_ms(void)
 {
@@ -69,14 +59,9 @@ static _noreturn_ void hook_child(const char *path, char *const *argv, char *con
 {
 	struct berth_error *e = NULL;
 	struct hook_report rep = { 0 };
-	sigset_t none;
 	int r;
 
-	sigemptyset(&none);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)proc_signals_reset();
 
 	/* if the hook fails, what it leaves in its group ends with it (end_hook) */
 	if (setpgid(0, 0) < 0) {
@@ -273,9 +258,9 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 	close(TAKE_FD(in_r));
 	close(TAKE_FD(rep_w));
 
-	pidfd = pidfd_open_(pid);
-	if (pidfd < 0 && errno != ENOSYS) {
-		r = -errno;
+	pidfd = proc_pidfd_open(pid);
+	if (pidfd < 0 && pidfd != -ENOSYS) {
+		r = pidfd;
 		end_hook(pid, true);
 		return berth_error_set(err, -r, "%s hook \"%s\": pidfd_open", kind, h->path);
 	}

@@ -27,6 +27,7 @@
 
 #include "berth/error.h"
 #include "mount.h"
+#include "namespace.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
@@ -499,26 +500,6 @@ static int job_finish(struct mount_job *j, unsigned long set, unsigned long clea
 	return 0;
 }
 
-static int write_id_map(int procfd, const char *file, const struct berth_id_mapping *m, size_t n)
-{
-	char buf[4096];
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++) {
-		int k = snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
-				 m[i].host_id, m[i].size);
-		if (k < 0 || (size_t)k >= sizeof(buf) - len)
-			return -E2BIG;
-		len += (size_t)k;
-	}
-	_cleanup_close_ int fd = openat(procfd, file, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t k = write(fd, buf, len);
-	if (k < 0)
-		return -errno;
-	return (size_t)k == len ? 0 : -EIO;
-}
-
 /*
  * A user namespace whose maps are uid/gid, for MOUNT_ATTR_IDMAP; returns an
  * fd of it. Runs in the berth process (host user namespace): host ids. A helper child unshares it and opens
@@ -567,9 +548,9 @@ static int idmap_userns(const struct berth_id_mapping *uid, size_t n_uid,
 		else if (procfd < 0)
 			r = procfd;
 		if (r >= 0)
-			r = write_id_map(procfd, "uid_map", uid, n_uid);
+			r = berth_ns_write_id_map(procfd, "uid_map", uid, n_uid);
 		if (r >= 0)
-			r = write_id_map(procfd, "gid_map", gid, n_gid);
+			r = berth_ns_write_id_map(procfd, "gid_map", gid, n_gid);
 		if (r >= 0) {
 			userns = openat(procfd, "ns/user", O_RDONLY | O_CLOEXEC);
 			if (userns < 0)

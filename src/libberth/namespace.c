@@ -85,32 +85,42 @@ int berth_ns_join(const struct berth_ns_plan *p, struct berth_error **err)
 	return 0;
 }
 
-static int write_map(pid_t pid, const char *file, const struct berth_id_mapping *m, size_t n,
-		     struct berth_error **err)
+int berth_ns_write_id_map(int dirfd, const char *file, const struct berth_id_mapping *m, size_t n)
 {
-	char path[64];
-	size_t cap = n * 40 + 1, len = 0;
+	/* the kernel takes the whole map in one write(2) */
+	size_t cap = n * 3 * 11 + 1, len = 0;
 	_cleanup_free_ char *buf = malloc(cap);
 	if (!buf)
-		return berth_error_set(err, ENOMEM, "write %s", file);
+		return -ENOMEM;
 	buf[0] = 0;
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(buf + len, cap - len,
 					"%" PRIu32 " %" PRIu32 " %" PRIu32 "\n", m[i].container_id,
 					m[i].host_id, m[i].size);
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
-		return berth_error_set(err, errno, "write %s \"%s\"", file, buf);
-	return 0;
+	_cleanup_close_ int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t k = write(fd, buf, len);
+	if (k < 0)
+		return -errno;
+	return (size_t)k == len ? 0 : -EIO;
 }
 
 int berth_ns_write_id_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err)
 {
-	int r = write_map(pid, "uid_map", s->linux_.uid_mappings, s->linux_.n_uid_mappings, err);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	_cleanup_close_ int dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berth_error_set(err, errno, "open %s", path);
+	int r = berth_ns_write_id_map(dfd, "uid_map", s->linux_.uid_mappings,
+				      s->linux_.n_uid_mappings);
 	if (r < 0)
-		return r;
-	return write_map(pid, "gid_map", s->linux_.gid_mappings, s->linux_.n_gid_mappings, err);
+		return berth_error_set(err, -r, "write uid_map");
+	r = berth_ns_write_id_map(dfd, "gid_map", s->linux_.gid_mappings, s->linux_.n_gid_mappings);
+	if (r < 0)
+		return berth_error_set(err, -r, "write gid_map");
+	return 0;
 }
 
 int berth_ns_time_prepare(const struct berth_spec *s, int *ret_saved, struct berth_error **err)

@@ -32,6 +32,11 @@ int berth_ns_loopback_up(struct berth_error **err);
 
 /* Parent: write /proc/<pid>/{uid_map,gid_map} (setgroups stays allowed: we are root). */
 int berth_ns_write_id_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err);
+/*
+ * Write one map ("uid_map" or "gid_map" of the /proc/<pid> directory dirfd):
+ * the n lines in a single write(2), as the kernel wants them. 0 or -errno.
+ */
+int berth_ns_write_id_map(int dirfd, const char *file, const struct berth_id_mapping *m, size_t n);
 
 /*
  * Parent: if a new time namespace is wanted, unshare(CLONE_NEWTIME) and write

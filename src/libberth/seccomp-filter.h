@@ -140,7 +140,6 @@ int berth_seccomp_enosys_preamble(const struct berth_seccomp_nr_limit *l, size_t
 
 /* The cache key: SHA-256 of the section and of what the program depends on. */
 void berth_seccomp_cache_key(const char *json, uint8_t ret[32]);
-void berth_sha256(const void *data, size_t len, uint8_t ret[32]);
 
 /* Name tables for `berth features` (NULL-terminated). */
 extern const char *const berth_seccomp_action_names[];

@@ -25,9 +25,11 @@
 #include "shim.h"
 #include "state.h"
 #include "sync.h"
+#include "util/env.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/proc.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -35,49 +37,21 @@
 
 #define REPORT_MAX_LOGS 4096 /* log messages of create: more is a runaway report */
 
-static const char *root_of(const struct berth_context *ctx)
-{
-	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
-}
-
-/* Set KEY=VALUE in p->env, replacing an entry of the same KEY. */
-static int env_set(struct berth_process *p, const char *kv)
-{
-	size_t klen = strcspn(kv, "=");
-	char *dup = strdup(kv);
-	if (!dup)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_env; i++)
-		if (strncmp(p->env[i], kv, klen) == 0 && p->env[i][klen] == '=') {
-			free(p->env[i]);
-			p->env[i] = dup;
-			return 0;
-		}
-	char **v = realloc(p->env, (p->n_env + 2) * sizeof(char *));
-	if (!v) {
-		free(dup);
-		return -ENOMEM;
-	}
-	v[p->n_env++] = dup;
-	v[p->n_env] = NULL;
-	p->env = v;
-	return 0;
-}
-
 int shim_listen_env(struct berth_process *p, int n)
 {
 	char buf[64];
 	snprintf(buf, sizeof(buf), "LISTEN_FDS=%d", n);
-	if (env_set(p, buf) < 0)
+	if (env_set(&p->env, &p->n_env, buf) < 0)
 		return -ENOMEM;
 	/* the pid the program will have: ours, as seen in the container's pid namespace */
 	snprintf(buf, sizeof(buf), "LISTEN_PID=%d", (int)getpid());
-	if (env_set(p, buf) < 0)
+	if (env_set(&p->env, &p->n_env, buf) < 0)
 		return -ENOMEM;
 	const char *names = getenv("LISTEN_FDNAMES");
 	if (names) {
 		_cleanup_free_ char *kv = NULL;
-		if (asprintf(&kv, "LISTEN_FDNAMES=%s", names) < 0 || env_set(p, kv) < 0)
+		if (asprintf(&kv, "LISTEN_FDNAMES=%s", names) < 0 ||
+		    env_set(&p->env, &p->n_env, kv) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -122,7 +96,8 @@ int shim_notify_prepare(struct berth_spec *spec, const struct berth_create_opts 
 	spec->n_mounts++;
 	if (!m->source || !m->destination || !m->type || !m->options || !m->options[3])
 		return berth_error_set(err, ENOMEM, "notify socket");
-	if (env_set(&spec->process, "NOTIFY_SOCKET=" SHIM_NOTIFY_PATH) < 0)
+	if (env_set(&spec->process.env, &spec->process.n_env, "NOTIFY_SOCKET=" SHIM_NOTIFY_PATH) <
+	    0)
 		return berth_error_set(err, ENOMEM, "notify socket");
 	*ret_fd = TAKE_FD(fd);
 	return 0;
@@ -209,7 +184,7 @@ static _noreturn_ void shim_child(struct berth_context *ctx, const struct berth_
 
 	char b[8][16], *argv[32], **a = argv;
 	_cleanup_free_ char *dir = NULL;
-	if (asprintf(&dir, "%s/%s", root_of(ctx), opts->id) < 0) {
+	if (asprintf(&dir, "%s/%s", state_root(ctx), opts->id) < 0) {
 		report_error(rep, ENOMEM, "berth-shim");
 		kill(init, SIGKILL);
 		_exit(1);
@@ -355,14 +330,7 @@ static int shim_pidfd(int dirfd)
 	unsigned long long st = 0;
 	if (sscanf(text, "%d %llu", &pid, &st) != 2 || pid <= 0)
 		return -EBADMSG;
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0)
-		return -errno;
-	if (proc_start_time(pid) != st) {
-		close(fd);
-		return -ESRCH;
-	}
-	return fd;
+	return proc_pidfd_open_started(pid, st);
 }
 
 /* Read the state; *ret_shim: a pidfd of its live shim or -1; *ret_init: of its live init or -1. */
@@ -370,20 +338,15 @@ static int read_for_wait(struct berth_context *ctx, const char *id, struct berth
 			 int *ret_shim, int *ret_init, struct berth_error **err)
 {
 	_cleanup_close_ int dirfd = -EBADF;
-	int r = state_dir_open(root_of(ctx), id, false, &dirfd, err);
-	if (r < 0)
-		return r;
 	struct berth_state *s = NULL;
-	r = state_read(dirfd, id, &s, err);
+	int r = state_open_read(ctx, id, &dirfd, &s, err);
 	if (r < 0)
 		return r;
 	*ret_shim = shim_pidfd(dirfd);
 	*ret_init = -EBADF;
 	if (!streq(state_status(dirfd, s), "stopped")) {
-		int fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-		if (fd >= 0 && proc_start_time(s->pid) != s->pid_start_time)
-			closep(&fd);
-		*ret_init = fd;
+		int fd = proc_pidfd_open_started(s->pid, s->pid_start_time);
+		*ret_init = fd >= 0 ? fd : -EBADF;
 	}
 	*ret = s;
 	return 0;
@@ -391,13 +354,10 @@ static int read_for_wait(struct berth_context *ctx, const char *id, struct berth
 
 int berth_wait(struct berth_context *ctx, const char *id, int *ret_code, struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	for (;;) {
 		struct berth_state *s = NULL;
 		_cleanup_close_ int shim = -EBADF, init = -EBADF;
-		r = read_for_wait(ctx, id, &s, &shim, &init, err);
+		int r = read_for_wait(ctx, id, &s, &shim, &init, err);
 		if (r < 0)
 			return r;
 		bool has = s->has_exit_code;
@@ -489,13 +449,11 @@ static size_t count_full(const char *buf, size_t len)
 int berth_logs(struct berth_context *ctx, const char *id, const struct berth_logs_opts *o,
 	       struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	_cleanup_close_ int logfd = -EBADF, shim = -EBADF;
+	int r;
 	{
 		_cleanup_close_ int dirfd = -EBADF;
-		r = state_dir_open(root_of(ctx), id, false, &dirfd, err);
+		r = state_open(ctx, id, &dirfd, err);
 		if (r < 0)
 			return r;
 		logfd = openat(dirfd, SHIM_LOG_FILE, O_RDONLY | O_CLOEXEC);
@@ -572,11 +530,8 @@ int berth_logs(struct berth_context *ctx, const char *id, const struct berth_log
 int berth_attach_connect(struct berth_context *ctx, const char *id, int *ret_fd, bool *ret_tty,
 			 struct berth_error **err)
 {
-	int r = berth_id_check(id, err);
-	if (r < 0)
-		return r;
 	_cleanup_close_ int dirfd = -EBADF;
-	r = state_dir_open(root_of(ctx), id, false, &dirfd, err);
+	int r = state_open(ctx, id, &dirfd, err);
 	if (r < 0)
 		return r;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -14,13 +14,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "berth/berth.h"
 #include "json.h"
 #include "state.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/proc.h"
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -349,42 +350,51 @@ char *berth_state_to_json(const struct berth_state *s, bool pretty)
 	return state_json(s, NULL, true, pretty ? "  " : NULL);
 }
 
-uint64_t proc_start_time(pid_t pid)
+int berth_id_check(const char *id, struct berth_error **err)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t k = read(fd, buf, sizeof(buf) - 1);
-	if (k <= 0)
-		return 0;
-	buf[k] = 0;
-	/* comm may hold spaces and parentheses: parse after the last ')' */
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 0;
-	p += 2;
-	char state = *p;
-	if (state == 'Z' || state == 'X')
-		return 0;
-	/* p is field 3; start time is field 22 */
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return 0;
-		p++;
+	if (!id || !*id)
+		return berth_error_setx(err, EINVAL, "container id must not be empty");
+	size_t n = strlen(id);
+	if (n > 1024)
+		return berth_error_setx(err, EINVAL, "container id is longer than 1024 bytes");
+	for (size_t i = 0; i < n; i++) {
+		char ch = id[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9');
+		if (alnum || (i > 0 && (ch == '_' || ch == '.' || ch == '+' || ch == '-')))
+			continue;
+		return berth_error_setx(
+			err, EINVAL,
+			"invalid container id \"%s\": use letters, digits and _.+- (not first)",
+			id);
 	}
-	return strtoull(p, NULL, 10);
+	return 0;
 }
 
-char *rfc3339_now(char *buf, size_t size)
+const char *state_root(const struct berth_context *ctx)
 {
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
-	return buf;
+	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
+}
+
+int state_open(const struct berth_context *ctx, const char *id, int *ret_dirfd,
+	       struct berth_error **err)
+{
+	int r = berth_id_check(id, err);
+	if (r < 0)
+		return r;
+	return state_dir_open(state_root(ctx), id, false, ret_dirfd, err);
+}
+
+int state_open_read(const struct berth_context *ctx, const char *id, int *ret_dirfd,
+		    struct berth_state **ret, struct berth_error **err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	int r = state_open(ctx, id, &dirfd, err);
+	if (r < 0)
+		return r;
+	r = state_read(dirfd, id, ret, err);
+	if (r < 0)
+		return r;
+	*ret_dirfd = TAKE_FD(dirfd);
+	return 0;
 }

@@ -15,6 +15,8 @@
 #include "berth/berth.h"
 #include "berth/error.h"
 
+struct berth_context;
+
 #define STATE_FILE   "state.json"
 #define STATE_CONFIG "config.json"
 #define STATE_SOCKET "start.sock"
@@ -60,13 +62,20 @@ char *state_json(const struct berth_state *s, const char *status, bool full, con
 /* Remove every file of the state dir and the dir itself. */
 int state_dir_remove(const char *root, const char *id, int dirfd);
 
-/* /proc/<pid>/stat start time, or 0 if the process is gone or a zombie. */
-uint64_t proc_start_time(pid_t pid);
 /*
  * "creating", "created", "running", "paused" or "stopped" from the init
  * process, the started flag and the cgroup (container-cgroup.c: it composes
  * state and cgroup, and keeps state.c free of cgroups for berth-shim).
  */
 const char *state_status(int dirfd, const struct berth_state *s);
-/* RFC 3339 UTC time of now into buf (>= 40 bytes). */
-char *rfc3339_now(char *buf, size_t size);
+/* The state root of ctx: ctx->root, else BERTH_DEFAULT_ROOT. */
+const char *state_root(const struct berth_context *ctx);
+/*
+ * What a command on an existing container starts with: check id
+ * (berth_id_check()), open its state dir under state_root(ctx) and take its
+ * lock (state_dir_open()); state_open_read() also reads its state.
+ */
+int state_open(const struct berth_context *ctx, const char *id, int *ret_dirfd,
+	       struct berth_error **err);
+int state_open_read(const struct berth_context *ctx, const char *id, int *ret_dirfd,
+		    struct berth_state **ret, struct berth_error **err);

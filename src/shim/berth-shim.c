@@ -27,7 +27,10 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "util/fd.h"
+#include "util/proc.h"
 #include "util/sdnotify.h"
+#include "util/timestamp.h"
 #include "util/wire.h"
 
 /* The berth side: src/libberth/shim.h and berth.h (BERTH_ATTACH_*). */
@@ -78,63 +81,6 @@ static void fail(int code, const char *what)
 	_exit(1);
 }
 
-static uint64_t self_start_time(void)
-{
-	char buf[1024];
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	ssize_t k = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (k <= 0)
-		return 0;
-	buf[k] = 0;
-	char *p = strrchr(buf, ')');
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* dirfd/name through name~ and rename(2). */
-static int write_atomic(const char *name, const char *data, size_t len)
-{
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), ".%s.shim~", name);
-	int fd = openat(S.dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	int r = write_all(fd, data, len);
-	close(fd);
-	if (r == 0)
-		r = renameat(S.dirfd, tmp, S.dirfd, name);
-	if (r < 0)
-		unlinkat(S.dirfd, tmp, 0);
-	return r;
-}
-
-static void now_rfc3339(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-}
-
 static void log_flush(void)
 {
 	if (outlen > 0 && S.logfd >= 0)
@@ -165,7 +111,7 @@ static void log_record(const char *ts, const char *stream, const char *msg, size
 static void log_chunk(const char *stream, const char *buf, size_t n)
 {
 	char ts[48];
-	now_rfc3339(ts, sizeof(ts));
+	rfc3339_now(ts, sizeof(ts));
 	while (n > 0) {
 		const char *nl = memchr(buf, '\n', n);
 		size_t l = nl ? (size_t)(nl - buf) : n;
@@ -260,7 +206,7 @@ static void client_input(int i)
 static void record_exit(int code)
 {
 	char ts[48];
-	now_rfc3339(ts, sizeof(ts));
+	rfc3339_now(ts, sizeof(ts));
 	while (flock(S.dirfd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return;
@@ -300,9 +246,10 @@ static void setup(void)
 
 	char pid[64];
 	int n = snprintf(pid, sizeof(pid), "%d %llu\n", (int)getpid(),
-			 (unsigned long long)self_start_time());
-	if (write_atomic(PID_FILE, pid, (size_t)n) < 0)
-		fail(errno, "write " PID_FILE);
+			 (unsigned long long)proc_start_time(getpid()));
+	int r = write_file_atomic_at(S.dirfd, PID_FILE, pid, (size_t)n, 0600);
+	if (r < 0)
+		fail(-r, "write " PID_FILE);
 
 	int fds[] = { S.in, S.out, S.err, S.notify };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -368,15 +315,11 @@ static void parse_args(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
-	static const int forwarded[] = { SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
-					 SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPWR };
 	parse_args(argc, argv);
 
 	sigset_t set;
-	sigemptyset(&set);
+	proc_forwarded_sigset(&set);
 	sigaddset(&set, SIGCHLD);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&set, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -442,10 +385,7 @@ int main(int argc, char *argv[])
 		;
 	while (S.err >= 0 && pump(&S.err, "stderr") > 0)
 		;
-	int code = WIFEXITED(status)	 ? WEXITSTATUS(status)
-		   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-					 : 255;
-	record_exit(code);
+	record_exit(proc_exit_code(status));
 	unlinkat(S.dirfd, ATTACH_SOCK, 0);
 	return 0;
 }

@@ -133,8 +133,36 @@ static void test_missing_path(void)
 	berth_error_free(e);
 }
 
+/* The map as the kernel reads it: one line per mapping, all in one write. */
+static void test_write_id_map(void)
+{
+	char dir[] = "/tmp/berth-test-idmap.XXXXXX";
+	check(mkdtemp(dir));
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	check(dfd >= 0);
+	int fd = openat(dfd, "uid_map", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	check(fd >= 0);
+	close(fd);
+	const struct berth_id_mapping m[] = {
+		{ .container_id = 0, .host_id = 100000, .size = 65536 },
+		{ .container_id = 65536, .host_id = 4294967294U, .size = 1 },
+	};
+	check(berth_ns_write_id_map(dfd, "uid_map", m, 2) == 0);
+	char buf[256] = { 0 };
+	fd = openat(dfd, "uid_map", O_RDONLY | O_CLOEXEC);
+	check(fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0);
+	close(fd);
+	check(strcmp(buf, "0 100000 65536\n65536 4294967294 1\n") == 0);
+	/* the file must exist: the kernel's, never one made here */
+	check(berth_ns_write_id_map(dfd, "gid_map", m, 1) == -ENOENT);
+	check(unlinkat(dfd, "uid_map", 0) == 0);
+	close(dfd);
+	check(rmdir(dir) == 0);
+}
+
 int main(void)
 {
+	test_write_id_map();
 	test_none();
 	test_all_new();
 	test_mixed();

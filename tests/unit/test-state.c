@@ -17,6 +17,7 @@
 
 #include "berth/berth.h"
 #include "state.h"
+#include "util/proc.h"
 #include "sync.h"
 #include "util/fd.h"
 #include "util/macro.h"

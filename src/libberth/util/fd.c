@@ -147,8 +147,15 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 	char tmp[256];
 	if (snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	_cleanup_close_ int fd =
-		openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	/*
+	 * A new file, never one found there: in a directory others can write
+	 * (a --pid-file in /tmp) a planted hard link would have us truncate and
+	 * fill the file it links to. A stale one of ours (a crash) goes first.
+	 */
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+	_cleanup_close_ int fd = openat(dirfd, tmp, flags, mode);
+	if (fd < 0 && errno == EEXIST && unlinkat(dirfd, tmp, 0) == 0)
+		fd = openat(dirfd, tmp, flags, mode);
 	if (fd < 0)
 		return -errno;
 	int r = write_all(fd, data, len);
@@ -162,6 +169,28 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 		return r;
 	}
 	return 0;
+}
+
+int write_pid_file(const char *path, pid_t pid)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	const char *base = path;
+	if (slash) {
+		base = path + (slash - dir) + 1;
+		*slash = 0;
+	}
+	if (!*base)
+		return -EISDIR;
+	_cleanup_close_ int dfd =
+		open(slash ? (*dir ? dir : "/") : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	return write_file_atomic_at(dfd, base, buf, (size_t)n, 0644);
 }
 
 int write_string_at(int dirfd, const char *path, const char *s)

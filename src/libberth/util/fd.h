@@ -32,8 +32,18 @@ int fd_check_trusted(int fd, mode_t forbidden, char *why, size_t why_size);
 int read_trusted_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
 			 char *why, size_t why_size);
 
-/* Write data to dirfd/name through a temporary file and rename(2). */
+/*
+ * Write data to dirfd/name through a new temporary file (O_EXCL: never one
+ * that was there) and rename(2): readers see the old file or the new one.
+ */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+
+/*
+ * Write pid to path (relative to the cwd) as runc does, for engines that
+ * read it back (containerd, podman): the decimal number and no newline,
+ * mode 0644, atomically as above. 0 or -errno.
+ */
+int write_pid_file(const char *path, pid_t pid);
 
 /* Write the whole buffer, retrying on EINTR and short writes. */
 int write_all(int fd, const void *data, size_t len);
