@@ -58,6 +58,8 @@ struct req {
 static char errbuf[512];
 
 static int vfail(int r, bool with_strerror, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static int vfail(int r, bool with_strerror, const char *fmt, va_list ap)
 {
 	if (errbuf[0])
 		return r; /* keep the first (innermost) message */
