@@ -16,6 +16,7 @@ import copy
 import json
 import os
 import pathlib
+import re
 import secrets
 import shutil
 import subprocess
@@ -31,6 +32,18 @@ MARK = "BERTH_TEST_MARK"
 BASE = pathlib.Path(os.environ.get("BERTH_TEST_TMP", "/tmp")) / f"berth-it-{TOKEN}"
 MKROOTFS = REPO / "tests" / "lib" / "mkrootfs.sh"
 RUNC = shutil.which("runc")  # tests compare berth with runc where it is installed
+
+
+def _sanitized(path):
+    """Whether berth was built with -Db_sanitize=address (tests/run's second build)."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+SANITIZED = _sanitized(BERTH)
 
 _test_counter = [0]
 
@@ -195,9 +208,16 @@ def safe_rmtree(path):
 # running berth
 
 
+# A report of ASan, LeakSanitizer or UBSan (the sanitizer build of tests/run) on stderr
+SANITIZER_REPORT = re.compile(r"^==\d+==ERROR: \w+Sanitizer|^SUMMARY: \w+Sanitizer|"
+                              r"^\S+:\d+:\d+: runtime error: ", re.M)
+
+
 class Result:
     def __init__(self, argv, rc, out, err):
         self.argv, self.rc, self.out, self.err = argv, rc, out, err
+        # fails even a test that expects the command to fail
+        assert not SANITIZER_REPORT.search(err), f"sanitizer report: {self!r}"
 
     @property
     def err_lines(self):
@@ -239,6 +259,15 @@ class Background:
 def _env(mark):
     e = dict(os.environ)
     e[MARK] = mark
+    return e
+
+
+def traced_env(mark):
+    """_env for a berth run under strace. In the sanitizer build (tests/run) LeakSanitizer
+    is off there, as it cannot work under ptrace; ASan and UBSan still check."""
+    e = _env(mark)
+    if "ASAN_OPTIONS" in e:
+        e["ASAN_OPTIONS"] += ":detect_leaks=0"
     return e
 
 

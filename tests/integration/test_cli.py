@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BERTH, RUNC
+from conftest import BERTH, RUNC, traced_env
 
 
 def test_version_first_line(env):
@@ -303,7 +303,7 @@ def test_each_message_is_one_write(env):
     argv = ["strace", "-f", "-qq", "-e", "trace=write", "-e", "signal=none", "-s", "4096",
             "-o", str(trace), BERTH, "--root", str(env.root), "--log", str(log),
             "--debug", "state", "no-such-container-with-a-long-name"]
-    cp = subprocess.run(argv, capture_output=True, text=True)
+    cp = subprocess.run(argv, capture_output=True, text=True, env=traced_env(env.mark))
     assert cp.returncode == 1, cp
     err_lines = [l for l in cp.stderr.splitlines() if l.startswith("berth: ")]
     assert err_lines, cp
