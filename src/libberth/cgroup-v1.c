@@ -108,9 +108,14 @@ static int cpuset_init(const char *dir, struct berth_error **err)
 			continue;
 		if (cgroup_read(parent, files[i], &pv) < 0)
 			continue;
-		int r = cgroup_write(dir, files[i], pv, err);
-		if (r < 0)
+		/* -ENOENT: a concurrent delete removed dir and mkdir_chain makes it again; no
+		 * error is kept for that (it leaked, or named a failure that did not last) */
+		_cleanup_(berth_error_freep) struct berth_error *e = NULL;
+		int r = cgroup_write(dir, files[i], pv, &e);
+		if (r == -ENOENT)
 			return r;
+		if (r < 0)
+			return berth_error_setx(err, -r, "%s", e ? e->msg : "cgroup");
 	}
 	return 0;
 }

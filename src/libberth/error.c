@@ -13,6 +13,9 @@
 #include "berth/error.h"
 
 static int error_vset(struct berth_error **err, int errnum, bool with_strerror, const char *fmt,
+		      va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int error_vset(struct berth_error **err, int errnum, bool with_strerror, const char *fmt,
 		      va_list ap)
 {
 	int code = errnum > 0 ? errnum : (errnum < 0 ? -errnum : EIO);

@@ -115,6 +115,20 @@ static int find_segments(struct berth_selfexe_segment *seg, size_t *ret_n)
 }
 
 /*
+ * memcpy() of whole pages of berth's own image, word by word. In a sanitizer
+ * build those pages also hold the redzones ASan puts between globals: they are
+ * copied as they are, a read ASan must not check (nor its memcpy).
+ */
+__attribute__((no_sanitize("address"))) static void copy_image(void *dst, const void *src,
+							       size_t len)
+{
+	volatile uintptr_t *d = dst;
+	const volatile uintptr_t *s = src;
+	for (size_t i = 0; i < len / sizeof(*d); i++)
+		d[i] = s[i];
+}
+
+/*
  * Replace [start, end) with an anonymous copy of itself in one mremap(2):
  * the code running this may live in it, so there must be no moment where the
  * range is unmapped. Only stack variables are used between copy and move.
@@ -125,7 +139,7 @@ static int remap_anonymous(const struct berth_selfexe_segment *s)
 	void *tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (tmp == MAP_FAILED)
 		return -errno;
-	memcpy(tmp, (const void *)s->start, len);
+	copy_image(tmp, (const void *)s->start, len);
 	if (mprotect(tmp, len, s->prot) < 0 ||
 	    mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)s->start) == MAP_FAILED) {
 		int e = errno;

@@ -16,6 +16,7 @@ import copy
 import json
 import os
 import pathlib
+import re
 import secrets
 import shutil
 import subprocess
@@ -30,6 +31,19 @@ TOKEN = os.environ.get("BERTH_TEST_TOKEN") or "bt" + secrets.token_hex(3)
 MARK = "BERTH_TEST_MARK"
 BASE = pathlib.Path(os.environ.get("BERTH_TEST_TMP", "/tmp")) / f"berth-it-{TOKEN}"
 MKROOTFS = REPO / "tests" / "lib" / "mkrootfs.sh"
+RUNC = shutil.which("runc")  # tests compare berth with runc where it is installed
+
+
+def _sanitized(path):
+    """Whether berth was built with -Db_sanitize=address (tests/run's second build)."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+SANITIZED = _sanitized(BERTH)
 
 _test_counter = [0]
 
@@ -194,9 +208,16 @@ def safe_rmtree(path):
 # running berth
 
 
+# A report of ASan, LeakSanitizer or UBSan (the sanitizer build of tests/run) on stderr
+SANITIZER_REPORT = re.compile(r"^==\d+==ERROR: \w+Sanitizer|^SUMMARY: \w+Sanitizer|"
+                              r"^\S+:\d+:\d+: runtime error: ", re.M)
+
+
 class Result:
     def __init__(self, argv, rc, out, err):
         self.argv, self.rc, self.out, self.err = argv, rc, out, err
+        # fails even a test that expects the command to fail
+        assert not SANITIZER_REPORT.search(err), f"sanitizer report: {self!r}"
 
     @property
     def err_lines(self):
@@ -238,6 +259,15 @@ class Background:
 def _env(mark):
     e = dict(os.environ)
     e[MARK] = mark
+    return e
+
+
+def traced_env(mark):
+    """_env for a berth run under strace. In the sanitizer build (tests/run) LeakSanitizer
+    is off there, as it cannot work under ptrace; ASan and UBSan still check."""
+    e = _env(mark)
+    if "ASAN_OPTIONS" in e:
+        e["ASAN_OPTIONS"] += ":detect_leaks=0"
     return e
 
 
@@ -327,18 +357,19 @@ class Env:
         return f"{TOKEN}-{self.idx}-{self._n}"
 
     def berth(self, *args, root=True, input=None, timeout=20, pass_fds=(), binary=None,
-              check=False):
-        """Run berth and wait for it. stdout/stderr go to files, not pipes: a created
-        container's init inherits them and would keep pipes open."""
+              cwd=None, check=False):
+        """Run berth (or binary, e.g. runc) and wait for it. stdout/stderr go to files, not
+        pipes: a created container's init inherits them and would keep pipes open. root:
+        True for --root of the test's state root, a path for another one, False for none."""
         argv = [binary or BERTH]
         if args and args[0] in ("create", "run"):
             self.ids.add(str(args[-1]))
         if root:
-            argv += ["--root", str(self.root)]
+            argv += ["--root", str(self.root if root is True else root)]
         argv += [str(a) for a in args]
         with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
             cp = subprocess.run(argv, input=input, stdout=fo, stderr=fe, text=True,
-                                timeout=timeout,
+                                timeout=timeout, cwd=cwd,
                                 stdin=None if input is not None else subprocess.DEVNULL,
                                 pass_fds=pass_fds, env=_env(self.mark))
             fo.seek(0)
@@ -366,6 +397,25 @@ class Env:
 
     def sh(self, script, **kw):
         return self.run(["sh", "-c", script], **kw)
+
+    def runc_run(self, args=None, id=None, timeout=60):
+        """`runc run` of the bundle (args, when given, become process.args) under a state
+        root of its own in the test's directory, then `runc delete --force`: the
+        CompletedProcess (text stdout and stderr), or None when runc is not installed."""
+        if not RUNC:
+            return None
+        if args is not None:
+            self.process["args"] = list(args)
+        self.save()
+        base = [RUNC, "--root", str(self.dir / "runc-state")]
+        id = id or self.new_id() + "-runc"
+        try:
+            return subprocess.run(base + ["run", "-b", str(self.bundle), id],
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=timeout, env=_env(self.mark))
+        finally:
+            subprocess.run(base + ["delete", "--force", id], capture_output=True,
+                           timeout=timeout)
 
     def create(self, args=None, id=None, extra=(), check=True, **kw):
         if args is not None:

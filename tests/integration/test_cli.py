@@ -6,14 +6,12 @@ import datetime
 import json
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import BERTH, MARK, Result
+from conftest import BERTH, RUNC, traced_env
 
 
 def test_version_first_line(env):
@@ -305,7 +303,7 @@ def test_each_message_is_one_write(env):
     argv = ["strace", "-f", "-qq", "-e", "trace=write", "-e", "signal=none", "-s", "4096",
             "-o", str(trace), BERTH, "--root", str(env.root), "--log", str(log),
             "--debug", "state", "no-such-container-with-a-long-name"]
-    cp = subprocess.run(argv, capture_output=True, text=True)
+    cp = subprocess.run(argv, capture_output=True, text=True, env=traced_env(env.mark))
     assert cp.returncode == 1, cp
     err_lines = [l for l in cp.stderr.splitlines() if l.startswith("berth: ")]
     assert err_lines, cp
@@ -338,12 +336,9 @@ def test_lone_surrogate_refused_with_json_path(env):
 # ---------------------------------------------------------------------------
 # runc's command line, side by side with runc itself where it is installed
 
-RUNC = shutil.which("runc")
-
-
 class Runc:
-    """runc with its own --root in the test's directory, on the test's bundle; every
-    container it creates is force-deleted by close()."""
+    """runc with its own --root in the test's directory, on the test's bundle (its working
+    directory); every container it creates is force-deleted by close()."""
 
     def __init__(self, env):
         self.env = env
@@ -353,17 +348,8 @@ class Runc:
     def __call__(self, *args, check=False):
         if args and args[0] in ("create", "run"):
             self.ids.append(str(args[-1]))
-        argv = [RUNC, "--root", str(self.root)] + [str(a) for a in args]
-        with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
-            cp = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
-                                text=True, timeout=20, cwd=self.env.bundle,
-                                env=dict(os.environ, **{MARK: self.env.mark}))
-            fo.seek(0)
-            fe.seek(0)
-            r = Result(argv, cp.returncode, fo.read(), fe.read())
-        if check:
-            assert r.rc == 0, r
-        return r
+        return self.env.berth(*args, root=self.root, binary=RUNC, cwd=self.env.bundle,
+                              check=check)
 
     def close(self):
         for cid in self.ids:

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import BERTH, _env, cgroups_matching, marked_processes, mounts_under
+from conftest import BERTH, cgroups_matching, marked_processes, mounts_under, traced_env
 from test_net import all_berth_veths, links_on, net_env, nets, wait_links_gone  # noqa: F401
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
@@ -29,7 +29,7 @@ def syscalls_of_create(env, cid):
     # output to a file: the waiting init inherits it
     with open(env.dir / "create.out", "w") as out:
         cp = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                            timeout=60, env=_env(env.mark))
+                            timeout=60, env=traced_env(env.mark))
     assert cp.returncode == 0, (env.dir / "create.out").read_text()
     env.delete(cid, force=True)
     seen = collections.Counter()
@@ -49,7 +49,7 @@ def kill_create_at(env, cid, name, n):
             "--root", str(env.root), "create", "-b", str(env.bundle), cid]
     with open(env.dir / "killed.out", "w") as out:
         return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                              timeout=60, env=_env(env.mark)).returncode
+                              timeout=60, env=traced_env(env.mark)).returncode
 
 
 def leftovers(env, cid):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import BERTH
+from conftest import BERTH, traced_env
 from test_cli import rmdir_cgroups, runc, start_with  # noqa: F401 (runc: a fixture)
 
 ENGINES = os.path.join("/work", "shared", "engines")
@@ -408,7 +408,8 @@ def test_exec_pidfd_failure_is_an_error_not_a_hang(env):
     argv = ["strace", "-qq", "-o", "/dev/null", "-e", "trace=pidfd_open",
             "-e", "inject=pidfd_open:error=EMFILE:when=2", BERTH, "--root", str(env.root),
             "exec", cid, "sh", "-c", "echo started; sleep 30"]
-    cp = subprocess.run(argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    cp = subprocess.run(argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL,
+                        env=traced_env(env.mark))
     assert cp.returncode != 0, cp
     assert "pidfd" in cp.stderr and cp.stderr.count("\n") == 1, cp.stderr
     pids = env.berth("ps", "--format", "json", cid)

@@ -4,13 +4,9 @@ mount options, masked and read-only paths, /dev and linux.devices, and the
 symlink escape of a mount destination."""
 
 import os
-import shutil
 import stat
-import subprocess
 
 import pytest
-
-from conftest import MARK
 
 
 def mountinfo(r):
@@ -25,35 +21,13 @@ def mountinfo(r):
     return out
 
 
-def runc_run(env, args):
-    """Run args in env's bundle with runc (as `berth run` does) and delete what is left;
-    None when runc is not installed."""
-    runc = shutil.which("runc")
-    if not runc:
-        return None
-    env.process["args"] = list(args)
-    env.save()
-    root = env.dir / "runc-state"
-    cid = env.new_id() + "-runc"
-    e = dict(os.environ)
-    e[MARK] = env.mark
-    try:
-        cp = subprocess.run([runc, "--root", str(root), "run", "-b", str(env.bundle), cid],
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                            timeout=60, env=e)
-    finally:
-        subprocess.run([runc, "--root", str(root), "delete", "--force", cid],
-                       capture_output=True, timeout=60)
-    return cp
-
-
 def sh_berth_and_runc(env, script):
     """[(runtime, stdout)] of sh -c script run by berth and, when installed, by runc; each
     run must succeed."""
     r = env.sh(script)
     assert r.rc == 0, r
     out = [("berth", r.out)]
-    rr = runc_run(env, ["sh", "-c", script])
+    rr = env.runc_run(["sh", "-c", script])
     if rr is not None:
         assert rr.returncode == 0, rr
         out.append(("runc", rr.stdout))
@@ -251,7 +225,7 @@ def test_proc_or_sys_symlink_in_rootfs_refused(env, name):
     r = env.sh("echo RAN")
     assert r.rc != 0 and "RAN" not in r.out, r
     assert f"'/{name}'" in r.err and "symlink" in r.err, r
-    rr = runc_run(env, ["sh", "-c", "echo RAN"])
+    rr = env.runc_run(["sh", "-c", "echo RAN"])
     if rr is not None:
         assert rr.returncode != 0 and "RAN" not in rr.stdout, rr
     assert not any((env.rootfs / "elsewhere").iterdir())
@@ -375,7 +349,7 @@ def test_linux_devices_not_allowed_by_cgroup(env):
     assert r.rc == 0, r
     assert "NODE" in r.out, r
     assert "OPENED" not in r.out, r
-    rr = runc_run(env, ["sh", "-c", script])
+    rr = env.runc_run(["sh", "-c", script])
     if rr is not None:
         assert rr.returncode == 0 and "NODE" in rr.stdout, rr
         assert "OPENED" not in rr.stdout, rr
@@ -556,7 +530,7 @@ def test_create_container_hook_cwd_is_the_root(env):
     assert r.rc == 0, r
     assert out.read_text().strip() == want
     out.unlink()
-    rr = runc_run(env, ["true"])
+    rr = env.runc_run(["true"])
     if rr is not None:
         assert rr.returncode == 0, rr
         assert out.read_text().strip() == want
@@ -656,7 +630,7 @@ def test_default_device_rules_without_resources_devices(env):
     script = ("rm -f /tmp/km; mknod /tmp/km c 1 11 && ((echo berth-test > /tmp/km) "
               "2>/dev/null && echo OPENED || echo denied); rm -f /tmp/km; "
               "cat /dev/null && echo null-ok")
-    ref = runc_run(env, ["sh", "-c", script])
+    ref = env.runc_run(["sh", "-c", script])
     r = env.sh(script)
     assert r.rc == 0, r
     assert "denied" in r.out and "OPENED" not in r.out, r

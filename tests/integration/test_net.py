@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import BERTH, TOKEN
+from conftest import BERTH, SANITIZED, TOKEN
 
 NET_RAW = "CAP_NET_RAW"
 SRV = """#!/bin/sh
@@ -244,7 +244,8 @@ def test_create_delete_cycles_leave_nothing(env, nets):
     assert set(all_berth_veths()) <= before
     assert leases_of(env, br) == []
     assert env.container_ids() == []
-    assert elapsed < 60, elapsed
+    # the sanitizer build's berth and berth-net are about 4 times slower (README)
+    assert elapsed < (240 if SANITIZED else 60), elapsed
 
 
 def test_address_taken(env, nets):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import BERTH, cgroups_matching
+from conftest import BERTH, RUNC, cgroups_matching
 
 BUILD = pathlib.Path(BERTH).parent
 PROBE = BUILD / "berth-test-syscall"
@@ -406,30 +406,13 @@ def strict_profile():
                           "action": "SCMP_ACT_ALLOW"}]}
 
 
-def runc_run(env, cid):
-    """Run the env's bundle with runc under its own root; None when runc is missing."""
-    runc = shutil.which("runc")
-    if not runc:
-        return None
-    env.save()
-    root = env.dir / "runc-root"
-    try:
-        return subprocess.run([runc, "--root", str(root), "run", "-b", str(env.bundle), cid],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=30)
-    finally:
-        subprocess.run([runc, "--root", str(root), "delete", "--force", cid],
-                       capture_output=True, timeout=30)
-
-
 def runc_exec(env, cid, option_sets):
     """runc create/start of the env's bundle, then `runc exec [OPTIONS] cid true` for each
     option set; True when every exec succeeded, None when runc is missing."""
-    runc = shutil.which("runc")
-    if not runc:
+    if not RUNC:
         return None
     env.save()
-    base = [runc, "--root", str(env.dir / "runc-root")]
+    base = [RUNC, "--root", str(env.dir / "runc-root")]
 
     def call(*args):
         # files, not pipes: the container keeps its stdio open
@@ -452,7 +435,7 @@ def test_strict_profile_allows_start(env, nnp, uid):
     env.process["noNewPrivileges"] = nnp
     env.process["user"] = {"uid": uid, "gid": uid}
     env.process["args"] = ["true"]
-    rr = runc_run(env, env.new_id())
+    rr = env.runc_run()
     r = env.run()
     if rr is not None and rr.returncode == 0:
         assert r.rc == 0, (r, "runc started it")

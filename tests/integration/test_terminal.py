@@ -159,6 +159,18 @@ def spawn_on_pty(argv, rows, cols, environ):
     return pid, master
 
 
+def end_pty(pid, master):
+    """Kill and reap the process pty.fork() started unless the test reaped it (its PID may
+    be another process's by then); close its master."""
+    try:
+        if os.waitpid(pid, os.WNOHANG) == (0, 0):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    os.close(master)
+
+
 def test_run_relays_a_terminal_in_raw_mode(env):
     env.process["terminal"] = True
     env.process["args"] = ["sh", "-c", "stty size; echo ready; read x; stty size; "
@@ -186,12 +198,7 @@ def test_run_relays_a_terminal_in_raw_mode(env):
         attrs = termios.tcgetattr(master)
         assert attrs[3] & termios.ICANON and attrs[3] & termios.ECHO
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(master)
+        end_pty(pid, master)
 
 
 def test_run_console_size_wins_over_berths_terminal(env):
@@ -208,7 +215,7 @@ def test_run_console_size_wins_over_berths_terminal(env):
         _, status = os.waitpid(pid, 0)
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
     finally:
-        os.close(master)
+        end_pty(pid, master)
 
 
 def test_run_terminal_without_a_tty_does_not_hang(env):
@@ -234,7 +241,7 @@ def test_exec_tty_relay_on_a_pty(env):
         _, status = os.waitpid(pid, 0)
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 6, status
     finally:
-        os.close(master)
+        end_pty(pid, master)
 
 
 # -- /dev/console is mounted on, never through a symlink
@@ -378,12 +385,7 @@ def test_terminal_output_has_no_carriage_returns(env):
                 assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (name, status)
                 got[name] = out.read_bytes()
             finally:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                except (ProcessLookupError, ChildProcessError):
-                    pass
-                os.close(master)
+                end_pty(pid, master)
     finally:
         if runc:
             runc.close()
