@@ -163,13 +163,11 @@ def test_unit_type_notify_mainpid_journal_and_stop(instance):
     assert int(p["MainPID"]) == st["pid"], (p, st)
     assert p["StatusText"] == "serving"
     # the container's stdout reaches the journal through berth run
-    try:
-        wait_for(lambda: "hello-from-the-container" in run(
-            "journalctl", "-u", unit, "--no-pager", "-o", "cat").stdout, what="journal line")
-    except AssertionError:
-        everything = run("journalctl", "--no-pager", "-o", "verbose", "-n", "400").stdout
-        lines = [b for b in everything.split("\n\n") if "hello" in b or unit in b]
-        raise AssertionError("no journal line of the container's:\n" + "\n".join(lines[-12:]))
+    # (journald files it under no unit: the container's processes are in their
+    # own cgroup, outside the service's, until --systemd-cgroup puts them in a scope)
+    wait_for(lambda: "hello-from-the-container" in run(
+        "journalctl", "--no-pager", "-o", "cat", "_TRANSPORT=stdout").stdout,
+        what="the container's line in the journal")
 
     run("systemctl", "stop", unit)
     assert show(unit, "ActiveState")["ActiveState"] in ("inactive", "failed")
