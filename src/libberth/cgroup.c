@@ -447,8 +447,7 @@ static int v2_cpu(const struct applier *a, const struct berth_resources *res)
 		return berth_error_setx(a->err, ENOTSUP,
 					"cgroup: cannot apply cpu.realtimeRuntime/realtimePeriod: "
 					"cgroup v2 has no realtime CPU limits");
-	if (c->has_shares &&
-	    (r = w_u64(a, "cpu.weight", berth_cpu_shares_to_weight(c->shares))) < 0)
+	if (c->has_shares && (r = w_u64(a, "cpu.weight", cpu_shares_to_weight(c->shares))) < 0)
 		return r;
 	if (c->has_quota || c->has_period) {
 		/* Keep the part of cpu.max not given. */

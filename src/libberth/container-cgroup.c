@@ -75,10 +75,10 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 	int r = load(ctx, id, &s, &status, &dirfd, err);
 	if (r < 0 || !s)
 		return r;
-	_cleanup_(berth_resources_freep) struct berth_resources *res = NULL;
+	_cleanup_(resources_freep) struct berth_resources *res = NULL;
 	if (streq(status, "stopped"))
 		r = berth_error_setx(err, EINVAL, "container is stopped");
-	else if ((r = berth_resources_parse(resources, len, "resources", &res, err)) >= 0)
+	else if ((r = resources_parse(resources, len, "resources", &res, err)) >= 0)
 		r = cgroup_apply(s->cgroup, res, true, err);
 	if (r < 0)
 		berth_error_prefix(err, "update \"%s\"", id);

@@ -72,7 +72,7 @@ struct create_ctx {
 	char *cg_path; /* recorded in the state before it is made */
 	bool cg_made;
 	int listen_fd; /* start.sock, inherited by the init */
-	struct berth_ns_plan ns;
+	struct ns_plan ns;
 	unsigned long clone_flags, unshare_flags;
 	bool need_fork;
 	bool runtime_mntns; /* no mount namespace of its own: the init only changes root */
@@ -250,7 +250,7 @@ static int init_hook_become(void *data, int keep_fd, struct berth_error **err)
 		.before_exec = c->seccomp ? init_hook_seccomp : NULL,
 		.before_exec_data = c->seccomp,
 	};
-	return berth_process_become(&xo, err);
+	return process_become(&xo, err);
 }
 
 /*
@@ -265,7 +265,7 @@ static int send_bind_sources(struct create_ctx *c, struct berth_error **err)
 	const struct berth_spec *s = c->spec;
 	size_t n = 0;
 	for (size_t i = 0; i < s->n_mounts; i++)
-		n += berth_rootfs_has_source(&s->mounts[i]);
+		n += rootfs_has_source(&s->mounts[i]);
 	if (n == 0)
 		return 0;
 
@@ -288,9 +288,9 @@ static int send_bind_sources(struct create_ctx *c, struct berth_error **err)
 			_exit(1);
 		}
 		for (size_t i = 0; i < s->n_mounts; i++) {
-			if (!berth_rootfs_has_source(&s->mounts[i]))
+			if (!rootfs_has_source(&s->mounts[i]))
 				continue;
-			int sfd = berth_rootfs_open_source(s, i, c->bundle, &e);
+			int sfd = rootfs_open_source(s, i, c->bundle, &e);
 			if (sfd < 0) {
 				sync_send_error(h[1], e);
 				_exit(1);
@@ -325,7 +325,7 @@ static int recv_bind_sources(const struct berth_spec *s, int fd, int **ret,
 {
 	int *v = NULL;
 	for (size_t i = 0; i < s->n_mounts; i++) {
-		if (!berth_rootfs_has_source(&s->mounts[i]))
+		if (!rootfs_has_source(&s->mounts[i]))
 			continue;
 		if (!v) {
 			v = malloc(s->n_mounts * sizeof(*v));
@@ -350,7 +350,7 @@ static int recv_bind_sources(const struct berth_spec *s, int fd, int **ret,
 /* mount_root of the rootfs setup: the overlay goes on root.path before its self bind. */
 static int init_mount_overlay(void *data, const char *rootfs, struct berth_error **err)
 {
-	return berth_overlay_mount(data, rootfs, err);
+	return overlay_mount(data, rootfs, err);
 }
 
 static _noreturn_ void init_main(struct create_ctx *c)
@@ -377,9 +377,9 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	if (c->clone_flags & CLONE_NEWUSER)
 		if (sync_expect(fd, WIRE_MAPS_DONE, NULL, NULL, "user namespace mapping", &e) < 0)
 			_exit(1);
-	if (berth_ns_join(&c->ns, &e) < 0)
+	if (ns_join(&c->ns, &e) < 0)
 		init_fail(fd, e);
-	berth_ns_plan_done(&c->ns);
+	ns_plan_done(&c->ns);
 	if (c->unshare_flags) {
 		if (unshare((int)c->unshare_flags) < 0) {
 			berth_error_set(&e, errno, "unshare namespaces");
@@ -405,7 +405,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			init_fail(fd, e);
 		}
 	}
-	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWNET) && berth_ns_loopback_up(&e) < 0)
+	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWNET) && ns_loopback_up(&e) < 0)
 		init_fail(fd, e);
 	if (c->need_fork) {
 		/*
@@ -465,7 +465,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			berth_error_set(&e, errno, "open rootfs \"%s\"", c->rootfs);
 			init_fail(fd, e);
 		}
-	} else if (berth_rootfs_setup(&rc, &e) < 0) {
+	} else if (rootfs_setup(&rc, &e) < 0) {
 		init_fail(fd, e);
 	}
 
@@ -477,12 +477,12 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		_cleanup_free_ char *segs = NULL;
 		if (sync_expect_fd(fd, WIRE_EXE, &c->exe.fd, &segs, "berth copied itself", &e) < 0)
 			_exit(1);
-		if (berth_selfexe_decode(segs, &c->exe) < 0) {
+		if (selfexe_decode(segs, &c->exe) < 0) {
 			berth_error_setx(&e, EPROTO,
 					 "protect the runtime binary: bad segment list");
 			init_fail(fd, e);
 		}
-		if (berth_selfexe_apply(&c->exe, &e) < 0)
+		if (selfexe_apply(&c->exe, &e) < 0)
 			init_fail(fd, e);
 		closep(&c->exe.fd);
 	}
@@ -493,8 +493,8 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		berth_error_set(&e, errno, "chdir to rootfs '%s'", rc.rootfs);
 		init_fail(fd, e);
 	}
-	if (berth_hooks_run(&s->hooks, BERTH_HOOK_CREATE_CONTAINER, hook_state ? hook_state : "{}",
-			    &e) < 0)
+	if (hooks_run(&s->hooks, BERTH_HOOK_CREATE_CONTAINER, hook_state ? hook_state : "{}", &e) <
+	    0)
 		init_fail(fd, e);
 
 	/*
@@ -503,18 +503,17 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	 */
 	if (c->runtime_mntns) {
 		/* nothing to mount or pivot in the runtime's mount table: only a new root */
-		if (berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0)
+		if (sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0)
 			init_fail(fd, e);
 		if (fchdir(rc.root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
 			berth_error_set(&e, errno, "change root to \"%s\"", c->rootfs);
 			init_fail(fd, e);
 		}
-		if (berth_process_cwd_create(&s->process, &e) < 0)
+		if (process_cwd_create(&s->process, &e) < 0)
 			init_fail(fd, e);
-	} else if (berth_rootfs_pivot(&rc, &e) < 0 ||
-		   berth_sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
-		   berth_process_cwd_create(&s->process, &e) < 0 ||
-		   berth_rootfs_finalize(&rc, &e) < 0) {
+	} else if (rootfs_pivot(&rc, &e) < 0 ||
+		   sysctl_apply(s->linux_.sysctl, s->linux_.n_sysctl, &e) < 0 ||
+		   process_cwd_create(&s->process, &e) < 0 || rootfs_finalize(&rc, &e) < 0) {
 		init_fail(fd, e);
 	}
 	closep(&rc.root_fd);
@@ -522,14 +521,13 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	if (s->process.terminal) {
 		/* from the container's devpts; the parent hands the master on */
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
-		if (berth_terminal_open(&s->process, !c->opts->console_socket, &master, &slave,
-					&e) < 0)
+		if (terminal_open(&s->process, !c->opts->console_socket, &master, &slave, &e) < 0)
 			init_fail(fd, e);
 		if (sync_send_fd(fd, WIRE_CONSOLE, master, NULL) < 0)
 			_exit(1);
-		if (berth_terminal_attach(TAKE_FD(slave), s->process.user.uid, true, &e) < 0)
+		if (terminal_attach(TAKE_FD(slave), s->process.user.uid, true, &e) < 0)
 			init_fail(fd, e);
-	} else if (berth_terminal_own_stdio(s->process.user.uid, &e) < 0) {
+	} else if (terminal_own_stdio(s->process.user.uid, &e) < 0) {
 		init_fail(fd, e);
 	}
 
@@ -541,10 +539,9 @@ static _noreturn_ void init_main(struct create_ctx *c)
 	}
 
 	_cleanup_free_ char *exe = NULL;
-	if (berth_process_find_exec(&s->process, &exe, &e) < 0 ||
-	    berth_process_setup(&s->process, &e) < 0 ||
-	    berth_personality_apply(&s->linux_.personality, &e) < 0 ||
-	    berth_mempolicy_apply(&s->linux_.memory_policy, &e) < 0)
+	if (process_find_exec(&s->process, &exe, &e) < 0 || process_setup(&s->process, &e) < 0 ||
+	    personality_apply(&s->linux_.personality, &e) < 0 ||
+	    mempolicy_apply(&s->linux_.memory_policy, &e) < 0)
 		init_fail(fd, e);
 
 	/* a create that dies before saving the state must not leave us waiting */
@@ -566,8 +563,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.data = c,
 		.env = s->process.env,
 	};
-	if (berth_hooks_run_as(&s->hooks, BERTH_HOOK_START_CONTAINER, start_state, &hook_setup,
-			       &e) < 0) {
+	if (hooks_run_as(&s->hooks, BERTH_HOOK_START_CONTAINER, start_state, &hook_setup, &e) < 0) {
 		init_report(cfd, e);
 		_exit(1);
 	}
@@ -587,7 +583,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.before_exec = c->seccomp ? init_load_seccomp : NULL,
 		.before_exec_data = &isc,
 	};
-	berth_process_exec(&xo, &e);
+	process_exec(&xo, &e);
 	init_report(cfd, e);
 	_exit(127);
 }
@@ -597,10 +593,10 @@ static _noreturn_ void init_main(struct create_ctx *c)
 static void create_ctx_done(struct create_ctx *c)
 {
 	closep(&c->exe.fd);
-	berth_spec_free(c->spec);
+	spec_free(c->spec);
 	berth_seccomp_free(c->seccomp);
-	berth_overlay_free(c->overlay);
-	berth_net_free(c->net);
+	overlay_free(c->overlay);
+	net_free(c->net);
 	closep(&c->netns_fd);
 	free(c->bundle);
 	free(c->rootfs);
@@ -613,7 +609,7 @@ static void create_ctx_done(struct create_ctx *c)
 	closep(&c->pidfd);
 	closep(&c->console_fd);
 	closep(&c->notify_fd);
-	berth_ns_plan_done(&c->ns);
+	ns_plan_done(&c->ns);
 }
 
 /* Undo a failed create: nothing half-made is left behind. */
@@ -629,8 +625,8 @@ static void create_rollback(struct create_ctx *c)
 	if (c->cg_made)
 		cgroup_destroy(c->cg_path, NULL);
 	if (c->state_made) {
-		berth_net_teardown(c->state_fd, c->netns_fd, NULL);
-		berth_overlay_remove(c->state_fd);
+		net_teardown(c->state_fd, c->netns_fd, NULL);
+		overlay_remove(c->state_fd);
 		state_dir_remove(c->root, c->id, c->state_fd);
 	}
 }
@@ -712,13 +708,13 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 		return berth_error_setx(err, EFBIG, "config.json: file is larger than 16 MiB");
 	if (r < 0)
 		return berth_error_set(err, -r, "read \"%s/config.json\"", c->bundle);
-	r = berth_spec_parse(c->config_text, c->config_len, &c->spec, err);
+	r = spec_parse(c->config_text, c->config_len, &c->spec, err);
 	if (r < 0)
 		return r;
-	r = berth_spec_validate(c->spec, true, err);
+	r = spec_validate(c->spec, true, err);
 	if (r < 0)
 		return r;
-	if (berth_rootfs_dev_is_bind(c->spec))
+	if (rootfs_dev_is_bind(c->spec))
 		logf_(c->ctx, BERTH_LOG_DEBUG,
 		      "'/dev' is a bind mount: berth leaves it as it is, without default devices "
 		      "or the %zu of linux.devices",
@@ -728,7 +724,7 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 					"config.json: process.terminal: a terminal needs "
 					"--console-socket with create (or use 'berth run')");
 	if (c->spec->process.terminal && !o->console_socket)
-		berth_terminal_size_from_caller(&c->spec->process);
+		terminal_size_from_caller(&c->spec->process);
 	/* as runc: nothing would ever be sent to the socket its caller waits on */
 	if (!c->spec->process.terminal && o->console_socket)
 		return berth_error_setx(err, EINVAL,
@@ -747,27 +743,27 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	if (!S_ISDIR(st.st_mode))
 		return berth_error_setx(
 			err, ENOTDIR, "config.json: root.path: \"%s\" is not a directory", rootfs);
-	r = berth_overlay_prepare(c->spec, c->bundle, &c->overlay, err);
+	r = overlay_prepare(c->spec, c->bundle, &c->overlay, err);
 	if (r < 0)
 		return r;
-	r = berth_net_prepare(c->spec, c->root, c->id, &c->net, err);
+	r = net_prepare(c->spec, c->root, c->id, &c->net, err);
 	if (r < 0)
 		return r;
 	r = check_caps(&c->spec->process.caps, err);
 	if (r < 0)
 		return r;
-	r = berth_process_lsm_check(&c->spec->process, err);
+	r = process_lsm_check(&c->spec->process, err);
 	if (r < 0)
 		return r;
-	r = berth_mempolicy_check_host(&c->spec->linux_.memory_policy, err);
+	r = mempolicy_check_host(&c->spec->linux_.memory_policy, err);
 	if (r < 0)
 		return r;
-	r = berth_rdt_check(c->spec, err);
+	r = rdt_check(c->spec, err);
 	if (r < 0)
 		return r;
 	/* without SELinux there is nothing to label: ignored, as crun does */
 	if (c->spec->linux_.mount_label && *c->spec->linux_.mount_label &&
-	    !berth_process_lsm_enabled("selinux"))
+	    !process_lsm_enabled("selinux"))
 		logf_(c->ctx, BERTH_LOG_DEBUG,
 		      "linux.mountLabel \"%s\" ignored: SELinux is not enabled on this host",
 		      c->spec->linux_.mount_label);
@@ -779,14 +775,14 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	r = create_seccomp(c, err);
 	if (r < 0)
 		return r;
-	r = berth_ns_plan(c->spec, &c->ns, err);
+	r = ns_plan(c->spec, &c->ns, err);
 	if (r < 0)
 		return r;
 	int mnt_fd = c->ns.join_fd[BERTH_NS_MNT];
-	c->runtime_mntns = !berth_spec_find_ns(c->spec, BERTH_NS_MNT) ||
-			   (mnt_fd >= 0 && berth_ns_is_own(mnt_fd, BERTH_NS_MNT));
+	c->runtime_mntns = !spec_find_ns(c->spec, BERTH_NS_MNT) ||
+			   (mnt_fd >= 0 && ns_is_own(mnt_fd, BERTH_NS_MNT));
 	if (c->runtime_mntns) {
-		r = berth_spec_validate_runtime_mntns(c->spec, err);
+		r = spec_validate_runtime_mntns(c->spec, err);
 		if (r < 0)
 			return r;
 		if (o->notify_socket)
@@ -846,17 +842,17 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	r = write_file_atomic_at(c->state_fd, STATE_CONFIG, c->config_text, c->config_len, 0600);
 	if (r < 0)
 		return berth_error_set(err, -r, "save config.json");
-	r = berth_overlay_make_dirs(c->overlay, c->state_fd, err);
+	r = overlay_make_dirs(c->overlay, c->state_fd, err);
 	if (r < 0)
 		return r;
 	r = shim_notify_prepare(c->spec, c->opts, c->root, c->id, c->state_fd, &c->notify_fd, err);
 	if (r < 0)
 		return r;
 
-	_cleanup_(berth_resources_freep) struct berth_resources *res = NULL;
+	_cleanup_(resources_freep) struct berth_resources *res = NULL;
 	const char *rtext = c->spec->linux_.resources.text;
-	r = berth_resources_parse(rtext, rtext ? strlen(rtext) : 0, "config.json: linux.resources",
-				  &res, err);
+	r = resources_parse(rtext, rtext ? strlen(rtext) : 0, "config.json: linux.resources", &res,
+			    err);
 	if (r < 0)
 		return r;
 	/* as runc: an init cloned into a frozen cgroup would hang this create */
@@ -917,13 +913,13 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	 */
 	c->exe_lazy = (c->clone_flags | c->unshare_flags) & CLONE_NEWPID;
 	if (!c->exe_lazy) {
-		r = berth_selfexe_detach(err);
+		r = selfexe_detach(err);
 		if (r < 0)
 			return r;
 	}
 
 	int saved_time = -EBADF;
-	r = berth_ns_time_prepare(c->spec, &saved_time, err);
+	r = ns_time_prepare(c->spec, &saved_time, err);
 	if (r < 0)
 		return r;
 
@@ -936,17 +932,17 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	long pid = cgroup_clone3(&ca, c->cg_path, NULL, NULL, err);
 	if (pid == 0)
 		init_main(c);
-	berth_ns_time_restore(saved_time);
+	ns_time_restore(saved_time);
 	if (pid < 0)
 		return (int)pid;
 	c->child = c->pid = (pid_t)pid;
 	closep(&c->sock[1]);
 	closep(&c->listen_fd);
-	berth_ns_plan_done(&c->ns);
+	ns_plan_done(&c->ns);
 	int fd = c->sock[0];
 
 	if (c->clone_flags & CLONE_NEWUSER) {
-		r = berth_ns_write_id_maps(c->pid, c->spec, err);
+		r = ns_write_id_maps(c->pid, c->spec, err);
 		if (r < 0)
 			return r;
 		sync_send(fd, WIRE_MAPS_DONE, 0, NULL);
@@ -959,7 +955,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 				err);
 		if (r < 0)
 			return r;
-		r = berth_ns_write_id_maps(c->pid, c->spec, err);
+		r = ns_write_id_maps(c->pid, c->spec, err);
 		if (r < 0)
 			return r;
 		sync_send(fd, WIRE_MAPS_DONE, 0, NULL);
@@ -984,7 +980,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	}
 	/* The init's network namespace exists now; it sets up mounts meanwhile. */
 	if (c->net) {
-		r = berth_net_setup(c->net, c->pid, c->state_fd, &c->netns_fd, err);
+		r = net_setup(c->net, c->pid, c->state_fd, &c->netns_fd, err);
 		if (r < 0)
 			return r;
 	}
@@ -992,10 +988,10 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	/* the init sets up its mounts meanwhile */
 	_cleanup_free_ char *segs = NULL;
 	if (c->exe_lazy) {
-		r = berth_selfexe_prepare(&c->exe, err);
+		r = selfexe_prepare(&c->exe, err);
 		if (r < 0)
 			return r;
-		segs = berth_selfexe_encode(&c->exe);
+		segs = selfexe_encode(&c->exe);
 		if (!segs)
 			return berth_error_set(err, ENOMEM, "protect the runtime binary");
 	}
@@ -1012,9 +1008,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	_cleanup_free_ char *hs = spec_state_json(c, "creating");
 	if (!hs)
 		return berth_error_set(err, ENOMEM, "state");
-	r = berth_hooks_run(&c->spec->hooks, BERTH_HOOK_PRESTART, hs, err);
+	r = hooks_run(&c->spec->hooks, BERTH_HOOK_PRESTART, hs, err);
 	if (r >= 0)
-		r = berth_hooks_run(&c->spec->hooks, BERTH_HOOK_CREATE_RUNTIME, hs, err);
+		r = hooks_run(&c->spec->hooks, BERTH_HOOK_CREATE_RUNTIME, hs, err);
 	if (r < 0)
 		return r;
 	if (sync_send(fd, WIRE_HOOKS_DONE, 0, hs) < 0)
@@ -1026,8 +1022,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		if (r < 0)
 			return r;
 		if (c->opts->console_socket) {
-			r = berth_terminal_send_to_socket(c->opts->console_socket, c->console_fd,
-							  err);
+			r = terminal_send_to_socket(c->opts->console_socket, c->console_fd, err);
 			closep(&c->console_fd);
 			if (r < 0)
 				return r;
@@ -1118,7 +1113,7 @@ static int load_spec_copy(int dirfd, struct berth_spec **ret)
 	if (r < 0)
 		return r;
 	struct berth_error *e = NULL;
-	r = berth_spec_parse(text, len, ret, &e);
+	r = spec_parse(text, len, ret, &e);
 	berth_error_free(e);
 	return r;
 }
@@ -1129,7 +1124,7 @@ static void run_hooks_warn(struct berth_context *ctx, const struct berth_spec *s
 	if (!spec || spec->hooks.n[k] == 0)
 		return;
 	struct berth_error *e = NULL;
-	if (berth_hooks_run(&spec->hooks, k, json, &e) < 0)
+	if (hooks_run(&spec->hooks, k, json, &e) < 0)
 		logf_(ctx, BERTH_LOG_WARN, "container \"%s\": %s", id, e->msg);
 	berth_error_free(e);
 }
@@ -1191,7 +1186,7 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_state
 	/* the init's answer: a seccomp listener first (maybe), then its error or the end */
 	_cleanup_close_ int notify_fd = -EBADF;
 	r = sync_expect_end(fd, "container init", WIRE_SECCOMP_FD, &notify_fd, err);
-	_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
+	_cleanup_(spec_freep) struct berth_spec *spec = NULL;
 	_cleanup_free_ char *rjson = NULL;
 	if (r >= 0) {
 		load_spec_copy(dirfd, &spec);
@@ -1213,7 +1208,7 @@ static int start_locked(struct berth_context *ctx, int dirfd, struct berth_state
 	 */
 	if (spec && spec->hooks.n[BERTH_HOOK_POSTSTART] > 0) {
 		_cleanup_(berth_error_freep) struct berth_error *he = NULL, *de = NULL;
-		r = berth_hooks_run(&spec->hooks, BERTH_HOOK_POSTSTART, rjson ? rjson : "{}", &he);
+		r = hooks_run(&spec->hooks, BERTH_HOOK_POSTSTART, rjson ? rjson : "{}", &he);
 		if (r < 0) {
 			if (delete_locked(ctx, dirfd, s, true, &de) < 0)
 				return berth_error_setx(err, he->code,
@@ -1330,17 +1325,17 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_stat
 
 	/* a create that died half-way made no container: no poststop hooks for it */
 	if (!s->creating) {
-		_cleanup_(berth_spec_freep) struct berth_spec *spec = NULL;
+		_cleanup_(spec_freep) struct berth_spec *spec = NULL;
 		load_spec_copy(dirfd, &spec);
 		_cleanup_free_ char *json = state_json(s, "stopped", false, NULL);
 		run_hooks_warn(ctx, spec, BERTH_HOOK_POSTSTOP, json ? json : "{}", s->id);
 	}
 
 	struct berth_error *ne = NULL;
-	if (berth_net_teardown(dirfd, netns, &ne) < 0)
+	if (net_teardown(dirfd, netns, &ne) < 0)
 		logf_(ctx, BERTH_LOG_WARN, "delete \"%s\": %s", s->id, ne->msg);
 	berth_error_free(ne);
-	r = berth_overlay_remove(dirfd);
+	r = overlay_remove(dirfd);
 	if (r < 0)
 		return berth_error_set(err, -r, "delete \"%s\": remove the overlay layer", s->id);
 	r = state_dir_remove(state_root(ctx), s->id, dirfd);
@@ -1449,7 +1444,7 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 	if (c.console_fd >= 0) {
 		/* no --console-socket: the pty is relayed to our own stdin and stdout */
 		const struct berth_process *p = &c.spec->process;
-		struct berth_terminal_relay tr = {
+		struct terminal_relay tr = {
 			.master = c.console_fd,
 			.in_fd = STDIN_FILENO,
 			.out_fd = STDOUT_FILENO,
@@ -1461,7 +1456,7 @@ int berth_run(struct berth_context *ctx, const struct berth_create_opts *opts, b
 			.cols = p->console_width,
 		};
 		struct berth_error *te = NULL;
-		if (berth_terminal_relay(&tr, &te) < 0)
+		if (terminal_relay(&tr, &te) < 0)
 			logf_(ctx, BERTH_LOG_WARN, "run \"%s\": %s", c.id, te->msg);
 		berth_error_free(te);
 	}

@@ -78,8 +78,8 @@ static void exec_ctx_done(struct exec_ctx *c)
 {
 	closep(&c->dirfd);
 	berth_state_free(c->st);
-	berth_spec_free(c->spec);
-	berth_spec_free(c->pspec);
+	spec_free(c->spec);
+	spec_free(c->pspec);
 	berth_seccomp_free(c->seccomp);
 	closep(&c->init_pidfd);
 	closep(&c->sock[0]);
@@ -190,7 +190,7 @@ static int build_process(struct exec_ctx *c, struct berth_error **err)
 	int r;
 
 	if (p->process_json) {
-		r = berth_spec_parse_process(p->process_json, p->process_json_len, &c->pspec, err);
+		r = spec_parse_process(p->process_json, p->process_json_len, &c->pspec, err);
 		if (r < 0) {
 			rename_source(err, name);
 			return r;
@@ -208,7 +208,7 @@ static int build_process(struct exec_ctx *c, struct berth_error **err)
 	r = apply_overrides(c, err);
 	if (r < 0)
 		return r;
-	r = berth_spec_validate_process(c->proc, err);
+	r = spec_validate_process(c->proc, err);
 	if (r < 0) {
 		if (p->process_json)
 			rename_source(err, name);
@@ -216,14 +216,14 @@ static int build_process(struct exec_ctx *c, struct berth_error **err)
 	}
 
 	const struct berth_process *proc = c->proc;
-	r = berth_process_lsm_check(proc, err);
+	r = process_lsm_check(proc, err);
 	if (r < 0)
 		return berth_error_prefix(err, "exec");
 	if (proc->terminal && p->detach && !p->console_socket)
 		return berth_error_setx(err, EINVAL,
 					"exec: a terminal with --detach needs --console-socket");
 	if (proc->terminal && !p->console_socket)
-		berth_terminal_size_from_caller(c->proc);
+		terminal_size_from_caller(c->proc);
 	if (!proc->terminal && p->console_socket)
 		return berth_error_setx(err, EINVAL,
 					"exec: --console-socket needs a terminal (--tty or "
@@ -306,20 +306,20 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 	}
 	if (proc->terminal) {
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
-		if (berth_terminal_open(proc, !c->p->console_socket, &master, &slave, &e) < 0)
+		if (terminal_open(proc, !c->p->console_socket, &master, &slave, &e) < 0)
 			child_fail(fd, e, 1);
 		if (sync_send_fd(fd, WIRE_CONSOLE, master, NULL) < 0)
 			_exit(1);
-		if (berth_terminal_attach(TAKE_FD(slave), proc->user.uid, false, &e) < 0)
+		if (terminal_attach(TAKE_FD(slave), proc->user.uid, false, &e) < 0)
 			child_fail(fd, e, 1);
-	} else if (berth_terminal_own_stdio(proc->user.uid, &e) < 0) {
+	} else if (terminal_own_stdio(proc->user.uid, &e) < 0) {
 		child_fail(fd, e, 1);
 	}
 
 	_cleanup_free_ char *exe = NULL;
-	if (berth_process_find_exec(proc, &exe, &e) < 0 || berth_process_setup(proc, &e) < 0 ||
-	    berth_personality_apply(&c->spec->linux_.personality, &e) < 0 ||
-	    berth_mempolicy_apply(&c->spec->linux_.memory_policy, &e) < 0)
+	if (process_find_exec(proc, &exe, &e) < 0 || process_setup(proc, &e) < 0 ||
+	    personality_apply(&c->spec->linux_.personality, &e) < 0 ||
+	    mempolicy_apply(&c->spec->linux_.memory_policy, &e) < 0)
 		child_fail(fd, e, 1);
 
 	struct exec_seccomp sc = { .filter = c->seccomp, .sock = fd };
@@ -332,7 +332,7 @@ static _noreturn_ void process_main(struct exec_ctx *c)
 		.before_exec = c->seccomp ? exec_load_seccomp : NULL,
 		.before_exec_data = &sc,
 	};
-	berth_process_exec(&xo, &e);
+	process_exec(&xo, &e);
 	child_fail(fd, e, 127);
 }
 
@@ -449,7 +449,7 @@ static int load_config(struct exec_ctx *c, struct berth_error **err)
 	int r = state_read_file(c->dirfd, STATE_CONFIG, BERTH_SPEC_MAX_SIZE, &text, &len, err);
 	if (r < 0)
 		return berth_error_prefix(err, "read the container's config");
-	r = berth_spec_parse(text, len, &c->spec, err);
+	r = spec_parse(text, len, &c->spec, err);
 	if (r < 0)
 		return r;
 	if (!c->spec->linux_.seccomp.text)
@@ -521,7 +521,7 @@ static int check_sub_cgroups(struct exec_ctx *c, struct berth_error **err)
 /* Clone the helper, learn the process's pid and wait until it executed (or failed to). */
 static int spawn(struct exec_ctx *c, struct berth_error **err)
 {
-	int r = berth_selfexe_detach(err);
+	int r = selfexe_detach(err);
 	if (r < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sock) < 0)
@@ -563,7 +563,7 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 		if (r < 0)
 			return r;
 		if (c->p->console_socket) {
-			r = berth_terminal_send_to_socket(c->p->console_socket, c->console_fd, err);
+			r = terminal_send_to_socket(c->p->console_socket, c->console_fd, err);
 			closep(&c->console_fd);
 			if (r < 0)
 				return r;
@@ -633,7 +633,7 @@ static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_er
 	}
 
 	if (c->console_fd >= 0) {
-		struct berth_terminal_relay tr = {
+		struct terminal_relay tr = {
 			.master = c->console_fd,
 			.in_fd = STDIN_FILENO,
 			.out_fd = STDOUT_FILENO,
@@ -644,7 +644,7 @@ static int do_exec(struct exec_ctx *c, int sfd, int *ret_status, struct berth_er
 			.rows = c->proc->console_height,
 			.cols = c->proc->console_width,
 		};
-		r = berth_terminal_relay(&tr, err);
+		r = terminal_relay(&tr, err);
 		if (r < 0)
 			return r;
 	}

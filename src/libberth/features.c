@@ -158,7 +158,7 @@ static void gen_linux(struct gen *j)
 	gen_str(j, "memoryPolicy");
 	gen_open(j, false);
 	for (int flags = 0; flags <= 1; flags++) {
-		size_t n = berth_memory_policy_names(flags, names, ELEMENTSOF(names) - 1);
+		size_t n = memory_policy_names(flags, names, ELEMENTSOF(names) - 1);
 		names[n] = NULL;
 		gen_key_strv(j, flags ? "flags" : "modes", names);
 	}
@@ -187,8 +187,7 @@ int berth_features_json(char **ret_json, struct berth_error **err)
 	gen_key_strv(&j, "hooks", feature_hooks);
 	/* from the mount option parser itself, so that the list cannot drift */
 	const char *opts[128];
-	size_t n_opts =
-		MIN(berth_mount_option_names(opts, ELEMENTSOF(opts) - 1), ELEMENTSOF(opts) - 1);
+	size_t n_opts = MIN(mount_option_names(opts, ELEMENTSOF(opts) - 1), ELEMENTSOF(opts) - 1);
 	qsort(opts, n_opts, sizeof(opts[0]), cmp_str);
 	opts[n_opts] = NULL;
 	gen_key_strv(&j, "mountOptions", opts);

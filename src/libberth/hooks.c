@@ -302,14 +302,13 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 	return 0;
 }
 
-int berth_hooks_run_as(const struct berth_hooks *hooks, enum berth_hook_kind kind,
-		       const char *state_json, const struct berth_hook_setup *setup,
-		       struct berth_error **err)
+int hooks_run_as(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
+		 const struct berth_hook_setup *setup, struct berth_error **err)
 {
 	if (!hooks || (unsigned)kind >= _BERTH_HOOK_MAX || hooks->n[kind] == 0)
 		return 0;
 
-	const char *name = berth_hook_kind_name(kind);
+	const char *name = hook_kind_name(kind);
 	if (!name)
 		name = "unknown";
 
@@ -329,8 +328,8 @@ int berth_hooks_run_as(const struct berth_hooks *hooks, enum berth_hook_kind kin
 	return r;
 }
 
-int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind,
-		    const char *state_json, struct berth_error **err)
+int hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
+	      struct berth_error **err)
 {
-	return berth_hooks_run_as(hooks, kind, state_json, NULL, err);
+	return hooks_run_as(hooks, kind, state_json, NULL, err);
 }

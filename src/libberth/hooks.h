@@ -30,10 +30,9 @@ struct berth_hook_setup {
  * left in that group are killed, and it is always reaped; a hook whose
  * caller dies is killed. What a successful hook leaves running is its own.
  */
-int berth_hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind,
-		    const char *state_json, struct berth_error **err);
+int hooks_run(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
+	      struct berth_error **err);
 
-/* berth_hooks_run(), with setup (may be NULL) run in each hook's child. */
-int berth_hooks_run_as(const struct berth_hooks *hooks, enum berth_hook_kind kind,
-		       const char *state_json, const struct berth_hook_setup *setup,
-		       struct berth_error **err);
+/* hooks_run(), with setup (may be NULL) run in each hook's child. */
+int hooks_run_as(const struct berth_hooks *hooks, enum berth_hook_kind kind, const char *state_json,
+		 const struct berth_hook_setup *setup, struct berth_error **err);

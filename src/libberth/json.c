@@ -238,8 +238,8 @@ static void line_col(const char *text, size_t at, unsigned *ret_line, unsigned *
 	*ret_col = col;
 }
 
-int berth_json_check(const char *text, size_t len, const char *what, const char *prefix,
-		     struct berth_error **err)
+int json_check(const char *text, size_t len, const char *what, const char *prefix,
+	       struct berth_error **err)
 {
 	_cleanup_free_ struct scan *s = calloc(1, sizeof(struct scan));
 	char msg[256] = "syntax error";
@@ -400,7 +400,7 @@ int json_parse(struct json_parser *p, const char *text, size_t len, yajl_val *re
 
 	if (!text)
 		return berth_error_setx(p->err, EINVAL, "%s: no text", lead(p));
-	int r = berth_json_check(text, len, lead(p), p->file && p->len ? p->path : NULL, p->err);
+	int r = json_check(text, len, lead(p), p->file && p->len ? p->path : NULL, p->err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *copy = strndup(text, len);
@@ -612,7 +612,7 @@ int json_conv_kv(struct json_parser *p, yajl_val v, struct berth_kv **ret, size_
 	return 1;
 }
 
-void berth_kv_free(struct berth_kv *kv, size_t n)
+void kv_free(struct berth_kv *kv, size_t n)
 {
 	for (size_t i = 0; kv && i < n; i++) {
 		free(kv[i].key);

@@ -29,8 +29,8 @@
  * and column: syntax, nesting deeper than BERTH_JSON_MAX_DEPTH, a NUL in a
  * string; a lone surrogate also gives the JSON path (under prefix if not NULL).
  */
-int berth_json_check(const char *text, size_t len, const char *what, const char *prefix,
-		     struct berth_error **err);
+int json_check(const char *text, size_t len, const char *what, const char *prefix,
+	       struct berth_error **err);
 
 /* ---- parsing ---- */
 
@@ -51,7 +51,7 @@ void json_parser_init(struct json_parser *p, const char *file, const char *prefi
 		      struct berth_error **err);
 
 /*
- * berth_json_check() with p's file and path, then the yajl tree of text
+ * json_check() with p's file and path, then the yajl tree of text
  * (*ret_root, yajl_tree_free() it). An error names p's file (or path).
  */
 int json_parse(struct json_parser *p, const char *text, size_t len, yajl_val *ret_root);
@@ -119,7 +119,7 @@ struct berth_kv {
 	char *value;
 };
 int json_conv_kv(struct json_parser *p, yajl_val v, struct berth_kv **ret, size_t *ret_n);
-void berth_kv_free(struct berth_kv *kv, size_t n);
+void kv_free(struct berth_kv *kv, size_t n);
 
 /* An object, re-serialised as compact JSON text (replacing *ret); numbers keep their text. */
 int json_conv_raw_object(struct json_parser *p, yajl_val v, char **ret);

@@ -28,7 +28,7 @@ static int first_missing(const uint64_t *a, const uint64_t *b)
 	return -1;
 }
 
-int berth_mempolicy_check_host(const struct berth_memory_policy *mp, struct berth_error **err)
+int mempolicy_check_host(const struct berth_memory_policy *mp, struct berth_error **err)
 {
 	if (!mp->set || !mp->has_nodes || (mp->flags_value & BERTH_MPOL_F_RELATIVE_NODES))
 		return 0;
@@ -43,7 +43,7 @@ int berth_mempolicy_check_host(const struct berth_memory_policy *mp, struct bert
 		file = NODE_SYSFS "/online";
 		r = read_file_at(AT_FDCWD, file, 4096, &text, &len);
 	}
-	if (r >= 0 && berth_node_list_parse(text, host) < 0)
+	if (r >= 0 && node_list_parse(text, host) < 0)
 		return berth_error_setx(err, EINVAL, "linux.memoryPolicy: cannot read \"%s\"",
 					file);
 	if (r < 0 && r != -ENOENT)
@@ -60,7 +60,7 @@ int berth_mempolicy_check_host(const struct berth_memory_policy *mp, struct bert
 	return 0;
 }
 
-int berth_mempolicy_apply(const struct berth_memory_policy *mp, struct berth_error **err)
+int mempolicy_apply(const struct berth_memory_policy *mp, struct berth_error **err)
 {
 	if (!mp->set)
 		return 0;

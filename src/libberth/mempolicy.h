@@ -14,7 +14,7 @@
  * unless MPOL_F_RELATIVE_NODES makes them indexes into the allowed set.
  * No-op when linux.memoryPolicy is absent.
  */
-int berth_mempolicy_check_host(const struct berth_memory_policy *mp, struct berth_error **err);
+int mempolicy_check_host(const struct berth_memory_policy *mp, struct berth_error **err);
 
 /* set_mempolicy(2) with mode | flags and the node mask; no-op when absent. */
-int berth_mempolicy_apply(const struct berth_memory_policy *mp, struct berth_error **err);
+int mempolicy_apply(const struct berth_memory_policy *mp, struct berth_error **err);

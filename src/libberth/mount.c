@@ -121,7 +121,7 @@ static const struct {
 	{ "rnostrictatime", MOUNT_ATTR_RELATIME, 0, true },
 };
 
-size_t berth_mount_option_names(const char **ret, size_t max)
+size_t mount_option_names(const char **ret, size_t max)
 {
 	static const char *const extra[] = { "tmpcopyup", "idmap", "ridmap" };
 	size_t n = 0;
@@ -143,7 +143,7 @@ size_t berth_mount_option_names(const char **ret, size_t max)
 	return n;
 }
 
-void berth_mount_opts_done(struct berth_mount_opts *o)
+void mount_opts_done(struct berth_mount_opts *o)
 {
 	if (!o)
 		return;
@@ -206,8 +206,8 @@ static bool opt_attr(struct berth_mount_opts *o, const char *opt)
 	return false;
 }
 
-int berth_mount_opts_parse(char *const *options, size_t n, struct berth_mount_opts *ret,
-			   struct berth_error **err)
+int mount_opts_parse(char *const *options, size_t n, struct berth_mount_opts *ret,
+		     struct berth_error **err)
 {
 	struct berth_mount_opts o = {};
 
@@ -222,7 +222,7 @@ int berth_mount_opts_parse(char *const *options, size_t n, struct berth_mount_op
 		} else if (streq(opt, "ridmap")) {
 			o.idmap = o.ridmap = true;
 		} else if (data_append(&o.data, opt) < 0) {
-			berth_mount_opts_done(&o);
+			mount_opts_done(&o);
 			return berth_error_set(err, ENOMEM, "mount options");
 		}
 	}
@@ -548,9 +548,9 @@ static int idmap_userns(const struct berth_id_mapping *uid, size_t n_uid,
 		else if (procfd < 0)
 			r = procfd;
 		if (r >= 0)
-			r = berth_ns_write_id_map(procfd, "uid_map", uid, n_uid);
+			r = ns_write_id_map(procfd, "uid_map", uid, n_uid);
 		if (r >= 0)
-			r = berth_ns_write_id_map(procfd, "gid_map", gid, n_gid);
+			r = ns_write_id_map(procfd, "gid_map", gid, n_gid);
 		if (r >= 0) {
 			userns = openat(procfd, "ns/user", O_RDONLY | O_CLOEXEC);
 			if (userns < 0)
@@ -573,7 +573,7 @@ static int idmap_userns(const struct berth_id_mapping *uid, size_t n_uid,
  * A detached idmapped clone of m's source (open_tree + mount_setattr). It
  * needs the host's credentials: the helper user namespace maps host ids,
  * which the container's own user namespace could not write, so in a new user
- * namespace the parent's helper makes it (berth_rootfs_open_source()) in the
+ * namespace the parent's helper makes it (rootfs_open_source()) in the
  * container's mount namespace. Returns the tree fd.
  */
 static int idmap_tree(const struct berth_spec *s, const struct berth_mount *m,
@@ -637,25 +637,25 @@ static bool wants_idmap(const struct berth_mount *m, const struct berth_mount_op
 	return wants_bind(m, o) && (o->idmap || m->n_uid_mappings || m->n_gid_mappings);
 }
 
-bool berth_rootfs_has_source(const struct berth_mount *m)
+bool rootfs_has_source(const struct berth_mount *m)
 {
 	struct berth_mount_opts o = { 0 };
 	struct berth_error *ignored = NULL;
-	if (!m->source || berth_mount_opts_parse(m->options, m->n_options, &o, &ignored) < 0) {
+	if (!m->source || mount_opts_parse(m->options, m->n_options, &o, &ignored) < 0) {
 		berth_error_free(ignored);
 		return false;
 	}
 	bool r = wants_bind(m, &o) && !(o.flags & MS_REMOUNT);
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 	return r;
 }
 
-int berth_rootfs_open_source(const struct berth_spec *s, size_t i, const char *bundle,
-			     struct berth_error **err)
+int rootfs_open_source(const struct berth_spec *s, size_t i, const char *bundle,
+		       struct berth_error **err)
 {
 	const struct berth_mount *m = &s->mounts[i];
 	struct berth_mount_opts o = { 0 };
-	int r = berth_mount_opts_parse(m->options, m->n_options, &o, err);
+	int r = mount_opts_parse(m->options, m->n_options, &o, err);
 	if (r < 0)
 		return r;
 	if (wants_idmap(m, &o)) {
@@ -666,7 +666,7 @@ int berth_rootfs_open_source(const struct berth_spec *s, size_t i, const char *b
 			berth_error_set(err, r, "mount '%s' on '%s': open source", m->source,
 					m->destination);
 	}
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 	return r;
 }
 
@@ -1186,11 +1186,11 @@ static int mount_one(struct berth_rootfs_ctx *c, size_t i, struct berth_error **
 
 	if (!m->destination)
 		return berth_error_setx(err, EINVAL, "mount without a destination");
-	int r = berth_mount_opts_parse(m->options, m->n_options, &j.o, err);
+	int r = mount_opts_parse(m->options, m->n_options, &j.o, err);
 	if (r < 0)
 		return r;
 	r = mount_job_run(&j, err);
-	berth_mount_opts_done(&j.o);
+	mount_opts_done(&j.o);
 	return r;
 }
 
@@ -1457,7 +1457,7 @@ static int create_device(struct berth_rootfs_ctx *c, const struct berth_device *
 
 /*
  * The mount target of the pty (process.terminal) at console under dev: a
- * regular file or a character device, which berth_terminal_attach() mounts
+ * regular file or a character device, which terminal_attach() mounts
  * on after pivot_root. In a /dev of berth's (own), anything else there (a
  * symlink of the image) is replaced by an empty file, only once that exists.
  * In a /dev that is not berth's, nothing is created or replaced: anything
@@ -1561,7 +1561,7 @@ static bool is_fresh_tmpfs(const struct berth_mount *m)
 	return !is_bind(m) && (streq(m->type, "tmpfs") || streq(m->type, "ramfs"));
 }
 
-bool berth_rootfs_dev_is_bind(const struct berth_spec *s)
+bool rootfs_dev_is_bind(const struct berth_spec *s)
 {
 	bool bind = false;
 	for (size_t i = 0; i < s->n_mounts; i++) {
@@ -1575,7 +1575,7 @@ bool berth_rootfs_dev_is_bind(const struct berth_spec *s)
 	return bind;
 }
 
-int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
+int rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err)
 {
 	const struct berth_spec *s = c->spec;
 	unsigned long prop = 0;
@@ -1735,7 +1735,7 @@ static int hide_host_proc_sys(int root_fd, struct berth_error **err)
 	return 0;
 }
 
-int berth_rootfs_pivot(struct berth_rootfs_ctx *c, struct berth_error **err)
+int rootfs_pivot(struct berth_rootfs_ctx *c, struct berth_error **err)
 {
 	if (fchdir(c->root_fd) < 0 && chdir(c->rootfs) < 0)
 		return berth_error_set(err, errno, "chdir to rootfs '%s'", c->rootfs);
@@ -1836,7 +1836,7 @@ static int masked_path(const struct fin *f, const char *path, struct berth_error
 	return 0;
 }
 
-int berth_rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err)
+int rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err)
 {
 	const struct berth_linux *l = &c->spec->linux_;
 	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

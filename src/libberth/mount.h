@@ -27,18 +27,18 @@ struct berth_mount_opts {
 /*
  * Sort options[] (n entries) into *ret. Never fails on an option it does not
  * know (that goes to data); fails only on allocation. Free with
- * berth_mount_opts_done().
+ * mount_opts_done().
  */
-int berth_mount_opts_parse(char *const *options, size_t n, struct berth_mount_opts *ret,
-			   struct berth_error **err);
-void berth_mount_opts_done(struct berth_mount_opts *o);
+int mount_opts_parse(char *const *options, size_t n, struct berth_mount_opts *ret,
+		     struct berth_error **err);
+void mount_opts_done(struct berth_mount_opts *o);
 
 /*
- * Every option name berth_mount_opts_parse() recognises (the rest go to the
+ * Every option name mount_opts_parse() recognises (the rest go to the
  * filesystem as data), for the features document. Fills up to max entries of
  * ret with static strings and returns how many there are in all.
  */
-size_t berth_mount_option_names(const char **ret, size_t max);
+size_t mount_option_names(const char **ret, size_t max);
 
 struct berth_rootfs_ctx {
 	const struct berth_spec *spec;
@@ -53,12 +53,12 @@ struct berth_rootfs_ctx {
 	/* Optional: mounts a filesystem (e.g. an overlay) on rootfs before its self bind. */
 	int (*mount_root)(void *data, const char *rootfs, struct berth_error **err);
 	void *mount_root_data;
-	/* Filled by berth_rootfs_setup(): an O_PATH fd of the rootfs (after the self bind). */
+	/* Filled by rootfs_setup(): an O_PATH fd of the rootfs (after the self bind). */
 	int root_fd;
-	/* From berth_rootfs_open_source() in the parent's helper: one per spec mount, -EBADF
+	/* From rootfs_open_source() in the parent's helper: one per spec mount, -EBADF
 	 * where none, or NULL (the init opens them itself). */
 	const int *bind_sources;
-	/* Set by berth_rootfs_setup(): /dev is a read-only mount kept writable until finalize. */
+	/* Set by rootfs_setup(): /dev is a read-only mount kept writable until finalize. */
 	bool dev_ro_later;
 };
 
@@ -70,7 +70,7 @@ struct berth_rootfs_ctx {
  * not the tmpfs it made (a bind that reached /dev through a symlink). For the
  * log of the parent, before the init is cloned.
  */
-bool berth_rootfs_dev_is_bind(const struct berth_spec *s);
+bool rootfs_dev_is_bind(const struct berth_spec *s);
 
 /*
  * Is m a bind mount (not a remount) with a source? In a new user namespace
@@ -79,15 +79,15 @@ bool berth_rootfs_dev_is_bind(const struct berth_spec *s);
  * container's mapped root may not be allowed to reach them, nor to write the
  * maps of an idmap helper user namespace.
  */
-bool berth_rootfs_has_source(const struct berth_mount *m);
+bool rootfs_has_source(const struct berth_mount *m);
 /*
  * The source of spec mount i (a bind mount with a source): an O_PATH fd of it
  * (relative: to bundle) or, for idmap/ridmap, a detached idmapped clone of
  * it, mapped by the mount's uidMappings/gidMappings or, without them, the
  * container's (runtime-spec config.md). Returns the fd or -errno.
  */
-int berth_rootfs_open_source(const struct berth_spec *s, size_t i, const char *bundle,
-			     struct berth_error **err);
+int rootfs_open_source(const struct berth_spec *s, size_t i, const char *bundle,
+		       struct berth_error **err);
 
 /*
  * Phase 1, before the createContainer hooks: set / propagation (rslave, or
@@ -96,13 +96,13 @@ int berth_rootfs_open_source(const struct berth_spec *s, size_t i, const char *b
  * target when process.terminal) and linux.devices, in a /dev that is berth's
  * (a tmpfs of a spec mount, or a directory of the rootfs): never in a bind.
  */
-int berth_rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err);
+int rootfs_setup(struct berth_rootfs_ctx *c, struct berth_error **err);
 
 /* Phase 2: pivot_root into the rootfs (or MS_MOVE + chroot with no_pivot), chdir("/"). */
-int berth_rootfs_pivot(struct berth_rootfs_ctx *c, struct berth_error **err);
+int rootfs_pivot(struct berth_rootfs_ctx *c, struct berth_error **err);
 
 /*
  * Phase 3, after pivot (paths now relative to the new /): maskedPaths,
  * readonlyPaths, root.readonly, final rootfsPropagation.
  */
-int berth_rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err);
+int rootfs_finalize(struct berth_rootfs_ctx *c, struct berth_error **err);

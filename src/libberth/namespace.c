@@ -25,32 +25,32 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-int berth_ns_plan(const struct berth_spec *s, struct berth_ns_plan *ret, struct berth_error **err)
+int ns_plan(const struct berth_spec *s, struct ns_plan *ret, struct berth_error **err)
 {
-	struct berth_ns_plan p = { 0 };
+	struct ns_plan p = { 0 };
 	for (int i = 0; i < _BERTH_NS_MAX; i++)
 		p.join_fd[i] = -EBADF;
 
 	for (size_t i = 0; i < s->linux_.n_namespaces; i++) {
 		const struct berth_namespace *ns = &s->linux_.namespaces[i];
 		if (!ns->path) {
-			p.new_flags |= berth_ns_clone_flag(ns->type);
+			p.new_flags |= ns_clone_flag(ns->type);
 			continue;
 		}
 		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			berth_ns_plan_done(&p);
+			ns_plan_done(&p);
 			return berth_error_set(err, errno,
 					       "linux.namespaces[%zu]: open %s namespace \"%s\"", i,
-					       berth_ns_type_name(ns->type), ns->path);
+					       ns_type_name(ns->type), ns->path);
 		}
 		int t = ioctl(fd, NS_GET_NSTYPE);
-		if (t >= 0 && (unsigned long)t != berth_ns_clone_flag(ns->type)) {
+		if (t >= 0 && (unsigned long)t != ns_clone_flag(ns->type)) {
 			close(fd);
-			berth_ns_plan_done(&p);
+			ns_plan_done(&p);
 			return berth_error_setx(
 				err, EINVAL, "linux.namespaces[%zu]: \"%s\" is not a %s namespace",
-				i, ns->path, berth_ns_type_name(ns->type));
+				i, ns->path, ns_type_name(ns->type));
 		}
 		p.join_fd[ns->type] = fd;
 		p.any_join = true;
@@ -59,7 +59,7 @@ int berth_ns_plan(const struct berth_spec *s, struct berth_ns_plan *ret, struct 
 	return 0;
 }
 
-void berth_ns_plan_done(struct berth_ns_plan *p)
+void ns_plan_done(struct ns_plan *p)
 {
 	for (int i = 0; i < _BERTH_NS_MAX; i++)
 		closep(&p->join_fd[i]);
@@ -67,7 +67,7 @@ void berth_ns_plan_done(struct berth_ns_plan *p)
 		p->join_fd[i] = -EBADF;
 }
 
-int berth_ns_join(const struct berth_ns_plan *p, struct berth_error **err)
+int ns_join(const struct ns_plan *p, struct berth_error **err)
 {
 	/* The user namespace first: the others may be owned by it. */
 	static const enum berth_ns_type order[] = {
@@ -78,14 +78,14 @@ int berth_ns_join(const struct berth_ns_plan *p, struct berth_error **err)
 		int fd = p->join_fd[order[i]];
 		if (fd < 0)
 			continue;
-		if (setns(fd, (int)berth_ns_clone_flag(order[i])) < 0)
+		if (setns(fd, (int)ns_clone_flag(order[i])) < 0)
 			return berth_error_set(err, errno, "join %s namespace",
-					       berth_ns_type_name(order[i]));
+					       ns_type_name(order[i]));
 	}
 	return 0;
 }
 
-int berth_ns_write_id_map(int dirfd, const char *file, const struct berth_id_mapping *m, size_t n)
+int ns_write_id_map(int dirfd, const char *file, const struct berth_id_mapping *m, size_t n)
 {
 	/* the kernel takes the whole map in one write(2) */
 	size_t cap = n * 3 * 11 + 1, len = 0;
@@ -106,27 +106,26 @@ int berth_ns_write_id_map(int dirfd, const char *file, const struct berth_id_map
 	return (size_t)k == len ? 0 : -EIO;
 }
 
-int berth_ns_write_id_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err)
+int ns_write_id_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	_cleanup_close_ int dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return berth_error_set(err, errno, "open %s", path);
-	int r = berth_ns_write_id_map(dfd, "uid_map", s->linux_.uid_mappings,
-				      s->linux_.n_uid_mappings);
+	int r = ns_write_id_map(dfd, "uid_map", s->linux_.uid_mappings, s->linux_.n_uid_mappings);
 	if (r < 0)
 		return berth_error_set(err, -r, "write uid_map");
-	r = berth_ns_write_id_map(dfd, "gid_map", s->linux_.gid_mappings, s->linux_.n_gid_mappings);
+	r = ns_write_id_map(dfd, "gid_map", s->linux_.gid_mappings, s->linux_.n_gid_mappings);
 	if (r < 0)
 		return berth_error_set(err, -r, "write gid_map");
 	return 0;
 }
 
-int berth_ns_time_prepare(const struct berth_spec *s, int *ret_saved, struct berth_error **err)
+int ns_time_prepare(const struct berth_spec *s, int *ret_saved, struct berth_error **err)
 {
 	*ret_saved = -EBADF;
-	const struct berth_namespace *ns = berth_spec_find_ns(s, BERTH_NS_TIME);
+	const struct berth_namespace *ns = spec_find_ns(s, BERTH_NS_TIME);
 	if (!ns || ns->path)
 		return 0;
 
@@ -160,7 +159,7 @@ int berth_ns_time_prepare(const struct berth_spec *s, int *ret_saved, struct ber
 	return 0;
 }
 
-void berth_ns_time_restore(int saved)
+void ns_time_restore(int saved)
 {
 	if (saved < 0)
 		return;
@@ -169,7 +168,7 @@ void berth_ns_time_restore(int saved)
 	close(saved);
 }
 
-int berth_ns_loopback_up(struct berth_error **err)
+int ns_loopback_up(struct berth_error **err)
 {
 	_cleanup_close_ int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sk < 0)
@@ -185,7 +184,7 @@ int berth_ns_loopback_up(struct berth_error **err)
 	return 0;
 }
 
-bool berth_ns_is_own(int fd, enum berth_ns_type t)
+bool ns_is_own(int fd, enum berth_ns_type t)
 {
 	static const char *const proc_name[_BERTH_NS_MAX] = {
 		[BERTH_NS_PID] = "pid",	      [BERTH_NS_NET] = "net",	[BERTH_NS_MNT] = "mnt",

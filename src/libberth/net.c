@@ -30,7 +30,7 @@
 
 extern char **environ;
 
-void berth_net_free(struct berth_net *n)
+void net_free(struct berth_net *n)
 {
 	if (!n)
 		return;
@@ -193,8 +193,8 @@ static void host_if_name(const char *root, const char *id, char ret[16])
 	snprintf(ret, 16, "bv%012llx", (unsigned long long)(h & 0xffffffffffffULL));
 }
 
-int berth_net_prepare(const struct berth_spec *s, const char *root, const char *id,
-		      struct berth_net **ret, struct berth_error **err)
+int net_prepare(const struct berth_spec *s, const char *root, const char *id,
+		struct berth_net **ret, struct berth_error **err)
 {
 	static const struct {
 		const char *key;
@@ -212,7 +212,7 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 		{ "nat" },
 		{ "ports" },
 	};
-	const char *bridge = berth_spec_annotation(s, ANN_PREFIX "bridge");
+	const char *bridge = spec_annotation(s, ANN_PREFIX "bridge");
 	int r;
 
 	*ret = NULL;
@@ -276,7 +276,7 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 	if (!bridge && !devs)
 		return 0;
 
-	const struct berth_namespace *ns = berth_spec_find_ns(s, BERTH_NS_NET);
+	const struct berth_namespace *ns = spec_find_ns(s, BERTH_NS_NET);
 	if (!ns || ns->path)
 		return berth_error_setx(err, EINVAL,
 					"config.json: %s: needs a new network namespace "
@@ -297,7 +297,7 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
 		for (size_t j = 0; j < ELEMENTSOF(keys); j++) {
 			char k[64];
 			snprintf(k, sizeof(k), ANN_PREFIX "%s", keys[j].key);
-			const char *v = berth_spec_annotation(s, k);
+			const char *v = spec_annotation(s, k);
 			if (v && *v)
 				buf_add(&b, keys[j].key, v);
 		}
@@ -402,8 +402,8 @@ out:
 	return r;
 }
 
-int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret_netns,
-		    struct berth_error **err)
+int net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret_netns,
+	      struct berth_error **err)
 {
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
@@ -417,7 +417,7 @@ int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret
 	return 0;
 }
 
-int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err)
+int net_teardown(int state_fd, int netns_fd, struct berth_error **err)
 {
 	/* no record, nothing made: no need to run the helper */
 	if (faccessat(state_fd, BERTH_NET_STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&

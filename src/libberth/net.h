@@ -23,8 +23,8 @@ struct berth_net {
  * rest against the host). *ret is NULL when no networking is asked for.
  * Errors name the annotation or JSON path.
  */
-int berth_net_prepare(const struct berth_spec *s, const char *root, const char *id,
-		      struct berth_net **ret, struct berth_error **err);
+int net_prepare(const struct berth_spec *s, const char *root, const char *id,
+		struct berth_net **ret, struct berth_error **err);
 
 /*
  * Run berth-net for the container whose init is pid: veth, addresses, routes,
@@ -34,17 +34,17 @@ int berth_net_prepare(const struct berth_spec *s, const char *root, const char *
  * failure berth-net undoes its own work; the record stays for teardown.
  * Returns the network namespace fd in *ret_netns (the caller closes it).
  */
-int berth_net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret_netns,
-		    struct berth_error **err);
+int net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret_netns,
+	      struct berth_error **err);
 
 /*
- * Have berth-net undo berth_net_setup from <state>/network alone (0 if there
+ * Have berth-net undo net_setup from <state>/network alone (0 if there
  * is none, without running it), with
  * or without a live init or namespace: nftables rules, host veth end, lease,
  * the bridge berth made once nothing uses it, netDevices back to the host
  * (through netns_fd when the namespace is still there, else by waiting for the
  * kernel to return them). The record goes only when all of that worked.
  */
-int berth_net_teardown(int state_fd, int netns_fd, struct berth_error **err);
+int net_teardown(int state_fd, int netns_fd, struct berth_error **err);
 
-void berth_net_free(struct berth_net *n);
+void net_free(struct berth_net *n);

@@ -27,7 +27,7 @@
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 
-void berth_overlay_free(struct berth_overlay *o)
+void overlay_free(struct berth_overlay *o)
 {
 	if (!o)
 		return;
@@ -40,7 +40,7 @@ void berth_overlay_free(struct berth_overlay *o)
 
 static void overlay_freep(struct berth_overlay **o)
 {
-	berth_overlay_free(*o);
+	overlay_free(*o);
 }
 
 /* An absolute, existing directory for one layer; relative paths are under the bundle. */
@@ -89,12 +89,12 @@ static int append_escaped(char **buf, size_t *len, const char *s)
 	return 0;
 }
 
-int berth_overlay_prepare(const struct berth_spec *s, const char *bundle,
-			  struct berth_overlay **ret, struct berth_error **err)
+int overlay_prepare(const struct berth_spec *s, const char *bundle, struct berth_overlay **ret,
+		    struct berth_error **err)
 {
-	const char *lower = berth_spec_annotation(s, BERTH_ANN_ROOTFS_LOWER);
-	const char *upper = berth_spec_annotation(s, BERTH_ANN_ROOTFS_UPPER);
-	const char *work = berth_spec_annotation(s, BERTH_ANN_ROOTFS_WORK);
+	const char *lower = spec_annotation(s, BERTH_ANN_ROOTFS_LOWER);
+	const char *upper = spec_annotation(s, BERTH_ANN_ROOTFS_UPPER);
+	const char *work = spec_annotation(s, BERTH_ANN_ROOTFS_WORK);
 	int r;
 
 	*ret = NULL;
@@ -156,7 +156,7 @@ int berth_overlay_prepare(const struct berth_spec *s, const char *bundle,
 		}
 	} else if (!s->root_readonly) {
 		/* the state dir (0700, host root) is out of reach of a user namespace's root */
-		if (berth_spec_find_ns(s, BERTH_NS_USER))
+		if (spec_find_ns(s, BERTH_NS_USER))
 			return berth_error_setx(err, ENOTSUP,
 						"config.json: annotations[\"%s\"]: with a user "
 						"namespace, give a writable layer in \"%s\" (or "
@@ -170,7 +170,7 @@ int berth_overlay_prepare(const struct berth_spec *s, const char *bundle,
 	return 0;
 }
 
-int berth_overlay_make_dirs(struct berth_overlay *o, int state_fd, struct berth_error **err)
+int overlay_make_dirs(struct berth_overlay *o, int state_fd, struct berth_error **err)
 {
 	if (!o || !o->ephemeral)
 		return 0;
@@ -193,7 +193,7 @@ int berth_overlay_make_dirs(struct berth_overlay *o, int state_fd, struct berth_
 	return 0;
 }
 
-int berth_overlay_mount(const struct berth_overlay *o, const char *target, struct berth_error **err)
+int overlay_mount(const struct berth_overlay *o, const char *target, struct berth_error **err)
 {
 	if (o->bind_source) {
 		/* root.readonly makes it read-only with the rest of the rootfs */
@@ -264,7 +264,7 @@ static int remove_tree_at(int parent_fd, const char *name, dev_t dev, int depth)
 	return r;
 }
 
-int berth_overlay_remove(int state_fd)
+int overlay_remove(int state_fd)
 {
 	struct stat st;
 	if (fstat(state_fd, &st) < 0)

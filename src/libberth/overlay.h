@@ -29,17 +29,16 @@ struct berth_overlay {
  * directory. *ret is NULL when the spec asks for no overlay. Errors name the
  * annotation: config.json: annotations["berth.rootfs.lower"]: layer "/x": ...
  */
-int berth_overlay_prepare(const struct berth_spec *s, const char *bundle,
-			  struct berth_overlay **ret, struct berth_error **err);
+int overlay_prepare(const struct berth_spec *s, const char *bundle, struct berth_overlay **ret,
+		    struct berth_error **err);
 
 /* Parent, once the state dir exists: make its overlay/{upper,work} for an ephemeral upper. */
-int berth_overlay_make_dirs(struct berth_overlay *o, int state_fd, struct berth_error **err);
+int overlay_make_dirs(struct berth_overlay *o, int state_fd, struct berth_error **err);
 
 /* Container init, in its mount namespace (after "/" became a slave): mount on target. */
-int berth_overlay_mount(const struct berth_overlay *o, const char *target,
-			struct berth_error **err);
+int overlay_mount(const struct berth_overlay *o, const char *target, struct berth_error **err);
 
 /* Remove <state dir>/overlay and everything in it (never crossing a mount); 0 if absent. */
-int berth_overlay_remove(int state_fd);
+int overlay_remove(int state_fd);
 
-void berth_overlay_free(struct berth_overlay *o);
+void overlay_free(struct berth_overlay *o);

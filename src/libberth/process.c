@@ -87,7 +87,7 @@ static char *sysctl_key_to_path(const char *key)
 	return p;
 }
 
-int berth_sysctl_apply(const struct berth_kv *kv, size_t n, struct berth_error **err)
+int sysctl_apply(const struct berth_kv *kv, size_t n, struct berth_error **err)
 {
 	if (n == 0)
 		return 0;
@@ -156,8 +156,7 @@ static int exec_lookup_error(struct berth_error **err, int errnum, const char *p
 	return berth_error_setx(err, errnum, "exec: \"%s\": %s", path, msg);
 }
 
-int berth_process_find_exec(const struct berth_process *p, char **ret_path,
-			    struct berth_error **err)
+int process_find_exec(const struct berth_process *p, char **ret_path, struct berth_error **err)
 {
 	const char *cwd = p->cwd ? p->cwd : "/";
 	const char *name = p->args ? p->args[0] : NULL;
@@ -361,7 +360,7 @@ static int setup_io_priority(const struct berth_process *p, struct berth_error *
 	return 0;
 }
 
-int berth_process_setup(const struct berth_process *p, struct berth_error **err)
+int process_setup(const struct berth_process *p, struct berth_error **err)
 {
 	int r;
 
@@ -377,7 +376,7 @@ int berth_process_setup(const struct berth_process *p, struct berth_error **err)
 	return setup_io_priority(p, err);
 }
 
-bool berth_process_lsm_enabled(const char *name)
+bool process_lsm_enabled(const char *name)
 {
 	if (streq(name, "apparmor")) {
 		char buf[4] = "";
@@ -388,14 +387,14 @@ bool berth_process_lsm_enabled(const char *name)
 	return access("/sys/fs/selinux/enforce", F_OK) == 0;
 }
 
-int berth_process_lsm_check(const struct berth_process *p, struct berth_error **err)
+int process_lsm_check(const struct berth_process *p, struct berth_error **err)
 {
-	if (p->apparmor_profile && *p->apparmor_profile && !berth_process_lsm_enabled("apparmor"))
+	if (p->apparmor_profile && *p->apparmor_profile && !process_lsm_enabled("apparmor"))
 		return berth_error_setx(err, ENOTSUP,
 					"config.json: process.apparmorProfile: \"%s\" is set, but "
 					"AppArmor is not enabled on this host",
 					p->apparmor_profile);
-	if (p->selinux_label && *p->selinux_label && !berth_process_lsm_enabled("selinux"))
+	if (p->selinux_label && *p->selinux_label && !process_lsm_enabled("selinux"))
 		return berth_error_setx(err, ENOTSUP,
 					"config.json: process.selinuxLabel: \"%s\" is set, but "
 					"SELinux is not enabled on this host",
@@ -432,7 +431,7 @@ static int lsm_apply(const struct berth_process *p, struct berth_error **err)
 	return 0;
 }
 
-int berth_personality_apply(const struct berth_personality *pers, struct berth_error **err)
+int personality_apply(const struct berth_personality *pers, struct berth_error **err)
 {
 	if (!pers || !pers->set)
 		return 0;
@@ -663,7 +662,7 @@ static int become_user(const struct berth_user *u, struct berth_error **err)
 	return 0;
 }
 
-int berth_process_cwd_create(const struct berth_process *p, struct berth_error **err)
+int process_cwd_create(const struct berth_process *p, struct berth_error **err)
 {
 	const char *cwd = p->cwd ? p->cwd : "/";
 	_cleanup_close_ int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -748,7 +747,7 @@ static int env_with_home(const struct berth_process *p, char ***ret_env, char **
 	return 0;
 }
 
-int berth_process_become(const struct berth_exec_opts *o, struct berth_error **err)
+int process_become(const struct berth_exec_opts *o, struct berth_error **err)
 {
 	const struct berth_process *p = o->process;
 	const char *cwd = p->cwd ? p->cwd : "/";
@@ -845,7 +844,7 @@ int berth_process_become(const struct berth_exec_opts *o, struct berth_error **e
 	return 0;
 }
 
-int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err)
+int process_exec(const struct berth_exec_opts *o, struct berth_error **err)
 {
 	const struct berth_process *p = o->process;
 	int r;
@@ -860,7 +859,7 @@ int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err
 	if (r < 0)
 		return r;
 
-	r = berth_process_become(o, err);
+	r = process_become(o, err);
 	if (r < 0)
 		return r;
 

@@ -12,28 +12,27 @@
 #include "spec.h"
 
 /* Write linux.sysctl entries to /proc/sys (after pivot, the container's /proc). */
-int berth_sysctl_apply(const struct berth_kv *kv, size_t n, struct berth_error **err);
+int sysctl_apply(const struct berth_kv *kv, size_t n, struct berth_error **err);
 
 /*
  * Find args[0] the way execvp would, with the PATH of process.env (or the
  * default PATH), relative to the current root. Error:
  * "exec: \"foo\": executable file not found in $PATH". ret_path malloc'd.
  */
-int berth_process_find_exec(const struct berth_process *p, char **ret_path,
-			    struct berth_error **err);
+int process_find_exec(const struct berth_process *p, char **ret_path, struct berth_error **err);
 
 /*
  * Everything that needs privileges but not the user: rlimits,
  * oomScoreAdj, scheduler, ioPriority, personality. Call before
- * berth_process_exec().
+ * process_exec().
  */
-int berth_process_setup(const struct berth_process *p, struct berth_error **err);
+int process_setup(const struct berth_process *p, struct berth_error **err);
 /*
  * In the init, under its new root and before it is made read-only: create
  * process.cwd (0755, owned by root) if it is missing, as runc does. An exec
  * never creates it: a missing cwd fails there as chdir fails.
  */
-int berth_process_cwd_create(const struct berth_process *p, struct berth_error **err);
+int process_cwd_create(const struct berth_process *p, struct berth_error **err);
 
 /* personality(2) with linux.personality's domain | flags; no-op when unset. */
 /*
@@ -41,16 +40,16 @@ int berth_process_cwd_create(const struct berth_process *p, struct berth_error *
  * process.selinuxLabel can be honoured only where that LSM is enabled; fail
  * clearly otherwise instead of starting the process unconfined.
  */
-int berth_process_lsm_check(const struct berth_process *p, struct berth_error **err);
+int process_lsm_check(const struct berth_process *p, struct berth_error **err);
 
 /* Is the LSM "apparmor" or "selinux" enabled on this host? */
-bool berth_process_lsm_enabled(const char *name);
+bool process_lsm_enabled(const char *name);
 
-int berth_personality_apply(const struct berth_personality *pers, struct berth_error **err);
+int personality_apply(const struct berth_personality *pers, struct berth_error **err);
 
 struct berth_exec_opts {
 	const struct berth_process *process;
-	const char *path; /* from berth_process_find_exec() */
+	const char *path; /* from process_find_exec() */
 	int preserve_fds; /* fds 3 .. 3+n-1 survive */
 	/* O_CLOEXEC fds to leave open until execve (e.g. the start connection). */
 	const int *keep_fds;
@@ -79,10 +78,10 @@ struct berth_exec_opts {
  * hooks. Returns 0 or -errno; a failure leaves the process half-changed, it
  * must exit.
  */
-int berth_process_become(const struct berth_exec_opts *o, struct berth_error **err);
+int process_become(const struct berth_exec_opts *o, struct berth_error **err);
 
 /*
- * berth_process_exec: HOME from the container's passwd when process.env has
- * none, berth_process_become(), execve of o->path. Returns only on failure.
+ * process_exec: HOME from the container's passwd when process.env has
+ * none, process_become(), execve of o->path. Returns only on failure.
  */
-int berth_process_exec(const struct berth_exec_opts *o, struct berth_error **err);
+int process_exec(const struct berth_exec_opts *o, struct berth_error **err);

@@ -42,7 +42,7 @@ static char *resctrl_mount_point(void)
 	return found;
 }
 
-int berth_rdt_check(const struct berth_spec *s, struct berth_error **err)
+int rdt_check(const struct berth_spec *s, struct berth_error **err)
 {
 	if (!s->linux_.intel_rdt.text)
 		return 0;

@@ -9,4 +9,4 @@
 #include "spec.h"
 
 /* 0 without linux.intelRdt; otherwise an error naming linux.intelRdt. */
-int berth_rdt_check(const struct berth_spec *s, struct berth_error **err);
+int rdt_check(const struct berth_spec *s, struct berth_error **err);

@@ -426,12 +426,12 @@ static int parse_root(struct json_parser *p, yajl_val root, struct berth_resourc
 	return 0;
 }
 
-int berth_resources_parse(const char *text, size_t len, const char *what,
-			  struct berth_resources **ret, struct berth_error **err)
+int resources_parse(const char *text, size_t len, const char *what, struct berth_resources **ret,
+		    struct berth_error **err)
 {
 	struct json_parser p;
 	json_parser_init(&p, NULL, what ? what : "resources", err);
-	_cleanup_(berth_resources_freep) struct berth_resources *res = calloc(1, sizeof(*res));
+	_cleanup_(resources_freep) struct berth_resources *res = calloc(1, sizeof(*res));
 	if (!res)
 		return json_oom(&p);
 	if (!text || len == 0) {
@@ -454,7 +454,7 @@ int berth_resources_parse(const char *text, size_t len, const char *what,
 	return 0;
 }
 
-void berth_resources_free(struct berth_resources *r)
+void resources_free(struct berth_resources *r)
 {
 	if (!r)
 		return;
@@ -481,7 +481,7 @@ void berth_resources_free(struct berth_resources *r)
 	free(r);
 }
 
-uint64_t berth_cpu_shares_to_weight(uint64_t shares)
+uint64_t cpu_shares_to_weight(uint64_t shares)
 {
 	if (shares == 0)
 		return 0;

@@ -121,14 +121,14 @@ enum {
  * linux.resources": "config.json: linux.resources.memory.limit: must be an
  * integer". Unknown fields are ignored.
  */
-int berth_resources_parse(const char *text, size_t len, const char *what,
-			  struct berth_resources **ret, struct berth_error **err);
+int resources_parse(const char *text, size_t len, const char *what, struct berth_resources **ret,
+		    struct berth_error **err);
 
-void berth_resources_free(struct berth_resources *r);
-static inline void berth_resources_freep(struct berth_resources **r)
+void resources_free(struct berth_resources *r);
+static inline void resources_freep(struct berth_resources **r)
 {
-	berth_resources_free(*r);
+	resources_free(*r);
 }
 
 /* The standard cgroup v1 shares -> v2 weight conversion: 2..262144 -> 1..10000; 0: 0. */
-uint64_t berth_cpu_shares_to_weight(uint64_t shares);
+uint64_t cpu_shares_to_weight(uint64_t shares);

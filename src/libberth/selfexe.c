@@ -189,7 +189,7 @@ static int read_mm_layout(struct prctl_mm_map *m)
 
 static bool detached;
 
-int berth_selfexe_prepare(struct berth_selfexe *x, struct berth_error **err)
+int selfexe_prepare(struct berth_selfexe *x, struct berth_error **err)
 {
 	x->fd = -EBADF;
 	x->n = 0;
@@ -242,7 +242,7 @@ int berth_selfexe_prepare(struct berth_selfexe *x, struct berth_error **err)
 	return 0;
 }
 
-int berth_selfexe_apply(const struct berth_selfexe *x, struct berth_error **err)
+int selfexe_apply(const struct berth_selfexe *x, struct berth_error **err)
 {
 	int r;
 	if (detached)
@@ -273,12 +273,12 @@ int berth_selfexe_apply(const struct berth_selfexe *x, struct berth_error **err)
 	return 0;
 }
 
-bool berth_selfexe_detached(void)
+bool selfexe_detached(void)
 {
 	return detached;
 }
 
-char *berth_selfexe_encode(const struct berth_selfexe *x)
+char *selfexe_encode(const struct berth_selfexe *x)
 {
 	char *out = NULL;
 	size_t size = 0;
@@ -297,7 +297,7 @@ char *berth_selfexe_encode(const struct berth_selfexe *x)
 	return out;
 }
 
-int berth_selfexe_decode(const char *text, struct berth_selfexe *x)
+int selfexe_decode(const char *text, struct berth_selfexe *x)
 {
 	x->n = 0;
 	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
@@ -318,14 +318,14 @@ int berth_selfexe_decode(const char *text, struct berth_selfexe *x)
 	return x->n > 0 ? 0 : -EBADMSG;
 }
 
-int berth_selfexe_detach(struct berth_error **err)
+int selfexe_detach(struct berth_error **err)
 {
 	if (detached)
 		return 0;
 	struct berth_selfexe x;
-	int r = berth_selfexe_prepare(&x, err);
+	int r = selfexe_prepare(&x, err);
 	if (r >= 0)
-		r = berth_selfexe_apply(&x, err);
+		r = selfexe_apply(&x, err);
 	closep(&x.fd);
 	return r;
 }

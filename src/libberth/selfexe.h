@@ -35,7 +35,7 @@ struct berth_selfexe {
  * the file's mapped ranges. Changes nothing of the process. A process cloned
  * from this one (same image) may apply() it.
  */
-int berth_selfexe_prepare(struct berth_selfexe *x, struct berth_error **err);
+int selfexe_prepare(struct berth_selfexe *x, struct berth_error **err);
 
 /*
  * Remap every mapping of the executable from the sealed copy (text and other
@@ -46,15 +46,15 @@ int berth_selfexe_prepare(struct berth_selfexe *x, struct berth_error **err);
  * opens /proc/<pid>/exe, or executes /proc/self/exe, gets the sealed copy.
  * A no-op in a process that already did it (or was cloned from one).
  */
-int berth_selfexe_apply(const struct berth_selfexe *x, struct berth_error **err);
+int selfexe_apply(const struct berth_selfexe *x, struct berth_error **err);
 
 /* prepare() and apply() in this process, once. */
-int berth_selfexe_detach(struct berth_error **err);
+int selfexe_detach(struct berth_error **err);
 
 /* This process (or the one it was cloned from) has applied a copy. */
-bool berth_selfexe_detached(void);
+bool selfexe_detached(void);
 
 /* The segments as text for the sync channel ("start end offset prot written" lines); malloc'd. */
-char *berth_selfexe_encode(const struct berth_selfexe *x);
+char *selfexe_encode(const struct berth_selfexe *x);
 /* Parse encode()'s text into x->seg and x->n; x->fd is left alone. -EBADMSG, -E2BIG. */
-int berth_selfexe_decode(const char *text, struct berth_selfexe *x);
+int selfexe_decode(const char *text, struct berth_selfexe *x);

@@ -144,14 +144,14 @@ static const char *const hook_names[_BERTH_HOOK_MAX] = {
 	[BERTH_HOOK_POSTSTOP] = "poststop",
 };
 
-const char *berth_ns_type_name(enum berth_ns_type t)
+const char *ns_type_name(enum berth_ns_type t)
 {
 	if ((unsigned)t >= _BERTH_NS_MAX)
 		return NULL;
 	return ns_names[t];
 }
 
-int berth_ns_type_from_name(const char *name)
+int ns_type_from_name(const char *name)
 {
 	if (!name)
 		return -EINVAL;
@@ -161,21 +161,21 @@ int berth_ns_type_from_name(const char *name)
 	return -EINVAL;
 }
 
-unsigned long berth_ns_clone_flag(enum berth_ns_type t)
+unsigned long ns_clone_flag(enum berth_ns_type t)
 {
 	if ((unsigned)t >= _BERTH_NS_MAX)
 		return 0;
 	return ns_flags[t];
 }
 
-const char *berth_hook_kind_name(enum berth_hook_kind k)
+const char *hook_kind_name(enum berth_hook_kind k)
 {
 	if ((unsigned)k >= _BERTH_HOOK_MAX)
 		return NULL;
 	return hook_names[k];
 }
 
-const struct berth_namespace *berth_spec_find_ns(const struct berth_spec *s, enum berth_ns_type t)
+const struct berth_namespace *spec_find_ns(const struct berth_spec *s, enum berth_ns_type t)
 {
 	if (!s)
 		return NULL;
@@ -185,7 +185,7 @@ const struct berth_namespace *berth_spec_find_ns(const struct berth_spec *s, enu
 	return NULL;
 }
 
-const char *berth_spec_annotation(const struct berth_spec *s, const char *key)
+const char *spec_annotation(const struct berth_spec *s, const char *key)
 {
 	if (!s || !key)
 		return NULL;
@@ -503,7 +503,7 @@ static int parse_namespace(struct json_parser *p, yajl_val v, void *elem)
 	r = json_require(p, json_field_string(p, v, "type", &type), "type");
 	if (r < 0)
 		return r;
-	r = berth_ns_type_from_name(type);
+	r = ns_type_from_name(type);
 	if (r < 0) {
 		size_t old = json_push_key(p, "type");
 		r = json_fail(p, "unknown namespace \"%s\"", type);
@@ -626,7 +626,7 @@ static int node_number(const char **s, unsigned *ret)
 	return 0;
 }
 
-int berth_node_list_parse(const char *s, uint64_t mask[BERTH_NUMA_MASK_WORDS])
+int node_list_parse(const char *s, uint64_t mask[BERTH_NUMA_MASK_WORDS])
 {
 	memset(mask, 0, BERTH_NUMA_MASK_WORDS * sizeof(uint64_t));
 	if (!s)
@@ -657,7 +657,7 @@ int berth_node_list_parse(const char *s, uint64_t mask[BERTH_NUMA_MASK_WORDS])
 	return *s == 0 || streq(s, "\n") ? 0 : -EINVAL;
 }
 
-size_t berth_memory_policy_names(bool flags, const char **ret, size_t max)
+size_t memory_policy_names(bool flags, const char **ret, size_t max)
 {
 	const struct name_value *t = flags ? mpol_flag_names : mpol_mode_names;
 	size_t n = flags ? ELEMENTSOF(mpol_flag_names) : ELEMENTSOF(mpol_mode_names);
@@ -683,7 +683,7 @@ static int parse_memory_policy(struct json_parser *p, yajl_val v, void *data)
 	/* required by the spec, but absent and "" mean the same: no nodes */
 	if ((r = json_field_string(p, v, "nodes", &mp->nodes)) < 0)
 		return r;
-	r = berth_node_list_parse(mp->nodes, mp->nodemask);
+	r = node_list_parse(mp->nodes, mp->nodemask);
 	if (r < 0) {
 		size_t old = json_push_key(p, "nodes");
 		if (r == -ERANGE)
@@ -776,10 +776,9 @@ static int parse_top(struct json_parser *p, yajl_val v, struct berth_spec *s)
 
 /* ---- entry points ---- */
 
-int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
-		     struct berth_error **err)
+int spec_parse(const char *text, size_t len, struct berth_spec **ret, struct berth_error **err)
 {
-	_cleanup_(berth_spec_freep) struct berth_spec *s = NULL;
+	_cleanup_(spec_freep) struct berth_spec *s = NULL;
 	struct json_parser p;
 	yajl_val root = NULL;
 
@@ -807,10 +806,10 @@ int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
 	return 0;
 }
 
-int berth_spec_parse_process(const char *text, size_t len, struct berth_spec **ret,
-			     struct berth_error **err)
+int spec_parse_process(const char *text, size_t len, struct berth_spec **ret,
+		       struct berth_error **err)
 {
-	_cleanup_(berth_spec_freep) struct berth_spec *s = NULL;
+	_cleanup_(spec_freep) struct berth_spec *s = NULL;
 	struct json_parser p;
 	yajl_val root = NULL;
 
@@ -839,7 +838,7 @@ int berth_spec_parse_process(const char *text, size_t len, struct berth_spec **r
 	return 0;
 }
 
-int berth_spec_load(const char *path, struct berth_spec **ret, struct berth_error **err)
+int spec_load(const char *path, struct berth_spec **ret, struct berth_error **err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
@@ -849,7 +848,7 @@ int berth_spec_load(const char *path, struct berth_spec **ret, struct berth_erro
 		return berth_error_setx(err, EFBIG, "config.json: file is larger than 16 MiB");
 	if (r < 0)
 		return berth_error_set(err, -r, "read '%s'", path);
-	return berth_spec_parse(text, len, ret, err);
+	return spec_parse(text, len, ret, err);
 }
 
 static void free_hook(struct berth_hook *h)
@@ -859,7 +858,7 @@ static void free_hook(struct berth_hook *h)
 	strv_free(h->env);
 }
 
-void berth_spec_free(struct berth_spec *s)
+void spec_free(struct berth_spec *s)
 {
 	if (!s)
 		return;
@@ -897,7 +896,7 @@ void berth_spec_free(struct berth_spec *s)
 			free_hook(&s->hooks.list[k][i]);
 		free(s->hooks.list[k]);
 	}
-	berth_kv_free(s->annotations, s->n_annotations);
+	kv_free(s->annotations, s->n_annotations);
 
 	struct berth_linux *l = &s->linux_;
 	for (size_t i = 0; i < l->n_namespaces; i++)
@@ -913,7 +912,7 @@ void berth_spec_free(struct berth_spec *s)
 	strv_free(l->masked_paths);
 	strv_free(l->readonly_paths);
 	free(l->mount_label);
-	berth_kv_free(l->sysctl, l->n_sysctl);
+	kv_free(l->sysctl, l->n_sysctl);
 	free(l->personality.domain);
 	free(l->memory_policy.mode);
 	free(l->memory_policy.nodes);

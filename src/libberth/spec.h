@@ -234,26 +234,25 @@ struct berth_spec {
  * Unknown fields are ignored. Integers are parsed from the number text so that
  * uint64 values are exact. On error: "config.json: <json.path>: <problem>".
  * Only syntax and type problems are reported here; meaning is checked by
- * berth_spec_validate().
+ * spec_validate().
  */
-int berth_spec_parse(const char *text, size_t len, struct berth_spec **ret,
-		     struct berth_error **err);
+int spec_parse(const char *text, size_t len, struct berth_spec **ret, struct berth_error **err);
 
 /*
  * Parse a bare process object (what `exec --process FILE` reads) into a spec
- * holding only it (has_process set; free with berth_spec_free()). Errors as
- * berth_spec_parse(), JSON paths as in a whole config ("process.args").
+ * holding only it (has_process set; free with spec_free()). Errors as
+ * spec_parse(), JSON paths as in a whole config ("process.args").
  */
-int berth_spec_parse_process(const char *text, size_t len, struct berth_spec **ret,
-			     struct berth_error **err);
+int spec_parse_process(const char *text, size_t len, struct berth_spec **ret,
+		       struct berth_error **err);
 
 /* Read <bundle>/config.json (refusing files over BERTH_SPEC_MAX_SIZE) and parse it. */
-int berth_spec_load(const char *path, struct berth_spec **ret, struct berth_error **err);
+int spec_load(const char *path, struct berth_spec **ret, struct berth_error **err);
 
-void berth_spec_free(struct berth_spec *s);
-static inline void berth_spec_freep(struct berth_spec **s)
+void spec_free(struct berth_spec *s);
+static inline void spec_freep(struct berth_spec **s)
 {
-	berth_spec_free(*s);
+	spec_free(*s);
 }
 
 /*
@@ -263,24 +262,24 @@ static inline void berth_spec_freep(struct berth_spec **s)
  * JSON path: "config.json: linux.namespaces[2].type: unknown namespace \"netx\"".
  * need_process: the process section is required (create/run).
  */
-int berth_spec_validate(const struct berth_spec *s, bool need_process, struct berth_error **err);
-/* The process part of berth_spec_validate() alone (exec). */
-int berth_spec_validate_process(const struct berth_process *p, struct berth_error **err);
+int spec_validate(const struct berth_spec *s, bool need_process, struct berth_error **err);
+/* The process part of spec_validate() alone (exec). */
+int spec_validate_process(const struct berth_process *p, struct berth_error **err);
 
 /*
  * A container that stays in the runtime's mount namespace (none in
  * linux.namespaces, or a path to berth's own) only changes root: refuse
  * everything that would mount.
  */
-int berth_spec_validate_runtime_mntns(const struct berth_spec *s, struct berth_error **err);
+int spec_validate_runtime_mntns(const struct berth_spec *s, struct berth_error **err);
 
 /* Helpers used by several modules. */
-const char *berth_ns_type_name(enum berth_ns_type t);	 /* "pid", "network", ... as in the spec */
-int berth_ns_type_from_name(const char *name);		 /* -EINVAL if unknown */
-unsigned long berth_ns_clone_flag(enum berth_ns_type t); /* CLONE_NEWPID, ... */
-const struct berth_namespace *berth_spec_find_ns(const struct berth_spec *s, enum berth_ns_type t);
-const char *berth_spec_annotation(const struct berth_spec *s, const char *key);
-const char *berth_hook_kind_name(enum berth_hook_kind k); /* "prestart", "createRuntime", ... */
+const char *ns_type_name(enum berth_ns_type t);	   /* "pid", "network", ... as in the spec */
+int ns_type_from_name(const char *name);	   /* -EINVAL if unknown */
+unsigned long ns_clone_flag(enum berth_ns_type t); /* CLONE_NEWPID, ... */
+const struct berth_namespace *spec_find_ns(const struct berth_spec *s, enum berth_ns_type t);
+const char *spec_annotation(const struct berth_spec *s, const char *key);
+const char *hook_kind_name(enum berth_hook_kind k); /* "prestart", "createRuntime", ... */
 
 /*
  * A node list as in linux.memoryPolicy.nodes and /sys/devices/system/node/online:
@@ -288,7 +287,7 @@ const char *berth_hook_kind_name(enum berth_hook_kind k); /* "prestart", "create
  * cleared first). -EINVAL on bad syntax, -ERANGE on a node beyond
  * BERTH_NUMA_MAX_NODES - 1.
  */
-int berth_node_list_parse(const char *s, uint64_t mask[BERTH_NUMA_MASK_WORDS]);
+int node_list_parse(const char *s, uint64_t mask[BERTH_NUMA_MASK_WORDS]);
 
 /* The linux.memoryPolicy mode names (flags false) or flag names berth knows; returns how many. */
-size_t berth_memory_policy_names(bool flags, const char **ret, size_t max);
+size_t memory_policy_names(bool flags, const char **ret, size_t max);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * process.terminal. berth_terminal_open() and berth_terminal_attach() run in
+ * process.terminal. terminal_open() and terminal_attach() run in
  * the process about to become the container's program (the init after
  * pivot_root, or an exec child after it entered the container's root);
  * sending the master to --console-socket and the raw-mode relay run in berth.
@@ -34,8 +34,8 @@
 #define PTY_MASTER_MAJOR 5
 #define PTMX_MINOR	 2
 
-int berth_terminal_open(const struct berth_process *p, bool relayed, int *ret_master,
-			int *ret_slave, struct berth_error **err)
+int terminal_open(const struct berth_process *p, bool relayed, int *ret_master, int *ret_slave,
+		  struct berth_error **err)
 {
 	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
@@ -127,7 +127,7 @@ static int mount_console(int slave, struct berth_error **err)
 	return 0;
 }
 
-int berth_terminal_attach(int slave, uid_t uid, bool console, struct berth_error **err)
+int terminal_attach(int slave, uid_t uid, bool console, struct berth_error **err)
 {
 	if (setsid() < 0)
 		return berth_error_set(err, errno, "terminal: setsid");
@@ -153,7 +153,7 @@ int berth_terminal_attach(int slave, uid_t uid, bool console, struct berth_error
 	return 0;
 }
 
-int berth_terminal_send_to_socket(const char *path, int master, struct berth_error **err)
+int terminal_send_to_socket(const char *path, int master, struct berth_error **err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int dfd = -EBADF;
@@ -189,7 +189,7 @@ int berth_terminal_send_to_socket(const char *path, int master, struct berth_err
 	return 0;
 }
 
-void berth_terminal_size_from_caller(struct berth_process *p)
+void terminal_size_from_caller(struct berth_process *p)
 {
 	struct winsize ws;
 	if (p->has_console_size)
@@ -229,7 +229,7 @@ static int pump_master(int master, int out_fd)
 	}
 }
 
-static int relay_loop(const struct berth_terminal_relay *r, int tty_fd)
+static int relay_loop(const struct terminal_relay *r, int tty_fd)
 {
 	char in[4096];
 	size_t in_len = 0, in_off = 0;
@@ -298,7 +298,7 @@ static int relay_loop(const struct berth_terminal_relay *r, int tty_fd)
 	}
 }
 
-int berth_terminal_relay(const struct berth_terminal_relay *r, struct berth_error **err)
+int terminal_relay(const struct terminal_relay *r, struct berth_error **err)
 {
 	int tty_fd = -1;
 	if (r->in_fd >= 0 && isatty(r->in_fd))
@@ -337,7 +337,7 @@ int berth_terminal_relay(const struct berth_terminal_relay *r, struct berth_erro
 	return 0;
 }
 
-int berth_terminal_own_stdio(uid_t uid, struct berth_error **err)
+int terminal_own_stdio(uid_t uid, struct berth_error **err)
 {
 	for (int fd = 0; fd <= 2; fd++) {
 		struct stat st;

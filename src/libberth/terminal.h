@@ -21,8 +21,8 @@
  * program's "\n" reaches berth's stdout as written. *ret_master and
  * *ret_slave are O_CLOEXEC, O_NOCTTY.
  */
-int berth_terminal_open(const struct berth_process *p, bool relayed, int *ret_master,
-			int *ret_slave, struct berth_error **err);
+int terminal_open(const struct berth_process *p, bool relayed, int *ret_master, int *ret_slave,
+		  struct berth_error **err);
 
 /*
  * Make slave the controlling terminal of a new session (setsid, TIOCSCTTY)
@@ -31,30 +31,30 @@ int berth_terminal_open(const struct berth_process *p, bool relayed, int *ret_ma
  * opened inside the current root and never through a symlink.
  * Closes slave when it is not one of 0, 1, 2.
  */
-int berth_terminal_attach(int slave, uid_t uid, bool console, struct berth_error **err);
+int terminal_attach(int slave, uid_t uid, bool console, struct berth_error **err);
 
 /*
  * Without a terminal: give the pipes and sockets among fds 0-2 (what an
  * engine hands over) to uid, as runc and crun do, so that the process can
  * reopen them (/dev/stdout). Never chowns a device or a file of the host.
  */
-int berth_terminal_own_stdio(uid_t uid, struct berth_error **err);
+int terminal_own_stdio(uid_t uid, struct berth_error **err);
 
 /*
  * Connect to the unix stream socket at path (--console-socket) and send
  * master with SCM_RIGHTS, with the payload "/dev/ptmx" as runc does: conmon
  * and containerd's shim take the fd and ignore the name. Parent process.
  */
-int berth_terminal_send_to_socket(const char *path, int master, struct berth_error **err);
+int terminal_send_to_socket(const char *path, int master, struct berth_error **err);
 
 /*
  * For a pty that will be relayed: give p the size of berth's own terminal
  * (stdin's, else stdout's) as its consoleSize unless it has one, so that the
  * program sees it from its first instruction. No terminal: unchanged.
  */
-void berth_terminal_size_from_caller(struct berth_process *p);
+void terminal_size_from_caller(struct berth_process *p);
 
-struct berth_terminal_relay {
+struct terminal_relay {
 	int master;	   /* the pty master */
 	int in_fd, out_fd; /* berth's stdin and stdout */
 	int pidfd;	   /* the process behind the pty: the relay ends when it exits */
@@ -72,4 +72,4 @@ struct berth_terminal_relay {
  * signals read from sigfd go to pid. At EOF of a stdin that is no terminal,
  * an end-of-file character is written to the pty. Returns 0 or -errno.
  */
-int berth_terminal_relay(const struct berth_terminal_relay *r, struct berth_error **err);
+int terminal_relay(const struct terminal_relay *r, struct berth_error **err);

@@ -135,7 +135,7 @@ static int validate_process(const struct berth_process *p, struct berth_error **
 
 static bool has_ns(const struct berth_spec *s, enum berth_ns_type t)
 {
-	return berth_spec_find_ns(s, t) != NULL;
+	return spec_find_ns(s, t) != NULL;
 }
 
 /* Does the sysctl name start with prefix? '/' in the name counts as '.'. */
@@ -166,7 +166,7 @@ static int validate_sysctl(const struct berth_spec *s, const char *name, const c
 	bool host = sysctl_equal(name, "kernel.hostname");
 	if (host || sysctl_equal(name, "kernel.domainname")) {
 		/* a joined uts namespace is someone else's: its names are not ours to set */
-		const struct berth_namespace *uts = berth_spec_find_ns(s, BERTH_NS_UTS);
+		const struct berth_namespace *uts = spec_find_ns(s, BERTH_NS_UTS);
 		if (!uts || uts->path)
 			return invalid(err, "linux.sysctl: \"%s\" requires a new uts namespace",
 				       name);
@@ -257,14 +257,14 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 				return invalid(
 					err,
 					"linux.namespaces[%zu].type: duplicate namespace \"%s\"", i,
-					berth_ns_type_name(ns->type));
+					ns_type_name(ns->type));
 		if (ns->path && !path_is_absolute(ns->path))
 			return invalid(
 				err, "linux.namespaces[%zu].path: \"%s\" must be an absolute path",
 				i, ns->path);
 	}
 
-	const struct berth_namespace *userns = berth_spec_find_ns(s, BERTH_NS_USER);
+	const struct berth_namespace *userns = spec_find_ns(s, BERTH_NS_USER);
 	if (!userns && l->n_uid_mappings > 0)
 		return invalid(err, "linux.uidMappings: requires a user namespace");
 	if (!userns && l->n_gid_mappings > 0)
@@ -334,12 +334,12 @@ static int validate_linux(const struct berth_spec *s, struct berth_error **err)
 	return validate_memory_policy(&l->memory_policy, err);
 }
 
-int berth_spec_validate_process(const struct berth_process *p, struct berth_error **err)
+int spec_validate_process(const struct berth_process *p, struct berth_error **err)
 {
 	return validate_process(p, err);
 }
 
-int berth_spec_validate(const struct berth_spec *s, bool need_process, struct berth_error **err)
+int spec_validate(const struct berth_spec *s, bool need_process, struct berth_error **err)
 {
 	int r;
 
@@ -387,7 +387,7 @@ int berth_spec_validate(const struct berth_spec *s, bool need_process, struct be
 	for (int k = 0; k < _BERTH_HOOK_MAX; k++)
 		for (size_t i = 0; i < s->hooks.n[k]; i++) {
 			const struct berth_hook *h = &s->hooks.list[k][i];
-			const char *kind = berth_hook_kind_name(k);
+			const char *kind = hook_kind_name(k);
 			if (!h->path)
 				return invalid(err, "hooks.%s[%zu].path: is required", kind, i);
 			if (!path_is_absolute(h->path))
@@ -403,7 +403,7 @@ int berth_spec_validate(const struct berth_spec *s, bool need_process, struct be
 	return validate_linux(s, err);
 }
 
-int berth_spec_validate_runtime_mntns(const struct berth_spec *s, struct berth_error **err)
+int spec_validate_runtime_mntns(const struct berth_spec *s, struct berth_error **err)
 {
 #define NEEDS_MNTNS                                                                       \
 	"needs a new mount namespace: in the runtime's own (linux.namespaces has no new " \
@@ -424,7 +424,7 @@ int berth_spec_validate_runtime_mntns(const struct berth_spec *s, struct berth_e
 	/* the pty would come from the image's /dev/ptmx, /dev/console is not berth's */
 	if (s->process.terminal)
 		return invalid(err, "process.terminal: " NEEDS_MNTNS);
-	if (berth_spec_annotation(s, "berth.rootfs.lower"))
+	if (spec_annotation(s, "berth.rootfs.lower"))
 		return invalid(err, "annotations[\"berth.rootfs.lower\"]: " NEEDS_MNTNS);
 	return 0;
 #undef NEEDS_MNTNS

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of berth_hooks_run() with /bin/sh scripts in a temp dir: the
+ * Unit tests of hooks_run() with /bin/sh scripts in a temp dir: the
  * state on stdin, args and env, exit 0, a non-zero status, a signal, a
  * timeout (which kills the hook's process group), a missing hook, and the
  * stop at the first failure.
@@ -67,7 +67,7 @@ static int run(struct berth_hook *h, size_t n, const char *state, struct berth_e
 	struct berth_hooks hooks = { 0 };
 	hooks.list[BERTH_HOOK_CREATE_RUNTIME] = h;
 	hooks.n[BERTH_HOOK_CREATE_RUNTIME] = n;
-	return berth_hooks_run(&hooks, BERTH_HOOK_CREATE_RUNTIME, state, err);
+	return hooks_run(&hooks, BERTH_HOOK_CREATE_RUNTIME, state, err);
 }
 
 static void want_error(int r, struct berth_error **ep, int want_r, const char *want)

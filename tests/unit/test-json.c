@@ -194,7 +194,7 @@ static void test_types(void)
 	expect_msg(&e, "c.json: o: must be an object");
 	check(json_field_kv(&p, root, "k", &kv, &nkv) == -EINVAL && nkv == 1);
 	expect_msg(&e, "c.json: k[\"b\"]: must be a string");
-	berth_kv_free(kv, nkv);
+	kv_free(kv, nkv);
 
 	check(json_field_string(&p, root, "n", &s) == 0 && !s && !e);
 	check(json_field_string(&p, root, "absent", &s) == 0 && !s && !e);

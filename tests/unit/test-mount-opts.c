@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * berth_mount_opts_parse(): mount(8) option names sorted into mount(2)
+ * mount_opts_parse(): mount(8) option names sorted into mount(2)
  * flags, propagation, mount_setattr(2) attributes and filesystem data.
  */
 #include <stdio.h>
@@ -16,7 +16,7 @@ static struct berth_mount_opts parse_v(const char *const *opts, size_t n)
 {
 	struct berth_mount_opts o;
 	struct berth_error *err = NULL;
-	check(berth_mount_opts_parse((char *const *)opts, n, &o, &err) == 0);
+	check(mount_opts_parse((char *const *)opts, n, &o, &err) == 0);
 	check(!err);
 	return o;
 }
@@ -72,25 +72,25 @@ static void test_flags(void)
 				o.flags, o.clear, o.data ?: "(null)");
 			check(!"wrong flags");
 		}
-		berth_mount_opts_done(&o);
+		mount_opts_done(&o);
 	}
 
 	/* combined, and a later option wins */
 	struct berth_mount_opts o = parse("nosuid", "noexec", "nodev", "ro");
 	check(o.flags == (MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY) && o.clear == 0);
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 
 	o = parse("ro", "rw");
 	check(!(o.flags & MS_RDONLY) && (o.clear & MS_RDONLY));
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 
 	o = parse("rw", "ro");
 	check((o.flags & MS_RDONLY) && !(o.clear & MS_RDONLY));
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 
 	o = parse("bind", "rbind");
 	check(o.flags == (MS_BIND | MS_REC));
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 }
 
 static void test_propagation(void)
@@ -109,11 +109,11 @@ static void test_propagation(void)
 		check(o.propagation == cases[i].p);
 		/* propagation is never mixed into the mount flags */
 		check(o.flags == 0 && !o.data);
-		berth_mount_opts_done(&o);
+		mount_opts_done(&o);
 	}
 	struct berth_mount_opts o = parse("rbind", "rprivate", "ro");
 	check(o.flags == (MS_BIND | MS_REC | MS_RDONLY) && o.propagation == (MS_PRIVATE | MS_REC));
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 }
 
 static void test_attrs(void)
@@ -150,17 +150,17 @@ static void test_attrs(void)
 				(unsigned long long)o.attr_set, (unsigned long long)o.attr_clr);
 			check(!"wrong attrs");
 		}
-		berth_mount_opts_done(&o);
+		mount_opts_done(&o);
 	}
 
 	struct berth_mount_opts o = parse("rro", "rrw");
 	check(o.attr_set == 0 && o.attr_clr == MOUNT_ATTR_RDONLY);
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 
 	o = parse("rnoatime", "rstrictatime", "rnosuid", "rro");
 	check(o.attr_set == (MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_NOSUID | MOUNT_ATTR_RDONLY));
 	check(o.attr_clr == MOUNT_ATTR__ATIME);
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 }
 
 static void test_data_and_specials(void)
@@ -168,35 +168,35 @@ static void test_data_and_specials(void)
 	struct berth_mount_opts o = parse("nosuid", "mode=755", "strictatime", "size=65536k");
 	check(o.flags == (MS_NOSUID | MS_STRICTATIME));
 	check(o.data && streq(o.data, "mode=755,size=65536k"));
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 	check(!o.data);
 
 	o = parse("newinstance", "ptmxmode=0666", "mode=0620", "gid=5");
 	check(o.flags == 0 && streq(o.data, "newinstance,ptmxmode=0666,mode=0620,gid=5"));
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 
 	o = parse("tmpcopyup", "mode=1777");
 	check(o.tmpcopyup && streq(o.data, "mode=1777"));
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 
 	o = parse("idmap");
 	check(o.idmap && !o.ridmap && !o.data);
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 
 	o = parse("ridmap");
 	check(o.ridmap && !o.data);
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 
 	/* no options at all */
 	struct berth_error *err = NULL;
-	check(berth_mount_opts_parse(NULL, 0, &o, &err) == 0 && !err);
+	check(mount_opts_parse(NULL, 0, &o, &err) == 0 && !err);
 	check(o.flags == 0 && o.clear == 0 && !o.data && !o.tmpcopyup);
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 
 	/* unknown options are never an error: they are the filesystem's business */
 	o = parse("lowerdir=/a:/b", "upperdir=/u", "workdir=/w", "x-foo");
 	check(streq(o.data, "lowerdir=/a:/b,upperdir=/u,workdir=/w,x-foo"));
-	berth_mount_opts_done(&o);
+	mount_opts_done(&o);
 }
 
 int main(void)

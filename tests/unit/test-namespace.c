@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of berth_ns_plan(): which namespaces are new (CLONE_NEW* flags)
+ * Unit tests of ns_plan(): which namespaces are new (CLONE_NEW* flags)
  * and which are joined (an fd of the right type), and the refusals.
  */
 #include <errno.h>
@@ -24,25 +24,24 @@ static bool same_file(int fd, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
-static int plan(struct berth_namespace *ns, size_t n, struct berth_ns_plan *ret,
-		struct berth_error **err)
+static int plan(struct berth_namespace *ns, size_t n, struct ns_plan *ret, struct berth_error **err)
 {
 	struct berth_spec s = { 0 };
 	s.linux_.namespaces = ns;
 	s.linux_.n_namespaces = n;
-	return berth_ns_plan(&s, ret, err);
+	return ns_plan(&s, ret, err);
 }
 
 static void test_none(void)
 {
-	struct berth_ns_plan p;
+	struct ns_plan p;
 	struct berth_error *e = NULL;
 	check(plan(NULL, 0, &p, &e) == 0 && !e);
 	check(p.new_flags == 0);
 	check(!p.any_join);
 	for (int i = 0; i < _BERTH_NS_MAX; i++)
 		check(p.join_fd[i] == -EBADF);
-	berth_ns_plan_done(&p);
+	ns_plan_done(&p);
 }
 
 static void test_all_new(void)
@@ -52,7 +51,7 @@ static void test_all_new(void)
 		{ BERTH_NS_IPC, NULL },	   { BERTH_NS_UTS, NULL },  { BERTH_NS_USER, NULL },
 		{ BERTH_NS_CGROUP, NULL }, { BERTH_NS_TIME, NULL },
 	};
-	struct berth_ns_plan p;
+	struct ns_plan p;
 	struct berth_error *e = NULL;
 	check(plan(ns, 8, &p, &e) == 0 && !e);
 	check(p.new_flags ==
@@ -61,7 +60,7 @@ static void test_all_new(void)
 	check(!p.any_join);
 	for (int i = 0; i < _BERTH_NS_MAX; i++)
 		check(p.join_fd[i] == -EBADF);
-	berth_ns_plan_done(&p);
+	ns_plan_done(&p);
 }
 
 /* New mount and pid namespaces, joined network and uts ones: only the new get a flag. */
@@ -73,7 +72,7 @@ static void test_mixed(void)
 		{ BERTH_NS_PID, NULL },
 		{ BERTH_NS_UTS, (char *)"/proc/self/ns/uts" },
 	};
-	struct berth_ns_plan p;
+	struct ns_plan p;
 	struct berth_error *e = NULL;
 	check(plan(ns, 4, &p, &e) == 0 && !e);
 	check(p.new_flags == (unsigned long)(CLONE_NEWNS | CLONE_NEWPID));
@@ -83,12 +82,12 @@ static void test_mixed(void)
 	check(p.join_fd[BERTH_NS_UTS] >= 0 &&
 	      same_file(p.join_fd[BERTH_NS_UTS], "/proc/self/ns/uts"));
 	check(fcntl(p.join_fd[BERTH_NS_NET], F_GETFD) == FD_CLOEXEC);
-	check(berth_ns_is_own(p.join_fd[BERTH_NS_NET], BERTH_NS_NET));
+	check(ns_is_own(p.join_fd[BERTH_NS_NET], BERTH_NS_NET));
 	check(p.join_fd[BERTH_NS_MNT] == -EBADF && p.join_fd[BERTH_NS_PID] == -EBADF);
 	check(p.join_fd[BERTH_NS_IPC] == -EBADF && p.join_fd[BERTH_NS_USER] == -EBADF);
 
 	int fd = p.join_fd[BERTH_NS_NET];
-	berth_ns_plan_done(&p);
+	ns_plan_done(&p);
 	/* done closes the fds and resets them */
 	check(fcntl(fd, F_GETFD) < 0 && errno == EBADF);
 	check(p.join_fd[BERTH_NS_NET] == -EBADF && p.join_fd[BERTH_NS_UTS] == -EBADF);
@@ -105,7 +104,7 @@ static void test_wrong_type(void)
 		{ BERTH_NS_UTS, (char *)"/proc/self/ns/uts" },
 		{ BERTH_NS_IPC, (char *)"/proc/self/ns/net" },
 	};
-	struct berth_ns_plan p = { .new_flags = 12345 };
+	struct ns_plan p = { .new_flags = 12345 };
 	struct berth_error *e = NULL;
 	int r = plan(ns, 2, &p, &e);
 	check(r == -EINVAL && e);
@@ -124,7 +123,7 @@ static void test_missing_path(void)
 		{ BERTH_NS_PID, NULL },
 		{ BERTH_NS_NET, (char *)"/nonexistent/berth-test/ns" },
 	};
-	struct berth_ns_plan p;
+	struct ns_plan p;
 	struct berth_error *e = NULL;
 	int r = plan(ns, 2, &p, &e);
 	check(r == -ENOENT && e);
@@ -147,14 +146,14 @@ static void test_write_id_map(void)
 		{ .container_id = 0, .host_id = 100000, .size = 65536 },
 		{ .container_id = 65536, .host_id = 4294967294U, .size = 1 },
 	};
-	check(berth_ns_write_id_map(dfd, "uid_map", m, 2) == 0);
+	check(ns_write_id_map(dfd, "uid_map", m, 2) == 0);
 	char buf[256] = { 0 };
 	fd = openat(dfd, "uid_map", O_RDONLY | O_CLOEXEC);
 	check(fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0);
 	close(fd);
 	check(strcmp(buf, "0 100000 65536\n65536 4294967294 1\n") == 0);
 	/* the file must exist: the kernel's, never one made here */
-	check(berth_ns_write_id_map(dfd, "gid_map", m, 1) == -ENOENT);
+	check(ns_write_id_map(dfd, "gid_map", m, 1) == -ENOENT);
 	check(unlinkat(dfd, "uid_map", 0) == 0);
 	close(dfd);
 	check(rmdir(dir) == 0);

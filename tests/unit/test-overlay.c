@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of berth_overlay_prepare(): how the berth.rootfs.* annotations
+ * Unit tests of overlay_prepare(): how the berth.rootfs.* annotations
  * become the overlay's lowerdir/upperdir/workdir (or a bind of one layer), and
  * which combinations are refused; and the ephemeral layer's make_dirs/remove.
  */
@@ -47,7 +47,7 @@ static int prepare(const char *lower, const char *upper, const char *work, bool 
 		s.linux_.namespaces = &ns;
 		s.linux_.n_namespaces = 1;
 	}
-	return berth_overlay_prepare(&s, tmp, ret, err);
+	return overlay_prepare(&s, tmp, ret, err);
 }
 
 static struct berth_overlay *ok(const char *lower, const char *upper, const char *work,
@@ -114,7 +114,7 @@ static void test_single_readonly(void)
 	check(is_under_tmp(o->bind_source, "l1", NULL));
 	check(is_under_tmp(o->lowerdir, "l1", NULL));
 	check(!o->upperdir && !o->workdir && !o->ephemeral);
-	berth_overlay_free(o);
+	overlay_free(o);
 }
 
 /* Two layers, top first, relative and absolute; no upper: read-only overlay. */
@@ -125,11 +125,11 @@ static void test_two_readonly(void)
 	struct berth_overlay *o = ok(lower, NULL, NULL, true, false);
 	check(is_under_tmp(o->lowerdir, "l1", "l2"));
 	check(!o->bind_source && !o->upperdir && !o->workdir && !o->ephemeral);
-	berth_overlay_free(o);
+	overlay_free(o);
 	/* empty elements of the list are skipped */
 	o = ok("::l2::l1:", NULL, NULL, true, false);
 	check(is_under_tmp(o->lowerdir, "l2", "l1"));
-	berth_overlay_free(o);
+	overlay_free(o);
 }
 
 /* A writable rootfs without upper: an ephemeral layer in the state dir (no bind). */
@@ -141,7 +141,7 @@ static void test_ephemeral(void)
 	int state_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	check(state_fd >= 0);
 	struct berth_error *e = NULL;
-	check(berth_overlay_make_dirs(o, state_fd, &e) == 0 && !e);
+	check(overlay_make_dirs(o, state_fd, &e) == 0 && !e);
 	check(is_under_tmp(o->upperdir, "overlay/upper", NULL));
 	check(is_under_tmp(o->workdir, "overlay/work", NULL));
 	struct stat st;
@@ -151,9 +151,9 @@ static void test_ephemeral(void)
 	free(o->upperdir);
 	free(o->workdir);
 	o->upperdir = o->workdir = NULL;
-	check(berth_overlay_make_dirs(o, state_fd, &e) == -EEXIST && e);
+	check(overlay_make_dirs(o, state_fd, &e) == -EEXIST && e);
 	berth_error_free(e);
-	berth_overlay_free(o);
+	overlay_free(o);
 
 	/* remove takes it all, files included; then absent is 0 */
 	char f[2 * PATH_MAX];
@@ -161,17 +161,17 @@ static void test_ephemeral(void)
 	int fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	check(fd >= 0);
 	close(fd);
-	check(berth_overlay_remove(state_fd) == 0);
+	check(overlay_remove(state_fd) == 0);
 	snprintf(f, sizeof(f), "%s/overlay", tmp);
 	check(access(f, F_OK) < 0 && errno == ENOENT);
-	check(berth_overlay_remove(state_fd) == 0);
+	check(overlay_remove(state_fd) == 0);
 	close(state_fd);
 
 	/* not ephemeral: make_dirs makes nothing */
 	o = ok("l1", NULL, NULL, true, false);
-	check(berth_overlay_make_dirs(o, -1, &e) == 0);
-	berth_overlay_free(o);
-	check(berth_overlay_make_dirs(NULL, -1, &e) == 0);
+	check(overlay_make_dirs(o, -1, &e) == 0);
+	overlay_free(o);
+	check(overlay_make_dirs(NULL, -1, &e) == 0);
 }
 
 /* The ephemeral layer is out of reach of a user namespace's root. */
@@ -180,10 +180,10 @@ static void test_userns(void)
 	refused("l1", NULL, NULL, false, true, -ENOTSUP, "with a user namespace");
 	struct berth_overlay *o = ok("l1", NULL, NULL, true, true);
 	check(o && o->bind_source);
-	berth_overlay_free(o);
+	overlay_free(o);
 	o = ok("l1", "up", NULL, false, true);
 	check(o && o->upperdir);
-	berth_overlay_free(o);
+	overlay_free(o);
 }
 
 /* upper without work: work is made as the sibling "<upper>.work". */
@@ -196,12 +196,12 @@ static void test_upper(void)
 	check(!o->bind_source && !o->ephemeral);
 	struct stat st;
 	check(stat(o->workdir, &st) == 0 && S_ISDIR(st.st_mode));
-	berth_overlay_free(o);
+	overlay_free(o);
 
 	o = ok("l1", "up", "wk", false, false);
 	check(is_under_tmp(o->upperdir, "up", NULL));
 	check(is_under_tmp(o->workdir, "wk", NULL));
-	berth_overlay_free(o);
+	overlay_free(o);
 }
 
 /* ':' and '\' in a layer's real path are escaped for overlayfs; symlinks resolved. */
@@ -213,7 +213,7 @@ static void test_escaping(void)
 	check(symlink("we\\ird", p) == 0);
 	struct berth_overlay *o = ok("link:l1", NULL, NULL, true, false);
 	check(is_under_tmp(o->lowerdir, "we\\\\ird", "l1"));
-	berth_overlay_free(o);
+	overlay_free(o);
 }
 
 static void test_refused_layers(void)

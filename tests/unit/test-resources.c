@@ -16,7 +16,7 @@ static struct berth_resources *parse_ok(const char *json)
 {
 	struct berth_resources *r = NULL;
 	struct berth_error *e = NULL;
-	int rc = berth_resources_parse(json, strlen(json), "resources", &r, &e);
+	int rc = resources_parse(json, strlen(json), "resources", &r, &e);
 	if (rc < 0)
 		fprintf(stderr, "unexpected error for %s: %s\n", json, e->msg);
 	check(rc == 0 && r && !e);
@@ -28,7 +28,7 @@ static void parse_err(const char *json, const char *want)
 {
 	struct berth_resources *r = NULL;
 	struct berth_error *e = NULL;
-	int rc = berth_resources_parse(json, strlen(json), "resources", &r, &e);
+	int rc = resources_parse(json, strlen(json), "resources", &r, &e);
 	if (rc != -EINVAL || r || !e || !strstr(e->msg, want)) {
 		fprintf(stderr, "%.200s: want \"%s\", got \"%s\"\n", json, want,
 			e ? e->msg : "success");
@@ -40,13 +40,13 @@ static void parse_err(const char *json, const char *want)
 static void test_empty(void)
 {
 	struct berth_resources *r = NULL;
-	check(berth_resources_parse(NULL, 0, "x", &r, NULL) == 0 && r);
+	check(resources_parse(NULL, 0, "x", &r, NULL) == 0 && r);
 	check(!r->memory.has_limit && !r->pids.has_limit && !r->has_devices && r->n_unified == 0);
-	berth_resources_free(r);
+	resources_free(r);
 	r = parse_ok("{}");
 	check(!r->cpu.has_shares && !r->cpu.cpus);
-	berth_resources_free(r);
-	berth_resources_free(NULL);
+	resources_free(r);
+	resources_free(NULL);
 }
 
 static void test_full(void)
@@ -90,7 +90,7 @@ static void test_full(void)
 	check(r->devices[0].read && r->devices[0].write && r->devices[0].mknod);
 	check(r->devices[1].type == 'c' && r->devices[1].minor == 3 && !r->devices[1].mknod);
 	check(r->devices[2].type == 'b' && r->devices[2].major == 8 && r->devices[2].minor == -1);
-	berth_resources_free(r);
+	resources_free(r);
 }
 
 /* What docker update sends: zeros are the fields it leaves alone. */
@@ -105,10 +105,10 @@ static void test_zero_is_unset(void)
 	check(!r->memory.has_reservation && !r->memory.has_kernel);
 	check(r->cpu.has_shares && !r->cpu.has_quota && !r->cpu.has_period);
 	check(!r->pids.has_limit && !r->block_io.has_weight);
-	berth_resources_free(r);
+	resources_free(r);
 	r = parse_ok("{\"memory\":null,\"cpu\":{\"cpus\":\"\"}}");
 	check(!r->cpu.cpus);
-	berth_resources_free(r);
+	resources_free(r);
 }
 
 static void test_errors(void)
@@ -179,11 +179,11 @@ static void test_errors(void)
 
 static void test_conversions(void)
 {
-	check(berth_cpu_shares_to_weight(0) == 0);
-	check(berth_cpu_shares_to_weight(2) == 1);
-	check(berth_cpu_shares_to_weight(1024) == 39);
-	check(berth_cpu_shares_to_weight(262144) == 10000);
-	check(berth_cpu_shares_to_weight(UINT64_MAX) == 10000);
+	check(cpu_shares_to_weight(0) == 0);
+	check(cpu_shares_to_weight(2) == 1);
+	check(cpu_shares_to_weight(1024) == 39);
+	check(cpu_shares_to_weight(262144) == 10000);
+	check(cpu_shares_to_weight(UINT64_MAX) == 10000);
 }
 
 static void test_network(void)
@@ -197,7 +197,7 @@ static void test_network(void)
 	check(r->network.priorities[0].priority == 5);
 	check(strcmp(r->network.priorities[1].name, "lo") == 0);
 	check(r->network.priorities[1].priority == 2);
-	berth_resources_free(r);
+	resources_free(r);
 	parse_err("{\"network\":{\"priorities\":[{\"name\":\"eth0 1\",\"priority\":1}]}}",
 		  "resources.network.priorities[0]: name: must be a network interface name");
 	parse_err("{\"network\":{\"priorities\":[{\"name\":\"eth0\"}]}}",
@@ -212,10 +212,10 @@ static void test_duplicates_and_null(void)
 {
 	struct berth_resources *r = parse_ok("{\"memory\":{\"limit\":1,\"limit\":2}}");
 	check(r->memory.has_limit && r->memory.limit == 2);
-	berth_resources_free(r);
+	resources_free(r);
 	r = parse_ok("{\"pids\":{\"limit\":5},\"pids\":null,\"cpu\":null}");
 	check(!r->pids.has_limit && !r->cpu.has_shares);
-	berth_resources_free(r);
+	resources_free(r);
 }
 
 int main(void)

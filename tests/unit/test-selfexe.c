@@ -40,14 +40,14 @@ static void test_round_trip(void)
 	x.seg[2] = (struct berth_selfexe_segment){ UINTPTR_MAX - 0x1fff, UINTPTR_MAX - 0xfff,
 						   UINT64_C(0xfffffffffffff000),
 						   PROT_READ | PROT_WRITE, true };
-	char *t = berth_selfexe_encode(&x);
+	char *t = selfexe_encode(&x);
 	check(t);
 	/* one line per segment, hex addresses */
 	static const char head[] = "55550000 55551000 0 1 0\n55551000 55560000 1000 5 0\n";
 	check(strncmp(t, head, strlen(head)) == 0);
 
 	struct berth_selfexe y = { .fd = 42 };
-	check(berth_selfexe_decode(t, &y) == 0);
+	check(selfexe_decode(t, &y) == 0);
 	check(y.fd == 42); /* left alone */
 	check(same_segments(&x, &y));
 	free(t);
@@ -57,16 +57,16 @@ static void test_round_trip(void)
 	for (size_t i = 0; i < x.n; i++)
 		x.seg[i] = (struct berth_selfexe_segment){ 0x1000 * (i + 1), 0x1000 * (i + 2),
 							   0x100 * i, (int)(i % 8), i % 2 == 1 };
-	t = berth_selfexe_encode(&x);
+	t = selfexe_encode(&x);
 	check(t);
 	memset(&y, 0, sizeof(y));
-	check(berth_selfexe_decode(t, &y) == 0);
+	check(selfexe_decode(t, &y) == 0);
 	check(y.n == BERTH_SELFEXE_MAX_SEGMENTS);
 	check(same_segments(&x, &y));
 	free(t);
 
 	/* no final newline is fine */
-	check(berth_selfexe_decode("1000 2000 0 5 1", &y) == 0);
+	check(selfexe_decode("1000 2000 0 5 1", &y) == 0);
 	check(y.n == 1 && y.seg[0].start == 0x1000 && y.seg[0].end == 0x2000 &&
 	      y.seg[0].prot == 5 && y.seg[0].written);
 }
@@ -87,7 +87,7 @@ static void test_malformed(void)
 		"1000 2000 0 5 0 junk\n",		/* junk after the fields */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int r = berth_selfexe_decode(bad[i], &y);
+		int r = selfexe_decode(bad[i], &y);
 		if (r != -EBADMSG) {
 			fprintf(stderr, "decode(\"%s\"): want -EBADMSG, got %d\n", bad[i], r);
 			exit(1);
@@ -100,7 +100,7 @@ static void test_malformed(void)
 	for (int i = 0; i <= BERTH_SELFEXE_MAX_SEGMENTS; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "%x %x 0 5 0\n",
 					0x1000 * (i + 1), 0x1000 * (i + 2));
-	check(berth_selfexe_decode(text, &y) == -E2BIG);
+	check(selfexe_decode(text, &y) == -E2BIG);
 }
 
 /* prepare() on this very test: a sealed copy of the file, same_segments() inside an executable segment. */
@@ -108,7 +108,7 @@ static void test_prepare(void)
 {
 	struct berth_selfexe x;
 	struct berth_error *e = NULL;
-	int r = berth_selfexe_prepare(&x, &e);
+	int r = selfexe_prepare(&x, &e);
 	if (r < 0) {
 		fprintf(stderr, "prepare: %s\n", e ? e->msg : "?");
 		exit(1);
@@ -131,13 +131,13 @@ static void test_prepare(void)
 	}
 	check(found);
 
-	char *t = berth_selfexe_encode(&x);
+	char *t = selfexe_encode(&x);
 	struct berth_selfexe y;
-	check(t && berth_selfexe_decode(t, &y) == 0);
+	check(t && selfexe_decode(t, &y) == 0);
 	check(same_segments(&x, &y));
 	free(t);
 	close(x.fd);
-	check(!berth_selfexe_detached());
+	check(!selfexe_detached());
 }
 
 int main(void)

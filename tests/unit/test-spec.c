@@ -109,7 +109,7 @@ static struct berth_spec *parse_ok(const char *json)
 {
 	struct berth_spec *s = NULL;
 	struct berth_error *e = NULL;
-	int r = berth_spec_parse(json, strlen(json), &s, &e);
+	int r = spec_parse(json, strlen(json), &s, &e);
 	if (r < 0) {
 		fprintf(stderr, "unexpected error for %s\n  %s\n", json, e ? e->msg : "(none)");
 		exit(1);
@@ -124,7 +124,7 @@ static void parse_fails(const char *json, size_t len, const char *msg)
 {
 	struct berth_spec *s = NULL;
 	struct berth_error *e = NULL;
-	int r = berth_spec_parse(json, len, &s, &e);
+	int r = spec_parse(json, len, &s, &e);
 	if (r >= 0 || !e || !streq(e->msg, msg)) {
 		fprintf(stderr, "input:    %.*s\nexpected: %s\ngot:      r=%d %s\n",
 			(int)MIN(len, 300), json, msg, r, e ? e->msg : "(no error)");
@@ -154,10 +154,10 @@ static void test_full(void)
 {
 	size_t len;
 	_cleanup_free_ char *text = read_data("full-config.json", &len);
-	_cleanup_(berth_spec_freep) struct berth_spec *s = NULL;
+	_cleanup_(spec_freep) struct berth_spec *s = NULL;
 	struct berth_error *e = NULL;
 
-	check(berth_spec_parse(text, len, &s, &e) == 0);
+	check(spec_parse(text, len, &s, &e) == 0);
 	check(!e);
 
 	check(streq(s->oci_version, "1.2.0"));
@@ -237,9 +237,9 @@ static void test_full(void)
 	check(streq(h->list[BERTH_HOOK_POSTSTOP][0].path, "/usr/bin/cleanup"));
 
 	check(s->n_annotations == 2);
-	check(streq(berth_spec_annotation(s, "org.example.key"), "value"));
-	check(streq(berth_spec_annotation(s, "empty"), ""));
-	check(berth_spec_annotation(s, "missing") == NULL);
+	check(streq(spec_annotation(s, "org.example.key"), "value"));
+	check(streq(spec_annotation(s, "empty"), ""));
+	check(spec_annotation(s, "missing") == NULL);
 
 	const struct berth_linux *l = &s->linux_;
 	check(s->has_linux);
@@ -249,7 +249,7 @@ static void test_full(void)
 	      streq(l->namespaces[1].path, "/run/netns/x"));
 	check(l->namespaces[6].type == BERTH_NS_CGROUP && !l->namespaces[6].path); /* "" */
 	check(l->namespaces[7].type == BERTH_NS_TIME);
-	check(berth_spec_find_ns(s, BERTH_NS_NET) == &l->namespaces[1]);
+	check(spec_find_ns(s, BERTH_NS_NET) == &l->namespaces[1]);
 	check(l->n_uid_mappings == 2 && l->uid_mappings[1].container_id == 1);
 	check(l->uid_mappings[1].host_id == 100000 && l->uid_mappings[1].size == 65536);
 	check(l->n_gid_mappings == 1 && l->gid_mappings[0].host_id == 1000);
@@ -293,24 +293,24 @@ static void test_full(void)
 	 * range) mean "unchanged" to the kernel: validation refuses them. Without
 	 * them, the full config is valid.
 	 */
-	check(berth_spec_validate(s, true, &e) == -EINVAL);
+	check(spec_validate(s, true, &e) == -EINVAL);
 	check(streq(e->msg, "config.json: process.user.gid: 4294967295 is not a valid gid"));
 	berth_error_free(e);
 	e = NULL;
 	s->process.user.gid = 1000;
-	check(berth_spec_validate(s, true, &e) == -EINVAL);
+	check(spec_validate(s, true, &e) == -EINVAL);
 	check(streq(e->msg, "config.json: mounts[1].gidMappings[0]: hostID 200000 and size "
 			    "4294967295 reach 4295167294, which is not a valid gid"));
 	berth_error_free(e);
 	e = NULL;
 	s->mounts[1].gid_mappings[0].size = 65536;
-	check(berth_spec_validate(s, true, &e) == 0);
+	check(spec_validate(s, true, &e) == 0);
 	check(!e);
 }
 
 static void test_minimal(void)
 {
-	_cleanup_(berth_spec_freep) struct berth_spec *s =
+	_cleanup_(spec_freep) struct berth_spec *s =
 		parse_ok("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"r\"},"
 			 "\"process\":{\"cwd\":\"/\",\"args\":[\"sh\"]},\"x\":{\"y\":[1,2]}}");
 	check(s->has_process && !s->has_linux);
@@ -322,13 +322,13 @@ static void test_minimal(void)
 	check(!s->process.has_oom_score_adj && !s->process.has_console_size);
 	check(!s->linux_.resources.text && !s->linux_.seccomp.text);
 	check(!s->hostname && s->n_mounts == 0);
-	check(berth_spec_find_ns(s, BERTH_NS_PID) == NULL);
+	check(spec_find_ns(s, BERTH_NS_PID) == NULL);
 
-	_cleanup_(berth_spec_freep) struct berth_spec *empty = parse_ok("{}");
+	_cleanup_(spec_freep) struct berth_spec *empty = parse_ok("{}");
 	check(!empty->oci_version && !empty->root_path && !empty->has_process);
 
 	/* null counts as absent; empty arrays and objects are fine */
-	_cleanup_(berth_spec_freep) struct berth_spec *n = parse_ok(
+	_cleanup_(spec_freep) struct berth_spec *n = parse_ok(
 		"{\"ociVersion\":null,\"mounts\":[],\"process\":{\"args\":[],\"env\":null,"
 		"\"capabilities\":{\"bounding\":[]},\"rlimits\":[]},\"linux\":{\"namespaces\":[],"
 		"\"sysctl\":{},\"resources\":{}},\"annotations\":{},\"hooks\":{}}");
@@ -338,12 +338,12 @@ static void test_minimal(void)
 	check(streq(n->linux_.resources.text, "{}"));
 
 	/* comments are allowed (as yajl_tree_parse does); last duplicate key wins */
-	_cleanup_(berth_spec_freep) struct berth_spec *c =
+	_cleanup_(spec_freep) struct berth_spec *c =
 		parse_ok("/* hi */ {\"hostname\":\"a\", // x\n \"hostname\":\"b\"}");
 	check(streq(c->hostname, "b"));
 
 	/* negative values where allowed, numbers with signs at the limits */
-	_cleanup_(berth_spec_freep) struct berth_spec *neg = parse_ok(
+	_cleanup_(spec_freep) struct berth_spec *neg = parse_ok(
 		"{\"process\":{\"oomScoreAdj\":-1000,\"scheduler\":{\"policy\":\"SCHED_OTHER\","
 		"\"nice\":-20,\"priority\":-2147483648}},\"linux\":{\"devices\":[{\"type\":\"c\","
 		"\"path\":\"/dev/x\",\"major\":-1,\"minor\":-9223372036854775808}]}}");
@@ -366,7 +366,7 @@ static void test_minimal(void)
 			 "{\"process\":{\"rlimits\":[{\"type\":\"RLIMIT_%s\",\"soft\":1,\"hard\":2}"
 			 "]}}",
 			 rl[i]);
-		_cleanup_(berth_spec_freep) struct berth_spec *x = parse_ok(buf);
+		_cleanup_(spec_freep) struct berth_spec *x = parse_ok(buf);
 		check(x->process.rlimits[0].resource == rlv[i]);
 	}
 	static const char *const pol[] = {
@@ -379,10 +379,10 @@ static void test_minimal(void)
 		char buf[256];
 		snprintf(buf, sizeof(buf),
 			 "{\"process\":{\"scheduler\":{\"policy\":\"SCHED_%s\"}}}", pol[i]);
-		_cleanup_(berth_spec_freep) struct berth_spec *x = parse_ok(buf);
+		_cleanup_(spec_freep) struct berth_spec *x = parse_ok(buf);
 		check(x->process.scheduler.policy_value == polv[i]);
 	}
-	_cleanup_(berth_spec_freep) struct berth_spec *fl = parse_ok(
+	_cleanup_(spec_freep) struct berth_spec *fl = parse_ok(
 		"{\"process\":{\"scheduler\":{\"policy\":\"SCHED_FIFO\",\"flags\":["
 		"\"SCHED_FLAG_RESET_ON_FORK\",\"SCHED_FLAG_RECLAIM\",\"SCHED_FLAG_DL_OVERRUN\","
 		"\"SCHED_FLAG_KEEP_POLICY\",\"SCHED_FLAG_KEEP_PARAMS\",\"SCHED_FLAG_UTIL_CLAMP_"
@@ -579,7 +579,7 @@ static void test_syntax_errors(void)
 	FAILS("{\"process\":{\"user\":{\"uid\":"
 	      "99999999999999999999999999999999999999999999999999999999999999999}}}",
 	      "config.json: process.user.uid: must be an unsigned 32-bit integer");
-	_cleanup_(berth_spec_freep) struct berth_spec *s =
+	_cleanup_(spec_freep) struct berth_spec *s =
 		parse_ok("{\"linux\":{\"resources\":{\"x\":99999999999999999999999999}}}");
 	check(streq(s->linux_.resources.text, "{\"x\":99999999999999999999999999}"));
 }
@@ -595,7 +595,7 @@ static void test_load(void)
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 
 	/* missing file: names the path, with strerror */
-	check(berth_spec_load(path, &s, &e) == -ENOENT);
+	check(spec_load(path, &s, &e) == -ENOENT);
 	check(!s && e);
 	char want[512];
 	snprintf(want, sizeof(want), "read '%s': %s", path, strerror(ENOENT));
@@ -609,9 +609,9 @@ static void test_load(void)
 	check(fd >= 0);
 	check(write_all(fd, good, strlen(good)) == 0);
 	check(close(fd) == 0);
-	check(berth_spec_load(path, &s, &e) == 0);
+	check(spec_load(path, &s, &e) == 0);
 	check(s && !e && streq(s->root_path, "rootfs"));
-	berth_spec_free(s);
+	spec_free(s);
 	s = NULL;
 
 	/* exactly the limit is read (and fails as JSON), one byte more is refused unread */
@@ -619,23 +619,23 @@ static void test_load(void)
 	check(fd >= 0);
 	check(ftruncate(fd, BERTH_SPEC_MAX_SIZE) == 0);
 	check(close(fd) == 0);
-	check(berth_spec_load(path, &s, &e) == -EINVAL);
+	check(spec_load(path, &s, &e) == -EINVAL);
 	check(strstr(e->msg, "config.json: invalid JSON at line 1, column 1: "));
 	berth_error_free(e);
 	e = NULL;
 	check(truncate(path, BERTH_SPEC_MAX_SIZE + 1) == 0);
-	check(berth_spec_load(path, &s, &e) == -EFBIG);
+	check(spec_load(path, &s, &e) == -EFBIG);
 	check(!s && streq(e->msg, "config.json: file is larger than 16 MiB"));
 	berth_error_free(e);
 	e = NULL;
 
 	/* the parser refuses over-long text too */
-	check(berth_spec_parse("{}", BERTH_SPEC_MAX_SIZE + 1, &s, &e) == -EFBIG);
+	check(spec_parse("{}", BERTH_SPEC_MAX_SIZE + 1, &s, &e) == -EFBIG);
 	berth_error_free(e);
 	e = NULL;
 
 	/* a directory is not a file */
-	check(berth_spec_load(dir, &s, &e) < 0 && e);
+	check(spec_load(dir, &s, &e) < 0 && e);
 	berth_error_free(e);
 
 	check(unlink(path) == 0);
@@ -651,23 +651,23 @@ static void test_helpers(void)
 					       CLONE_NEWCGROUP, 0x80 };
 	check(ELEMENTSOF(names) == _BERTH_NS_MAX);
 	for (int i = 0; i < _BERTH_NS_MAX; i++) {
-		check(streq(berth_ns_type_name(i), names[i]));
-		check(berth_ns_type_from_name(names[i]) == i);
-		check(berth_ns_clone_flag(i) == flags[i]);
+		check(streq(ns_type_name(i), names[i]));
+		check(ns_type_from_name(names[i]) == i);
+		check(ns_clone_flag(i) == flags[i]);
 	}
-	check(berth_ns_type_from_name("net") == -EINVAL);
-	check(berth_ns_type_from_name(NULL) == -EINVAL);
-	check(berth_ns_type_name(_BERTH_NS_MAX) == NULL);
+	check(ns_type_from_name("net") == -EINVAL);
+	check(ns_type_from_name(NULL) == -EINVAL);
+	check(ns_type_name(_BERTH_NS_MAX) == NULL);
 
 	static const char *const hooks[] = { "prestart",       "createRuntime", "createContainer",
 					     "startContainer", "poststart",	"poststop" };
 	for (int i = 0; i < _BERTH_HOOK_MAX; i++)
-		check(streq(berth_hook_kind_name(i), hooks[i]));
-	check(berth_hook_kind_name(_BERTH_HOOK_MAX) == NULL);
+		check(streq(hook_kind_name(i), hooks[i]));
+	check(hook_kind_name(_BERTH_HOOK_MAX) == NULL);
 
-	berth_spec_free(NULL);
-	check(berth_spec_annotation(NULL, "x") == NULL);
-	check(berth_spec_find_ns(NULL, BERTH_NS_PID) == NULL);
+	spec_free(NULL);
+	check(spec_annotation(NULL, "x") == NULL);
+	check(spec_find_ns(NULL, BERTH_NS_PID) == NULL);
 }
 
 static bool node_set(const uint64_t *m, unsigned n)
@@ -679,19 +679,19 @@ static void test_node_list(void)
 {
 	uint64_t m[BERTH_NUMA_MASK_WORDS];
 
-	check(berth_node_list_parse("0-3,7,1023,4095", m) == 0);
+	check(node_list_parse("0-3,7,1023,4095", m) == 0);
 	for (unsigned n = 0; n < BERTH_NUMA_MAX_NODES; n++)
 		check(node_set(m, n) == (n <= 3 || n == 7 || n == 1023 || n == 4095));
 	/* as sysfs writes it, and empty */
-	check(berth_node_list_parse("0\n", m) == 0 && m[0] == 1);
-	check(berth_node_list_parse("", m) == 0 && m[0] == 0);
-	check(berth_node_list_parse(NULL, m) == 0 && m[0] == 0);
-	check(berth_node_list_parse("4096", m) == -ERANGE);
-	check(berth_node_list_parse("99999999999", m) == -ERANGE);
+	check(node_list_parse("0\n", m) == 0 && m[0] == 1);
+	check(node_list_parse("", m) == 0 && m[0] == 0);
+	check(node_list_parse(NULL, m) == 0 && m[0] == 0);
+	check(node_list_parse("4096", m) == -ERANGE);
+	check(node_list_parse("99999999999", m) == -ERANGE);
 	static const char *const bad[] = { "0-", "-1",	"3-1",	 "0,", ",0",  "0,,1",
 					   "a",	 "0 1", "0-1-2", "+1", "0\n1" };
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-		check(berth_node_list_parse(bad[i], m) == -EINVAL);
+		check(node_list_parse(bad[i], m) == -EINVAL);
 
 	struct berth_spec *s = parse_ok("{\"linux\":{\"memoryPolicy\":{\"mode\":\"MPOL_BIND\","
 					"\"nodes\":\"0,2\",\"flags\":[\"MPOL_F_STATIC_NODES\"]}}}");
@@ -699,15 +699,15 @@ static void test_node_list(void)
 	check(mp->set && mp->mode_value == BERTH_MPOL_BIND && mp->has_nodes);
 	check(mp->nodemask[0] == 5 && streq(mp->nodes, "0,2"));
 	check(mp->flags_value == BERTH_MPOL_F_STATIC_NODES && mp->n_flags == 1);
-	berth_spec_free(s);
+	spec_free(s);
 	FAILS("{\"linux\":{\"memoryPolicy\":{\"mode\":\"MPOL_BIND\",\"nodes\":7}}}",
 	      "config.json: linux.memoryPolicy.nodes: must be a string");
 	FAILS("{\"linux\":{\"memoryPolicy\":[]}}",
 	      "config.json: linux.memoryPolicy: must be an object");
 
 	const char *names[16];
-	check(berth_memory_policy_names(false, names, ELEMENTSOF(names)) == 7);
-	check(berth_memory_policy_names(true, names, ELEMENTSOF(names)) == 3);
+	check(memory_policy_names(false, names, ELEMENTSOF(names)) == 7);
+	check(memory_policy_names(true, names, ELEMENTSOF(names)) == 3);
 	check(streq(names[0], "MPOL_F_NUMA_BALANCING"));
 }
 
@@ -727,10 +727,10 @@ static void test_mangled(void)
 	for (size_t cut = 0; cut <= len; cut++) {
 		struct berth_spec *s = NULL;
 		struct berth_error *e = NULL;
-		int r = berth_spec_parse(text, cut, &s, &e);
+		int r = spec_parse(text, cut, &s, &e);
 		check((r == 0) == (s != NULL) && (r < 0) == (e != NULL));
 		r == 0 ? n_ok++ : n_fail++;
-		berth_spec_free(s);
+		spec_free(s);
 		berth_error_free(e);
 	}
 	for (size_t at = 0; at < len; at += 4)
@@ -739,17 +739,17 @@ static void test_mangled(void)
 			struct berth_error *e = NULL;
 			memcpy(buf, text, len);
 			buf[at] = subst[k];
-			int r = berth_spec_parse(buf, len, &s, &e);
+			int r = spec_parse(buf, len, &s, &e);
 			check((r == 0) == (s != NULL) && (r < 0) == (e != NULL));
 			check(r == 0 || (e && strncmp(e->msg, "config.json: ", 13) == 0));
 			r == 0 ? n_ok++ : n_fail++;
 			if (r == 0) {
 				/* the validator must not crash on whatever parsed */
 				struct berth_error *ve = NULL;
-				(void)berth_spec_validate(s, true, &ve);
+				(void)spec_validate(s, true, &ve);
 				berth_error_free(ve);
 			}
-			berth_spec_free(s);
+			spec_free(s);
 			berth_error_free(e);
 		}
 	check(n_ok > 0 && n_fail > 0);
@@ -782,18 +782,18 @@ static void test_oom(void)
 
 		alloc_failed = false;
 		alloc_fail_in = n;
-		int r = berth_spec_parse(text, len, &s, &e);
+		int r = spec_parse(text, len, &s, &e);
 		if (r == 0) {
 			/* the two values test_full() shows validation refuses */
 			s->process.user.gid = 1000;
 			s->mounts[1].gid_mappings[0].size = 65536;
-			(void)berth_spec_validate(s, true, &e);
+			(void)spec_validate(s, true, &e);
 		}
 		alloc_fail_in = -1;
 
 		if (!alloc_failed) {
 			check(r == 0 && s && !e);
-			berth_spec_free(s);
+			spec_free(s);
 			check(alloc_live == live);
 			break;
 		}
@@ -832,7 +832,7 @@ static void test_nesting_limit(void)
 {
 	/* 3 levels of objects around the arrays: 253 arrays make 256 levels */
 	_cleanup_free_ char *ok = nested_resources(253);
-	_cleanup_(berth_spec_freep) struct berth_spec *s = parse_ok(ok);
+	_cleanup_(spec_freep) struct berth_spec *s = parse_ok(ok);
 	/* re-serialised exactly: the section's own text */
 	check(strlen(s->linux_.resources.text) == strlen("{\"x\":}") + 2 * 253);
 	check(strncmp(s->linux_.resources.text, "{\"x\":[[[", 8) == 0);
@@ -840,7 +840,7 @@ static void test_nesting_limit(void)
 	FAILS(deep, "config.json: invalid JSON at line 1, column 281: nesting is deeper than 256 "
 		    "levels");
 	/* what a re-serialised section holds survives the trip: escapes, UTF-8, numbers */
-	_cleanup_(berth_spec_freep) struct berth_spec *s2 =
+	_cleanup_(spec_freep) struct berth_spec *s2 =
 		parse_ok("{\"linux\":{\"resources\":{\"a\\\"\\\\\\n\\u0001/"
 			 "\":[\"\\u00e9\\ud83d\\ude00\",-1.5e3,"
 			 "18446744073709551615,true,false,null,{}]}}}");
@@ -878,7 +878,7 @@ static void test_surrogates(void)
 	      "config.json: hostname: invalid JSON string at line 1, column 14: UTF-8 encoded "
 	      "UTF-16 surrogate");
 	/* an escaped backslash before "u" is not an escape */
-	_cleanup_(berth_spec_freep) struct berth_spec *s =
+	_cleanup_(spec_freep) struct berth_spec *s =
 		parse_ok("{\"hostname\":\"\\\\ud800\",\"domainname\":\"\\ud83d\\ude00\"}");
 	check(streq(s->hostname, "\\ud800"));
 	check(streq(s->domainname, "\xf0\x9f\x98\x80"));
@@ -886,7 +886,7 @@ static void test_surrogates(void)
 	struct berth_spec *p = NULL;
 	struct berth_error *e = NULL;
 	const char *proc = "{\"args\":[\"\\ud800\"],\"cwd\":\"/\"}";
-	check(berth_spec_parse_process(proc, strlen(proc), &p, &e) == -EINVAL && !p);
+	check(spec_parse_process(proc, strlen(proc), &p, &e) == -EINVAL && !p);
 	check(streq(e->msg, "config.json: process.args[0]: invalid JSON string at line 1, column "
 			    "11: lone UTF-16 surrogate \\ud800"));
 	berth_error_free(e);

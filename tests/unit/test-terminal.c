@@ -32,7 +32,7 @@ static void test_open_size_and_io(void)
 				   .console_width = 91 };
 	int master = -1, slave = -1;
 	struct berth_error *e = NULL;
-	check(berth_terminal_open(&p, false, &master, &slave, &e) == 0);
+	check(terminal_open(&p, false, &master, &slave, &e) == 0);
 	check(isatty(master) && isatty(slave));
 	check(fcntl(master, F_GETFD) & FD_CLOEXEC);
 	check(fcntl(slave, F_GETFD) & FD_CLOEXEC);
@@ -53,14 +53,14 @@ static void test_open_size_and_io(void)
 	close(slave);
 
 	/* one berth relays itself: "\n" is not turned into "\r\n" (as runc) */
-	check(berth_terminal_open(NULL, true, &master, &slave, &e) == 0);
+	check(terminal_open(NULL, true, &master, &slave, &e) == 0);
 	check(tcgetattr(slave, &t) == 0 && !(t.c_oflag & ONLCR));
 	check(write(slave, "a\n", 2) == 2);
 	check(read(master, buf, sizeof(buf)) == 2 && memcmp(buf, "a\n", 2) == 0);
 	close(master);
 	close(slave);
 	/* one whose master goes to --console-socket keeps the kernel's default */
-	check(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
+	check(terminal_open(NULL, false, &master, &slave, &e) == 0);
 	check(tcgetattr(slave, &t) == 0 && (t.c_oflag & ONLCR));
 	close(master);
 	close(slave);
@@ -164,12 +164,12 @@ static void test_console_socket(void)
 	check(mkdtemp(dir));
 	int master = -1, slave = -1;
 	struct berth_error *e = NULL;
-	check(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
+	check(terminal_open(NULL, false, &master, &slave, &e) == 0);
 
 	char path[512];
 	snprintf(path, sizeof(path), "%s/pty.sock", dir);
 	int lfd = listen_at(path);
-	check(berth_terminal_send_to_socket(path, master, &e) == 0);
+	check(terminal_send_to_socket(path, master, &e) == 0);
 	receive_ptmx(lfd);
 	close(lfd);
 	unlink(path);
@@ -182,14 +182,14 @@ static void test_console_socket(void)
 	snprintf(longp, sizeof(longp), "%s/the-console-socket", sub);
 	check(strlen(longp) > 108);
 	lfd = listen_at(longp);
-	check(berth_terminal_send_to_socket(longp, master, &e) == 0);
+	check(terminal_send_to_socket(longp, master, &e) == 0);
 	receive_ptmx(lfd);
 	close(lfd);
 	unlink(longp);
 	rmdir(sub);
 
 	/* nobody listening: the error names the socket */
-	check(berth_terminal_send_to_socket(path, master, &e) < 0);
+	check(terminal_send_to_socket(path, master, &e) < 0);
 	check(strstr(e->msg, "pty.sock"));
 	berth_error_free(e);
 	rmdir(dir);
@@ -202,7 +202,7 @@ static void test_relay(void)
 {
 	int master = -1, slave = -1;
 	struct berth_error *e = NULL;
-	check(berth_terminal_open(NULL, false, &master, &slave, &e) == 0);
+	check(terminal_open(NULL, false, &master, &slave, &e) == 0);
 	int in[2], out[2];
 	check(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
 
@@ -230,7 +230,7 @@ static void test_relay(void)
 	check(pidfd >= 0);
 	check(write(in[1], "hello\n", 6) == 6);
 	close(in[1]);
-	struct berth_terminal_relay r = {
+	struct terminal_relay r = {
 		.master = master,
 		.in_fd = in[0],
 		.out_fd = out[1],
@@ -238,7 +238,7 @@ static void test_relay(void)
 		.sigfd = -1,
 		.pid = pid,
 	};
-	check(berth_terminal_relay(&r, &e) == 0);
+	check(terminal_relay(&r, &e) == 0);
 	close(out[1]);
 	char got[256] = "";
 	ssize_t n = 0, k;
@@ -261,29 +261,29 @@ static void test_parse_process(void)
 				 "\"noNewPrivileges\":true}";
 	struct berth_spec *s = NULL;
 	struct berth_error *e = NULL;
-	check(berth_spec_parse_process(ok, strlen(ok), &s, &e) == 0);
+	check(spec_parse_process(ok, strlen(ok), &s, &e) == 0);
 	check(s->has_process && s->process.terminal && s->process.console_height == 5);
 	check(s->process.user.uid == 7 && s->process.user.gid == 8);
 	check(s->process.caps.has_bounding && s->process.caps.bounding == (1u << 5));
 	check(s->process.env && !s->process.env[0]);
-	check(berth_spec_validate_process(&s->process, &e) == 0);
-	berth_spec_free(s);
+	check(spec_validate_process(&s->process, &e) == 0);
+	spec_free(s);
 
 	static const char bad[] = "{\"args\":\"sh\"}";
-	check(berth_spec_parse_process(bad, strlen(bad), &s, &e) == -EINVAL);
+	check(spec_parse_process(bad, strlen(bad), &s, &e) == -EINVAL);
 	check(strstr(e->msg, "process.args"));
 	berth_error_free(e);
 	e = NULL;
-	check(berth_spec_parse_process("[]", 2, &s, &e) == -EINVAL);
+	check(spec_parse_process("[]", 2, &s, &e) == -EINVAL);
 	berth_error_free(e);
 	e = NULL;
 
 	static const char nocwd[] = "{\"args\":[\"sh\"]}";
-	check(berth_spec_parse_process(nocwd, strlen(nocwd), &s, &e) == 0);
-	check(berth_spec_validate_process(&s->process, &e) == -EINVAL);
+	check(spec_parse_process(nocwd, strlen(nocwd), &s, &e) == 0);
+	check(spec_validate_process(&s->process, &e) == -EINVAL);
 	check(strstr(e->msg, "process.cwd"));
 	berth_error_free(e);
-	berth_spec_free(s);
+	spec_free(s);
 }
 
 int main(void)

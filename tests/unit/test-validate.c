@@ -26,7 +26,7 @@ static struct berth_spec *parse(const char *json)
 {
 	struct berth_spec *s = NULL;
 	struct berth_error *e = NULL;
-	if (berth_spec_parse(json, strlen(json), &s, &e) < 0) {
+	if (spec_parse(json, strlen(json), &s, &e) < 0) {
 		fprintf(stderr, "parse failed for %s\n  %s\n", json, e->msg);
 		exit(1);
 	}
@@ -35,9 +35,9 @@ static struct berth_spec *parse(const char *json)
 
 static void valid(const char *json, bool need_process)
 {
-	_cleanup_(berth_spec_freep) struct berth_spec *s = parse(json);
+	_cleanup_(spec_freep) struct berth_spec *s = parse(json);
 	struct berth_error *e = NULL;
-	int r = berth_spec_validate(s, need_process, &e);
+	int r = spec_validate(s, need_process, &e);
 	if (r < 0) {
 		fprintf(stderr, "validate failed for %s\n  %s\n", json, e->msg);
 		exit(1);
@@ -47,9 +47,9 @@ static void valid(const char *json, bool need_process)
 
 static void invalid(const char *json, bool need_process, const char *msg)
 {
-	_cleanup_(berth_spec_freep) struct berth_spec *s = parse(json);
+	_cleanup_(spec_freep) struct berth_spec *s = parse(json);
 	struct berth_error *e = NULL;
-	int r = berth_spec_validate(s, need_process, &e);
+	int r = spec_validate(s, need_process, &e);
 	if (r >= 0 || !e || !streq(e->msg, msg)) {
 		fprintf(stderr, "input:    %s\nexpected: %s\ngot:      r=%d %s\n", json, msg, r,
 			e ? e->msg : "(no error)");
@@ -311,11 +311,11 @@ static void test_bad(void)
 		"config.json: ociVersion: is required");
 
 	struct berth_error *e = NULL;
-	check(berth_spec_validate(NULL, true, &e) == -EINVAL);
+	check(spec_validate(NULL, true, &e) == -EINVAL);
 	berth_error_free(e);
 	/* err may be NULL */
-	_cleanup_(berth_spec_freep) struct berth_spec *s = parse("{}");
-	check(berth_spec_validate(s, false, NULL) == -EINVAL);
+	_cleanup_(spec_freep) struct berth_spec *s = parse("{}");
+	check(spec_validate(s, false, NULL) == -EINVAL);
 }
 
 /* Parse and validate every config an engine (docker, podman, ...) really sent. */
@@ -348,14 +348,13 @@ static void test_engine_configs(void)
 			snprintf(path, sizeof(path), "%s/%s", sub, f->d_name);
 			struct berth_spec *s = NULL;
 			struct berth_error *e = NULL;
-			if (berth_spec_load(path, &s, &e) < 0 ||
-			    berth_spec_validate(s, true, &e) < 0) {
+			if (spec_load(path, &s, &e) < 0 || spec_validate(s, true, &e) < 0) {
 				fprintf(stderr, "%s: %s\n", path, e ? e->msg : "?");
 				exit(1);
 			}
 			check(s->has_process && s->process.n_args > 0);
-			check(s->linux_.n_namespaces > 0 && berth_spec_find_ns(s, BERTH_NS_MNT));
-			berth_spec_free(s);
+			check(s->linux_.n_namespaces > 0 && spec_find_ns(s, BERTH_NS_MNT));
+			spec_free(s);
 			n++;
 		}
 		closedir(sd);
@@ -376,12 +375,12 @@ static void test_generated(void)
 				e ? e->msg : "?");
 			exit(1);
 		}
-		_cleanup_(berth_spec_freep) struct berth_spec *s = parse(json);
-		if (berth_spec_validate(s, true, &e) < 0) {
+		_cleanup_(spec_freep) struct berth_spec *s = parse(json);
+		if (spec_validate(s, true, &e) < 0) {
 			fprintf(stderr, "generated spec (rootless=%d): %s\n", rootless, e->msg);
 			exit(1);
 		}
-		check(rootless == !!berth_spec_find_ns(s, BERTH_NS_USER));
+		check(rootless == !!spec_find_ns(s, BERTH_NS_USER));
 	}
 }
 

@@ -31,7 +31,7 @@ char *path_fd_path(int fd, char *buf, size_t size);
 
 /*
  * The path of our own executable as it was before berth detached from it
- * (the first call caches it; berth_selfexe_detach() makes that call). NULL
+ * (the first call caches it; selfexe_detach() makes that call). NULL
  * if unknown.
  */
 const char *path_self_exe(void);
