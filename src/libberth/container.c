@@ -31,10 +31,12 @@
 
 #include "berth/berth.h"
 #include "cgroup.h"
+#include "container.h"
 #include "hooks.h"
 #include "mempolicy.h"
 #include "mount.h"
 #include "namespace.h"
+#include "notify.h"
 #include "net.h"
 #include "overlay.h"
 #include "process.h"
@@ -42,7 +44,6 @@
 #include "seccomp-filter.h"
 #include "resources.h"
 #include "selfexe.h"
-#include "shim.h"
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
@@ -51,6 +52,7 @@
 #include "util/macro.h"
 #include "util/path.h"
 #include "util/proc.h"
+#include "util/sdnotify.h"
 #include "util/timestamp.h"
 
 #ifndef CLONE_NEWTIME
@@ -568,7 +570,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		_exit(1);
 	}
 	if (c->opts->listen_fds > 0 &&
-	    shim_listen_env(&c->spec->process, c->opts->listen_fds) < 0) {
+	    notify_listen_env(&c->spec->process, c->opts->listen_fds) < 0) {
 		berth_error_set(&e, ENOMEM, "LISTEN_FDS");
 		init_report(cfd, e);
 		_exit(1);
@@ -845,7 +847,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	r = overlay_make_dirs(c->overlay, c->state_fd, err);
 	if (r < 0)
 		return r;
-	r = shim_notify_prepare(c->spec, c->opts, c->root, c->id, c->state_fd, &c->notify_fd, err);
+	r = notify_prepare(c->spec, c->opts, c->root, c->id, c->state_fd, &c->notify_fd, err);
 	if (r < 0)
 		return r;
 
