@@ -14,7 +14,8 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 
-#include "cgroup.h"
+#include "cgroup-devices.h"
+#include "cgroup-fs.h"
 #include "util/macro.h"
 
 /* What every container gets after the spec's rules, as runc allows them. */

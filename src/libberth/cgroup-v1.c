@@ -22,67 +22,11 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
-#include "cgroup.h"
+#include "cgroup-fs.h"
+#include "cgroup-v1.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
-
-#define V1_BASE "/sys/fs/cgroup"
-
-/*
- * Every v1 hierarchy runc places a container in; "systemd" is the named
- * hierarchy name=systemd. Co-mounted ones (cpu,cpuacct) share a directory.
- */
-static const char *const v1_controllers[] = { "memory",	 "pids",    "cpu",	"cpuacct",
-					      "cpuset",	 "blkio",   "devices",	"freezer",
-					      "hugetlb", "net_cls", "net_prio", "perf_event",
-					      "rdma",	 "misc",    "systemd" };
-
-static struct {
-	char path[64];
-	dev_t dev;
-	bool alias; /* the same hierarchy as an earlier entry */
-} roots[ELEMENTSOF(v1_controllers)];
-
-static void probe_roots(void)
-{
-	static bool probed;
-	if (probed)
-		return;
-	probed = true;
-	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
-		struct statfs fs;
-		struct stat st;
-		snprintf(roots[i].path, sizeof(roots[i].path), V1_BASE "/%s", v1_controllers[i]);
-		if (statfs(roots[i].path, &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC ||
-		    stat(roots[i].path, &st) < 0) {
-			roots[i].path[0] = 0;
-			continue;
-		}
-		roots[i].dev = st.st_dev;
-		for (size_t k = 0; k < i; k++)
-			roots[i].alias |= roots[k].path[0] && roots[k].dev == st.st_dev;
-	}
-}
-
-const char *cgroup_v1_root(const char *controller)
-{
-	probe_roots();
-	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++)
-		if (streq(controller, v1_controllers[i]))
-			return roots[i].path[0] ? roots[i].path : NULL;
-	return NULL;
-}
-
-bool cgroup_v1_uses(const char *controller)
-{
-	const char *u = cgroup_unified_root();
-	/* v2 has no cpuacct: its accounting is part of cpu */
-	const char *v2name = streq(controller, "cpuacct") ? "cpu"
-			     : streq(controller, "blkio") ? "io"
-							  : controller;
-	return cgroup_v1_root(controller) && !(u && cgroup_v2_has(u, v2name));
-}
 
 static char *v1_dir(const char *controller, const char *rel)
 {
@@ -148,11 +92,11 @@ static int mkdir_chain(const char *controller, char *dir, size_t rootlen, struct
 static int wr(struct berth_error **err, const char *dir, const char *file, const char *fmt, ...)
 	_printf_(4, 5);
 
-static const unsigned v1_masks[] = { CGROUP_V1_MEMORY,	CGROUP_V1_PIDS,	  CGROUP_V1_CPU,
-				     CGROUP_V1_CPU,	CGROUP_V1_CPUSET, CGROUP_V1_BLKIO,
-				     CGROUP_V1_DEVICES, CGROUP_V1_OTHER,  CGROUP_V1_OTHER,
-				     CGROUP_V1_NET,	CGROUP_V1_NET,	  CGROUP_V1_OTHER,
-				     CGROUP_V1_OTHER,	CGROUP_V1_OTHER,  CGROUP_V1_OTHER };
+static const unsigned v1_masks[CGROUP_N_V1] = {
+	CGROUP_V1_MEMORY, CGROUP_V1_PIDS,    CGROUP_V1_CPU,   CGROUP_V1_CPU,   CGROUP_V1_CPUSET,
+	CGROUP_V1_BLKIO,  CGROUP_V1_DEVICES, CGROUP_V1_OTHER, CGROUP_V1_OTHER, CGROUP_V1_NET,
+	CGROUP_V1_NET,	  CGROUP_V1_OTHER,   CGROUP_V1_OTHER, CGROUP_V1_OTHER, CGROUP_V1_OTHER
+};
 
 /* Move every process of the unified cgroup into dir (a v1 cgroup made after the start). */
 static int v1_adopt(const char *dir, const char *unified, struct berth_error **err)
@@ -176,8 +120,8 @@ static int v1_adopt(const char *dir, const char *unified, struct berth_error **e
 
 int cgroup_v1_create(const char *rel, unsigned mask, const char *unified, struct berth_error **err)
 {
-	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
-		const char *c = v1_controllers[i];
+	for (size_t i = 0; i < CGROUP_N_V1; i++) {
+		const char *c = cgroup_v1_controllers[i];
 		if (!(mask & v1_masks[i]))
 			continue;
 		_cleanup_free_ char *dir = v1_dir(c, rel);
@@ -591,16 +535,16 @@ int cgroup_v1_enter(const char *path, struct cgroup_v1_saved **ret_saved, struct
 {
 	const char *rel = cgroup_relative(path);
 	*ret_saved = NULL;
-	probe_roots();
 	/* The v1 cgroups made for this container, each hierarchy once. */
-	bool in[ELEMENTSOF(v1_controllers)] = { false }, any = false;
-	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
-		if (roots[i].alias)
+	bool in[CGROUP_N_V1] = { false }, any = false;
+	for (size_t i = 0; i < CGROUP_N_V1; i++) {
+		if (cgroup_v1_alias(i))
 			continue;
-		_cleanup_free_ char *dir = v1_dir(v1_controllers[i], rel[0] == '/' ? rel + 1 : rel);
+		_cleanup_free_ char *dir =
+			v1_dir(cgroup_v1_controllers[i], rel[0] == '/' ? rel + 1 : rel);
 		in[i] = dir && access(dir, F_OK) == 0;
 		/* berth itself would freeze there (exec into a container someone froze) */
-		if (in[i] && streq(v1_controllers[i], "freezer")) {
+		if (in[i] && streq(cgroup_v1_controllers[i], "freezer")) {
 			_cleanup_free_ char *state = NULL;
 			in[i] = cgroup_read(dir, "freezer.state", &state) >= 0 &&
 				streq(state, "THAWED");
@@ -617,12 +561,12 @@ int cgroup_v1_enter(const char *path, struct cgroup_v1_saved **ret_saved, struct
 		free(saved);
 		return berth_error_set(err, -r, "cgroup: read /proc/self/cgroup");
 	}
-	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
+	for (size_t i = 0; i < CGROUP_N_V1; i++) {
 		if (!in[i])
 			continue;
-		if (streq(v1_controllers[i], "pids"))
+		if (streq(cgroup_v1_controllers[i], "pids"))
 			pids_make_room(saved, v1_dir("pids", rel[0] == '/' ? rel + 1 : rel));
-		r = move_self(v1_controllers[i], rel, err);
+		r = move_self(cgroup_v1_controllers[i], rel, err);
 		if (r < 0) {
 			cgroup_v1_leave(saved);
 			return r;
@@ -683,21 +627,21 @@ int cgroup_v1_enter_sub(const char *path, const char *controller, const char *su
 
 void cgroup_v1_destroy(const char *rel)
 {
-	for (size_t i = 0; i < ELEMENTSOF(v1_controllers); i++) {
-		_cleanup_free_ char *dir = v1_dir(v1_controllers[i], rel);
+	for (size_t i = 0; i < CGROUP_N_V1; i++) {
+		_cleanup_free_ char *dir = v1_dir(cgroup_v1_controllers[i], rel);
 		if (!dir)
 			continue;
 		if (access(dir, F_OK) == 0) {
 			/* The unified cgroup is empty by now; exiting tasks may linger here a moment. */
 			/* a removed cgroup's budget is given back only later: give it back now */
-			bool rt = streq(v1_controllers[i], "cpu") && rt_share(dir) > 0 &&
+			bool rt = streq(cgroup_v1_controllers[i], "cpu") && rt_share(dir) > 0 &&
 				  w(dir, "cpu.rt_runtime_us", "0") >= 0;
 			(void)cgroup_rmdir_tree(dir);
 			if (rt)
 				rt_fit_parents(dir, 0);
 		}
 		/* also when a create died after the parents and before this one */
-		cgroup_remove_made_parents(dir, strlen(cgroup_v1_root(v1_controllers[i])));
+		cgroup_remove_made_parents(dir, strlen(cgroup_v1_root(cgroup_v1_controllers[i])));
 	}
 }
 

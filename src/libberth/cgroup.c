@@ -25,181 +25,13 @@
 #include <linux/magic.h>
 #include <linux/sched.h>
 
+#include "cgroup-devices.h"
+#include "cgroup-fs.h"
+#include "cgroup-v1.h"
 #include "cgroup.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
-
-#define CGROUP_DEFAULT_PARENT "berth"
-
-static bool is_cgroup2(const char *p)
-{
-	struct statfs fs;
-	return statfs(p, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
-}
-
-const char *cgroup_unified_root(void)
-{
-	static const char *root;
-	static bool probed;
-	if (!probed) {
-		probed = true;
-		if (is_cgroup2("/sys/fs/cgroup"))
-			root = "/sys/fs/cgroup";
-		else if (is_cgroup2("/sys/fs/cgroup/unified"))
-			root = "/sys/fs/cgroup/unified";
-	}
-	return root;
-}
-
-const char *cgroup_track_root(void)
-{
-	const char *u = cgroup_unified_root();
-	/*
-	 * Without cgroup2 the freezer hierarchy: every container has a cgroup
-	 * there (cgroup_v1_create() with CGROUP_V1_ALL), pause and resume work
-	 * on it anyway, it sets no limit that would get in the way of berth's
-	 * own moves (pids, cpuset do), and, unlike the named systemd
-	 * hierarchy, no init system moves processes about in it.
-	 */
-	return u ? u : cgroup_v1_root("freezer");
-}
-
-/* Processes are tracked in a v1 hierarchy (the freezer's): the host has no cgroup2. */
-static bool tracks_v1(void)
-{
-	return !cgroup_unified_root();
-}
-
-const char *cgroup_relative(const char *path)
-{
-	const char *root = cgroup_track_root();
-	size_t n = root ? strlen(root) : 0;
-	if (root && strncmp(path, root, n) == 0 && path[n] == '/')
-		return path + n + 1;
-	return path;
-}
-
-/* ---- small file helpers ---- */
-
-int cgroup_write(const char *dir, const char *file, const char *value, struct berth_error **err)
-{
-	_cleanup_free_ char *p = path_join(dir, file);
-	if (!p)
-		return berth_error_set(err, ENOMEM, "cgroup");
-	_cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return berth_error_set(err, errno, "cgroup: open \"%s\"", p);
-	size_t len = strlen(value);
-	ssize_t n = write(fd, value, len);
-	if (n < 0)
-		return berth_error_set(err, errno, "cgroup: write \"%s\" to \"%s\"", value, p);
-	if ((size_t)n != len)
-		return berth_error_setx(err, EIO, "cgroup: short write of \"%s\" to \"%s\"", value,
-					p);
-	return 0;
-}
-
-int cgroup_read(const char *dir, const char *file, char **ret)
-{
-	_cleanup_free_ char *p = path_join(dir, file);
-	if (!p)
-		return -ENOMEM;
-	char *text = NULL;
-	size_t len = 0;
-	int r = read_file_at(AT_FDCWD, p, 1 << 20, &text, &len);
-	if (r < 0)
-		return r;
-	while (len > 0 && text[len - 1] == '\n')
-		text[--len] = 0;
-	*ret = text;
-	return 0;
-}
-
-static uint64_t parse_u64(const char *s)
-{
-	if (strncmp(s, "max", 3) == 0)
-		return UINT64_MAX;
-	return strtoull(s, NULL, 10);
-}
-
-uint64_t cgroup_read_u64(const char *dir, const char *file)
-{
-	_cleanup_free_ char *t = NULL;
-	if (cgroup_read(dir, file, &t) < 0)
-		return 0;
-	return parse_u64(t);
-}
-
-uint64_t cgroup_read_key(const char *dir, const char *file, const char *key)
-{
-	_cleanup_free_ char *t = NULL;
-	if (cgroup_read(dir, file, &t) < 0)
-		return 0;
-	size_t kl = strlen(key);
-	for (char *l = t; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
-			return parse_u64(l + kl + 1);
-	return 0;
-}
-
-static bool has_word(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-	for (const char *s = list; (s = strstr(s, word)); s += n)
-		if ((s == list || s[-1] == ' ' || s[-1] == '\n') &&
-		    (s[n] == 0 || s[n] == ' ' || s[n] == '\n'))
-			return true;
-	return false;
-}
-
-bool cgroup_v2_has(const char *path, const char *controller)
-{
-	_cleanup_free_ char *t = NULL;
-	return cgroup_read(path, "cgroup.controllers", &t) >= 0 && has_word(t, controller);
-}
-
-static bool file_exists(const char *dir, const char *file)
-{
-	_cleanup_free_ char *p = path_join(dir, file);
-	return p && access(p, F_OK) == 0;
-}
-
-/* ---- create ---- */
-
-/*
- * Parents berth makes carry this xattr, so that it removes them (once empty)
- * and nothing else. The default parent (<root>/berth) is berth's whatever it
- * carries: a create killed between its mkdir and the setxattr leaves it bare.
- */
-#define MADE_XATTR "trusted.berth.made"
-
-int cgroup_mkdir_parent(const char *dir)
-{
-	if (mkdir(dir, 0755) < 0)
-		return errno == EEXIST ? 0 : -errno;
-	(void)setxattr(dir, MADE_XATTR, "1", 1, 0);
-	return 0;
-}
-
-bool cgroup_is_made_parent(const char *dir, size_t rootlen)
-{
-	char v;
-	return streq(dir + rootlen, "/" CGROUP_DEFAULT_PARENT) ||
-	       getxattr(dir, MADE_XATTR, &v, 1) >= 0;
-}
-
-void cgroup_remove_made_parents(const char *dir, size_t rootlen)
-{
-	_cleanup_free_ char *p = strdup(dir);
-	if (!p)
-		return;
-	for (char *s = strrchr(p, '/'); s && (size_t)(s - p) > rootlen; s = strrchr(p, '/')) {
-		*s = 0;
-		if (!cgroup_is_made_parent(p, rootlen) || rmdir(p) < 0)
-			break;
-	}
-}
 
 /* Reject "..": a cgroupsPath must not climb out of the hierarchy. */
 static bool path_has_dotdot(const char *p)
@@ -222,7 +54,7 @@ static void enable_controllers(const char *dir)
 	    cgroup_read(dir, "cgroup.subtree_control", &enabled) < 0)
 		return;
 	for (char *tok = strtok(avail, " \n"); tok; tok = strtok(NULL, " \n")) {
-		if (has_word(enabled, tok))
+		if (cgroup_list_has(enabled, tok))
 			continue;
 		char buf[64];
 		snprintf(buf, sizeof(buf), "+%s", tok);
@@ -290,7 +122,7 @@ int cgroup_create(const char *full, struct berth_error **err)
 
 	int r = 0;
 	bool made_leaf = false;
-	if (tracks_v1()) {
+	if (cgroup_tracks_v1()) {
 		/* the freezer's directory with all the others */
 		made_leaf = access(full, F_OK) < 0;
 		r = cgroup_v1_create(cgroup_relative(full), CGROUP_V1_ALL, NULL, err);
@@ -336,7 +168,7 @@ int cgroup_create(const char *full, struct berth_error **err)
 	if (fd < 0) {
 		/* not a cgroup (a file of its parent, say), or out of fds */
 		r = berth_error_set(err, errno, "cgroup: open \"%s\"", full);
-		if (tracks_v1() && made_leaf)
+		if (cgroup_tracks_v1() && made_leaf)
 			cgroup_v1_destroy(cgroup_relative(full));
 		else if (made_leaf)
 			(void)rmdir(full);
@@ -426,7 +258,7 @@ static int v2_memory(const struct applier *a, const struct berth_resources *res,
 		return r;
 	if (m->has_swap) {
 		int64_t sw = m->swap == -1 ? -1 : m->swap - m->limit;
-		if (!file_exists(a->path, "memory.swap.max")) {
+		if (!cgroup_has_file(a->path, "memory.swap.max")) {
 			if (sw != 0 && sw != -1)
 				return berth_error_setx(
 					a->err, ENOTSUP,
@@ -505,7 +337,7 @@ static uint64_t blkio_to_io_weight(uint64_t w)
 static int v2_io(const struct applier *a, const struct berth_resources *res)
 {
 	const typeof(res->block_io) *b = &res->block_io;
-	bool bfq = file_exists(a->path, "io.bfq.weight");
+	bool bfq = cgroup_has_file(a->path, "io.bfq.weight");
 	char buf[128];
 	int r;
 	if (b->has_leaf_weight)
@@ -582,7 +414,7 @@ static int v2_unified(const struct applier *a, const struct berth_resources *res
 {
 	for (size_t i = 0; i < res->n_unified; i++) {
 		const struct berth_res_kv *kv = &res->unified[i];
-		if (!file_exists(a->path, kv->key)) {
+		if (!cgroup_has_file(a->path, kv->key)) {
 			_cleanup_free_ char *ctrl = strndup(kv->key, strcspn(kv->key, "."));
 			if (ctrl && !streq(ctrl, "cgroup") && !cgroup_v2_has(a->path, ctrl))
 				return berth_error_setx(a->err, ENOTSUP,
@@ -686,7 +518,7 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 		}
 		char file[64];
 		snprintf(file, sizeof(file), "hugetlb.%s.max", h->page_size);
-		if (!file_exists(path, file))
+		if (!cgroup_has_file(path, file))
 			return berth_error_setx(err, EINVAL,
 						"cgroup: cannot apply hugepageLimits[%zu]: no page "
 						"size \"%s\" (%s)",
@@ -717,7 +549,7 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 			err, ENOTSUP,
 			"cgroup: cannot apply network.priorities: this host has no "
 			"net_prio controller (a cgroup v1 controller, not mounted)");
-	if (res->n_unified && tracks_v1())
+	if (res->n_unified && cgroup_tracks_v1())
 		return berth_error_setx(err, ENOTSUP,
 					"cgroup: cannot apply unified \"%s\": this host has no "
 					"cgroup2 hierarchy (cgroup v1 only)",
@@ -756,64 +588,6 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 
 /* ---- processes ---- */
 
-/* Append the PIDs in dir/cgroup.procs to *v (n used of cap), and with subtree those below dir. */
-static int read_pids(const char *dir, bool subtree, int depth, pid_t **v, size_t *n, size_t *cap)
-{
-	_cleanup_free_ char *file = path_join(dir, "cgroup.procs");
-	_cleanup_free_ char *text = NULL;
-	if (!file)
-		return -ENOMEM;
-	int r = read_file_at(AT_FDCWD, file, 1 << 24, &text, NULL);
-	if (r < 0)
-		return r;
-	for (char *s = text; *s;) {
-		char *end;
-		long p = strtol(s, &end, 10);
-		if (end == s)
-			break;
-		if (*n == *cap) {
-			pid_t *nv = realloc(*v, (*cap *= 2) * sizeof(pid_t));
-			if (!nv)
-				return -ENOMEM;
-			*v = nv;
-		}
-		(*v)[(*n)++] = (pid_t)p;
-		s = end;
-		while (*s == '\n')
-			s++;
-	}
-	DIR *d = subtree && depth < 32 ? opendir(dir) : NULL;
-	if (!d)
-		return 0;
-	struct dirent *de;
-	while (r >= 0 && (de = readdir(d)))
-		if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, "..")) {
-			_cleanup_free_ char *sub = path_join(dir, de->d_name);
-			r = sub ? read_pids(sub, true, depth + 1, v, n, cap) : -ENOMEM;
-			if (r == -ENOENT) /* removed meanwhile */
-				r = 0;
-		}
-	closedir(d);
-	return r;
-}
-
-int cgroup_pids(const char *path, pid_t **ret, size_t *ret_n)
-{
-	size_t n = 0, cap = 16;
-	pid_t *v = malloc(cap * sizeof(pid_t));
-	if (!v)
-		return -ENOMEM;
-	/* v1 has no cgroup.kill or "populated": the cgroups the container made below count here */
-	int r = read_pids(path, tracks_v1(), 0, &v, &n, &cap);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
 int cgroup_signal_all(const char *path, int sig)
 {
 	pid_t *pids = NULL;
@@ -825,7 +599,7 @@ int cgroup_signal_all(const char *path, int sig)
 		kill(pids[i], sig);
 	free(pids);
 	/* v1 freezer: a frozen task dies of SIGKILL only once thawed (runc thaws too) */
-	if (sig == SIGKILL && tracks_v1())
+	if (sig == SIGKILL && cgroup_tracks_v1())
 		cgroup_v1_thaw(cgroup_relative(path));
 	return 0;
 }
@@ -833,7 +607,7 @@ int cgroup_signal_all(const char *path, int sig)
 static bool cgroup_empty(const char *path)
 {
 	/* populated covers the cgroups the container made below its own, too */
-	if (file_exists(path, "cgroup.events"))
+	if (cgroup_has_file(path, "cgroup.events"))
 		return cgroup_read_key(path, "cgroup.events", "populated") == 0;
 	pid_t *pids = NULL;
 	size_t n = 0;
@@ -873,7 +647,7 @@ long cgroup_clone3(struct clone_args *ca, const char *path, const char *sub, cha
 	_cleanup_close_ int fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return berth_error_set(err, errno, "cgroup \"%s\"", cg);
-	if (!tracks_v1()) {
+	if (!cgroup_tracks_v1()) {
 		ca->flags |= CLONE_INTO_CGROUP;
 		ca->cgroup = (uint64_t)fd;
 	}
@@ -884,7 +658,7 @@ long cgroup_clone3(struct clone_args *ca, const char *path, const char *sub, cha
 	 * thawed, as CLONE_INTO_CGROUP makes it on v2.
 	 */
 	_cleanup_free_ char *fstate = NULL;
-	bool join_frozen = tracks_v1() && cgroup_read(cg, "freezer.state", &fstate) >= 0 &&
+	bool join_frozen = cgroup_tracks_v1() && cgroup_read(cg, "freezer.state", &fstate) >= 0 &&
 			   !streq(fstate, "THAWED");
 	/* the v1 hierarchies (hybrid or v1-only host), and those that have SUB */
 	struct cgroup_v1_saved *saved = NULL, *sub_saved = NULL;
@@ -916,7 +690,7 @@ long cgroup_clone3(struct clone_args *ca, const char *path, const char *sub, cha
 
 bool cgroup_is_frozen(const char *path)
 {
-	if (path && tracks_v1()) {
+	if (path && cgroup_tracks_v1()) {
 		_cleanup_free_ char *state = NULL;
 		return cgroup_read(path, "freezer.state", &state) >= 0 && streq(state, "FROZEN");
 	}
@@ -926,7 +700,7 @@ bool cgroup_is_frozen(const char *path)
 /* Whether the freeze or thaw asked for is done: every task stopped, or none. */
 static bool freeze_done(const char *path, bool freeze)
 {
-	if (!tracks_v1())
+	if (!cgroup_tracks_v1())
 		return cgroup_read_key(path, "cgroup.events", "frozen") == (freeze ? 1 : 0);
 	/* reading freezer.state moves FREEZING on to FROZEN once every task is stopped */
 	_cleanup_free_ char *state = NULL;
@@ -936,11 +710,12 @@ static bool freeze_done(const char *path, bool freeze)
 
 int cgroup_freeze(const char *path, bool freeze, struct berth_error **err)
 {
-	const char *file = tracks_v1() ? "freezer.state" : "cgroup.freeze";
-	const char *value = tracks_v1() ? (freeze ? "FROZEN" : "THAWED") : (freeze ? "1" : "0");
-	if (!file_exists(path, file))
+	const char *file = cgroup_tracks_v1() ? "freezer.state" : "cgroup.freeze";
+	const char *value =
+		cgroup_tracks_v1() ? (freeze ? "FROZEN" : "THAWED") : (freeze ? "1" : "0");
+	if (!cgroup_has_file(path, file))
 		return berth_error_setx(err, ENOTSUP, "cgroup: \"%s\" has no %s%s", path, file,
-					tracks_v1() ? "" : " (kernel older than 5.2)");
+					cgroup_tracks_v1() ? "" : " (kernel older than 5.2)");
 	int r = cgroup_write(path, file, value, err);
 	if (r < 0)
 		return r;
@@ -951,37 +726,12 @@ int cgroup_freeze(const char *path, bool freeze, struct berth_error **err)
 		nanosleep(&ts, NULL);
 	}
 	if (freeze)
-		(void)cgroup_write(path, file, tracks_v1() ? "THAWED" : "0", NULL);
+		(void)cgroup_write(path, file, cgroup_tracks_v1() ? "THAWED" : "0", NULL);
 	return berth_error_setx(err, ETIMEDOUT, "cgroup: \"%s\" did not %s within 10 s", path,
 				freeze ? "freeze" : "thaw");
 }
 
 /* ---- destroy ---- */
-
-int cgroup_rmdir_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *de;
-		while ((de = readdir(d)))
-			if (de->d_type == DT_DIR && !streq(de->d_name, ".") &&
-			    !streq(de->d_name, "..")) {
-				_cleanup_free_ char *sub = path_join(dir, de->d_name);
-				if (sub)
-					(void)cgroup_rmdir_tree(sub);
-			}
-		closedir(d);
-	}
-	for (int k = 0; k < 1000; k++) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY)
-			return -errno;
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
-	return -EBUSY;
-}
 
 int cgroup_destroy(const char *path, struct berth_error **err)
 {
@@ -994,7 +744,7 @@ int cgroup_destroy(const char *path, struct berth_error **err)
 			if (!killf || write_string_at(AT_FDCWD, killf, "1") < 0)
 				cgroup_signal_all(path, SIGKILL);
 			/* A frozen task only dies once thawed where there is no cgroup.kill. */
-			if (i == 0 && !tracks_v1() && cgroup_is_frozen(path))
+			if (i == 0 && !cgroup_tracks_v1() && cgroup_is_frozen(path))
 				(void)cgroup_write(path, "cgroup.freeze", "0", NULL);
 			/* Nor one that the v1 freezer holds (hybrid host), whoever froze it. */
 			if (i == 0)
@@ -1116,7 +866,7 @@ static void hugetlb_stats(const char *path, struct cgroup_stats *s)
 		snprintf(cur, sizeof(cur), "hugetlb.%s.current", size);
 		snprintf(max, sizeof(max), "hugetlb.%s.max", size);
 		snprintf(ev, sizeof(ev), "hugetlb.%s.events", size);
-		if (!file_exists(path, cur))
+		if (!cgroup_has_file(path, cur))
 			continue;
 		struct cgroup_hugetlb_entry *nv =
 			realloc(s->hugetlb, (s->n_hugetlb + 1) * sizeof(*nv));
