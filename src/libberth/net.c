@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -343,7 +344,7 @@ static int run_helper(int op, const char *req, int nsfd, int lock_fd, struct ber
 		return berth_error_setx(
 			err, -r, "network: helper berth-net not found (set BERTH_NET_HELPER)");
 	int sp[2] = { -EBADF, -EBADF };
-	_cleanup_close_ int ns3 = -EBADF, lock4 = -EBADF;
+	_cleanup_close_ int ns3 = -EBADF, lock4 = -EBADF, out = -EBADF;
 	int status = 0;
 	pid_t pid;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -354,11 +355,19 @@ static int run_helper(int op, const char *req, int nsfd, int lock_fd, struct ber
 		r = berth_error_set(err, errno, "network: dup");
 		goto out;
 	}
+	/*
+	 * berth-net says all it has to say on the socket; its stdout and stderr
+	 * go to a memfd, read only if it ends without a word (a crash, a
+	 * sanitizer report, a broken install), so that the error can say why
+	 */
+	out = memfd_create("berth-net-output", MFD_CLOEXEC);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sp[1], 0);
-	/* berth-net says all it has to say on the socket */
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (out > 2)
+		posix_spawn_file_actions_adddup2(&fa, out, 1);
+	else
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	if (ns3 >= 0)
 		posix_spawn_file_actions_adddup2(&fa, ns3, 3);
@@ -392,8 +401,18 @@ static int run_helper(int op, const char *req, int nsfd, int lock_fd, struct ber
 	} else if (r >= 0 && m.type == WIRE_ERROR && m.text) {
 		r = berth_error_setx(err, m.value > 0 ? m.value : EIO, "network: %s", m.text);
 	} else {
-		/* killed, or gone without a word */
-		r = berth_error_setx(err, EIO, "network: berth-net failed");
+		/* killed, or gone without a word: how it ended and its last line */
+		char how[64], line[256] = "";
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(status));
+		else if (!exited_ok)
+			snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+		else
+			snprintf(how, sizeof(how), "exited without an answer");
+		if (out > 2)
+			fd_last_line(out, line, sizeof(line));
+		r = berth_error_setx(err, EIO, "network: berth-net %s%s%s", how,
+				     line[0] ? ": " : "", line);
 	}
 	wire_msg_done(&m);
 out:

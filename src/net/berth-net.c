@@ -1768,6 +1768,7 @@ int main(int argc, char **argv)
 		r = op_del(nsfd);
 	else
 		r = failx(-EINVAL, "unknown op %d", (int)m.value);
+	wire_msg_done(&m);
 	if (r < 0) {
 		if (!errbuf[0])
 			snprintf(errbuf, sizeof(errbuf), "%s", strerror(-r));

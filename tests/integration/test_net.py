@@ -567,9 +567,31 @@ def test_helper_crash_leaves_nothing(env, nets, monkeypatch):
     cid = env.new_id()
     r = env.create(id=cid, check=False)[1]
     assert r.rc != 0, r
+    # one line that says how the helper ended
+    assert f'create "{cid}": network: berth-net was killed by signal 9' in r.err, r
     assert env.container_ids() == []
     assert leases_of(env, br) == []
     assert ip("link", "show", br, check=False).returncode != 0
     rules = nft_rules()
     if rules is not None:
         assert br not in rules and f"dport {port}" not in rules, rules
+
+
+def test_helper_silent_failure_says_why(env, nets, monkeypatch):
+    """berth-net that ends without a word on its socket (a crash, a sanitizer
+    report, a broken install): the error names its exit status and the last line
+    it wrote on stderr, on one line."""
+    br, pfx = nets.bridge()
+    net_env(env, br, pfx)
+    wrapper = env.write_rootfs("/broken-berth-net",
+                               "#!/bin/sh\necho 'first line' >&2\n"
+                               "printf 'berth-net: the cause\\n\\n' >&2\nexit 3\n")
+    monkeypatch.setenv("BERTH_NET_HELPER", str(wrapper))
+    cid = env.new_id()
+    r = env.create(id=cid, check=False)[1]
+    assert r.rc != 0, r
+    assert (f'create "{cid}": network: berth-net exited with status 3: '
+            "berth-net: the cause") in r.err, r
+    assert len(r.err.strip().splitlines()) == 1, r
+    assert env.container_ids() == []
+    assert leases_of(env, br) == []

@@ -279,3 +279,29 @@ int fd_set_cloexec(int fd, bool on)
 		return -errno;
 	return 0;
 }
+
+void fd_last_line(int fd, char *buf, size_t n)
+{
+	char tail[1024];
+	struct stat st;
+	buf[0] = '\0';
+	if (fstat(fd, &st) < 0 || st.st_size <= 0)
+		return;
+	off_t from = st.st_size > (off_t)sizeof(tail) ? st.st_size - (off_t)sizeof(tail) : 0;
+	ssize_t k;
+	do
+		k = pread(fd, tail, sizeof(tail), from);
+	while (k < 0 && errno == EINTR);
+	if (k <= 0)
+		return;
+	size_t end = (size_t)k;
+	while (end > 0 && (tail[end - 1] == '\n' || tail[end - 1] == '\r'))
+		end--;
+	size_t start = end;
+	while (start > 0 && tail[start - 1] != '\n')
+		start--;
+	size_t j = 0;
+	for (size_t i = start; i < end && j + 1 < n; i++)
+		buf[j++] = (unsigned char)tail[i] < 0x20 || tail[i] == 0x7f ? '?' : tail[i];
+	buf[j] = '\0';
+}

@@ -61,5 +61,12 @@ int close_fds_from(int from, const int *keep, size_t n_keep);
  */
 ssize_t fd_send(int sock, int passfd, const void *data, size_t len);
 
+/*
+ * The last non-empty line among the last bytes of the file fd (read with
+ * pread(2) from its end: a log another process wrote), with control
+ * characters replaced by '?', in buf (n > 0). "" if there is none or on error.
+ */
+void fd_last_line(int fd, char *buf, size_t n);
+
 /* Set or clear FD_CLOEXEC. */
 int fd_set_cloexec(int fd, bool on);
