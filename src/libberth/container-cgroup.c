@@ -57,7 +57,10 @@ static int load(struct berth_context *ctx, const char *id, struct berth_state **
 	}
 	if (!s->cgroup) {
 		berth_state_free(s);
-		return berth_error_setx(err, ENOENT, "container \"%s\" has no cgroup", id);
+		return berth_error_setx(err, ENOTSUP,
+					"container \"%s\" has no cgroup (rootless, no cgroup berth "
+					"may write): nothing to act on",
+					id);
 	}
 	*ret_status = state_status(dirfd, s);
 	*ret = s;

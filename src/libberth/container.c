@@ -77,6 +77,12 @@ struct create_ctx {
 	struct ns_plan ns;
 	unsigned long clone_flags, unshare_flags;
 	bool need_fork;
+	/*
+	 * berth cannot write the id maps of another process's user namespace
+	 * (rootless): the init makes its user namespace itself and is dumpable
+	 * while berth writes them, so that its /proc files are berth's user's
+	 */
+	bool own_maps;
 	bool runtime_mntns; /* no mount namespace of its own: the init only changes root */
 	int sock[2];
 	pid_t child; /* the direct child of berth */
@@ -266,7 +272,11 @@ static int send_bind_sources(struct create_ctx *c, struct berth_error **err)
 {
 	const struct berth_spec *s = c->spec;
 	size_t n = 0;
-	for (size_t i = 0; i < s->n_mounts; i++)
+	/*
+	 * Rootless, berth has no more rights on the host than the init (and
+	 * may not enter its mount namespace): the init opens them itself.
+	 */
+	for (size_t i = 0; i < s->n_mounts && !c->own_maps; i++)
 		n += rootfs_has_source(&s->mounts[i]);
 	if (n == 0)
 		return 0;
@@ -388,15 +398,19 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			init_fail(fd, e);
 		}
 		if (c->unshare_flags & CLONE_NEWUSER) {
+			/* nothing of the container exists yet: no one to open our exe */
+			if (c->own_maps)
+				prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 			if (sync_send(fd, WIRE_USERNS_READY, 0, NULL) < 0 ||
 			    sync_expect(fd, WIRE_MAPS_DONE, NULL, NULL, "user namespace mapping",
 					&e) < 0)
 				_exit(1);
+			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		}
 	}
 	/* in a new user namespace, bind sources come opened from the parent */
 	_cleanup_free_ int *bind_sources = NULL;
-	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWUSER) &&
+	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWUSER) && !c->own_maps &&
 	    recv_bind_sources(s, fd, &bind_sources, &e) < 0)
 		init_fail(fd, e);
 	if (((c->clone_flags | c->unshare_flags) & CLONE_NEWUSER) &&
@@ -455,7 +469,7 @@ static _noreturn_ void init_main(struct create_ctx *c)
 		.new_netns = (c->clone_flags | c->unshare_flags) & CLONE_NEWNET,
 		.new_userns = (c->clone_flags | c->unshare_flags) & CLONE_NEWUSER,
 		.new_cgroupns = (c->clone_flags | c->unshare_flags) & CLONE_NEWCGROUP,
-		.cgroup_rel = cgroup_relative(c->cg_path),
+		.cgroup_rel = c->cg_path ? cgroup_relative(c->cg_path) : NULL,
 		.root_fd = -EBADF,
 		.mount_root = c->overlay ? init_mount_overlay : NULL,
 		.mount_root_data = c->overlay,
@@ -612,6 +626,40 @@ static void create_ctx_done(struct create_ctx *c)
 	closep(&c->console_fd);
 	closep(&c->notify_fd);
 	ns_plan_done(&c->ns);
+}
+
+/*
+ * Make the container's cgroup and apply the limits before the init exists
+ * (it is cloned into it). Rootless, a cgroup berth may not create (no
+ * delegated subtree) is done without, as runc and crun do, unless the config
+ * asks for a limit that only a cgroup can keep: then the error names it.
+ */
+static int create_cgroup(struct create_ctx *c, const struct berth_resources *res,
+			 struct berth_error **err)
+{
+	_cleanup_(berth_error_freep) struct berth_error *cg_err = NULL;
+	int r = cgroup_create(c->cg_path, &cg_err);
+	if (r < 0 && (r == -EACCES || r == -EPERM || r == -EROFS) && proc_rootless()) {
+		const char *limit = resources_first_limit(res);
+		if (limit)
+			return berth_error_setx(
+				err, -r,
+				"config.json: linux.resources.%s: rootless without a "
+				"cgroup it may write, the limit cannot be kept (%s)",
+				limit, cg_err ? cg_err->msg : "?");
+		logf_(c->ctx, BERTH_LOG_DEBUG,
+		      "rootless: container \"%s\" runs without a cgroup (%s)", c->id,
+		      cg_err ? cg_err->msg : "?");
+		free(c->cg_path);
+		c->cg_path = NULL;
+		return 0;
+	}
+	if (r < 0) {
+		*err = TAKE_PTR(cg_err);
+		return r;
+	}
+	c->cg_made = true;
+	return cgroup_apply(c->cg_path, res, false, err);
 }
 
 /* Undo a failed create: nothing half-made is left behind. */
@@ -824,6 +872,8 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	r = berth_id_check(c->id, err);
+	if (r >= 0)
+		r = state_root_check(c->root, err);
 	if (r < 0)
 		return r;
 	r = create_prepare(c, err);
@@ -862,12 +912,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		return berth_error_setx(err, EBUSY,
 					"cgroup \"%s\" exists and is frozen (thaw or remove it)",
 					c->cg_path);
-	r = cgroup_create(c->cg_path, err);
-	if (r < 0)
-		return r;
-	c->cg_made = true;
-	/* Limits are in place before the init exists: it is cloned into the cgroup. */
-	r = cgroup_apply(c->cg_path, res, false, err);
+	r = create_cgroup(c, res, err);
 	if (r < 0)
 		return r;
 
@@ -888,7 +933,8 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	 * to join from inside it): then the init unshares after setns.
 	 */
 	unsigned long new_flags = c->ns.new_flags & ~(unsigned long)CLONE_NEWTIME;
-	if ((new_flags & CLONE_NEWUSER) && c->ns.any_join) {
+	c->own_maps = (new_flags & CLONE_NEWUSER) && geteuid() != 0;
+	if ((new_flags & CLONE_NEWUSER) && (c->ns.any_join || c->own_maps)) {
 		c->unshare_flags = new_flags;
 		c->need_fork = new_flags & CLONE_NEWPID;
 	} else {
@@ -931,7 +977,14 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 		.exit_signal = SIGCHLD,
 	};
 	c->pidfd = -EBADF;
-	long pid = cgroup_clone3(&ca, c->cg_path, NULL, NULL, err);
+	long pid;
+	if (c->cg_path) {
+		pid = cgroup_clone3(&ca, c->cg_path, NULL, NULL, err);
+	} else {
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid < 0)
+			pid = berth_error_set(err, errno, "clone3");
+	}
 	if (pid == 0)
 		init_main(c);
 	ns_time_restore(saved_time);
@@ -1249,6 +1302,26 @@ static int signal_init(const struct berth_state *s, int sig)
 	return proc_pidfd_signal(pfd, sig);
 }
 
+/*
+ * kill --all of a container without a cgroup (rootless): every process of
+ * its own pid namespace, the init last. -EPERM if it shares ours.
+ */
+static int signal_pidns(const struct berth_state *s, int sig)
+{
+	_cleanup_close_ int pfd = proc_pidfd_open_started(s->pid, s->pid_start_time);
+	if (pfd < 0)
+		return pfd;
+	_cleanup_free_ pid_t *v = NULL;
+	size_t n = 0;
+	int r = proc_pidns_members(s->pid, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] != s->pid)
+			kill(v[i], sig);
+	return proc_pidfd_signal(pfd, sig);
+}
+
 int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 	       struct berth_error **err)
 {
@@ -1271,6 +1344,13 @@ int berth_kill(struct berth_context *ctx, const char *id, int sig, bool all,
 		if (r < 0)
 			berth_error_set(err, -r, "kill \"%s\": signal processes of cgroup \"%s\"",
 					id, s->cgroup);
+	} else if (all) {
+		r = signal_pidns(s, sig);
+		if (r < 0)
+			berth_error_set(err, -r,
+					"kill \"%s\": signal the processes of its pid namespace "
+					"(it has no cgroup)",
+					id);
 	} else {
 		r = signal_init(s, sig);
 		if (r < 0)
@@ -1616,6 +1696,21 @@ int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret
 			r = 0;
 		else if (r < 0)
 			berth_error_set(err, -r, "ps \"%s\": read cgroup \"%s\"", id, s->cgroup);
+		else if (*ret_n > 1)
+			qsort(*ret, *ret_n, sizeof(pid_t), cmp_pid);
+	} else if (!streq(state_status(dirfd, s), "stopped")) {
+		/* no cgroup (rootless): the processes of its own pid namespace */
+		r = proc_pidns_members(s->pid, ret, ret_n);
+		if (r == -EPERM)
+			r = berth_error_setx(
+				err, EPERM,
+				"ps \"%s\": the container has neither a cgroup nor a pid "
+				"namespace of its own: its processes cannot be told apart",
+				id);
+		else if (r == -ESRCH)
+			r = 0;
+		else if (r < 0)
+			berth_error_set(err, -r, "ps \"%s\": list its pid namespace", id);
 		else if (*ret_n > 1)
 			qsort(*ret, *ret_n, sizeof(pid_t), cmp_pid);
 	}

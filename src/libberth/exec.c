@@ -65,8 +65,9 @@ struct exec_ctx {
 	struct berth_seccomp *seccomp;
 	pid_t init_pid;
 	int init_pidfd;
-	int ns_flags;	     /* namespaces of the init that are not ours */
-	const char *sub_all; /* --cgroup SUB without a controller */
+	int ns_flags;	       /* namespaces of the init that are not ours */
+	bool detach_in_userns; /* rootless: detach from our exe once in its user namespace */
+	const char *sub_all;   /* --cgroup SUB without a controller */
 	int sock[2];
 	pid_t helper, pid;
 	int pidfd;
@@ -375,6 +376,23 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 		child_fail(fd, e, 1);
 	}
 
+	/*
+	 * Rootless, berth may point /proc/self/exe elsewhere only with the
+	 * capabilities the container's user namespace gives it: join that
+	 * first and detach there, before anything of the container can see us.
+	 */
+	if (c->detach_in_userns) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)c->init_pid);
+		_cleanup_close_ int ufd = open(path, O_RDONLY | O_CLOEXEC);
+		if (ufd < 0 || setns(ufd, CLONE_NEWUSER) < 0) {
+			berth_error_set(&e, errno, "join the user namespace of pid %d",
+					(int)c->init_pid);
+			child_fail(fd, e, 1);
+		}
+		c->ns_flags &= ~CLONE_NEWUSER;
+		if (selfexe_detach(&e) < 0)
+			child_fail(fd, e, 1);
+	}
 	if (join_namespaces(c, &e) < 0)
 		child_fail(fd, e, 1);
 	closep(&c->init_pidfd);
@@ -521,7 +539,9 @@ static int check_sub_cgroups(struct exec_ctx *c, struct berth_error **err)
 /* Clone the helper, learn the process's pid and wait until it executed (or failed to). */
 static int spawn(struct exec_ctx *c, struct berth_error **err)
 {
-	int r = selfexe_detach(err);
+	/* an ordinary user can do it only inside the container's user namespace */
+	c->detach_in_userns = geteuid() != 0 && (c->ns_flags & CLONE_NEWUSER);
+	int r = c->detach_in_userns ? 0 : selfexe_detach(err);
 	if (r < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sock) < 0)

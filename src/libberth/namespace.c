@@ -7,19 +7,23 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
 
 #include "namespace.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/path.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -106,6 +110,78 @@ int ns_write_id_map(int dirfd, const char *file, const struct berth_id_mapping *
 	return (size_t)k == len ? 0 : -EIO;
 }
 
+/*
+ * Write a map through the setuid helper newuidmap/newgidmap (shadow's
+ * uidmap package): an ordinary user may map only its own id and the ranges
+ * /etc/subuid and /etc/subgid give it, which the helper checks. Its stderr
+ * goes to a memfd, to say why it refused.
+ */
+static int run_idmap_tool(const char *tool, pid_t pid, const struct berth_id_mapping *m, size_t n,
+			  struct berth_error **err)
+{
+	char path_env[32], fixed0[32], fixed1[32];
+	snprintf(path_env, sizeof(path_env), "BERTH_%s",
+		 streq(tool, "newuidmap") ? "NEWUIDMAP" : "NEWGIDMAP");
+	snprintf(fixed0, sizeof(fixed0), "/usr/bin/%s", tool);
+	snprintf(fixed1, sizeof(fixed1), "/bin/%s", tool);
+	const char *const fixed[] = { fixed0, fixed1 };
+	_cleanup_free_ char *prog = NULL;
+	if (path_find_program(path_env, fixed, ELEMENTSOF(fixed), tool, &prog) < 0)
+		return berth_error_setx(err, EPERM,
+					"%s not found: mapping ids other than your own needs it "
+					"(Debian package uidmap) and entries in /etc/sub%cid",
+					tool, tool[3]);
+	if (n > 340)
+		return berth_error_setx(err, E2BIG, "%s: too many mappings", tool);
+	_cleanup_free_ char *args = malloc(n * 3 * 11 + 1);
+	_cleanup_free_ char **argv = calloc(n * 3 + 3, sizeof(char *));
+	if (!args || !argv)
+		return berth_error_set(err, ENOMEM, "%s", tool);
+	char pidbuf[16];
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+	size_t a = 0, off = 0;
+	argv[a++] = (char *)tool;
+	argv[a++] = pidbuf;
+	for (size_t i = 0; i < n; i++) {
+		const uint32_t v[3] = { m[i].container_id, m[i].host_id, m[i].size };
+		for (int j = 0; j < 3; j++) {
+			argv[a++] = args + off;
+			off += (size_t)snprintf(args + off, 11, "%" PRIu32, v[j]) + 1;
+		}
+	}
+	argv[a] = NULL;
+	_cleanup_close_ int out = memfd_create("berth-idmap", MFD_CLOEXEC);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (out > 2) {
+		posix_spawn_file_actions_adddup2(&fa, out, 1);
+		posix_spawn_file_actions_adddup2(&fa, out, 2);
+	}
+	pid_t child;
+	char *envp[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LC_ALL=C", NULL };
+	int r = posix_spawn(&child, prog, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return berth_error_set(err, r, "run %s", prog);
+	int status = 0;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	char line[256] = "";
+	if (out > 2)
+		fd_last_line(out, line, sizeof(line));
+	return berth_error_setx(err, EPERM, "%s refused the mapping: %s", tool,
+				line[0] ? line : "(it said nothing)");
+}
+
+/* Is m the caller's own id mapped once (what an ordinary user may write itself)? */
+static bool is_own_single(const struct berth_id_mapping *m, size_t n, uint32_t own)
+{
+	return n == 1 && m[0].size == 1 && m[0].host_id == own;
+}
+
 int ns_write_id_maps(pid_t pid, const struct berth_spec *s, struct berth_error **err)
 {
 	char path[64];
@@ -113,10 +189,32 @@ int ns_write_id_maps(pid_t pid, const struct berth_spec *s, struct berth_error *
 	_cleanup_close_ int dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return berth_error_set(err, errno, "open %s", path);
-	int r = ns_write_id_map(dfd, "uid_map", s->linux_.uid_mappings, s->linux_.n_uid_mappings);
-	if (r < 0)
-		return berth_error_set(err, -r, "write uid_map");
-	r = ns_write_id_map(dfd, "gid_map", s->linux_.gid_mappings, s->linux_.n_gid_mappings);
+	const struct berth_id_mapping *um = s->linux_.uid_mappings, *gm = s->linux_.gid_mappings;
+	size_t nu = s->linux_.n_uid_mappings, ng = s->linux_.n_gid_mappings;
+	int r;
+	/*
+	 * An ordinary user (no CAP_SETUID where we are) writes its own single
+	 * id itself; the kernel then wants setgroups denied before gid_map.
+	 * Anything else goes through newuidmap/newgidmap. Root, also uid 0 of
+	 * rootless podman's user namespace, writes any map it may.
+	 */
+	if (geteuid() != 0 && !is_own_single(um, nu, geteuid())) {
+		r = run_idmap_tool("newuidmap", pid, um, nu, err);
+		if (r < 0)
+			return r;
+	} else {
+		r = ns_write_id_map(dfd, "uid_map", um, nu);
+		if (r < 0)
+			return berth_error_set(err, -r, "write uid_map");
+	}
+	if (geteuid() != 0 && !is_own_single(gm, ng, getegid()))
+		return run_idmap_tool("newgidmap", pid, gm, ng, err);
+	if (geteuid() != 0) {
+		r = write_string_at(dfd, "setgroups", "deny");
+		if (r < 0)
+			return berth_error_set(err, -r, "write setgroups");
+	}
+	r = ns_write_id_map(dfd, "gid_map", gm, ng);
 	if (r < 0)
 		return berth_error_set(err, -r, "write gid_map");
 	return 0;

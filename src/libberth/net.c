@@ -26,6 +26,7 @@
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/proc.h"
 
 #define ANN_PREFIX "berth.net."
 
@@ -277,6 +278,13 @@ int net_prepare(const struct berth_spec *s, const char *root, const char *id,
 	if (!bridge && !devs)
 		return 0;
 
+	/* bridges, veths, leases and nftables rules of the host are root's */
+	if (proc_rootless())
+		return berth_error_setx(err, EPERM,
+					"config.json: %s: needs root (rootless, the host's network "
+					"is not berth's to change: use slirp4netns or pasta)",
+					bridge ? "annotations[\"" ANN_PREFIX "bridge\"]"
+					       : "linux.netDevices");
 	const struct berth_namespace *ns = spec_find_ns(s, BERTH_NS_NET);
 	if (!ns || ns->path)
 		return berth_error_setx(err, EINVAL,

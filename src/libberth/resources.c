@@ -491,3 +491,34 @@ uint64_t cpu_shares_to_weight(uint64_t shares)
 		shares = 262144;
 	return 1 + ((shares - 2) * 9999) / 262142;
 }
+
+const char *resources_first_limit(const struct berth_resources *res)
+{
+	if (!res)
+		return NULL;
+	const typeof(res->memory) *m = &res->memory;
+	if (m->has_limit || m->has_reservation || m->has_swap || m->has_kernel ||
+	    m->has_kernel_tcp || m->has_swappiness || m->has_disable_oom_killer)
+		return "memory";
+	const typeof(res->cpu) *c = &res->cpu;
+	if (c->has_shares || c->has_quota || c->has_burst || c->has_period ||
+	    c->has_realtime_runtime || c->has_realtime_period || c->has_idle || c->cpus || c->mems)
+		return "cpu";
+	if (res->pids.has_limit)
+		return "pids";
+	const typeof(res->block_io) *b = &res->block_io;
+	bool throttle = false;
+	for (size_t i = 0; i < ELEMENTSOF(b->n_throttle); i++)
+		throttle = throttle || b->n_throttle[i] > 0;
+	if (b->has_weight || b->has_leaf_weight || b->n_weight_device || throttle)
+		return "blockIO";
+	if (res->n_hugepages)
+		return "hugepageLimits";
+	if (res->n_rdma)
+		return "rdma";
+	if (res->network.has_class_id || res->network.n_priorities)
+		return "network";
+	if (res->n_unified)
+		return "unified";
+	return NULL;
+}

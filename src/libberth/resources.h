@@ -125,6 +125,13 @@ int resources_parse(const char *text, size_t len, const char *what, struct berth
 		    struct berth_error **err);
 
 void resources_free(struct berth_resources *r);
+
+/*
+ * The JSON name (under linux.resources) of the first limit res sets, device
+ * rules aside, or NULL if it sets none: what a container without a cgroup
+ * (rootless, no delegated subtree) cannot honour.
+ */
+const char *resources_first_limit(const struct berth_resources *res);
 static inline void resources_freep(struct berth_resources **r)
 {
 	resources_free(*r);

@@ -41,8 +41,20 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+int state_root_check(const char *root, struct berth_error **err)
+{
+	if (!root)
+		return berth_error_setx(err, ENOENT,
+					"no state root: XDG_RUNTIME_DIR is not set (not root: give "
+					"--root DIR)");
+	return 0;
+}
+
 int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error **err)
 {
+	int r0 = state_root_check(root, err);
+	if (r0 < 0)
+		return r0;
 	if (create) {
 		int r = mkdir_p(root, 0700);
 		if (r < 0)
@@ -373,7 +385,17 @@ int berth_id_check(const char *id, struct berth_error **err)
 
 const char *state_root(const struct berth_context *ctx)
 {
-	return ctx && ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
+	static __thread char buf[PATH_MAX];
+	if (ctx && ctx->root)
+		return ctx->root;
+	if (geteuid() == 0)
+		return BERTH_DEFAULT_ROOT;
+	/* as runc and crun: an ordinary user's containers live in its runtime dir */
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (!xdg || xdg[0] != '/')
+		return NULL;
+	int n = snprintf(buf, sizeof(buf), "%s/berth", xdg);
+	return n > 0 && (size_t)n < sizeof(buf) ? buf : NULL;
 }
 
 int state_open(const struct berth_context *ctx, const char *id, int *ret_dirfd,

@@ -68,8 +68,14 @@ int state_dir_remove(const char *root, const char *id, int dirfd);
  * state and cgroup, and keeps state.c free of cgroups for berth-shim).
  */
 const char *state_status(int dirfd, const struct berth_state *s);
-/* The state root of ctx: ctx->root, else BERTH_DEFAULT_ROOT. */
+/*
+ * The state root of ctx: ctx->root, else BERTH_DEFAULT_ROOT for root, else
+ * $XDG_RUNTIME_DIR/berth (NULL if that is unset or not absolute:
+ * state_root_open() says so). The string lives until the next call.
+ */
 const char *state_root(const struct berth_context *ctx);
+/* 0 if root (from state_root()) is a state root, else -ENOENT with why. */
+int state_root_check(const char *root, struct berth_error **err);
 /*
  * What a command on an existing container starts with: check id
  * (berth_id_check()), open its state dir under state_root(ctx) and take its

@@ -4,6 +4,7 @@
  * PID, the signal reset before exec, and the wait that forwards signals.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -168,8 +169,39 @@ out:
 	check(sigprocmask(SIG_SETMASK, &old, NULL) == 0);
 }
 
+/* A child that makes a user namespace of its own is rootless there, even as uid 0. */
+static void test_rootless(void)
+{
+	if (geteuid() != 0) {
+		check(proc_rootless());
+		return;
+	}
+	pid_t pid = fork();
+	check(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(77);
+		_exit(proc_rootless() ? 0 : 1);
+	}
+	int status = 0;
+	check(waitpid(pid, &status, 0) == pid);
+	check(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77));
+}
+
+/* Our own pid namespace cannot be told apart from the host's: refused, not listed. */
+static void test_pidns_members(void)
+{
+	pid_t *v = NULL;
+	size_t n = 7;
+	check(proc_pidns_members(getpid(), &v, &n) == -EPERM);
+	check(v == NULL && n == 0);
+	check(proc_pidns_members(-1, &v, &n) == -ESRCH);
+}
+
 int main(void)
 {
+	test_rootless();
+	test_pidns_members();
 	test_exit_code();
 	test_pidfd();
 	test_signals_reset();

@@ -4,6 +4,7 @@
  * wait that forwards signals. libc and kernel only; runs in the berth
  * process, in the container's processes before exec and in berth-shim.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,6 +102,78 @@ void proc_forwarded_sigset(sigset_t *ret)
 	sigemptyset(ret);
 	for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
 		sigaddset(ret, forwarded[i]);
+}
+
+/* st_ino of /proc/<pid>/ns/pid (pid 0: ourselves), 0 if it cannot be read. */
+static ino_t pidns_ino(pid_t pid)
+{
+	char p[64];
+	struct stat st;
+	if (pid > 0)
+		snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)pid);
+	else
+		snprintf(p, sizeof(p), "/proc/self/ns/pid");
+	return stat(p, &st) == 0 ? st.st_ino : 0;
+}
+
+int proc_pidns_members(pid_t init, pid_t **ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	ino_t ns = init > 0 ? pidns_ino(init) : 0;
+	if (ns == 0)
+		return -ESRCH;
+	if (ns == pidns_ino(0))
+		return -EPERM;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	pid_t *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || pidns_ino((pid_t)pid) != ns)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			pid_t *nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[n++] = (pid_t)pid;
+	}
+	closedir(d);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+bool proc_rootless(void)
+{
+	if (geteuid() != 0)
+		return true;
+	char buf[128];
+	_cleanup_close_ int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false; /* no /proc: assume what we were told, root */
+	ssize_t k = read(fd, buf, sizeof(buf) - 1);
+	if (k <= 0)
+		return false;
+	buf[k] = '\0';
+	unsigned long inside = 1, outside = 1, count = 0;
+	char more;
+	int n = sscanf(buf, " %lu %lu %lu %c", &inside, &outside, &count, &more);
+	return !(n == 3 && inside == 0 && outside == 0 && count == 4294967295UL);
 }
 
 int proc_exit_code(int status)

@@ -39,6 +39,22 @@ int proc_signals_reset(void);
  */
 void proc_forwarded_sigset(sigset_t *ret);
 
+/*
+ * Is this process without real privileges: euid != 0, or uid 0 in a user
+ * namespace that is not the initial one (what rootless podman gives its
+ * runtime)? The initial namespace maps all 2^32-1 ids from 0 to 0.
+ */
+bool proc_rootless(void);
+
+/*
+ * The processes that live in the pid namespace of init (a pidfd-checked
+ * container init, see proc_pidfd_open_started()), as this process's
+ * /proc shows them: what a container without a cgroup is made of.
+ * -EPERM if init's pid namespace is ours (nothing tells its processes
+ * apart from the host's). *ret malloc'd (may be NULL when *ret_n is 0).
+ */
+int proc_pidns_members(pid_t init, pid_t **ret, size_t *ret_n);
+
 /* The exit code a shell shows for a wait(2) status: the code, 128+signal, else 255. */
 int proc_exit_code(int status);
 
