@@ -5,6 +5,7 @@
 # fresh container ID per iteration; print the medians, the ratios and berth's
 # peak RSS. A benchmark, not a test. Run as root from anywhere:
 #   bash bench/run-bench.sh [RUNS]
+# As an ordinary user (what bench/rootless.sh does) it times the --rootless spec.
 # Environment: BERTH (default build/berth), RUNS (default 50), WARMUP (default 5),
 # SECCOMP (default: the default profile of `berth spec`, which every runtime loads;
 # none: no linux.seccomp, to time the container start alone).
@@ -29,7 +30,14 @@ done
 # Under /run, where runtimes keep their state by default (/run/berth, /run/runc):
 # on a /tmp that many tests have churned, ext4 inode allocation alone added
 # about 1 ms to every start here, for every runtime.
-work=$(mktemp -d /run/berth-bench.XXXXXX)
+# As an ordinary user (bench/rootless.sh): under its runtime dir, a --rootless spec.
+if [[ $(id -u) == 0 ]]; then
+	work=$(mktemp -d /run/berth-bench.XXXXXX)
+	spec_args=()
+else
+	work=$(mktemp -d "${XDG_RUNTIME_DIR:?run-bench.sh: not root and no XDG_RUNTIME_DIR}/berth-bench.XXXXXX")
+	spec_args=(--rootless)
+fi
 cleanup() {
 	local rt id b
 	for rt in berth runc crun; do
@@ -52,7 +60,7 @@ trap cleanup EXIT
 bundle=$work/bundle
 mkdir -p "$bundle"
 bash "$repo/tests/lib/mkrootfs.sh" "$bundle/rootfs" >/dev/null
-"$berth" spec -b "$bundle"
+"$berth" spec "${spec_args[@]}" -b "$bundle"
 # ociVersion 1.0.2: Debian's crun 1.8 refuses newer versions; berth and runc take it.
 jq --arg seccomp "${SECCOMP:-default}" \
 	'.process.args = ["/bin/true"] | .process.terminal = false | .ociVersion = "1.0.2"
