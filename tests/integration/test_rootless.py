@@ -52,6 +52,12 @@ class User:
         subprocess.run(["usermod", "--add-subuids", f"{self.sub}-{top}",
                         "--add-subgids", f"{self.sub}-{top}", self.name], check=True,
                        capture_output=True)
+        self.berth = BERTH
+        if not _reachable(BERTH):
+            # a checkout under a private directory: a copy the user can run
+            (env.dir / "bin").mkdir()
+            self.berth = str(env.dir / "bin" / "berth")
+            shutil.copy2(BERTH, self.berth)
         self.xdg = env.dir / "xdg"
         self.xdg.mkdir(mode=0o700)
         os.chown(self.xdg, self.uid, self.gid)
@@ -88,7 +94,7 @@ class User:
         if xdg:
             e["XDG_RUNTIME_DIR"] = str(self.xdg)
         argv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
-                "--", binary or BERTH] + [str(a) for a in args]
+                "--", binary or self.berth] + [str(a) for a in args]
         with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
             cp = subprocess.run(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
                                 text=True, timeout=timeout, env=e, cwd=self.env.bundle)
@@ -120,12 +126,14 @@ class User:
             assert not any(l.startswith(self.name + ":") for l in lines), f"{f} keeps {self.name}"
 
 
+def _reachable(path):
+    """Can any user execute path (every directory on the way searchable)?"""
+    p = pathlib.Path(path)
+    return all((q.stat().st_mode & 0o001) for q in [p] + list(p.parents))
+
+
 @pytest.fixture
 def user(env):
-    if not os.access(BERTH, os.X_OK) or any(
-            (os.stat(p).st_mode & 0o005) != 0o005
-            for p in [pathlib.Path(BERTH)] + list(pathlib.Path(BERTH).parents)[:-1]):
-        pytest.fail(f"{BERTH} is not reachable by an ordinary user")
     u = User(env)
     yield u
     u.remove()
