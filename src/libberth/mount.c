@@ -277,8 +277,20 @@ static int remount_bind(int fd, const char *target, unsigned long set, unsigned 
 	if ((clear & ATIME_FLAGS) && !(f & ATIME_FLAGS))
 		f |= MS_RELATIME;
 	f |= set & PER_MOUNT_FLAGS;
-	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | f, NULL) < 0)
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | f, NULL) == 0)
+		return 0;
+	if (errno != EPERM)
 		return -errno;
+	/*
+	 * In a user namespace the kernel locks the flags a mount came with from
+	 * a more privileged namespace (nosuid, nodev, noexec, ro, the atime
+	 * mode): keep those it has rather than fail, as runc does.
+	 */
+	unsigned long cur = mount_flags_of(fd);
+	unsigned long locked = cur & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+	unsigned long g = (f & ~ATIME_FLAGS) | (cur & ATIME_FLAGS) | locked;
+	if (g == f || mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | g, NULL) < 0)
+		return -EPERM;
 	return 0;
 }
 

@@ -103,9 +103,12 @@ class User:
             return Result(argv, cp.returncode, fo.read(), fe.read())
 
     def runc(self, args, id):
-        """`runc run` of the same bundle as the user (None without runc); deleted after."""
+        """`runc run` of the same bundle as the user (None without runc); deleted after.
+        args, when given, become process.args."""
         if not RUNC:
             return None
+        if args is not None:
+            self.save(args)
         root = self.xdg / "runc"
         try:
             return self.run(["--root", root, "run", id], binary=RUNC)
@@ -277,3 +280,24 @@ def test_privileged_settings_fail_clearly(user, what):
     assert r.err.startswith(f'berth: create "{cid}": ') and want in r.err, r
     assert len(r.err.strip().split("\n")) == 1, r
     assert user.ids() == []
+
+
+def test_locked_mount_flags_are_kept(user):
+    """A bind of a host mount that is nosuid, nodev and noexec: the kernel locks those
+    flags in the user namespace, so asking for suid, dev and exec keeps them rather than
+    failing (as runc does since 1.1.13)."""
+    src = user.env.dir / "locked"
+    src.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "nosuid,nodev,noexec,size=1m", "tmpfs",
+                    str(src)], check=True)
+    try:
+        user.cfg["mounts"].append({"destination": "/mnt", "type": "bind", "source": str(src),
+                                   "options": ["rbind", "ro", "exec", "suid", "dev"]})
+        user.save(["sh", "-c", "grep ' /mnt ' /proc/self/mounts"])
+        r = user.run(["run", user.env.new_id()])
+        assert r.rc == 0, r
+        opts = r.out.split()[3].split(",")
+        assert {"ro", "nosuid", "nodev", "noexec"} <= set(opts), r.out
+        # (Debian's runc 1.1.5 fails this mount with EPERM; runc 1.1.13 keeps the flags)
+    finally:
+        subprocess.run(["umount", str(src)], check=True)
