@@ -32,6 +32,7 @@
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/proc.h"
 
 /* Reject "..": a cgroupsPath must not climb out of the hierarchy. */
 static bool path_has_dotdot(const char *p)
@@ -560,9 +561,14 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 	/*
 	 * At create the device rules are always set, with or without
 	 * linux.resources.devices: deny all but the defaults, as runc does.
-	 * Leaving them out would leave every device node reachable.
+	 * Leaving them out would leave every device node reachable. Rootless
+	 * (a delegated subtree), they are neither allowed (device programs and
+	 * the devices controller want CAP_SYS_ADMIN) nor needed: a user
+	 * namespace makes no device node a container could open, it sees only
+	 * the host's nodes bound in, with the user's own rights on them (runc
+	 * and crun leave them out too).
 	 */
-	if (!update) {
+	if (!update && !proc_rootless()) {
 		_cleanup_free_ struct berth_res_device *rules = NULL;
 		size_t n = 0;
 		if (cgroup_devices_rules(res->devices, res->n_devices, &rules, &n) < 0)

@@ -84,8 +84,9 @@ class User:
             self.cfg["linux"][k] = [{"containerID": 0, "hostID": own, "size": 1},
                                     {"containerID": 1, "hostID": self.sub, "size": 65536}]
 
-    def run(self, args, binary=None, xdg=True, timeout=30):
-        """Run berth (or binary) as the user, in the bundle, stdin from /dev/null."""
+    def run(self, args, binary=None, xdg=True, timeout=30, cgroup=None):
+        """Run berth (or binary) as the user, in the bundle, stdin from /dev/null;
+        cgroup: a cgroup2 directory to start in (root moves the process there first)."""
         e = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", MARK: self.env.mark,
              "HOME": str(self.env.dir)}
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
@@ -95,6 +96,8 @@ class User:
             e["XDG_RUNTIME_DIR"] = str(self.xdg)
         argv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
                 "--", binary or self.berth] + [str(a) for a in args]
+        if cgroup:
+            argv = ["sh", "-c", 'echo 0 >"$0/cgroup.procs" && exec "$@"', str(cgroup)] + argv
         with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
             cp = subprocess.run(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
                                 text=True, timeout=timeout, env=e, cwd=self.env.bundle)
@@ -301,3 +304,44 @@ def test_locked_mount_flags_are_kept(user):
         # (Debian's runc 1.1.5 fails this mount with EPERM; runc 1.1.13 keeps the flags)
     finally:
         subprocess.run(["umount", str(src)], check=True)
+
+
+def test_delegated_cgroup_v2(user):
+    """A cgroup v2 subtree delegated to the user (what systemd's Delegate= gives): berth
+    makes the container's cgroup there, applies the limits and deletes it after; the
+    device rules, which only root may set, are left out."""
+    if subprocess.run(["stat", "-fc", "%T", "/sys/fs/cgroup"], capture_output=True,
+                      text=True).stdout.strip() != "cgroup2fs":
+        pytest.skip("needs a cgroup v2 host (tests/vm runs it)")
+    top = pathlib.Path("/sys/fs/cgroup")
+    deleg = top / f"{TOKEN}-deleg-{user.env.idx}"
+    deleg.mkdir()
+    try:
+        launcher = deleg / "launcher"
+        launcher.mkdir()
+        for p in [deleg, launcher] + [d / f for d in (deleg, launcher)
+                                      for f in ("cgroup.procs", "cgroup.subtree_control",
+                                                "cgroup.threads")]:
+            os.chown(p, user.uid, user.gid)
+        user.cfg["linux"]["cgroupsPath"] = f"/{deleg.name}/c1"
+        user.cfg["linux"]["resources"] = {"memory": {"limit": 64 << 20},
+                                          "pids": {"limit": 50}}
+        user.save(["sleep", "300"])
+        cid = user.env.new_id()
+        r = user.run(["create", cid], cgroup=launcher)
+        assert r.rc == 0, r
+        st = json.loads(user.run(["state", cid]).out)
+        c1 = deleg / "c1"
+        assert (c1 / "memory.max").read_text().strip() == str(64 << 20)
+        assert (c1 / "pids.max").read_text().strip() == "50"
+        assert str(st["pid"]) in (c1 / "cgroup.procs").read_text().split()
+        r = user.run(["ps", "--format", "json", cid])
+        assert r.rc == 0 and json.loads(r.out) == [st["pid"]], r
+        assert user.run(["delete", "--force", cid]).rc == 0
+        assert not c1.exists()
+    finally:
+        for d in (deleg / "c1", deleg / "launcher", deleg):
+            if d.exists():
+                for pid in (d / "cgroup.procs").read_text().split():
+                    (top / "cgroup.procs").write_text(pid)
+                d.rmdir()
