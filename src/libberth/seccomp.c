@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * linux.seccomp: the parser (yajl tree, JSON paths in errors), the compiler
- * (libseccomp, plus our own ENOSYS preamble), the compiled-program cache, the
- * loader (raw seccomp(2)) and the notify-agent hand-off. Parse, compile and
- * hand-off run in the parent (berth create/start); load runs in the process
- * about to execve (the container init).
+ * (libseccomp, plus our own ENOSYS preamble) and the compiled-program cache.
+ * All run in the parent (berth create/exec); the loader is seccomp-load.c,
+ * the notify-agent hand-off seccomp-agent.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -956,71 +955,5 @@ int berth_seccomp_prepare(const char *json, const char *cache_dir, struct berth_
 					  f); /* a cache we cannot write only costs time */
 	}
 	*ret = TAKE_PTR(f);
-	return 0;
-}
-
-/* ---- loading, in the process about to execve ---- */
-
-int berth_seccomp_load(const struct berth_seccomp *f, int *ret_listener_fd,
-		       struct berth_error **err)
-{
-	struct sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f->insns };
-	bool listener = f->notify && ret_listener_fd;
-	unsigned long flags = f->flags;
-	if (listener)
-		flags |= BERTH_SECCOMP_FLAG_NEW_LISTENER;
-	else
-		flags &= ~(BERTH_SECCOMP_FLAG_TSYNC_ESRCH | BERTH_SECCOMP_FLAG_WAIT_KILLABLE_RECV);
-	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-	if (r < 0)
-		return berth_error_set(err, errno, "load the seccomp filter");
-	/* with TSYNC_ESRCH a thread that could not be synchronised is an error, not a tid */
-	if (ret_listener_fd)
-		*ret_listener_fd = listener ? (int)r : -EBADF;
-	return 0;
-}
-
-/* ---- passing the listener fd ---- */
-
-int berth_seccomp_send_to_agent(const char *listener_path, const char *metadata, int listener_fd,
-				pid_t pid, const char *state_json, struct berth_error **err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (!listener_path || strlen(listener_path) >= sizeof(sa.sun_path))
-		return berth_error_setx(err, EINVAL, "seccomp listener path \"%s\" is too long",
-					listener_path ? listener_path : "");
-	strcpy(sa.sun_path, listener_path);
-
-	struct gen j;
-	if (gen_init(&j, NULL) < 0)
-		return berth_error_set(err, ENOMEM, "seccomp agent");
-	gen_open(&j, false);
-	gen_key_str(&j, "ociVersion", BERTH_SPEC_VERSION);
-	gen_str(&j, "fds");
-	gen_open(&j, true);
-	gen_str(&j, "seccompFd");
-	gen_close(&j, true);
-	gen_key_int(&j, "pid", pid);
-	gen_key_str(&j, "metadata", metadata ? metadata : "");
-	gen_str(&j, "state");
-	gen_raw(&j, state_json); /* the state document, made by state.c */
-	gen_close(&j, false);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	if (gen_finish(&j, &buf, &len) < 0)
-		return berth_error_set(err, ENOMEM, "seccomp agent");
-
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return berth_error_set(err, errno, "connect to the seccomp agent at \"%s\"",
-				       listener_path);
-	ssize_t n = fd_send(fd, listener_fd, buf, len);
-	if (n < 0)
-		return berth_error_set(err, (int)-n, "send to the seccomp agent at \"%s\"",
-				       listener_path);
-	/* the fd went with the first byte; the rest of a short write is plain data */
-	if ((size_t)n < len && write_all(fd, buf + n, len - (size_t)n) < 0)
-		return berth_error_set(err, errno, "send to the seccomp agent at \"%s\"",
-				       listener_path);
 	return 0;
 }
