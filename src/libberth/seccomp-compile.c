@@ -21,10 +21,6 @@
 #include "util/fd.h"
 #include "util/macro.h"
 
-#ifndef SECCOMP_GET_ACTION_AVAIL
-#define SECCOMP_GET_ACTION_AVAIL 2
-#endif
-
 void berth_seccomp_free(struct berth_seccomp *f)
 {
 	if (!f)
@@ -48,6 +44,10 @@ int berth_seccomp_add_warning(struct berth_seccomp *f, const char *msg)
 }
 
 /* ---- kernel probes ---- */
+
+#ifndef SECCOMP_GET_ACTION_AVAIL
+#define SECCOMP_GET_ACTION_AVAIL 2
+#endif
 
 static bool kernel_has_action(uint32_t action)
 {
