@@ -5,7 +5,9 @@
  * seccomp(2), and hand a notify listener fd to the agent at listenerPath.
  * Parsing, compiling and the agent hand-off run in the parent (berth create /
  * start); loading runs in the container init (or an exec'd process) just
- * before execve.
+ * before execve. One file per step: seccomp-parse.c, seccomp-compile.c (with
+ * seccomp-enosys.c, the preamble), seccomp-cache.c (prepare), seccomp-load.c
+ * and seccomp-agent.c; seccomp-internal.h is what they alone share.
  */
 #pragma once
 

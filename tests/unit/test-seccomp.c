@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of seccomp.c: parser errors and their JSON paths, operator and
- * action mapping, the cache key, the ENOSYS preamble and whole
+ * Unit tests of the seccomp-*.c files: parser errors and their JSON paths,
+ * operator and action mapping, the cache key, the ENOSYS preamble and whole
  * compiled programs (run through a small classic-BPF interpreter), the cache.
  */
 #include <errno.h>
