@@ -19,7 +19,6 @@
 #include <limits.h>
 #include <net/if.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +40,7 @@
 
 #include "util/fd.h"
 #include "util/wire.h"
+#include "errmsg.h"
 
 #define MAX_NETDEVS  16
 #define WIRE_FD	     0 /* the socket to berth: the request in, the answer out */
@@ -64,43 +64,6 @@ struct req {
 	const char *netdev_host[MAX_NETDEVS], *netdev_ctr[MAX_NETDEVS];
 	int n_netdevs;
 };
-
-static char errbuf[512];
-
-static int vfail(int r, bool with_strerror, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-static int vfail(int r, bool with_strerror, const char *fmt, va_list ap)
-{
-	if (errbuf[0])
-		return r; /* keep the first (innermost) message */
-	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): ap comes from va_start in fail() */
-	int n = vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	if (with_strerror && r < 0 && n >= 0 && (size_t)n < sizeof(errbuf))
-		snprintf(errbuf + n, sizeof(errbuf) - (size_t)n, ": %s", strerror(-r));
-	return r < 0 ? r : -EINVAL;
-}
-
-/* Record the error message (the first one wins) with ": strerror(-r)" appended; returns r. */
-static int fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	r = vfail(r, true, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-/* The same without strerror: the message says it all. */
-static int failx(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int failx(int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	r = vfail(r, false, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 /* ---- addresses ---- */
 
@@ -465,7 +428,8 @@ static int veth_create(struct nl *n, const struct req *q, int bridge_index, int 
 	if (q->mac) {
 		unsigned char mac[6];
 		if (parse_mac(q->mac, mac) < 0)
-			return failx(-EINVAL, "mac \"%s\" is not a unicast MAC address", q->mac);
+			return errmsg_setx(-EINVAL, "mac \"%s\" is not a unicast MAC address",
+					   q->mac);
 		mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
 	}
 	mnl_attr_nest_end(h, peer);
@@ -554,25 +518,26 @@ static int leases_read(struct leases *l)
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0 && errno == ELOOP)
-		return failx(-EPERM, "lease file \"%s/%s\" is a symbolic link: refusing it", l->dir,
-			     l->name);
+		return errmsg_setx(-EPERM, "lease file \"%s/%s\" is a symbolic link: refusing it",
+				   l->dir, l->name);
 	if (fd < 0)
-		return fail(-errno, "lease file \"%s/%s\"", l->dir, l->name);
+		return errmsg_set(-errno, "lease file \"%s/%s\"", l->dir, l->name);
 	/* fds stay open until exit: this process does one request */
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return fail(-errno, "lease file \"%s/%s\"", l->dir, l->name);
+		return errmsg_set(-errno, "lease file \"%s/%s\"", l->dir, l->name);
 	if (!S_ISREG(st.st_mode) || !trusted(&st) || st.st_size > LEASE_FILE_MAX)
-		return failx(-EPERM,
-			     "lease file \"%s/%s\" is not a regular file of uid %u that only it "
-			     "can write: refusing it",
-			     l->dir, l->name, (unsigned)geteuid());
+		return errmsg_setx(
+			-EPERM,
+			"lease file \"%s/%s\" is not a regular file of uid %u that only it "
+			"can write: refusing it",
+			l->dir, l->name, (unsigned)geteuid());
 	char *text = calloc(1, (size_t)st.st_size + 1);
 	if (!text)
 		return -ENOMEM;
 	if (st.st_size && pread(fd, text, (size_t)st.st_size, 0) != st.st_size) {
 		free(text);
-		return fail(-EIO, "read \"%s/%s\"", l->dir, l->name);
+		return errmsg_set(-EIO, "read \"%s/%s\"", l->dir, l->name);
 	}
 	size_t lines = 1;
 	for (const char *p = text; *p; p++)
@@ -598,23 +563,24 @@ static int leases_open(const struct req *q, struct leases *l)
 	*l = (struct leases){ .dirfd = -1, .rootfd = -1, .lockfd = -1, .dir = q->leases };
 	snprintf(l->name, sizeof(l->name), "%s.leases", q->bridge);
 	if (mkdir(q->leases, 0700) < 0 && errno != EEXIST)
-		return fail(-errno, "lease dir \"%s\"", q->leases);
+		return errmsg_set(-errno, "lease dir \"%s\"", q->leases);
 	l->dirfd = open(q->leases, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (l->dirfd < 0)
-		return fail(-errno, "lease dir \"%s\"", q->leases);
+		return errmsg_set(-errno, "lease dir \"%s\"", q->leases);
 	if (fstat(l->dirfd, &st) < 0)
-		return fail(-errno, "lease dir \"%s\"", q->leases);
+		return errmsg_set(-errno, "lease dir \"%s\"", q->leases);
 	if (!trusted(&st))
-		return failx(-EPERM,
-			     "lease dir \"%s\" is not owned by uid %u or is writable by others: "
-			     "refusing it",
-			     q->leases, (unsigned)geteuid());
+		return errmsg_setx(
+			-EPERM,
+			"lease dir \"%s\" is not owned by uid %u or is writable by others: "
+			"refusing it",
+			q->leases, (unsigned)geteuid());
 	l->rootfd = openat(l->dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	l->lockfd = openat(l->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (l->rootfd < 0 || l->lockfd < 0)
-		return fail(-errno, "lease dir \"%s\"", q->leases);
+		return errmsg_set(-errno, "lease dir \"%s\"", q->leases);
 	if (flock(l->lockfd, LOCK_EX) < 0)
-		return fail(-errno, "lock \"%s/lock\"", q->leases);
+		return errmsg_set(-errno, "lock \"%s/lock\"", q->leases);
 	return leases_read(l);
 }
 
@@ -625,7 +591,7 @@ static int leases_save(struct leases *l)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", l->name);
 	if (l->n == 0) {
 		if (unlinkat(l->dirfd, l->name, 0) < 0 && errno != ENOENT)
-			return fail(-errno, "remove \"%s/%s\"", l->dir, l->name);
+			return errmsg_set(-errno, "remove \"%s/%s\"", l->dir, l->name);
 		return 0;
 	}
 	size_t o = 0;
@@ -651,7 +617,7 @@ static int leases_save(struct leases *l)
 	free(out);
 	if (r < 0) {
 		(void)unlinkat(l->dirfd, tmp, 0);
-		return fail(r, "write \"%s/%s\"", l->dir, l->name);
+		return errmsg_set(r, "write \"%s/%s\"", l->dir, l->name);
 	}
 	return 0;
 }
@@ -717,18 +683,19 @@ static int ipam(struct nl *n, struct leases *l, const struct req *q, const char 
 	if (asked) {
 		struct cidr a;
 		if (cidr_parse(asked, net->family, false, &a) < 0)
-			return failx(-EINVAL, "%s \"%s\" is not a valid address", key, asked);
+			return errmsg_setx(-EINVAL, "%s \"%s\" is not a valid address", key, asked);
 		if (a.prefix < 0)
 			a.prefix = net->prefix;
 		if (!cidr_contains(net, &a))
-			return failx(-EINVAL, "%s \"%s\" is outside the bridge's subnet", key,
-				     asked);
+			return errmsg_setx(-EINVAL, "%s \"%s\" is outside the bridge's subnet", key,
+					   asked);
 		if (!memcmp(a.addr, gw->addr, 16))
-			return failx(-EADDRINUSE, "%s \"%s\" is the gateway's", key, asked);
+			return errmsg_setx(-EADDRINUSE, "%s \"%s\" is the gateway's", key, asked);
 		fmt_addr(&a, buf);
 		if ((holder = lease_holder(n, l, q, buf)))
-			return failx(-EADDRINUSE, "%s \"%s\" is already in use by container \"%s\"",
-				     key, buf, holder);
+			return errmsg_setx(-EADDRINUSE,
+					   "%s \"%s\" is already in use by container \"%s\"", key,
+					   buf, holder);
 		*ret = a;
 		return 0;
 	}
@@ -746,7 +713,7 @@ static int ipam(struct nl *n, struct leases *l, const struct req *q, const char 
 		*ret = c;
 		return 0;
 	}
-	return failx(-ENOSPC, "no free address left in the bridge's subnet");
+	return errmsg_setx(-ENOSPC, "no free address left in the bridge's subnet");
 }
 
 /* ---- nftables: NAT and published ports, in table ip "berth", rules tagged by host end ---- */
@@ -1043,7 +1010,7 @@ static int nft_dump(struct dump_ctx *d)
 	if (!s || mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
 		if (s)
 			mnl_socket_close(s);
-		return fail(-errno, "nftables");
+		return errmsg_set(-errno, "nftables");
 	}
 	char buf[NL_BUF];
 	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
@@ -1074,7 +1041,7 @@ static int nft_dump(struct dump_ctx *d)
 	if (r == -ENOENT)
 		return 0; /* no table: no rules */
 	if (r < 0)
-		return fail(r, "nftables: list the rules");
+		return errmsg_set(r, "nftables: list the rules");
 	return 0;
 }
 
@@ -1083,7 +1050,7 @@ static int nft_lock(const struct leases *l)
 {
 	int fd = openat(l->dirfd, "nft.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX) < 0)
-		return fail(-errno, "lock \"%s/nft.lock\"", l->dir);
+		return errmsg_set(-errno, "lock \"%s/nft.lock\"", l->dir);
 	return fd;
 }
 
@@ -1153,7 +1120,8 @@ static int nft_isolate(struct nl *n, const struct leases *l, const char *bridge)
 		r = nft_commit(&t);
 	nft_end(&t);
 	close(lfd);
-	return r < 0 ? fail(r, "nftables: add the isolation rule of bridge \"%s\"", bridge) : 0;
+	return r < 0 ? errmsg_set(r, "nftables: add the isolation rule of bridge \"%s\"", bridge)
+		     : 0;
 }
 
 /* "8080:80/tcp,53:53/udp": checked by berth; parsed again here. */
@@ -1173,7 +1141,7 @@ static int nft_add(const struct req *q, const struct leases *l, const struct cid
 	r = nft_begin(&t);
 	if (r < 0) {
 		nft_end(&t);
-		return fail(r, "nftables");
+		return errmsg_set(r, "nftables");
 	}
 	nft_base(&t);
 	if (q->nat && !strcmp(q->nat, "true"))
@@ -1189,7 +1157,7 @@ static int nft_add(const struct req *q, const struct leases *l, const struct cid
 			    hp > 65535 || cp > 65535 ||
 			    (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
 				nft_end(&t);
-				return failx(-EINVAL, "ports: bad mapping \"%s\"", p);
+				return errmsg_setx(-EINVAL, "ports: bad mapping \"%s\"", p);
 			}
 			uint8_t pr = strcmp(proto, "udp") != 0 ? IPPROTO_TCP : IPPROTO_UDP;
 			char port[16];
@@ -1199,10 +1167,11 @@ static int nft_add(const struct req *q, const struct leases *l, const struct cid
 				const char *m = strstr(d.found[i].tag, port);
 				if (m && !tag_of(d.found[i].tag, q->host_if)) {
 					nft_end(&t);
-					return failx(-EADDRINUSE,
-						     "port %u/%s is already published by container "
-						     "\"%s\"",
-						     hp, proto, m + strlen(port));
+					return errmsg_setx(
+						-EADDRINUSE,
+						"port %u/%s is already published by container "
+						"\"%s\"",
+						hp, proto, m + strlen(port));
 				}
 			}
 			snprintf(tag, sizeof(tag), "berth:%s%s%.200s", q->host_if, port, q->id);
@@ -1212,7 +1181,7 @@ static int nft_add(const struct req *q, const struct leases *l, const struct cid
 	}
 	r = nft_commit(&t);
 	nft_end(&t);
-	return r < 0 ? fail(r, "nftables: add the rules of \"%s\"", q->host_if) : 0;
+	return r < 0 ? errmsg_set(r, "nftables: add the rules of \"%s\"", q->host_if) : 0;
 }
 
 /*
@@ -1246,7 +1215,8 @@ static int nft_del(const char *host_if, const char *bridge)
 	if (r >= 0 && n > 0)
 		r = nft_commit(&t);
 	nft_end(&t);
-	return r < 0 ? fail(r, "nftables: delete the rules of \"%s\"", host_if ? host_if : bridge)
+	return r < 0 ? errmsg_set(r, "nftables: delete the rules of \"%s\"",
+				  host_if ? host_if : bridge)
 		     : 0;
 }
 
@@ -1269,12 +1239,13 @@ static int family_resolve(struct nl *n, int family, int bridge_index, struct fam
 	if (bridge_index > 0) {
 		r = addr_first(n, bridge_index, family, &have);
 		if (r < 0)
-			return fail(r, "read the bridge's addresses");
+			return errmsg_set(r, "read the bridge's addresses");
 	}
 	const char *k6 = family == AF_INET6 ? "6" : "";
 	if (p->subnet) {
 		if (cidr_parse(p->subnet, family, true, &p->net) < 0)
-			return failx(-EINVAL, "subnet%s \"%s\" is not a valid CIDR", k6, p->subnet);
+			return errmsg_setx(-EINVAL, "subnet%s \"%s\" is not a valid CIDR", k6,
+					   p->subnet);
 		cidr_mask(&p->net, p->net.prefix);
 	} else if (have.family) {
 		p->net = have;
@@ -1283,14 +1254,15 @@ static int family_resolve(struct nl *n, int family, int bridge_index, struct fam
 		cidr_parse("10.88.0.0/16", AF_INET, true, &p->net);
 	} else if (p->address) {
 		if (cidr_parse(p->address, family, true, &p->net) < 0)
-			return failx(-EINVAL, "address6 \"%s\" needs a prefix length or subnet6",
-				     p->address);
+			return errmsg_setx(-EINVAL,
+					   "address6 \"%s\" needs a prefix length or subnet6",
+					   p->address);
 		cidr_mask(&p->net, p->net.prefix);
 	}
 	if (p->gateway) {
 		if (cidr_parse(p->gateway, family, false, &p->gw) < 0)
-			return failx(-EINVAL, "gateway%s \"%s\" is not a valid address", k6,
-				     p->gateway);
+			return errmsg_setx(-EINVAL, "gateway%s \"%s\" is not a valid address", k6,
+					   p->gateway);
 		p->gw.prefix = p->net.prefix;
 	} else if (have.family) {
 		p->gw = have;
@@ -1299,7 +1271,7 @@ static int family_resolve(struct nl *n, int family, int bridge_index, struct fam
 	}
 	p->gw.prefix = p->net.prefix;
 	if (!cidr_contains(&p->net, &p->gw))
-		return failx(-EINVAL, "gateway%s is outside the subnet", k6);
+		return errmsg_setx(-EINVAL, "gateway%s is outside the subnet", k6);
 	*ret_add_gw = !have.family;
 	return 0;
 }
@@ -1332,7 +1304,7 @@ static int do_add(struct req *q, int nsfd)
 	int self_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 
 	if ((r = nl_open(&host)) < 0)
-		return fail(r, "netlink");
+		return errmsg_set(r, "netlink");
 
 	if (q->bridge) {
 		r = leases_open(q, &l);
@@ -1343,7 +1315,7 @@ static int do_add(struct req *q, int nsfd)
 			unsigned mtu = q->mtu ? (unsigned)strtoul(q->mtu, NULL, 10) : 0;
 			r = bridge_create(&host, q->bridge, mtu);
 			if (r < 0 && r != -EEXIST) {
-				fail(r, "create bridge \"%s\"", q->bridge);
+				errmsg_set(r, "create bridge \"%s\"", q->bridge);
 				goto fail;
 			}
 			bridge_made = r == 0;
@@ -1351,7 +1323,7 @@ static int do_add(struct req *q, int nsfd)
 		uint32_t group = 0;
 		bridge_index = link_info(&host, q->bridge, &group);
 		if (bridge_index < 0) {
-			r = fail(bridge_index, "bridge \"%s\"", q->bridge);
+			r = errmsg_set(bridge_index, "bridge \"%s\"", q->bridge);
 			goto fail;
 		}
 		/* (again) for each container: a rule lost with a crash comes back */
@@ -1371,8 +1343,8 @@ static int do_add(struct req *q, int nsfd)
 			if (add_gw) {
 				r = addr_add(&host, bridge_index, &p->gw);
 				if (r < 0 && r != -EEXIST) {
-					fail(r, "add the gateway address to bridge \"%s\"",
-					     q->bridge);
+					errmsg_set(r, "add the gateway address to bridge \"%s\"",
+						   q->bridge);
 					goto fail;
 				}
 			}
@@ -1382,7 +1354,7 @@ static int do_add(struct req *q, int nsfd)
 		}
 		r = link_set_up(&host, bridge_index);
 		if (r < 0) {
-			fail(r, "set bridge \"%s\" up", q->bridge);
+			errmsg_set(r, "set bridge \"%s\" up", q->bridge);
 			goto fail;
 		}
 
@@ -1405,9 +1377,10 @@ static int do_add(struct req *q, int nsfd)
 		}
 		if (r < 0) {
 			if (r == -EEXIST)
-				fail(r, "host interface \"%s\"", q->host_if);
+				errmsg_set(r, "host interface \"%s\"", q->host_if);
 			else
-				fail(r, "create veth \"%s\" (peer \"%s\")", q->host_if, q->ifname);
+				errmsg_set(r, "create veth \"%s\" (peer \"%s\")", q->host_if,
+					   q->ifname);
 			goto fail;
 		}
 		veth_made = true;
@@ -1423,13 +1396,13 @@ static int do_add(struct req *q, int nsfd)
 	for (; moved < q->n_netdevs; moved++) {
 		int idx = link_index(&host, q->netdev_host[moved]);
 		if (idx < 0) {
-			r = fail(idx, "linux.netDevices: \"%s\"", q->netdev_host[moved]);
+			r = errmsg_set(idx, "linux.netDevices: \"%s\"", q->netdev_host[moved]);
 			goto fail_netdevs;
 		}
 		r = link_move(&host, idx, nsfd, q->netdev_ctr[moved]);
 		if (r < 0) {
-			fail(r, "linux.netDevices: move \"%s\" into the container as \"%s\"",
-			     q->netdev_host[moved], q->netdev_ctr[moved]);
+			errmsg_set(r, "linux.netDevices: move \"%s\" into the container as \"%s\"",
+				   q->netdev_host[moved], q->netdev_ctr[moved]);
 			goto fail_netdevs;
 		}
 		o += (size_t)snprintf(out + o, sizeof(made) - o, "netdev=%s %s\n",
@@ -1438,20 +1411,20 @@ static int do_add(struct req *q, int nsfd)
 
 	/* Inside: lo up, eth0 addresses, up, default routes. */
 	if (self_ns < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
-		r = fail(-errno, "enter the container's network namespace");
+		r = errmsg_set(-errno, "enter the container's network namespace");
 		goto fail_netdevs;
 	}
 	r = nl_open(&ctr);
 	if (r >= 0)
 		r = link_set_up(&ctr, 1); /* lo is always ifindex 1 in a namespace */
 	if (r < 0) {
-		fail(r, "set \"lo\" up");
+		errmsg_set(r, "set \"lo\" up");
 		goto fail_inside;
 	}
 	if (q->bridge) {
 		int idx = link_index(&ctr, q->ifname);
 		if (idx < 0) {
-			r = fail(idx, "find \"%s\" in the container", q->ifname);
+			r = errmsg_set(idx, "find \"%s\" in the container", q->ifname);
 			goto fail_inside;
 		}
 		for (int i = 0; i < 2; i++) {
@@ -1461,13 +1434,13 @@ static int do_add(struct req *q, int nsfd)
 			p->addr.prefix = p->net.prefix;
 			r = addr_add(&ctr, idx, &p->addr);
 			if (r < 0) {
-				fail(r, "add %s to \"%s\"", p->key, q->ifname);
+				errmsg_set(r, "add %s to \"%s\"", p->key, q->ifname);
 				goto fail_inside;
 			}
 		}
 		r = link_set_up(&ctr, idx);
 		if (r < 0) {
-			fail(r, "set \"%s\" up", q->ifname);
+			errmsg_set(r, "set \"%s\" up", q->ifname);
 			goto fail_inside;
 		}
 		for (int i = 0; i < 2; i++) {
@@ -1476,13 +1449,14 @@ static int do_add(struct req *q, int nsfd)
 				continue;
 			r = route_default(&ctr, idx, &p->gw);
 			if (r < 0) {
-				fail(r, "add the default route via the gateway%s", i ? "6" : "");
+				errmsg_set(r, "add the default route via the gateway%s",
+					   i ? "6" : "");
 				goto fail_inside;
 			}
 		}
 	}
 	if (setns(self_ns, CLONE_NEWNET) < 0)
-		return fail(-errno, "return to the host network namespace");
+		return errmsg_set(-errno, "return to the host network namespace");
 	if (q->bridge && ((q->nat && !strcmp(q->nat, "true")) || (q->ports && *q->ports))) {
 		r = nft_add(q, &l, &v4.addr);
 		if (r < 0) {
@@ -1557,7 +1531,7 @@ static int remove_bridged(struct nl *host, const struct req *q)
 			ret = nr;
 		nr = link_del(host, q->host_if);
 		if (nr < 0 && nr != -ENODEV && ret >= 0)
-			ret = fail(nr, "delete host interface \"%s\"", q->host_if);
+			ret = errmsg_set(nr, "delete host interface \"%s\"", q->host_if);
 	}
 	if (r < 0 || !q->leases)
 		return ret; /* no lease file we trust: keep the bridge */
@@ -1578,7 +1552,7 @@ static int remove_bridged(struct nl *host, const struct req *q)
 	/* the bridge first: a bridge of berth's without its rule would not be isolated */
 	r = link_del(host, q->bridge);
 	if (r < 0 && r != -ENODEV)
-		return ret < 0 ? ret : fail(r, "delete bridge \"%s\"", q->bridge);
+		return ret < 0 ? ret : errmsg_set(r, "delete bridge \"%s\"", q->bridge);
 	r = nft_del(NULL, q->bridge);
 	return ret < 0 ? ret : r;
 }
@@ -1588,7 +1562,7 @@ static int do_del(struct req *q, int nsfd)
 	__attribute__((cleanup(nl_close))) struct nl host = { 0 };
 	int r = nl_open(&host), ret = 0;
 	if (r < 0)
-		return fail(r, "netlink");
+		return errmsg_set(r, "netlink");
 	if (q->bridge)
 		ret = remove_bridged(&host, q);
 	if (q->n_netdevs == 0)
@@ -1620,8 +1594,8 @@ static int do_del(struct req *q, int nsfd)
 			r = idx;
 		}
 		if (r < 0 && !ret)
-			ret = fail(r, "linux.netDevices: return \"%s\" to the host",
-				   q->netdev_host[i]);
+			ret = errmsg_set(r, "linux.netDevices: return \"%s\" to the host",
+					 q->netdev_host[i]);
 	}
 	return ret;
 }
@@ -1663,21 +1637,21 @@ static int parse_request(char *text, struct req *q)
 			}
 		if (!known && !strcmp(k, "netdev")) {
 			if (q->n_netdevs >= MAX_NETDEVS)
-				return failx(-E2BIG, "linux.netDevices: more than %d devices",
-					     MAX_NETDEVS);
+				return errmsg_setx(-E2BIG, "linux.netDevices: more than %d devices",
+						   MAX_NETDEVS);
 			char *sp = strchr(eq + 1, ' ');
 			if (!sp)
-				return failx(-EINVAL, "bad netdev line");
+				return errmsg_setx(-EINVAL, "bad netdev line");
 			*sp = 0;
 			q->netdev_host[q->n_netdevs] = v;
 			q->netdev_ctr[q->n_netdevs++] = sp + 1;
 		}
 	}
 	if (!q->op || !q->id || !valid_id(q->id))
-		return failx(-EINVAL, "request without op or a valid id");
+		return errmsg_setx(-EINVAL, "request without op or a valid id");
 	if (q->bridge && (!q->host_if || !q->leases || strncmp(q->host_if, "bv", 2) != 0 ||
 			  strlen(q->bridge) >= IFNAMSIZ || strchr(q->bridge, '/')))
-		return failx(-EINVAL, "bad request for bridge \"%s\"", q->bridge);
+		return errmsg_setx(-EINVAL, "bad request for bridge \"%s\"", q->bridge);
 	if (!q->ifname)
 		q->ifname = "eth0";
 	return 0;
@@ -1693,7 +1667,7 @@ static int parse_request(char *text, struct req *q)
 static int record_save(const char *text)
 {
 	int r = write_file_atomic_at(STATE_FD, RECORD, text, strlen(text), 0600);
-	return r < 0 ? fail(r, "save \"%s\"", RECORD) : 0;
+	return r < 0 ? errmsg_set(r, "save \"%s\"", RECORD) : 0;
 }
 
 /* Read the record into *ret (malloc'd); -ENOENT, quietly, when there is none. */
@@ -1703,7 +1677,7 @@ static int record_load(char **ret)
 	int r = read_trusted_file_at(STATE_FD, RECORD, RECORD_MAX, ret, NULL, why, sizeof(why));
 	if (r == -ENOENT)
 		return r;
-	return r < 0 ? failx(r, "\"%s\" %s", RECORD, why) : 0;
+	return r < 0 ? errmsg_setx(r, "\"%s\" %s", RECORD, why) : 0;
 }
 
 /* op=add: record the request, make it all, record what was made (or undo it). */
@@ -1711,7 +1685,7 @@ static int op_add(char *text, int nsfd)
 {
 	struct req q = { .op = "add" };
 	if (nsfd < 0)
-		return failx(-EBADF, "no network namespace fd");
+		return errmsg_setx(-EBADF, "no network namespace fd");
 	int r = record_save(text);
 	if (r >= 0)
 		r = parse_request(text, &q);
@@ -1744,7 +1718,7 @@ static int op_del(int nsfd)
 	if (r >= 0)
 		r = do_del(&q, nsfd);
 	if (r >= 0 && unlinkat(STATE_FD, RECORD, 0) < 0 && errno != ENOENT)
-		r = fail(-errno, "remove \"%s\"", RECORD);
+		r = errmsg_set(-errno, "remove \"%s\"", RECORD);
 	free(text);
 	return r;
 }
@@ -1757,22 +1731,20 @@ int main(int argc, char **argv)
 	int r = wire_recv(WIRE_FD, &m);
 	int nsfd = fcntl(NS_FD, F_GETFD) >= 0 ? NS_FD : -1;
 	if (r < 0)
-		r = fail(r, "read the request");
+		r = errmsg_set(r, "read the request");
 	else if (m.type != WIRE_NET_REQUEST || m.n_fds > 0)
-		r = failx(-EPROTO, "not a request");
+		r = errmsg_setx(-EPROTO, "not a request");
 	else if (fcntl(STATE_FD, F_GETFD) < 0)
-		r = failx(-EBADF, "no state dir fd");
+		r = errmsg_setx(-EBADF, "no state dir fd");
 	else if (m.value == WIRE_NET_ADD && m.text)
 		r = op_add(m.text, nsfd);
 	else if (m.value == WIRE_NET_DEL)
 		r = op_del(nsfd);
 	else
-		r = failx(-EINVAL, "unknown op %d", (int)m.value);
+		r = errmsg_setx(-EINVAL, "unknown op %d", (int)m.value);
 	wire_msg_done(&m);
 	if (r < 0) {
-		if (!errbuf[0])
-			snprintf(errbuf, sizeof(errbuf), "%s", strerror(-r));
-		wire_send(WIRE_FD, WIRE_ERROR, -r, errbuf, NULL, 0);
+		wire_send(WIRE_FD, WIRE_ERROR, -r, errmsg_get(r), NULL, 0);
 		return 1;
 	}
 	return wire_send(WIRE_FD, WIRE_NET_DONE, 0, made, NULL, 0) < 0 ? 1 : 0;
