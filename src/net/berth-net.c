@@ -40,6 +40,7 @@
 
 #include "util/fd.h"
 #include "util/wire.h"
+#include "cidr.h"
 #include "errmsg.h"
 
 #define MAX_NETDEVS  16
@@ -51,12 +52,6 @@
 #define NL_BUF	     32768
 #define BRIDGE_GROUP 0x6274 /* "bt": the interface group of the bridges berth makes */
 
-struct cidr {
-	int family; /* 0: unset */
-	unsigned char addr[16];
-	int prefix;
-};
-
 struct req {
 	const char *op, *id, *leases, *bridge, *host_if, *ifname, *mac, *mtu;
 	const char *address, *subnet, *gateway, *address6, *subnet6, *gateway6;
@@ -64,86 +59,6 @@ struct req {
 	const char *netdev_host[MAX_NETDEVS], *netdev_ctr[MAX_NETDEVS];
 	int n_netdevs;
 };
-
-/* ---- addresses ---- */
-
-static int cidr_parse(const char *s, int family, bool need_prefix, struct cidr *ret)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	char *slash = strchr(buf, '/');
-	int max = family == AF_INET ? 32 : 128;
-	ret->prefix = -1;
-	if (slash) {
-		*slash = 0;
-		/* digits only: strtol alone would take "+8" and " 8" */
-		if (strspn(slash + 1, "0123456789") != strlen(slash + 1))
-			return -EINVAL;
-		char *end;
-		long p = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || p < 0 || p > max)
-			return -EINVAL;
-		ret->prefix = (int)p;
-	} else if (need_prefix) {
-		return -EINVAL;
-	}
-	memset(ret->addr, 0, sizeof(ret->addr));
-	if (inet_pton(family, buf, ret->addr) != 1)
-		return -EINVAL;
-	ret->family = family;
-	return 0;
-}
-
-static int alen(int family)
-{
-	return family == AF_INET ? 4 : 16;
-}
-
-static void cidr_mask(struct cidr *c, int prefix)
-{
-	for (int i = 0; i < alen(c->family); i++) {
-		int bits = prefix - 8 * i;
-		unsigned char m = bits >= 8   ? 0xff
-				  : bits <= 0 ? 0
-					      : (unsigned char)(0xff << (8 - bits));
-		c->addr[i] &= m;
-	}
-}
-
-static bool cidr_contains(const struct cidr *net, const struct cidr *a)
-{
-	struct cidr x = *a;
-	cidr_mask(&x, net->prefix);
-	struct cidr n = *net;
-	cidr_mask(&n, net->prefix);
-	return memcmp(x.addr, n.addr, 16) == 0;
-}
-
-static const char *fmt_addr(const struct cidr *c, char *buf)
-{
-	return inet_ntop(c->family, c->addr, buf, INET6_ADDRSTRLEN);
-}
-
-/* net + n, n counted in the host part (low bits); false if it leaves the subnet. */
-static bool cidr_nth(const struct cidr *net, uint64_t n, struct cidr *ret)
-{
-	*ret = *net;
-	cidr_mask(ret, net->prefix);
-	int hostbits = (net->family == AF_INET ? 32 : 128) - net->prefix;
-	if (hostbits < 64 && n >> hostbits)
-		return false;
-	int len = alen(net->family);
-	uint64_t carry = n;
-	for (int i = len - 1; i >= 0 && carry; i--) {
-		uint64_t v = ret->addr[i] + (carry & 0xff);
-		ret->addr[i] = (unsigned char)v;
-		carry = (carry >> 8) + (v >> 8);
-	}
-	ret->prefix = net->prefix;
-	return true;
-}
 
 /* ---- netlink ---- */
 
@@ -309,8 +224,8 @@ static int addr_add(struct nl *n, int index, const struct cidr *a)
 	ifa->ifa_prefixlen = (unsigned char)a->prefix;
 	ifa->ifa_index = (unsigned)index;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	mnl_attr_put(h, IFA_LOCAL, (size_t)alen(a->family), a->addr);
-	mnl_attr_put(h, IFA_ADDRESS, (size_t)alen(a->family), a->addr);
+	mnl_attr_put(h, IFA_LOCAL, (size_t)cidr_addr_len(a->family), a->addr);
+	mnl_attr_put(h, IFA_ADDRESS, (size_t)cidr_addr_len(a->family), a->addr);
 	if (a->family == AF_INET6)
 		mnl_attr_put_u32(h, IFA_FLAGS, IFA_F_NODAD);
 	else
@@ -335,10 +250,11 @@ static int addr_dump_cb(const struct nlmsghdr *h, void *data)
 	mnl_attr_for_each(a, h, sizeof(*ifa))
 	{
 		if (mnl_attr_get_type(a) == IFA_ADDRESS &&
-		    mnl_attr_get_payload_len(a) == (uint16_t)alen(d->family)) {
+		    mnl_attr_get_payload_len(a) == (uint16_t)cidr_addr_len(d->family)) {
 			d->found.family = d->family;
 			d->found.prefix = ifa->ifa_prefixlen;
-			memcpy(d->found.addr, mnl_attr_get_payload(a), (size_t)alen(d->family));
+			memcpy(d->found.addr, mnl_attr_get_payload(a),
+			       (size_t)cidr_addr_len(d->family));
 		}
 	}
 	return MNL_CB_OK;
@@ -367,7 +283,7 @@ static int route_default(struct nl *n, int index, const struct cidr *gw)
 	rt->rtm_protocol = RTPROT_BOOT;
 	rt->rtm_scope = RT_SCOPE_UNIVERSE;
 	rt->rtm_type = RTN_UNICAST;
-	mnl_attr_put(h, RTA_GATEWAY, (size_t)alen(gw->family), gw->addr);
+	mnl_attr_put(h, RTA_GATEWAY, (size_t)cidr_addr_len(gw->family), gw->addr);
 	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)index);
 	return nl_talk(n, h, NULL, NULL);
 }
@@ -691,7 +607,7 @@ static int ipam(struct nl *n, struct leases *l, const struct req *q, const char 
 					   asked);
 		if (!memcmp(a.addr, gw->addr, 16))
 			return errmsg_setx(-EADDRINUSE, "%s \"%s\" is the gateway's", key, asked);
-		fmt_addr(&a, buf);
+		cidr_format(&a, buf);
 		if ((holder = lease_holder(n, l, q, buf)))
 			return errmsg_setx(-EADDRINUSE,
 					   "%s \"%s\" is already in use by container \"%s\"", key,
@@ -707,7 +623,7 @@ static int ipam(struct nl *n, struct leases *l, const struct req *q, const char 
 			break;
 		if (!memcmp(c.addr, gw->addr, 16))
 			continue;
-		fmt_addr(&c, buf);
+		cidr_format(&c, buf);
 		if (lease_holder(n, l, q, buf))
 			continue;
 		*ret = c;
@@ -1361,9 +1277,9 @@ static int do_add(struct req *q, int nsfd)
 		/* The lease is taken before the veth exists: stale lines of this container go. */
 		char a4[INET6_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
 		leases_drop(&l, q->id, q->host_if, NULL);
-		r = lease_take(&l, q, fmt_addr(&v4.addr, a4));
+		r = lease_take(&l, q, cidr_format(&v4.addr, a4));
 		if (r >= 0 && v6.on)
-			r = lease_take(&l, q, fmt_addr(&v6.addr, a6));
+			r = lease_take(&l, q, cidr_format(&v6.addr, a6));
 		if (r >= 0)
 			r = leases_save(&l);
 		if (r < 0)
