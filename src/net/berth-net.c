@@ -42,15 +42,14 @@
 #include "util/wire.h"
 #include "cidr.h"
 #include "errmsg.h"
+#include "netlink.h"
 
-#define MAX_NETDEVS  16
-#define WIRE_FD	     0 /* the socket to berth: the request in, the answer out */
-#define NS_FD	     3
-#define STATE_FD     4	       /* the container's state dir, locked by berth */
-#define RECORD	     "network" /* in it: what del needs (src/libberth/net.h) */
-#define RECORD_MAX   65536
-#define NL_BUF	     32768
-#define BRIDGE_GROUP 0x6274 /* "bt": the interface group of the bridges berth makes */
+#define MAX_NETDEVS 16
+#define WIRE_FD	    0 /* the socket to berth: the request in, the answer out */
+#define NS_FD	    3
+#define STATE_FD    4	      /* the container's state dir, locked by berth */
+#define RECORD	    "network" /* in it: what del needs (src/libberth/net.h) */
+#define RECORD_MAX  65536
 
 struct req {
 	const char *op, *id, *leases, *bridge, *host_if, *ifname, *mac, *mtu;
@@ -59,310 +58,6 @@ struct req {
 	const char *netdev_host[MAX_NETDEVS], *netdev_ctr[MAX_NETDEVS];
 	int n_netdevs;
 };
-
-/* ---- netlink ---- */
-
-struct nl {
-	struct mnl_socket *s;
-	unsigned int seq, portid;
-	char buf[NL_BUF];
-};
-
-static int nl_open(struct nl *n)
-{
-	n->s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!n->s)
-		return -errno;
-	if (mnl_socket_bind(n->s, 0, MNL_SOCKET_AUTOPID) < 0)
-		return -errno;
-	n->portid = mnl_socket_get_portid(n->s);
-	n->seq = (unsigned int)time(NULL);
-	return 0;
-}
-
-/*
- * The cleanups of an nl and of leases: the process ends after its one request,
- * but what a request held is freed (LeakSanitizer counts what exit finds).
- */
-static void nl_close(struct nl *n)
-{
-	if (n->s)
-		mnl_socket_close(n->s);
-	n->s = NULL;
-}
-
-static struct nlmsghdr *nl_msg(struct nl *n, uint16_t type, uint16_t flags)
-{
-	struct nlmsghdr *h = mnl_nlmsg_put_header(n->buf);
-	h->nlmsg_type = type;
-	h->nlmsg_flags = NLM_F_REQUEST | flags;
-	h->nlmsg_seq = ++n->seq;
-	return h;
-}
-
-/* Send h and read replies until the ack (or NLMSG_DONE of a dump); -errno of the kernel. */
-static int nl_talk(struct nl *n, struct nlmsghdr *h, mnl_cb_t cb, void *data)
-{
-	/* NLM_F_EXCL shares its bit with NLM_F_MATCH: only a GET can be a dump */
-	bool dump = h->nlmsg_type % 4 == 2 && (h->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-	if (!dump)
-		h->nlmsg_flags |= NLM_F_ACK;
-	if (mnl_socket_sendto(n->s, h, h->nlmsg_len) < 0)
-		return -errno;
-	char rbuf[NL_BUF];
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(n->s, rbuf, sizeof(rbuf));
-		if (len < 0)
-			return -errno;
-		int r = mnl_cb_run(rbuf, (size_t)len, h->nlmsg_seq, n->portid, cb, data);
-		if (r < 0)
-			return -errno;
-		if (r == MNL_CB_STOP)
-			return 0;
-	}
-}
-
-static struct ifinfomsg *put_ifi(struct nlmsghdr *h, int index, unsigned flags, unsigned change)
-{
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = index;
-	ifi->ifi_flags = flags;
-	ifi->ifi_change = change;
-	return ifi;
-}
-
-struct link_attrs {
-	int index;
-	uint32_t group;
-};
-
-static int link_info_cb(const struct nlmsghdr *h, void *data)
-{
-	struct link_attrs *la = data;
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
-	const struct nlattr *a;
-	la->index = ifi->ifi_index;
-	mnl_attr_for_each(a, h, sizeof(*ifi))
-	{
-		if (mnl_attr_get_type(a) == IFLA_GROUP &&
-		    mnl_attr_get_payload_len(a) == sizeof(uint32_t))
-			la->group = mnl_attr_get_u32(a);
-	}
-	return MNL_CB_OK;
-}
-
-/* ifindex of name (or -ENODEV) and its interface group in *ret_group. */
-static int link_info(struct nl *n, const char *name, uint32_t *ret_group)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, 0);
-	put_ifi(h, 0, 0, 0);
-	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	mnl_attr_put_strz(h, IFLA_IFNAME, name);
-	struct link_attrs la = { 0 };
-	int r = nl_talk(n, h, link_info_cb, &la);
-	if (r < 0)
-		return r;
-	if (la.index <= 0)
-		return -ENODEV;
-	*ret_group = la.group;
-	return la.index;
-}
-
-/* ifindex of name, or -ENODEV. */
-static int link_index(struct nl *n, const char *name)
-{
-	uint32_t group;
-	return link_info(n, name, &group);
-}
-
-static int ports_cb(const struct nlmsghdr *h, void *data)
-{
-	int *d = data; /* d[0]: the bridge's ifindex, d[1]: the count */
-	const struct nlattr *a;
-	mnl_attr_for_each(a, h, sizeof(struct ifinfomsg))
-	{
-		if (mnl_attr_get_type(a) == IFLA_MASTER &&
-		    mnl_attr_get_payload_len(a) == sizeof(uint32_t) &&
-		    (int)mnl_attr_get_u32(a) == d[0])
-			d[1]++;
-	}
-	return MNL_CB_OK;
-}
-
-/* How many interfaces are enslaved to bridge_index (-errno on failure). */
-static int bridge_ports(struct nl *n, int bridge_index)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, NLM_F_DUMP);
-	put_ifi(h, 0, 0, 0);
-	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	int d[2] = { bridge_index, 0 };
-	int r = nl_talk(n, h, ports_cb, d);
-	return r < 0 ? r : d[1];
-}
-
-static int link_set_up(struct nl *n, int index)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
-	put_ifi(h, index, IFF_UP, IFF_UP);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-static int link_del(struct nl *n, const char *name)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_DELLINK, 0);
-	put_ifi(h, 0, 0, 0);
-	mnl_attr_put_strz(h, IFLA_IFNAME, name);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-static int addr_add(struct nl *n, int index, const struct cidr *a)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
-	ifa->ifa_family = (unsigned char)a->family;
-	ifa->ifa_prefixlen = (unsigned char)a->prefix;
-	ifa->ifa_index = (unsigned)index;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	mnl_attr_put(h, IFA_LOCAL, (size_t)cidr_addr_len(a->family), a->addr);
-	mnl_attr_put(h, IFA_ADDRESS, (size_t)cidr_addr_len(a->family), a->addr);
-	if (a->family == AF_INET6)
-		mnl_attr_put_u32(h, IFA_FLAGS, IFA_F_NODAD);
-	else
-		ifa->ifa_flags = 0;
-	return nl_talk(n, h, NULL, NULL);
-}
-
-struct addr_dump {
-	int index, family;
-	struct cidr found;
-};
-
-static int addr_dump_cb(const struct nlmsghdr *h, void *data)
-{
-	struct addr_dump *d = data;
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
-	if ((int)ifa->ifa_index != d->index || ifa->ifa_family != d->family || d->found.family)
-		return MNL_CB_OK;
-	if (d->family == AF_INET6 && ifa->ifa_scope != RT_SCOPE_UNIVERSE)
-		return MNL_CB_OK;
-	const struct nlattr *a;
-	mnl_attr_for_each(a, h, sizeof(*ifa))
-	{
-		if (mnl_attr_get_type(a) == IFA_ADDRESS &&
-		    mnl_attr_get_payload_len(a) == (uint16_t)cidr_addr_len(d->family)) {
-			d->found.family = d->family;
-			d->found.prefix = ifa->ifa_prefixlen;
-			memcpy(d->found.addr, mnl_attr_get_payload(a),
-			       (size_t)cidr_addr_len(d->family));
-		}
-	}
-	return MNL_CB_OK;
-}
-
-/* The first (global) address of the given family on index, if any. */
-static int addr_first(struct nl *n, int index, int family, struct cidr *ret)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_GETADDR, NLM_F_DUMP);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
-	ifa->ifa_family = (unsigned char)family;
-	struct addr_dump d = { .index = index, .family = family };
-	int r = nl_talk(n, h, addr_dump_cb, &d);
-	if (r < 0)
-		return r;
-	*ret = d.found;
-	return 0;
-}
-
-static int route_default(struct nl *n, int index, const struct cidr *gw)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
-	rt->rtm_family = (unsigned char)gw->family;
-	rt->rtm_table = RT_TABLE_MAIN;
-	rt->rtm_protocol = RTPROT_BOOT;
-	rt->rtm_scope = RT_SCOPE_UNIVERSE;
-	rt->rtm_type = RTN_UNICAST;
-	mnl_attr_put(h, RTA_GATEWAY, (size_t)cidr_addr_len(gw->family), gw->addr);
-	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)index);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-static int bridge_create(struct nl *n, const char *name, unsigned mtu)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	put_ifi(h, 0, IFF_UP, IFF_UP);
-	mnl_attr_put_strz(h, IFLA_IFNAME, name);
-	if (mtu)
-		mnl_attr_put_u32(h, IFLA_MTU, mtu);
-	/* the group marks berth's bridges for the isolation rule (see nft_isolate) */
-	mnl_attr_put_u32(h, IFLA_GROUP, BRIDGE_GROUP);
-	struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
-	mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
-	mnl_attr_nest_end(h, li);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-static int parse_mac(const char *s, unsigned char mac[6])
-{
-	unsigned v[6];
-	char end;
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &end) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (unsigned char)v[i];
-	if (mac[0] & 1)
-		return -EINVAL; /* multicast */
-	return 0;
-}
-
-/*
- * One message makes both ends: the host end on the bridge and up, the peer
- * created right in the container's namespace (by fd) under its final name.
- */
-static int veth_create(struct nl *n, const struct req *q, int bridge_index, int nsfd)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	put_ifi(h, 0, IFF_UP, IFF_UP);
-	mnl_attr_put_strz(h, IFLA_IFNAME, q->host_if);
-	if (bridge_index > 0)
-		mnl_attr_put_u32(h, IFLA_MASTER, (uint32_t)bridge_index);
-	unsigned mtu = q->mtu ? (unsigned)strtoul(q->mtu, NULL, 10) : 0;
-	if (mtu)
-		mnl_attr_put_u32(h, IFLA_MTU, mtu);
-	struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
-	mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
-	struct nlattr *data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
-	struct nlattr *peer = mnl_attr_nest_start(h, VETH_INFO_PEER);
-	struct ifinfomsg *pi = mnl_nlmsg_put_extra_header(h, sizeof(struct ifinfomsg));
-	pi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(h, IFLA_IFNAME, q->ifname);
-	mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)nsfd);
-	if (mtu)
-		mnl_attr_put_u32(h, IFLA_MTU, mtu);
-	if (q->mac) {
-		unsigned char mac[6];
-		if (parse_mac(q->mac, mac) < 0)
-			return errmsg_setx(-EINVAL, "mac \"%s\" is not a unicast MAC address",
-					   q->mac);
-		mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
-	}
-	mnl_attr_nest_end(h, peer);
-	mnl_attr_nest_end(h, data);
-	mnl_attr_nest_end(h, li);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-/* Move (and rename) a link into the namespace of nsfd. */
-static int link_move(struct nl *n, int index, int nsfd, const char *newname)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
-	put_ifi(h, index, 0, 0);
-	mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)nsfd);
-	mnl_attr_put_strz(h, IFLA_IFNAME, newname);
-	return nl_talk(n, h, NULL, NULL);
-}
 
 /*
  * ---- leases ----
@@ -544,7 +239,7 @@ static bool lease_live(struct nl *n, const struct leases *l, const struct lease 
 	struct stat st;
 	if (fstatat(l->rootfd, e->id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
 		return true;
-	return link_index(n, e->host_if) > 0;
+	return nl_link_index(n, e->host_if) > 0;
 }
 
 /* The live holder of address a other than q's container, or NULL. */
@@ -1001,7 +696,7 @@ static int nft_isolate(struct nl *n, const struct leases *l, const char *bridge)
 			continue;
 		if (!old && !strcmp(b, bridge)) {
 			have = true;
-		} else if (old || link_index(n, b) == -ENODEV) {
+		} else if (old || nl_link_index(n, b) == -ENODEV) {
 			struct nlmsghdr *h = nft_msg(&t, NFT_MSG_DELRULE, 0);
 			mnl_attr_put_strz(h, NFTA_RULE_TABLE, NFT_TABLE);
 			mnl_attr_put_strz(h, NFTA_RULE_CHAIN, d.found[i].chain);
@@ -1138,6 +833,12 @@ static int nft_del(const char *host_if, const char *bridge)
 
 /* ---- add, del ---- */
 
+/* The mtu asked for (checked by berth), or 0: the kernel's default. */
+static unsigned req_mtu(const struct req *q)
+{
+	return q->mtu ? (unsigned)strtoul(q->mtu, NULL, 10) : 0;
+}
+
 struct family_plan {
 	const char *key;
 	const char *address, *subnet, *gateway;
@@ -1153,7 +854,7 @@ static int family_resolve(struct nl *n, int family, int bridge_index, struct fam
 	int r;
 	*ret_add_gw = false;
 	if (bridge_index > 0) {
-		r = addr_first(n, bridge_index, family, &have);
+		r = nl_addr_first(n, bridge_index, family, &have);
 		if (r < 0)
 			return errmsg_set(r, "read the bridge's addresses");
 	}
@@ -1226,10 +927,9 @@ static int do_add(struct req *q, int nsfd)
 		r = leases_open(q, &l);
 		if (r < 0)
 			goto fail;
-		bridge_index = link_index(&host, q->bridge);
+		bridge_index = nl_link_index(&host, q->bridge);
 		if (bridge_index == -ENODEV) {
-			unsigned mtu = q->mtu ? (unsigned)strtoul(q->mtu, NULL, 10) : 0;
-			r = bridge_create(&host, q->bridge, mtu);
+			r = nl_bridge_create(&host, q->bridge, req_mtu(q));
 			if (r < 0 && r != -EEXIST) {
 				errmsg_set(r, "create bridge \"%s\"", q->bridge);
 				goto fail;
@@ -1237,7 +937,7 @@ static int do_add(struct req *q, int nsfd)
 			bridge_made = r == 0;
 		}
 		uint32_t group = 0;
-		bridge_index = link_info(&host, q->bridge, &group);
+		bridge_index = nl_link_info(&host, q->bridge, &group);
 		if (bridge_index < 0) {
 			r = errmsg_set(bridge_index, "bridge \"%s\"", q->bridge);
 			goto fail;
@@ -1257,7 +957,7 @@ static int do_add(struct req *q, int nsfd)
 			if (r < 0)
 				goto fail;
 			if (add_gw) {
-				r = addr_add(&host, bridge_index, &p->gw);
+				r = nl_addr_add(&host, bridge_index, &p->gw);
 				if (r < 0 && r != -EEXIST) {
 					errmsg_set(r, "add the gateway address to bridge \"%s\"",
 						   q->bridge);
@@ -1268,7 +968,7 @@ static int do_add(struct req *q, int nsfd)
 			if (r < 0)
 				goto fail;
 		}
-		r = link_set_up(&host, bridge_index);
+		r = nl_link_set_up(&host, bridge_index);
 		if (r < 0) {
 			errmsg_set(r, "set bridge \"%s\" up", q->bridge);
 			goto fail;
@@ -1286,10 +986,12 @@ static int do_add(struct req *q, int nsfd)
 			goto fail;
 		lease_taken = true;
 
-		r = veth_create(&host, q, bridge_index, nsfd);
-		if (r == -EEXIST && link_del(&host, q->host_if) >= 0) {
+		r = nl_veth_create(&host, q->host_if, q->ifname, req_mtu(q), q->mac, bridge_index,
+				   nsfd);
+		if (r == -EEXIST && nl_link_del(&host, q->host_if) >= 0) {
 			/* a namespace of an earlier container of this id is still held somewhere */
-			r = veth_create(&host, q, bridge_index, nsfd);
+			r = nl_veth_create(&host, q->host_if, q->ifname, req_mtu(q), q->mac,
+					   bridge_index, nsfd);
 		}
 		if (r < 0) {
 			if (r == -EEXIST)
@@ -1310,12 +1012,12 @@ static int do_add(struct req *q, int nsfd)
 
 	/* linux.netDevices: move (and rename) into the container. */
 	for (; moved < q->n_netdevs; moved++) {
-		int idx = link_index(&host, q->netdev_host[moved]);
+		int idx = nl_link_index(&host, q->netdev_host[moved]);
 		if (idx < 0) {
 			r = errmsg_set(idx, "linux.netDevices: \"%s\"", q->netdev_host[moved]);
 			goto fail_netdevs;
 		}
-		r = link_move(&host, idx, nsfd, q->netdev_ctr[moved]);
+		r = nl_link_move(&host, idx, nsfd, q->netdev_ctr[moved]);
 		if (r < 0) {
 			errmsg_set(r, "linux.netDevices: move \"%s\" into the container as \"%s\"",
 				   q->netdev_host[moved], q->netdev_ctr[moved]);
@@ -1332,13 +1034,13 @@ static int do_add(struct req *q, int nsfd)
 	}
 	r = nl_open(&ctr);
 	if (r >= 0)
-		r = link_set_up(&ctr, 1); /* lo is always ifindex 1 in a namespace */
+		r = nl_link_set_up(&ctr, 1); /* lo is always ifindex 1 in a namespace */
 	if (r < 0) {
 		errmsg_set(r, "set \"lo\" up");
 		goto fail_inside;
 	}
 	if (q->bridge) {
-		int idx = link_index(&ctr, q->ifname);
+		int idx = nl_link_index(&ctr, q->ifname);
 		if (idx < 0) {
 			r = errmsg_set(idx, "find \"%s\" in the container", q->ifname);
 			goto fail_inside;
@@ -1348,13 +1050,13 @@ static int do_add(struct req *q, int nsfd)
 			if (!p->on)
 				continue;
 			p->addr.prefix = p->net.prefix;
-			r = addr_add(&ctr, idx, &p->addr);
+			r = nl_addr_add(&ctr, idx, &p->addr);
 			if (r < 0) {
 				errmsg_set(r, "add %s to \"%s\"", p->key, q->ifname);
 				goto fail_inside;
 			}
 		}
-		r = link_set_up(&ctr, idx);
+		r = nl_link_set_up(&ctr, idx);
 		if (r < 0) {
 			errmsg_set(r, "set \"%s\" up", q->ifname);
 			goto fail_inside;
@@ -1363,7 +1065,7 @@ static int do_add(struct req *q, int nsfd)
 			struct family_plan *p = i ? &v6 : &v4;
 			if (!p->on)
 				continue;
-			r = route_default(&ctr, idx, &p->gw);
+			r = nl_route_add_default(&ctr, idx, &p->gw);
 			if (r < 0) {
 				errmsg_set(r, "add the default route via the gateway%s",
 					   i ? "6" : "");
@@ -1393,39 +1095,26 @@ fail_netdevs:
 		__attribute__((cleanup(nl_close))) struct nl back = { 0 };
 		if (nl_open(&back) >= 0)
 			for (int i = 0; i < moved; i++) {
-				int idx = link_index(&back, q->netdev_ctr[i]);
+				int idx = nl_link_index(&back, q->netdev_ctr[i]);
 				if (idx > 0)
-					link_move(&back, idx, self_ns, q->netdev_host[i]);
+					nl_link_move(&back, idx, self_ns, q->netdev_host[i]);
 			}
 		if (setns(self_ns, CLONE_NEWNET) < 0)
 			return r;
 	}
 fail:
 	if (veth_made)
-		link_del(&host, q->host_if);
+		nl_link_del(&host, q->host_if);
 	if (lease_taken) {
 		leases_drop(&l, q->id, q->host_if, NULL);
 		leases_save(&l);
 	}
 	if (bridge_made) {
 		/* the bridge first: a bridge of berth's without its rule would not be isolated */
-		link_del(&host, q->bridge);
+		nl_link_del(&host, q->bridge);
 		nft_del(NULL, q->bridge);
 	}
 	return r;
-}
-
-/* Wait (~1 s at most) for a device that left a dead namespace to show up on the host. */
-static int wait_link(struct nl *n, const char *name)
-{
-	for (int i = 0; i < 100; i++) {
-		int idx = link_index(n, name);
-		if (idx != -ENODEV)
-			return idx;
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	return -ENODEV;
 }
 
 /*
@@ -1445,7 +1134,7 @@ static int remove_bridged(struct nl *host, const struct req *q)
 		int nr = nft_del(q->host_if, NULL);
 		if (nr < 0 && ret >= 0)
 			ret = nr;
-		nr = link_del(host, q->host_if);
+		nr = nl_link_del(host, q->host_if);
 		if (nr < 0 && nr != -ENODEV && ret >= 0)
 			ret = errmsg_set(nr, "delete host interface \"%s\"", q->host_if);
 	}
@@ -1462,11 +1151,11 @@ static int remove_bridged(struct nl *host, const struct req *q)
 		return ret < 0 ? ret : r;
 
 	uint32_t group = 0;
-	int idx = link_info(host, q->bridge, &group);
-	if (idx < 0 || group != BRIDGE_GROUP || bridge_ports(host, idx) != 0)
+	int idx = nl_link_info(host, q->bridge, &group);
+	if (idx < 0 || group != BRIDGE_GROUP || nl_bridge_ports(host, idx) != 0)
 		return ret; /* gone, not berth's or still serving someone */
 	/* the bridge first: a bridge of berth's without its rule would not be isolated */
-	r = link_del(host, q->bridge);
+	r = nl_link_del(host, q->bridge);
 	if (r < 0 && r != -ENODEV)
 		return ret < 0 ? ret : errmsg_set(r, "delete bridge \"%s\"", q->bridge);
 	r = nft_del(NULL, q->bridge);
@@ -1490,25 +1179,18 @@ static int do_del(struct req *q, int nsfd)
 		__attribute__((cleanup(nl_close))) struct nl ctr = { 0 };
 		if (nl_open(&ctr) >= 0)
 			for (int i = 0; i < q->n_netdevs; i++) {
-				int idx = link_index(&ctr, q->netdev_ctr[i]);
+				int idx = nl_link_index(&ctr, q->netdev_ctr[i]);
 				if (idx > 0)
-					link_move(&ctr, idx, hostns, q->netdev_host[i]);
+					nl_link_move(&ctr, idx, hostns, q->netdev_host[i]);
 			}
 		setns(hostns, CLONE_NEWNET);
 	}
 	for (int i = 0; i < q->n_netdevs; i++) {
-		if (link_index(&host, q->netdev_host[i]) > 0)
+		if (nl_link_index(&host, q->netdev_host[i]) > 0)
 			continue;
 		/* the namespace died: the kernel brought it back under its container name */
-		int idx = wait_link(&host, q->netdev_ctr[i]);
-		if (idx > 0) {
-			struct nlmsghdr *h = nl_msg(&host, RTM_NEWLINK, 0);
-			put_ifi(h, idx, 0, 0);
-			mnl_attr_put_strz(h, IFLA_IFNAME, q->netdev_host[i]);
-			r = nl_talk(&host, h, NULL, NULL);
-		} else {
-			r = idx;
-		}
+		int idx = nl_link_wait(&host, q->netdev_ctr[i]);
+		r = idx > 0 ? nl_link_rename(&host, idx, q->netdev_host[i]) : idx;
 		if (r < 0 && !ret)
 			ret = errmsg_set(r, "linux.netDevices: return \"%s\" to the host",
 					 q->netdev_host[i]);
