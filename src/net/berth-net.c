@@ -1,21 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * berth-net: veth networking for berth, over rtnetlink with libmnl. A small
- * helper of its own (berth is static and libmnl has no static library): berth
- * runs it with a socket on fd 0, the container's network namespace as fd 3
- * (always for add) and its locked state dir as fd 4. Over the socket
- * (util/wire.h) it gets one WIRE_NET_REQUEST: WIRE_NET_ADD with key=value
- * lines, or WIRE_NET_DEL, which undoes what its record in the state dir
- * says; it answers WIRE_NET_DONE (text: what it made) or WIRE_ERROR {errno,
- * message}. It leaves nothing half-made.
- *
- * This file owns main(), the request and the record, and the order of the
- * work; netlink.c, ipam.c and nft.c do it, all in this one process.
- *
- * Request and record keys: id, leases (dir of the lease files), bridge,
- * host_if, if (name in the container), address, subnet, gateway, mac, mtu,
- * address6, subnet6, gateway6, nat, ports,
- * netdev="<host name> <container name>" (repeated).
+ * berth-net, the veth networking helper of berth (libmnl): owns main(), the
+ * request berth sends, the record in the container's state dir and the order
+ * of the work, which netlink.c, ipam.c and nft.c do in this same process.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +23,20 @@
 #include "netlink.h"
 #include "nft.h"
 
+/*
+ * A program of its own because berth is static and libmnl has no static
+ * library. berth runs it with a socket on fd 0, the container's network
+ * namespace as fd 3 (always for add) and its locked state dir as fd 4. Over
+ * the socket (util/wire.h) it gets one WIRE_NET_REQUEST: WIRE_NET_ADD with
+ * key=value lines, or WIRE_NET_DEL, which undoes what its record in the
+ * state dir says; it answers WIRE_NET_DONE (text: what it made) or
+ * WIRE_ERROR {errno, message}. It leaves nothing half-made.
+ *
+ * Request and record keys: id, leases (dir of the lease files), bridge,
+ * host_if, if (name in the container), address, subnet, gateway, mac, mtu,
+ * address6, subnet6, gateway6, nat, ports,
+ * netdev="<host name> <container name>" (repeated).
+ */
 #define MAX_NETDEVS 16
 #define WIRE_FD	    0 /* the socket to berth: the request in, the answer out */
 #define NS_FD	    3

@@ -1,18 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * IPAM of berth-net: owns the lease files and which address a container
- * gets on a bridge (the one asked for, or the lowest free one), and the
- * subnet and gateway of each family. Runs in the berth-net process, in the
- * host's network namespace.
- *
- * <leases>/<bridge>.leases holds one "<address> <id> <host_if>" line per
- * address; this helper is its only writer. Every read and write happens under
- * the flock of <leases>/lock, and a write replaces the file whole (a temporary
- * file renamed over it), so a crash of this helper leaves the old file or the
- * new one. A lease is held from create to delete: while its container's state
- * dir <leases>/../<id> exists or its host end does (a namespace someone still
- * holds), whatever became of the init. The dir and the file are read only if
- * this uid could have written them and nobody else could have.
+ * IPAM of berth-net: owns the lease files, the subnet and gateway of each
+ * family and which address a container gets on a bridge. Runs in the
+ * berth-net process, in the host's network namespace.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,7 +17,18 @@
 #include "errmsg.h"
 #include "ipam.h"
 
+/*
+ * <leases>/<bridge>.leases holds one "<address> <id> <host_if>" line per
+ * address; this helper is its only writer. Every read and write happens under
+ * the flock of <leases>/lock, and a write replaces the file whole (a temporary
+ * file renamed over it), so a crash of this helper leaves the old file or the
+ * new one. A lease is held from create to delete: while its container's state
+ * dir <leases>/../<id> exists or its host end does (a namespace someone still
+ * holds), whatever became of the init. The dir and the file are read only if
+ * this uid could have written them and nobody else could have.
+ */
 #define LEASE_FILE_MAX (1u << 20)
+
 /* For __attribute__((cleanup)): what a request held is freed (LeakSanitizer counts it). */
 void ipam_leases_free(struct leases *l)
 {
