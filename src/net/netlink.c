@@ -103,7 +103,6 @@ static int link_info_cb(const struct nlmsghdr *h, void *data)
 	return MNL_CB_OK;
 }
 
-/* ifindex of name (or -ENODEV) and its interface group in *ret_group. */
 int nl_link_info(struct nl *n, const char *name, uint32_t *ret_group)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, 0);
@@ -120,7 +119,6 @@ int nl_link_info(struct nl *n, const char *name, uint32_t *ret_group)
 	return la.index;
 }
 
-/* ifindex of name, or -ENODEV. */
 int nl_link_index(struct nl *n, const char *name)
 {
 	uint32_t group;
@@ -141,7 +139,6 @@ static int ports_cb(const struct nlmsghdr *h, void *data)
 	return MNL_CB_OK;
 }
 
-/* How many interfaces are enslaved to bridge_index (-errno on failure). */
 int nl_bridge_ports(struct nl *n, int bridge_index)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, NLM_F_DUMP);
@@ -211,7 +208,6 @@ static int addr_dump_cb(const struct nlmsghdr *h, void *data)
 	return MNL_CB_OK;
 }
 
-/* The first (global) address of the given family on index, if any. */
 int nl_addr_first(struct nl *n, int index, int family, struct cidr *ret)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_GETADDR, NLM_F_DUMP);
@@ -305,7 +301,6 @@ int nl_veth_create(struct nl *n, const char *host_if, const char *ifname, unsign
 	return nl_talk(n, h, NULL, NULL);
 }
 
-/* Move (and rename) a link into the namespace of nsfd. */
 int nl_link_move(struct nl *n, int index, int nsfd, const char *newname)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
