@@ -1,61 +1,48 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * berth-net: veth networking for berth, over rtnetlink with libmnl. A small
- * helper of its own (berth is static and libmnl has no static library): berth
- * runs it with a socket on fd 0, the container's network namespace as fd 3
- * (always for add) and its locked state dir as fd 4. Over the socket
- * (util/wire.h) it gets one WIRE_NET_REQUEST: WIRE_NET_ADD with key=value
- * lines, or WIRE_NET_DEL, which undoes what its record in the state dir
- * says; it answers WIRE_NET_DONE (text: what it made) or WIRE_ERROR {errno,
- * message}. It leaves nothing half-made.
- *
- * Request and record keys: id, leases (dir of the lease files), bridge,
- * host_if, if (name in the container), address, subnet, gateway, mac, mtu,
- * address6, subnet6, gateway6, netdev="<host name> <container name>" (repeated).
+ * berth-net, the veth networking helper of berth (libmnl): owns main(), the
+ * request berth sends, the record in the container's state dir and the order
+ * of the work, which netlink.c, ipam.c and nft.c do in this same process.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <net/if.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-#include <libmnl/libmnl.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_nat.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/if_addr.h>
-#include <linux/if_link.h>
-#include <linux/rtnetlink.h>
-#include <linux/veth.h>
 
 #include "util/fd.h"
 #include "util/wire.h"
+#include "cidr.h"
+#include "errmsg.h"
+#include "ipam.h"
+#include "netlink.h"
+#include "nft.h"
 
-#define MAX_NETDEVS  16
-#define WIRE_FD	     0 /* the socket to berth: the request in, the answer out */
-#define NS_FD	     3
-#define STATE_FD     4	       /* the container's state dir, locked by berth */
-#define RECORD	     "network" /* in it: what del needs (src/libberth/net.h) */
-#define RECORD_MAX   65536
-#define NL_BUF	     32768
-#define BRIDGE_GROUP 0x6274 /* "bt": the interface group of the bridges berth makes */
-
-struct cidr {
-	int family; /* 0: unset */
-	unsigned char addr[16];
-	int prefix;
-};
+/*
+ * A program of its own because berth is static and libmnl has no static
+ * library. berth runs it with a socket on fd 0, the container's network
+ * namespace as fd 3 (always for add) and its locked state dir as fd 4. Over
+ * the socket (util/wire.h) it gets one WIRE_NET_REQUEST: WIRE_NET_ADD with
+ * key=value lines, or WIRE_NET_DEL, which undoes what its record in the
+ * state dir says; it answers WIRE_NET_DONE (text: what it made) or
+ * WIRE_ERROR {errno, message}. It leaves nothing half-made.
+ *
+ * Request and record keys: id, leases (dir of the lease files), bridge,
+ * host_if, if (name in the container), address, subnet, gateway, mac, mtu,
+ * address6, subnet6, gateway6, nat, ports,
+ * netdev="<host name> <container name>" (repeated).
+ */
+#define MAX_NETDEVS 16
+#define WIRE_FD	    0 /* the socket to berth: the request in, the answer out */
+#define NS_FD	    3
+#define STATE_FD    4	      /* the container's state dir, locked by berth */
+#define RECORD	    "network" /* in it: what del needs (src/libberth/net.h) */
+#define RECORD_MAX  65536
 
 struct req {
 	const char *op, *id, *leases, *bridge, *host_if, *ifname, *mac, *mtu;
@@ -65,1243 +52,12 @@ struct req {
 	int n_netdevs;
 };
 
-static char errbuf[512];
-
-static int vfail(int r, bool with_strerror, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-static int vfail(int r, bool with_strerror, const char *fmt, va_list ap)
-{
-	if (errbuf[0])
-		return r; /* keep the first (innermost) message */
-	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): ap comes from va_start in fail() */
-	int n = vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	if (with_strerror && r < 0 && n >= 0 && (size_t)n < sizeof(errbuf))
-		snprintf(errbuf + n, sizeof(errbuf) - (size_t)n, ": %s", strerror(-r));
-	return r < 0 ? r : -EINVAL;
-}
-
-/* Record the error message (the first one wins) with ": strerror(-r)" appended; returns r. */
-static int fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	r = vfail(r, true, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-/* The same without strerror: the message says it all. */
-static int failx(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int failx(int r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	r = vfail(r, false, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-/* ---- addresses ---- */
-
-static int cidr_parse(const char *s, int family, bool need_prefix, struct cidr *ret)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	char *slash = strchr(buf, '/');
-	int max = family == AF_INET ? 32 : 128;
-	ret->prefix = -1;
-	if (slash) {
-		*slash = 0;
-		/* digits only: strtol alone would take "+8" and " 8" */
-		if (strspn(slash + 1, "0123456789") != strlen(slash + 1))
-			return -EINVAL;
-		char *end;
-		long p = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || p < 0 || p > max)
-			return -EINVAL;
-		ret->prefix = (int)p;
-	} else if (need_prefix) {
-		return -EINVAL;
-	}
-	memset(ret->addr, 0, sizeof(ret->addr));
-	if (inet_pton(family, buf, ret->addr) != 1)
-		return -EINVAL;
-	ret->family = family;
-	return 0;
-}
-
-static int alen(int family)
-{
-	return family == AF_INET ? 4 : 16;
-}
-
-static void cidr_mask(struct cidr *c, int prefix)
-{
-	for (int i = 0; i < alen(c->family); i++) {
-		int bits = prefix - 8 * i;
-		unsigned char m = bits >= 8   ? 0xff
-				  : bits <= 0 ? 0
-					      : (unsigned char)(0xff << (8 - bits));
-		c->addr[i] &= m;
-	}
-}
-
-static bool cidr_contains(const struct cidr *net, const struct cidr *a)
-{
-	struct cidr x = *a;
-	cidr_mask(&x, net->prefix);
-	struct cidr n = *net;
-	cidr_mask(&n, net->prefix);
-	return memcmp(x.addr, n.addr, 16) == 0;
-}
-
-static const char *fmt_addr(const struct cidr *c, char *buf)
-{
-	return inet_ntop(c->family, c->addr, buf, INET6_ADDRSTRLEN);
-}
-
-/* net + n, n counted in the host part (low bits); false if it leaves the subnet. */
-static bool cidr_nth(const struct cidr *net, uint64_t n, struct cidr *ret)
-{
-	*ret = *net;
-	cidr_mask(ret, net->prefix);
-	int hostbits = (net->family == AF_INET ? 32 : 128) - net->prefix;
-	if (hostbits < 64 && n >> hostbits)
-		return false;
-	int len = alen(net->family);
-	uint64_t carry = n;
-	for (int i = len - 1; i >= 0 && carry; i--) {
-		uint64_t v = ret->addr[i] + (carry & 0xff);
-		ret->addr[i] = (unsigned char)v;
-		carry = (carry >> 8) + (v >> 8);
-	}
-	ret->prefix = net->prefix;
-	return true;
-}
-
-/* ---- netlink ---- */
-
-struct nl {
-	struct mnl_socket *s;
-	unsigned int seq, portid;
-	char buf[NL_BUF];
-};
-
-static int nl_open(struct nl *n)
-{
-	n->s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!n->s)
-		return -errno;
-	if (mnl_socket_bind(n->s, 0, MNL_SOCKET_AUTOPID) < 0)
-		return -errno;
-	n->portid = mnl_socket_get_portid(n->s);
-	n->seq = (unsigned int)time(NULL);
-	return 0;
-}
-
-/*
- * The cleanups of an nl and of leases: the process ends after its one request,
- * but what a request held is freed (LeakSanitizer counts what exit finds).
- */
-static void nl_close(struct nl *n)
-{
-	if (n->s)
-		mnl_socket_close(n->s);
-	n->s = NULL;
-}
-
-static struct nlmsghdr *nl_msg(struct nl *n, uint16_t type, uint16_t flags)
-{
-	struct nlmsghdr *h = mnl_nlmsg_put_header(n->buf);
-	h->nlmsg_type = type;
-	h->nlmsg_flags = NLM_F_REQUEST | flags;
-	h->nlmsg_seq = ++n->seq;
-	return h;
-}
-
-/* Send h and read replies until the ack (or NLMSG_DONE of a dump); -errno of the kernel. */
-static int nl_talk(struct nl *n, struct nlmsghdr *h, mnl_cb_t cb, void *data)
-{
-	/* NLM_F_EXCL shares its bit with NLM_F_MATCH: only a GET can be a dump */
-	bool dump = h->nlmsg_type % 4 == 2 && (h->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-	if (!dump)
-		h->nlmsg_flags |= NLM_F_ACK;
-	if (mnl_socket_sendto(n->s, h, h->nlmsg_len) < 0)
-		return -errno;
-	char rbuf[NL_BUF];
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(n->s, rbuf, sizeof(rbuf));
-		if (len < 0)
-			return -errno;
-		int r = mnl_cb_run(rbuf, (size_t)len, h->nlmsg_seq, n->portid, cb, data);
-		if (r < 0)
-			return -errno;
-		if (r == MNL_CB_STOP)
-			return 0;
-	}
-}
-
-static struct ifinfomsg *put_ifi(struct nlmsghdr *h, int index, unsigned flags, unsigned change)
-{
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = index;
-	ifi->ifi_flags = flags;
-	ifi->ifi_change = change;
-	return ifi;
-}
-
-struct link_attrs {
-	int index;
-	uint32_t group;
-};
-
-static int link_info_cb(const struct nlmsghdr *h, void *data)
-{
-	struct link_attrs *la = data;
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
-	const struct nlattr *a;
-	la->index = ifi->ifi_index;
-	mnl_attr_for_each(a, h, sizeof(*ifi))
-	{
-		if (mnl_attr_get_type(a) == IFLA_GROUP &&
-		    mnl_attr_get_payload_len(a) == sizeof(uint32_t))
-			la->group = mnl_attr_get_u32(a);
-	}
-	return MNL_CB_OK;
-}
-
-/* ifindex of name (or -ENODEV) and its interface group in *ret_group. */
-static int link_info(struct nl *n, const char *name, uint32_t *ret_group)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, 0);
-	put_ifi(h, 0, 0, 0);
-	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	mnl_attr_put_strz(h, IFLA_IFNAME, name);
-	struct link_attrs la = { 0 };
-	int r = nl_talk(n, h, link_info_cb, &la);
-	if (r < 0)
-		return r;
-	if (la.index <= 0)
-		return -ENODEV;
-	*ret_group = la.group;
-	return la.index;
-}
-
-/* ifindex of name, or -ENODEV. */
-static int link_index(struct nl *n, const char *name)
-{
-	uint32_t group;
-	return link_info(n, name, &group);
-}
-
-static int ports_cb(const struct nlmsghdr *h, void *data)
-{
-	int *d = data; /* d[0]: the bridge's ifindex, d[1]: the count */
-	const struct nlattr *a;
-	mnl_attr_for_each(a, h, sizeof(struct ifinfomsg))
-	{
-		if (mnl_attr_get_type(a) == IFLA_MASTER &&
-		    mnl_attr_get_payload_len(a) == sizeof(uint32_t) &&
-		    (int)mnl_attr_get_u32(a) == d[0])
-			d[1]++;
-	}
-	return MNL_CB_OK;
-}
-
-/* How many interfaces are enslaved to bridge_index (-errno on failure). */
-static int bridge_ports(struct nl *n, int bridge_index)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, NLM_F_DUMP);
-	put_ifi(h, 0, 0, 0);
-	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	int d[2] = { bridge_index, 0 };
-	int r = nl_talk(n, h, ports_cb, d);
-	return r < 0 ? r : d[1];
-}
-
-static int link_set_up(struct nl *n, int index)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
-	put_ifi(h, index, IFF_UP, IFF_UP);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-static int link_del(struct nl *n, const char *name)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_DELLINK, 0);
-	put_ifi(h, 0, 0, 0);
-	mnl_attr_put_strz(h, IFLA_IFNAME, name);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-static int addr_add(struct nl *n, int index, const struct cidr *a)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
-	ifa->ifa_family = (unsigned char)a->family;
-	ifa->ifa_prefixlen = (unsigned char)a->prefix;
-	ifa->ifa_index = (unsigned)index;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	mnl_attr_put(h, IFA_LOCAL, (size_t)alen(a->family), a->addr);
-	mnl_attr_put(h, IFA_ADDRESS, (size_t)alen(a->family), a->addr);
-	if (a->family == AF_INET6)
-		mnl_attr_put_u32(h, IFA_FLAGS, IFA_F_NODAD);
-	else
-		ifa->ifa_flags = 0;
-	return nl_talk(n, h, NULL, NULL);
-}
-
-struct addr_dump {
-	int index, family;
-	struct cidr found;
-};
-
-static int addr_dump_cb(const struct nlmsghdr *h, void *data)
-{
-	struct addr_dump *d = data;
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
-	if ((int)ifa->ifa_index != d->index || ifa->ifa_family != d->family || d->found.family)
-		return MNL_CB_OK;
-	if (d->family == AF_INET6 && ifa->ifa_scope != RT_SCOPE_UNIVERSE)
-		return MNL_CB_OK;
-	const struct nlattr *a;
-	mnl_attr_for_each(a, h, sizeof(*ifa))
-	{
-		if (mnl_attr_get_type(a) == IFA_ADDRESS &&
-		    mnl_attr_get_payload_len(a) == (uint16_t)alen(d->family)) {
-			d->found.family = d->family;
-			d->found.prefix = ifa->ifa_prefixlen;
-			memcpy(d->found.addr, mnl_attr_get_payload(a), (size_t)alen(d->family));
-		}
-	}
-	return MNL_CB_OK;
-}
-
-/* The first (global) address of the given family on index, if any. */
-static int addr_first(struct nl *n, int index, int family, struct cidr *ret)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_GETADDR, NLM_F_DUMP);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
-	ifa->ifa_family = (unsigned char)family;
-	struct addr_dump d = { .index = index, .family = family };
-	int r = nl_talk(n, h, addr_dump_cb, &d);
-	if (r < 0)
-		return r;
-	*ret = d.found;
-	return 0;
-}
-
-static int route_default(struct nl *n, int index, const struct cidr *gw)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
-	rt->rtm_family = (unsigned char)gw->family;
-	rt->rtm_table = RT_TABLE_MAIN;
-	rt->rtm_protocol = RTPROT_BOOT;
-	rt->rtm_scope = RT_SCOPE_UNIVERSE;
-	rt->rtm_type = RTN_UNICAST;
-	mnl_attr_put(h, RTA_GATEWAY, (size_t)alen(gw->family), gw->addr);
-	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)index);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-static int bridge_create(struct nl *n, const char *name, unsigned mtu)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	put_ifi(h, 0, IFF_UP, IFF_UP);
-	mnl_attr_put_strz(h, IFLA_IFNAME, name);
-	if (mtu)
-		mnl_attr_put_u32(h, IFLA_MTU, mtu);
-	/* the group marks berth's bridges for the isolation rule (see nft_isolate) */
-	mnl_attr_put_u32(h, IFLA_GROUP, BRIDGE_GROUP);
-	struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
-	mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
-	mnl_attr_nest_end(h, li);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-static int parse_mac(const char *s, unsigned char mac[6])
-{
-	unsigned v[6];
-	char end;
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &end) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (unsigned char)v[i];
-	if (mac[0] & 1)
-		return -EINVAL; /* multicast */
-	return 0;
-}
-
-/*
- * One message makes both ends: the host end on the bridge and up, the peer
- * created right in the container's namespace (by fd) under its final name.
- */
-static int veth_create(struct nl *n, const struct req *q, int bridge_index, int nsfd)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	put_ifi(h, 0, IFF_UP, IFF_UP);
-	mnl_attr_put_strz(h, IFLA_IFNAME, q->host_if);
-	if (bridge_index > 0)
-		mnl_attr_put_u32(h, IFLA_MASTER, (uint32_t)bridge_index);
-	unsigned mtu = q->mtu ? (unsigned)strtoul(q->mtu, NULL, 10) : 0;
-	if (mtu)
-		mnl_attr_put_u32(h, IFLA_MTU, mtu);
-	struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
-	mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
-	struct nlattr *data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
-	struct nlattr *peer = mnl_attr_nest_start(h, VETH_INFO_PEER);
-	struct ifinfomsg *pi = mnl_nlmsg_put_extra_header(h, sizeof(struct ifinfomsg));
-	pi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(h, IFLA_IFNAME, q->ifname);
-	mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)nsfd);
-	if (mtu)
-		mnl_attr_put_u32(h, IFLA_MTU, mtu);
-	if (q->mac) {
-		unsigned char mac[6];
-		if (parse_mac(q->mac, mac) < 0)
-			return failx(-EINVAL, "mac \"%s\" is not a unicast MAC address", q->mac);
-		mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
-	}
-	mnl_attr_nest_end(h, peer);
-	mnl_attr_nest_end(h, data);
-	mnl_attr_nest_end(h, li);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-/* Move (and rename) a link into the namespace of nsfd. */
-static int link_move(struct nl *n, int index, int nsfd, const char *newname)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
-	put_ifi(h, index, 0, 0);
-	mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)nsfd);
-	mnl_attr_put_strz(h, IFLA_IFNAME, newname);
-	return nl_talk(n, h, NULL, NULL);
-}
-
-/*
- * ---- leases ----
- *
- * <leases>/<bridge>.leases holds one "<address> <id> <host_if>" line per
- * address; this helper is its only writer. Every read and write happens under
- * the flock of <leases>/lock, and a write replaces the file whole (a temporary
- * file renamed over it), so a crash of this helper leaves the old file or the
- * new one. A lease is held from create to delete: while its container's state
- * dir <leases>/../<id> exists or its host end does (a namespace someone still
- * holds), whatever became of the init. The dir and the file are read only if
- * this uid could have written them and nobody else could have.
- */
-
-#define LEASE_FILE_MAX (1u << 20)
-#define ID_MAX	       1024
-
-struct lease {
-	char addr[INET6_ADDRSTRLEN];
-	char id[ID_MAX + 1];
-	char host_if[IFNAMSIZ];
-};
-
-struct leases {
-	int dirfd, rootfd, lockfd;
-	const char *dir;
-	char name[IFNAMSIZ + 16];
-	struct lease *v;
-	size_t n;
-};
-
-static void leases_free(struct leases *l)
-{
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static bool trusted(const struct stat *st)
-{
-	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
-}
-
-static bool valid_id(const char *s)
-{
-	for (const char *p = s; *p; p++) {
-		bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			     (*p >= '0' && *p <= '9');
-		if (!alnum && (p == s || !strchr("_.+-", *p)))
-			return false;
-	}
-	return *s && strlen(s) <= ID_MAX;
-}
-
-/* One line into e; false if it is not one berth-net could have written. */
-static bool lease_parse(const char *line, struct lease *e)
-{
-	char rest;
-	unsigned char a[16];
-	if (sscanf(line, "%45s %1024s %15s %c", e->addr, e->id, e->host_if, &rest) != 3)
-		return false;
-	return (inet_pton(AF_INET, e->addr, a) == 1 || inet_pton(AF_INET6, e->addr, a) == 1) &&
-	       valid_id(e->id) && !strncmp(e->host_if, "bv", 2);
-}
-
-static int leases_read(struct leases *l)
-{
-	int fd = openat(l->dirfd, l->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0 && errno == ELOOP)
-		return failx(-EPERM, "lease file \"%s/%s\" is a symbolic link: refusing it", l->dir,
-			     l->name);
-	if (fd < 0)
-		return fail(-errno, "lease file \"%s/%s\"", l->dir, l->name);
-	/* fds stay open until exit: this process does one request */
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return fail(-errno, "lease file \"%s/%s\"", l->dir, l->name);
-	if (!S_ISREG(st.st_mode) || !trusted(&st) || st.st_size > LEASE_FILE_MAX)
-		return failx(-EPERM,
-			     "lease file \"%s/%s\" is not a regular file of uid %u that only it "
-			     "can write: refusing it",
-			     l->dir, l->name, (unsigned)geteuid());
-	char *text = calloc(1, (size_t)st.st_size + 1);
-	if (!text)
-		return -ENOMEM;
-	if (st.st_size && pread(fd, text, (size_t)st.st_size, 0) != st.st_size) {
-		free(text);
-		return fail(-EIO, "read \"%s/%s\"", l->dir, l->name);
-	}
-	size_t lines = 1;
-	for (const char *p = text; *p; p++)
-		lines += *p == '\n';
-	l->v = calloc(lines, sizeof(*l->v));
-	if (!l->v) {
-		free(text);
-		return -ENOMEM;
-	}
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line && l->n < lines;
-	     line = strtok_r(NULL, "\n", &save))
-		if (lease_parse(line, &l->v[l->n]))
-			l->n++;
-	free(text);
-	return 0;
-}
-
-/* Lock and read the lease file of q->bridge; the lock is held until exit. */
-static int leases_open(const struct req *q, struct leases *l)
-{
-	struct stat st;
-	*l = (struct leases){ .dirfd = -1, .rootfd = -1, .lockfd = -1, .dir = q->leases };
-	snprintf(l->name, sizeof(l->name), "%s.leases", q->bridge);
-	if (mkdir(q->leases, 0700) < 0 && errno != EEXIST)
-		return fail(-errno, "lease dir \"%s\"", q->leases);
-	l->dirfd = open(q->leases, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (l->dirfd < 0)
-		return fail(-errno, "lease dir \"%s\"", q->leases);
-	if (fstat(l->dirfd, &st) < 0)
-		return fail(-errno, "lease dir \"%s\"", q->leases);
-	if (!trusted(&st))
-		return failx(-EPERM,
-			     "lease dir \"%s\" is not owned by uid %u or is writable by others: "
-			     "refusing it",
-			     q->leases, (unsigned)geteuid());
-	l->rootfd = openat(l->dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	l->lockfd = openat(l->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (l->rootfd < 0 || l->lockfd < 0)
-		return fail(-errno, "lease dir \"%s\"", q->leases);
-	if (flock(l->lockfd, LOCK_EX) < 0)
-		return fail(-errno, "lock \"%s/lock\"", q->leases);
-	return leases_read(l);
-}
-
-/* Replace the file with l->v (remove it when empty). */
-static int leases_save(struct leases *l)
-{
-	char tmp[sizeof(l->name) + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", l->name);
-	if (l->n == 0) {
-		if (unlinkat(l->dirfd, l->name, 0) < 0 && errno != ENOENT)
-			return fail(-errno, "remove \"%s/%s\"", l->dir, l->name);
-		return 0;
-	}
-	size_t o = 0;
-	char *out = NULL;
-	FILE *f = open_memstream(&out, &o);
-	if (!f)
-		return -ENOMEM;
-	for (size_t i = 0; i < l->n; i++)
-		fprintf(f, "%s %s %s\n", l->v[i].addr, l->v[i].id, l->v[i].host_if);
-	if (fclose(f) != 0 || !out) {
-		free(out);
-		return -ENOMEM;
-	}
-	(void)unlinkat(l->dirfd, tmp, 0); /* left by a crash: we hold the lock */
-	int fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	int r = fd < 0 ? -errno : 0;
-	if (r == 0 && write(fd, out, o) != (ssize_t)o)
-		r = errno ? -errno : -EIO;
-	if (fd >= 0 && close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && renameat(l->dirfd, tmp, l->dirfd, l->name) < 0)
-		r = -errno;
-	free(out);
-	if (r < 0) {
-		(void)unlinkat(l->dirfd, tmp, 0);
-		return fail(r, "write \"%s/%s\"", l->dir, l->name);
-	}
-	return 0;
-}
-
-/* Is the holder of e alive: its state dir is there, or its host end? */
-static bool lease_live(struct nl *n, const struct leases *l, const struct lease *e)
-{
-	struct stat st;
-	if (fstatat(l->rootfd, e->id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
-		return true;
-	return link_index(n, e->host_if) > 0;
-}
-
-/* The live holder of address a other than q's container, or NULL. */
-static const char *lease_holder(struct nl *n, const struct leases *l, const struct req *q,
-				const char *a)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i].addr, a) && strcmp(l->v[i].id, q->id) != 0 &&
-		    strcmp(l->v[i].host_if, q->host_if) != 0 && lease_live(n, l, &l->v[i]))
-			return l->v[i].id;
-	return NULL;
-}
-
-/* Drop the lines of id, of host_if and of address a (each when not NULL). */
-static void leases_drop(struct leases *l, const char *id, const char *host_if, const char *a)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const struct lease *e = &l->v[i];
-		if ((id && !strcmp(e->id, id)) || (host_if && !strcmp(e->host_if, host_if)) ||
-		    (a && !strcmp(e->addr, a)))
-			continue;
-		l->v[k++] = *e;
-	}
-	l->n = k;
-}
-
-/* Take address a for q: its line replaces any other of a (dead: checked by ipam). */
-static int lease_take(struct leases *l, const struct req *q, const char *a)
-{
-	leases_drop(l, NULL, NULL, a);
-	struct lease *v = realloc(l->v, (l->n + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
-	struct lease *e = &v[l->n++];
-	snprintf(e->addr, sizeof(e->addr), "%s", a);
-	snprintf(e->id, sizeof(e->id), "%s", q->id);
-	snprintf(e->host_if, sizeof(e->host_if), "%s", q->host_if);
-	return 0;
-}
-
-/*
- * Pick the address: the one asked for (checked against the subnet, the
- * gateway and the leases) or the lowest free one of the subnet.
- */
-static int ipam(struct nl *n, struct leases *l, const struct req *q, const char *key,
-		const char *asked, const struct cidr *net, const struct cidr *gw, struct cidr *ret)
-{
-	char buf[INET6_ADDRSTRLEN];
-	const char *holder;
-	if (asked) {
-		struct cidr a;
-		if (cidr_parse(asked, net->family, false, &a) < 0)
-			return failx(-EINVAL, "%s \"%s\" is not a valid address", key, asked);
-		if (a.prefix < 0)
-			a.prefix = net->prefix;
-		if (!cidr_contains(net, &a))
-			return failx(-EINVAL, "%s \"%s\" is outside the bridge's subnet", key,
-				     asked);
-		if (!memcmp(a.addr, gw->addr, 16))
-			return failx(-EADDRINUSE, "%s \"%s\" is the gateway's", key, asked);
-		fmt_addr(&a, buf);
-		if ((holder = lease_holder(n, l, q, buf)))
-			return failx(-EADDRINUSE, "%s \"%s\" is already in use by container \"%s\"",
-				     key, buf, holder);
-		*ret = a;
-		return 0;
-	}
-	int hostbits = (net->family == AF_INET ? 32 : 128) - net->prefix;
-	uint64_t last = hostbits >= 24 ? (1u << 24) : ((uint64_t)1 << hostbits) - 1;
-	for (uint64_t i = 1; i < last; i++) {
-		struct cidr c;
-		if (!cidr_nth(net, i, &c))
-			break;
-		if (!memcmp(c.addr, gw->addr, 16))
-			continue;
-		fmt_addr(&c, buf);
-		if (lease_holder(n, l, q, buf))
-			continue;
-		*ret = c;
-		return 0;
-	}
-	return failx(-ENOSPC, "no free address left in the bridge's subnet");
-}
-
-/* ---- nftables: NAT and published ports, in table ip "berth", rules tagged by host end ---- */
-
-#define NFT_TABLE "berth"
-
-struct nft {
-	struct mnl_socket *s;
-	unsigned int portid;
-	uint32_t seq;
-	int n_acks;
-	struct mnl_nlmsg_batch *b;
-	char buf[NL_BUF];
-};
-
-static struct nlmsghdr *nft_put(struct nft *t, uint16_t type, uint16_t flags, uint8_t family,
-				uint16_t res_id)
-{
-	struct nlmsghdr *h = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(t->b));
-	h->nlmsg_type = type;
-	h->nlmsg_flags = NLM_F_REQUEST | flags;
-	h->nlmsg_seq = ++t->seq;
-	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(h, sizeof(*g));
-	g->nfgen_family = family;
-	g->version = NFNETLINK_V0;
-	g->res_id = htons(res_id);
-	if (flags & NLM_F_ACK)
-		t->n_acks++;
-	return h;
-}
-
-static struct nlmsghdr *nft_msg(struct nft *t, uint16_t type, uint16_t flags)
-{
-	return nft_put(t, (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | type), flags | NLM_F_ACK,
-		       NFPROTO_IPV4, 0);
-}
-
-static int nft_begin(struct nft *t)
-{
-	t->s = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!t->s || mnl_socket_bind(t->s, 0, MNL_SOCKET_AUTOPID) < 0)
-		return -errno;
-	t->portid = mnl_socket_get_portid(t->s);
-	t->seq = (uint32_t)time(NULL);
-	t->b = mnl_nlmsg_batch_start(t->buf, sizeof(t->buf));
-	if (!t->b)
-		return -ENOMEM;
-	nft_put(t, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
-	mnl_nlmsg_batch_next(t->b);
-	return 0;
-}
-
-/* Send the batch (all or nothing in the kernel) and collect every ack. */
-static int nft_commit(struct nft *t)
-{
-	nft_put(t, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
-	mnl_nlmsg_batch_next(t->b);
-	if (mnl_socket_sendto(t->s, mnl_nlmsg_batch_head(t->b), mnl_nlmsg_batch_size(t->b)) < 0)
-		return -errno;
-	char rbuf[NL_BUF];
-	int err = 0;
-	while (t->n_acks > 0) {
-		ssize_t len = mnl_socket_recvfrom(t->s, rbuf, sizeof(rbuf));
-		if (len < 0)
-			return -errno;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, (int)len);
-		     h = mnl_nlmsg_next(h, (int *)&len)) {
-			if (h->nlmsg_type != NLMSG_ERROR)
-				continue;
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-			t->n_acks--;
-			if (e->error && !err)
-				err = e->error;
-		}
-		/* after an error the kernel aborts the batch: no more acks come */
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static void nft_end(struct nft *t)
-{
-	if (t->b)
-		mnl_nlmsg_batch_stop(t->b);
-	if (t->s)
-		mnl_socket_close(t->s);
-}
-
-static struct nlattr *expr_start(struct nlmsghdr *h, const char *name, struct nlattr **data)
-{
-	struct nlattr *e = mnl_attr_nest_start(h, NFTA_LIST_ELEM);
-	mnl_attr_put_strz(h, NFTA_EXPR_NAME, name);
-	*data = mnl_attr_nest_start(h, NFTA_EXPR_DATA);
-	return e;
-}
-
-static void expr_end(struct nlmsghdr *h, struct nlattr *e, struct nlattr *data)
-{
-	mnl_attr_nest_end(h, data);
-	mnl_attr_nest_end(h, e);
-}
-
-static void e_payload(struct nlmsghdr *h, uint32_t base, uint32_t off, uint32_t len)
-{
-	struct nlattr *d, *e = expr_start(h, "payload", &d);
-	mnl_attr_put_u32(h, NFTA_PAYLOAD_DREG, htonl(NFT_REG_1));
-	mnl_attr_put_u32(h, NFTA_PAYLOAD_BASE, htonl(base));
-	mnl_attr_put_u32(h, NFTA_PAYLOAD_OFFSET, htonl(off));
-	mnl_attr_put_u32(h, NFTA_PAYLOAD_LEN, htonl(len));
-	expr_end(h, e, d);
-}
-
-static void e_cmp(struct nlmsghdr *h, uint32_t op, const void *data, size_t len)
-{
-	struct nlattr *d, *e = expr_start(h, "cmp", &d);
-	mnl_attr_put_u32(h, NFTA_CMP_SREG, htonl(NFT_REG_1));
-	mnl_attr_put_u32(h, NFTA_CMP_OP, htonl(op));
-	struct nlattr *v = mnl_attr_nest_start(h, NFTA_CMP_DATA);
-	mnl_attr_put(h, NFTA_DATA_VALUE, len, data);
-	mnl_attr_nest_end(h, v);
-	expr_end(h, e, d);
-}
-
-static void e_meta(struct nlmsghdr *h, uint32_t key)
-{
-	struct nlattr *d, *e = expr_start(h, "meta", &d);
-	mnl_attr_put_u32(h, NFTA_META_KEY, htonl(key));
-	mnl_attr_put_u32(h, NFTA_META_DREG, htonl(NFT_REG_1));
-	expr_end(h, e, d);
-}
-
-static void e_imm(struct nlmsghdr *h, uint32_t reg, const void *data, size_t len)
-{
-	struct nlattr *d, *e = expr_start(h, "immediate", &d);
-	mnl_attr_put_u32(h, NFTA_IMMEDIATE_DREG, htonl(reg));
-	struct nlattr *v = mnl_attr_nest_start(h, NFTA_IMMEDIATE_DATA);
-	mnl_attr_put(h, NFTA_DATA_VALUE, len, data);
-	mnl_attr_nest_end(h, v);
-	expr_end(h, e, d);
-}
-
-static struct nlmsghdr *rule_start(struct nft *t, const char *chain, struct nlattr **exprs)
-{
-	struct nlmsghdr *h = nft_msg(t, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
-	mnl_attr_put_strz(h, NFTA_RULE_TABLE, NFT_TABLE);
-	mnl_attr_put_strz(h, NFTA_RULE_CHAIN, chain);
-	*exprs = mnl_attr_nest_start(h, NFTA_RULE_EXPRESSIONS);
-	return h;
-}
-
-static void rule_end(struct nft *t, struct nlmsghdr *h, struct nlattr *exprs, const char *tag)
-{
-	mnl_attr_nest_end(h, exprs);
-	mnl_attr_put(h, NFTA_RULE_USERDATA, strlen(tag), tag);
-	mnl_nlmsg_batch_next(t->b);
-}
-
-/* ip saddr <a> oifname != <bridge> masquerade */
-static void rule_masq(struct nft *t, const unsigned char a[4], const char *bridge, const char *tag)
-{
-	struct nlattr *x;
-	struct nlmsghdr *h = rule_start(t, "postrouting", &x);
-	e_payload(h, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
-	e_cmp(h, NFT_CMP_EQ, a, 4);
-	e_meta(h, NFT_META_OIFNAME);
-	char name[IFNAMSIZ] = { 0 };
-	strncpy(name, bridge, sizeof(name) - 1);
-	e_cmp(h, NFT_CMP_NEQ, name, sizeof(name));
-	struct nlattr *d, *e = expr_start(h, "masq", &d);
-	expr_end(h, e, d);
-	rule_end(t, h, x, tag);
-}
-
-/* meta l4proto <proto> th dport <port> fib daddr type local dnat to <a>:<to> */
-static void rule_dnat(struct nft *t, const char *chain, uint8_t proto, uint16_t port,
-		      const unsigned char a[4], uint16_t to, const char *tag)
-{
-	struct nlattr *x;
-	struct nlmsghdr *h = rule_start(t, chain, &x);
-	e_meta(h, NFT_META_L4PROTO);
-	e_cmp(h, NFT_CMP_EQ, &proto, 1);
-	e_payload(h, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-	uint16_t be = htons(port);
-	e_cmp(h, NFT_CMP_EQ, &be, 2);
-	struct nlattr *d, *e = expr_start(h, "fib", &d);
-	mnl_attr_put_u32(h, NFTA_FIB_DREG, htonl(NFT_REG_1));
-	mnl_attr_put_u32(h, NFTA_FIB_RESULT, htonl(NFT_FIB_RESULT_ADDRTYPE));
-	mnl_attr_put_u32(h, NFTA_FIB_FLAGS, htonl(NFTA_FIB_F_DADDR));
-	expr_end(h, e, d);
-	uint32_t local = RTN_LOCAL;
-	e_cmp(h, NFT_CMP_EQ, &local, 4);
-	e_imm(h, NFT_REG_1, a, 4);
-	uint16_t tbe = htons(to);
-	e_imm(h, NFT_REG_2, &tbe, 2);
-	e = expr_start(h, "nat", &d);
-	mnl_attr_put_u32(h, NFTA_NAT_TYPE, htonl(NFT_NAT_DNAT));
-	mnl_attr_put_u32(h, NFTA_NAT_FAMILY, htonl(NFPROTO_IPV4));
-	mnl_attr_put_u32(h, NFTA_NAT_REG_ADDR_MIN, htonl(NFT_REG_1));
-	mnl_attr_put_u32(h, NFTA_NAT_REG_PROTO_MIN, htonl(NFT_REG_2));
-	mnl_attr_put_u32(h, NFTA_NAT_FLAGS,
-			 htonl(NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED));
-	expr_end(h, e, d);
-	rule_end(t, h, x, tag);
-}
-
-static void nft_base(struct nft *t)
-{
-	struct nlmsghdr *h = nft_msg(t, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-	mnl_attr_put_strz(h, NFTA_TABLE_NAME, NFT_TABLE);
-	mnl_nlmsg_batch_next(t->b);
-	static const struct {
-		const char *name;
-		uint32_t hook;
-		int32_t prio;
-		const char *type;
-	} chains[] = {
-		{ "prerouting", NF_INET_PRE_ROUTING, -100, "nat" },
-		{ "output", NF_INET_LOCAL_OUT, -100, "nat" },
-		{ "postrouting", NF_INET_POST_ROUTING, 100, "nat" },
-		{ "forward", NF_INET_FORWARD, 0, "filter" },
-	};
-	for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
-		h = nft_msg(t, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
-		mnl_attr_put_strz(h, NFTA_CHAIN_TABLE, NFT_TABLE);
-		mnl_attr_put_strz(h, NFTA_CHAIN_NAME, chains[i].name);
-		struct nlattr *hk = mnl_attr_nest_start(h, NFTA_CHAIN_HOOK);
-		mnl_attr_put_u32(h, NFTA_HOOK_HOOKNUM, htonl(chains[i].hook));
-		mnl_attr_put_u32(h, NFTA_HOOK_PRIORITY, htonl((uint32_t)chains[i].prio));
-		mnl_attr_nest_end(h, hk);
-		mnl_attr_put_strz(h, NFTA_CHAIN_TYPE, chains[i].type);
-		mnl_nlmsg_batch_next(t->b);
-	}
-}
-
-struct tagged {
-	char chain[32];
-	char tag[256];
-	uint64_t handle; /* big endian, as the kernel sent it */
-};
-
-/* Every rule of table ip berth with a "berth:" tag. */
-struct dump_ctx {
-	struct tagged found[512];
-	int n;
-};
-
-static int rule_dump_cb(const struct nlmsghdr *h, void *data)
-{
-	struct dump_ctx *d = data;
-	const struct nlattr *a;
-	const char *chain = NULL;
-	uint64_t handle = 0;
-	char tag[256] = "";
-	mnl_attr_for_each(a, h, sizeof(struct nfgenmsg))
-	{
-		switch (mnl_attr_get_type(a)) {
-		case NFTA_RULE_CHAIN:
-			chain = mnl_attr_get_str(a);
-			break;
-		case NFTA_RULE_HANDLE:
-			handle = mnl_attr_get_u64(a);
-			break;
-		case NFTA_RULE_USERDATA:
-			if (mnl_attr_get_payload_len(a) < sizeof(tag)) {
-				memcpy(tag, mnl_attr_get_payload(a), mnl_attr_get_payload_len(a));
-				tag[mnl_attr_get_payload_len(a)] = 0;
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	if (!strncmp(tag, "berth:", 6) && chain &&
-	    d->n < (int)(sizeof(d->found) / sizeof(d->found[0]))) {
-		snprintf(d->found[d->n].chain, sizeof(d->found[0].chain), "%s", chain);
-		memcpy(d->found[d->n].tag, tag, sizeof(tag));
-		d->found[d->n++].handle = handle;
-	}
-	return MNL_CB_OK;
-}
-
-/* Is t the tag of host_if: "berth:<host_if>" or "berth:<host_if>:..."? */
-static bool tag_of(const char *t, const char *host_if)
-{
-	size_t n = strlen(host_if);
-	return !strncmp(t + 6, host_if, n) && (t[6 + n] == 0 || t[6 + n] == ':');
-}
-
-/* Collect the tagged rules of table ip berth; 0 with none if there is no table. */
-static int nft_dump(struct dump_ctx *d)
-{
-	struct mnl_socket *s = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!s || mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
-		if (s)
-			mnl_socket_close(s);
-		return fail(-errno, "nftables");
-	}
-	char buf[NL_BUF];
-	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
-	h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
-	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	h->nlmsg_seq = (uint32_t)time(NULL);
-	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(h, sizeof(*g));
-	g->nfgen_family = NFPROTO_IPV4;
-	g->version = NFNETLINK_V0;
-	mnl_attr_put_strz(h, NFTA_RULE_TABLE, NFT_TABLE);
-	unsigned int portid = mnl_socket_get_portid(s);
-	int r = 0;
-	if (mnl_socket_sendto(s, h, h->nlmsg_len) < 0)
-		r = -errno;
-	while (r == 0) {
-		ssize_t len = mnl_socket_recvfrom(s, buf, sizeof(buf));
-		if (len < 0) {
-			r = -errno;
-			break;
-		}
-		int q = mnl_cb_run(buf, (size_t)len, 0, portid, rule_dump_cb, d);
-		if (q < 0)
-			r = -errno;
-		if (q <= 0)
-			break;
-	}
-	mnl_socket_close(s);
-	if (r == -ENOENT)
-		return 0; /* no table: no rules */
-	if (r < 0)
-		return fail(r, "nftables: list the rules");
-	return 0;
-}
-
-/* The flock of <leases>/nft.lock (the dir is checked by leases_open); the fd, or -errno. */
-static int nft_lock(const struct leases *l)
-{
-	int fd = openat(l->dirfd, "nft.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0)
-		return fail(-errno, "lock \"%s/nft.lock\"", l->dir);
-	return fd;
-}
-
-/*
- * Containers on different bridges of berth must not reach each other even
- * when the host forwards. Per bridge B one rule in the forward chain:
- * "iifname B oifgroup G oifname != B drop", tagged berth:isolate:B. (With
- * br_netfilter, traffic switched inside B shows up there as B to B: hence
- * the name check rather than one group-to-group rule.) Rules of bridges that
- * are gone are dropped on the way.
- */
-static int nft_isolate(struct nl *n, const struct leases *l, const char *bridge)
-{
-	static struct dump_ctx d;
-	char tag[64];
-	snprintf(tag, sizeof(tag), "berth:isolate:%s", bridge);
-	int lfd = nft_lock(l);
-	if (lfd < 0)
-		return lfd;
-	d.n = 0;
-	int r = nft_dump(&d);
-	struct nft t = { 0 };
-	if (r >= 0)
-		r = nft_begin(&t);
-	bool have = false;
-	for (int i = 0; r >= 0 && i < d.n; i++) {
-		const char *b = d.found[i].tag + strlen("berth:isolate:");
-		/* "berth:isolate" alone: a group-to-group rule of an earlier berth-net */
-		bool old = !strcmp(d.found[i].tag, "berth:isolate");
-		if (!old &&
-		    strncmp(d.found[i].tag, "berth:isolate:", strlen("berth:isolate:")) != 0)
-			continue;
-		if (!old && !strcmp(b, bridge)) {
-			have = true;
-		} else if (old || link_index(n, b) == -ENODEV) {
-			struct nlmsghdr *h = nft_msg(&t, NFT_MSG_DELRULE, 0);
-			mnl_attr_put_strz(h, NFTA_RULE_TABLE, NFT_TABLE);
-			mnl_attr_put_strz(h, NFTA_RULE_CHAIN, d.found[i].chain);
-			mnl_attr_put(h, NFTA_RULE_HANDLE, sizeof(uint64_t), &d.found[i].handle);
-			mnl_nlmsg_batch_next(t.b);
-		}
-	}
-	if (r >= 0 && !have) {
-		nft_base(&t);
-		struct nlattr *x;
-		struct nlmsghdr *h = rule_start(&t, "forward", &x);
-		char name[IFNAMSIZ] = { 0 };
-		strncpy(name, bridge, sizeof(name) - 1);
-		uint32_t g = BRIDGE_GROUP;
-		e_meta(h, NFT_META_IIFNAME);
-		e_cmp(h, NFT_CMP_EQ, name, sizeof(name));
-		e_meta(h, NFT_META_OIFGROUP);
-		e_cmp(h, NFT_CMP_EQ, &g, 4);
-		e_meta(h, NFT_META_OIFNAME);
-		e_cmp(h, NFT_CMP_NEQ, name, sizeof(name));
-		struct nlattr *d2, *e = expr_start(h, "immediate", &d2);
-		mnl_attr_put_u32(h, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_VERDICT));
-		struct nlattr *v = mnl_attr_nest_start(h, NFTA_IMMEDIATE_DATA);
-		struct nlattr *vd = mnl_attr_nest_start(h, NFTA_DATA_VERDICT);
-		mnl_attr_put_u32(h, NFTA_VERDICT_CODE, htonl(NF_DROP));
-		mnl_attr_nest_end(h, vd);
-		mnl_attr_nest_end(h, v);
-		expr_end(h, e, d2);
-		rule_end(&t, h, x, tag);
-	}
-	if (r >= 0 && t.n_acks > 0)
-		r = nft_commit(&t);
-	nft_end(&t);
-	close(lfd);
-	return r < 0 ? fail(r, "nftables: add the isolation rule of bridge \"%s\"", bridge) : 0;
-}
-
-/* "8080:80/tcp,53:53/udp": checked by berth; parsed again here. */
-static int nft_add(const struct req *q, const struct leases *l, const struct cidr *a)
-{
-	struct nft t = { 0 };
-	char tag[256];
-	snprintf(tag, sizeof(tag), "berth:%s", q->host_if);
-	static struct dump_ctx d;
-	/* host ports are global: one check-and-add at a time, whatever the bridge */
-	int lfd = nft_lock(l);
-	if (lfd < 0)
-		return lfd;
-	int r = nft_dump(&d);
-	if (r < 0)
-		return r;
-	r = nft_begin(&t);
-	if (r < 0) {
-		nft_end(&t);
-		return fail(r, "nftables");
-	}
-	nft_base(&t);
-	if (q->nat && !strcmp(q->nat, "true"))
-		rule_masq(&t, a->addr, q->bridge, tag);
-	if (q->ports) {
-		char list[1024];
-		snprintf(list, sizeof(list), "%s", q->ports);
-		char *save = NULL;
-		for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-			unsigned hp, cp;
-			char proto[8] = "tcp";
-			if (sscanf(p, "%u:%u/%7s", &hp, &cp, proto) < 2 || !hp || !cp ||
-			    hp > 65535 || cp > 65535 ||
-			    (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
-				nft_end(&t);
-				return failx(-EINVAL, "ports: bad mapping \"%s\"", p);
-			}
-			uint8_t pr = strcmp(proto, "udp") != 0 ? IPPROTO_TCP : IPPROTO_UDP;
-			char port[16];
-			snprintf(port, sizeof(port), ":%s/%u:", pr == IPPROTO_TCP ? "tcp" : "udp",
-				 hp);
-			for (int i = 0; i < d.n; i++) {
-				const char *m = strstr(d.found[i].tag, port);
-				if (m && !tag_of(d.found[i].tag, q->host_if)) {
-					nft_end(&t);
-					return failx(-EADDRINUSE,
-						     "port %u/%s is already published by container "
-						     "\"%s\"",
-						     hp, proto, m + strlen(port));
-				}
-			}
-			snprintf(tag, sizeof(tag), "berth:%s%s%.200s", q->host_if, port, q->id);
-			rule_dnat(&t, "prerouting", pr, (uint16_t)hp, a->addr, (uint16_t)cp, tag);
-			rule_dnat(&t, "output", pr, (uint16_t)hp, a->addr, (uint16_t)cp, tag);
-		}
-	}
-	r = nft_commit(&t);
-	nft_end(&t);
-	return r < 0 ? fail(r, "nftables: add the rules of \"%s\"", q->host_if) : 0;
-}
-
-/*
- * Remove from table ip berth (which stays) every rule tagged with host_if, or
- * the isolation rule of bridge (each when not NULL).
- */
-static int nft_del(const char *host_if, const char *bridge)
-{
-	static struct dump_ctx d;
-	d.n = 0;
-	int r = nft_dump(&d);
-	if (r < 0)
-		return r;
-	struct nft t = { 0 };
-	int n = 0;
-	r = nft_begin(&t);
-	for (int i = 0; r >= 0 && i < d.n; i++) {
-		const char *tag = d.found[i].tag;
-		bool mine = (host_if && tag_of(tag, host_if)) ||
-			    (bridge && !strncmp(tag, "berth:isolate:", 14) &&
-			     !strcmp(tag + 14, bridge));
-		if (!mine)
-			continue;
-		n++;
-		struct nlmsghdr *h = nft_msg(&t, NFT_MSG_DELRULE, 0);
-		mnl_attr_put_strz(h, NFTA_RULE_TABLE, NFT_TABLE);
-		mnl_attr_put_strz(h, NFTA_RULE_CHAIN, d.found[i].chain);
-		mnl_attr_put(h, NFTA_RULE_HANDLE, sizeof(uint64_t), &d.found[i].handle);
-		mnl_nlmsg_batch_next(t.b);
-	}
-	if (r >= 0 && n > 0)
-		r = nft_commit(&t);
-	nft_end(&t);
-	return r < 0 ? fail(r, "nftables: delete the rules of \"%s\"", host_if ? host_if : bridge)
-		     : 0;
-}
-
 /* ---- add, del ---- */
 
-struct family_plan {
-	const char *key;
-	const char *address, *subnet, *gateway;
-	struct cidr net, gw, addr;
-	bool on;
-};
-
-/* Subnet and gateway of one family: annotations, else the bridge's address, else defaults. */
-static int family_resolve(struct nl *n, int family, int bridge_index, struct family_plan *p,
-			  bool *ret_add_gw)
+/* The mtu asked for (checked by berth), or 0: the kernel's default. */
+static unsigned req_mtu(const struct req *q)
 {
-	struct cidr have = { 0 };
-	int r;
-	*ret_add_gw = false;
-	if (bridge_index > 0) {
-		r = addr_first(n, bridge_index, family, &have);
-		if (r < 0)
-			return fail(r, "read the bridge's addresses");
-	}
-	const char *k6 = family == AF_INET6 ? "6" : "";
-	if (p->subnet) {
-		if (cidr_parse(p->subnet, family, true, &p->net) < 0)
-			return failx(-EINVAL, "subnet%s \"%s\" is not a valid CIDR", k6, p->subnet);
-		cidr_mask(&p->net, p->net.prefix);
-	} else if (have.family) {
-		p->net = have;
-		cidr_mask(&p->net, p->net.prefix);
-	} else if (family == AF_INET) {
-		cidr_parse("10.88.0.0/16", AF_INET, true, &p->net);
-	} else if (p->address) {
-		if (cidr_parse(p->address, family, true, &p->net) < 0)
-			return failx(-EINVAL, "address6 \"%s\" needs a prefix length or subnet6",
-				     p->address);
-		cidr_mask(&p->net, p->net.prefix);
-	}
-	if (p->gateway) {
-		if (cidr_parse(p->gateway, family, false, &p->gw) < 0)
-			return failx(-EINVAL, "gateway%s \"%s\" is not a valid address", k6,
-				     p->gateway);
-		p->gw.prefix = p->net.prefix;
-	} else if (have.family) {
-		p->gw = have;
-	} else {
-		cidr_nth(&p->net, 1, &p->gw);
-	}
-	p->gw.prefix = p->net.prefix;
-	if (!cidr_contains(&p->net, &p->gw))
-		return failx(-EINVAL, "gateway%s is outside the subnet", k6);
-	*ret_add_gw = !have.family;
-	return 0;
+	return q->mtu ? (unsigned)strtoul(q->mtu, NULL, 10) : 0;
 }
 
 /* What do_add made, as key=value lines: the answer to berth. */
@@ -1310,9 +66,7 @@ static char made[4096];
 static int do_add(struct req *q, int nsfd)
 {
 	__attribute__((cleanup(nl_close))) struct nl host = { 0 }, ctr = { 0 };
-	__attribute__((cleanup(leases_free))) struct leases l = { .dirfd = -1,
-								  .rootfd = -1,
-								  .lockfd = -1 };
+	__attribute__((cleanup(ipam_leases_free))) struct leases l = LEASES_INIT;
 	int r, bridge_index = 0;
 	bool bridge_made = false, veth_made = false, lease_taken = false;
 	struct family_plan v4 = { .key = "address",
@@ -1332,26 +86,25 @@ static int do_add(struct req *q, int nsfd)
 	int self_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 
 	if ((r = nl_open(&host)) < 0)
-		return fail(r, "netlink");
+		return errmsg_set(r, "netlink");
 
 	if (q->bridge) {
-		r = leases_open(q, &l);
+		r = ipam_leases_open(q->leases, q->bridge, &l);
 		if (r < 0)
 			goto fail;
-		bridge_index = link_index(&host, q->bridge);
+		bridge_index = nl_link_index(&host, q->bridge);
 		if (bridge_index == -ENODEV) {
-			unsigned mtu = q->mtu ? (unsigned)strtoul(q->mtu, NULL, 10) : 0;
-			r = bridge_create(&host, q->bridge, mtu);
+			r = nl_bridge_create(&host, q->bridge, req_mtu(q));
 			if (r < 0 && r != -EEXIST) {
-				fail(r, "create bridge \"%s\"", q->bridge);
+				errmsg_set(r, "create bridge \"%s\"", q->bridge);
 				goto fail;
 			}
 			bridge_made = r == 0;
 		}
 		uint32_t group = 0;
-		bridge_index = link_info(&host, q->bridge, &group);
+		bridge_index = nl_link_info(&host, q->bridge, &group);
 		if (bridge_index < 0) {
-			r = fail(bridge_index, "bridge \"%s\"", q->bridge);
+			r = errmsg_set(bridge_index, "bridge \"%s\"", q->bridge);
 			goto fail;
 		}
 		/* (again) for each container: a rule lost with a crash comes back */
@@ -1365,49 +118,53 @@ static int do_add(struct req *q, int nsfd)
 			bool add_gw;
 			if (!p->on)
 				continue;
-			r = family_resolve(&host, i ? AF_INET6 : AF_INET, bridge_index, p, &add_gw);
+			r = ipam_family_resolve(&host, i ? AF_INET6 : AF_INET, bridge_index, p,
+						&add_gw);
 			if (r < 0)
 				goto fail;
 			if (add_gw) {
-				r = addr_add(&host, bridge_index, &p->gw);
+				r = nl_addr_add(&host, bridge_index, &p->gw);
 				if (r < 0 && r != -EEXIST) {
-					fail(r, "add the gateway address to bridge \"%s\"",
-					     q->bridge);
+					errmsg_set(r, "add the gateway address to bridge \"%s\"",
+						   q->bridge);
 					goto fail;
 				}
 			}
-			r = ipam(&host, &l, q, p->key, p->address, &p->net, &p->gw, &p->addr);
+			r = ipam_pick_address(&host, &l, q->id, q->host_if, p);
 			if (r < 0)
 				goto fail;
 		}
-		r = link_set_up(&host, bridge_index);
+		r = nl_link_set_up(&host, bridge_index);
 		if (r < 0) {
-			fail(r, "set bridge \"%s\" up", q->bridge);
+			errmsg_set(r, "set bridge \"%s\" up", q->bridge);
 			goto fail;
 		}
 
 		/* The lease is taken before the veth exists: stale lines of this container go. */
 		char a4[INET6_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
-		leases_drop(&l, q->id, q->host_if, NULL);
-		r = lease_take(&l, q, fmt_addr(&v4.addr, a4));
+		ipam_leases_drop(&l, q->id, q->host_if, NULL);
+		r = ipam_lease_take(&l, q->id, q->host_if, cidr_format(&v4.addr, a4));
 		if (r >= 0 && v6.on)
-			r = lease_take(&l, q, fmt_addr(&v6.addr, a6));
+			r = ipam_lease_take(&l, q->id, q->host_if, cidr_format(&v6.addr, a6));
 		if (r >= 0)
-			r = leases_save(&l);
+			r = ipam_leases_save(&l);
 		if (r < 0)
 			goto fail;
 		lease_taken = true;
 
-		r = veth_create(&host, q, bridge_index, nsfd);
-		if (r == -EEXIST && link_del(&host, q->host_if) >= 0) {
+		r = nl_veth_create(&host, q->host_if, q->ifname, req_mtu(q), q->mac, bridge_index,
+				   nsfd);
+		if (r == -EEXIST && nl_link_del(&host, q->host_if) >= 0) {
 			/* a namespace of an earlier container of this id is still held somewhere */
-			r = veth_create(&host, q, bridge_index, nsfd);
+			r = nl_veth_create(&host, q->host_if, q->ifname, req_mtu(q), q->mac,
+					   bridge_index, nsfd);
 		}
 		if (r < 0) {
 			if (r == -EEXIST)
-				fail(r, "host interface \"%s\"", q->host_if);
+				errmsg_set(r, "host interface \"%s\"", q->host_if);
 			else
-				fail(r, "create veth \"%s\" (peer \"%s\")", q->host_if, q->ifname);
+				errmsg_set(r, "create veth \"%s\" (peer \"%s\")", q->host_if,
+					   q->ifname);
 			goto fail;
 		}
 		veth_made = true;
@@ -1421,15 +178,15 @@ static int do_add(struct req *q, int nsfd)
 
 	/* linux.netDevices: move (and rename) into the container. */
 	for (; moved < q->n_netdevs; moved++) {
-		int idx = link_index(&host, q->netdev_host[moved]);
+		int idx = nl_link_index(&host, q->netdev_host[moved]);
 		if (idx < 0) {
-			r = fail(idx, "linux.netDevices: \"%s\"", q->netdev_host[moved]);
+			r = errmsg_set(idx, "linux.netDevices: \"%s\"", q->netdev_host[moved]);
 			goto fail_netdevs;
 		}
-		r = link_move(&host, idx, nsfd, q->netdev_ctr[moved]);
+		r = nl_link_move(&host, idx, nsfd, q->netdev_ctr[moved]);
 		if (r < 0) {
-			fail(r, "linux.netDevices: move \"%s\" into the container as \"%s\"",
-			     q->netdev_host[moved], q->netdev_ctr[moved]);
+			errmsg_set(r, "linux.netDevices: move \"%s\" into the container as \"%s\"",
+				   q->netdev_host[moved], q->netdev_ctr[moved]);
 			goto fail_netdevs;
 		}
 		o += (size_t)snprintf(out + o, sizeof(made) - o, "netdev=%s %s\n",
@@ -1438,20 +195,20 @@ static int do_add(struct req *q, int nsfd)
 
 	/* Inside: lo up, eth0 addresses, up, default routes. */
 	if (self_ns < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
-		r = fail(-errno, "enter the container's network namespace");
+		r = errmsg_set(-errno, "enter the container's network namespace");
 		goto fail_netdevs;
 	}
 	r = nl_open(&ctr);
 	if (r >= 0)
-		r = link_set_up(&ctr, 1); /* lo is always ifindex 1 in a namespace */
+		r = nl_link_set_up(&ctr, 1); /* lo is always ifindex 1 in a namespace */
 	if (r < 0) {
-		fail(r, "set \"lo\" up");
+		errmsg_set(r, "set \"lo\" up");
 		goto fail_inside;
 	}
 	if (q->bridge) {
-		int idx = link_index(&ctr, q->ifname);
+		int idx = nl_link_index(&ctr, q->ifname);
 		if (idx < 0) {
-			r = fail(idx, "find \"%s\" in the container", q->ifname);
+			r = errmsg_set(idx, "find \"%s\" in the container", q->ifname);
 			goto fail_inside;
 		}
 		for (int i = 0; i < 2; i++) {
@@ -1459,35 +216,37 @@ static int do_add(struct req *q, int nsfd)
 			if (!p->on)
 				continue;
 			p->addr.prefix = p->net.prefix;
-			r = addr_add(&ctr, idx, &p->addr);
+			r = nl_addr_add(&ctr, idx, &p->addr);
 			if (r < 0) {
-				fail(r, "add %s to \"%s\"", p->key, q->ifname);
+				errmsg_set(r, "add %s to \"%s\"", p->key, q->ifname);
 				goto fail_inside;
 			}
 		}
-		r = link_set_up(&ctr, idx);
+		r = nl_link_set_up(&ctr, idx);
 		if (r < 0) {
-			fail(r, "set \"%s\" up", q->ifname);
+			errmsg_set(r, "set \"%s\" up", q->ifname);
 			goto fail_inside;
 		}
 		for (int i = 0; i < 2; i++) {
 			struct family_plan *p = i ? &v6 : &v4;
 			if (!p->on)
 				continue;
-			r = route_default(&ctr, idx, &p->gw);
+			r = nl_route_add_default(&ctr, idx, &p->gw);
 			if (r < 0) {
-				fail(r, "add the default route via the gateway%s", i ? "6" : "");
+				errmsg_set(r, "add the default route via the gateway%s",
+					   i ? "6" : "");
 				goto fail_inside;
 			}
 		}
 	}
 	if (setns(self_ns, CLONE_NEWNET) < 0)
-		return fail(-errno, "return to the host network namespace");
+		return errmsg_set(-errno, "return to the host network namespace");
 	if (q->bridge && ((q->nat && !strcmp(q->nat, "true")) || (q->ports && *q->ports))) {
-		r = nft_add(q, &l, &v4.addr);
+		r = nft_add_rules(&l, q->id, q->host_if, q->bridge,
+				  q->nat && !strcmp(q->nat, "true"), q->ports, &v4.addr);
 		if (r < 0) {
 			/* the batch is all or nothing; this is for a half commit */
-			nft_del(q->host_if, NULL);
+			nft_del_rules(q->host_if, NULL);
 			goto fail_netdevs;
 		}
 		snprintf(out + o, sizeof(made) - o, "nft=1\n");
@@ -1503,39 +262,26 @@ fail_netdevs:
 		__attribute__((cleanup(nl_close))) struct nl back = { 0 };
 		if (nl_open(&back) >= 0)
 			for (int i = 0; i < moved; i++) {
-				int idx = link_index(&back, q->netdev_ctr[i]);
+				int idx = nl_link_index(&back, q->netdev_ctr[i]);
 				if (idx > 0)
-					link_move(&back, idx, self_ns, q->netdev_host[i]);
+					nl_link_move(&back, idx, self_ns, q->netdev_host[i]);
 			}
 		if (setns(self_ns, CLONE_NEWNET) < 0)
 			return r;
 	}
 fail:
 	if (veth_made)
-		link_del(&host, q->host_if);
+		nl_link_del(&host, q->host_if);
 	if (lease_taken) {
-		leases_drop(&l, q->id, q->host_if, NULL);
-		leases_save(&l);
+		ipam_leases_drop(&l, q->id, q->host_if, NULL);
+		ipam_leases_save(&l);
 	}
 	if (bridge_made) {
 		/* the bridge first: a bridge of berth's without its rule would not be isolated */
-		link_del(&host, q->bridge);
-		nft_del(NULL, q->bridge);
+		nl_link_del(&host, q->bridge);
+		nft_del_rules(NULL, q->bridge);
 	}
 	return r;
-}
-
-/* Wait (~1 s at most) for a device that left a dead namespace to show up on the host. */
-static int wait_link(struct nl *n, const char *name)
-{
-	for (int i = 0; i < 100; i++) {
-		int idx = link_index(n, name);
-		if (idx != -ENODEV)
-			return idx;
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	return -ENODEV;
 }
 
 /*
@@ -1547,39 +293,37 @@ static int wait_link(struct nl *n, const char *name)
  */
 static int remove_bridged(struct nl *host, const struct req *q)
 {
-	__attribute__((cleanup(leases_free))) struct leases l = { .dirfd = -1,
-								  .rootfd = -1,
-								  .lockfd = -1 };
-	int r = q->leases ? leases_open(q, &l) : 0, ret = r;
+	__attribute__((cleanup(ipam_leases_free))) struct leases l = LEASES_INIT;
+	int r = q->leases ? ipam_leases_open(q->leases, q->bridge, &l) : 0, ret = r;
 	if (q->host_if) {
-		int nr = nft_del(q->host_if, NULL);
+		int nr = nft_del_rules(q->host_if, NULL);
 		if (nr < 0 && ret >= 0)
 			ret = nr;
-		nr = link_del(host, q->host_if);
+		nr = nl_link_del(host, q->host_if);
 		if (nr < 0 && nr != -ENODEV && ret >= 0)
-			ret = fail(nr, "delete host interface \"%s\"", q->host_if);
+			ret = errmsg_set(nr, "delete host interface \"%s\"", q->host_if);
 	}
 	if (r < 0 || !q->leases)
 		return ret; /* no lease file we trust: keep the bridge */
-	leases_drop(&l, q->id, q->host_if, NULL);
+	ipam_leases_drop(&l, q->id, q->host_if, NULL);
 	bool in_use = false;
 	for (size_t i = 0; i < l.n && !in_use; i++)
-		in_use = lease_live(host, &l, &l.v[i]);
+		in_use = ipam_lease_live(host, &l, &l.v[i]);
 	if (!in_use)
 		l.n = 0; /* the rest are leases of containers deleted without berth */
-	r = leases_save(&l);
+	r = ipam_leases_save(&l);
 	if (r < 0 || in_use)
 		return ret < 0 ? ret : r;
 
 	uint32_t group = 0;
-	int idx = link_info(host, q->bridge, &group);
-	if (idx < 0 || group != BRIDGE_GROUP || bridge_ports(host, idx) != 0)
+	int idx = nl_link_info(host, q->bridge, &group);
+	if (idx < 0 || group != BRIDGE_GROUP || nl_bridge_ports(host, idx) != 0)
 		return ret; /* gone, not berth's or still serving someone */
 	/* the bridge first: a bridge of berth's without its rule would not be isolated */
-	r = link_del(host, q->bridge);
+	r = nl_link_del(host, q->bridge);
 	if (r < 0 && r != -ENODEV)
-		return ret < 0 ? ret : fail(r, "delete bridge \"%s\"", q->bridge);
-	r = nft_del(NULL, q->bridge);
+		return ret < 0 ? ret : errmsg_set(r, "delete bridge \"%s\"", q->bridge);
+	r = nft_del_rules(NULL, q->bridge);
 	return ret < 0 ? ret : r;
 }
 
@@ -1588,7 +332,7 @@ static int do_del(struct req *q, int nsfd)
 	__attribute__((cleanup(nl_close))) struct nl host = { 0 };
 	int r = nl_open(&host), ret = 0;
 	if (r < 0)
-		return fail(r, "netlink");
+		return errmsg_set(r, "netlink");
 	if (q->bridge)
 		ret = remove_bridged(&host, q);
 	if (q->n_netdevs == 0)
@@ -1600,28 +344,21 @@ static int do_del(struct req *q, int nsfd)
 		__attribute__((cleanup(nl_close))) struct nl ctr = { 0 };
 		if (nl_open(&ctr) >= 0)
 			for (int i = 0; i < q->n_netdevs; i++) {
-				int idx = link_index(&ctr, q->netdev_ctr[i]);
+				int idx = nl_link_index(&ctr, q->netdev_ctr[i]);
 				if (idx > 0)
-					link_move(&ctr, idx, hostns, q->netdev_host[i]);
+					nl_link_move(&ctr, idx, hostns, q->netdev_host[i]);
 			}
 		setns(hostns, CLONE_NEWNET);
 	}
 	for (int i = 0; i < q->n_netdevs; i++) {
-		if (link_index(&host, q->netdev_host[i]) > 0)
+		if (nl_link_index(&host, q->netdev_host[i]) > 0)
 			continue;
 		/* the namespace died: the kernel brought it back under its container name */
-		int idx = wait_link(&host, q->netdev_ctr[i]);
-		if (idx > 0) {
-			struct nlmsghdr *h = nl_msg(&host, RTM_NEWLINK, 0);
-			put_ifi(h, idx, 0, 0);
-			mnl_attr_put_strz(h, IFLA_IFNAME, q->netdev_host[i]);
-			r = nl_talk(&host, h, NULL, NULL);
-		} else {
-			r = idx;
-		}
+		int idx = nl_link_wait(&host, q->netdev_ctr[i]);
+		r = idx > 0 ? nl_link_rename(&host, idx, q->netdev_host[i]) : idx;
 		if (r < 0 && !ret)
-			ret = fail(r, "linux.netDevices: return \"%s\" to the host",
-				   q->netdev_host[i]);
+			ret = errmsg_set(r, "linux.netDevices: return \"%s\" to the host",
+					 q->netdev_host[i]);
 	}
 	return ret;
 }
@@ -1663,21 +400,21 @@ static int parse_request(char *text, struct req *q)
 			}
 		if (!known && !strcmp(k, "netdev")) {
 			if (q->n_netdevs >= MAX_NETDEVS)
-				return failx(-E2BIG, "linux.netDevices: more than %d devices",
-					     MAX_NETDEVS);
+				return errmsg_setx(-E2BIG, "linux.netDevices: more than %d devices",
+						   MAX_NETDEVS);
 			char *sp = strchr(eq + 1, ' ');
 			if (!sp)
-				return failx(-EINVAL, "bad netdev line");
+				return errmsg_setx(-EINVAL, "bad netdev line");
 			*sp = 0;
 			q->netdev_host[q->n_netdevs] = v;
 			q->netdev_ctr[q->n_netdevs++] = sp + 1;
 		}
 	}
-	if (!q->op || !q->id || !valid_id(q->id))
-		return failx(-EINVAL, "request without op or a valid id");
+	if (!q->op || !q->id || !ipam_id_is_valid(q->id))
+		return errmsg_setx(-EINVAL, "request without op or a valid id");
 	if (q->bridge && (!q->host_if || !q->leases || strncmp(q->host_if, "bv", 2) != 0 ||
 			  strlen(q->bridge) >= IFNAMSIZ || strchr(q->bridge, '/')))
-		return failx(-EINVAL, "bad request for bridge \"%s\"", q->bridge);
+		return errmsg_setx(-EINVAL, "bad request for bridge \"%s\"", q->bridge);
 	if (!q->ifname)
 		q->ifname = "eth0";
 	return 0;
@@ -1693,7 +430,7 @@ static int parse_request(char *text, struct req *q)
 static int record_save(const char *text)
 {
 	int r = write_file_atomic_at(STATE_FD, RECORD, text, strlen(text), 0600);
-	return r < 0 ? fail(r, "save \"%s\"", RECORD) : 0;
+	return r < 0 ? errmsg_set(r, "save \"%s\"", RECORD) : 0;
 }
 
 /* Read the record into *ret (malloc'd); -ENOENT, quietly, when there is none. */
@@ -1703,7 +440,7 @@ static int record_load(char **ret)
 	int r = read_trusted_file_at(STATE_FD, RECORD, RECORD_MAX, ret, NULL, why, sizeof(why));
 	if (r == -ENOENT)
 		return r;
-	return r < 0 ? failx(r, "\"%s\" %s", RECORD, why) : 0;
+	return r < 0 ? errmsg_setx(r, "\"%s\" %s", RECORD, why) : 0;
 }
 
 /* op=add: record the request, make it all, record what was made (or undo it). */
@@ -1711,7 +448,7 @@ static int op_add(char *text, int nsfd)
 {
 	struct req q = { .op = "add" };
 	if (nsfd < 0)
-		return failx(-EBADF, "no network namespace fd");
+		return errmsg_setx(-EBADF, "no network namespace fd");
 	int r = record_save(text);
 	if (r >= 0)
 		r = parse_request(text, &q);
@@ -1744,7 +481,7 @@ static int op_del(int nsfd)
 	if (r >= 0)
 		r = do_del(&q, nsfd);
 	if (r >= 0 && unlinkat(STATE_FD, RECORD, 0) < 0 && errno != ENOENT)
-		r = fail(-errno, "remove \"%s\"", RECORD);
+		r = errmsg_set(-errno, "remove \"%s\"", RECORD);
 	free(text);
 	return r;
 }
@@ -1757,22 +494,20 @@ int main(int argc, char **argv)
 	int r = wire_recv(WIRE_FD, &m);
 	int nsfd = fcntl(NS_FD, F_GETFD) >= 0 ? NS_FD : -1;
 	if (r < 0)
-		r = fail(r, "read the request");
+		r = errmsg_set(r, "read the request");
 	else if (m.type != WIRE_NET_REQUEST || m.n_fds > 0)
-		r = failx(-EPROTO, "not a request");
+		r = errmsg_setx(-EPROTO, "not a request");
 	else if (fcntl(STATE_FD, F_GETFD) < 0)
-		r = failx(-EBADF, "no state dir fd");
+		r = errmsg_setx(-EBADF, "no state dir fd");
 	else if (m.value == WIRE_NET_ADD && m.text)
 		r = op_add(m.text, nsfd);
 	else if (m.value == WIRE_NET_DEL)
 		r = op_del(nsfd);
 	else
-		r = failx(-EINVAL, "unknown op %d", (int)m.value);
+		r = errmsg_setx(-EINVAL, "unknown op %d", (int)m.value);
 	wire_msg_done(&m);
 	if (r < 0) {
-		if (!errbuf[0])
-			snprintf(errbuf, sizeof(errbuf), "%s", strerror(-r));
-		wire_send(WIRE_FD, WIRE_ERROR, -r, errbuf, NULL, 0);
+		wire_send(WIRE_FD, WIRE_ERROR, -r, errmsg_get(r), NULL, 0);
 		return 1;
 	}
 	return wire_send(WIRE_FD, WIRE_NET_DONE, 0, made, NULL, 0) < 0 ? 1 : 0;

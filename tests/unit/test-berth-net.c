@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of berth-net's address arithmetic (CIDR parsing, masking,
- * containment, the n-th address of a subnet). berth-net is a program of its
- * own: its file is compiled in here with its main() renamed; nothing of the
- * netlink side runs.
+ * Unit tests of berth-net's address arithmetic (src/net/cidr.c: CIDR parsing,
+ * masking, containment, the n-th address of a subnet). cidr.c is linked in on
+ * its own; nothing of the netlink side runs.
  */
-int berth_net_main(int argc, char **argv);
-#define main berth_net_main
-#include "../../src/net/berth-net.c" /* NOLINT(bugprone-suspicious-include): on purpose */
-#undef main
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "../../src/net/cidr.h"
 #include "tests.h"
 
 static struct cidr parse_ok(const char *s, int family, bool need_prefix)
@@ -37,7 +38,7 @@ static void parse_bad(const char *s, int family, bool need_prefix)
 static void check_addr(const struct cidr *c, const char *want)
 {
 	char buf[INET6_ADDRSTRLEN];
-	const char *got = fmt_addr(c, buf);
+	const char *got = cidr_format(c, buf);
 	if (!got || strcmp(got, want) != 0) {
 		fprintf(stderr, "want %s, got %s\n", want, got ? got : "(null)");
 		exit(1);
