@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The files of the state dir that berth-shim owns (shim.c: handing a
- * container to berth-shim, and the wait, logs and attach clients).
+ * The files of the state dir that berth-shim owns, as its clients
+ * (shim-client.c: wait, logs, attach) find them.
  */
 #pragma once
 
