@@ -14,13 +14,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "shim-protocol.h"
 #include "state.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/proc.h"
 
-/* A pidfd of the container's berth-shim if it still runs (shim.pid: "pid starttime"). */
+/* A pidfd of the container's berth-shim if it still runs (shim.pid). */
 static int shim_pidfd(int dirfd)
 {
 	_cleanup_free_ char *text = NULL;
@@ -28,7 +28,7 @@ static int shim_pidfd(int dirfd)
 		return -ENOENT;
 	int pid = 0;
 	unsigned long long st = 0;
-	if (sscanf(text, "%d %llu", &pid, &st) != 2 || pid <= 0)
+	if (sscanf(text, SHIM_PID_FORMAT, &pid, &st) != 2 || pid <= 0)
 		return -EBADMSG;
 	return proc_pidfd_open_started(pid, st);
 }
@@ -255,7 +255,7 @@ int berth_attach_connect(struct berth_context *ctx, const char *id, int *ret_fd,
 	if (k <= 0)
 		return berth_error_setx(err, EPIPE, "attach \"%s\": the container is gone", id);
 	hello[k] = 0;
-	*ret_tty = strstr(hello, "tty=1") != NULL;
+	*ret_tty = strstr(hello, SHIM_ATTACH_HELLO "1") != NULL;
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
