@@ -222,7 +222,7 @@ struct berth_exec_params {
 int berth_exec(struct berth_context *ctx, const struct berth_exec_params *p, int *ret_status,
 	       struct berth_error **err);
 
-/* ---- berth-shim: supervised containers (src/libberth/shim.c) ---- */
+/* ---- berth-shim: supervised containers (src/libberth/shim.c, shim-client.c) ---- */
 
 /*
  * Create the container under a berth-shim process that becomes the parent

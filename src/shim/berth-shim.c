@@ -26,19 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim-protocol.h"
 #include "state.h"
 #include "util/fd.h"
 #include "util/proc.h"
 #include "util/sdnotify.h"
 #include "util/timestamp.h"
 #include "util/wire.h"
-
-/* The berth side: src/libberth/shim.h and berth.h (BERTH_ATTACH_*). */
-#define LOG_FILE     "container.log"
-#define ATTACH_SOCK  "attach.sock"
-#define PID_FILE     "shim.pid"
-#define ATTACH_DATA  'd'
-#define ATTACH_WSIZE 'w'
 
 #define MAX_CLIENTS 8
 #define CHUNK	    8192
@@ -164,7 +158,7 @@ static void client_accept(void)
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (S.clients[i] < 0) {
 			char hello[32];
-			int n = snprintf(hello, sizeof(hello), "berth-shim tty=%d", S.tty);
+			int n = snprintf(hello, sizeof(hello), SHIM_ATTACH_HELLO "%d", S.tty);
 			send(fd, hello, (size_t)n, MSG_NOSIGNAL);
 			S.clients[i] = fd;
 			return;
@@ -182,14 +176,14 @@ static void client_input(int i)
 		client_close(i);
 		return;
 	}
-	if (buf[0] == ATTACH_DATA && S.in >= 0) {
+	if (buf[0] == BERTH_ATTACH_DATA && S.in >= 0) {
 		/* a full stdin pipe drops input rather than stall the reaper */
 		if (write(S.in, buf + 1, (size_t)k - 1) < 0 && errno != EAGAIN)
 			if (!S.tty) {
 				close(S.in);
 				S.in = -1;
 			}
-	} else if (buf[0] == ATTACH_WSIZE && S.tty && k >= 5 && S.in >= 0) {
+	} else if (buf[0] == BERTH_ATTACH_WINSIZE && S.tty && k >= 5 && S.in >= 0) {
 		uint16_t rows, cols;
 		memcpy(&rows, buf + 1, 2);
 		memcpy(&cols, buf + 3, 2);
@@ -233,23 +227,24 @@ static void setup(void)
 		fail(errno, "open the state dir");
 	if (chdir("/") < 0)
 		fail(errno, "chdir /");
-	S.logfd = openat(S.dirfd, LOG_FILE, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	S.logfd = openat(S.dirfd, SHIM_LOG_FILE, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (S.logfd < 0)
-		fail(errno, "open " LOG_FILE);
+		fail(errno, "open " SHIM_LOG_FILE);
 
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", S.dirfd, ATTACH_SOCK);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", S.dirfd,
+		 SHIM_ATTACH_SOCK);
 	S.listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (S.listen < 0 || bind(S.listen, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(S.listen, 4) < 0)
 		fail(errno, "attach socket");
 
 	char pid[64];
-	int n = snprintf(pid, sizeof(pid), "%d %llu\n", (int)getpid(),
+	int n = snprintf(pid, sizeof(pid), SHIM_PID_FORMAT, (int)getpid(),
 			 (unsigned long long)proc_start_time(getpid()));
-	int r = write_file_atomic_at(S.dirfd, PID_FILE, pid, (size_t)n, 0600);
+	int r = write_file_atomic_at(S.dirfd, SHIM_PID_FILE, pid, (size_t)n, 0600);
 	if (r < 0)
-		fail(-r, "write " PID_FILE);
+		fail(-r, "write " SHIM_PID_FILE);
 
 	int fds[] = { S.in, S.out, S.err, S.notify };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -386,6 +381,6 @@ int main(int argc, char *argv[])
 	while (S.err >= 0 && pump(&S.err, "stderr") > 0)
 		;
 	record_exit(proc_exit_code(status));
-	unlinkat(S.dirfd, ATTACH_SOCK, 0);
+	unlinkat(S.dirfd, SHIM_ATTACH_SOCK, 0);
 	return 0;
 }
