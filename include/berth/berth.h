@@ -2,7 +2,8 @@
 /*
  * The public API of libberth: what the berth CLI, berth-shim or a container
  * engine links against. The library never prints and never exits; errors come
- * back as struct berth_error, warnings and debug lines through ctx->log.
+ * back as struct berth_error, warnings and debug lines through ctx->log. The
+ * berth CLI includes nothing else of libberth: what it needs is here.
  */
 #pragma once
 
@@ -23,6 +24,21 @@ enum berth_log_level {
 	BERTH_LOG_INFO,
 	BERTH_LOG_DEBUG,
 };
+
+/* The line formats of a --log file, for berth_log_line(). */
+enum berth_log_format {
+	BERTH_LOG_FORMAT_TEXT, /* time="2006-01-02T15:04:05Z" level=error msg="..." */
+	BERTH_LOG_FORMAT_JSON, /* {"level":"error","msg":"...","time":"2006-01-02T15:04:05Z"} */
+};
+
+/*
+ * One line of a --log file as runc writes it (logrus) and engines such as
+ * containerd read it back, with its newline: msg quoted or escaped for the
+ * format, at time t (UTC, to the second). malloc'd; NULL on ENOMEM. Since
+ * BERTH_0.2.
+ */
+char *berth_log_line(enum berth_log_format format, enum berth_log_level level, const char *msg,
+		     time_t t);
 
 struct berth_context {
 	const char *root; /* state root; NULL means BERTH_DEFAULT_ROOT */
@@ -131,6 +147,12 @@ void berth_state_free(struct berth_state *s);
 int berth_list(struct berth_context *ctx, struct berth_state ***ret, size_t *ret_n,
 	       struct berth_error **err);
 void berth_state_list_free(struct berth_state **l, size_t n);
+/*
+ * The JSON of `berth list --format json`, as runc's: an array of the
+ * berth_state_to_json() objects of l, compact. malloc'd; NULL on ENOMEM.
+ * Since BERTH_0.2.
+ */
+char *berth_state_list_to_json(struct berth_state *const *l, size_t n);
 
 /* PIDs of every process of the container (its cgroup), sorted. */
 int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret_n,
@@ -152,6 +174,43 @@ int berth_signal_parse(const char *s, int *ret_sig);
  */
 int berth_update(struct berth_context *ctx, const char *id, const char *resources, size_t len,
 		 struct berth_error **err);
+
+/* The limits of `berth update`'s options, for berth_update_limits(). */
+enum berth_limit {
+	BERTH_LIMIT_MEMORY,		/* memory.limit, bytes; -1: none */
+	BERTH_LIMIT_MEMORY_SWAP,	/* memory.swap: memory plus swap; -1: unlimited swap */
+	BERTH_LIMIT_MEMORY_RESERVATION, /* memory.reservation: the soft limit */
+	BERTH_LIMIT_CPU_SHARES,		/* cpu.shares */
+	BERTH_LIMIT_CPU_QUOTA,		/* cpu.quota, microseconds per period; -1: none */
+	BERTH_LIMIT_CPU_PERIOD,		/* cpu.period, microseconds */
+	BERTH_LIMIT_CPUSET_CPUS,	/* cpu.cpus, a list ("0-3,5") */
+	BERTH_LIMIT_CPUSET_MEMS,	/* cpu.mems, a list of memory nodes */
+	BERTH_LIMIT_PIDS,		/* pids.limit; -1: none */
+	BERTH_LIMIT_BLKIO_WEIGHT,	/* blockIO.weight */
+};
+
+struct berth_limit_value {
+	enum berth_limit limit;
+	int64_t value;	  /* the number, for every limit but the two below */
+	const char *list; /* BERTH_LIMIT_CPUSET_CPUS and BERTH_LIMIT_CPUSET_MEMS */
+};
+
+/*
+ * berth_update() with the n limits of v as values instead of JSON (what
+ * `berth update --memory ...` sets); a limit given twice counts once, the
+ * last. An unknown limit fails with EINVAL. Since BERTH_0.2.
+ */
+int berth_update_limits(struct berth_context *ctx, const char *id,
+			const struct berth_limit_value *v, size_t n, struct berth_error **err);
+
+/*
+ * Read all of fd, or of the file path (relative to the cwd), into a malloc'd,
+ * NUL-terminated buffer (*ret_len bytes; ret_len may be NULL): what
+ * berth_exec() and berth_update() take, from a file or a pipe as engines pass
+ * it. At most max bytes, else -EFBIG; 0 or -errno. fd stays open. Since BERTH_0.2.
+ */
+int berth_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+int berth_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* Freeze every process of the container (cgroup.freeze); state then says "paused". */
 int berth_pause(struct berth_context *ctx, const char *id, struct berth_error **err);

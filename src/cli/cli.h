@@ -10,6 +10,16 @@
 #include <stdio.h>
 
 #include "berth/berth.h"
+#include "berth/cleanup.h"
+
+/*
+ * The CLI sees only the public headers of libberth (include/berth/; meson
+ * gives it no other include path): these are the house's short names for
+ * berth/cleanup.h's helpers, as libberth's util/macro.h has them.
+ */
+#define _cleanup_(fn)	__attribute__((cleanup(fn)))
+#define _cleanup_free_	_cleanup_(berth_freep)
+#define _cleanup_close_ _cleanup_(berth_closep)
 
 /* Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong. */
 #define CLI_EXIT_FAILURE 1
@@ -32,13 +42,8 @@ extern const struct cli_command cli_cmd_wait, cli_cmd_logs, cli_cmd_attach;
 /* Global options, set by main.c before a command runs. */
 extern struct berth_context cli_ctx;
 
-enum cli_log_format {
-	CLI_LOG_TEXT,
-	CLI_LOG_JSON,
-};
-
 /* log.c: open --log FILE (append) for error/warning lines; returns 0 or -errno. */
-int cli_log_open(const char *path, enum cli_log_format format, bool debug);
+int cli_log_open(const char *path, enum berth_log_format format, bool debug);
 /* The library's ctx->log callback: warnings (and debug lines with --debug) to stderr and the log. */
 void cli_log_lib(void *data, enum berth_log_level level, const char *msg);
 /* Report one error line "berth: MSG" on stderr and in the log file; returns CLI_EXIT_FAILURE. */

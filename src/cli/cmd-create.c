@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/macro.h"
 
 enum {
 	OPT_PID_FILE = 0x100,

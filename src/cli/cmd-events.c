@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util/macro.h"
 
 /* A Go-style duration ("5s", "250ms", "1m30s"; a bare number is seconds) -> milliseconds > 0. */
 static int parse_duration(const char *s, unsigned *ret)
@@ -37,7 +36,7 @@ static int parse_duration(const char *s, unsigned *ret)
 			break;
 		}
 		size_t best = 0, blen = 0;
-		for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 			size_t l = strlen(units[i].unit);
 			if (strncmp(s, units[i].unit, l) == 0 && l > blen)
 				best = i, blen = l;

@@ -5,15 +5,12 @@
  * --detach) and forwards signals.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "util/fd.h"
-#include "util/macro.h"
 
 enum {
 	OPT_CONSOLE_SOCKET = 0x100,
@@ -105,7 +102,7 @@ static int set_path(const char *opt, const char *value, char **slot)
 static int read_process_file(struct exec_args *a)
 {
 	size_t len = 0;
-	int r = read_file_at(AT_FDCWD, a->process_file, PROCESS_MAX, &a->process_json, &len);
+	int r = berth_read_file(a->process_file, PROCESS_MAX, &a->process_json, &len);
 	if (r == -EFBIG)
 		return cli_error("exec: process file \"%s\" is larger than 16 MiB",
 				 a->process_file);

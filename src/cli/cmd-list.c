@@ -8,8 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json.h"
-#include "util/macro.h"
 
 #define LIST_COLUMNS 6
 
@@ -41,7 +39,9 @@ static int print_table(struct berth_state **l, size_t n)
 			ret = cli_error("list: out of memory");
 			goto out;
 		}
-		width[k % LIST_COLUMNS] = MAX(width[k % LIST_COLUMNS], strlen(cells[k]));
+		size_t len = strlen(cells[k]);
+		if (len > width[k % LIST_COLUMNS])
+			width[k % LIST_COLUMNS] = len;
 	}
 	for (size_t i = 0; i <= n; i++) {
 		for (size_t c = 0; c < LIST_COLUMNS; c++) {
@@ -60,21 +60,8 @@ out:
 
 static int print_json(struct berth_state **l, size_t n)
 {
-	struct gen j;
-	if (gen_init(&j, NULL) < 0)
-		return cli_error("list: out of memory");
-	gen_open(&j, true);
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *doc = berth_state_to_json(l[i], false);
-		if (!doc) {
-			gen_done(&j);
-			return cli_error("list: out of memory");
-		}
-		gen_raw(&j, doc);
-	}
-	gen_close(&j, true);
-	_cleanup_free_ char *out = NULL;
-	if (gen_finish(&j, &out, NULL) < 0)
+	_cleanup_free_ char *out = berth_state_list_to_json(l, n);
+	if (!out)
 		return cli_error("list: out of memory");
 	puts(out);
 	return 0;
@@ -100,9 +87,9 @@ static int cmd_list(int argc, char *argv[])
 			quiet = true;
 			break;
 		case 'f':
-			if (streq(optarg, "json"))
+			if (strcmp(optarg, "json") == 0)
 				json = true;
-			else if (streq(optarg, "table"))
+			else if (strcmp(optarg, "table") == 0)
 				json = false;
 			else
 				return cli_usage_error("list", "--format: unknown format '%s'",

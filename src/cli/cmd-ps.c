@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/macro.h"
 
 /*
  * Run ps with args (argv[0] included) and return its stdout and stderr
@@ -49,7 +48,7 @@ static int run_ps(char *args[], char **ret_out)
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0)
 		return cli_error("run ps: %s", strerror(r));
-	closep(&wfd);
+	berth_closep(&wfd);
 
 	for (;;) {
 		if (size - len < 4096) {
@@ -81,7 +80,8 @@ static int run_ps(char *args[], char **ret_out)
 			return cli_error("ps: exit status %d: %s", WEXITSTATUS(status), out);
 		return cli_error("ps: killed by signal %d: %s", WTERMSIG(status), out);
 	}
-	*ret_out = TAKE_PTR(out);
+	*ret_out = out;
+	out = NULL;
 	return 0;
 }
 
@@ -173,9 +173,9 @@ static int cmd_ps(int argc, char *argv[])
 	while ((c = cli_getopt("ps", argc, argv, "+f:h", options)) != -1) {
 		switch (c) {
 		case 'f':
-			if (streq(optarg, "json"))
+			if (strcmp(optarg, "json") == 0)
 				json = true;
-			else if (streq(optarg, "table"))
+			else if (strcmp(optarg, "table") == 0)
 				json = false;
 			else
 				return cli_usage_error("ps", "--format: unknown format '%s'",

@@ -5,7 +5,6 @@
  * that forwards signals and waits.
  */
 #include "cli.h"
-#include "util/macro.h"
 
 static int cmd_run(int argc, char *argv[])
 {

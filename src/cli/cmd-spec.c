@@ -11,8 +11,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/fd.h"
-#include "util/macro.h"
 
 static int cmd_spec(int argc, char *argv[])
 {
@@ -23,7 +21,6 @@ static int cmd_spec(int argc, char *argv[])
 		{},
 	};
 	_cleanup_free_ char *json = NULL, *path = NULL;
-	_cleanup_close_ int fd = -EBADF;
 	struct berth_error *err = NULL;
 	const char *bundle = ".";
 	bool rootless = false;
@@ -52,23 +49,19 @@ static int cmd_spec(int argc, char *argv[])
 
 	if (asprintf(&path, "%s/config.json", bundle) < 0)
 		return cli_error("spec: out of memory");
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
 	if (fd < 0 && errno == EEXIST)
 		return cli_error("spec: config.json already exists in \"%s\"", bundle);
 	if (fd < 0)
 		return cli_error("spec: create \"%s\": %s", path, strerror(errno));
 
-	size_t len = strlen(json);
-	r = write_all(fd, json, len);
-	if (r >= 0)
-		r = write_all(fd, "\n", 1);
+	/* dprintf() writes all of it (retrying short writes) or fails with errno */
+	r = dprintf(fd, "%s\n", json) < 0 ? -errno : 0;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
 	if (r < 0) {
 		unlink(path);
 		return cli_error("spec: write \"%s\": %s", path, strerror(-r));
-	}
-	if (close(TAKE_FD(fd)) < 0) {
-		unlink(path);
-		return cli_error("spec: write \"%s\": %s", path, strerror(errno));
 	}
 	return 0;
 }

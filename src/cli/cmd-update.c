@@ -6,7 +6,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,27 +13,14 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "json.h"
-#include "util/fd.h"
-#include "util/macro.h"
 
-enum {
-	OPT_MEMORY = 0x100,
-	OPT_MEMORY_SWAP,
-	OPT_MEMORY_RESERVATION,
-	OPT_CPU_SHARES,
-	OPT_CPU_QUOTA,
-	OPT_CPU_PERIOD,
-	OPT_CPUSET_CPUS,
-	OPT_CPUSET_MEMS,
-	OPT_PIDS_LIMIT,
-	OPT_BLKIO_WEIGHT,
-};
+/* The getopt value of a limit option is OPT_LIMIT + its enum berth_limit. */
+#define OPT_LIMIT 0x100
 
 /* "128m", "1G", "4096", "-1" (only if allow_unlimited) -> bytes. */
 static int parse_size(const char *s, bool allow_unlimited, int64_t *ret)
 {
-	if (allow_unlimited && streq(s, "-1")) {
+	if (allow_unlimited && strcmp(s, "-1") == 0) {
 		*ret = -1;
 		return 0;
 	}
@@ -99,166 +85,113 @@ static bool cpu_list_ok(const char *s)
 	return true;
 }
 
-struct flags {
-	bool set[OPT_BLKIO_WEIGHT - OPT_MEMORY + 1];
-	int64_t v[OPT_BLKIO_WEIGHT - OPT_MEMORY + 1];
-	const char *cpus, *mems;
-};
-
-#define F(o) (f->v[(o)-OPT_MEMORY])
-#define S(o) (f->set[(o)-OPT_MEMORY])
-
-/* The flags as linux.resources JSON (NULL on ENOMEM). */
-static char *flags_json(const struct flags *f)
+/* Set limit l in v (n of them so far, one each): given again, the last counts. */
+static void set_limit(struct berth_limit_value *v, size_t *n, enum berth_limit l, int64_t value,
+		      const char *list)
 {
-	struct gen j;
-	if (gen_init(&j, NULL) < 0)
-		return NULL;
-	gen_open(&j, false);
-	if (S(OPT_MEMORY) || S(OPT_MEMORY_SWAP) || S(OPT_MEMORY_RESERVATION)) {
-		gen_str(&j, "memory");
-		gen_open(&j, false);
-		if (S(OPT_MEMORY))
-			gen_key_int(&j, "limit", F(OPT_MEMORY));
-		if (S(OPT_MEMORY_SWAP))
-			gen_key_int(&j, "swap", F(OPT_MEMORY_SWAP));
-		if (S(OPT_MEMORY_RESERVATION))
-			gen_key_int(&j, "reservation", F(OPT_MEMORY_RESERVATION));
-		gen_close(&j, false);
-	}
-	if (S(OPT_CPU_SHARES) || S(OPT_CPU_QUOTA) || S(OPT_CPU_PERIOD) || f->cpus || f->mems) {
-		gen_str(&j, "cpu");
-		gen_open(&j, false);
-		if (S(OPT_CPU_SHARES))
-			gen_key_int(&j, "shares", F(OPT_CPU_SHARES));
-		if (S(OPT_CPU_QUOTA))
-			gen_key_int(&j, "quota", F(OPT_CPU_QUOTA));
-		if (S(OPT_CPU_PERIOD))
-			gen_key_int(&j, "period", F(OPT_CPU_PERIOD));
-		if (f->cpus)
-			gen_key_str(&j, "cpus", f->cpus);
-		if (f->mems)
-			gen_key_str(&j, "mems", f->mems);
-		gen_close(&j, false);
-	}
-	if (S(OPT_PIDS_LIMIT)) {
-		gen_str(&j, "pids");
-		gen_open(&j, false);
-		gen_key_int(&j, "limit", F(OPT_PIDS_LIMIT));
-		gen_close(&j, false);
-	}
-	if (S(OPT_BLKIO_WEIGHT)) {
-		gen_str(&j, "blockIO");
-		gen_open(&j, false);
-		gen_key_int(&j, "weight", F(OPT_BLKIO_WEIGHT));
-		gen_close(&j, false);
-	}
-	gen_close(&j, false);
-	char *out = NULL;
-	return gen_finish(&j, &out, NULL) < 0 ? NULL : out;
+	size_t i = 0;
+	while (i < *n && v[i].limit != l)
+		i++;
+	v[i] = (struct berth_limit_value){ .limit = l, .value = value, .list = list };
+	if (i == *n)
+		(*n)++;
+}
+
+/* The name of the option whose getopt value is c. */
+static const char *option_name(const struct option *options, int c)
+{
+	for (; options->name; options++)
+		if (options->val == c)
+			return options->name;
+	return "?";
 }
 
 static int cmd_update(int argc, char *argv[])
 {
 	static const struct option options[] = {
 		{ "resources", required_argument, NULL, 'r' },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
-		{ "memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION },
-		{ "cpu-shares", required_argument, NULL, OPT_CPU_SHARES },
-		{ "cpu-quota", required_argument, NULL, OPT_CPU_QUOTA },
-		{ "cpu-period", required_argument, NULL, OPT_CPU_PERIOD },
-		{ "cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS },
-		{ "cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS },
-		{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
-		{ "blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT },
+		{ "memory", required_argument, NULL, OPT_LIMIT + BERTH_LIMIT_MEMORY },
+		{ "memory-swap", required_argument, NULL, OPT_LIMIT + BERTH_LIMIT_MEMORY_SWAP },
+		{ "memory-reservation", required_argument, NULL,
+		  OPT_LIMIT + BERTH_LIMIT_MEMORY_RESERVATION },
+		{ "cpu-shares", required_argument, NULL, OPT_LIMIT + BERTH_LIMIT_CPU_SHARES },
+		{ "cpu-quota", required_argument, NULL, OPT_LIMIT + BERTH_LIMIT_CPU_QUOTA },
+		{ "cpu-period", required_argument, NULL, OPT_LIMIT + BERTH_LIMIT_CPU_PERIOD },
+		{ "cpuset-cpus", required_argument, NULL, OPT_LIMIT + BERTH_LIMIT_CPUSET_CPUS },
+		{ "cpuset-mems", required_argument, NULL, OPT_LIMIT + BERTH_LIMIT_CPUSET_MEMS },
+		{ "pids-limit", required_argument, NULL, OPT_LIMIT + BERTH_LIMIT_PIDS },
+		{ "blkio-weight", required_argument, NULL, OPT_LIMIT + BERTH_LIMIT_BLKIO_WEIGHT },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	struct berth_limit_value limits[BERTH_LIMIT_BLKIO_WEIGHT + 1];
 	struct berth_error *err = NULL;
-	struct flags fl = { 0 }, *f = &fl;
 	const char *arg_resources = NULL;
-	bool any_flag = false;
+	size_t n_limits = 0;
 	int c, r;
 
 	while ((c = cli_getopt("update", argc, argv, "r:h", options)) != -1) {
-		const char *name = NULL;
-		switch (c) {
-		case 'r':
+		if (c == 'r') {
 			arg_resources = optarg;
 			continue;
-		case 'h':
+		}
+		if (c == 'h')
 			return cli_print_help(&cli_cmd_update);
-		case OPT_MEMORY:
-		case OPT_MEMORY_RESERVATION:
-		case OPT_MEMORY_SWAP:
-			name = c == OPT_MEMORY	      ? "--memory"
-			       : c == OPT_MEMORY_SWAP ? "--memory-swap"
-						      : "--memory-reservation";
-			if (parse_size(optarg, true, &F(c)) < 0)
-				return cli_usage_error("update", "%s: invalid size '%s'", name,
+		if (c < OPT_LIMIT || c > OPT_LIMIT + BERTH_LIMIT_BLKIO_WEIGHT)
+			return CLI_EXIT_USAGE;
+
+		enum berth_limit l = (enum berth_limit)(c - OPT_LIMIT);
+		const char *name = option_name(options, c);
+		const char *list = NULL;
+		int64_t value = 0;
+		switch (l) {
+		case BERTH_LIMIT_MEMORY:
+		case BERTH_LIMIT_MEMORY_SWAP:
+		case BERTH_LIMIT_MEMORY_RESERVATION:
+			if (parse_size(optarg, true, &value) < 0)
+				return cli_usage_error("update", "--%s: invalid size '%s'", name,
 						       optarg);
 			break;
-		case OPT_CPU_SHARES:
-		case OPT_CPU_PERIOD:
-		case OPT_CPU_QUOTA:
-		case OPT_PIDS_LIMIT:
-		case OPT_BLKIO_WEIGHT:
-			name = c == OPT_CPU_SHARES   ? "--cpu-shares"
-			       : c == OPT_CPU_PERIOD ? "--cpu-period"
-			       : c == OPT_CPU_QUOTA  ? "--cpu-quota"
-			       : c == OPT_PIDS_LIMIT ? "--pids-limit"
-						     : "--blkio-weight";
-			if (parse_int(optarg, c == OPT_CPU_QUOTA || c == OPT_PIDS_LIMIT, &F(c)) < 0)
-				return cli_usage_error("update", "%s: invalid number '%s'", name,
-						       optarg);
-			break;
-		case OPT_CPUSET_CPUS:
-		case OPT_CPUSET_MEMS:
+		case BERTH_LIMIT_CPUSET_CPUS:
+		case BERTH_LIMIT_CPUSET_MEMS:
 			if (!cpu_list_ok(optarg))
-				return cli_usage_error("update", "%s: invalid list '%s'",
-						       c == OPT_CPUSET_CPUS ? "--cpuset-cpus"
-									    : "--cpuset-mems",
+				return cli_usage_error("update", "--%s: invalid list '%s'", name,
 						       optarg);
-			if (c == OPT_CPUSET_CPUS)
-				f->cpus = optarg;
-			else
-				f->mems = optarg;
+			list = optarg;
 			break;
 		default:
-			return CLI_EXIT_USAGE;
+			if (parse_int(optarg, l == BERTH_LIMIT_CPU_QUOTA || l == BERTH_LIMIT_PIDS,
+				      &value) < 0)
+				return cli_usage_error("update", "--%s: invalid number '%s'", name,
+						       optarg);
 		}
-		if (c >= OPT_MEMORY && c <= OPT_BLKIO_WEIGHT)
-			S(c) = true;
-		any_flag = true;
+		set_limit(limits, &n_limits, l, value, list);
 	}
 	r = cli_check_args("update", argc - optind, 1, 1);
 	if (r != 0)
 		return r;
-	if (arg_resources && any_flag)
+	if (arg_resources && n_limits > 0)
 		return cli_usage_error("update",
 				       "--resources and the limit options cannot be combined");
-	if (!arg_resources && !any_flag)
+	if (!arg_resources && n_limits == 0)
 		return cli_usage_error("update",
 				       "nothing to update: give --resources or a limit option");
 
+	if (!arg_resources) {
+		if (berth_update_limits(&cli_ctx, argv[optind], limits, n_limits, &err) < 0)
+			return cli_fail(err);
+		return 0;
+	}
 	_cleanup_free_ char *json = NULL;
 	size_t len = 0;
-	if (arg_resources) {
-		if (streq(arg_resources, "-"))
-			r = read_fd_all(STDIN_FILENO, 1 << 24, &json, &len);
-		else
-			r = read_file_at(AT_FDCWD, arg_resources, 1 << 24, &json, &len);
-		if (r < 0)
-			return cli_error("--resources: read \"%s\": %s",
-					 streq(arg_resources, "-") ? "stdin" : arg_resources,
-					 strerror(-r));
-	} else {
-		json = flags_json(f);
-		if (!json)
-			return cli_error("out of memory");
-		len = strlen(json);
-	}
+	bool is_stdin = strcmp(arg_resources, "-") == 0;
+	if (is_stdin)
+		r = berth_read_fd(STDIN_FILENO, 1 << 24, &json, &len);
+	else
+		r = berth_read_file(arg_resources, 1 << 24, &json, &len);
+	if (r < 0)
+		return cli_error("--resources: read \"%s\": %s", is_stdin ? "stdin" : arg_resources,
+				 strerror(-r));
 	if (berth_update(&cli_ctx, argv[optind], json, len, &err) < 0)
 		return cli_fail(err);
 	return 0;

@@ -14,15 +14,12 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "json.h"
-#include "util/fd.h"
-#include "util/macro.h"
 
 static int log_fd = -EBADF;
-static enum cli_log_format log_format = CLI_LOG_TEXT;
+static enum berth_log_format log_format = BERTH_LOG_FORMAT_TEXT;
 static bool log_debug;
 
-int cli_log_open(const char *path, enum cli_log_format format, bool debug)
+int cli_log_open(const char *path, enum berth_log_format format, bool debug)
 {
 	log_format = format;
 	log_debug = debug;
@@ -35,90 +32,14 @@ int cli_log_open(const char *path, enum cli_log_format format, bool debug)
 	return 0;
 }
 
-/*
- * Write s quoted for the text format: JSON's escapes for quotes, backslashes
- * and control bytes, bytes >= 0x80 passed through.
- */
-static void put_quoted(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\') {
-			fputc('\\', f);
-			fputc(c, f);
-		} else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static const char *level_name(enum berth_log_level level)
-{
-	switch (level) {
-	case BERTH_LOG_ERROR:
-		return "error";
-	case BERTH_LOG_WARN:
-		return "warning";
-	case BERTH_LOG_INFO:
-		return "info";
-	case BERTH_LOG_DEBUG:
-		return "debug";
-	}
-	return "info";
-}
-
 /* Append one line to the --log file, written with a single write(2). */
 static void log_file_line(enum berth_log_level level, const char *msg)
 {
-	char now[sizeof("YYYY-MM-DDTHH:MM:SSZ") + 8];
-	time_t t = time(NULL);
-	struct tm tm;
-	_cleanup_free_ char *line = NULL;
-	size_t len = 0;
-
 	if (log_fd < 0)
 		return;
-	if (!gmtime_r(&t, &tm) || strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		strcpy(now, "1970-01-01T00:00:00Z");
-
-	if (log_format == CLI_LOG_JSON) {
-		/* the one generator of berth's JSON (invalid UTF-8 becomes U+FFFD) */
-		struct gen j;
-		if (gen_init(&j, NULL) < 0)
-			return;
-		gen_open(&j, false);
-		gen_key_str(&j, "level", level_name(level));
-		gen_key_str(&j, "msg", msg);
-		gen_key_str(&j, "time", now);
-		gen_close(&j, false);
-		_cleanup_free_ char *doc = NULL;
-		if (gen_finish(&j, &doc, NULL) < 0 || asprintf(&line, "%s\n", doc) < 0)
-			return;
-		len = strlen(line);
-	} else {
-		FILE *f = open_memstream(&line, &len);
-		if (!f)
-			return;
-		fprintf(f, "time=\"%s\" level=%s msg=", now, level_name(level));
-		put_quoted(f, msg);
-		fputc('\n', f);
-		if (fclose(f) != 0 || !line)
-			return;
-	}
+	_cleanup_free_ char *line = berth_log_line(log_format, level, msg, time(NULL));
 	/* Best effort: a log we cannot write must not change the command's outcome. */
-	if (write(log_fd, line, len) < 0)
+	if (!line || write(log_fd, line, strlen(line)) < 0)
 		return;
 }
 
@@ -153,10 +74,11 @@ static void emit(enum berth_log_level level, const char *msg)
 		fputc('\n', f);
 	}
 	static const char oom[] = "berth: out of memory\n";
+	/* stderr is unbuffered: one fwrite() is one write(2), retried if short */
 	if (f && fclose(f) == 0 && line)
-		(void)write_all(STDERR_FILENO, line, len);
+		fwrite(line, 1, len, stderr);
 	else
-		(void)write_all(STDERR_FILENO, oom, sizeof(oom) - 1);
+		fputs(oom, stderr);
 	log_file_line(level, msg);
 }
 
@@ -169,7 +91,9 @@ void cli_log_lib(void *data, enum berth_log_level level, const char *msg)
 	emit(level, msg);
 }
 
-_printf_(2, 0) static int verror(const char *suffix, const char *fmt, va_list ap)
+static int verror(const char *suffix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static int verror(const char *suffix, const char *fmt, va_list ap)
 {
 	_cleanup_free_ char *msg = NULL, *full = NULL;
 

@@ -15,7 +15,6 @@
 #include <yajl/yajl_version.h>
 
 #include "cli.h"
-#include "util/macro.h"
 
 #ifndef BERTH_LIBMNL_VERSION
 #define BERTH_LIBMNL_VERSION "unknown"
@@ -58,7 +57,7 @@ static void print_global_help(void)
 {
 	fputs(global_usage, stdout);
 	fputs("\nCommands:\n", stdout);
-	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	printf("  %-10s %s\n", "help", "show the help of berth or of a command");
 	fputs("\n", stdout);
@@ -81,8 +80,8 @@ static void print_version(void)
 
 static const struct cli_command *find_command(const char *name)
 {
-	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-		if (streq(commands[i]->name, name))
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i]->name, name) == 0)
 			return commands[i];
 	return NULL;
 }
@@ -181,12 +180,12 @@ char *cli_absolute(const char *path)
 
 	if (path[0] == '/')
 		return strdup(path);
+	if (strcmp(path, ".") == 0)
+		return getcwd(NULL, 0);
 	cwd = getcwd(NULL, 0);
 	if (!cwd)
 		return NULL;
-	if (streq(path, "."))
-		return TAKE_PTR(cwd);
-	if (asprintf(&r, "%s/%s", streq(cwd, "/") ? "" : cwd, path) < 0)
+	if (asprintf(&r, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path) < 0)
 		return NULL;
 	return r;
 }
@@ -214,7 +213,8 @@ static int run_help(int argc, char *argv[])
 	}
 	const struct cli_command *c = find_command(argv[1]);
 	if (!c) {
-		if (streq(argv[1], "help") || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0) {
 			fputs("Usage: berth help [COMMAND]\n\nShow the help of berth or of "
 			      "COMMAND.\n",
 			      stdout);
@@ -246,7 +246,7 @@ int main(int argc, char *argv[])
 		{},
 	};
 	_cleanup_free_ char *arg_root = NULL, *arg_log = NULL;
-	enum cli_log_format arg_log_format = CLI_LOG_TEXT;
+	enum berth_log_format arg_log_format = BERTH_LOG_FORMAT_TEXT;
 	bool arg_debug = false, arg_systemd_cgroup = false;
 	int c;
 
@@ -265,10 +265,10 @@ int main(int argc, char *argv[])
 				return cli_error("out of memory");
 			break;
 		case OPT_LOG_FORMAT:
-			if (streq(optarg, "text"))
-				arg_log_format = CLI_LOG_TEXT;
-			else if (streq(optarg, "json"))
-				arg_log_format = CLI_LOG_JSON;
+			if (strcmp(optarg, "text") == 0)
+				arg_log_format = BERTH_LOG_FORMAT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				arg_log_format = BERTH_LOG_FORMAT_JSON;
 			else
 				return cli_usage_error(NULL, "--log-format: unknown format '%s'",
 						       optarg);
@@ -304,7 +304,7 @@ int main(int argc, char *argv[])
 
 	int cmd_argc = argc - optind;
 	char **cmd_argv = argv + optind;
-	if (streq(cmd_argv[0], "help"))
+	if (strcmp(cmd_argv[0], "help") == 0)
 		return run_help(cmd_argc, cmd_argv);
 
 	const struct cli_command *cmd = find_command(cmd_argv[0]);

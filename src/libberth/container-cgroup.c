@@ -89,6 +89,70 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 	return r;
 }
 
+/* Where each enum berth_limit goes in linux.resources; a group's limits stand together. */
+static const struct {
+	const char *group, *key;
+} limit_keys[] = {
+	[BERTH_LIMIT_MEMORY] = { "memory", "limit" },
+	[BERTH_LIMIT_MEMORY_SWAP] = { "memory", "swap" },
+	[BERTH_LIMIT_MEMORY_RESERVATION] = { "memory", "reservation" },
+	[BERTH_LIMIT_CPU_SHARES] = { "cpu", "shares" },
+	[BERTH_LIMIT_CPU_QUOTA] = { "cpu", "quota" },
+	[BERTH_LIMIT_CPU_PERIOD] = { "cpu", "period" },
+	[BERTH_LIMIT_CPUSET_CPUS] = { "cpu", "cpus" },
+	[BERTH_LIMIT_CPUSET_MEMS] = { "cpu", "mems" },
+	[BERTH_LIMIT_PIDS] = { "pids", "limit" },
+	[BERTH_LIMIT_BLKIO_WEIGHT] = { "blockIO", "weight" },
+};
+
+/* The limits as linux.resources JSON, the last of each (NULL on ENOMEM). */
+static char *limits_json(const struct berth_limit_value *v, size_t n)
+{
+	const char *group = NULL;
+	struct gen j;
+
+	if (gen_init(&j, NULL) < 0)
+		return NULL;
+	gen_open(&j, false);
+	for (size_t k = 0; k < ELEMENTSOF(limit_keys); k++) {
+		const struct berth_limit_value *last = NULL;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].limit == k)
+				last = &v[i];
+		if (!last)
+			continue;
+		if (!group || !streq(group, limit_keys[k].group)) {
+			if (group)
+				gen_close(&j, false);
+			group = limit_keys[k].group;
+			gen_str(&j, group);
+			gen_open(&j, false);
+		}
+		if (k == BERTH_LIMIT_CPUSET_CPUS || k == BERTH_LIMIT_CPUSET_MEMS)
+			gen_key_str(&j, limit_keys[k].key, last->list);
+		else
+			gen_key_int(&j, limit_keys[k].key, last->value);
+	}
+	if (group)
+		gen_close(&j, false);
+	gen_close(&j, false);
+	char *out = NULL;
+	return gen_finish(&j, &out, NULL) < 0 ? NULL : out;
+}
+
+int berth_update_limits(struct berth_context *ctx, const char *id,
+			const struct berth_limit_value *v, size_t n, struct berth_error **err)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)v[i].limit >= ELEMENTSOF(limit_keys))
+			return berth_error_setx(err, EINVAL, "update \"%s\": unknown limit %d", id,
+						(int)v[i].limit);
+	_cleanup_free_ char *json = limits_json(v, n);
+	if (!json)
+		return berth_error_setx(err, ENOMEM, "out of memory");
+	return berth_update(ctx, id, json, strlen(json), err);
+}
+
 static int pause_resume(struct berth_context *ctx, const char *id, bool freeze,
 			struct berth_error **err)
 {

@@ -362,6 +362,25 @@ char *berth_state_to_json(const struct berth_state *s, bool pretty)
 	return state_json(s, NULL, true, pretty ? "  " : NULL);
 }
 
+char *berth_state_list_to_json(struct berth_state *const *l, size_t n)
+{
+	struct gen j;
+	if (gen_init(&j, NULL) < 0)
+		return NULL;
+	gen_open(&j, true);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *doc = berth_state_to_json(l[i], false);
+		if (!doc) {
+			gen_done(&j);
+			return NULL;
+		}
+		gen_raw(&j, doc);
+	}
+	gen_close(&j, true);
+	char *out = NULL;
+	return gen_finish(&j, &out, NULL) < 0 ? NULL : out;
+}
+
 int berth_id_check(const char *id, struct berth_error **err)
 {
 	if (!id || !*id)

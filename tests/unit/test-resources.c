@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "berth/berth.h"
 #include "resources.h"
 #include "tests.h"
 
@@ -218,8 +219,20 @@ static void test_duplicates_and_null(void)
 	resources_free(r);
 }
 
+/* berth_update_limits() refuses a limit it does not know before it looks for the container */
+static void test_update_limits_unknown(void)
+{
+	struct berth_limit_value v[] = { { .limit = BERTH_LIMIT_PIDS, .value = 3 },
+					 { .limit = (enum berth_limit)99, .value = 1 } };
+	struct berth_error *e = NULL;
+	check(berth_update_limits(NULL, "x", v, 2, &e) == -EINVAL);
+	check(e && strcmp(e->msg, "update \"x\": unknown limit 99") == 0);
+	berth_error_free(e);
+}
+
 int main(void)
 {
+	test_update_limits_unknown();
 	test_duplicates_and_null();
 	test_network();
 	test_empty();

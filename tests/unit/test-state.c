@@ -300,9 +300,29 @@ static void test_state_document(void)
 	rmdir(root);
 }
 
+/* list --format json: the berth_state_to_json() objects of the list, in an array */
+static void test_state_list_json(void)
+{
+	struct berth_state a = {
+		.id = "a", .status = "created", .pid = 7, .bundle = "/a", .owner = "root"
+	};
+	struct berth_state b = { .id = "b", .status = "stopped", .pid = 8, .bundle = "/b" };
+	struct berth_state *l[] = { &a, &b };
+	_cleanup_free_ char *none = berth_state_list_to_json(l, 0);
+	check(none && streq(none, "[]"));
+	_cleanup_free_ char *two = berth_state_list_to_json(l, 2);
+	_cleanup_free_ char *ja = berth_state_to_json(&a, false);
+	_cleanup_free_ char *jb = berth_state_to_json(&b, false);
+	_cleanup_free_ char *want = NULL;
+	check(ja && jb && asprintf(&want, "[%s,%s]", ja, jb) > 0);
+	check(two && streq(two, want));
+	check(strstr(two, "\"owner\":\"root\"") && strstr(two, "\"pid\":0"));
+}
+
 int main(void)
 {
 	test_state_document();
+	test_state_list_json();
 	test_id_check();
 	test_signal_parse();
 	test_state_roundtrip();

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "berth/berth.h" /* berth_read_fd(), berth_read_file(): public */
 #include "util/fd.h"
 #include "util/macro.h"
 
@@ -54,6 +55,16 @@ int read_fd_all(int fd, size_t max, char **ret, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+int berth_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	return read_fd_all(fd, max, ret, ret_len);
+}
+
+int berth_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	return read_file_at(AT_FDCWD, path, max, ret, ret_len);
 }
 
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len)

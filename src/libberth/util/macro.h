@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "berth/cleanup.h"
+
 #define _cleanup_(fn)  __attribute__((cleanup(fn)))
 #define _unused_       __attribute__((unused))
 #define _noreturn_     __attribute__((noreturn))
@@ -17,22 +19,13 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
-static inline void freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ _cleanup_(freep)
-
-/* Close *fd if open and mark it closed, so that a later closep() cannot hit a reused number. */
-static inline void closep(int *fd)
-{
-	if (*fd >= 0) {
-		int saved = errno;
-		close(*fd);
-		errno = saved;
-		*fd = -EBADF;
-	}
-}
+/*
+ * freep() and closep() (which marks the fd closed, so that a second call cannot
+ * hit a reused number) are berth/cleanup.h's: public, for the CLI and engines too.
+ */
+#define freep		berth_freep
+#define closep		berth_closep
+#define _cleanup_free_	_cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Free a NULL-terminated array of strings and the array itself. */
