@@ -407,9 +407,12 @@ const char *state_root(const struct berth_context *ctx)
 	static __thread char buf[PATH_MAX];
 	if (ctx && ctx->root)
 		return ctx->root;
-	if (geteuid() == 0)
+	if (!proc_rootless())
 		return BERTH_DEFAULT_ROOT;
-	/* as runc and crun: an ordinary user's containers live in its runtime dir */
+	/*
+	 * as runc and crun: an ordinary user's containers live in its runtime dir,
+	 * also when it is uid 0 of its own user namespace (rootless podman's)
+	 */
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	if (!xdg || xdg[0] != '/')
 		return NULL;

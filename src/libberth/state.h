@@ -70,7 +70,7 @@ int state_dir_remove(const char *root, const char *id, int dirfd);
 const char *state_status(int dirfd, const struct berth_state *s);
 /*
  * The state root of ctx: ctx->root, else BERTH_DEFAULT_ROOT for root, else
- * $XDG_RUNTIME_DIR/berth (NULL if that is unset or not absolute:
+ * (rootless, proc_rootless()) $XDG_RUNTIME_DIR/berth (NULL if that is unset or not absolute:
  * state_root_open() says so). The string lives until the next call.
  */
 const char *state_root(const struct berth_context *ctx);

@@ -23,7 +23,7 @@ need_pkgs() { apt_install "$@"; }
 
 # scenario NAME FUNC [ARGS...]: run FUNC with errexit in a subshell, its output in
 # $LOGDIR/NAME.log; exit 0 = pass, 77 = skip (first line of the log says why).
-# ONLY (a regex) limits which scenarios run.
+# ONLY (a regex) limits which scenarios run; SCENARIO_NOTE, when set, ends the line.
 scenario() {
 	local name=$1 rc
 	shift
@@ -35,13 +35,13 @@ scenario() {
 	rc=$?
 	if ((rc == 0)); then
 		passed=$((passed + 1))
-		printf 'ok   %s %s (%ss)\n' "$ENGINE" "$name" $((SECONDS - start))
+		printf 'ok   %s %s (%ss)%s\n' "$ENGINE" "$name" $((SECONDS - start)) "${SCENARIO_NOTE:+ $SCENARIO_NOTE}"
 	elif ((rc == SKIP)); then
 		skipped=$((skipped + 1))
-		printf 'skip %s %s: %s\n' "$ENGINE" "$name" "$(grep '^skip: ' "$log" | tail -n1 | cut -c7-)"
+		printf 'skip %s %s: %s%s\n' "$ENGINE" "$name" "$(grep '^skip: ' "$log" | tail -n1 | cut -c7-)" "${SCENARIO_NOTE:+ $SCENARIO_NOTE}"
 	else
 		failed=$((failed + 1))
-		printf 'FAIL %s %s (exit %s)\n' "$ENGINE" "$name" "$rc"
+		printf 'FAIL %s %s (exit %s)%s\n' "$ENGINE" "$name" "$rc" "${SCENARIO_NOTE:+ $SCENARIO_NOTE}"
 		sed 's/^/     | /' "$log" | tail -n 15
 	fi
 }

@@ -345,3 +345,28 @@ def test_delegated_cgroup_v2(user):
                 for pid in (d / "cgroup.procs").read_text().split():
                     (top / "cgroup.procs").write_text(pid)
                 d.rmdir()
+
+
+def test_uid0_of_a_user_namespace_keeps_state_in_xdg(user):
+    """Rootless podman runs its runtime, without --root, as uid 0 of a user namespace it
+    made for the user: berth is rootless there too and keeps its state in
+    $XDG_RUNTIME_DIR/berth, where the user sees it from outside that namespace (not in
+    /run/berth, which the user may not write)."""
+    if not shutil.which("unshare"):
+        pytest.fail("unshare missing (util-linux)")
+    user.cfg["linux"].pop("uidMappings", None)
+    user.cfg["linux"].pop("gidMappings", None)
+    user.cfg["linux"]["namespaces"] = [n for n in user.cfg["linux"]["namespaces"]
+                                       if n["type"] != "user"]
+    user.save(["sleep", "300"])
+    as_root = ["--user", "--map-root-user", BERTH]
+    cid = user.env.new_id()
+    r = user.run(as_root + ["create", cid], binary="unshare")
+    assert r.rc == 0, r
+    assert user.ids() == [cid]
+    assert (user.xdg / "berth" / cid).is_dir()
+    r = user.run(as_root + ["state", cid], binary="unshare")
+    assert r.rc == 0 and json.loads(r.out)["status"] == "created", r
+    r = user.run(as_root + ["delete", "--force", cid], binary="unshare")
+    assert r.rc == 0, r
+    assert user.ids() == []
