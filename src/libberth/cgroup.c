@@ -77,8 +77,8 @@ int cgroup_resolve(const char *cgroups_path, const char *id, char **ret_path,
 		rel = path_join(CGROUP_DEFAULT_PARENT, id);
 	else if (strchr(cgroups_path, ':') && cgroups_path[0] != '/')
 		return berth_error_setx(err, EINVAL,
-					"cgroup: \"%s\" is a systemd cgroup path, but the systemd "
-					"cgroup driver is not supported",
+					"cgroup: \"%s\" is a systemd cgroup path: it needs "
+					"--systemd-cgroup",
 					cgroups_path);
 	else if (cgroups_path[0] == '/')
 		rel = strdup(cgroups_path + 1);
