@@ -19,6 +19,7 @@
 #include "json.h"
 #include "resources.h"
 #include "state.h"
+#include "systemd-scope.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/proc.h"
@@ -81,7 +82,8 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 	_cleanup_(resources_freep) struct berth_resources *res = NULL;
 	if (streq(status, "stopped"))
 		r = berth_error_setx(err, EINVAL, "container is stopped");
-	else if ((r = resources_parse(resources, len, "resources", &res, err)) >= 0)
+	else if ((r = resources_parse(resources, len, "resources", &res, err)) >= 0 &&
+		 (!s->systemd_unit || (r = systemd_scope_update(s->systemd_unit, res, err)) >= 0))
 		r = cgroup_apply(s->cgroup, res, true, err);
 	if (r < 0)
 		berth_error_prefix(err, "update \"%s\"", id);

@@ -480,6 +480,32 @@ static int call_unit(struct dbus *b, const char *member, const char *unit, bool 
 	return r;
 }
 
+int systemd_scope_update(const char *unit, const struct berth_resources *res,
+			 struct berth_error **err)
+{
+	struct dbus_writer w = { 0 };
+	dbus_put_str(&w, unit);
+	dbus_put_bool(&w, true); /* runtime: a transient unit has nothing else */
+	size_t props = dbus_array_open(&w, 8);
+	size_t empty = w.len;
+	resource_props(&w, res);
+	bool any = w.len > empty;
+	dbus_array_close(&w, props);
+	_cleanup_(dbus_closep) struct dbus *b = NULL;
+	int r = 0;
+	if (any)
+		r = bus_open(&b, err);
+	if (any && r >= 0) {
+		_cleanup_free_ char *what = NULL;
+		if (asprintf(&what, "systemd: set properties of unit \"%s\"", unit) < 0)
+			what = NULL;
+		r = dbus_call(b, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties", "sba(sv)", &w,
+			      NULL, what ? what : "systemd: SetUnitProperties", err);
+	}
+	dbus_writer_done(&w);
+	return r;
+}
+
 int systemd_scope_stop(const char *unit, struct berth_error **err)
 {
 	_cleanup_(dbus_closep) struct dbus *b = NULL;

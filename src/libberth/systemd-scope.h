@@ -54,6 +54,14 @@ int systemd_annotation_prop(struct dbus_writer *w, const char *name, const char 
 void systemd_holder_release(pid_t holder);
 
 /*
+ * berth update: set the properties of res's limits on unit (SetUnitProperties,
+ * runtime), so that systemd keeps what the cgroup files get; no limit that
+ * systemd has as a property: nothing, not even a connection.
+ */
+int systemd_scope_update(const char *unit, const struct berth_resources *res,
+			 struct berth_error **err);
+
+/*
  * Stop unit and wait for its job; a unit that is gone already (it stops by
  * itself once empty) is success. The failed state is reset so nothing stays listed.
  */

@@ -266,14 +266,49 @@ def test_systemd_cgroup_scope(sd_bundle):
     run(BERTH, "pause", name)
     assert (cg / "cgroup.freeze").read_text().strip() == "1"
     run(BERTH, "resume", name)
-    run(BERTH, "update", "--memory", str(96 << 20), name)
+    run(BERTH, "update", "--memory", str(96 << 20), "--pids-limit", "60", name)
     assert (cg / "memory.max").read_text().strip() == str(96 << 20)
+    # systemd got the new limits too: a daemon-reload (which writes every
+    # property back to the cgroup) undoes none of them
+    p = show(unit, "MemoryMax", "TasksMax")
+    assert p == {"MemoryMax": str(96 << 20), "TasksMax": "60"}, p
+    run("systemctl", "daemon-reload")
+    assert (cg / "memory.max").read_text().strip() == str(96 << 20)
+    assert (cg / "pids.max").read_text().strip() == "60"
+    assert (cg / "cpu.max").read_text().split() == ["50000", "100000"]
 
     # delete needs no flag: the state names the unit
     run(BERTH, "delete", "--force", name)
     assert unit_listed(unit) == []
     assert not cg.exists()
     assert run(BERTH, "state", name, check=False).returncode != 0
+
+
+def test_systemd_cgroup_oom_kill_and_tasks_max(sd_bundle):
+    name = f"sdoom{os.getpid()}"
+    unit = f"berth-{name}.scope"
+    b = sd_bundle(name, script="tail /dev/zero", resources={"memory": {"limit": 32 << 20}})
+    os.symlink("busybox", b / "rootfs" / "bin" / "tail")
+    r = berth_sd("run", "--bundle", b, name, check=False)
+    assert r.returncode == 137, r  # SIGKILL by the OOM killer, under MemoryMax
+    # the kernel names the memory cgroup that was out of memory: the scope's
+    assert f"oom_memcg=/system.slice/{unit}" in run("dmesg").stdout
+    run(BERTH, "delete", "--force", name)
+    assert unit_listed(unit) == []
+
+    name = f"sdpid{os.getpid()}"
+    unit = f"berth-{name}.scope"
+    # the forks run into the limit in a child shell: the container's own shell lives on
+    b = sd_bundle(name, script="sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 100 & "
+                  "done'; exec sleep 1000", resources={"pids": {"limit": 6}})
+    berth_sd("run", "-d", "--bundle", b, name)
+    cg = pathlib.Path(f"/sys/fs/cgroup/system.slice/{unit}")
+    assert show(unit, "TasksMax") == {"TasksMax": "6"}
+    wait_for(lambda: int((cg / "pids.events").read_text().split()[1]) > 0, timeout=20,
+             what="the pids limit to refuse a fork")
+    assert int((cg / "pids.current").read_text()) <= 6
+    run(BERTH, "delete", "--force", name)
+    assert unit_listed(unit) == [] and not cg.exists()
 
 
 def test_systemd_cgroup_exited_container_leaves_no_unit(sd_bundle):
