@@ -18,6 +18,7 @@
 #include "dbus.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/timestamp.h"
 
 /* The spec's limit is 128 MiB; what systemd sends us is a few hundred bytes. */
 #define DBUS_MESSAGE_MAX     (1u << 24)
@@ -402,19 +403,12 @@ void dbus_close(struct dbus *b)
 	free(b);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read exactly n bytes before deadline (ms of CLOCK_MONOTONIC). */
-static int read_exact(int fd, void *buf, size_t n, long long deadline)
+static int read_exact(int fd, void *buf, size_t n, int64_t deadline)
 {
 	uint8_t *p = buf;
 	while (n > 0) {
-		long long left = deadline - now_ms();
+		int64_t left = deadline - monotonic_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -454,7 +448,7 @@ static int bus_send(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-static int read_message(struct dbus *b, long long deadline, struct dbus_message *ret)
+static int read_message(struct dbus *b, int64_t deadline, struct dbus_message *ret)
 {
 	uint8_t head[16] = { 0 };
 	int r = read_exact(b->fd, head, sizeof(head), deadline);
@@ -479,7 +473,7 @@ static int read_message(struct dbus *b, long long deadline, struct dbus_message 
 }
 
 /* One line of the SASL exchange, "\r\n" stripped; byte by byte not to read past it. */
-static int read_line(int fd, char *buf, size_t size, long long deadline)
+static int read_line(int fd, char *buf, size_t size, int64_t deadline)
 {
 	size_t n = 0;
 	for (;;) {
@@ -548,7 +542,7 @@ int dbus_open_system(struct dbus **ret, struct berth_error **err)
 		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)uid[i]);
 	char auth[96];
 	int n = snprintf(auth, sizeof(auth), "%cAUTH EXTERNAL %s\r\n", 0, hex);
-	long long deadline = now_ms() + DBUS_CALL_TIMEOUT_MS;
+	int64_t deadline = monotonic_ms() + DBUS_CALL_TIMEOUT_MS;
 	r = bus_send(b->fd, auth, (size_t)n);
 	if (r >= 0)
 		r = read_line(b->fd, line, sizeof(line), deadline);
@@ -598,7 +592,7 @@ int dbus_call(struct dbus *b, const char *dest, const char *path, const char *if
 	if (r < 0)
 		return berth_error_set(err, -r, "%s: send", what);
 
-	long long deadline = now_ms() + DBUS_CALL_TIMEOUT_MS;
+	int64_t deadline = monotonic_ms() + DBUS_CALL_TIMEOUT_MS;
 	for (;;) {
 		struct dbus_message m;
 		r = read_message(b, deadline, &m);
@@ -655,7 +649,7 @@ int dbus_wait_signal(struct dbus *b, const char *iface, const char *member, int 
 			b->n_signals--;
 			return 0;
 		}
-	long long deadline = now_ms() + timeout_ms;
+	int64_t deadline = monotonic_ms() + timeout_ms;
 	for (;;) {
 		struct dbus_message m;
 		int r = read_message(b, deadline, &m);

@@ -263,6 +263,8 @@ def test_systemd_cgroup_scope(sd_bundle):
 
     berth_sd("start", name)
     assert str(st["pid"]) in run(BERTH, "ps", name).stdout
+    stats = json.loads(run(BERTH, "events", "--stats", name).stdout)["data"]
+    assert stats["pids"]["current"] >= 1 and stats["pids"]["limit"] == 50, stats
     run(BERTH, "pause", name)
     assert (cg / "cgroup.freeze").read_text().strip() == "1"
     run(BERTH, "resume", name)
