@@ -325,16 +325,6 @@ static int v2_cpuset(const struct applier *a, const struct berth_resources *res)
 	return 0;
 }
 
-/* blkio weight 10..1000 -> io.weight 1..10000 */
-static uint64_t blkio_to_io_weight(uint64_t w)
-{
-	if (w < 10)
-		w = 10;
-	if (w > 1000)
-		w = 1000;
-	return 1 + (w - 10) * 9999 / 990;
-}
-
 static int v2_io(const struct applier *a, const struct berth_resources *res)
 {
 	const typeof(res->block_io) *b = &res->block_io;

@@ -166,10 +166,47 @@ static uint64_t limit_or_infinity(int64_t v)
 }
 
 /*
- * The limits of res that systemd keeps as unit properties, so that its view
- * and the cgroup files agree (berth writes the files too, exactly).
+ * A cpuset list ("0-3,8") as systemd's bitmask (ay: bit n is bit n%8 of
+ * byte n/8); false for a list berth cannot read (the cgroup file then says why).
  */
-static void resource_props(struct dbus_writer *w, const struct berth_resources *res)
+static bool prop_cpuset(struct dbus_writer *w, const char *name, const char *list)
+{
+	uint8_t mask[1024] = { 0 };
+	size_t used = 0;
+	for (const char *s = list; *s;) {
+		char *end;
+		unsigned long a = strtoul(s, &end, 10), b = a;
+		if (end == s)
+			return false;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtoul(s, &end, 10);
+			if (end == s)
+				return false;
+		}
+		if (b < a || b >= sizeof(mask) * 8)
+			return false;
+		for (unsigned long i = a; i <= b; i++)
+			mask[i / 8] |= (uint8_t)(1u << (i % 8));
+		if (b / 8 + 1 > used)
+			used = b / 8 + 1;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return false;
+		else if (*s)
+			break;
+	}
+	prop_open(w, name, "ay");
+	size_t arr = dbus_array_open(w, 1);
+	for (size_t i = 0; i < used; i++)
+		dbus_put_byte(w, mask[i]);
+	dbus_array_close(w, arr);
+	return true;
+}
+
+void systemd_resource_props(struct dbus_writer *w, const struct berth_resources *res)
 {
 	const __typeof__(res->memory) *m = &res->memory;
 	if (m->has_limit)
@@ -201,8 +238,15 @@ static void resource_props(struct dbus_writer *w, const struct berth_resources *
 	if (c->has_period && c->period)
 		prop_u64(w, "CPUQuotaPeriodUSec", c->period);
 
+	if (c->cpus)
+		(void)prop_cpuset(w, "AllowedCPUs", c->cpus);
+	if (c->mems)
+		(void)prop_cpuset(w, "AllowedMemoryNodes", c->mems);
+
 	if (res->pids.has_limit)
 		prop_u64(w, "TasksMax", limit_or_infinity(res->pids.limit));
+	if (res->block_io.has_weight && res->block_io.weight)
+		prop_u64(w, "IOWeight", blkio_to_io_weight(res->block_io.weight));
 }
 
 /* The properties whose type berth knows; any other takes its type from the value. */
@@ -421,7 +465,7 @@ int systemd_scope_start(const char *unit, const char *slice, const char *id,
 	prop_str(&w, "Description", desc);
 	prop_str(&w, "Slice", slice);
 	prop_bool(&w, "Delegate", true);
-	resource_props(&w, res);
+	systemd_resource_props(&w, res);
 	for (size_t i = 0; i < n_annotations; i++) {
 		const char *k = annotations[i].key;
 		if (strncmp(k, ANNOTATION_PREFIX, strlen(ANNOTATION_PREFIX)) != 0)
@@ -488,7 +532,7 @@ int systemd_scope_update(const char *unit, const struct berth_resources *res,
 	dbus_put_bool(&w, true); /* runtime: a transient unit has nothing else */
 	size_t props = dbus_array_open(&w, 8);
 	size_t empty = w.len;
-	resource_props(&w, res);
+	systemd_resource_props(&w, res);
 	bool any = w.len > empty;
 	dbus_array_close(&w, props);
 	_cleanup_(dbus_closep) struct dbus *b = NULL;

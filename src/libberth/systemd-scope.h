@@ -42,6 +42,15 @@ int systemd_scope_start(const char *unit, const char *slice, const char *id,
 			size_t n_annotations, pid_t *ret_holder, struct berth_error **err);
 
 /*
+ * The limits of res that systemd keeps as unit properties, as (sv) entries
+ * in w: MemoryMax, MemoryLow, MemorySwapMax, CPUWeight, CPUQuotaPerSecUSec
+ * (rounded up to 10 ms, systemd's precision), CPUQuotaPeriodUSec,
+ * AllowedCPUs, AllowedMemoryNodes, TasksMax, IOWeight; so that systemd's
+ * view and the cgroup files (which berth writes too, exactly) agree.
+ */
+void systemd_resource_props(struct dbus_writer *w, const struct berth_resources *res);
+
+/*
  * One org.systemd.property.<name> annotation as an (sv) property in w. A
  * known name takes its type; otherwise "uint64 N" or a plain number is a
  * uint64, true/false a bool and a 'quoted' (or "quoted") text a string.

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dbus.h"
+#include "resources.h"
 #include "systemd-scope.h"
 #include "util/macro.h"
 #include "tests.h"
@@ -205,6 +206,56 @@ static void test_annotations(void)
 	dbus_writer_done(&w);
 }
 
+/* The u64 of property name in an a(sv) body w, or ~0 when it is not there. */
+static uint64_t prop_u64_of(const struct dbus_writer *w, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i + 4 + n + 4 <= w->len; i++) {
+		if (i % 8 || memcmp(w->buf + i + 4, name, n + 1) != 0 ||
+		    memcmp(w->buf + i + 4 + n + 1, "\x01t", 3) != 0)
+			continue;
+		size_t at = (i + 4 + n + 1 + 3 + 7) / 8 * 8;
+		uint64_t v = 0;
+		for (int k = 7; k >= 0; k--)
+			v = v << 8 | w->buf[at + (size_t)k];
+		return v;
+	}
+	return ~(uint64_t)0 - 1;
+}
+
+static void test_resource_props(void)
+{
+	static const char json[] = "{\"cpu\": {\"shares\": 1024, \"quota\": 12345, "
+				   "\"period\": 100000}, \"memory\": {\"limit\": 1048576, "
+				   "\"swap\": 3145728}, \"pids\": {\"limit\": -1}, "
+				   "\"blockIO\": {\"weight\": 500}}";
+	struct berth_resources *res = NULL;
+	struct berth_error *err = NULL;
+	check(resources_parse(json, strlen(json), "r", &res, &err) == 0);
+	struct dbus_writer w = { 0 };
+	systemd_resource_props(&w, res);
+	check(!w.oom);
+	check(prop_u64_of(&w, "MemoryMax") == 1048576);
+	check(prop_u64_of(&w, "MemorySwapMax") == 2097152); /* OCI's swap counts memory */
+	check(prop_u64_of(&w, "CPUWeight") == 39);
+	/* 12.345 % of a CPU: systemd keeps whole percents, rounded up */
+	check(prop_u64_of(&w, "CPUQuotaPerSecUSec") == 130000);
+	check(prop_u64_of(&w, "CPUQuotaPeriodUSec") == 100000);
+	check(prop_u64_of(&w, "TasksMax") == UINT64_MAX);
+	check(prop_u64_of(&w, "IOWeight") == 4950);
+	dbus_writer_done(&w);
+	resources_free(res);
+
+	static const char cpus[] = "{\"cpu\": {\"cpus\": \"0-2,9\"}}";
+	res = NULL;
+	check(resources_parse(cpus, strlen(cpus), "r", &res, &err) == 0);
+	systemd_resource_props(&w, res);
+	check_bytes(&w, "0b 00 00 00 41 6c 6c 6f 77 65 64 43 50 55 73 00" /* "AllowedCPUs" */
+			"02 61 79 00 02 00 00 00 07 02");		  /* ay: 0-2, 9 */
+	dbus_writer_done(&w);
+	resources_free(res);
+}
+
 int main(void)
 {
 	test_call_bytes();
@@ -212,5 +263,6 @@ int main(void)
 	test_slice_path();
 	test_resolve();
 	test_annotations();
+	test_resource_props();
 	return 0;
 }

@@ -242,7 +242,9 @@ def sd_bundle():
 def test_systemd_cgroup_scope(sd_bundle):
     name = f"sdcg{os.getpid()}"
     unit = f"berth-{name}.scope"
-    b = sd_bundle(name, resources=RESOURCES)
+    res = json.loads(json.dumps(RESOURCES))
+    res["cpu"].update(cpus="1", mems="0")
+    b = sd_bundle(name, resources=res)
     berth_sd("create", "--bundle", b, name)
     st = json.loads(run(BERTH, "state", name).stdout)
     cg = pathlib.Path(f"/sys/fs/cgroup/system.slice/{unit}")
@@ -256,6 +258,9 @@ def test_systemd_cgroup_scope(sd_bundle):
     # systemd's view and the kernel's agree
     assert p["MemoryMax"] == str(64 << 20) and p["TasksMax"] == "50", p
     assert p["CPUWeight"] == "20" and p["CPUQuotaPerSecUSec"] == "500ms", p
+    p = show(unit, "AllowedCPUs", "AllowedMemoryNodes")
+    assert p == {"AllowedCPUs": "1", "AllowedMemoryNodes": "0"}, p
+    assert (cg / "cpuset.cpus").read_text().strip() == "1"
     assert (cg / "memory.max").read_text().strip() == str(64 << 20)
     assert (cg / "pids.max").read_text().strip() == "50"
     assert (cg / "cpu.max").read_text().split() == ["50000", "100000"]
