@@ -1429,11 +1429,20 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_stat
 		wait_init_gone(s);
 	}
 	int r = cgroup_destroy(s->cgroup, err);
-	/* emptied above, the scope stops at once: nothing of the unit is left listed */
-	if (r >= 0 && s->systemd_unit)
-		r = systemd_scope_stop(s->systemd_unit, err);
 	if (r < 0)
 		return berth_error_prefix(err, "delete \"%s\"", s->id);
+	/*
+	 * Emptied and removed above, the scope stops by itself; StopUnit makes
+	 * sure and waits, so nothing is left listed. A bus that fails now
+	 * (systemd restarting) leaves at most a unit about to go: a warning,
+	 * not a container that cannot be deleted.
+	 */
+	if (s->systemd_unit) {
+		struct berth_error *se = NULL;
+		if (systemd_scope_stop(s->systemd_unit, &se) < 0)
+			logf_(ctx, BERTH_LOG_WARN, "delete \"%s\": %s", s->id, se ? se->msg : "?");
+		berth_error_free(se);
+	}
 
 	/* a create that died half-way made no container: no poststop hooks for it */
 	if (!s->creating) {

@@ -6,6 +6,7 @@ container, berth-test-notify (a static helper meson builds next to berth,
 copied into the rootfs) sends its arguments as datagrams to $NOTIFY_SOCKET.
 """
 
+import json
 import os
 import pathlib
 import socket
@@ -328,4 +329,23 @@ def test_systemd_cgroup_talks_dbus(env, hello_error):
         # past the bus: this host is not the cgroup v2 host the driver needs, or
         # the fake bus hangs up before the calls to systemd; one line either way
         assert lines[0].startswith(f'berth: create "{cid}": --systemd-cgroup'), r.stderr
+    assert env.container_ids() == []
+
+
+def test_delete_of_a_scope_container_survives_a_lost_bus(env):
+    """The state names a unit but the bus is gone: delete still removes the container,
+    with a warning naming the bus (the cgroup is removed; the unit would go by itself)."""
+    cid, _ = env.create(["sleep", "100"])
+    path = env.root / cid / "state.json"
+    st = json.loads(path.read_text())
+    st["systemdUnit"] = f"berth-{cid}.scope"
+    path.write_text(json.dumps(st))
+    missing = env.dir / "gone.sock"
+    argv = [BERTH, "--root", str(env.root), "delete", "--force", cid]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+                       env=berth_env(env, DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={missing}"))
+    assert r.returncode == 0, r
+    assert r.stderr.splitlines() == [
+        f'berth: warning: delete "{cid}": --systemd-cgroup: connect to the system bus at '
+        f'"{missing}": No such file or directory'], r.stderr
     assert env.container_ids() == []
