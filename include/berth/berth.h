@@ -89,6 +89,8 @@ struct berth_state {
 	char *owner;
 	/* the absolute path of the container's cgroup directory, or NULL */
 	char *cgroup;
+	/* --systemd-cgroup: the transient scope unit that holds the cgroup, or NULL */
+	char *systemd_unit;
 	/* /proc/<pid>/stat field 22 of the init: guards against PID reuse */
 	uint64_t pid_start_time;
 	/* berth start ran */

@@ -45,7 +45,9 @@ static const char global_options_help[] =
 	"      --log FILE         also append errors and warnings to FILE\n"
 	"      --log-format FMT   format of the --log lines: text (default) or json\n"
 	"      --debug            also show debug messages\n"
-	"      --systemd-cgroup   use the systemd cgroup driver (not supported yet)\n"
+	"      --systemd-cgroup   create: the container's cgroup is a transient systemd scope\n"
+	"                         (linux.cgroupsPath \"slice:prefix:name\", default\n"
+	"                         \"system.slice:berth:ID\"), made over the system bus\n"
 	"  -v, --version          show the version of berth and its libraries\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -310,10 +312,6 @@ int main(int argc, char *argv[])
 	const struct cli_command *cmd = find_command(cmd_argv[0]);
 	if (!cmd)
 		return cli_usage_error(NULL, "unknown command '%s'", cmd_argv[0]);
-
-	if (arg_systemd_cgroup)
-		return cli_error(
-			"--systemd-cgroup: the systemd cgroup driver is not supported yet");
 
 	/* optind = 0 makes getopt start over on the command's own argv. */
 	optind = 0;

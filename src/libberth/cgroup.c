@@ -77,8 +77,8 @@ int cgroup_resolve(const char *cgroups_path, const char *id, char **ret_path,
 		rel = path_join(CGROUP_DEFAULT_PARENT, id);
 	else if (strchr(cgroups_path, ':') && cgroups_path[0] != '/')
 		return berth_error_setx(err, EINVAL,
-					"cgroup: \"%s\" is a systemd cgroup path, but the systemd "
-					"cgroup driver is not supported",
+					"cgroup: \"%s\" is a systemd cgroup path: it needs "
+					"--systemd-cgroup",
 					cgroups_path);
 	else if (cgroups_path[0] == '/')
 		rel = strdup(cgroups_path + 1);
@@ -323,16 +323,6 @@ static int v2_cpuset(const struct applier *a, const struct berth_resources *res)
 	if (res->cpu.mems && (r = cgroup_write(a->path, "cpuset.mems", res->cpu.mems, a->err)) < 0)
 		return r;
 	return 0;
-}
-
-/* blkio weight 10..1000 -> io.weight 1..10000 */
-static uint64_t blkio_to_io_weight(uint64_t w)
-{
-	if (w < 10)
-		w = 10;
-	if (w > 1000)
-		w = 1000;
-	return 1 + (w - 10) * 9999 / 990;
 }
 
 static int v2_io(const struct applier *a, const struct berth_resources *res)

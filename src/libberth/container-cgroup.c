@@ -19,9 +19,11 @@
 #include "json.h"
 #include "resources.h"
 #include "state.h"
+#include "systemd-scope.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/proc.h"
+#include "util/timestamp.h"
 
 const char *state_status(int dirfd, const struct berth_state *s)
 {
@@ -81,7 +83,8 @@ int berth_update(struct berth_context *ctx, const char *id, const char *resource
 	_cleanup_(resources_freep) struct berth_resources *res = NULL;
 	if (streq(status, "stopped"))
 		r = berth_error_setx(err, EINVAL, "container is stopped");
-	else if ((r = resources_parse(resources, len, "resources", &res, err)) >= 0)
+	else if ((r = resources_parse(resources, len, "resources", &res, err)) >= 0 &&
+		 (!s->systemd_unit || (r = systemd_scope_update(s->systemd_unit, res, err)) >= 0))
 		r = cgroup_apply(s->cgroup, res, true, err);
 	if (r < 0)
 		berth_error_prefix(err, "update \"%s\"", id);
@@ -305,13 +308,6 @@ static int emit_stats(const char *id, const char *cg, const struct berth_events_
 	return o->emit(o->data, json) ? 1 : 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * An inotify fd that becomes readable once the state directory dirfd is
  * removed or renamed (the container was deleted). Added while dirfd holds
@@ -381,9 +377,9 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 	 */
 	int recheck = 0;
 	uint64_t interval = o->interval_ms ? o->interval_ms : 5000;
-	uint64_t next = now_ms() + interval;
+	uint64_t next = (uint64_t)monotonic_ms() + interval;
 	for (;;) {
-		uint64_t t = now_ms();
+		uint64_t t = (uint64_t)monotonic_ms();
 		int timeout = t >= next ? 0 : (int)MIN(next - t, (uint64_t)INT32_MAX);
 		if (recheck > 0)
 			timeout = MIN(timeout, 10);
@@ -413,7 +409,7 @@ int berth_events(struct berth_context *ctx, const char *id, const struct berth_e
 		}
 		if (n > 0 && p[0].revents)
 			return 0;
-		if (now_ms() >= next) {
+		if ((uint64_t)monotonic_ms() >= next) {
 			/* a cgroup that cannot be read this time is skipped, as runc does */
 			struct berth_error *e = NULL;
 			r = emit_stats(id, cg, o, &e);

@@ -48,6 +48,7 @@
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
+#include "systemd-scope.h"
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
@@ -73,6 +74,9 @@ struct create_ctx {
 	bool state_made;
 	char *cg_path; /* recorded in the state before it is made */
 	bool cg_made;
+	/* --systemd-cgroup: the scope unit, its slice, and its first process until the init is in */
+	char *sd_unit, *sd_slice;
+	pid_t sd_holder;
 	int listen_fd; /* start.sock, inherited by the init */
 	struct ns_plan ns;
 	unsigned long clone_flags, unshare_flags;
@@ -618,6 +622,8 @@ static void create_ctx_done(struct create_ctx *c)
 	free(c->rootfs);
 	free(c->config_text);
 	free(c->cg_path);
+	free(c->sd_unit);
+	free(c->sd_slice);
 	closep(&c->listen_fd);
 	closep(&c->state_fd);
 	closep(&c->sock[0]);
@@ -637,6 +643,15 @@ static void create_ctx_done(struct create_ctx *c)
 static int create_cgroup(struct create_ctx *c, const struct berth_resources *res,
 			 struct berth_error **err)
 {
+	if (c->sd_unit) {
+		int r = systemd_scope_start(c->sd_unit, c->sd_slice, c->id, res,
+					    c->spec->annotations, c->spec->n_annotations,
+					    &c->sd_holder, err);
+		if (r < 0)
+			return r;
+		c->cg_made = true;
+		return cgroup_apply(c->cg_path, res, false, err);
+	}
 	_cleanup_(berth_error_freep) struct berth_error *cg_err = NULL;
 	int r = cgroup_create(c->cg_path, &cg_err);
 	if (r < 0 && (r == -EACCES || r == -EPERM || r == -EROFS) && proc_rootless()) {
@@ -672,8 +687,12 @@ static void create_rollback(struct create_ctx *c)
 	}
 	if (c->child > 0 && c->child != c->pid)
 		waitpid(c->child, NULL, 0);
+	systemd_holder_release(c->sd_holder);
+	c->sd_holder = 0;
 	if (c->cg_made)
 		cgroup_destroy(c->cg_path, NULL);
+	if (c->cg_made && c->sd_unit)
+		(void)systemd_scope_stop(c->sd_unit, NULL);
 	if (c->state_made) {
 		net_teardown(c->state_fd, c->netns_fd, NULL);
 		overlay_remove(c->state_fd);
@@ -856,6 +875,7 @@ static int create_write_state(struct create_ctx *c, bool creating, struct berth_
 	st.rootfs = c->rootfs;
 	st.created = c->created;
 	st.cgroup = c->cg_path;
+	st.systemd_unit = c->sd_unit;
 	st.pid = creating ? 0 : c->pid;
 	st.pid_start_time = creating ? 0 : proc_start_time(c->pid);
 	st.creating = creating;
@@ -879,7 +899,11 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	r = create_prepare(c, err);
 	if (r < 0)
 		return r;
-	r = cgroup_resolve(c->spec->linux_.cgroups_path, c->id, &c->cg_path, err);
+	if (c->ctx->systemd_cgroup)
+		r = systemd_scope_resolve(c->spec->linux_.cgroups_path, c->id, &c->sd_unit,
+					  &c->sd_slice, &c->cg_path, err);
+	else
+		r = cgroup_resolve(c->spec->linux_.cgroups_path, c->id, &c->cg_path, err);
 	if (r < 0)
 		return r;
 
@@ -988,6 +1012,9 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	if (pid == 0)
 		init_main(c);
 	ns_time_restore(saved_time);
+	/* the init is in the scope now (or failed to be): the scope's holder goes */
+	systemd_holder_release(c->sd_holder);
+	c->sd_holder = 0;
 	if (pid < 0)
 		return (int)pid;
 	c->child = c->pid = (pid_t)pid;
@@ -1404,6 +1431,18 @@ static int delete_locked(struct berth_context *ctx, int dirfd, struct berth_stat
 	int r = cgroup_destroy(s->cgroup, err);
 	if (r < 0)
 		return berth_error_prefix(err, "delete \"%s\"", s->id);
+	/*
+	 * Emptied and removed above, the scope stops by itself; StopUnit makes
+	 * sure and waits, so nothing is left listed. A bus that fails now
+	 * (systemd restarting) leaves at most a unit about to go: a warning,
+	 * not a container that cannot be deleted.
+	 */
+	if (s->systemd_unit) {
+		struct berth_error *se = NULL;
+		if (systemd_scope_stop(s->systemd_unit, &se) < 0)
+			logf_(ctx, BERTH_LOG_WARN, "delete \"%s\": %s", s->id, se ? se->msg : "?");
+		berth_error_free(se);
+	}
 
 	/* a create that died half-way made no container: no poststop hooks for it */
 	if (!s->creating) {

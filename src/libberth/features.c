@@ -45,7 +45,7 @@ static const struct {
 	const char *name;
 	bool supported;
 } feature_cgroup[] = {
-	{ "v1", true },		  { "v2", true },   { "systemd", false },
+	{ "v1", true },		  { "v2", true },   { "systemd", true },
 	{ "systemdUser", false }, { "rdma", true },
 };
 

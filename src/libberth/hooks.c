@@ -24,20 +24,14 @@
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/proc.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util/timestamp.h"
 
 /* Milliseconds left until deadline (-1: none) for poll(2); 0 once it has passed. */
 static int remaining_ms(int64_t deadline)
 {
 	if (deadline < 0)
 		return -1;
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - monotonic_ms();
 	if (left <= 0)
 		return 0;
 	return left > INT32_MAX ? INT32_MAX : (int)left;
@@ -244,7 +238,7 @@ static int run_one(const struct berth_hook *h, const char *kind, const char *sta
 	rep_w = fds[1];
 
 	int64_t deadline =
-		h->has_timeout && h->timeout > 0 ? now_ms() + (int64_t)h->timeout * 1000 : -1;
+		h->has_timeout && h->timeout > 0 ? monotonic_ms() + (int64_t)h->timeout * 1000 : -1;
 
 	pid_t parent = getpid();
 	pid_t pid = fork();

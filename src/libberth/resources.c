@@ -481,6 +481,15 @@ void resources_free(struct berth_resources *r)
 	free(r);
 }
 
+uint64_t blkio_to_io_weight(uint64_t w)
+{
+	if (w < 10)
+		w = 10;
+	if (w > 1000)
+		w = 1000;
+	return 1 + (w - 10) * 9999 / 990;
+}
+
 uint64_t cpu_shares_to_weight(uint64_t shares)
 {
 	if (shares == 0)

@@ -139,3 +139,5 @@ static inline void resources_freep(struct berth_resources **r)
 
 /* The standard cgroup v1 shares -> v2 weight conversion: 2..262144 -> 1..10000; 0: 0. */
 uint64_t cpu_shares_to_weight(uint64_t shares);
+/* blkio weight 10..1000 -> io.weight 1..10000 (clamped). */
+uint64_t blkio_to_io_weight(uint64_t w);

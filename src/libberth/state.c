@@ -176,6 +176,8 @@ int state_write(int dirfd, const struct berth_state *s, struct berth_error **err
 	gen_key_str(&j, "rootfs", s->rootfs);
 	gen_key_str(&j, "created", s->created);
 	gen_key_str(&j, "cgroup", s->cgroup);
+	if (s->systemd_unit)
+		gen_key_str(&j, "systemdUnit", s->systemd_unit);
 	gen_key_int(&j, "pid", s->pid);
 	gen_key_u64(&j, "pidStartTime", s->pid_start_time);
 	gen_key_bool(&j, "started", s->started);
@@ -237,6 +239,7 @@ static int parse_state(struct json_parser *p, yajl_val root, struct berth_state 
 	    (r = json_field_string(p, root, "rootfs", &s->rootfs)) < 0 ||
 	    (r = json_field_string(p, root, "created", &s->created)) < 0 ||
 	    (r = json_field_string(p, root, "cgroup", &s->cgroup)) < 0 ||
+	    (r = json_field_string(p, root, "systemdUnit", &s->systemd_unit)) < 0 ||
 	    (r = json_field_i32(p, root, "pid", &pid)) < 0 ||
 	    (r = json_field_u64(p, root, "pidStartTime", &s->pid_start_time)) < 0 ||
 	    (r = json_field_bool(p, root, "started", &s->started)) < 0 ||
@@ -350,6 +353,7 @@ void berth_state_free(struct berth_state *s)
 	free(s->rootfs);
 	free(s->created);
 	free(s->cgroup);
+	free(s->systemd_unit);
 	free(s->exited_at);
 	free(s->owner);
 	strv_free(s->annotation_keys);

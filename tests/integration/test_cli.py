@@ -90,14 +90,6 @@ def test_missing_id_is_usage_error(env):
     assert r.rc == 2, r
 
 
-def test_systemd_cgroup_refused(env):
-    env.save()
-    r = env.berth("--systemd-cgroup", "create", "-b", env.bundle, env.new_id())
-    assert r.rc == 1, r
-    assert "systemd" in r.err
-    assert env.container_ids() == []
-
-
 def test_unknown_container(env):
     r = env.berth("state", "nosuchthing")
     assert r.rc == 1

@@ -83,6 +83,6 @@ int main(void)
 	refused("///", "is the root cgroup");
 	/* systemd slice:prefix:name */
 	refused("system.slice:berth:web", "systemd cgroup path");
-	refused("user.slice:a:b", "systemd cgroup driver is not supported");
+	refused("user.slice:a:b", "needs --systemd-cgroup");
 	return 0;
 }

@@ -10,7 +10,10 @@ changes nothing outside the VM.
 - contrib/systemd/berth@.service as it ships: `systemctl start` waits for the
   container's READY=1, MainPID is the container's process, journald has the
   container's output, `systemctl stop` leaves no container, cgroup or state,
-  and Restart=on-failure starts a failed container again.
+  and Restart=on-failure starts a failed container again;
+- the systemd cgroup driver (--systemd-cgroup): the scope, its properties and
+  cgroup files, ps/pause/update, delete leaving no unit, a custom slice, an
+  org.systemd.property.* annotation, a bad one, and runc --systemd-cgroup beside it.
 """
 
 import json
@@ -182,3 +185,194 @@ def test_unit_restart_on_failure(instance):
     wait_for(lambda: int(show(unit, "NRestarts")["NRestarts"]) >= 1, what="a restart")
     run("systemctl", "stop", unit)
     assert leftovers(name) == []
+
+
+# ---- the systemd cgroup driver (--systemd-cgroup) ----
+
+RESOURCES = {
+    "memory": {"limit": 64 << 20},
+    "pids": {"limit": 50},
+    "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+}
+
+
+def berth_sd(*args, check=True, engine=None):
+    """berth (or runc) --systemd-cgroup ARGS, the init's stdio in files (never pipes)."""
+    argv = [engine or BERTH, "--systemd-cgroup"] + [str(a) for a in args]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                           text=True, timeout=120)
+        out.seek(0)
+        err.seek(0)
+        res = subprocess.CompletedProcess(argv, r.returncode, out.read(), err.read())
+    if check and res.returncode != 0:
+        raise AssertionError(f"{argv}: exit {res.returncode}\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+def unit_listed(unit):
+    out = run("systemctl", "list-units", "--all", "--no-legend", "--plain").stdout
+    return [line for line in out.splitlines() if unit in line]
+
+
+@pytest.fixture
+def sd_bundle():
+    made = []
+
+    def make(name, script="sleep 1000", resources=None, cgroups_path=None, annotations=None):
+        b = make_bundle(name, script)
+        cfg = json.loads((b / "config.json").read_text())
+        if resources is not None:
+            cfg["linux"]["resources"] = resources
+        if cgroups_path is not None:
+            cfg["linux"]["cgroupsPath"] = cgroups_path
+        if annotations:
+            cfg["annotations"] = annotations
+        (b / "config.json").write_text(json.dumps(cfg))
+        made.append(name)
+        return b
+
+    yield make
+    for name in made:
+        for engine in (BERTH, "runc"):
+            subprocess.run([engine, "delete", "--force", name], capture_output=True)
+        shutil.rmtree(BUNDLES / name, ignore_errors=True)
+
+
+def test_systemd_cgroup_scope(sd_bundle):
+    name = f"sdcg{os.getpid()}"
+    unit = f"berth-{name}.scope"
+    res = json.loads(json.dumps(RESOURCES))
+    res["cpu"].update(cpus="1", mems="0")
+    b = sd_bundle(name, resources=res)
+    berth_sd("create", "--bundle", b, name)
+    st = json.loads(run(BERTH, "state", name).stdout)
+    cg = pathlib.Path(f"/sys/fs/cgroup/system.slice/{unit}")
+    # the init is in the scope before it runs anything of the container's
+    assert str(st["pid"]) in (cg / "cgroup.procs").read_text().split()
+    assert f"0::/system.slice/{unit}" in pathlib.Path(f"/proc/{st['pid']}/cgroup").read_text()
+    p = show(unit, "ActiveState", "Slice", "Delegate", "MemoryMax", "TasksMax", "CPUWeight",
+             "CPUQuotaPerSecUSec", "Description")
+    assert p["ActiveState"] == "active" and p["Slice"] == "system.slice", p
+    assert p["Delegate"] == "yes" and p["Description"] == f"berth container {name}", p
+    # systemd's view and the kernel's agree
+    assert p["MemoryMax"] == str(64 << 20) and p["TasksMax"] == "50", p
+    assert p["CPUWeight"] == "20" and p["CPUQuotaPerSecUSec"] == "500ms", p
+    p = show(unit, "AllowedCPUs", "AllowedMemoryNodes")
+    assert p == {"AllowedCPUs": "1", "AllowedMemoryNodes": "0"}, p
+    assert (cg / "cpuset.cpus").read_text().strip() == "1"
+    assert (cg / "memory.max").read_text().strip() == str(64 << 20)
+    assert (cg / "pids.max").read_text().strip() == "50"
+    assert (cg / "cpu.max").read_text().split() == ["50000", "100000"]
+    assert (cg / "cpu.weight").read_text().strip() == "20"
+
+    berth_sd("start", name)
+    assert str(st["pid"]) in run(BERTH, "ps", name).stdout
+    stats = json.loads(run(BERTH, "events", "--stats", name).stdout)["data"]
+    assert stats["pids"]["current"] >= 1 and stats["pids"]["limit"] == 50, stats
+    run(BERTH, "pause", name)
+    assert (cg / "cgroup.freeze").read_text().strip() == "1"
+    run(BERTH, "resume", name)
+    run(BERTH, "update", "--memory", str(96 << 20), "--pids-limit", "60", name)
+    assert (cg / "memory.max").read_text().strip() == str(96 << 20)
+    # systemd got the new limits too: a daemon-reload (which writes every
+    # property back to the cgroup) undoes none of them
+    p = show(unit, "MemoryMax", "TasksMax")
+    assert p == {"MemoryMax": str(96 << 20), "TasksMax": "60"}, p
+    run("systemctl", "daemon-reload")
+    assert (cg / "memory.max").read_text().strip() == str(96 << 20)
+    assert (cg / "pids.max").read_text().strip() == "60"
+    assert (cg / "cpu.max").read_text().split() == ["50000", "100000"]
+
+    # delete needs no flag: the state names the unit
+    run(BERTH, "delete", "--force", name)
+    assert unit_listed(unit) == []
+    assert not cg.exists()
+    assert run(BERTH, "state", name, check=False).returncode != 0
+
+
+def test_systemd_cgroup_oom_kill_and_tasks_max(sd_bundle):
+    name = f"sdoom{os.getpid()}"
+    unit = f"berth-{name}.scope"
+    b = sd_bundle(name, script="tail /dev/zero", resources={"memory": {"limit": 32 << 20}})
+    os.symlink("busybox", b / "rootfs" / "bin" / "tail")
+    r = berth_sd("run", "--bundle", b, name, check=False)
+    assert r.returncode == 137, r  # SIGKILL by the OOM killer, under MemoryMax
+    # the kernel names the memory cgroup that was out of memory: the scope's
+    assert f"oom_memcg=/system.slice/{unit}" in run("dmesg").stdout
+    run(BERTH, "delete", "--force", name)
+    assert unit_listed(unit) == []
+
+    name = f"sdpid{os.getpid()}"
+    unit = f"berth-{name}.scope"
+    # the forks run into the limit in a child shell: the container's own shell lives on
+    b = sd_bundle(name, script="sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 100 & "
+                  "done'; exec sleep 1000", resources={"pids": {"limit": 6}})
+    berth_sd("run", "-d", "--bundle", b, name)
+    cg = pathlib.Path(f"/sys/fs/cgroup/system.slice/{unit}")
+    assert show(unit, "TasksMax") == {"TasksMax": "6"}
+    wait_for(lambda: int((cg / "pids.events").read_text().split()[1]) > 0, timeout=20,
+             what="the pids limit to refuse a fork")
+    assert int((cg / "pids.current").read_text()) <= 6
+    run(BERTH, "delete", "--force", name)
+    assert unit_listed(unit) == [] and not cg.exists()
+
+
+def test_systemd_cgroup_exited_container_leaves_no_unit(sd_bundle):
+    name = f"sdex{os.getpid()}"
+    unit = f"berth-{name}.scope"
+    b = sd_bundle(name, script="exit 0")
+    berth_sd("run", "--bundle", b, name)
+    # the scope stopped by itself when it became empty; delete is still clean
+    run(BERTH, "delete", "--force", name, check=False)
+    assert unit_listed(unit) == []
+    assert not pathlib.Path(f"/sys/fs/cgroup/system.slice/{unit}").exists()
+
+
+def test_systemd_cgroup_custom_slice_and_property(sd_bundle):
+    name = f"sdsl{os.getpid()}"
+    unit = f"pfx-{name}.scope"
+    b = sd_bundle(name, cgroups_path=f"berthtest-sub.slice:pfx:{name}",
+                  annotations={"org.systemd.property.TasksMax": "77",
+                               "org.systemd.property.CPUAccounting": "true"})
+    try:
+        berth_sd("create", "--bundle", b, name)
+        cg = pathlib.Path(f"/sys/fs/cgroup/berthtest.slice/berthtest-sub.slice/{unit}")
+        st = json.loads(run(BERTH, "state", name).stdout)
+        assert str(st["pid"]) in (cg / "cgroup.procs").read_text().split()
+        p = show(unit, "Slice", "TasksMax", "CPUAccounting")
+        assert p == {"Slice": "berthtest-sub.slice", "TasksMax": "77", "CPUAccounting": "yes"}, p
+        assert (cg / "pids.max").read_text().strip() == "77"
+        run(BERTH, "delete", "--force", name)
+        assert unit_listed(unit) == [] and not cg.exists()
+    finally:
+        run("systemctl", "stop", "berthtest-sub.slice", "berthtest.slice", check=False)
+
+
+def test_systemd_cgroup_bad_property_is_a_clear_error(sd_bundle):
+    name = f"sdbad{os.getpid()}"
+    b = sd_bundle(name, annotations={"org.systemd.property.TasksMax": "lots"})
+    r = berth_sd("create", "--bundle", b, name, check=False)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "org.systemd.property.TasksMax" in lines[0], r.stderr
+    assert unit_listed(f"berth-{name}.scope") == []
+    assert run(BERTH, "state", name, check=False).returncode != 0
+
+
+@pytest.mark.skipif(not shutil.which("runc"), reason="runc not installed")
+def test_systemd_cgroup_runc_side_by_side(sd_bundle):
+    """The same scope made by runc --systemd-cgroup, as the reference."""
+    for engine in ("runc", BERTH):
+        name = f"sdref{os.getpid()}{'r' if engine == 'runc' else 'b'}"
+        b = sd_bundle(name, resources=RESOURCES, cgroups_path=f"system.slice:ref:{name}")
+        berth_sd("create", "--bundle", b, name, engine=engine)
+        unit = f"ref-{name}.scope"
+        p = show(unit, "ActiveState", "MemoryMax", "TasksMax", "CPUWeight")
+        assert p == {"ActiveState": "active", "MemoryMax": str(64 << 20), "TasksMax": "50",
+                     "CPUWeight": "20"}, (engine, p)
+        cg = pathlib.Path(f"/sys/fs/cgroup/system.slice/{unit}")
+        assert (cg / "memory.max").read_text().strip() == str(64 << 20)
+        subprocess.run([engine, "delete", "--force", name], check=True, capture_output=True)
+        wait_for(lambda: unit_listed(unit) == [], timeout=10, what=f"{engine}: {unit} gone")
+        assert not cg.exists()

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * RFC 3339 timestamps. libc only; runs in the berth process and berth-shim.
+ * RFC 3339 timestamps and the monotonic clock. libc only; runs in the berth process and berth-shim.
  */
 #include <stdio.h>
 #include <time.h>
@@ -17,4 +17,11 @@ char *rfc3339_now(char *buf, size_t size)
 	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 	return buf;
+}
+
+int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The systemd cgroup driver (systemd-scope.h): names (slice, unit, cgroup
+ * directory), the transient scope's properties, StartTransientUnit and
+ * StopUnit on org.freedesktop.systemd1 and the wait for their jobs. Runs in
+ * the berth process; only a container made with --systemd-cgroup gets here.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup-fs.h"
+#include "dbus.h"
+#include "systemd-scope.h"
+#include "util/macro.h"
+#include "util/path.h"
+
+#define SD_DEST		  "org.freedesktop.systemd1"
+#define SD_PATH		  "/org/freedesktop/systemd1"
+#define SD_MANAGER	  "org.freedesktop.systemd1.Manager"
+#define SD_INFINITY	  UINT64_MAX
+#define SD_JOB_TIMEOUT_MS 30000
+#define ANNOTATION_PREFIX "org.systemd.property."
+
+/* ---- names ---- */
+
+static bool unit_chars_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && !strchr(":-_.\\@", s[i]))
+			return false;
+	return true;
+}
+
+int systemd_slice_path(const char *slice, char **ret)
+{
+	size_t n = strlen(slice);
+	if (n < 6 || !streq(slice + n - 6, ".slice") || !unit_chars_ok(slice, n))
+		return -EINVAL;
+	if (streq(slice, "-.slice")) {
+		*ret = strdup("");
+		return *ret ? 0 : -ENOMEM;
+	}
+	size_t base = n - 6;
+	/* every '-' ends the name of a parent; none may be empty */
+	if (slice[0] == '-' || slice[base - 1] == '-' || strstr(slice, "--"))
+		return -EINVAL;
+	size_t cap = n * (n + 1) + 1, len = 0;
+	char *p = malloc(cap);
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i <= base; i++) {
+		if (i < base && slice[i] != '-')
+			continue;
+		len += (size_t)snprintf(p + len, cap - len, "%s%.*s.slice", len ? "/" : "", (int)i,
+					slice);
+	}
+	p[len] = 0;
+	*ret = p;
+	return 0;
+}
+
+int systemd_scope_resolve(const char *cgroups_path, const char *id, char **ret_unit,
+			  char **ret_slice, char **ret_path, struct berth_error **err)
+{
+	const char *root = cgroup_unified_root();
+	if (!root)
+		return berth_error_setx(err, ENOTSUP,
+					"--systemd-cgroup: no cgroup2 hierarchy is mounted");
+	_cleanup_free_ char *slice = NULL, *prefix = NULL, *name = NULL;
+	if (!cgroups_path || !*cgroups_path) {
+		slice = strdup("system.slice");
+		prefix = strdup("berth");
+		name = strdup(id);
+	} else {
+		const char *c1 = strchr(cgroups_path, ':');
+		const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2 || strchr(c2 + 1, ':'))
+			return berth_error_setx(
+				err, EINVAL,
+				"config.json: linux.cgroupsPath: \"%s\" is not "
+				"\"slice:prefix:name\" (the systemd cgroup driver's form)",
+				cgroups_path);
+		slice = c1 == cgroups_path ? strdup("system.slice")
+					   : strndup(cgroups_path, (size_t)(c1 - cgroups_path));
+		prefix = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
+		name = strdup(c2[1] ? c2 + 1 : id);
+	}
+	if (!slice || !prefix || !name)
+		return berth_error_set(err, ENOMEM, "cgroup");
+
+	char *unit;
+	size_t nl = strlen(name);
+	bool has_suffix = nl > 6 && streq(name + nl - 6, ".scope");
+	int n = asprintf(&unit, "%s%s%s%s", prefix, *prefix ? "-" : "", name,
+			 has_suffix ? "" : ".scope");
+	if (n < 0)
+		return berth_error_set(err, ENOMEM, "cgroup");
+	_cleanup_free_ char *unit_owned = unit;
+	if (nl > 6 && streq(name + nl - 6, ".slice"))
+		return berth_error_setx(err, ENOTSUP,
+					"config.json: linux.cgroupsPath: \"%s\": a container in a "
+					"slice unit of its own is not supported, only a scope",
+					cgroups_path);
+	if (!unit_chars_ok(unit, strlen(unit)) || strlen(unit) > 255)
+		return berth_error_setx(
+			err, EINVAL,
+			"config.json: linux.cgroupsPath: \"%s\" is not a valid unit name", unit);
+
+	_cleanup_free_ char *spath = NULL;
+	int r = systemd_slice_path(slice, &spath);
+	if (r == -ENOMEM)
+		return berth_error_set(err, ENOMEM, "cgroup");
+	if (r < 0)
+		return berth_error_setx(err, EINVAL,
+					"config.json: linux.cgroupsPath: \"%s\" is not a slice "
+					"(\"NAME.slice\", parents joined by '-')",
+					slice);
+	_cleanup_free_ char *dir = path_join(root, spath);
+	char *full = dir ? path_join(dir, unit) : NULL;
+	if (!full)
+		return berth_error_set(err, ENOMEM, "cgroup");
+	*ret_unit = TAKE_PTR(unit_owned);
+	*ret_slice = TAKE_PTR(slice);
+	*ret_path = full;
+	return 0;
+}
+
+/* ---- properties ---- */
+
+static void prop_open(struct dbus_writer *w, const char *name, const char *sig)
+{
+	dbus_struct_open(w);
+	dbus_put_str(w, name);
+	dbus_variant_open(w, sig);
+}
+
+static void prop_u64(struct dbus_writer *w, const char *name, uint64_t v)
+{
+	prop_open(w, name, "t");
+	dbus_put_u64(w, v);
+}
+
+static void prop_str(struct dbus_writer *w, const char *name, const char *v)
+{
+	prop_open(w, name, "s");
+	dbus_put_str(w, v);
+}
+
+static void prop_bool(struct dbus_writer *w, const char *name, bool v)
+{
+	prop_open(w, name, "b");
+	dbus_put_bool(w, v);
+}
+
+static uint64_t limit_or_infinity(int64_t v)
+{
+	return v < 0 ? SD_INFINITY : (uint64_t)v;
+}
+
+/*
+ * A cpuset list ("0-3,8") as systemd's bitmask (ay: bit n is bit n%8 of
+ * byte n/8); false for a list berth cannot read (the cgroup file then says why).
+ */
+static bool prop_cpuset(struct dbus_writer *w, const char *name, const char *list)
+{
+	uint8_t mask[1024] = { 0 };
+	size_t used = 0;
+	for (const char *s = list; *s;) {
+		char *end;
+		unsigned long a = strtoul(s, &end, 10), b = a;
+		if (end == s)
+			return false;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtoul(s, &end, 10);
+			if (end == s)
+				return false;
+		}
+		if (b < a || b >= sizeof(mask) * 8)
+			return false;
+		for (unsigned long i = a; i <= b; i++)
+			mask[i / 8] |= (uint8_t)(1u << (i % 8));
+		if (b / 8 + 1 > used)
+			used = b / 8 + 1;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return false;
+		else if (*s)
+			break;
+	}
+	prop_open(w, name, "ay");
+	size_t arr = dbus_array_open(w, 1);
+	for (size_t i = 0; i < used; i++)
+		dbus_put_byte(w, mask[i]);
+	dbus_array_close(w, arr);
+	return true;
+}
+
+void systemd_resource_props(struct dbus_writer *w, const struct berth_resources *res)
+{
+	const __typeof__(res->memory) *m = &res->memory;
+	if (m->has_limit)
+		prop_u64(w, "MemoryMax", limit_or_infinity(m->limit));
+	if (m->has_reservation)
+		prop_u64(w, "MemoryLow", limit_or_infinity(m->reservation));
+	/* OCI's swap is memory+swap; systemd's (and cgroup v2's) is swap alone */
+	if (m->has_swap && m->swap < 0)
+		prop_u64(w, "MemorySwapMax", SD_INFINITY);
+	else if (m->has_swap && m->has_limit && m->limit >= 0 && m->swap >= m->limit)
+		prop_u64(w, "MemorySwapMax", (uint64_t)(m->swap - m->limit));
+
+	const __typeof__(res->cpu) *c = &res->cpu;
+	if (c->has_shares && c->shares)
+		prop_u64(w, "CPUWeight", cpu_shares_to_weight(c->shares));
+	uint64_t period = c->has_period && c->period ? c->period : 100000;
+	if (c->has_quota && c->quota < 0) {
+		prop_u64(w, "CPUQuotaPerSecUSec", SD_INFINITY);
+	} else if (c->has_quota && c->quota > 0) {
+		/*
+		 * systemd keeps the quota as a whole percentage of one CPU:
+		 * round up to 10 ms a second, so that the exact cpu.max
+		 * berth writes is within what systemd allows.
+		 */
+		uint64_t us = ((uint64_t)c->quota * 1000000 + period - 1) / period;
+		us = (us + 9999) / 10000 * 10000;
+		prop_u64(w, "CPUQuotaPerSecUSec", us);
+	}
+	if (c->has_period && c->period)
+		prop_u64(w, "CPUQuotaPeriodUSec", c->period);
+
+	if (c->cpus)
+		(void)prop_cpuset(w, "AllowedCPUs", c->cpus);
+	if (c->mems)
+		(void)prop_cpuset(w, "AllowedMemoryNodes", c->mems);
+
+	if (res->pids.has_limit)
+		prop_u64(w, "TasksMax", limit_or_infinity(res->pids.limit));
+	if (res->block_io.has_weight && res->block_io.weight)
+		prop_u64(w, "IOWeight", blkio_to_io_weight(res->block_io.weight));
+}
+
+/* The properties whose type berth knows; any other takes its type from the value. */
+static const struct {
+	const char *name;
+	char type;
+} known_props[] = {
+	{ "TasksMax", 't' },
+	{ "MemoryMax", 't' },
+	{ "MemoryHigh", 't' },
+	{ "MemoryLow", 't' },
+	{ "MemoryMin", 't' },
+	{ "MemorySwapMax", 't' },
+	{ "CPUWeight", 't' },
+	{ "StartupCPUWeight", 't' },
+	{ "CPUQuotaPerSecUSec", 't' },
+	{ "CPUQuotaPeriodUSec", 't' },
+	{ "IOWeight", 't' },
+	{ "StartupIOWeight", 't' },
+	{ "TimeoutStopUSec", 't' },
+	{ "RuntimeMaxUSec", 't' },
+	{ "CPUAccounting", 'b' },
+	{ "MemoryAccounting", 'b' },
+	{ "TasksAccounting", 'b' },
+	{ "IOAccounting", 'b' },
+	{ "DefaultDependencies", 'b' },
+	{ "SendSIGKILL", 'b' },
+	{ "CollectMode", 's' },
+	{ "KillMode", 's' },
+	{ "DevicePolicy", 's' },
+	{ "Description", 's' },
+};
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	if (streq(s, "infinity")) {
+		*v = SD_INFINITY;
+		return true;
+	}
+	if (*s < '0' || *s > '9')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*v = x;
+	return true;
+}
+
+static bool parse_bool(const char *s, bool *v)
+{
+	if (streq(s, "true") || streq(s, "yes") || streq(s, "1"))
+		*v = true;
+	else if (streq(s, "false") || streq(s, "no") || streq(s, "0"))
+		*v = false;
+	else
+		return false;
+	return true;
+}
+
+int systemd_annotation_prop(struct dbus_writer *w, const char *name, const char *value,
+			    struct berth_error **err)
+{
+	static const char *const reserved[] = { "PIDs", "Slice", "Delegate" };
+	for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
+		if (streq(name, reserved[i]))
+			return berth_error_setx(err, EINVAL,
+						"annotation " ANNOTATION_PREFIX "%s: berth sets "
+						"this property itself",
+						name);
+	if (!*name || !unit_chars_ok(name, strlen(name)))
+		return berth_error_setx(err, EINVAL,
+					"annotation " ANNOTATION_PREFIX "%s: not a property name",
+					name);
+	char type = 0;
+	for (size_t i = 0; i < ELEMENTSOF(known_props); i++)
+		if (streq(name, known_props[i].name))
+			type = known_props[i].type;
+
+	const char *v = value;
+	size_t vl = strlen(v);
+	bool quoted = vl >= 2 && (v[0] == '\'' || v[0] == '"') && v[vl - 1] == v[0];
+	if (strncmp(v, "uint64 ", 7) == 0 && type != 's') {
+		v += 7;
+		type = 't';
+	}
+	uint64_t u;
+	bool b;
+	if ((type == 't' || !type) && parse_u64(v, &u)) {
+		prop_u64(w, name, u);
+	} else if ((type == 'b' || !type) && parse_bool(v, &b)) {
+		prop_bool(w, name, b);
+	} else if (type == 's' && !quoted) {
+		prop_str(w, name, v);
+	} else if ((type == 's' || !type) && quoted) {
+		_cleanup_free_ char *s = strndup(v + 1, vl - 2);
+		if (!s)
+			return berth_error_set(err, ENOMEM, "annotation");
+		prop_str(w, name, s);
+	} else {
+		return berth_error_setx(err, EINVAL,
+					"annotation " ANNOTATION_PREFIX "%s: cannot encode \"%s\" "
+					"as a %s",
+					name, value,
+					type == 't'   ? "uint64 (a number or \"infinity\")"
+					: type == 'b' ? "bool (true or false)"
+						      : "property value (uint64 N, a number, "
+							"true/false or a 'quoted' string)");
+	}
+	return 0;
+}
+
+/* ---- the bus ---- */
+
+static int bus_open(struct dbus **ret, struct berth_error **err)
+{
+	_cleanup_(berth_error_freep) struct berth_error *e = NULL;
+	int r = dbus_open_system(ret, &e);
+	if (r < 0)
+		return berth_error_setx(err, -r, "--systemd-cgroup: %s", e ? e->msg : "system bus");
+	return 0;
+}
+
+/* Ask for JobRemoved before the job exists, or it may end unseen. */
+static int subscribe(struct dbus *b, struct berth_error **err)
+{
+	struct dbus_writer w = { 0 };
+	dbus_put_str(&w, "type='signal',sender='" SD_DEST "',path='" SD_PATH
+			 "',interface='" SD_MANAGER "',member='JobRemoved'");
+	int r = dbus_call(b, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+			  "org.freedesktop.DBus", "AddMatch", "s", &w, NULL,
+			  "systemd: AddMatch JobRemoved", err);
+	dbus_writer_done(&w);
+	if (r < 0)
+		return r;
+	return dbus_call(b, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, NULL,
+			 "systemd: Subscribe", err);
+}
+
+/* The job path of reply (signature "o"), then its JobRemoved; result "done" is success. */
+static int wait_job(struct dbus *b, struct dbus_message *reply, const char *what,
+		    struct berth_error **err)
+{
+	struct dbus_reader rd;
+	const char *job;
+	dbus_reader_init(&rd, reply);
+	if (!streq(reply->sig, "o") || !dbus_get_str(&rd, &job))
+		return berth_error_setx(err, EBADMSG, "%s: the reply names no job", what);
+	struct dbus_message m;
+	int r = dbus_wait_signal(b, SD_MANAGER, "JobRemoved", 1, job, SD_JOB_TIMEOUT_MS, &m, err);
+	if (r < 0)
+		return r;
+	/* uoss: id, job, unit, result */
+	const char *unit = NULL, *result = NULL;
+	uint32_t id;
+	dbus_reader_init(&rd, &m);
+	if (!dbus_get_u32(&rd, &id) || !dbus_get_str(&rd, &job) || !dbus_get_str(&rd, &unit) ||
+	    !dbus_get_str(&rd, &result))
+		r = berth_error_setx(err, EBADMSG, "%s: a JobRemoved signal berth cannot read",
+				     what);
+	else if (!streq(result, "done"))
+		r = berth_error_setx(err, EIO, "%s: the job ended \"%s\"", what, result);
+	dbus_message_done(&m);
+	return r;
+}
+
+void systemd_holder_release(pid_t holder)
+{
+	if (holder <= 0)
+		return;
+	kill(holder, SIGKILL);
+	while (waitpid(holder, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* A child that only waits in the scope until the init is in it; dies with us. */
+static pid_t holder_fork(void)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(0);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+int systemd_scope_start(const char *unit, const char *slice, const char *id,
+			const struct berth_resources *res, const struct berth_kv *annotations,
+			size_t n_annotations, pid_t *ret_holder, struct berth_error **err)
+{
+	_cleanup_(dbus_closep) struct dbus *b = NULL;
+	int r = bus_open(&b, err);
+	if (r < 0)
+		return r;
+	const char *root = cgroup_unified_root();
+	if (!root || !streq(root, "/sys/fs/cgroup"))
+		return berth_error_setx(err, ENOTSUP,
+					"--systemd-cgroup: berth's systemd cgroup driver needs a "
+					"cgroup v2 host (/sys/fs/cgroup is not cgroup2)");
+	r = subscribe(b, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ char *desc = NULL;
+	if (asprintf(&desc, "berth container %s", id) < 0)
+		return berth_error_set(err, ENOMEM, "systemd");
+	struct dbus_writer w = { 0 };
+	dbus_put_str(&w, unit);
+	dbus_put_str(&w, "fail");
+	size_t props = dbus_array_open(&w, 8);
+	prop_str(&w, "Description", desc);
+	prop_str(&w, "Slice", slice);
+	prop_bool(&w, "Delegate", true);
+	systemd_resource_props(&w, res);
+	for (size_t i = 0; i < n_annotations; i++) {
+		const char *k = annotations[i].key;
+		if (strncmp(k, ANNOTATION_PREFIX, strlen(ANNOTATION_PREFIX)) != 0)
+			continue;
+		r = systemd_annotation_prop(&w, k + strlen(ANNOTATION_PREFIX), annotations[i].value,
+					    err);
+		if (r < 0) {
+			dbus_writer_done(&w);
+			return r;
+		}
+	}
+	pid_t holder = holder_fork();
+	if (holder < 0) {
+		dbus_writer_done(&w);
+		return berth_error_set(err, errno, "systemd: fork the scope's first process");
+	}
+	prop_open(&w, "PIDs", "au");
+	size_t pids = dbus_array_open(&w, 4);
+	dbus_put_u32(&w, (uint32_t)holder);
+	dbus_array_close(&w, pids);
+	dbus_array_close(&w, props);
+	size_t aux = dbus_array_open(&w, 8);
+	dbus_array_close(&w, aux);
+
+	_cleanup_free_ char *what = NULL;
+	if (asprintf(&what, "systemd: start unit \"%s\"", unit) < 0)
+		what = NULL;
+	struct dbus_message reply;
+	r = dbus_call(b, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit", "ssa(sv)a(sa(sv))", &w,
+		      &reply, what ? what : "systemd: StartTransientUnit", err);
+	dbus_writer_done(&w);
+	if (r >= 0) {
+		r = wait_job(b, &reply, what ? what : "systemd: StartTransientUnit", err);
+		dbus_message_done(&reply);
+		if (r < 0)
+			(void)systemd_scope_stop(unit, NULL);
+	}
+	if (r < 0) {
+		systemd_holder_release(holder);
+		return r;
+	}
+	*ret_holder = holder;
+	return 0;
+}
+
+static int call_unit(struct dbus *b, const char *member, const char *unit, bool mode,
+		     struct dbus_message *reply, const char *what, struct berth_error **err)
+{
+	struct dbus_writer w = { 0 };
+	dbus_put_str(&w, unit);
+	if (mode)
+		dbus_put_str(&w, "replace");
+	int r = dbus_call(b, SD_DEST, SD_PATH, SD_MANAGER, member, mode ? "ss" : "s", &w, reply,
+			  what, err);
+	dbus_writer_done(&w);
+	return r;
+}
+
+int systemd_scope_update(const char *unit, const struct berth_resources *res,
+			 struct berth_error **err)
+{
+	struct dbus_writer w = { 0 };
+	dbus_put_str(&w, unit);
+	dbus_put_bool(&w, true); /* runtime: a transient unit has nothing else */
+	size_t props = dbus_array_open(&w, 8);
+	size_t empty = w.len;
+	systemd_resource_props(&w, res);
+	bool any = w.len > empty;
+	dbus_array_close(&w, props);
+	_cleanup_(dbus_closep) struct dbus *b = NULL;
+	int r = 0;
+	if (any)
+		r = bus_open(&b, err);
+	if (any && r >= 0) {
+		_cleanup_free_ char *what = NULL;
+		if (asprintf(&what, "systemd: set properties of unit \"%s\"", unit) < 0)
+			what = NULL;
+		r = dbus_call(b, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties", "sba(sv)", &w,
+			      NULL, what ? what : "systemd: SetUnitProperties", err);
+	}
+	dbus_writer_done(&w);
+	return r;
+}
+
+int systemd_scope_stop(const char *unit, struct berth_error **err)
+{
+	_cleanup_(dbus_closep) struct dbus *b = NULL;
+	int r = bus_open(&b, err);
+	if (r < 0)
+		return r;
+	r = subscribe(b, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *what = NULL;
+	if (asprintf(&what, "systemd: stop unit \"%s\"", unit) < 0)
+		return berth_error_set(err, ENOMEM, "systemd");
+	_cleanup_(berth_error_freep) struct berth_error *e = NULL;
+	struct dbus_message reply;
+	r = call_unit(b, "StopUnit", unit, true, &reply, what, &e);
+	if (r == -ENOENT)
+		return 0; /* NoSuchUnit: it stopped once empty and was collected */
+	if (r < 0) {
+		if (err)
+			*err = TAKE_PTR(e);
+		return r;
+	}
+	r = wait_job(b, &reply, what, err);
+	dbus_message_done(&reply);
+	if (r < 0)
+		return r;
+	(void)call_unit(b, "ResetFailedUnit", unit, false, NULL, what, NULL);
+	return 0;
+}
