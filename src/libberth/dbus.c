@@ -45,7 +45,7 @@ void dbus_writer_done(struct dbus_writer *w)
 
 static uint8_t *reserve(struct dbus_writer *w, size_t n)
 {
-	if (w->oom)
+	if (w->oom || n == 0) /* nothing to reserve: no pointer into a buffer not made yet */
 		return NULL;
 	if (w->len + n > w->cap) {
 		size_t cap = w->cap ? w->cap : 256;
