@@ -41,7 +41,7 @@ static const char global_usage[] =
 static const char global_options_help[] =
 	"Global options (before COMMAND):\n"
 	"      --root DIR         directory of container state (default: " BERTH_DEFAULT_ROOT ",\n"
-	"                         $XDG_RUNTIME_DIR/berth when not root)\n"
+	"                         $XDG_RUNTIME_DIR/berth when rootless)\n"
 	"      --log FILE         also append errors and warnings to FILE\n"
 	"      --log-format FMT   format of the --log lines: text (default) or json\n"
 	"      --debug            also show debug messages\n"

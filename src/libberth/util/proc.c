@@ -160,8 +160,13 @@ int proc_pidns_members(pid_t init, pid_t **ret, size_t *ret_n)
 
 bool proc_rootless(void)
 {
+	/* asked on every create: /proc/self/uid_map is read once per process */
+	static int known = -1;
 	if (geteuid() != 0)
 		return true;
+	if (known >= 0)
+		return known;
+	known = 0;
 	char buf[128];
 	_cleanup_close_ int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -173,7 +178,8 @@ bool proc_rootless(void)
 	unsigned long inside = 1, outside = 1, count = 0;
 	char more;
 	int n = sscanf(buf, " %lu %lu %lu %c", &inside, &outside, &count, &more);
-	return !(n == 3 && inside == 0 && outside == 0 && count == 4294967295UL);
+	known = !(n == 3 && inside == 0 && outside == 0 && count == 4294967295UL);
+	return known;
 }
 
 int proc_exit_code(int status)

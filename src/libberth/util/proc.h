@@ -42,7 +42,8 @@ void proc_forwarded_sigset(sigset_t *ret);
 /*
  * Is this process without real privileges: euid != 0, or uid 0 in a user
  * namespace that is not the initial one (what rootless podman gives its
- * runtime)? The initial namespace maps all 2^32-1 ids from 0 to 0.
+ * runtime)? The initial namespace maps all 2^32-1 ids from 0 to 0. The
+ * user namespace is looked at once per process (a later unshare is not seen).
  */
 bool proc_rootless(void);
 
