@@ -22,10 +22,13 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 
+#include "util/macro.h"
 #include "errmsg.h"
 #include "nft.h"
 
 #define NFT_TABLE "berth"
+/* how often a commit that lost a race over a rule is tried again from a new dump */
+#define NFT_RACE_TRIES 4
 
 struct nft {
 	struct mnl_socket *s;
@@ -369,14 +372,10 @@ static int nft_lock(const struct leases *l)
  * the name check rather than one group-to-group rule.) Rules of bridges that
  * are gone are dropped on the way.
  */
-int nft_isolate(struct nl *n, const struct leases *l, const char *bridge)
+/* One dump and one commit of nft_isolate; -ENOENT when a rule went in between. */
+static int isolate_once(struct nl *n, const char *bridge, const char *tag)
 {
 	static struct dump_ctx d;
-	char tag[64];
-	snprintf(tag, sizeof(tag), "berth:isolate:%s", bridge);
-	int lfd = nft_lock(l);
-	if (lfd < 0)
-		return lfd;
 	d.n = 0;
 	int r = nft_dump(&d);
 	struct nft t = { 0 };
@@ -426,6 +425,28 @@ int nft_isolate(struct nl *n, const struct leases *l, const char *bridge)
 	if (r >= 0 && t.n_acks > 0)
 		r = nft_commit(&t);
 	nft_end(&t);
+	return r;
+}
+
+/*
+ * Containers on different bridges of berth must not reach each other even
+ * when the host forwards. Per bridge B one rule in the forward chain:
+ * "iifname B oifgroup G oifname != B drop", tagged berth:isolate:B. (With
+ * br_netfilter, traffic switched inside B shows up there as B to B: hence
+ * the name check rather than one group-to-group rule.) Rules of bridges that
+ * are gone are dropped on the way; one that a delete (which takes no lock)
+ * removed first makes the batch fail with ENOENT, and it is built again.
+ */
+int nft_isolate(struct nl *n, const struct leases *l, const char *bridge)
+{
+	char tag[64];
+	snprintf(tag, sizeof(tag), "berth:isolate:%s", bridge);
+	int lfd = nft_lock(l);
+	if (lfd < 0)
+		return lfd;
+	int r = -ENOENT;
+	for (int attempt = 0; r == -ENOENT && attempt < NFT_RACE_TRIES; attempt++)
+		r = isolate_once(n, bridge, tag);
 	close(lfd);
 	return r < 0 ? errmsg_set(r, "nftables: add the isolation rule of bridge \"%s\"", bridge)
 		     : 0;
@@ -440,9 +461,10 @@ int nft_add_rules(const struct leases *l, const char *id, const char *host_if, c
 	snprintf(tag, sizeof(tag), "berth:%s", host_if);
 	static struct dump_ctx d;
 	/* host ports are global: one check-and-add at a time, whatever the bridge */
-	int lfd = nft_lock(l);
+	_cleanup_close_ int lfd = nft_lock(l);
 	if (lfd < 0)
 		return lfd;
+	d.n = 0;
 	int r = nft_dump(&d);
 	if (r < 0)
 		return r;
@@ -492,7 +514,8 @@ int nft_add_rules(const struct leases *l, const char *id, const char *host_if, c
 	return r < 0 ? errmsg_set(r, "nftables: add the rules of \"%s\"", host_if) : 0;
 }
 
-int nft_del_rules(const char *host_if, const char *bridge)
+/* One dump and the commit of what it found; -ENOENT when a rule went in between. */
+static int del_rules_once(const char *host_if, const char *bridge)
 {
 	static struct dump_ctx d;
 	d.n = 0;
@@ -519,6 +542,20 @@ int nft_del_rules(const char *host_if, const char *bridge)
 	if (r >= 0 && n > 0)
 		r = nft_commit(&t);
 	nft_end(&t);
+	return r;
+}
+
+/*
+ * Another berth-net may delete one of these rules between our dump and our
+ * commit (nft_isolate drops the rules of bridges that are gone, and a bridge
+ * goes before its rule), and the kernel then refuses the whole batch with
+ * ENOENT: dump again, the rule is simply no longer there.
+ */
+int nft_del_rules(const char *host_if, const char *bridge)
+{
+	int r = -ENOENT;
+	for (int attempt = 0; r == -ENOENT && attempt < NFT_RACE_TRIES; attempt++)
+		r = del_rules_once(host_if, bridge);
 	return r < 0 ? errmsg_set(r, "nftables: delete the rules of \"%s\"",
 				  host_if ? host_if : bridge)
 		     : 0;
