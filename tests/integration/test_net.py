@@ -4,7 +4,6 @@ linux.netDevices. Only bridges, veths and addresses the tests make: bridges
 are named after the session token, subnets are 10.2xx.y.0/24; everything is
 removed in teardown and checked gone."""
 
-import json
 import os
 import random
 import re
@@ -17,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BERTH, SANITIZED, TOKEN
+from conftest import BERTH, TOKEN
 
 NET_RAW = "CAP_NET_RAW"
 SRV = """#!/bin/sh
