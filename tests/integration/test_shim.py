@@ -139,18 +139,27 @@ def test_signals_forwarded_and_kill(env):
 def test_shim_is_parent_and_reaps_orphans(env):
     # no pid namespace: orphans of the container are reparented to the shim (subreaper)
     env.remove_ns("pid")
-    cid = run_d(env, "sh -c 'sleep 0.6 & exit 0'; sleep 30")
+    cid = run_d(env, "sh -c 'sleep 1000 & exit 0'; sleep 30")
     shim = shim_pid(env, cid)
     init = env.state(cid)["pid"]
     assert ppid_of(init) == shim
-    kids = dict(children_of(shim))
+    deadline = time.monotonic() + 10
+    while True:
+        kids = dict(children_of(shim))
+        orphans = [p for p in kids if p != init]
+        if orphans or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert init in kids
-    orphans = [p for p in kids if p != init]
     assert orphans, f"no orphan reparented to the shim: {kids}"
-    time.sleep(1.2)
-    # the orphan exited and was reaped: no zombie child of the shim
+    for p in orphans:
+        os.kill(p, signal.SIGKILL)
+    # the orphan died and the shim reaped it: no zombie child of the shim
+    deadline = time.monotonic() + 10
+    while any(p in dict(children_of(shim)) for p in orphans):
+        assert time.monotonic() < deadline, f"orphans not reaped: {children_of(shim)}"
+        time.sleep(0.05)
     assert [p for p, s in children_of(shim) if s == "Z"] == []
-    assert all(p not in dict(children_of(shim)) for p in orphans)
 
     # a small, detached process: own session, cwd /, only its own fds
     with open(f"/proc/{shim}/stat") as f:

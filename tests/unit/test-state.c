@@ -112,7 +112,8 @@ static void test_state_roundtrip(void)
 	pid_t child = fork();
 	if (child == 0)
 		_exit(0);
-	usleep(100000);
+	siginfo_t si;
+	check(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT) == 0); /* exited, not reaped */
 	check(proc_start_time(child) == 0);
 	waitpid(child, NULL, 0);
 
