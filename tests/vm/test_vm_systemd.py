@@ -527,6 +527,13 @@ def test_systemd_cgroup_cpu_idle_survives_daemon_reload(sd_bundle):
         run(BERTH, "delete", "--force", name)
 
 
+def cmdline(pid):
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def counter(b):
     try:
         return int((b / "rootfs" / "tmp" / "n").read_text().strip() or 0)
@@ -560,7 +567,7 @@ def test_systemd_cgroup_update_pause_kill_all(sd_bundle):
     wait_for(lambda: counter(b) > 0, what="the counter")
     # (the loop's short sleeps come and go: only the long-lived ones must be listed)
     sleeper = [p for p in map(int, (cg / "cgroup.procs").read_text().split())
-               if b"1000" in pathlib.Path(f"/proc/{p}/cmdline").read_bytes()]
+               if b"1000" in cmdline(p)]
     ps = json.loads(run(BERTH, "ps", "--format", "json", name).stdout)
     now = set(map(int, (cg / "cgroup.procs").read_text().split()))
     assert st["pid"] in ps and len(sleeper) == 1 and sleeper[0] in ps, (ps, sleeper)
