@@ -223,6 +223,15 @@ static uint64_t prop_u64_of(const struct dbus_writer *w, const char *name)
 	return ~(uint64_t)0 - 1;
 }
 
+/* linux.resources JSON as parsed; the test fails if it does not parse. */
+static struct berth_resources *parse(const char *json)
+{
+	struct berth_resources *res = NULL;
+	struct berth_error *err = NULL;
+	check(resources_parse(json, strlen(json), "r", &res, &err) == 0);
+	return res;
+}
+
 static void test_resource_props(void)
 {
 	static const char json[] = "{\"cpu\": {\"shares\": 1024, \"quota\": 12345, "
@@ -264,9 +273,7 @@ static void test_unified_props(void)
 				   "\"cpu.weight\": \"77\", \"cpu.max\": \"25000 50000\", "
 				   "\"io.weight\": \"default 300\", \"cpu.max.burst\": \"5\", "
 				   "\"memory.max\": \"lots\"}}";
-	struct berth_resources *res = NULL;
-	struct berth_error *err = NULL;
-	check(resources_parse(json, strlen(json), "r", &res, &err) == 0);
+	struct berth_resources *res = parse(json);
 	struct dbus_writer w = { 0 };
 	systemd_resource_props(&w, res);
 	check(!w.oom);
@@ -310,9 +317,7 @@ static void test_device_props(void)
 		"\"access\": \"w\"}, {\"allow\": true, \"type\": \"c\", \"major\": 10, "
 		"\"access\": \"rw\"}, {\"allow\": true, \"type\": \"b\", \"minor\": 5, "
 		"\"access\": \"r\"}]}";
-	struct berth_resources *res = NULL;
-	struct berth_error *err = NULL;
-	check(resources_parse(json, strlen(json), "r", &res, &err) == 0);
+	struct berth_resources *res = parse(json);
 	struct dbus_writer w = { 0 };
 	check(systemd_device_props(&w, res) == 0 && !w.oom);
 	check(memmem(w.buf, w.len, "DevicePolicy\0\001s", 16) != NULL);
