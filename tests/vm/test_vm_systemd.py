@@ -567,7 +567,7 @@ def test_systemd_cgroup_update_pause_kill_all(sd_bundle):
     wait_for(lambda: counter(b) > 0, what="the counter")
     # (the loop's short sleeps come and go: only the long-lived ones must be listed)
     sleeper = [p for p in map(int, (cg / "cgroup.procs").read_text().split())
-               if b"1000" in cmdline(p)]
+               if cmdline(p) == b"sleep\x001000\x00"]
     ps = json.loads(run(BERTH, "ps", "--format", "json", name).stdout)
     now = set(map(int, (cg / "cgroup.procs").read_text().split()))
     assert st["pid"] in ps and len(sleeper) == 1 and sleeper[0] in ps, (ps, sleeper)
