@@ -63,6 +63,38 @@ static void enable_controllers(const char *dir)
 	}
 }
 
+/*
+ * Enable controller in cgroup.subtree_control of each parent of path, from
+ * the root down, that has it available but not enabled: a cgroup another
+ * manager made (systemd's scope) lacks those its manager does not know
+ * (hugetlb, rdma, misc), as none enables them on the way. True if path has
+ * controller now.
+ */
+static bool enable_in_parents(const char *path, const char *controller)
+{
+	const char *root = cgroup_unified_root();
+	size_t rootlen = root ? strlen(root) : 0;
+	if (!root || strncmp(path, root, rootlen) != 0 || path[rootlen] != '/')
+		return false;
+	_cleanup_free_ char *p = strdup(path);
+	if (!p)
+		return false;
+	char buf[64];
+	snprintf(buf, sizeof(buf), "+%s", controller);
+	for (size_t i = rootlen; p[i]; i++) {
+		if (p[i] != '/')
+			continue;
+		p[i] = 0; /* p is a parent: the root, then each below it */
+		_cleanup_free_ char *enabled = NULL;
+		if (cgroup_v2_has(p, controller) &&
+		    cgroup_read(p, "cgroup.subtree_control", &enabled) >= 0 &&
+		    !cgroup_list_has(enabled, controller))
+			(void)cgroup_write(p, "cgroup.subtree_control", buf, NULL);
+		p[i] = '/';
+	}
+	return cgroup_v2_has(path, controller);
+}
+
 int cgroup_resolve(const char *cgroups_path, const char *id, char **ret_path,
 		   struct berth_error **err)
 {
@@ -405,8 +437,10 @@ static int v2_unified(const struct applier *a, const struct berth_resources *res
 {
 	for (size_t i = 0; i < res->n_unified; i++) {
 		const struct berth_res_kv *kv = &res->unified[i];
+		_cleanup_free_ char *ctrl = strndup(kv->key, strcspn(kv->key, "."));
+		if (!cgroup_has_file(a->path, kv->key) && ctrl && !streq(ctrl, "cgroup"))
+			(void)enable_in_parents(a->path, ctrl);
 		if (!cgroup_has_file(a->path, kv->key)) {
-			_cleanup_free_ char *ctrl = strndup(kv->key, strcspn(kv->key, "."));
 			if (ctrl && !streq(ctrl, "cgroup") && !cgroup_v2_has(a->path, ctrl))
 				return berth_error_setx(a->err, ENOTSUP,
 							"cgroup: cannot apply unified \"%s\": the "
@@ -502,7 +536,7 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 	}
 	for (size_t i = 0; i < res->n_hugepages; i++) {
 		const struct berth_res_hugepage *h = &res->hugepages[i];
-		if (!cgroup_v2_has(path, "hugetlb")) {
+		if (!cgroup_v2_has(path, "hugetlb") && !enable_in_parents(path, "hugetlb")) {
 			if (!cgroup_v1_uses("hugetlb"))
 				return no_controller(&a, "hugepageLimits", "hugetlb");
 			continue; /* cgroup_v1_apply() */
@@ -519,7 +553,7 @@ int cgroup_apply(const char *path, const struct berth_resources *res, bool updat
 	}
 	for (size_t i = 0; i < res->n_rdma; i++) {
 		const struct berth_res_rdma *d = &res->rdma[i];
-		if (!cgroup_v2_has(path, "rdma"))
+		if (!cgroup_v2_has(path, "rdma") && !enable_in_parents(path, "rdma"))
 			return no_controller(&a, "rdma", "rdma");
 		char buf[256], h[32] = "max", o[32] = "max";
 		if (d->has_hca_handles)

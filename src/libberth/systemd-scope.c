@@ -15,18 +15,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup-devices.h"
 #include "cgroup-fs.h"
 #include "dbus.h"
 #include "systemd-scope.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/proc.h"
 
-#define SD_DEST		  "org.freedesktop.systemd1"
-#define SD_PATH		  "/org/freedesktop/systemd1"
-#define SD_MANAGER	  "org.freedesktop.systemd1.Manager"
-#define SD_INFINITY	  UINT64_MAX
-#define SD_JOB_TIMEOUT_MS 30000
-#define ANNOTATION_PREFIX "org.systemd.property."
+#define SD_DEST		   "org.freedesktop.systemd1"
+#define SD_PATH		   "/org/freedesktop/systemd1"
+#define SD_MANAGER	   "org.freedesktop.systemd1.Manager"
+#define SD_INFINITY	   UINT64_MAX
+#define SD_CPU_WEIGHT_IDLE 0
+#define SD_JOB_TIMEOUT_MS  30000
+#define ANNOTATION_PREFIX  "org.systemd.property."
 
 /* ---- names ---- */
 
@@ -206,6 +209,89 @@ static bool prop_cpuset(struct dbus_writer *w, const char *name, const char *lis
 	return true;
 }
 
+/*
+ * A cpu quota (microseconds per period, < 0: none) and its period (0: not
+ * given, 100 ms for the quota) as CPUQuotaPerSecUSec and CPUQuotaPeriodUSec.
+ */
+static void prop_quota(struct dbus_writer *w, int64_t quota, uint64_t period)
+{
+	uint64_t p = period ? period : 100000;
+	if (quota < 0) {
+		prop_u64(w, "CPUQuotaPerSecUSec", SD_INFINITY);
+	} else if (quota > 0) {
+		/*
+		 * systemd keeps the quota as a whole percentage of one CPU:
+		 * round up to 10 ms a second, so that the exact cpu.max
+		 * berth writes is within what systemd allows.
+		 */
+		uint64_t us = ((uint64_t)quota * 1000000 + p - 1) / p;
+		us = (us + 9999) / 10000 * 10000;
+		prop_u64(w, "CPUQuotaPerSecUSec", us);
+	}
+	if (period)
+		prop_u64(w, "CPUQuotaPeriodUSec", period);
+}
+
+static bool parse_u64(const char *s, uint64_t *v);
+
+/* A cgroup file's "max" or number as a property value (false: neither). */
+static bool parse_max(const char *s, uint64_t *v)
+{
+	if (streq(s, "max")) {
+		*v = SD_INFINITY;
+		return true;
+	}
+	return !streq(s, "infinity") && parse_u64(s, v);
+}
+
+/*
+ * The linux.resources.unified keys systemd has a property for, so that a
+ * daemon-reload (systemd writing its properties back) undoes none of them;
+ * a value berth cannot read is left to the file write, which says why.
+ */
+static void unified_props(struct dbus_writer *w, const struct berth_resources *res)
+{
+	static const struct {
+		const char *key, *prop;
+	} plain[] = {
+		{ "memory.min", "MemoryMin" },		{ "memory.low", "MemoryLow" },
+		{ "memory.high", "MemoryHigh" },	{ "memory.max", "MemoryMax" },
+		{ "memory.swap.max", "MemorySwapMax" }, { "pids.max", "TasksMax" },
+	};
+	for (size_t i = 0; i < res->n_unified; i++) {
+		const char *k = res->unified[i].key, *v = res->unified[i].value;
+		_cleanup_free_ char *val = strndup(v, strcspn(v, "\n"));
+		if (!val)
+			return;
+		uint64_t u;
+		for (size_t j = 0; j < ELEMENTSOF(plain); j++)
+			if (streq(k, plain[j].key) && parse_max(val, &u))
+				prop_u64(w, plain[j].prop, u);
+		if (streq(k, "cpu.idle") && streq(val, "1"))
+			prop_u64(w, "CPUWeight", SD_CPU_WEIGHT_IDLE);
+		else if (streq(k, "cpu.weight") && parse_u64(val, &u) && u >= 1 && u <= 10000)
+			prop_u64(w, "CPUWeight", u);
+		else if (streq(k, "io.weight") &&
+			 parse_u64(val + (strncmp(val, "default ", 8) == 0 ? 8 : 0), &u) &&
+			 u >= 1 && u <= 10000)
+			prop_u64(w, "IOWeight", u);
+		else if (streq(k, "cpuset.cpus"))
+			(void)prop_cpuset(w, "AllowedCPUs", val);
+		else if (streq(k, "cpuset.mems"))
+			(void)prop_cpuset(w, "AllowedMemoryNodes", val);
+		else if (streq(k, "cpu.max")) {
+			char q[32];
+			unsigned long long per = 0;
+			int got = sscanf(val, "%31s %llu", q, &per);
+			if (got >= 1 && parse_max(q, &u) && (got == 1 || per > 0))
+				prop_quota(w,
+					   u == SD_INFINITY ? -1
+							    : (int64_t)MIN(u, (uint64_t)INT64_MAX),
+					   per);
+		}
+	}
+}
+
 void systemd_resource_props(struct dbus_writer *w, const struct berth_resources *res)
 {
 	const __typeof__(res->memory) *m = &res->memory;
@@ -222,20 +308,12 @@ void systemd_resource_props(struct dbus_writer *w, const struct berth_resources 
 	const __typeof__(res->cpu) *c = &res->cpu;
 	if (c->has_shares && c->shares)
 		prop_u64(w, "CPUWeight", cpu_shares_to_weight(c->shares));
-	uint64_t period = c->has_period && c->period ? c->period : 100000;
-	if (c->has_quota && c->quota < 0) {
-		prop_u64(w, "CPUQuotaPerSecUSec", SD_INFINITY);
-	} else if (c->has_quota && c->quota > 0) {
-		/*
-		 * systemd keeps the quota as a whole percentage of one CPU:
-		 * round up to 10 ms a second, so that the exact cpu.max
-		 * berth writes is within what systemd allows.
-		 */
-		uint64_t us = ((uint64_t)c->quota * 1000000 + period - 1) / period;
-		us = (us + 9999) / 10000 * 10000;
-		prop_u64(w, "CPUQuotaPerSecUSec", us);
-	}
-	if (c->has_period && c->period)
+	/* systemd's CPUWeight=idle (0) is cpu.idle 1; without it a reload writes 0 */
+	if (c->has_idle && c->idle == 1)
+		prop_u64(w, "CPUWeight", SD_CPU_WEIGHT_IDLE);
+	if (c->has_quota)
+		prop_quota(w, c->quota, c->has_period ? c->period : 0);
+	else if (c->has_period && c->period)
 		prop_u64(w, "CPUQuotaPeriodUSec", c->period);
 
 	if (c->cpus)
@@ -247,6 +325,128 @@ void systemd_resource_props(struct dbus_writer *w, const struct berth_resources 
 		prop_u64(w, "TasksMax", limit_or_infinity(res->pids.limit));
 	if (res->block_io.has_weight && res->block_io.weight)
 		prop_u64(w, "IOWeight", blkio_to_io_weight(res->block_io.weight));
+	/* after the fields above, as cgroup_apply() writes unified last: it wins in both */
+	unified_props(w, res);
+}
+
+/* ---- device rules ---- */
+
+/*
+ * The name /proc/devices gives major in its "Character devices:" (type 'c')
+ * or "Block devices:" section, in buf; false if it has none systemd could
+ * take as "char-NAME" (none, or one with characters of a glob or a path).
+ */
+static bool device_major_name(char type, int64_t major, char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/devices", "re");
+	if (!f)
+		return false;
+	const char *want = type == 'c' ? "Character devices:" : "Block devices:";
+	bool in = false, found = false;
+	char line[256], name[128];
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		long long m;
+		if (strstr(line, "devices:"))
+			in = streq(line, want);
+		else if (in && sscanf(line, " %lld %127s", &m, name) == 2 && m == major)
+			found = true;
+	}
+	fclose(f);
+	if (!found)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!(*c >= 'a' && *c <= 'z') && !(*c >= 'A' && *c <= 'Z') &&
+		    !(*c >= '0' && *c <= '9') && !strchr("_-.", *c))
+			return false;
+	snprintf(buf, size, "%s", name);
+	return true;
+}
+
+struct dev_allow {
+	char path[160];
+	bool read, write, mknod;
+};
+
+/* Add (path, access) to v, merging the access of an entry for the same path. */
+static void dev_allow_add(struct dev_allow *v, size_t *n, const char *path,
+			  const struct berth_res_device *d)
+{
+	size_t i = 0;
+	while (i < *n && !streq(v[i].path, path))
+		i++;
+	if (i == *n) {
+		v[i] = (struct dev_allow){ 0 };
+		snprintf(v[i].path, sizeof(v[i].path), "%s", path);
+		(*n)++;
+	}
+	v[i].read |= d->read;
+	v[i].write |= d->write;
+	v[i].mknod |= d->mknod;
+}
+
+int systemd_device_props(struct dbus_writer *w, const struct berth_resources *res)
+{
+	_cleanup_free_ struct berth_res_device *rules = NULL;
+	size_t n = 0;
+	if (cgroup_devices_rules(res->devices, res->n_devices, &rules, &n) < 0)
+		return -ENOMEM;
+	/* what a deny of everything ends has no say any more */
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!rules[i].allow && rules[i].type == 'a' && rules[i].major < 0 &&
+		    rules[i].minor < 0 && rules[i].read && rules[i].write && rules[i].mknod)
+			start = i + 1;
+	_cleanup_free_ struct dev_allow *v = calloc(2 * n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	size_t nv = 0;
+	for (size_t i = start; i < n; i++) {
+		const struct berth_res_device *d = &rules[i];
+		if (!d->allow || !(d->read || d->write || d->mknod))
+			continue;
+		for (int k = 0; k < 2; k++) {
+			char t = k ? 'b' : 'c';
+			if (d->type != 'a' && d->type != t)
+				continue;
+			const char *kind = t == 'c' ? "char" : "block";
+			char path[160], name[128];
+			/*
+			 * A rule systemd cannot name (any major with one
+			 * minor, a major without a usable name) allows the
+			 * whole type there: berth's own program keeps the
+			 * exact rule, systemd's must not refuse what it allows.
+			 */
+			if (d->major >= 0 && d->minor >= 0)
+				snprintf(path, sizeof(path), "/dev/%s/%lld:%lld", kind,
+					 (long long)d->major, (long long)d->minor);
+			else if (d->major >= 0 &&
+				 device_major_name(t, d->major, name, sizeof(name)))
+				snprintf(path, sizeof(path), "%s-%s", kind, name);
+			else
+				snprintf(path, sizeof(path), "%s-*", kind);
+			dev_allow_add(v, &nv, path, d);
+		}
+	}
+	prop_str(w, "DevicePolicy", "strict");
+	prop_open(w, "DeviceAllow", "a(ss)");
+	size_t arr = dbus_array_open(w, 8);
+	for (size_t i = 0; i < nv; i++) {
+		char acc[4];
+		size_t a = 0;
+		if (v[i].read)
+			acc[a++] = 'r';
+		if (v[i].write)
+			acc[a++] = 'w';
+		if (v[i].mknod)
+			acc[a++] = 'm';
+		acc[a] = 0;
+		dbus_struct_open(w);
+		dbus_put_str(w, v[i].path);
+		dbus_put_str(w, acc);
+	}
+	dbus_array_close(w, arr);
+	return 0;
 }
 
 /* The properties whose type berth knows; any other takes its type from the value. */
@@ -466,6 +666,11 @@ int systemd_scope_start(const char *unit, const char *slice, const char *id,
 	prop_str(&w, "Slice", slice);
 	prop_bool(&w, "Delegate", true);
 	systemd_resource_props(&w, res);
+	/* rootless, berth sets no device rules (cgroup_apply()): nor does systemd then */
+	if (!proc_rootless() && systemd_device_props(&w, res) < 0) {
+		dbus_writer_done(&w);
+		return berth_error_set(err, ENOMEM, "systemd");
+	}
 	for (size_t i = 0; i < n_annotations; i++) {
 		const char *k = annotations[i].key;
 		if (strncmp(k, ANNOTATION_PREFIX, strlen(ANNOTATION_PREFIX)) != 0)

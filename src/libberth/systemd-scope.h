@@ -43,12 +43,29 @@ int systemd_scope_start(const char *unit, const char *slice, const char *id,
 
 /*
  * The limits of res that systemd keeps as unit properties, as (sv) entries
- * in w: MemoryMax, MemoryLow, MemorySwapMax, CPUWeight, CPUQuotaPerSecUSec
- * (rounded up to 10 ms, systemd's precision), CPUQuotaPeriodUSec,
- * AllowedCPUs, AllowedMemoryNodes, TasksMax, IOWeight; so that systemd's
- * view and the cgroup files (which berth writes too, exactly) agree.
+ * in w: MemoryMax, MemoryLow, MemorySwapMax, CPUWeight (0, "idle", for
+ * cpu.idle 1), CPUQuotaPerSecUSec (rounded up to 10 ms, systemd's
+ * precision), CPUQuotaPeriodUSec, AllowedCPUs, AllowedMemoryNodes,
+ * TasksMax, IOWeight, and from the unified keys memory.{min,low,high,max,
+ * swap.max}, pids.max, cpu.weight, cpu.idle, cpu.max, cpuset.{cpus,mems}
+ * and io.weight; so that systemd's view and the cgroup files (which berth
+ * writes too, exactly) agree and a daemon-reload undoes nothing. The rest
+ * (cpu burst, io.max, hugetlb, other unified keys) only berth writes, to
+ * files systemd leaves alone.
  */
 void systemd_resource_props(struct dbus_writer *w, const struct berth_resources *res);
+
+/*
+ * The device rules (res's, then the defaults every container gets) as
+ * DevicePolicy=strict and a DeviceAllow list in w, so that systemd's device
+ * program, which it writes again at each daemon-reload, allows what berth's
+ * own does: the allow rules after the last deny of everything, as
+ * /dev/char/MAJ:MIN, char-NAME (/proc/devices) or char-* (block- alike).
+ * Never narrower than the rules: a deny of part of them, or a rule systemd
+ * cannot name, leaves systemd allowing more there, berth's program exact.
+ * -ENOMEM only.
+ */
+int systemd_device_props(struct dbus_writer *w, const struct berth_resources *res);
 
 /*
  * One org.systemd.property.<name> annotation as an (sv) property in w. A

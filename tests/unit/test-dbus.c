@@ -223,6 +223,15 @@ static uint64_t prop_u64_of(const struct dbus_writer *w, const char *name)
 	return ~(uint64_t)0 - 1;
 }
 
+/* linux.resources JSON as parsed; the test fails if it does not parse. */
+static struct berth_resources *parse(const char *json)
+{
+	struct berth_resources *res = NULL;
+	struct berth_error *err = NULL;
+	check(resources_parse(json, strlen(json), "r", &res, &err) == 0);
+	return res;
+}
+
 static void test_resource_props(void)
 {
 	static const char json[] = "{\"cpu\": {\"shares\": 1024, \"quota\": 12345, "
@@ -256,6 +265,74 @@ static void test_resource_props(void)
 	resources_free(res);
 }
 
+/* The unified keys systemd has a property for become it; other keys are left out. */
+static void test_unified_props(void)
+{
+	static const char json[] = "{\"unified\": {\"memory.high\": \"50331648\", "
+				   "\"memory.min\": \"max\", \"pids.max\": \"9\", "
+				   "\"cpu.weight\": \"77\", \"cpu.max\": \"25000 50000\", "
+				   "\"io.weight\": \"default 300\", \"cpu.max.burst\": \"5\", "
+				   "\"memory.max\": \"lots\"}}";
+	struct berth_resources *res = parse(json);
+	struct dbus_writer w = { 0 };
+	systemd_resource_props(&w, res);
+	check(!w.oom);
+	check(prop_u64_of(&w, "MemoryHigh") == 50331648);
+	check(prop_u64_of(&w, "MemoryMin") == UINT64_MAX);
+	check(prop_u64_of(&w, "TasksMax") == 9);
+	check(prop_u64_of(&w, "CPUWeight") == 77);
+	check(prop_u64_of(&w, "CPUQuotaPerSecUSec") == 500000);
+	check(prop_u64_of(&w, "CPUQuotaPeriodUSec") == 50000);
+	check(prop_u64_of(&w, "IOWeight") == 300);
+	/* a value berth cannot read is the file write's to refuse */
+	check(prop_u64_of(&w, "MemoryMax") == ~(uint64_t)0 - 1);
+	dbus_writer_done(&w);
+	resources_free(res);
+}
+
+/* The D-Bus string s (length, bytes, NUL) followed by the string t is in w. */
+static bool has_pair(const struct dbus_writer *w, const char *s, const char *t)
+{
+	size_t n = strlen(s), m = strlen(t);
+	for (size_t i = 0; i + 4 + n + 1 <= w->len; i += 4) {
+		uint32_t len = (uint32_t)w->buf[i] | (uint32_t)w->buf[i + 1] << 8 |
+			       (uint32_t)w->buf[i + 2] << 16 | (uint32_t)w->buf[i + 3] << 24;
+		if (len != n || memcmp(w->buf + i + 4, s, n + 1) != 0)
+			continue;
+		size_t j = (i + 4 + n + 1 + 3) / 4 * 4;
+		if (j + 4 + m + 1 <= w->len && w->buf[j] == m &&
+		    memcmp(w->buf + j + 4, t, m + 1) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void test_device_props(void)
+{
+	/* before the deny of everything: no say; c 10:* by its name; any major: the whole type */
+	static const char json[] =
+		"{\"devices\": [{\"allow\": true, \"type\": \"c\", \"major\": 4, "
+		"\"minor\": 1}, {\"allow\": false, \"access\": \"rwm\"}, "
+		"{\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 11, "
+		"\"access\": \"w\"}, {\"allow\": true, \"type\": \"c\", \"major\": 10, "
+		"\"access\": \"rw\"}, {\"allow\": true, \"type\": \"b\", \"minor\": 5, "
+		"\"access\": \"r\"}]}";
+	struct berth_resources *res = parse(json);
+	struct dbus_writer w = { 0 };
+	check(systemd_device_props(&w, res) == 0 && !w.oom);
+	check(memmem(w.buf, w.len, "DevicePolicy\0\001s", 16) != NULL);
+	check(memmem(w.buf, w.len, "strict", 7) != NULL);
+	check(has_pair(&w, "/dev/char/1:11", "w"));
+	check(has_pair(&w, "char-misc", "rw"));
+	check(has_pair(&w, "block-*", "rm")); /* with the default b *:* m */
+	check(has_pair(&w, "char-*", "m"));
+	check(has_pair(&w, "/dev/char/1:3", "rwm"));
+	check(has_pair(&w, "char-pts", "rwm"));
+	check(memmem(w.buf, w.len, "/dev/char/4:1", 14) == NULL);
+	dbus_writer_done(&w);
+	resources_free(res);
+}
+
 int main(void)
 {
 	test_call_bytes();
@@ -264,5 +341,7 @@ int main(void)
 	test_resolve();
 	test_annotations();
 	test_resource_props();
+	test_unified_props();
+	test_device_props();
 	return 0;
 }

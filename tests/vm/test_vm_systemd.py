@@ -10,16 +10,20 @@ changes nothing outside the VM.
 - contrib/systemd/berth@.service as it ships: `systemctl start` waits for the
   container's READY=1, MainPID is the container's process, journald has the
   container's output, `systemctl stop` leaves no container, cgroup or state,
-  and Restart=on-failure starts a failed container again;
+  and Restart=on-failure starts a failed container again; berth@.socket hands
+  the container its listening socket as fd 3;
 - the systemd cgroup driver (--systemd-cgroup): the scope, its properties and
-  cgroup files, ps/pause/update, delete leaving no unit, a custom slice, an
-  org.systemd.property.* annotation, a bad one, and runc --systemd-cgroup beside it.
+  cgroup files, ps/pause/update/kill --all, delete leaving no unit, a custom
+  slice, an org.systemd.property.* annotation, a bad one, the device rules as
+  DevicePolicy/DeviceAllow, limits a daemon-reload must not undo (read inside
+  the container), and runc --systemd-cgroup beside it.
 """
 
 import json
 import os
 import pathlib
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +34,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 BERTH = os.path.abspath(os.environ.get("BERTH") or str(REPO / "build" / "berth"))
 NOTIFY = pathlib.Path(BERTH).parent / "berth-test-notify"
 UNIT = REPO / "contrib" / "systemd" / "berth@.service"
+SOCKET_UNIT = REPO / "contrib" / "systemd" / "berth@.socket"
 BUNDLES = pathlib.Path("/var/lib/berth/bundles")
 INSTALLED = pathlib.Path("/usr/local/sbin/berth")
 
@@ -99,9 +104,12 @@ def installed():
     shutil.copy2(BERTH, INSTALLED)
     dst = pathlib.Path("/etc/systemd/system/berth@.service")
     shutil.copy2(UNIT, dst)
+    sock = pathlib.Path("/etc/systemd/system/berth@.socket")
+    shutil.copy2(SOCKET_UNIT, sock)
     run("systemctl", "daemon-reload")
     yield
     dst.unlink()
+    sock.unlink()
     run("systemctl", "daemon-reload")
     INSTALLED.unlink()
 
@@ -113,7 +121,7 @@ def make_bundle(name, script):
     for sub in ("bin", "proc", "sys", "dev", "tmp", "etc", "run"):
         (r / sub).mkdir(parents=True, exist_ok=True)
     shutil.copy2("/bin/busybox", r / "bin" / "busybox")
-    for applet in ("sh", "echo", "sleep", "cat"):
+    for applet in ("sh", "echo", "sleep", "cat", "ls"):
         os.symlink("busybox", r / "bin" / applet)
     shutil.copy2(NOTIFY, r / "bin" / "notify")
     (r / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
@@ -138,6 +146,7 @@ def instance(installed):
 
     yield make
     for name in names:
+        run("systemctl", "stop", f"berth@{name}.socket", check=False)
         run("systemctl", "stop", f"berth@{name}.service", check=False)
         run("systemctl", "reset-failed", f"berth@{name}.service", check=False)
         run(BERTH, "delete", "--force", name, check=False)
@@ -198,7 +207,12 @@ RESOURCES = {
 
 def berth_sd(*args, check=True, engine=None):
     """berth (or runc) --systemd-cgroup ARGS, the init's stdio in files (never pipes)."""
-    argv = [engine or BERTH, "--systemd-cgroup"] + [str(a) for a in args]
+    return berth_files([engine or BERTH, "--systemd-cgroup"] + [str(a) for a in args], check)
+
+
+def berth_files(argv, check=True):
+    """Run argv with stdout and stderr in files: a container's init may inherit them."""
+    argv = [str(a) for a in argv]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                            text=True, timeout=120)
@@ -288,6 +302,7 @@ def test_systemd_cgroup_scope(sd_bundle):
     run(BERTH, "delete", "--force", name)
     assert unit_listed(unit) == []
     assert not cg.exists()
+    assert not pathlib.Path(f"/proc/{st['pid']}").exists()
     assert run(BERTH, "state", name, check=False).returncode != 0
 
 
@@ -376,3 +391,235 @@ def test_systemd_cgroup_runc_side_by_side(sd_bundle):
         subprocess.run([engine, "delete", "--force", name], check=True, capture_output=True)
         wait_for(lambda: unit_listed(unit) == [], timeout=10, what=f"{engine}: {unit} gone")
         assert not cg.exists()
+
+
+def show_lines(unit, *props):
+    """systemctl show as lines: a list property (DeviceAllow) comes one line an entry."""
+    return run("systemctl", "show", unit, "-p", ",".join(props)).stdout.splitlines()
+
+
+def engines():
+    return [BERTH] + (["runc"] if shutil.which("runc") else [])
+
+
+def engine_tag(engine):
+    return "r" if engine == "runc" else "b"
+
+
+DEVICE_PROBE = ("echo berth-device-probe > /dev/kmsg && echo kmsg=ok || echo kmsg=denied; "
+                "(echo x > /dev/xcon) 2>/dev/null && echo xcon=open || echo xcon=denied; "
+                "cat /dev/null && echo null=ok")
+
+
+def test_systemd_cgroup_device_policy(sd_bundle):
+    """linux.resources.devices as DevicePolicy=strict + DeviceAllow: systemd's view is the
+    kernel's, and a daemon-reload (systemd writing its device program again) changes
+    nothing: the allowed device works, the denied one stays denied."""
+    # the console opens outside any container: a denial in one is the device rules'
+    with open("/dev/console", "w"):
+        pass
+    for engine in engines():
+        name = f"sddev{os.getpid()}{engine_tag(engine)}"
+        unit = f"ref-{name}.scope"
+        b = sd_bundle(name, cgroups_path=f"system.slice:ref:{name}", resources={"devices": [
+            {"allow": False, "access": "rwm"},
+            {"allow": True, "type": "c", "major": 1, "minor": 11, "access": "w"}]})
+        cfg = json.loads((b / "config.json").read_text())
+        cfg["linux"]["devices"] = [
+            {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 0o666},
+            {"path": "/dev/xcon", "type": "c", "major": 5, "minor": 1, "fileMode": 0o666}]
+        (b / "config.json").write_text(json.dumps(cfg))
+        berth_sd("run", "-d", "--bundle", b, name, engine=engine)
+        lines = show_lines(unit, "DevicePolicy", "DeviceAllow")
+        assert "DevicePolicy=strict" in lines, (engine, lines)
+        allow = {line.split("=", 1)[1] for line in lines if line.startswith("DeviceAllow=")}
+        # the spec's rule and the defaults every container gets
+        for want in ("/dev/char/1:11 w", "/dev/char/1:3 rwm", "/dev/char/5:2 rwm",
+                     "char-pts rwm"):
+            assert want in allow, (engine, want, allow)
+        assert not any("5:1" in a for a in allow), (engine, allow)
+        for when in ("before", "after"):
+            out = berth_files([engine, "exec", name, "sh", "-c", DEVICE_PROBE]).stdout.split()
+            assert out == ["kmsg=ok", "xcon=denied", "null=ok"], (engine, when, out)
+            if when == "before":
+                run("systemctl", "daemon-reload")
+        subprocess.run([engine, "delete", "--force", name], check=True, capture_output=True)
+        wait_for(lambda: unit_listed(unit) == [], timeout=10, what=f"{engine}: {unit} gone")
+
+
+def block_device():
+    """A block device's "MAJ:MIN" for io.max (a loop device), or None."""
+    run("modprobe", "loop", check=False)
+    for d in sorted(pathlib.Path("/sys/block").glob("loop*")):
+        return (d / "dev").read_text().strip()
+    return None
+
+
+CG_FILES = ("memory.max", "memory.low", "memory.min", "memory.high", "cpu.max",
+            "cpu.max.burst", "cpu.weight", "pids.max")
+
+
+def read_inside(engine, name, files):
+    """The container's own cgroup files, as the container reads them (cgroup namespace)."""
+    script = "cd /sys/fs/cgroup && for f in " + " ".join(files) + \
+        "; do echo \"$f=$(cat $f | head -n1)\"; done"
+    out = berth_files([engine, "exec", name, "sh", "-c", script]).stdout
+    return dict(line.split("=", 1) for line in out.splitlines())
+
+
+def test_systemd_cgroup_files_survive_daemon_reload(sd_bundle):
+    """Limits with a unit property go as the property, the rest only to the cgroup files
+    (unified keys, cpu burst, hugetlb, io.max): a daemon-reload undoes none of them."""
+    dev = block_device()
+    huge = pathlib.Path("/sys/kernel/mm/hugepages/hugepages-2048kB").exists()
+    res = {"memory": {"limit": 64 << 20, "reservation": 16 << 20},
+           "cpu": {"shares": 512, "quota": 50000, "period": 100000, "burst": 20000},
+           "pids": {"limit": 40},
+           "unified": {"memory.high": str(48 << 20), "memory.min": str(8 << 20)}}
+    want = {"memory.max": str(64 << 20), "memory.low": str(16 << 20),
+            "memory.min": str(8 << 20), "memory.high": str(48 << 20),
+            "cpu.max": "50000 100000", "cpu.max.burst": "20000", "cpu.weight": "20",
+            "pids.max": "40"}
+    files = list(CG_FILES)
+    if huge:
+        res["hugepageLimits"] = [{"pageSize": "2MB", "limit": 4 << 20}]
+        want["hugetlb.2MB.max"] = str(4 << 20)
+        files.append("hugetlb.2MB.max")
+    if dev:
+        major, minor = (int(x) for x in dev.split(":"))
+        res["blockIO"] = {"throttleReadBpsDevice": [
+            {"major": major, "minor": minor, "rate": 1 << 20}]}
+        want["io.max"] = f"{dev} rbps={1 << 20} wbps=max riops=max wiops=max"
+        files.append("io.max")
+    for engine in engines():
+        name = f"sdfile{os.getpid()}{engine_tag(engine)}"
+        unit = f"ref-{name}.scope"
+        b = sd_bundle(name, resources=res, cgroups_path=f"system.slice:ref:{name}")
+        berth_sd("run", "-d", "--bundle", b, name, engine=engine)
+        if engine == "runc":
+            # runc 1.1 leaves the cpu burst out under its systemd driver
+            want = {k: v for k, v in want.items() if k != "cpu.max.burst"}
+            files = [f for f in files if f != "cpu.max.burst"]
+        before = read_inside(engine, name, files)
+        assert before == want, (engine, before)
+        # systemd's view of the limits it has a property for
+        p = show(unit, "MemoryMax", "MemoryLow", "MemoryMin", "MemoryHigh", "TasksMax",
+                 "CPUWeight", "CPUQuotaPerSecUSec")
+        assert p == {"MemoryMax": str(64 << 20), "MemoryLow": str(16 << 20),
+                     "MemoryMin": str(8 << 20), "MemoryHigh": str(48 << 20), "TasksMax": "40",
+                     "CPUWeight": "20", "CPUQuotaPerSecUSec": "500ms"}, (engine, p)
+        run("systemctl", "daemon-reload")
+        after = read_inside(engine, name, files)
+        assert after == want, (engine, after)
+        subprocess.run([engine, "delete", "--force", name], check=True, capture_output=True)
+        wait_for(lambda: unit_listed(unit) == [], timeout=10, what=f"{engine}: {unit} gone")
+
+
+def test_systemd_cgroup_cpu_idle_survives_daemon_reload(sd_bundle):
+    """cpu.idle, which systemd writes as CPUWeight=idle (and back to 0 without it)."""
+    for key, res in (("idle", {"cpu": {"idle": 1}}), ("unified", {"unified": {"cpu.idle": "1"}})):
+        name = f"sdidle{os.getpid()}{key[0]}"
+        b = sd_bundle(name, resources=res)
+        berth_sd("run", "-d", "--bundle", b, name)
+        assert read_inside(BERTH, name, ["cpu.idle"]) == {"cpu.idle": "1"}, key
+        run("systemctl", "daemon-reload")
+        assert read_inside(BERTH, name, ["cpu.idle"]) == {"cpu.idle": "1"}, key
+        run(BERTH, "delete", "--force", name)
+
+
+def cmdline(pid):
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def counter(b):
+    try:
+        return int((b / "rootfs" / "tmp" / "n").read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def test_systemd_cgroup_update_pause_kill_all(sd_bundle):
+    name = f"sdupd{os.getpid()}"
+    unit = f"berth-{name}.scope"
+    b = sd_bundle(name, script="sleep 1000 & i=0; while :; do i=$((i+1)); echo $i > /tmp/n; "
+                  "sleep 0.1; done", resources=RESOURCES)
+    berth_sd("run", "-d", "--bundle", b, name)
+    cg = pathlib.Path(f"/sys/fs/cgroup/system.slice/{unit}")
+    st = json.loads(run(BERTH, "state", name).stdout)
+
+    # update: memory and cpu, in systemd's view and in the files, kept over a reload
+    run(BERTH, "update", "--memory", str(80 << 20), "--cpu-quota", "30000", "--cpu-period",
+        "100000", "--cpu-shares", "256", name)
+    for when in ("update", "daemon-reload"):
+        p = show(unit, "MemoryMax", "CPUQuotaPerSecUSec", "CPUWeight")
+        assert p == {"MemoryMax": str(80 << 20), "CPUQuotaPerSecUSec": "300ms",
+                     "CPUWeight": "10"}, (when, p)
+        assert (cg / "memory.max").read_text().strip() == str(80 << 20), when
+        assert (cg / "cpu.max").read_text().split() == ["30000", "100000"], when
+        assert (cg / "cpu.weight").read_text().strip() == "10", when
+        if when == "update":
+            run("systemctl", "daemon-reload")
+
+    # ps: the init and its children, all in the scope
+    wait_for(lambda: counter(b) > 0, what="the counter")
+    # (the loop's short sleeps come and go: only the long-lived ones must be listed)
+    sleeper = [p for p in map(int, (cg / "cgroup.procs").read_text().split())
+               if cmdline(p) == b"sleep\x001000\x00"]
+    ps = json.loads(run(BERTH, "ps", "--format", "json", name).stdout)
+    now = set(map(int, (cg / "cgroup.procs").read_text().split()))
+    assert st["pid"] in ps and len(sleeper) == 1 and sleeper[0] in ps, (ps, sleeper)
+    assert all(p in now or not pathlib.Path(f"/proc/{p}").exists() for p in ps), (ps, now)
+
+    # pause: frozen through the scope's cgroup, also over a daemon-reload
+    run(BERTH, "pause", name)
+    assert json.loads(run(BERTH, "state", name).stdout)["status"] == "paused"
+    assert "frozen 1" in (cg / "cgroup.events").read_text()
+    n = counter(b)
+    run("systemctl", "daemon-reload")
+    time.sleep(1)
+    assert counter(b) == n
+    assert json.loads(run(BERTH, "state", name).stdout)["status"] == "paused"
+    run(BERTH, "resume", name)
+    assert json.loads(run(BERTH, "state", name).stdout)["status"] == "running"
+    wait_for(lambda: counter(b) > n, timeout=10, what="the counter to move again")
+
+    # kill --all: every process of the scope; then systemd stops the empty scope
+    procs = [int(x) for x in (cg / "cgroup.procs").read_text().split()]
+    assert len(procs) >= 2
+    run(BERTH, "kill", "--all", name, "KILL")
+    wait_for(lambda: json.loads(run(BERTH, "state", name).stdout)["status"] == "stopped",
+             timeout=10, what="the container to stop")
+    wait_for(lambda: not any(pathlib.Path(f"/proc/{p}").exists() for p in procs),
+             timeout=10, what="every process gone")
+    # its processes died first: delete without --force is clean all the same
+    run(BERTH, "delete", name)
+    assert unit_listed(unit) == [] and not cg.exists()
+    assert run(BERTH, "state", name, check=False).returncode != 0
+
+
+def test_unit_socket_activation(instance):
+    """berth@.socket: the container gets the listening socket as fd 3 (LISTEN_FDS=1)."""
+    name = instance("exec notify --serve READY=1 STATUS=serving")
+    sock_unit, unit = f"berth@{name}.socket", f"berth@{name}.service"
+    path = pathlib.Path(f"/run/berth/sockets/{name}.sock")
+    run("systemctl", "start", sock_unit)
+    assert show(unit, "ActiveState")["ActiveState"] == "inactive"
+    assert path.is_socket()
+
+    for _ in range(2):  # a second connection reaches the same container
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.settimeout(60)
+            c.connect(str(path))
+            line = c.makefile().readline().strip()
+        assert line == "served by pid 1 LISTEN_FDS=1", line
+    p = show(unit, "ActiveState", "MainPID", "StatusText")
+    assert p["ActiveState"] == "active" and p["StatusText"] == "serving", p
+    st = json.loads(run(BERTH, "state", name).stdout)
+    assert int(p["MainPID"]) == st["pid"]
+    run("systemctl", "stop", sock_unit, unit)
+    assert leftovers(name) == []
+    assert not path.exists()
+    assert show(sock_unit, "ActiveState")["ActiveState"] == "inactive"
