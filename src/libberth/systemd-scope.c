@@ -20,6 +20,7 @@
 #include "systemd-scope.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/proc.h"
 
 #define SD_DEST		  "org.freedesktop.systemd1"
 #define SD_PATH		  "/org/freedesktop/systemd1"
@@ -27,6 +28,18 @@
 #define SD_INFINITY	  UINT64_MAX
 #define SD_JOB_TIMEOUT_MS 30000
 #define ANNOTATION_PREFIX "org.systemd.property."
+
+/*
+ * Rootless, the scope is the user's systemd's (user@UID.service), asked for
+ * on the user's bus, and its default slice is that manager's user.slice.
+ */
+static const char *default_slice(void)
+{
+	return proc_rootless() ? "user.slice" : "system.slice";
+}
+
+static int bus_open(struct dbus **ret, struct berth_error **err);
+static int user_manager_root(const char *root, char **ret, struct berth_error **err);
 
 /* ---- names ---- */
 
@@ -76,7 +89,7 @@ int systemd_scope_resolve(const char *cgroups_path, const char *id, char **ret_u
 					"--systemd-cgroup: no cgroup2 hierarchy is mounted");
 	_cleanup_free_ char *slice = NULL, *prefix = NULL, *name = NULL;
 	if (!cgroups_path || !*cgroups_path) {
-		slice = strdup("system.slice");
+		slice = strdup(default_slice());
 		prefix = strdup("berth");
 		name = strdup(id);
 	} else {
@@ -88,7 +101,7 @@ int systemd_scope_resolve(const char *cgroups_path, const char *id, char **ret_u
 				"config.json: linux.cgroupsPath: \"%s\" is not "
 				"\"slice:prefix:name\" (the systemd cgroup driver's form)",
 				cgroups_path);
-		slice = c1 == cgroups_path ? strdup("system.slice")
+		slice = c1 == cgroups_path ? strdup(default_slice())
 					   : strndup(cgroups_path, (size_t)(c1 - cgroups_path));
 		prefix = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
 		name = strdup(c2[1] ? c2 + 1 : id);
@@ -123,6 +136,13 @@ int systemd_scope_resolve(const char *cgroups_path, const char *id, char **ret_u
 					"config.json: linux.cgroupsPath: \"%s\" is not a slice "
 					"(\"NAME.slice\", parents joined by '-')",
 					slice);
+	_cleanup_free_ char *user_root = NULL;
+	if (proc_rootless()) {
+		r = user_manager_root(root, &user_root, err);
+		if (r < 0)
+			return r;
+		root = user_root;
+	}
 	_cleanup_free_ char *dir = path_join(root, spath);
 	char *full = dir ? path_join(dir, unit) : NULL;
 	if (!full)
@@ -365,10 +385,55 @@ int systemd_annotation_prop(struct dbus_writer *w, const char *name, const char 
 static int bus_open(struct dbus **ret, struct berth_error **err)
 {
 	_cleanup_(berth_error_freep) struct berth_error *e = NULL;
-	int r = dbus_open_system(ret, &e);
+	bool user = proc_rootless();
+	int r = user ? dbus_open_user(ret, &e) : dbus_open_system(ret, &e);
+	if (r < 0 && user && (r == -ENOENT || r == -ECONNREFUSED))
+		return berth_error_setx(err, -r,
+					"--systemd-cgroup: %s (is the user's systemd running? "
+					"loginctl enable-linger)",
+					e ? e->msg : "user bus");
 	if (r < 0)
-		return berth_error_setx(err, -r, "--systemd-cgroup: %s", e ? e->msg : "system bus");
+		return berth_error_setx(err, -r, "--systemd-cgroup: %s",
+					e      ? e->msg
+					: user ? "user bus"
+					       : "system bus");
 	return 0;
+}
+
+/*
+ * The cgroup directory of the user's systemd (its Manager's ControlGroup,
+ * "/user.slice/user-UID.slice/user@UID.service") under the cgroup2 root: its
+ * slices are there, not at the root.
+ */
+static int user_manager_root(const char *root, char **ret, struct berth_error **err)
+{
+	_cleanup_(dbus_closep) struct dbus *b = NULL;
+	int r = bus_open(&b, err);
+	if (r < 0)
+		return r;
+	static const char what[] = "systemd: the user manager's ControlGroup";
+	struct dbus_writer w = { 0 };
+	dbus_put_str(&w, SD_MANAGER);
+	dbus_put_str(&w, "ControlGroup");
+	struct dbus_message reply;
+	r = dbus_call(b, SD_DEST, SD_PATH, "org.freedesktop.DBus.Properties", "Get", "ss", &w,
+		      &reply, what, err);
+	dbus_writer_done(&w);
+	if (r < 0)
+		return r;
+	struct dbus_reader rd;
+	const char *type, *cg;
+	char *dir = NULL;
+	dbus_reader_init(&rd, &reply);
+	if (!streq(reply.sig, "v") || !dbus_get_sig(&rd, &type) || !streq(type, "s") ||
+	    !dbus_get_str(&rd, &cg) || cg[0] != '/')
+		r = berth_error_setx(err, EBADMSG, "%s: not a cgroup path in the reply", what);
+	else if (!(dir = path_join(root, cg)))
+		r = berth_error_set(err, ENOMEM, "%s", what);
+	else
+		*ret = dir;
+	dbus_message_done(&reply);
+	return r;
 }
 
 /* Ask for JobRemoved before the job exists, or it may end unseen. */
