@@ -1020,7 +1020,7 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 			if (pid < 0)
 				pid = berth_error_set(err, errno, "clone3");
 			else if (pid > 0)
-				sd_attach = systemd_scope_attach(c->sd_unit, (pid_t)pid, err);
+				sd_attach = systemd_scope_attach(c->sd_unit, (pid_t)pid, NULL, err);
 		} else if (pid < 0 && err) {
 			*err = TAKE_PTR(ce);
 		}

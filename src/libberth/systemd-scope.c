@@ -576,20 +576,24 @@ int systemd_scope_start(const char *unit, const char *slice, const char *id,
 	return 0;
 }
 
-int systemd_scope_attach(const char *unit, pid_t pid, struct berth_error **err)
+int systemd_scope_attach(const char *unit, pid_t pid, const char *sub, struct berth_error **err)
 {
 	_cleanup_(dbus_closep) struct dbus *b = NULL;
 	int r = bus_open(&b, err);
 	if (r < 0)
 		return r;
+	/* "": the scope's own cgroup; systemd wants a cgroup below it as "/SUB" */
+	_cleanup_free_ char *subpath = NULL;
+	if (sub && *sub && asprintf(&subpath, "%s%s", *sub == '/' ? "" : "/", sub) < 0)
+		return berth_error_set(err, ENOMEM, "systemd");
 	struct dbus_writer w = { 0 };
 	dbus_put_str(&w, unit);
-	dbus_put_str(&w, ""); /* the scope's own cgroup */
+	dbus_put_str(&w, subpath ? subpath : "");
 	size_t pids = dbus_array_open(&w, 4);
 	dbus_put_u32(&w, (uint32_t)pid);
 	dbus_array_close(&w, pids);
 	_cleanup_free_ char *what = NULL;
-	if (asprintf(&what, "systemd: move the init (pid %d) into unit \"%s\"", (int)pid, unit) < 0)
+	if (asprintf(&what, "systemd: move pid %d into unit \"%s\"", (int)pid, unit) < 0)
 		what = NULL;
 	r = dbus_call(b, SD_DEST, SD_PATH, SD_MANAGER, "AttachProcessesToUnit", "ssau", &w, NULL,
 		      what ? what : "systemd: AttachProcessesToUnit", err);

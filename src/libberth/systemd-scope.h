@@ -62,11 +62,12 @@ int systemd_annotation_prop(struct dbus_writer *w, const char *name, const char 
 			    struct berth_error **err);
 
 /*
- * Have systemd move pid into unit's cgroup (AttachProcessesToUnit): for a
- * process berth may not move there itself, rootless berth started outside
- * the user manager's tree (the user's systemd asks PID 1, which may).
+ * Have systemd move pid into unit's cgroup, or its cgroup sub below it (NULL:
+ * none), with AttachProcessesToUnit: for a process berth may not move there
+ * itself, rootless berth started outside the user manager's tree (the
+ * user's systemd asks PID 1, which may).
  */
-int systemd_scope_attach(const char *unit, pid_t pid, struct berth_error **err);
+int systemd_scope_attach(const char *unit, pid_t pid, const char *sub, struct berth_error **err);
 
 /* SIGKILL and reap the holder (<= 0: none). */
 void systemd_holder_release(pid_t holder);
