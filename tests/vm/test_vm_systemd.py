@@ -196,18 +196,23 @@ RESOURCES = {
 }
 
 
-def berth_sd(*args, check=True, engine=None):
-    """berth (or runc) --systemd-cgroup ARGS, the init's stdio in files (never pipes)."""
-    argv = [engine or BERTH, "--systemd-cgroup"] + [str(a) for a in args]
+def run_files(argv, check=True, **kw):
+    """run() with stdout and stderr in files, never pipes (a container's init may
+    inherit them); kw goes to subprocess.run (env, cwd)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                           text=True, timeout=120)
+                           text=True, timeout=120, **kw)
         out.seek(0)
         err.seek(0)
         res = subprocess.CompletedProcess(argv, r.returncode, out.read(), err.read())
     if check and res.returncode != 0:
         raise AssertionError(f"{argv}: exit {res.returncode}\n{res.stdout}\n{res.stderr}")
     return res
+
+
+def berth_sd(*args, check=True, engine=None):
+    """berth (or runc) --systemd-cgroup ARGS, the init's stdio in files (never pipes)."""
+    return run_files([engine or BERTH, "--systemd-cgroup"] + [str(a) for a in args], check)
 
 
 def unit_listed(unit):

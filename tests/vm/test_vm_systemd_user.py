@@ -23,45 +23,16 @@ import os
 import pathlib
 import pwd
 import shutil
-import subprocess
-import tempfile
-import time
 
 import pytest
+
+# the VM's checks and helpers, and its skip outside the VM
+from test_vm_systemd import pytestmark, run, run_files, wait_for  # noqa: F401
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BERTH = os.path.abspath(os.environ.get("BERTH") or str(REPO / "build" / "berth"))
 NAME = f"sduser{os.getpid()}"[:31]
 CG = pathlib.Path("/sys/fs/cgroup")
-
-
-def pid1_is_systemd():
-    try:
-        return pathlib.Path("/proc/1/comm").read_text().strip() == "systemd"
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not pid1_is_systemd() or os.environ.get("BERTH_IN_VM") != "1",
-                                reason="needs the test VM booted with systemd as PID 1")
-
-
-def run(*argv, check=True, timeout=120):
-    r = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL, timeout=timeout)
-    if check and r.returncode != 0:
-        raise AssertionError(f"{argv}: exit {r.returncode}\n{r.stdout}\n{r.stderr}")
-    return r
-
-
-def wait_for(pred, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class User:
@@ -96,16 +67,7 @@ class User:
         """argv as the user, stdio in files (a container's init may inherit them)."""
         full = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups",
                 "--"] + [str(a) for a in argv]
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            r = subprocess.run(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                               text=True, timeout=120, env=env or self.env(),
-                               cwd=self.home)
-            out.seek(0)
-            err.seek(0)
-            res = subprocess.CompletedProcess(full, r.returncode, out.read(), err.read())
-        if check and res.returncode != 0:
-            raise AssertionError(f"{argv}: exit {res.returncode}\n{res.stdout}\n{res.stderr}")
-        return res
+        return run_files(full, check, env=env or self.env(), cwd=self.home)
 
     def show(self, unit, *props):
         out = self.run("systemctl", "--user", "show", unit, "-p", ",".join(props)).stdout
