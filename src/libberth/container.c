@@ -1002,8 +1002,28 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	};
 	c->pidfd = -EBADF;
 	long pid;
+	int sd_attach = 0;
 	if (c->cg_path) {
-		pid = cgroup_clone3(&ca, c->cg_path, NULL, NULL, err);
+		_cleanup_(berth_error_freep) struct berth_error *ce = NULL;
+		pid = cgroup_clone3(&ca, c->cg_path, NULL, NULL, &ce);
+		/*
+		 * Rootless berth started outside the user manager's tree (in a
+		 * login session's scope) may not move a process into it: the
+		 * init starts where berth is, and the user's systemd moves it
+		 * into the scope, before the init is told to go on when it has
+		 * a user namespace to wait for, and long before its execve.
+		 */
+		if (pid == -EACCES && c->sd_unit) {
+			ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+			ca.cgroup = 0;
+			pid = syscall(SYS_clone3, &ca, sizeof(ca));
+			if (pid < 0)
+				pid = berth_error_set(err, errno, "clone3");
+			else if (pid > 0)
+				sd_attach = systemd_scope_attach(c->sd_unit, (pid_t)pid, NULL, err);
+		} else if (pid < 0 && err) {
+			*err = TAKE_PTR(ce);
+		}
 	} else {
 		pid = syscall(SYS_clone3, &ca, sizeof(ca));
 		if (pid < 0)
@@ -1018,6 +1038,8 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	if (pid < 0)
 		return (int)pid;
 	c->child = c->pid = (pid_t)pid;
+	if (sd_attach < 0)
+		return sd_attach;
 	closep(&c->sock[1]);
 	closep(&c->listen_fd);
 	ns_plan_done(&c->ns);

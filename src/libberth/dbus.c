@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A D-Bus client of berth's own (dbus.h): marshalling after the D-Bus
- * specification's wire format, and a blocking connection to the system bus.
+ * specification's wire format, and a blocking connection to the system bus
+ * or the user's.
  * Runs in the berth process, only for --systemd-cgroup: nothing else calls
  * it, so a container without the driver pays nothing for it.
  */
@@ -18,6 +19,7 @@
 #include "dbus.h"
 #include "util/fd.h"
 #include "util/macro.h"
+#include "util/proc.h"
 #include "util/timestamp.h"
 
 /* The spec's limit is 128 MiB; what systemd sends us is a few hundred bytes. */
@@ -242,7 +244,7 @@ bool dbus_get_str(struct dbus_reader *r, const char **v)
 	return dbus_get_u32(r, &n) && r_text(r, n, v);
 }
 
-static bool get_sig(struct dbus_reader *r, const char **v)
+bool dbus_get_sig(struct dbus_reader *r, const char **v)
 {
 	if (r->pos >= r->len)
 		return false;
@@ -299,13 +301,13 @@ int dbus_message_parse(uint8_t *buf, size_t len, struct dbus_message *ret)
 		uint8_t code = buf[r.pos++];
 		const char *sig, *s = NULL;
 		uint32_t u = 0;
-		if (!get_sig(&r, &sig))
+		if (!dbus_get_sig(&r, &sig))
 			goto bad;
 		if (streq(sig, "s") || streq(sig, "o")) {
 			if (!dbus_get_str(&r, &s))
 				goto bad;
 		} else if (streq(sig, "g")) {
-			if (!get_sig(&r, &s))
+			if (!dbus_get_sig(&r, &s))
 				goto bad;
 		} else if (streq(sig, "u")) {
 			if (!dbus_get_u32(&r, &u))
@@ -515,6 +517,53 @@ static int bus_path(const char *address, char *ret, size_t size)
 	return -EAFNOSUPPORT;
 }
 
+/*
+ * Connect to the bus whose socket is sa (called name in errors),
+ * authenticate with SASL EXTERNAL as uid and say Hello.
+ */
+static int bus_connect(const struct sockaddr_un *sa, const char *name, uid_t uid, struct dbus **ret,
+		       struct berth_error **err)
+{
+	const char *where = sa->sun_path;
+	struct dbus *b = calloc(1, sizeof(*b));
+	if (!b)
+		return berth_error_set(err, ENOMEM, "%s", name);
+	_cleanup_(dbus_closep) struct dbus *bus = b;
+	b->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (b->fd < 0 || connect(b->fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+		return berth_error_set(err, errno, "connect to the %s at \"%s\"", name, where);
+
+	/* SASL EXTERNAL: the uid as decimal text, hex-encoded */
+	char text[16], hex[40], line[256];
+	snprintf(text, sizeof(text), "%u", (unsigned)uid);
+	for (size_t i = 0; text[i]; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)text[i]);
+	char auth[96];
+	int n = snprintf(auth, sizeof(auth), "%cAUTH EXTERNAL %s\r\n", 0, hex);
+	int64_t deadline = monotonic_ms() + DBUS_CALL_TIMEOUT_MS;
+	int r = bus_send(b->fd, auth, (size_t)n);
+	if (r >= 0)
+		r = read_line(b->fd, line, sizeof(line), deadline);
+	if (r < 0)
+		return berth_error_set(err, -r, "%s at \"%s\": authenticate", name, where);
+	if (strncmp(line, "OK ", 3) != 0)
+		return berth_error_setx(err, EACCES,
+					"%s at \"%s\": authentication refused (\"%s\")", name,
+					where, line);
+	r = bus_send(b->fd, "BEGIN\r\n", 7);
+	if (r < 0)
+		return berth_error_set(err, -r, "%s at \"%s\": authenticate", name, where);
+
+	char what[64];
+	snprintf(what, sizeof(what), "%s: Hello", name);
+	r = dbus_call(b, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+		      "Hello", NULL, NULL, NULL, what, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(bus);
+	return 0;
+}
+
 int dbus_open_system(struct dbus **ret, struct berth_error **err)
 {
 	const char *env = getenv("DBUS_SYSTEM_BUS_ADDRESS");
@@ -525,43 +574,28 @@ int dbus_open_system(struct dbus **ret, struct berth_error **err)
 		return berth_error_setx(
 			err, -r, "system bus: address \"%s\" has no unix:path= berth can use",
 			address);
-	const char *where = sa.sun_path;
+	return bus_connect(&sa, "system bus", geteuid(), ret, err);
+}
 
-	struct dbus *b = calloc(1, sizeof(*b));
-	if (!b)
-		return berth_error_set(err, ENOMEM, "system bus");
-	_cleanup_(dbus_closep) struct dbus *bus = b;
-	b->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (b->fd < 0 || connect(b->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return berth_error_set(err, errno, "connect to the system bus at \"%s\"", where);
-
-	/* SASL EXTERNAL: the uid as decimal text, hex-encoded */
-	char uid[16], hex[40], line[256];
-	snprintf(uid, sizeof(uid), "%u", (unsigned)geteuid());
-	for (size_t i = 0; uid[i]; i++)
-		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)uid[i]);
-	char auth[96];
-	int n = snprintf(auth, sizeof(auth), "%cAUTH EXTERNAL %s\r\n", 0, hex);
-	int64_t deadline = monotonic_ms() + DBUS_CALL_TIMEOUT_MS;
-	r = bus_send(b->fd, auth, (size_t)n);
-	if (r >= 0)
-		r = read_line(b->fd, line, sizeof(line), deadline);
-	if (r < 0)
-		return berth_error_set(err, -r, "system bus at \"%s\": authenticate", where);
-	if (strncmp(line, "OK ", 3) != 0)
-		return berth_error_setx(err, EACCES,
-					"system bus at \"%s\": authentication refused (\"%s\")",
-					where, line);
-	r = bus_send(b->fd, "BEGIN\r\n", 7);
-	if (r < 0)
-		return berth_error_set(err, -r, "system bus at \"%s\": authenticate", where);
-
-	r = dbus_call(b, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-		      "Hello", NULL, NULL, NULL, "system bus: Hello", err);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(bus);
-	return 0;
+int dbus_open_user(struct dbus **ret, struct berth_error **err)
+{
+	const char *env = getenv("DBUS_SESSION_BUS_ADDRESS");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (!env || bus_path(env, sa.sun_path, sizeof(sa.sun_path)) < 0) {
+		/* no address, or one berth cannot use (unix:abstract=): the bus where systemd puts it */
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		if (!xdg || *xdg != '/')
+			return berth_error_setx(err, EDESTADDRREQ,
+						"user bus: neither $DBUS_SESSION_BUS_ADDRESS "
+						"(unix:path=) nor $XDG_RUNTIME_DIR is set");
+		if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/bus", xdg) >=
+		    sizeof(sa.sun_path))
+			return berth_error_setx(err, ENAMETOOLONG,
+						"user bus: \"%s/bus\" is too long for a socket",
+						xdg);
+	}
+	/* in a user namespace (rootless podman) the bus sees our uid outside it */
+	return bus_connect(&sa, "user bus", proc_uid_outside(geteuid()), ret, err);
 }
 
 /* Keep a signal for dbus_wait_signal(); others are dropped. */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A small D-Bus client of berth's own, enough for the systemd cgroup driver:
- * a connection to the system bus (unix socket, SASL EXTERNAL, Hello),
- * method calls marshalled little-endian, their replies and errors, and the
- * signals a caller waits for. Runs in the berth process, only when
+ * a connection to the system bus or the user's (unix socket, SASL EXTERNAL,
+ * Hello), method calls marshalled little-endian, their replies and errors,
+ * and the signals a caller waits for. Runs in the berth process, only when
  * --systemd-cgroup asks for it.
  */
 #pragma once
@@ -89,6 +89,7 @@ struct dbus_reader {
 void dbus_reader_init(struct dbus_reader *r, const struct dbus_message *m);
 bool dbus_get_u32(struct dbus_reader *r, uint32_t *v);
 bool dbus_get_str(struct dbus_reader *r, const char **v); /* s and o */
+bool dbus_get_sig(struct dbus_reader *r, const char **v); /* g, and a variant's type */
 
 /*
  * The error reply m as a berth error: "NAME: MESSAGE", errno from the
@@ -106,6 +107,14 @@ struct dbus;
  * DBUS_SYSTEM_BUS_DEFAULT), authenticate as our uid, say Hello.
  */
 int dbus_open_system(struct dbus **ret, struct berth_error **err);
+
+/*
+ * Connect to the user's bus: $DBUS_SESSION_BUS_ADDRESS when it has a
+ * unix:path=, else $XDG_RUNTIME_DIR/bus (where systemd's dbus.socket is),
+ * authenticate as our uid outside any user namespace (the uid the bus sees
+ * of us), say Hello.
+ */
+int dbus_open_user(struct dbus **ret, struct berth_error **err);
 void dbus_close(struct dbus *b);
 static inline void dbus_closep(struct dbus **b)
 {

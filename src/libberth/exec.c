@@ -31,6 +31,7 @@
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
+#include "systemd-scope.h"
 #include "terminal.h"
 #include "util/env.h"
 #include "util/fd.h"
@@ -68,6 +69,7 @@ struct exec_ctx {
 	int ns_flags;	       /* namespaces of the init that are not ours */
 	bool detach_in_userns; /* rootless: detach from our exe once in its user namespace */
 	const char *sub_all;   /* --cgroup SUB without a controller */
+	bool wait_attach;      /* rootless --systemd-cgroup: systemd moves the helper in first */
 	int sock[2];
 	pid_t helper, pid;
 	int pidfd;
@@ -354,6 +356,9 @@ static _noreturn_ void helper_main(struct exec_ctx *c)
 		berth_error_set(&e, -rs, "reset signal mask");
 		child_fail(fd, e, 1);
 	}
+	if (c->wait_attach &&
+	    sync_expect(fd, WIRE_ATTACHED, NULL, NULL, "moving into the container's scope", &e) < 0)
+		_exit(1);
 
 	/* the init's root, to enter after its mount namespace (it may have chrooted, --no-pivot) */
 	char path[64];
@@ -551,18 +556,42 @@ static int spawn(struct exec_ctx *c, struct berth_error **err)
 	/* the process is re-parented to us when the helper exits */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
+	_cleanup_(berth_error_freep) struct berth_error *ce = NULL;
 	long pid = c->st->cgroup
-			   ? cgroup_clone3(&ca, c->st->cgroup, c->sub_all, c->p->sub_cgroups, err)
+			   ? cgroup_clone3(&ca, c->st->cgroup, c->sub_all, c->p->sub_cgroups, &ce)
 			   : syscall(SYS_clone3, &ca, sizeof(ca));
+	/*
+	 * Rootless berth outside the user manager's tree may not move a process
+	 * into the container's scope (as at create): the helper starts where
+	 * berth is and waits until the user's systemd has moved it there.
+	 */
+	if (pid == -EACCES && c->st->systemd_unit) {
+		c->wait_attach = true;
+		ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+		ca.cgroup = 0;
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	} else if (pid < 0 && c->st->cgroup) {
+		if (err)
+			*err = TAKE_PTR(ce);
+		return (int)pid;
+	}
 	if (pid == 0)
 		helper_main(c);
-	if (pid < 0 && c->st->cgroup)
-		return (int)pid;
 	if (pid < 0)
 		return berth_error_set(err, errno, "clone3");
 	c->helper = (pid_t)pid;
 	closep(&c->sock[1]);
 	int fd = c->sock[0];
+	if (c->wait_attach) {
+		r = systemd_scope_attach(c->st->systemd_unit, c->helper, c->sub_all, err);
+		if (r < 0) {
+			kill(c->helper, SIGKILL);
+			waitpid(c->helper, NULL, 0);
+			c->helper = 0;
+			return r;
+		}
+		sync_send(fd, WIRE_ATTACHED, 0, NULL);
+	}
 
 	int32_t p = 0;
 	r = sync_expect(fd, WIRE_PID, &p, NULL, "entering the container", err);

@@ -45,8 +45,8 @@ static const struct {
 	const char *name;
 	bool supported;
 } feature_cgroup[] = {
-	{ "v1", true },		  { "v2", true },   { "systemd", true },
-	{ "systemdUser", false }, { "rdma", true },
+	{ "v1", true },		 { "v2", true },   { "systemd", true },
+	{ "systemdUser", true }, { "rdma", true },
 };
 
 /* "key": {"enabled": v} */

@@ -31,6 +31,18 @@
 #define SD_JOB_TIMEOUT_MS  30000
 #define ANNOTATION_PREFIX  "org.systemd.property."
 
+/*
+ * Rootless, the scope is the user's systemd's (user@UID.service), asked for
+ * on the user's bus, and its default slice is that manager's user.slice.
+ */
+static const char *default_slice(void)
+{
+	return proc_rootless() ? "user.slice" : "system.slice";
+}
+
+static int bus_open(struct dbus **ret, struct berth_error **err);
+static int user_manager_root(const char *root, char **ret, struct berth_error **err);
+
 /* ---- names ---- */
 
 static bool unit_chars_ok(const char *s, size_t n)
@@ -79,7 +91,7 @@ int systemd_scope_resolve(const char *cgroups_path, const char *id, char **ret_u
 					"--systemd-cgroup: no cgroup2 hierarchy is mounted");
 	_cleanup_free_ char *slice = NULL, *prefix = NULL, *name = NULL;
 	if (!cgroups_path || !*cgroups_path) {
-		slice = strdup("system.slice");
+		slice = strdup(default_slice());
 		prefix = strdup("berth");
 		name = strdup(id);
 	} else {
@@ -91,7 +103,7 @@ int systemd_scope_resolve(const char *cgroups_path, const char *id, char **ret_u
 				"config.json: linux.cgroupsPath: \"%s\" is not "
 				"\"slice:prefix:name\" (the systemd cgroup driver's form)",
 				cgroups_path);
-		slice = c1 == cgroups_path ? strdup("system.slice")
+		slice = c1 == cgroups_path ? strdup(default_slice())
 					   : strndup(cgroups_path, (size_t)(c1 - cgroups_path));
 		prefix = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
 		name = strdup(c2[1] ? c2 + 1 : id);
@@ -126,6 +138,13 @@ int systemd_scope_resolve(const char *cgroups_path, const char *id, char **ret_u
 					"config.json: linux.cgroupsPath: \"%s\" is not a slice "
 					"(\"NAME.slice\", parents joined by '-')",
 					slice);
+	_cleanup_free_ char *user_root = NULL;
+	if (proc_rootless()) {
+		r = user_manager_root(root, &user_root, err);
+		if (r < 0)
+			return r;
+		root = user_root;
+	}
 	_cleanup_free_ char *dir = path_join(root, spath);
 	char *full = dir ? path_join(dir, unit) : NULL;
 	if (!full)
@@ -565,10 +584,55 @@ int systemd_annotation_prop(struct dbus_writer *w, const char *name, const char 
 static int bus_open(struct dbus **ret, struct berth_error **err)
 {
 	_cleanup_(berth_error_freep) struct berth_error *e = NULL;
-	int r = dbus_open_system(ret, &e);
+	bool user = proc_rootless();
+	int r = user ? dbus_open_user(ret, &e) : dbus_open_system(ret, &e);
+	if (r < 0 && user && (r == -ENOENT || r == -ECONNREFUSED))
+		return berth_error_setx(err, -r,
+					"--systemd-cgroup: %s (is the user's systemd running? "
+					"loginctl enable-linger)",
+					e ? e->msg : "user bus");
 	if (r < 0)
-		return berth_error_setx(err, -r, "--systemd-cgroup: %s", e ? e->msg : "system bus");
+		return berth_error_setx(err, -r, "--systemd-cgroup: %s",
+					e      ? e->msg
+					: user ? "user bus"
+					       : "system bus");
 	return 0;
+}
+
+/*
+ * The cgroup directory of the user's systemd (its Manager's ControlGroup,
+ * "/user.slice/user-UID.slice/user@UID.service") under the cgroup2 root: its
+ * slices are there, not at the root.
+ */
+static int user_manager_root(const char *root, char **ret, struct berth_error **err)
+{
+	_cleanup_(dbus_closep) struct dbus *b = NULL;
+	int r = bus_open(&b, err);
+	if (r < 0)
+		return r;
+	static const char what[] = "systemd: the user manager's ControlGroup";
+	struct dbus_writer w = { 0 };
+	dbus_put_str(&w, SD_MANAGER);
+	dbus_put_str(&w, "ControlGroup");
+	struct dbus_message reply;
+	r = dbus_call(b, SD_DEST, SD_PATH, "org.freedesktop.DBus.Properties", "Get", "ss", &w,
+		      &reply, what, err);
+	dbus_writer_done(&w);
+	if (r < 0)
+		return r;
+	struct dbus_reader rd;
+	const char *type, *cg;
+	char *dir = NULL;
+	dbus_reader_init(&rd, &reply);
+	if (!streq(reply.sig, "v") || !dbus_get_sig(&rd, &type) || !streq(type, "s") ||
+	    !dbus_get_str(&rd, &cg) || cg[0] != '/')
+		r = berth_error_setx(err, EBADMSG, "%s: not a cgroup path in the reply", what);
+	else if (!(dir = path_join(root, cg)))
+		r = berth_error_set(err, ENOMEM, "%s", what);
+	else
+		*ret = dir;
+	dbus_message_done(&reply);
+	return r;
 }
 
 /* Ask for JobRemoved before the job exists, or it may end unseen. */
@@ -714,6 +778,31 @@ int systemd_scope_start(const char *unit, const char *slice, const char *id,
 	}
 	*ret_holder = holder;
 	return 0;
+}
+
+int systemd_scope_attach(const char *unit, pid_t pid, const char *sub, struct berth_error **err)
+{
+	_cleanup_(dbus_closep) struct dbus *b = NULL;
+	int r = bus_open(&b, err);
+	if (r < 0)
+		return r;
+	/* "": the scope's own cgroup; systemd wants a cgroup below it as "/SUB" */
+	_cleanup_free_ char *subpath = NULL;
+	if (sub && *sub && asprintf(&subpath, "%s%s", *sub == '/' ? "" : "/", sub) < 0)
+		return berth_error_set(err, ENOMEM, "systemd");
+	struct dbus_writer w = { 0 };
+	dbus_put_str(&w, unit);
+	dbus_put_str(&w, subpath ? subpath : "");
+	size_t pids = dbus_array_open(&w, 4);
+	dbus_put_u32(&w, (uint32_t)pid);
+	dbus_array_close(&w, pids);
+	_cleanup_free_ char *what = NULL;
+	if (asprintf(&what, "systemd: move pid %d into unit \"%s\"", (int)pid, unit) < 0)
+		what = NULL;
+	r = dbus_call(b, SD_DEST, SD_PATH, SD_MANAGER, "AttachProcessesToUnit", "ssau", &w, NULL,
+		      what ? what : "systemd: AttachProcessesToUnit", err);
+	dbus_writer_done(&w);
+	return r;
 }
 
 static int call_unit(struct dbus *b, const char *member, const char *unit, bool mode,

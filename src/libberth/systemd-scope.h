@@ -2,7 +2,8 @@
 /*
  * The systemd cgroup driver (--systemd-cgroup): the container's cgroup is a
  * transient scope unit that systemd makes under a slice, asked for over the
- * system bus (dbus.h). Runs in the berth process.
+ * system bus (dbus.h), rootless the user's systemd over the user's bus. Runs
+ * in the berth process.
  */
 #pragma once
 
@@ -22,9 +23,10 @@ int systemd_slice_path(const char *slice, char **ret);
 
 /*
  * linux.cgroupsPath in systemd form "slice:prefix:name" (NULL or "":
- * "system.slice:berth:<id>") -> the scope unit "prefix-name.scope", its slice
- * and the absolute cgroup directory systemd will give it (the path the state
- * records). Makes nothing.
+ * "system.slice:berth:<id>"; rootless "user.slice:berth:<id>") -> the scope
+ * unit "prefix-name.scope", its slice and the absolute cgroup directory
+ * systemd will give it (the path the state records; rootless under the
+ * user manager's own cgroup, which it asks on the user's bus). Makes nothing.
  */
 int systemd_scope_resolve(const char *cgroups_path, const char *id, char **ret_unit,
 			  char **ret_slice, char **ret_path, struct berth_error **err);
@@ -75,6 +77,14 @@ int systemd_device_props(struct dbus_writer *w, const struct berth_resources *re
  */
 int systemd_annotation_prop(struct dbus_writer *w, const char *name, const char *value,
 			    struct berth_error **err);
+
+/*
+ * Have systemd move pid into unit's cgroup, or its cgroup sub below it (NULL:
+ * none), with AttachProcessesToUnit: for a process berth may not move there
+ * itself, rootless berth started outside the user manager's tree (the
+ * user's systemd asks PID 1, which may).
+ */
+int systemd_scope_attach(const char *unit, pid_t pid, const char *sub, struct berth_error **err);
 
 /* SIGKILL and reap the holder (<= 0: none). */
 void systemd_holder_release(pid_t holder);

@@ -84,11 +84,11 @@ class User:
             self.cfg["linux"][k] = [{"containerID": 0, "hostID": own, "size": 1},
                                     {"containerID": 1, "hostID": self.sub, "size": 65536}]
 
-    def run(self, args, binary=None, xdg=True, timeout=30, cgroup=None):
+    def run(self, args, binary=None, xdg=True, timeout=30, cgroup=None, extra_env=None):
         """Run berth (or binary) as the user, in the bundle, stdin from /dev/null;
         cgroup: a cgroup2 directory to start in (root moves the process there first)."""
         e = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", MARK: self.env.mark,
-             "HOME": str(self.env.dir)}
+             "HOME": str(self.env.dir), **(extra_env or {})}
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 e[k] = os.environ[k]
@@ -369,4 +369,65 @@ def test_uid0_of_a_user_namespace_keeps_state_in_xdg(user):
     assert r.rc == 0 and json.loads(r.out)["status"] == "created", r
     r = user.run(as_root + ["delete", "--force", cid], binary="unshare")
     assert r.rc == 0, r
+    assert user.ids() == []
+
+
+# ---- --systemd-cgroup rootless: the user's bus (the user's systemd in tests/vm) ----
+
+
+def test_systemd_cgroup_without_a_user_bus_is_one_clear_line(user):
+    """Rootless, the scope is asked of the user's systemd, on the user's bus
+    ($DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus), never the system bus: with
+    no bus there, one line naming where berth looked, nothing left."""
+    user.save(["true"])
+    cid = user.env.new_id()
+    missing = user.env.dir / "no-bus.sock"
+    for env, shown in (({}, user.xdg / "bus"),
+                       ({"DBUS_SESSION_BUS_ADDRESS": f"unix:path={missing}"}, missing),
+                       ({"DBUS_SESSION_BUS_ADDRESS": "unix:abstract=/tmp/dbus-x"},
+                        user.xdg / "bus")):
+        r = user.run(["--systemd-cgroup", "run", cid], extra_env=env)
+        assert r.rc == 1, r
+        assert r.err.splitlines() == [
+            f'berth: create "{cid}": --systemd-cgroup: connect to the user bus at "{shown}": '
+            "No such file or directory (is the user's systemd running? loginctl "
+            "enable-linger)"], r
+        assert user.ids() == []
+
+
+@pytest.mark.parametrize("in_userns", [False, True])
+def test_systemd_cgroup_authenticates_as_the_host_uid(user, in_userns):
+    """A fake user bus: berth says it is the user's uid in SASL EXTERNAL, also as uid 0
+    of a user namespace (rootless podman's runtime), where the bus, which sees the
+    peer's host uid, would refuse "0"."""
+    from test_systemd import _fake_bus
+    if in_userns and not shutil.which("unshare"):
+        pytest.fail("unshare missing (util-linux)")
+    user.cfg["linux"].pop("uidMappings", None)
+    user.cfg["linux"].pop("gidMappings", None)
+    user.cfg["linux"]["namespaces"] = [n for n in user.cfg["linux"]["namespaces"]
+                                       if n["type"] != "user"]
+    user.save(["true"])
+    path = str(user.xdg / "bus")
+    seen = []
+    srv, t = _fake_bus(path, None, seen)
+    os.chmod(path, 0o666)
+    try:
+        cid = user.env.new_id()
+        argv = ["--systemd-cgroup", "run", cid]
+        if in_userns:
+            r = user.run(["--user", "--map-root-user", user.berth] + argv, binary="unshare")
+        else:
+            r = user.run(argv)
+        t.join(10)
+    finally:
+        srv.close()
+        os.unlink(path)
+    assert seen, r
+    assert seen[0] == b"\0AUTH EXTERNAL " + str(user.uid).encode().hex().encode() + b"\r\n", seen
+    # past Hello, berth asks where the user's systemd has its tree; the fake bus hangs
+    # up instead: one line, nothing left
+    assert r.rc == 1 and len(r.err.splitlines()) == 1, r
+    assert r.err.startswith(f'berth: create "{cid}": systemd: the user manager\'s '
+                            "ControlGroup: read the reply: "), r
     assert user.ids() == []

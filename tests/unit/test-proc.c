@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * util/proc.c: exit codes as a shell shows them, pidfds that refuse a reused
- * PID, the signal reset before exec, and the wait that forwards signals.
+ * PID, the signal reset before exec, the wait that forwards signals, and
+ * uids through the user namespace's map.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -188,6 +191,31 @@ static void test_rootless(void)
 	check(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77));
 }
 
+/*
+ * The uid a peer outside our user namespace sees: the child maps its own uid
+ * (the only mapping it may write) to 7 inside, where it is uid 7.
+ */
+static void test_uid_outside(void)
+{
+	uid_t own = geteuid();
+	check(proc_uid_outside(own) == own || proc_rootless());
+	pid_t pid = fork();
+	check(pid >= 0);
+	if (pid == 0) {
+		char map[64];
+		int n = snprintf(map, sizeof(map), "7 %u 1\n", (unsigned)own);
+		int fd = unshare(CLONE_NEWUSER) < 0 ? -1 : open("/proc/self/uid_map", O_WRONLY);
+		if (fd < 0 || write(fd, map, (size_t)n) != n)
+			_exit(77);
+		close(fd);
+		bool ok = geteuid() == 7 && proc_uid_outside(7) == own && proc_uid_outside(8) == 8;
+		_exit(ok ? 0 : 1);
+	}
+	int status = 0;
+	check(waitpid(pid, &status, 0) == pid);
+	check(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77));
+}
+
 /* Our own pid namespace cannot be told apart from the host's: refused, not listed. */
 static void test_pidns_members(void)
 {
@@ -201,6 +229,7 @@ static void test_pidns_members(void)
 int main(void)
 {
 	test_rootless();
+	test_uid_outside();
 	test_pidns_members();
 	test_exit_code();
 	test_pidfd();

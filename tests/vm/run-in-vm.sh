@@ -50,7 +50,9 @@ usage() {
 }
 
 # what the VM needs on the host
-pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus)
+# (dbus-user-session and libpam-systemd: a user's systemd with its bus, and login sessions)
+pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus
+	dbus-user-session libpam-systemd)
 shares=("$repo")
 envs=()
 timeout=${BERTH_VM_TIMEOUT:-900}

@@ -205,23 +205,24 @@ RESOURCES = {
 }
 
 
-def berth_sd(*args, check=True, engine=None):
-    """berth (or runc) --systemd-cgroup ARGS, the init's stdio in files (never pipes)."""
-    return berth_files([engine or BERTH, "--systemd-cgroup"] + [str(a) for a in args], check)
-
-
-def berth_files(argv, check=True):
-    """Run argv with stdout and stderr in files: a container's init may inherit them."""
+def run_files(argv, check=True, **kw):
+    """run() with stdout and stderr in files, never pipes (a container's init may
+    inherit them); kw goes to subprocess.run (env, cwd)."""
     argv = [str(a) for a in argv]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                           text=True, timeout=120)
+                           text=True, timeout=120, **kw)
         out.seek(0)
         err.seek(0)
         res = subprocess.CompletedProcess(argv, r.returncode, out.read(), err.read())
     if check and res.returncode != 0:
         raise AssertionError(f"{argv}: exit {res.returncode}\n{res.stdout}\n{res.stderr}")
     return res
+
+
+def berth_sd(*args, check=True, engine=None):
+    """berth (or runc) --systemd-cgroup ARGS, the init's stdio in files (never pipes)."""
+    return run_files([engine or BERTH, "--systemd-cgroup"] + [str(a) for a in args], check)
 
 
 def unit_listed(unit):
@@ -439,7 +440,7 @@ def test_systemd_cgroup_device_policy(sd_bundle):
             assert want in allow, (engine, want, allow)
         assert not any("5:1" in a for a in allow), (engine, allow)
         for when in ("before", "after"):
-            out = berth_files([engine, "exec", name, "sh", "-c", DEVICE_PROBE]).stdout.split()
+            out = run_files([engine, "exec", name, "sh", "-c", DEVICE_PROBE]).stdout.split()
             assert out == ["kmsg=ok", "xcon=denied", "null=ok"], (engine, when, out)
             if when == "before":
                 run("systemctl", "daemon-reload")
@@ -463,7 +464,7 @@ def read_inside(engine, name, files):
     """The container's own cgroup files, as the container reads them (cgroup namespace)."""
     script = "cd /sys/fs/cgroup && for f in " + " ".join(files) + \
         "; do echo \"$f=$(cat $f | head -n1)\"; done"
-    out = berth_files([engine, "exec", name, "sh", "-c", script]).stdout
+    out = run_files([engine, "exec", name, "sh", "-c", script]).stdout
     return dict(line.split("=", 1) for line in out.splitlines())
 
 

@@ -182,6 +182,25 @@ bool proc_rootless(void)
 	return known;
 }
 
+uid_t proc_uid_outside(uid_t uid)
+{
+	char buf[16384]; /* 340 lines at most, each under 36 bytes */
+	_cleanup_close_ int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	ssize_t k = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (k <= 0)
+		return uid;
+	buf[k] = '\0';
+	for (char *line = buf; line;) {
+		unsigned long inside, outside, count;
+		if (sscanf(line, " %lu %lu %lu", &inside, &outside, &count) == 3 && uid >= inside &&
+		    uid - inside < count)
+			return (uid_t)(outside + (uid - inside));
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	return uid;
+}
+
 int proc_exit_code(int status)
 {
 	if (WIFEXITED(status))

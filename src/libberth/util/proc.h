@@ -48,6 +48,13 @@ void proc_forwarded_sigset(sigset_t *ret);
 bool proc_rootless(void);
 
 /*
+ * uid as the parent user namespace knows it, through /proc/self/uid_map
+ * (what a peer outside, such as the user's bus, sees of us); uid itself
+ * when no line maps it or the map cannot be read.
+ */
+uid_t proc_uid_outside(uid_t uid);
+
+/*
  * The processes that live in the pid namespace of init (a pidfd-checked
  * container init, see proc_pidfd_open_started()), as this process's
  * /proc shows them: what a container without a cgroup is made of.

@@ -52,6 +52,9 @@ enum wire_type {
 			    * request; or WIRE_NET_DEL (berth-net reads its own record) */
 	WIRE_NET_DONE,	  /* berth-net -> berth: text = what it made (key=value) */
 
+	/* berth exec -> its helper: systemd moved it into the container's scope */
+	WIRE_ATTACHED,
+
 	WIRE_TYPE_MAX,
 };
 
