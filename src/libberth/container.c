@@ -547,6 +547,10 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			_exit(1);
 		if (terminal_attach(TAKE_FD(slave), s->process.user.uid, true, &e) < 0)
 			init_fail(fd, e);
+	} else if (setsid() < 0) {
+		/* a session of its own, as runc's init: CRIU dumps only whole sessions */
+		berth_error_set(&e, errno, "setsid");
+		init_fail(fd, e);
 	} else if (terminal_own_stdio(s->process.user.uid, &e) < 0) {
 		init_fail(fd, e);
 	}

@@ -435,3 +435,10 @@ def test_stdio_pipes_belong_to_the_user_host_nodes_stay(env):
     assert r.returncode == 0, r
     assert os.stat(node).st_uid == 0
     assert os.stat(out).st_uid == 0
+
+
+def test_init_is_a_session_leader_without_a_terminal(env):
+    """As runc's init: a session of its own (CRIU dumps only whole sessions)."""
+    st = env.sh("cat /proc/self/stat").out
+    fields = st.rsplit(")", 1)[1].split()
+    assert fields[3] == st.split()[0], st
