@@ -591,3 +591,48 @@ void criu_log_error(int dirfd, const char *name, char *buf, size_t size)
 	last[strcspn(last, "\n")] = '\0';
 	snprintf(buf, size, "%s", log_message(last));
 }
+
+/* ---- what of the config CRIU must be told ---- */
+
+static bool mount_is_bind(const struct berth_mount *m)
+{
+	if (m->type && strcmp(m->type, "bind") == 0)
+		return true;
+	for (size_t i = 0; i < m->n_options; i++)
+		if (strcmp(m->options[i], "bind") == 0 || strcmp(m->options[i], "rbind") == 0)
+			return true;
+	return false;
+}
+
+void criu_pairs_free(struct criu_pair *p, size_t n)
+{
+	for (size_t i = 0; p && i < n; i++) {
+		free((char *)p[i].key);
+		free((char *)p[i].val);
+	}
+	free(p);
+}
+
+int criu_bind_mounts(const struct berth_spec *s, const char *bundle, bool restore,
+		     struct criu_pair **ret, size_t *ret_n)
+{
+	struct criu_pair *p = calloc(s->n_mounts + 1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct berth_mount *m = &s->mounts[i];
+		if (!mount_is_bind(m) || !m->source)
+			continue;
+		p[n].key = strdup(m->destination);
+		p[n].val = restore ? path_absolute(bundle, m->source) : strdup(m->destination);
+		n++;
+		if (!p[n - 1].key || !p[n - 1].val) {
+			criu_pairs_free(p, n);
+			return -ENOMEM;
+		}
+	}
+	*ret = p;
+	*ret_n = n;
+	return 0;
+}
