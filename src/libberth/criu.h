@@ -76,7 +76,6 @@ typedef int (*criu_notify_fn)(void *data, const char *script, pid_t pid, int fd,
 /* Where criu swrk runs. */
 struct criu_spawn {
 	const char *cgroup;	/* clone it into this cgroup (restore: its tree is born there) */
-	const char *bind_root;	/* bind this onto itself in a private mount namespace first */
 };
 
 /* The criu program ($BERTH_CRIU, else the installed one); ENOENT says to install it. */
