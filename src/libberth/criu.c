@@ -369,6 +369,8 @@ static int recv_resp(int sock, struct criu_resp *ret, struct berth_error **err)
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ECONNRESET)
+		n = 0; /* it exited with the request unread */
 	if (n < 0)
 		return berth_error_set(err, errno, "criu: read its answer");
 	*ret = (struct criu_resp){ .fd = -EBADF };
@@ -390,11 +392,13 @@ int criu_find(char **ret, struct berth_error **err)
 {
 	static const char *const fixed[] = { "/usr/local/sbin/criu", "/usr/sbin/criu",
 					     "/usr/bin/criu" };
-	int r = path_find_program("BERTH_CRIU", fixed, ELEMENTSOF(fixed), "criu", ret);
-	if (r < 0)
+	_cleanup_free_ char *p = NULL;
+	int r = path_find_program("BERTH_CRIU", fixed, ELEMENTSOF(fixed), "criu", &p);
+	if (r < 0 || access(p, X_OK) < 0)
 		return berth_error_setx(err, ENOENT,
 					"criu is not installed (install the criu package, or "
 					"set BERTH_CRIU to the criu program)");
+	*ret = TAKE_PTR(p);
 	return 0;
 }
 

@@ -50,7 +50,7 @@ usage() {
 }
 
 # what the VM needs on the host
-pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus)
+pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus criu)
 shares=("$repo")
 envs=()
 timeout=${BERTH_VM_TIMEOUT:-900}
