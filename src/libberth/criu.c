@@ -190,6 +190,8 @@ static int pb_next(struct pb_reader *r, unsigned *ret_field, uint64_t *ret_v,
 
 static char *pb_strdup(const struct pb_reader *s)
 {
+	if (!s->p)
+		return strdup("");
 	return strndup((const char *)s->p, (size_t)(s->end - s->p));
 }
 
@@ -294,7 +296,7 @@ static int decode_pid(struct pb_reader s, unsigned field, pid_t *ret)
 {
 	unsigned f;
 	uint64_t v;
-	struct pb_reader sub;
+	struct pb_reader sub = { 0 };
 	int r;
 	while ((r = pb_next(&s, &f, &v, &sub)) > 0)
 		if (f == field)
@@ -304,7 +306,7 @@ static int decode_pid(struct pb_reader s, unsigned field, pid_t *ret)
 
 static int decode_resp(const uint8_t *buf, size_t n, struct criu_resp *ret)
 {
-	struct pb_reader rd = { buf, buf + n }, sub;
+	struct pb_reader rd = { buf, buf + n }, sub = { 0 };
 	unsigned f;
 	uint64_t v;
 	int r;
@@ -321,7 +323,7 @@ static int decode_resp(const uint8_t *buf, size_t n, struct criu_resp *ret)
 				return -EBADMSG;
 			break;
 		case 5: {
-			struct pb_reader s = sub, ss;
+			struct pb_reader s = sub, ss = { 0 };
 			unsigned nf;
 			uint64_t nv;
 			int q;
@@ -405,7 +407,7 @@ int criu_find(char **ret, struct berth_error **err)
 static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const struct criu_spawn *sp)
 {
 	/* CRIU makes its cgroup yard in its cwd: the work dir, not wherever berth was started */
-	if (fchdir(dirfd) < 0)
+	if (!criu || fchdir(dirfd) < 0)
 		_exit(127);
 	if (fd_set_cloexec(sock, false) < 0)
 		_exit(127);
@@ -491,16 +493,18 @@ static int converse(int sock, const struct criu_opts *o, criu_notify_fn fn, void
 		}
 		if (resp.type != o->type) {
 			resp_done(&resp);
-			return berth_error_setx(err, EBADMSG, "criu: an answer of type %llu to a %s",
+			return berth_error_setx(err, EBADMSG,
+						"criu: an answer of type %llu to a %s",
 						(unsigned long long)resp.type, req_name(o->type));
 		}
 		if (!resp.success) {
 			int e = resp.cr_errno > 0 ? resp.cr_errno : EIO;
 			if (resp.errmsg)
 				log_message(resp.errmsg);
-			r = resp.errmsg ? berth_error_setx(err, e, "criu %s: %s", req_name(o->type),
-							   resp.errmsg)
-					: berth_error_setx(err, e, "criu %s failed", req_name(o->type));
+			r = resp.errmsg
+				    ? berth_error_setx(err, e, "criu %s: %s", req_name(o->type),
+						       resp.errmsg)
+				    : berth_error_setx(err, e, "criu %s failed", req_name(o->type));
 			resp_done(&resp);
 			return r;
 		}
@@ -511,8 +515,8 @@ static int converse(int sock, const struct criu_opts *o, criu_notify_fn fn, void
 	}
 }
 
-int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn,
-	      void *data, pid_t *ret_pid, struct berth_error **err)
+int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn, void *data,
+	      pid_t *ret_pid, struct berth_error **err)
 {
 	_cleanup_free_ char *criu = NULL;
 	int r = criu_find(&criu, err);
@@ -559,8 +563,11 @@ int criu_empty_ns_parse(const char *s, unsigned *ret)
 	static const struct {
 		const char *name;
 		unsigned flag;
-	} ns[] = { { "network", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
-		   { "pid", CLONE_NEWPID },	{ "mount", CLONE_NEWNS } };
+	} ns[] = { { "network", CLONE_NEWNET },
+		   { "ipc", CLONE_NEWIPC },
+		   { "uts", CLONE_NEWUTS },
+		   { "pid", CLONE_NEWPID },
+		   { "mount", CLONE_NEWNS } };
 	for (size_t i = 0; i < ELEMENTSOF(ns); i++)
 		if (strcmp(s, ns[i].name) == 0) {
 			*ret = ns[i].flag;
