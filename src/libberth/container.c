@@ -893,6 +893,34 @@ static int create_write_state(struct create_ctx *c, bool creating, struct berth_
 	return r;
 }
 
+/*
+ * After create_prepare(), what create and restore make first: the cgroup's
+ * path, the state dir with a "creating" state and the saved config.json.
+ */
+static int create_state_dir(struct create_ctx *c, struct berth_error **err)
+{
+	int r;
+	if (c->ctx->systemd_cgroup)
+		r = systemd_scope_resolve(c->spec->linux_.cgroups_path, c->id, &c->sd_unit,
+					  &c->sd_slice, &c->cg_path, err);
+	else
+		r = cgroup_resolve(c->spec->linux_.cgroups_path, c->id, &c->cg_path, err);
+	if (r < 0)
+		return r;
+	r = state_dir_open(c->root, c->id, true, &c->state_fd, err);
+	if (r < 0)
+		return r;
+	c->state_made = true;
+	rfc3339_now(c->created, sizeof(c->created));
+	r = create_write_state(c, true, err);
+	if (r < 0)
+		return r;
+	r = write_file_atomic_at(c->state_fd, STATE_CONFIG, c->config_text, c->config_len, 0600);
+	if (r < 0)
+		return berth_error_set(err, -r, "save config.json");
+	return 0;
+}
+
 static int create_container(struct create_ctx *c, struct berth_error **err)
 {
 	int r;
@@ -906,27 +934,10 @@ static int create_container(struct create_ctx *c, struct berth_error **err)
 	if (r < 0)
 		return r;
 	r = create_prepare(c, err);
+	if (r >= 0)
+		r = create_state_dir(c, err);
 	if (r < 0)
 		return r;
-	if (c->ctx->systemd_cgroup)
-		r = systemd_scope_resolve(c->spec->linux_.cgroups_path, c->id, &c->sd_unit,
-					  &c->sd_slice, &c->cg_path, err);
-	else
-		r = cgroup_resolve(c->spec->linux_.cgroups_path, c->id, &c->cg_path, err);
-	if (r < 0)
-		return r;
-
-	r = state_dir_open(c->root, c->id, true, &c->state_fd, err);
-	if (r < 0)
-		return r;
-	c->state_made = true;
-	rfc3339_now(c->created, sizeof(c->created));
-	r = create_write_state(c, true, err);
-	if (r < 0)
-		return r;
-	r = write_file_atomic_at(c->state_fd, STATE_CONFIG, c->config_text, c->config_len, 0600);
-	if (r < 0)
-		return berth_error_set(err, -r, "save config.json");
 	r = overlay_make_dirs(c->overlay, c->state_fd, err);
 	if (r < 0)
 		return r;
@@ -2230,24 +2241,9 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 		return berth_error_setx(err, ENOTSUP,
 					"config.json: berth.rootfs.lower: restore onto an overlay "
 					"is not supported yet");
-	if (c->ctx->systemd_cgroup)
-		r = systemd_scope_resolve(c->spec->linux_.cgroups_path, c->id, &c->sd_unit,
-					  &c->sd_slice, &c->cg_path, err);
-	else
-		r = cgroup_resolve(c->spec->linux_.cgroups_path, c->id, &c->cg_path, err);
+	r = create_state_dir(c, err);
 	if (r < 0)
 		return r;
-	r = state_dir_open(c->root, c->id, true, &c->state_fd, err);
-	if (r < 0)
-		return r;
-	c->state_made = true;
-	rfc3339_now(c->created, sizeof(c->created));
-	r = create_write_state(c, true, err);
-	if (r < 0)
-		return r;
-	r = write_file_atomic_at(c->state_fd, STATE_CONFIG, c->config_text, c->config_len, 0600);
-	if (r < 0)
-		return berth_error_set(err, -r, "save config.json");
 	_cleanup_(resources_freep) struct berth_resources *res = NULL;
 	const char *rtext = c->spec->linux_.resources.text;
 	r = resources_parse(rtext, rtext ? strlen(rtext) : 0, "config.json: linux.resources", &res,
