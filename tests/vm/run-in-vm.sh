@@ -50,9 +50,10 @@ usage() {
 }
 
 # what the VM needs on the host
-# (dbus-user-session and libpam-systemd: a user's systemd with its bus, and login sessions)
+# (dbus-user-session and libpam-systemd: a user's systemd with its bus, and login
+# sessions; criu: checkpoint/restore, which Debian's criu 3.17 does only on the VM's kernel)
 pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus
-	dbus-user-session libpam-systemd)
+	dbus-user-session libpam-systemd criu)
 shares=("$repo")
 envs=()
 timeout=${BERTH_VM_TIMEOUT:-900}
