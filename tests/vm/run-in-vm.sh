@@ -49,8 +49,9 @@ usage() {
 	exit 125
 }
 
-# what the VM needs on the host
-pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus)
+# what the VM needs on the host (the engines: tests/vm/test_vm_systemd_engines.py)
+pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus
+	podman conmon runc docker.io containerd)
 shares=("$repo")
 envs=()
 timeout=${BERTH_VM_TIMEOUT:-900}
