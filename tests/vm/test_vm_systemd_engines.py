@@ -26,9 +26,10 @@ import os
 import pathlib
 import shutil
 import subprocess
-import time
 
 import pytest
+# the VM's checks and helpers (tests/vm is on pytest's path)
+from test_vm_systemd import pytestmark, show, wait_for  # noqa: F401 (pytestmark: the skip)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BERTH = os.path.abspath(os.environ.get("BERTH") or str(REPO / "build" / "berth"))
@@ -41,17 +42,6 @@ PROPS = ("Slice", "Delegate", "MemoryMax", "MemorySwapMax", "TasksMax", "CPUQuot
 FILES = ("memory.max", "memory.swap.max", "pids.max", "cpu.max", "cpu.weight")
 
 
-def pid1_is_systemd():
-    try:
-        return pathlib.Path("/proc/1/comm").read_text().strip() == "systemd"
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not pid1_is_systemd() or os.environ.get("BERTH_IN_VM") != "1",
-                                reason="needs the test VM booted with systemd as PID 1")
-
-
 def run(*argv, check=True, timeout=300, env=None):
     """ARGV in WORK (conmon writes its "oom" file into its working directory)."""
     r = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
@@ -61,21 +51,6 @@ def run(*argv, check=True, timeout=300, env=None):
     if check and r.returncode != 0:
         raise AssertionError(f"{argv}: exit {r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
-
-
-def wait_for(pred, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def show(unit, *props):
-    out = run("systemctl", "show", unit, "-p", ",".join(props)).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
 def units_with(text):
