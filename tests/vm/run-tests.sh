@@ -6,13 +6,14 @@
 # test of test_rootless.py with cgroup v2, then in a second boot with cgroup
 # v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py, and in a
 # third with systemd as PID 1 (--init systemd) tests/vm/test_vm_systemd.py and
-# tests/vm/test_vm_systemd_user.py, against
+# tests/vm/test_vm_systemd_user.py and tests/vm/test_vm_systemd_engines.py (podman
+# and docker on the systemd cgroup driver), against
 # BUILD_DIR/berth (built on the host: TCG is 15-25 times slower). pytest's
 # output goes to stderr; the last line on stdout is "PASSED FAILED SKIPPED",
 # the sum of the runs. A VM that fails or times out counts as one failure.
 #
 # Environment: VM_PYTEST_ARGS for extra pytest arguments, BERTH_VM_TIMEOUT
-# (seconds, default 900).
+# (seconds, default 900 a boot, 1800 for the systemd one).
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -43,7 +44,7 @@ vm_pass() {
 	rm -f "$junit"
 	start=$(date +%s)
 	# shellcheck disable=SC2086
-	bash tests/vm/run-in-vm.sh "${shares[@]}" "${opts[@]}" --timeout "${BERTH_VM_TIMEOUT:-900}" \
+	bash tests/vm/run-in-vm.sh "${shares[@]}" --timeout "${BERTH_VM_TIMEOUT:-900}" "${opts[@]}" \
 		--log "$log" -e BERTH="$build/berth" -- /usr/bin/python3 -m pytest -p no:cacheprovider \
 		-q -rfE --junitxml="$junit" ${VM_PYTEST_ARGS:-} "$@" >&2
 	rc=$?
@@ -82,8 +83,10 @@ if [[ -f tests/integration/test_cgroup_v1only.py ]]; then
 	read -r p2 f2 s2 < <(vm_pass v1 --cgroup v1 -- tests/integration/test_cgroup_v1only.py)
 fi
 # systemd as PID 1 (cgroup v2, owned by systemd): a third boot
-read -r p3 f3 s3 < <(vm_pass systemd --init systemd -- tests/vm/test_vm_systemd.py \
-	tests/vm/test_vm_systemd_user.py)
+# (the engines take about 10 minutes under TCG: a longer timeout)
+read -r p3 f3 s3 < <(vm_pass systemd --init systemd --timeout "${BERTH_VM_TIMEOUT:-1800}" -- \
+	tests/vm/test_vm_systemd.py tests/vm/test_vm_systemd_user.py \
+	tests/vm/test_vm_systemd_engines.py)
 p=$((p1 + p2 + p3)) f=$((f1 + f2 + f3)) is=$((s1 + s2 + s3))
 say "vm: $p passed, $f failed, $is skipped"
 echo "$p $f $is"
