@@ -50,7 +50,8 @@ usage() {
 }
 
 # what the VM needs on the host
-pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus)
+pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus
+	criu podman conmon runc)
 shares=("$repo")
 envs=()
 timeout=${BERTH_VM_TIMEOUT:-900}
