@@ -322,3 +322,57 @@ int berth_logs(struct berth_context *ctx, const char *id, const struct berth_log
 #define BERTH_ATTACH_WINSIZE 'w'
 int berth_attach_connect(struct berth_context *ctx, const char *id, int *ret_fd, bool *ret_tty,
 			 struct berth_error **err);
+
+/* ---- checkpoint and restore with CRIU (src/libberth/criu.c; `criu` must be installed) ---- */
+
+/* `berth checkpoint`: runc's options, with runc's defaults. Since BERTH_0.3. */
+struct berth_checkpoint_opts {
+	const char *id;
+	const char *image_path;	 /* NULL: ./checkpoint */
+	const char *work_path;	 /* logs (dump.log); NULL: the image path */
+	const char *parent_path; /* the images of a pre-dump, relative to image_path */
+	bool leave_running;
+	bool tcp_established, ext_unix_sk, shell_job, file_locks;
+	bool pre_dump; /* dump memory only, the container goes on */
+	bool auto_dedup;
+	bool lazy_pages;
+	const char *manage_cgroups_mode; /* soft (NULL), full, strict, ignore */
+	const char *empty_ns;		 /* a namespace CRIU leaves empty: "network" */
+	const char *page_server;	 /* ADDR:PORT, or NULL */
+	int status_fd;			 /* --status-fd: CRIU writes to it when lazy pages are ready; -1 */
+};
+
+/*
+ * Dump the running container id into the image dir with CRIU. Without
+ * leave_running or pre_dump its processes are gone afterwards and the
+ * state says "stopped"; the container is deleted as usual. The image dir
+ * also gets descriptors.json (the init's stdio, as runc writes it).
+ */
+int berth_checkpoint(struct berth_context *ctx, const struct berth_checkpoint_opts *opts,
+		     struct berth_error **err);
+
+/* `berth restore`. Since BERTH_0.3. */
+struct berth_restore_opts {
+	const char *id;
+	const char *bundle; /* NULL: current directory */
+	const char *image_path, *work_path;
+	const char *pid_file;
+	const char *console_socket; /* process.terminal: the pty master goes there */
+	bool detach;
+	bool no_pivot;
+	bool tcp_established, ext_unix_sk, shell_job, file_locks;
+	bool auto_dedup, lazy_pages;
+	const char *manage_cgroups_mode;
+	const char *empty_ns;
+};
+
+/*
+ * Make the container id again from its bundle and the images of a
+ * checkpoint: state, cgroup with its limits, network (berth.net: a fresh
+ * veth with the same address), the prestart and createRuntime hooks, then
+ * CRIU puts the processes back. The container is "running". Without
+ * detach, waits for it like berth_run (*ret_status its exit code) and
+ * deletes it; with detach returns at once (*ret_status 0).
+ */
+int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *opts,
+		  int *ret_status, struct berth_error **err);

@@ -38,6 +38,7 @@ extern const struct cli_command cli_cmd_create, cli_cmd_start, cli_cmd_run, cli_
 extern const struct cli_command cli_cmd_update, cli_cmd_pause, cli_cmd_resume, cli_cmd_events;
 extern const struct cli_command cli_cmd_exec;
 extern const struct cli_command cli_cmd_wait, cli_cmd_logs, cli_cmd_attach;
+extern const struct cli_command cli_cmd_checkpoint, cli_cmd_restore;
 
 /* Global options, set by main.c before a command runs. */
 extern struct berth_context cli_ctx;

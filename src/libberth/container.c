@@ -22,6 +22,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -32,7 +34,10 @@
 #include "berth/berth.h"
 #include "cgroup.h"
 #include "container.h"
+#include "criu.h"
 #include "hooks.h"
+#include "json.h"
+#include <yajl/yajl_tree.h>
 #include "mempolicy.h"
 #include "mount.h"
 #include "namespace.h"
@@ -547,6 +552,10 @@ static _noreturn_ void init_main(struct create_ctx *c)
 			_exit(1);
 		if (terminal_attach(TAKE_FD(slave), s->process.user.uid, true, &e) < 0)
 			init_fail(fd, e);
+	} else if (setsid() < 0) {
+		/* a session of its own, as runc's init: CRIU dumps only whole sessions */
+		berth_error_set(&e, errno, "setsid");
+		init_fail(fd, e);
 	} else if (terminal_own_stdio(s->process.user.uid, &e) < 0) {
 		init_fail(fd, e);
 	}
@@ -1754,5 +1763,586 @@ int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret
 			qsort(*ret, *ret_n, sizeof(pid_t), cmp_pid);
 	}
 	berth_state_free(s);
+	return r;
+}
+
+/* ---- checkpoint and restore (CRIU: criu.c) ---- */
+
+#define CRIU_DESCRIPTORS "descriptors.json" /* the init's stdio, as runc names it */
+#define CRIU_EXT_NETNS	 "extRootNetNS"	    /* the key of a network namespace berth makes */
+
+/* Open (and make, 0700, with parents) the directory path. */
+static int open_dir_p(const char *path, int *ret, struct berth_error **err)
+{
+	_cleanup_free_ char *cwd = get_current_dir_name();
+	_cleanup_free_ char *abs = cwd ? path_absolute(cwd, path) : NULL;
+	if (!abs)
+		return berth_error_set(err, ENOMEM, "\"%s\"", path);
+	for (char *p = abs + 1;; p++) {
+		bool end = *p == '\0';
+		if (*p == '/' || end) {
+			*p = '\0';
+			if (mkdir(abs, 0700) < 0 && errno != EEXIST)
+				return berth_error_set(err, errno, "make \"%s\"", abs);
+			if (!end)
+				*p = '/';
+		}
+		if (end)
+			break;
+	}
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_error_set(err, errno, "open \"%s\"", path);
+	*ret = fd;
+	return 0;
+}
+
+/* The init's fds 0-2 as /proc shows them ("pipe:[123]"), a JSON array in the image dir. */
+static int write_descriptors(int imgfd, pid_t pid, struct berth_error **err)
+{
+	struct gen g;
+	if (gen_init(&g, NULL) < 0)
+		return berth_error_set(err, ENOMEM, "descriptors");
+	gen_open(&g, true);
+	for (int i = 0; i < 3; i++) {
+		char p[64], link[PATH_MAX];
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)pid, i);
+		ssize_t n = readlink(p, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		gen_str(&g, n > 0 ? link : "/dev/null");
+	}
+	gen_close(&g, true);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (gen_finish(&g, &text, &len) < 0)
+		return berth_error_set(err, ENOMEM, "descriptors");
+	int r = write_file_atomic_at(imgfd, CRIU_DESCRIPTORS, text, len, 0600);
+	if (r < 0)
+		return berth_error_set(err, -r, "write %s", CRIU_DESCRIPTORS);
+	return 0;
+}
+
+/*
+ * A CRIU request failed: add the cause from CRIU's log (its last error,
+ * when the answer did not carry it) and where the log is.
+ */
+static int criu_failed(struct berth_error **err, int logfd, const char *logdir, const char *log)
+{
+	char why[512];
+	criu_log_error(logfd, log, why, sizeof(why));
+	_cleanup_(berth_error_freep) struct berth_error *e = TAKE_PTR(*err);
+	int code = e ? e->code : EIO;
+	const char *msg = e ? e->msg : "criu failed";
+	if (*why && !strstr(msg, why))
+		return berth_error_setx(err, code, "%s: %s (log: %s/%s)", msg, why, logdir, log);
+	return berth_error_setx(err, code, "%s (log: %s/%s)", msg, logdir, log);
+}
+
+/*
+ * A network namespace berth does not leave to CRIU: one joined by path, or
+ * one berth-net set up (CRIU would make its veth again, without the host end's
+ * bridge and lease); restore provides it again under CRIU_EXT_NETNS.
+ */
+static bool netns_is_external(int dirfd, const struct berth_spec *spec)
+{
+	const struct berth_namespace *ns = spec ? spec_find_ns(spec, BERTH_NS_NET) : NULL;
+	return (ns && ns->path) || faccessat(dirfd, BERTH_NET_STATE_FILE, F_OK, 0) == 0;
+}
+
+/* "10.0.0.1:27" -> address and port (the string is cut). */
+static int split_page_server(char *s, const char **ret_addr, int *ret_port)
+{
+	char *colon = strrchr(s, ':');
+	char *end = NULL;
+	if (!colon || colon == s)
+		return -EINVAL;
+	long port = strtol(colon + 1, &end, 10);
+	if (!*(colon + 1) || *end || port <= 0 || port > 65535)
+		return -EINVAL;
+	*colon = '\0';
+	*ret_addr = s;
+	*ret_port = (int)port;
+	return 0;
+}
+
+static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct berth_state *s,
+			     const struct berth_checkpoint_opts *o, struct berth_error **err)
+{
+	const char *status = state_status(dirfd, s);
+	if (!streq(status, "running"))
+		return berth_error_setx(err, EINVAL, "container is %s, not running", status);
+	struct criu_opts co = {
+		.type = o->pre_dump ? CRIU_REQ_PRE_DUMP : CRIU_REQ_DUMP,
+		.images_fd = -EBADF,
+		.work_fd = -EBADF,
+		.pid = s->pid,
+		.root = s->rootfs,
+		.log_file = o->pre_dump ? "pre-dump.log" : "dump.log",
+		.parent_img = o->parent_path,
+		.leave_running = o->leave_running || o->pre_dump,
+		.ext_unix_sk = o->ext_unix_sk,
+		.tcp_established = o->tcp_established,
+		.shell_job = o->shell_job,
+		.file_locks = o->file_locks,
+		.track_mem = o->pre_dump || o->parent_path,
+		.auto_dedup = o->auto_dedup,
+		.lazy_pages = o->lazy_pages,
+		.cg_mode = CRIU_CG_SOFT,
+		.status_fd = o->status_fd >= 0 ? o->status_fd : -EBADF,
+	};
+	if (o->manage_cgroups_mode && (co.cg_mode = criu_cg_mode_parse(o->manage_cgroups_mode)) < 0)
+		return berth_error_setx(err, EINVAL,
+					"--manage-cgroups-mode: \"%s\" is not soft, full, strict "
+					"or ignore",
+					o->manage_cgroups_mode);
+	if (o->empty_ns && criu_empty_ns_parse(o->empty_ns, &co.empty_ns) < 0)
+		return berth_error_setx(err, EINVAL, "--empty-ns: \"%s\" is not a namespace",
+					o->empty_ns);
+	_cleanup_free_ char *ps = o->page_server ? strdup(o->page_server) : NULL;
+	if (o->page_server && (!ps || split_page_server(ps, &co.ps_address, &co.ps_port) < 0))
+		return berth_error_setx(err, EINVAL, "--page-server: \"%s\" is not ADDRESS:PORT",
+					o->page_server);
+	if (o->lazy_pages && !o->page_server && o->status_fd < 0)
+		return berth_error_setx(err, EINVAL,
+					"--lazy-pages needs --page-server or --status-fd (where "
+					"CRIU says that the pages are ready)");
+
+	_cleanup_(spec_freep) struct berth_spec *spec = NULL;
+	int r = load_spec_copy(dirfd, &spec);
+	if (r < 0)
+		return berth_error_set(err, -r, "read the saved config.json");
+	const char *img = o->image_path ? o->image_path : "checkpoint";
+	_cleanup_close_ int imgfd = -EBADF, workfd = -EBADF;
+	r = open_dir_p(img, &imgfd, err);
+	if (r >= 0 && o->work_path)
+		r = open_dir_p(o->work_path, &workfd, err);
+	if (r < 0)
+		return berth_error_prefix(err, "image path");
+	co.images_fd = imgfd;
+	co.work_fd = workfd;
+
+	struct criu_pair *mnts = NULL;
+	size_t n_mnts = 0;
+	if (criu_bind_mounts(spec, s->bundle, false, &mnts, &n_mnts) < 0)
+		return berth_error_set(err, ENOMEM, "mounts");
+	co.ext_mnt = mnts;
+	co.n_ext_mnt = n_mnts;
+	char ext[64];
+	const char *externals[1];
+	if (netns_is_external(dirfd, spec)) {
+		char p[64];
+		struct stat st;
+		snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)s->pid);
+		if (stat(p, &st) < 0) {
+			criu_pairs_free(mnts, n_mnts);
+			return berth_error_set(err, errno, "its network namespace");
+		}
+		snprintf(ext, sizeof(ext), "net[%llu]:%s", (unsigned long long)st.st_ino,
+			 CRIU_EXT_NETNS);
+		externals[0] = ext;
+		co.external = externals;
+		co.n_external = 1;
+	}
+	r = write_descriptors(imgfd, s->pid, err);
+	if (r >= 0)
+		r = criu_call(&co, NULL, NULL, NULL, NULL, err);
+	criu_pairs_free(mnts, n_mnts);
+	if (r < 0)
+		return criu_failed(err, workfd >= 0 ? workfd : imgfd,
+				   o->work_path ? o->work_path : img, co.log_file);
+	if (!co.leave_running)
+		wait_init_gone(s);
+	logf_(ctx, BERTH_LOG_DEBUG, "checkpoint \"%s\": images in \"%s\"", s->id, img);
+	return 0;
+}
+
+int berth_checkpoint(struct berth_context *ctx, const struct berth_checkpoint_opts *o,
+		     struct berth_error **err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	struct berth_state *s = NULL;
+	int r = state_open_read(ctx, o->id, &dirfd, &s, err);
+	if (r < 0)
+		return r;
+	r = checkpoint_locked(ctx, dirfd, s, o, err);
+	berth_state_free(s);
+	if (r < 0)
+		return berth_error_prefix(err, "checkpoint \"%s\"", o->id);
+	return 0;
+}
+
+/* What restore adds to a create. */
+struct restore_ctx {
+	struct create_ctx c;
+	const struct berth_restore_opts *o;
+	int imgfd, workfd;
+	char *stdio[3]; /* descriptors.json */
+	pid_t holder;	/* holds the fresh network namespace of berth.net until CRIU has it */
+	bool hooks_ran;
+};
+
+static void restore_ctx_done(struct restore_ctx *rc)
+{
+	closep(&rc->imgfd);
+	closep(&rc->workfd);
+	for (int i = 0; i < 3; i++)
+		free(rc->stdio[i]);
+	if (rc->holder > 0) {
+		kill(rc->holder, SIGKILL);
+		waitpid(rc->holder, NULL, 0);
+	}
+	create_ctx_done(&rc->c);
+}
+
+/* descriptors.json of the checkpoint, when there is one (runc's, or berth's). */
+static int read_descriptors(struct restore_ctx *rc, struct berth_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_file_at(rc->imgfd, CRIU_DESCRIPTORS, 1 << 20, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return berth_error_set(err, -r, "read %s", CRIU_DESCRIPTORS);
+	char ebuf[128];
+	yajl_val v = yajl_tree_parse(text, ebuf, sizeof(ebuf));
+	if (!YAJL_IS_ARRAY(v)) {
+		yajl_tree_free(v);
+		return berth_error_setx(err, EBADMSG, "%s: not an array of strings",
+					CRIU_DESCRIPTORS);
+	}
+	for (size_t i = 0; i < v->u.array.len && i < 3; i++)
+		if (YAJL_IS_STRING(v->u.array.values[i]) &&
+		    !(rc->stdio[i] = strdup(v->u.array.values[i]->u.string))) {
+			yajl_tree_free(v);
+			return berth_error_set(err, ENOMEM, "descriptors");
+		}
+	yajl_tree_free(v);
+	return 0;
+}
+
+/*
+ * berth.net: a fresh network namespace, held by a child of ours, with the
+ * veth and the address berth-net gives (the lease of the same container ID
+ * keeps its address). CRIU puts the container in it (CRIU_EXT_NETNS).
+ */
+static int restore_netns(struct restore_ctx *rc, struct berth_error **err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return berth_error_set(err, errno, "pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		char ok = unshare(CLONE_NEWNET) == 0 && ns_loopback_up(NULL) == 0;
+		if (write(p[1], &ok, 1) != 1 || !ok)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return berth_error_set(err, errno, "fork");
+	}
+	rc->holder = pid;
+	char ok = 0;
+	ssize_t n = read(p[0], &ok, 1);
+	close(p[0]);
+	if (n != 1 || !ok)
+		return berth_error_setx(err, EIO, "make a network namespace");
+	return net_setup(rc->c.net, pid, rc->c.state_fd, &rc->c.netns_fd, err);
+}
+
+/* In the restored init's mount namespace: make "/" read-only again (CRIU leaves it writable). */
+static int restore_root_readonly(pid_t pid, struct berth_error **err)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
+	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_error_set(err, errno, "open its mount namespace");
+	pid_t child = fork();
+	if (child < 0)
+		return berth_error_set(err, errno, "fork");
+	if (child == 0) {
+		struct statvfs sv;
+		if (setns(fd, CLONE_NEWNS) < 0 || statvfs("/", &sv) < 0)
+			_exit(1);
+		unsigned long keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME |
+						  ST_NODIRATIME | ST_RELATIME);
+		_exit(mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL) < 0);
+	}
+	int st = 0;
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return berth_error_setx(err, EPERM, "make its root read-only again");
+	return 0;
+}
+
+/* CRIU's notifications during a restore: what create does at the same points. */
+static int restore_notify(void *data, const char *script, pid_t pid, int fd,
+			  struct berth_error **err)
+{
+	struct restore_ctx *rc = data;
+	struct create_ctx *c = &rc->c;
+	_cleanup_close_ int owned = fd;
+	if (streq(script, "setup-namespaces") && pid > 0) {
+		/* the spec's create: prestart and createRuntime once the namespaces exist */
+		c->pid = pid;
+		_cleanup_free_ char *hs = spec_state_json(c, "creating");
+		if (!hs)
+			return berth_error_set(err, ENOMEM, "state");
+		int r = hooks_run(&c->spec->hooks, BERTH_HOOK_PRESTART, hs, err);
+		if (r >= 0)
+			r = hooks_run(&c->spec->hooks, BERTH_HOOK_CREATE_RUNTIME, hs, err);
+		rc->hooks_ran = r >= 0;
+		return r;
+	}
+	if (streq(script, "orphan-pts-master")) {
+		if (owned < 0)
+			return berth_error_setx(err, EBADMSG, "criu sent no terminal");
+		if (!rc->o->console_socket)
+			return 0;
+		return terminal_send_to_socket(rc->o->console_socket, owned, err);
+	}
+	if (streq(script, "post-restore") && pid > 0) {
+		c->pid = pid;
+		if (c->spec->root_readonly)
+			return restore_root_readonly(pid, err);
+	}
+	return 0;
+}
+
+/* The cgroup's path below its hierarchy, as CRIU's cg_root takes it. */
+static const char *cgroup_rel(const char *path)
+{
+	static const char *const mnt[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup/freezer",
+					   "/sys/fs/cgroup" };
+	for (size_t i = 0; path && i < ELEMENTSOF(mnt); i++) {
+		size_t n = strlen(mnt[i]);
+		if (strncmp(path, mnt[i], n) == 0 && path[n] == '/')
+			return path + n;
+	}
+	return NULL;
+}
+
+static int restore_container(struct restore_ctx *rc, struct berth_error **err)
+{
+	struct create_ctx *c = &rc->c;
+	const struct berth_restore_opts *o = rc->o;
+	int r;
+
+	struct criu_opts co = {
+		.type = CRIU_REQ_RESTORE,
+		.images_fd = -EBADF,
+		.work_fd = -EBADF,
+		.log_file = "restore.log",
+		.ext_unix_sk = o->ext_unix_sk,
+		.tcp_established = o->tcp_established,
+		.shell_job = o->shell_job,
+		.file_locks = o->file_locks,
+		.auto_dedup = o->auto_dedup,
+		.lazy_pages = o->lazy_pages,
+		.rst_sibling = true,
+		.cg_mode = CRIU_CG_SOFT,
+		.status_fd = -EBADF,
+	};
+	if (o->manage_cgroups_mode && (co.cg_mode = criu_cg_mode_parse(o->manage_cgroups_mode)) < 0)
+		return berth_error_setx(err, EINVAL,
+					"--manage-cgroups-mode: \"%s\" is not soft, full, strict "
+					"or ignore",
+					o->manage_cgroups_mode);
+	if (o->empty_ns && criu_empty_ns_parse(o->empty_ns, &co.empty_ns) < 0)
+		return berth_error_setx(err, EINVAL, "--empty-ns: \"%s\" is not a namespace",
+					o->empty_ns);
+	_cleanup_free_ char *criu = NULL;
+	r = criu_find(&criu, err);
+	if (r < 0)
+		return r;
+
+	/* the checkpoint first: without one nothing is made */
+	const char *img = o->image_path ? o->image_path : "checkpoint";
+	rc->imgfd = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rc->imgfd < 0)
+		return berth_error_set(err, errno, "image path \"%s\"", img);
+	if (faccessat(rc->imgfd, "inventory.img", F_OK, 0) < 0)
+		return berth_error_setx(err, ENOENT, "image path \"%s\": no checkpoint there (%s)",
+					img, "no inventory.img");
+	if (o->work_path) {
+		r = open_dir_p(o->work_path, &rc->workfd, err);
+		if (r < 0)
+			return berth_error_prefix(err, "work path");
+	}
+	r = read_descriptors(rc, err);
+	if (r < 0)
+		return r;
+
+	r = berth_id_check(c->id, err);
+	if (r >= 0)
+		r = state_root_check(c->root, err);
+	if (r >= 0)
+		r = create_prepare(c, err);
+	if (r < 0)
+		return r;
+	if (c->overlay)
+		return berth_error_setx(err, ENOTSUP,
+					"config.json: berth.rootfs.lower: restore onto an overlay "
+					"is not supported yet");
+	if (c->ctx->systemd_cgroup)
+		r = systemd_scope_resolve(c->spec->linux_.cgroups_path, c->id, &c->sd_unit,
+					  &c->sd_slice, &c->cg_path, err);
+	else
+		r = cgroup_resolve(c->spec->linux_.cgroups_path, c->id, &c->cg_path, err);
+	if (r < 0)
+		return r;
+	r = state_dir_open(c->root, c->id, true, &c->state_fd, err);
+	if (r < 0)
+		return r;
+	c->state_made = true;
+	rfc3339_now(c->created, sizeof(c->created));
+	r = create_write_state(c, true, err);
+	if (r < 0)
+		return r;
+	r = write_file_atomic_at(c->state_fd, STATE_CONFIG, c->config_text, c->config_len, 0600);
+	if (r < 0)
+		return berth_error_set(err, -r, "save config.json");
+	_cleanup_(resources_freep) struct berth_resources *res = NULL;
+	const char *rtext = c->spec->linux_.resources.text;
+	r = resources_parse(rtext, rtext ? strlen(rtext) : 0, "config.json: linux.resources", &res,
+			    err);
+	if (r >= 0)
+		r = create_cgroup(c, res, err);
+	if (r < 0)
+		return r;
+
+	struct criu_inherit inherit[4];
+	size_t n_inherit = 0;
+	for (int i = 0; i < 3; i++)
+		if (rc->stdio[i] && strncmp(rc->stdio[i], "pipe:", 5) == 0)
+			inherit[n_inherit++] = (struct criu_inherit){ rc->stdio[i], i };
+	if (c->net) {
+		r = restore_netns(rc, err);
+		if (r < 0)
+			return r;
+		inherit[n_inherit++] = (struct criu_inherit){ CRIU_EXT_NETNS, c->netns_fd };
+	} else if (c->ns.join_fd[BERTH_NS_NET] >= 0) {
+		inherit[n_inherit++] =
+			(struct criu_inherit){ CRIU_EXT_NETNS, c->ns.join_fd[BERTH_NS_NET] };
+	}
+	struct criu_pair *mnts = NULL;
+	size_t n_mnts = 0;
+	if (criu_bind_mounts(c->spec, c->bundle, true, &mnts, &n_mnts) < 0)
+		return berth_error_set(err, ENOMEM, "mounts");
+	co.images_fd = rc->imgfd;
+	co.work_fd = rc->workfd;
+	co.root = c->rootfs;
+	co.cg_root = cgroup_rel(c->cg_path);
+	co.ext_mnt = mnts;
+	co.n_ext_mnt = n_mnts;
+	co.inherit = inherit;
+	co.n_inherit = n_inherit;
+	co.orphan_pts_master = c->spec->process.terminal;
+	struct criu_spawn sp = { .cgroup = c->cg_path, .bind_root = c->rootfs };
+	pid_t pid = 0;
+	r = criu_call(&co, &sp, restore_notify, rc, &pid, err);
+	criu_pairs_free(mnts, n_mnts);
+	if (rc->holder > 0) {
+		kill(rc->holder, SIGKILL);
+		waitpid(rc->holder, NULL, 0);
+		rc->holder = 0;
+	}
+	if (r < 0)
+		return criu_failed(err, rc->workfd >= 0 ? rc->workfd : rc->imgfd,
+				   o->work_path ? o->work_path : img, co.log_file);
+	c->child = c->pid = pid;
+	r = create_write_state(c, false, err);
+	if (r < 0)
+		return r;
+	struct berth_state *s = NULL;
+	r = state_read(c->state_fd, c->id, &s, err);
+	if (r < 0)
+		return r;
+	s->started = true;
+	r = state_write(c->state_fd, s, err);
+	berth_state_free(s);
+	if (r < 0)
+		return r;
+	if (o->pid_file) {
+		r = write_pid_file(o->pid_file, c->pid);
+		if (r < 0)
+			return berth_error_set(err, -r, "pid file \"%s\"", o->pid_file);
+	}
+	logf_(c->ctx, BERTH_LOG_DEBUG, "restored container \"%s\" with init pid %d", c->id,
+	      (int)c->pid);
+	return 0;
+}
+
+int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *o, int *ret_status,
+		  struct berth_error **err)
+{
+	const struct berth_create_opts co = {
+		.id = o->id,
+		.bundle = o->bundle,
+		.pid_file = o->pid_file,
+		.console_socket = o->console_socket,
+		.no_pivot = o->no_pivot,
+	};
+	sigset_t fwd, old;
+	proc_forwarded_sigset(&fwd);
+	sigprocmask(SIG_BLOCK, &fwd, &old);
+	_cleanup_close_ int sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
+	struct restore_ctx rc = {
+		.c = {
+			.ctx = ctx,
+			.opts = &co,
+			.root = state_root(ctx),
+			.id = o->id,
+			.state_fd = -EBADF,
+			.listen_fd = -EBADF,
+			.sock = { -EBADF, -EBADF },
+			.pidfd = -EBADF,
+			.netns_fd = -EBADF,
+			.console_fd = -EBADF,
+			.notify_fd = -EBADF,
+			.exe = { .fd = -EBADF },
+		},
+		.o = o,
+		.imgfd = -EBADF,
+		.workfd = -EBADF,
+	};
+	for (int i = 0; i < _BERTH_NS_MAX; i++)
+		rc.c.ns.join_fd[i] = -EBADF;
+	*ret_status = 0;
+	int r = restore_container(&rc, err);
+	if (r < 0) {
+		create_rollback(&rc.c);
+		berth_error_prefix(err, "restore \"%s\"", o->id ? o->id : "");
+		goto out;
+	}
+	if (o->detach)
+		goto out;
+	/* in the foreground, as berth run: wait with signals passed on, then delete */
+	closep(&rc.c.state_fd);
+	rc.c.pidfd = proc_pidfd_open(rc.c.pid);
+	struct proc_wait w = {
+		.pid = rc.c.pid,
+		.pidfd = rc.c.pidfd,
+		.sigfd = sfd,
+		.extra_fd = -EBADF,
+	};
+	r = rc.c.pidfd < 0 ? rc.c.pidfd : proc_wait_forward(&w);
+	if (r < 0) {
+		berth_error_set(err, -r, "restore \"%s\": wait", o->id);
+		goto out;
+	}
+	*ret_status = r;
+	r = berth_delete(ctx, o->id, true, err);
+	if (r < 0)
+		berth_error_prefix(err, "restore \"%s\"", o->id);
+out:
+	restore_ctx_done(&rc);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
 }

@@ -337,6 +337,23 @@ int terminal_relay(const struct terminal_relay *r, struct berth_error **err)
 	return 0;
 }
 
+/* fd (the host's /dev/null) becomes the container's /dev/null, with the same access mode. */
+static void reopen_dev_null(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	struct stat st;
+	if (fl < 0 || stat("/dev/null", &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(1, 3))
+		return;
+	int nfd = open("/dev/null", (fl & O_ACCMODE) | O_NOCTTY);
+	if (nfd < 0)
+		return;
+	if (nfd != fd) {
+		dup2(nfd, fd);
+		close(nfd);
+	}
+}
+
 int terminal_own_stdio(uid_t uid, struct berth_error **err)
 {
 	for (int fd = 0; fd <= 2; fd++) {
@@ -351,6 +368,15 @@ int terminal_own_stdio(uid_t uid, struct berth_error **err)
 		 * a file or a pty (the caller's own terminal, for all berth can
 		 * tell) stays the host's.
 		 */
+		if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
+			/*
+			 * The host's /dev/null is a file of a mount the container
+			 * cannot see (CRIU refuses to dump it): the container's own
+			 * /dev/null instead, as runc's init reopens it.
+			 */
+			reopen_dev_null(fd);
+			continue;
+		}
 		if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
 			continue;
 		if (st.st_uid == uid)

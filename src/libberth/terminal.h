@@ -37,6 +37,7 @@ int terminal_attach(int slave, uid_t uid, bool console, struct berth_error **err
  * Without a terminal: give the pipes and sockets among fds 0-2 (what an
  * engine hands over) to uid, as runc and crun do, so that the process can
  * reopen them (/dev/stdout). Never chowns a device or a file of the host.
+ * The host's /dev/null among them becomes the container's (reopened).
  */
 int terminal_own_stdio(uid_t uid, struct berth_error **err);
 

@@ -435,3 +435,20 @@ def test_stdio_pipes_belong_to_the_user_host_nodes_stay(env):
     assert r.returncode == 0, r
     assert os.stat(node).st_uid == 0
     assert os.stat(out).st_uid == 0
+
+
+def test_init_is_a_session_leader_without_a_terminal(env):
+    """As runc's init: a session of its own (CRIU dumps only whole sessions)."""
+    st = env.sh("cat /proc/self/stat").out
+    fields = st.rsplit(")", 1)[1].split()
+    assert fields[3] == st.split()[0], st
+
+
+def test_stdin_dev_null_is_the_containers_own(env):
+    """As runc's init: the host's /dev/null on stdio is reopened from the container's /dev
+    (a mount the container sees; CRIU cannot dump a file of a mount it cannot see)."""
+    r = env.sh("grep mnt_id /proc/self/fdinfo/0; cat /proc/self/mountinfo")
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    mnt_id = lines[0].split()[1]
+    assert mnt_id in [l.split()[0] for l in lines[1:]], r.out
