@@ -7,7 +7,9 @@
 # of tests/vm/run-in-vm.sh (qemu TCG: absolute times are those of an emulated
 # machine, many times the host's; compare the ratios). Run as root:
 #   bash bench/criu.sh [RUNS]
-# Environment: BERTH (default build/berth), RUNS (default 5).
+# Environment: BERTH (default build/berth), RUNS (default 5), BERTH_CGROUPS_MODE
+# (--manage-cgroups-mode of berth's checkpoint and restore; default: none given, soft;
+# runc 1.1 knows no "ignore" and is always left to its default).
 # Each round checkpoints the running container into fresh images, deletes what the
 # runtime kept of it (berth keeps a checkpointed container as stopped, runc nothing)
 # and restores it from them; the runtimes take turns within a round. The container's
@@ -26,7 +28,7 @@ if [[ ${BERTH_IN_VM:-} != 1 ]]; then
 	shares=()
 	[[ $berth == "$repo"/* ]] || shares=(--share "$(dirname "$berth")")
 	exec bash tests/vm/run-in-vm.sh "${shares[@]}" --timeout "${BERTH_VM_TIMEOUT:-1800}" \
-		-e BERTH="$berth" -e RUNS="$runs" -- bash bench/criu.sh
+		-e BERTH="$berth" -e RUNS="$runs" -e BERTH_CGROUPS_MODE -- bash bench/criu.sh
 fi
 
 for tool in criu runc jq; do
@@ -74,6 +76,7 @@ mv "$bundle/config.json.new" "$bundle/config.json"
 # The containers' stdin is the output of cat, their stdout and stderr its input (and
 # so are the runtimes' own, which the log then holds).
 coproc CAT { cat >>"$work/stdio.log"; }
+# shellcheck disable=SC2153 # set by coproc
 cat_pid=$CAT_PID
 exec {cin}<&"${CAT[0]}" {cout}>&"${CAT[1]}"
 step() { # RUNTIME ARGS...: the runtime on the pipes; on failure the log's tail
@@ -92,17 +95,19 @@ for rt in "${runtimes[@]}"; do
 	step "$rt" create -b "$bundle" bench
 	step "$rt" start bench
 done
+declare -A cg=([berth]=${BERTH_CGROUPS_MODE:+--manage-cgroups-mode=$BERTH_CGROUPS_MODE})
 declare -A ckpt rest
 for ((i = 1; i <= runs; i++)); do
 	for rt in "${runtimes[@]}"; do
 		img=$work/img-$rt
 		rm -rf "$img"
 		t0=$(now)
-		step "$rt" checkpoint --image-path "$img" --work-path "$img" bench
+		step "$rt" checkpoint ${cg[$rt]:+"${cg[$rt]}"} --image-path "$img" --work-path "$img" bench
 		t1=$(now)
 		"${bin[$rt]}" --root "$work/root-$rt" delete -f bench >/dev/null 2>&1 || true
 		t2=$(now)
-		step "$rt" restore -d -b "$bundle" --image-path "$img" --work-path "$img" bench
+		step "$rt" restore ${cg[$rt]:+"${cg[$rt]}"} -d -b "$bundle" --image-path "$img" --work-path "$img" \
+			bench
 		t3=$(now)
 		ckpt[$rt]+=" $(((t1 - t0) / 1000))"
 		rest[$rt]+=" $(((t3 - t2) / 1000))"
@@ -126,3 +131,5 @@ if [[ ${runtimes[0]} == berth ]]; then
 		"$(awk -v a="${mr[runc]}" -v b="${mr[berth]}" 'BEGIN { printf "%.2f", a / b }')"
 fi
 echo "images of one checkpoint: $size KiB"
+[[ -z ${BERTH_CGROUPS_MODE:-} ]] ||
+	echo "berth with --manage-cgroups-mode=$BERTH_CGROUPS_MODE, runc with its default"
