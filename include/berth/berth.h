@@ -339,7 +339,7 @@ struct berth_checkpoint_opts {
 	const char *manage_cgroups_mode; /* soft (NULL), full, strict, ignore */
 	const char *empty_ns;		 /* a namespace CRIU leaves empty: "network" */
 	const char *page_server;	 /* ADDR:PORT, or NULL */
-	int status_fd;			 /* --status-fd: CRIU writes to it when lazy pages are ready; -1 */
+	int status_fd; /* --status-fd: CRIU writes to it when lazy pages are ready; -1 */
 };
 
 /*
@@ -374,5 +374,5 @@ struct berth_restore_opts {
  * detach, waits for it like berth_run (*ret_status its exit code) and
  * deletes it; with detach returns at once (*ret_status 0).
  */
-int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *opts,
-		  int *ret_status, struct berth_error **err);
+int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *opts, int *ret_status,
+		  struct berth_error **err);

@@ -78,18 +78,20 @@ static int common_flag(int c, struct criu_flags *f)
 	return CLI_CONTINUE;
 }
 
-#define COMMON_OPTIONS                                                                   \
-	{ "image-path", required_argument, NULL, OPT_IMAGE_PATH },                       \
-		{ "work-path", required_argument, NULL, OPT_WORK_PATH },                 \
-		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },           \
-		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },                   \
-		{ "shell-job", no_argument, NULL, OPT_SHELL_JOB },                       \
-		{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },                     \
+#define COMMON_OPTIONS                                                                       \
+	{ "image-path", required_argument, NULL, OPT_IMAGE_PATH },                           \
+		{ "work-path", required_argument, NULL, OPT_WORK_PATH },                     \
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },               \
+		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },                       \
+		{ "shell-job", no_argument, NULL, OPT_SHELL_JOB },                           \
+		{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },                         \
 		{ "manage-cgroups-mode", required_argument, NULL, OPT_MANAGE_CGROUPS_MODE }, \
-		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },                   \
-		{ "auto-dedup", no_argument, NULL, OPT_AUTO_DEDUP },                     \
-		{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },                     \
-		{ "help", no_argument, NULL, 'h' }
+		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },                       \
+		{ "auto-dedup", no_argument, NULL, OPT_AUTO_DEDUP },                         \
+		{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },                         \
+	{                                                                                    \
+		"help", no_argument, NULL, 'h'                                               \
+	}
 
 static int cmd_checkpoint(int argc, char *argv[])
 {
@@ -228,18 +230,18 @@ static int cmd_restore(int argc, char *argv[])
 	return status;
 }
 
-#define COMMON_HELP                                                                        \
+#define COMMON_HELP                                                                           \
 	"      --image-path DIR      where the images are (default: ./checkpoint)\n"          \
 	"      --work-path DIR       where CRIU writes its log (default: the image path)\n"   \
 	"      --tcp-established     open TCP connections are part of the checkpoint\n"       \
 	"      --ext-unix-sk         unix sockets connected outside the container are too\n"  \
-	"      --shell-job           the container's session is outside it (a terminal "     \
-	"job)\n"                                                                           \
+	"      --shell-job           the container's session is outside it (a terminal "      \
+	"job)\n"                                                                              \
 	"      --file-locks          file locks are part of the checkpoint\n"                 \
 	"      --manage-cgroups-mode soft|full|strict|ignore\n"                               \
 	"                            what CRIU does with cgroup properties (default: soft)\n" \
 	"      --empty-ns NS         CRIU leaves namespace NS (network) to others: it\n"      \
-	"                            saves and restores nothing of it\n"                       \
+	"                            saves and restores nothing of it\n"                      \
 	"      --auto-dedup          free what the images of --parent-path repeat\n"          \
 	"      --lazy-pages          memory pages are sent on demand (needs userfaultfd)\n"   \
 	"  -h, --help                show this help\n"
@@ -260,7 +262,8 @@ const struct cli_command cli_cmd_checkpoint = {
 		"      --parent-path DIR     the images of a --pre-dump, relative to the image\n"
 		"                            path: only memory changed since is saved\n"
 		"      --page-server ADDR:PORT  send memory pages to a CRIU page server\n"
-		"      --status-fd FD        CRIU writes to FD when --lazy-pages are ready\n" COMMON_HELP,
+		"      --status-fd FD        CRIU writes to FD when --lazy-pages are "
+		"ready\n" COMMON_HELP,
 	.run = cmd_checkpoint,
 };
 
@@ -284,6 +287,7 @@ const struct cli_command cli_cmd_restore = {
 		"SOCK\n"
 		"                            (with process.terminal)\n"
 		"      --no-pivot            accepted, as runc's (CRIU sets up the root)\n"
-		"      --no-subreaper        accepted, as runc's (berth never becomes one)\n" COMMON_HELP,
+		"      --no-subreaper        accepted, as runc's (berth never becomes "
+		"one)\n" COMMON_HELP,
 	.run = cmd_restore,
 };

@@ -26,9 +26,9 @@ struct berth_context cli_ctx = {
 };
 
 static const struct cli_command *const commands[] = {
-	&cli_cmd_create, &cli_cmd_start, &cli_cmd_run,	  &cli_cmd_state,  &cli_cmd_kill,
-	&cli_cmd_delete, &cli_cmd_list,	 &cli_cmd_ps,	  &cli_cmd_spec,   &cli_cmd_features,
-	&cli_cmd_update, &cli_cmd_pause, &cli_cmd_resume, &cli_cmd_events, &cli_cmd_exec,
+	&cli_cmd_create, &cli_cmd_start, &cli_cmd_run,	  &cli_cmd_state,      &cli_cmd_kill,
+	&cli_cmd_delete, &cli_cmd_list,	 &cli_cmd_ps,	  &cli_cmd_spec,       &cli_cmd_features,
+	&cli_cmd_update, &cli_cmd_pause, &cli_cmd_resume, &cli_cmd_events,     &cli_cmd_exec,
 	&cli_cmd_wait,	 &cli_cmd_logs,	 &cli_cmd_attach, &cli_cmd_checkpoint, &cli_cmd_restore,
 };
 

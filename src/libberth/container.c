@@ -1770,6 +1770,7 @@ int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret
 
 #define CRIU_DESCRIPTORS "descriptors.json" /* the init's stdio, as runc names it */
 #define CRIU_EXT_NETNS	 "extRootNetNS"	    /* the key of a network namespace berth makes */
+#define CRIU_ROOT	 "criu-root"	    /* in the state dir: the root CRIU restores on */
 
 /* Open (and make, 0700, with parents) the directory path. */
 static int open_dir_p(const char *path, int *ret, struct berth_error **err)
@@ -1982,10 +1983,16 @@ struct restore_ctx {
 	char *stdio[3]; /* descriptors.json */
 	pid_t holder;	/* holds the fresh network namespace of berth.net until CRIU has it */
 	bool hooks_ran;
+	char *criu_root; /* <state>/criu-root */
+	bool root_bound;
 };
+
+static void restore_unbind_root(struct restore_ctx *rc);
 
 static void restore_ctx_done(struct restore_ctx *rc)
 {
+	restore_unbind_root(rc);
+	free(rc->criu_root);
 	closep(&rc->imgfd);
 	closep(&rc->workfd);
 	for (int i = 0; i < 3; i++)
@@ -2082,6 +2089,39 @@ static int restore_root_readonly(pid_t pid, struct berth_error **err)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return berth_error_setx(err, EPERM, "make its root read-only again");
 	return 0;
+}
+
+/*
+ * CRIU mounts the restored tree on a root of its own: a bind of the rootfs
+ * at <state>/criu-root (private: nothing of it reaches the rootfs), undone
+ * once CRIU is done. In our mount namespace, not a private one: CRIU works
+ * in the work dir it reaches through /proc/<our pid>/fd, a mount of ours.
+ */
+static int restore_bind_root(struct restore_ctx *rc, struct berth_error **err)
+{
+	struct create_ctx *c = &rc->c;
+	if (mkdirat(c->state_fd, CRIU_ROOT, 0700) < 0 && errno != EEXIST)
+		return berth_error_set(err, errno, "make %s", CRIU_ROOT);
+	_cleanup_free_ char *dir = path_join(c->root, c->id);
+	rc->criu_root = dir ? path_join(dir, CRIU_ROOT) : NULL;
+	if (!rc->criu_root)
+		return berth_error_set(err, ENOMEM, "%s", CRIU_ROOT);
+	if (mount(c->rootfs, rc->criu_root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return berth_error_set(err, errno, "bind the root filesystem on \"%s\"",
+				       rc->criu_root);
+	rc->root_bound = true;
+	if (mount(NULL, rc->criu_root, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
+		return berth_error_set(err, errno, "make \"%s\" private", rc->criu_root);
+	return 0;
+}
+
+static void restore_unbind_root(struct restore_ctx *rc)
+{
+	if (rc->root_bound)
+		umount2(rc->criu_root, MNT_DETACH);
+	rc->root_bound = false;
+	if (rc->c.state_fd >= 0)
+		unlinkat(rc->c.state_fd, CRIU_ROOT, AT_REMOVEDIR);
 }
 
 /* CRIU's notifications during a restore: what create does at the same points. */
@@ -2247,9 +2287,14 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 	co.inherit = inherit;
 	co.n_inherit = n_inherit;
 	co.orphan_pts_master = c->spec->process.terminal;
-	struct criu_spawn sp = { .cgroup = c->cg_path, .bind_root = c->rootfs };
+	struct criu_spawn sp = { .cgroup = c->cg_path };
 	pid_t pid = 0;
-	r = criu_call(&co, &sp, restore_notify, rc, &pid, err);
+	r = restore_bind_root(rc, err);
+	if (r >= 0) {
+		co.root = rc->criu_root;
+		r = criu_call(&co, &sp, restore_notify, rc, &pid, err);
+	}
+	restore_unbind_root(rc);
 	criu_pairs_free(mnts, n_mnts);
 	if (rc->holder > 0) {
 		kill(rc->holder, SIGKILL);
@@ -2320,6 +2365,7 @@ int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *o,
 	*ret_status = 0;
 	int r = restore_container(&rc, err);
 	if (r < 0) {
+		restore_unbind_root(&rc);
 		create_rollback(&rc.c);
 		berth_error_prefix(err, "restore \"%s\"", o->id ? o->id : "");
 		goto out;

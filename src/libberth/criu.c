@@ -190,6 +190,8 @@ static int pb_next(struct pb_reader *r, unsigned *ret_field, uint64_t *ret_v,
 
 static char *pb_strdup(const struct pb_reader *s)
 {
+	if (!s->p)
+		return strdup("");
 	return strndup((const char *)s->p, (size_t)(s->end - s->p));
 }
 
@@ -294,7 +296,7 @@ static int decode_pid(struct pb_reader s, unsigned field, pid_t *ret)
 {
 	unsigned f;
 	uint64_t v;
-	struct pb_reader sub;
+	struct pb_reader sub = { 0 };
 	int r;
 	while ((r = pb_next(&s, &f, &v, &sub)) > 0)
 		if (f == field)
@@ -304,7 +306,7 @@ static int decode_pid(struct pb_reader s, unsigned field, pid_t *ret)
 
 static int decode_resp(const uint8_t *buf, size_t n, struct criu_resp *ret)
 {
-	struct pb_reader rd = { buf, buf + n }, sub;
+	struct pb_reader rd = { buf, buf + n }, sub = { 0 };
 	unsigned f;
 	uint64_t v;
 	int r;
@@ -321,7 +323,7 @@ static int decode_resp(const uint8_t *buf, size_t n, struct criu_resp *ret)
 				return -EBADMSG;
 			break;
 		case 5: {
-			struct pb_reader s = sub, ss;
+			struct pb_reader s = sub, ss = { 0 };
 			unsigned nf;
 			uint64_t nv;
 			int q;
@@ -369,6 +371,8 @@ static int recv_resp(int sock, struct criu_resp *ret, struct berth_error **err)
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ECONNRESET)
+		n = 0; /* it exited with the request unread */
 	if (n < 0)
 		return berth_error_set(err, errno, "criu: read its answer");
 	*ret = (struct criu_resp){ .fd = -EBADF };
@@ -390,25 +394,21 @@ int criu_find(char **ret, struct berth_error **err)
 {
 	static const char *const fixed[] = { "/usr/local/sbin/criu", "/usr/sbin/criu",
 					     "/usr/bin/criu" };
-	int r = path_find_program("BERTH_CRIU", fixed, ELEMENTSOF(fixed), "criu", ret);
-	if (r < 0)
+	_cleanup_free_ char *p = NULL;
+	int r = path_find_program("BERTH_CRIU", fixed, ELEMENTSOF(fixed), "criu", &p);
+	if (r < 0 || access(p, X_OK) < 0)
 		return berth_error_setx(err, ENOENT,
 					"criu is not installed (install the criu package, or "
 					"set BERTH_CRIU to the criu program)");
+	*ret = TAKE_PTR(p);
 	return 0;
 }
 
-static _noreturn_ void swrk_main(const char *criu, int sock, const struct criu_spawn *sp)
+static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const struct criu_spawn *sp)
 {
-	if (sp->bind_root) {
-		/* CRIU mounts the restored tree under root: a mount of its own, not the host's */
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
-		    mount(sp->bind_root, sp->bind_root, NULL, MS_BIND | MS_REC, NULL) < 0) {
-			dprintf(STDERR_FILENO, "berth: criu: a private root for the restore: %s\n",
-				strerror(errno));
-			_exit(127);
-		}
-	}
+	/* CRIU makes its cgroup yard in its cwd: the work dir, not wherever berth was started */
+	if (!criu || fchdir(dirfd) < 0)
+		_exit(127);
 	if (fd_set_cloexec(sock, false) < 0)
 		_exit(127);
 	char fdarg[16];
@@ -418,8 +418,8 @@ static _noreturn_ void swrk_main(const char *criu, int sock, const struct criu_s
 	_exit(127);
 }
 
-static int spawn_swrk(const char *criu, const struct criu_spawn *sp, int sock, pid_t *ret,
-		      struct berth_error **err)
+static int spawn_swrk(const char *criu, const struct criu_spawn *sp, int sock, int dirfd,
+		      pid_t *ret, struct berth_error **err)
 {
 	struct clone_args ca = { .exit_signal = SIGCHLD };
 	long pid;
@@ -431,7 +431,7 @@ static int spawn_swrk(const char *criu, const struct criu_spawn *sp, int sock, p
 			pid = berth_error_set(err, errno, "criu: clone3");
 	}
 	if (pid == 0)
-		swrk_main(criu, sock, sp ? sp : &(struct criu_spawn){ 0 });
+		swrk_main(criu, sock, dirfd, sp ? sp : &(struct criu_spawn){ 0 });
 	if (pid < 0)
 		return (int)pid;
 	*ret = (pid_t)pid;
@@ -493,16 +493,18 @@ static int converse(int sock, const struct criu_opts *o, criu_notify_fn fn, void
 		}
 		if (resp.type != o->type) {
 			resp_done(&resp);
-			return berth_error_setx(err, EBADMSG, "criu: an answer of type %llu to a %s",
+			return berth_error_setx(err, EBADMSG,
+						"criu: an answer of type %llu to a %s",
 						(unsigned long long)resp.type, req_name(o->type));
 		}
 		if (!resp.success) {
 			int e = resp.cr_errno > 0 ? resp.cr_errno : EIO;
 			if (resp.errmsg)
 				log_message(resp.errmsg);
-			r = resp.errmsg ? berth_error_setx(err, e, "criu %s: %s", req_name(o->type),
-							   resp.errmsg)
-					: berth_error_setx(err, e, "criu %s failed", req_name(o->type));
+			r = resp.errmsg
+				    ? berth_error_setx(err, e, "criu %s: %s", req_name(o->type),
+						       resp.errmsg)
+				    : berth_error_setx(err, e, "criu %s failed", req_name(o->type));
 			resp_done(&resp);
 			return r;
 		}
@@ -513,8 +515,8 @@ static int converse(int sock, const struct criu_opts *o, criu_notify_fn fn, void
 	}
 }
 
-int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn,
-	      void *data, pid_t *ret_pid, struct berth_error **err)
+int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn, void *data,
+	      pid_t *ret_pid, struct berth_error **err)
 {
 	_cleanup_free_ char *criu = NULL;
 	int r = criu_find(&criu, err);
@@ -525,7 +527,7 @@ int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notif
 		return berth_error_set(err, errno, "criu: socketpair");
 	_cleanup_close_ int ours = sk[0], theirs = sk[1];
 	pid_t pid = 0;
-	r = spawn_swrk(criu, sp, theirs, &pid, err);
+	r = spawn_swrk(criu, sp, theirs, o->work_fd >= 0 ? o->work_fd : o->images_fd, &pid, err);
 	if (r < 0)
 		return r;
 	closep(&theirs);
@@ -535,8 +537,7 @@ int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notif
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (r >= 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0) && o->type != CRIU_REQ_RESTORE)
-		return berth_error_setx(err, EIO, "criu exited with status %d", WEXITSTATUS(st));
+	/* its status says nothing more: swrk fails when its socket is closed after the answer */
 	return r;
 }
 
@@ -562,8 +563,11 @@ int criu_empty_ns_parse(const char *s, unsigned *ret)
 	static const struct {
 		const char *name;
 		unsigned flag;
-	} ns[] = { { "network", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
-		   { "pid", CLONE_NEWPID },	{ "mount", CLONE_NEWNS } };
+	} ns[] = { { "network", CLONE_NEWNET },
+		   { "ipc", CLONE_NEWIPC },
+		   { "uts", CLONE_NEWUTS },
+		   { "pid", CLONE_NEWPID },
+		   { "mount", CLONE_NEWNS } };
 	for (size_t i = 0; i < ELEMENTSOF(ns); i++)
 		if (strcmp(s, ns[i].name) == 0) {
 			*ret = ns[i].flag;

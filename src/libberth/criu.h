@@ -75,8 +75,7 @@ typedef int (*criu_notify_fn)(void *data, const char *script, pid_t pid, int fd,
 
 /* Where criu swrk runs. */
 struct criu_spawn {
-	const char *cgroup;	/* clone it into this cgroup (restore: its tree is born there) */
-	const char *bind_root;	/* bind this onto itself in a private mount namespace first */
+	const char *cgroup; /* clone it into this cgroup (restore: its tree is born there) */
 };
 
 /* The criu program ($BERTH_CRIU, else the installed one); ENOENT says to install it. */
@@ -87,8 +86,8 @@ int criu_find(char **ret, struct berth_error **err);
  * fn (may be NULL) until its final answer. *ret_pid: the restored init
  * (restore), else 0. A refusal fails with CRIU's errno and message.
  */
-int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn,
-	      void *data, pid_t *ret_pid, struct berth_error **err);
+int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn, void *data,
+	      pid_t *ret_pid, struct berth_error **err);
 
 /* "soft" -> CRIU_CG_SOFT, ...; -EINVAL if unknown. */
 int criu_cg_mode_parse(const char *s);

@@ -14,6 +14,7 @@
 #include <sys/capability.h>
 
 #include "berth/berth.h"
+#include "criu.h"
 #include "json.h"
 #include "mount.h"
 #include "seccomp-filter.h"
@@ -196,6 +197,10 @@ int berth_features_json(char **ret_json, struct berth_error **err)
 	gen_open(&j, false);
 	gen_str(&j, "io.github.berth.version");
 	gen_str(&j, BERTH_VERSION);
+	/* checkpoint and restore work where the criu program is installed (as runc's key) */
+	_cleanup_free_ char *criu = NULL;
+	gen_str(&j, "io.github.berth.checkpoint.enabled");
+	gen_str(&j, criu_find(&criu, NULL) == 0 ? "true" : "false");
 	gen_close(&j, false);
 	gen_close(&j, false);
 

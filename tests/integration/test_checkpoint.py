@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""berth checkpoint / restore on the host, where CRIU cannot work: without criu
+(BERTH_CRIU naming no program) and with a criu that refuses (this host's kernel
+is too new for Debian's criu, or a stand-in that fails). One clear line each,
+the container untouched, nothing left behind. The round trips themselves run
+in the VM (tests/vm/test_vm_criu.py)."""
+
+import os
+import shutil
+
+import pytest
+
+
+def running(env):
+    env.process["args"] = ["sleep", "1000"]
+    cid, _ = env.create()
+    env.start(cid, check=True)
+    return cid
+
+
+def one_line(r):
+    lines = r.err.strip().splitlines()
+    assert r.rc == 1 and len(lines) == 1, r
+    return lines[0]
+
+
+def test_checkpoint_without_criu(env, monkeypatch, tmp_path):
+    cid = running(env)
+    monkeypatch.setenv("BERTH_CRIU", str(tmp_path / "no-criu"))
+    line = one_line(env.berth("checkpoint", "--image-path", tmp_path / "img", cid))
+    assert f'checkpoint "{cid}": criu is not installed' in line, line
+    assert env.state(cid)["status"] == "running"
+
+
+def test_restore_without_criu_leaves_nothing(env, monkeypatch, tmp_path):
+    env.save()
+    monkeypatch.setenv("BERTH_CRIU", str(tmp_path / "no-criu"))
+    cid = env.new_id()
+    line = one_line(env.berth("restore", "-d", "-b", env.bundle, "--image-path",
+                              tmp_path / "img", cid))
+    assert f'restore "{cid}": criu is not installed' in line, line
+    assert not (env.root / cid).exists()
+
+
+def test_checkpoint_criu_refuses(env, monkeypatch, tmp_path):
+    """A criu that dies without an answer: the error says so and the container runs on."""
+    fake = tmp_path / "criu"
+    fake.write_text("#!/bin/sh\necho 'Error (criu/x.c:1): refused here' > dump.log\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("BERTH_CRIU", str(fake))
+    cid = running(env)
+    img = tmp_path / "img"
+    line = one_line(env.berth("checkpoint", "--image-path", img, cid))
+    assert f'checkpoint "{cid}": criu exited without an answer' in line, line
+    assert "refused here" in line and f"log: {img}/dump.log" in line, line
+    assert env.state(cid)["status"] == "running"
+
+
+@pytest.mark.skipif(not shutil.which("criu") or os.environ.get("BERTH_IN_VM"),
+                    reason="needs the host's criu (too old for its kernel)")
+def test_checkpoint_real_criu_refusing_this_kernel(env, tmp_path):
+    cid = running(env)
+    r = env.berth("checkpoint", "--image-path", tmp_path / "img", cid, timeout=60)
+    if r.rc == 0:
+        pytest.skip("criu works on this kernel")
+    line = one_line(r)
+    assert f'checkpoint "{cid}": criu dump' in line and "dump.log" in line, line
+    assert env.state(cid)["status"] == "running"
