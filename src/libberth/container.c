@@ -1945,6 +1945,9 @@ static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct 
 	int r = load_spec_copy(dirfd, &spec);
 	if (r < 0)
 		return berth_error_set(err, -r, "read the saved config.json");
+	/* the terminal's master is the engine's (conmon's), never the container's: CRIU
+	 * dumps the slave alone, and restore hands a new master to --console-socket */
+	co.orphan_pts_master = spec->process.terminal;
 	const char *img = o->image_path ? o->image_path : "checkpoint";
 	_cleanup_close_ int imgfd = -EBADF, workfd = -EBADF;
 	r = open_dir_p(img, &imgfd, err);

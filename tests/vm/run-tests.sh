@@ -7,13 +7,15 @@
 # v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py, and in a
 # third with systemd as PID 1 (--init systemd) tests/vm/test_vm_systemd.py and
 # tests/vm/test_vm_systemd_user.py and tests/vm/test_vm_systemd_engines.py (podman
-# and docker on the systemd cgroup driver), against
+# and docker on the systemd cgroup driver), in a fourth (cgroup v2)
+# tests/vm/test_vm_criu_podman.py (checkpoint/restore), against
 # BUILD_DIR/berth (built on the host: TCG is 15-25 times slower). pytest's
 # output goes to stderr; the last line on stdout is "PASSED FAILED SKIPPED",
 # the sum of the runs. A VM that fails or times out counts as one failure.
 #
 # Environment: VM_PYTEST_ARGS for extra pytest arguments, BERTH_VM_TIMEOUT
-# (seconds, default 900 a boot, 1800 for the systemd one).
+# (seconds a boot, default 900, 1800 for the systemd one), BERTH_VM_CRIU_TIMEOUT (the
+# fourth's, default 2700).
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -29,7 +31,8 @@ fi
 shares=()
 [[ $build == "$repo"/* ]] || shares=(--share "$build")
 
-# One VM run: NAME, then run-in-vm.sh options, --, then the test files.
+# One VM run: NAME, then run-in-vm.sh options (a --timeout there wins), --, then the
+# test files.
 # Prints "PASSED FAILED SKIPPED" of that run.
 vm_pass() {
 	local name=$1 opts=() junit log rc it ie if is p f start
@@ -87,7 +90,12 @@ fi
 read -r p3 f3 s3 < <(vm_pass systemd --init systemd --timeout "${BERTH_VM_TIMEOUT:-1800}" -- \
 	tests/vm/test_vm_systemd.py tests/vm/test_vm_systemd_user.py \
 	tests/vm/test_vm_systemd_engines.py)
-p=$((p1 + p2 + p3)) f=$((f1 + f2 + f3)) is=$((s1 + s2 + s3))
+# checkpoint/restore (CRIU works on the VM's kernel, not the host's): podman with
+# berth and runc, a fourth boot of its own, as under TCG it takes about 10 minutes a
+# runtime
+read -r p4 f4 s4 < <(vm_pass criu --cgroup v2 --timeout "${BERTH_VM_CRIU_TIMEOUT:-2700}" -- \
+	tests/vm/test_vm_criu_podman.py)
+p=$((p1 + p2 + p3 + p4)) f=$((f1 + f2 + f3 + f4)) is=$((s1 + s2 + s3 + s4))
 say "vm: $p passed, $f failed, $is skipped"
 echo "$p $f $is"
 ((f == 0))
