@@ -2292,6 +2292,14 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 		inherit[n_inherit++] =
 			(struct criu_inherit){ CRIU_EXT_NETNS, c->ns.join_fd[BERTH_NS_NET] };
 	}
+	{
+		_cleanup_close_ int root_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0)
+			return berth_error_set(err, errno, "root filesystem \"%s\"", c->rootfs);
+		r = rootfs_make_bind_targets(c->spec, c->bundle, root_fd, err);
+		if (r < 0)
+			return r;
+	}
 	struct criu_pair *mnts = NULL;
 	size_t n_mnts = 0;
 	if (criu_bind_mounts(c->spec, c->bundle, true, &mnts, &n_mnts) < 0)

@@ -662,6 +662,45 @@ bool rootfs_has_source(const struct berth_mount *m)
 	return r;
 }
 
+/* Is dest below (not at) dir? Both absolute. */
+static bool path_below(const char *dest, const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	return strncmp(dest, dir, n) == 0 && dest[n] == '/' && dest[n + 1] != '\0';
+}
+
+int rootfs_make_bind_targets(const struct berth_spec *s, const char *bundle, int root_fd,
+			     struct berth_error **err)
+{
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct berth_mount *m = &s->mounts[i];
+		if (!rootfs_has_source(m) || !m->destination)
+			continue;
+		bool inside = false;
+		for (size_t k = 0; k < s->n_mounts && !inside; k++)
+			inside = k != i && s->mounts[k].destination &&
+				 !rootfs_has_source(&s->mounts[k]) &&
+				 path_below(m->destination, s->mounts[k].destination);
+		if (inside)
+			continue; /* in a tmpfs, /dev...: CRIU brings its content back */
+		_cleanup_close_ int sfd = open_host_source(bundle, m->source);
+		struct stat st;
+		if (sfd < 0 || fstat(sfd, &st) < 0)
+			return berth_error_set(err, sfd < 0 ? -sfd : errno,
+					       "mounts: source \"%s\" of \"%s\"", m->source,
+					       m->destination);
+		bool is_dir = S_ISDIR(st.st_mode);
+		_cleanup_close_ int tfd =
+			path_ensure_in_root(root_fd, m->destination, is_dir, is_dir ? 0755 : 0644);
+		if (tfd < 0)
+			return berth_error_set(err, -tfd, "mounts: create the destination \"%s\"",
+					       m->destination);
+	}
+	return 0;
+}
+
 int rootfs_open_source(const struct berth_spec *s, size_t i, const char *bundle,
 		       struct berth_error **err)
 {

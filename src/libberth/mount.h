@@ -81,6 +81,15 @@ bool rootfs_dev_is_bind(const struct berth_spec *s);
  */
 bool rootfs_has_source(const struct berth_mount *m);
 /*
+ * For a restore, whose root may be a fresh copy of the image (podman's restore
+ * --import): the targets of the spec's bind mounts, made inside root_fd as
+ * rootfs_setup() makes them (a directory or an empty file, after the source),
+ * except below another of the spec's mounts (a tmpfs, /dev...), whose content
+ * CRIU brings back itself. Runs in berth's own process. Returns 0 or -errno.
+ */
+int rootfs_make_bind_targets(const struct berth_spec *s, const char *bundle, int root_fd,
+			     struct berth_error **err);
+/*
  * The source of spec mount i (a bind mount with a source): an O_PATH fd of it
  * (relative: to bundle) or, for idmap/ridmap, a detached idmapped clone of
  * it, mapped by the mount's uidMappings/gidMappings or, without them, the
