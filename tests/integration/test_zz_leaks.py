@@ -40,3 +40,22 @@ def test_no_berth_cgroups_at_all_on_ci():
             continue
         left += [os.path.join(top, d) for d in dirs if "berth" in d]
     assert not left, "cgroups left behind:\n" + "\n".join(left)
+
+
+def test_host_device_nodes_untouched():
+    """The host's /dev/null and its kin as a Debian system makes them: char devices,
+    root's, mode 0666. A bind of one of them into a container, or a test writing a
+    rootfs path that leads to one, must never change the host's node (once, during
+    development, the host's /dev/null was found 0755, its cause unknown)."""
+    import stat
+    want = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
+            "urandom": (1, 9)}
+    wrong = []
+    for name, (major, minor) in want.items():
+        st = os.lstat(f"/dev/{name}")
+        got = (stat.S_ISCHR(st.st_mode), os.major(st.st_rdev), os.minor(st.st_rdev),
+               stat.S_IMODE(st.st_mode), st.st_uid)
+        if got != (True, major, minor, 0o666, 0):
+            wrong.append(f"/dev/{name}: {stat.filemode(st.st_mode)} {oct(stat.S_IMODE(st.st_mode))} "
+                         f"uid {st.st_uid} {os.major(st.st_rdev)}:{os.minor(st.st_rdev)}")
+    assert not wrong, "host device nodes changed:\n" + "\n".join(wrong)
