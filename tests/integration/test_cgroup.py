@@ -548,11 +548,10 @@ def test_exec_into_a_container_frozen_through_the_v1_freezer_does_not_hang(env):
 
 def test_pids_limit_of_one(env):
     """pids.limit 1 (a container of one process): berth steps into the pids
-    cgroup for the clone, and must not count against the container's limit."""
+    cgroup for the clone, and must not count against the container's limit. (No
+    runc beside it: berth must pass whatever runc does, and runc 1.1 itself fails
+    here now and then on a loaded machine, "container process is already dead".)"""
     env.linux["resources"] = {"pids": {"limit": 1}}
-    if RUNC:
-        r = env.runc_run(["sh", "-c", "exec echo hi"])
-        assert r.returncode == 0 and r.stdout == "hi\n", r
     cid = env.new_id()
     r = env.run(["sh", "-c", "cat /sys/fs/cgroup/pids/pids.max"], id=cid)
     assert r.rc == 0 and r.out == "1\n", r
