@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BERTH, TOKEN
+from conftest import BERTH, TOKEN, traced_env
 
 NET_RAW = "CAP_NET_RAW"
 SRV = """#!/bin/sh
@@ -618,7 +618,7 @@ def test_rule_gone_before_the_delete_commits(env, nets):
             "--force", cid]
     with tempfile.TemporaryFile("w+") as fe:
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=fe)
+                             stderr=fe, env=traced_env(env.mark))
         try:
             deadline = time.monotonic() + 60
             while ip("link", "show", br, check=False).returncode == 0:
