@@ -337,21 +337,25 @@ int terminal_relay(const struct terminal_relay *r, struct berth_error **err)
 	return 0;
 }
 
-/* fd (the host's /dev/null) becomes the container's /dev/null, with the same access mode. */
+/*
+ * fd (the host's /dev/null) becomes the container's /dev/null, with the same
+ * access mode. The container may have put anything at that path, also while
+ * we look (exec): what is opened is checked, not the path, and opening never
+ * blocks (a FIFO) nor follows a symlink. Anything but the null device: the
+ * host's stays.
+ */
 static void reopen_dev_null(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return;
+	_cleanup_close_ int nfd = open("/dev/null", (fl & O_ACCMODE) | O_NOCTTY | O_NOFOLLOW |
+							    O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	if (fl < 0 || stat("/dev/null", &st) < 0 || !S_ISCHR(st.st_mode) ||
-	    st.st_rdev != makedev(1, 3))
+	if (nfd < 0 || fstat(nfd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3) ||
+	    fcntl(nfd, F_SETFL, fl & ~O_NONBLOCK) < 0)
 		return;
-	int nfd = open("/dev/null", (fl & O_ACCMODE) | O_NOCTTY);
-	if (nfd < 0)
-		return;
-	if (nfd != fd) {
-		dup2(nfd, fd);
-		close(nfd);
-	}
+	dup2(nfd, fd);
 }
 
 int terminal_own_stdio(uid_t uid, struct berth_error **err)

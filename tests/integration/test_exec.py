@@ -526,3 +526,16 @@ def test_exec_cgroup_runs_in_a_sub_cgroup(env, runc):
     assert errs == [True] * 5, errs
     if "runc" in got:
         assert got["runc"] == (seen[1:], errs), got
+
+
+def test_exec_with_a_fifo_at_dev_null(env):
+    """berth reopens a /dev/null on stdio from the container's /dev; the container
+    owns that path and may have put a FIFO there: the exec neither hangs on it nor
+    takes it as stdin, and the host's /dev/null stays."""
+    cid = running(env)
+    r = env.berth("exec", cid, "sh", "-c", "rm /dev/null && mkfifo /dev/null")
+    assert r.rc == 0, r
+    r = env.berth("exec", cid, "sh", "-c", "ls -lL /proc/self/fd/0; echo done", timeout=20)
+    assert r.rc == 0 and r.out.rstrip().endswith("done"), r
+    assert not r.out.startswith("p"), r  # stdin is not the container's FIFO
+    env.delete(cid, force=True)
