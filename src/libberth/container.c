@@ -1924,14 +1924,9 @@ static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct 
 		.cg_mode = CRIU_CG_SOFT,
 		.status_fd = o->status_fd >= 0 ? o->status_fd : -EBADF,
 	};
-	if (o->manage_cgroups_mode && (co.cg_mode = criu_cg_mode_parse(o->manage_cgroups_mode)) < 0)
-		return berth_error_setx(err, EINVAL,
-					"--manage-cgroups-mode: \"%s\" is not soft, full, strict "
-					"or ignore",
-					o->manage_cgroups_mode);
-	if (o->empty_ns && criu_empty_ns_parse(o->empty_ns, &co.empty_ns) < 0)
-		return berth_error_setx(err, EINVAL, "--empty-ns: \"%s\" is not a namespace",
-					o->empty_ns);
+	int r = criu_opts_set_modes(&co, o->manage_cgroups_mode, o->empty_ns, err);
+	if (r < 0)
+		return r;
 	_cleanup_free_ char *ps = o->page_server ? strdup(o->page_server) : NULL;
 	if (o->page_server && (!ps || split_page_server(ps, &co.ps_address, &co.ps_port) < 0))
 		return berth_error_setx(err, EINVAL, "--page-server: \"%s\" is not ADDRESS:PORT",
@@ -1942,7 +1937,7 @@ static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct 
 					"CRIU says that the pages are ready)");
 
 	_cleanup_(spec_freep) struct berth_spec *spec = NULL;
-	int r = load_spec_copy(dirfd, &spec);
+	r = load_spec_copy(dirfd, &spec);
 	if (r < 0)
 		return berth_error_set(err, -r, "read the saved config.json");
 	/* the terminal's master is the engine's (conmon's), never the container's: CRIU
@@ -2225,14 +2220,9 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 		.cg_mode = CRIU_CG_SOFT,
 		.status_fd = -EBADF,
 	};
-	if (o->manage_cgroups_mode && (co.cg_mode = criu_cg_mode_parse(o->manage_cgroups_mode)) < 0)
-		return berth_error_setx(err, EINVAL,
-					"--manage-cgroups-mode: \"%s\" is not soft, full, strict "
-					"or ignore",
-					o->manage_cgroups_mode);
-	if (o->empty_ns && criu_empty_ns_parse(o->empty_ns, &co.empty_ns) < 0)
-		return berth_error_setx(err, EINVAL, "--empty-ns: \"%s\" is not a namespace",
-					o->empty_ns);
+	r = criu_opts_set_modes(&co, o->manage_cgroups_mode, o->empty_ns, err);
+	if (r < 0)
+		return r;
 	_cleanup_free_ char *criu = NULL;
 	r = criu_find(&criu, err);
 	if (r < 0)

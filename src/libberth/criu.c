@@ -543,7 +543,7 @@ int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notif
 
 /* ---- options ---- */
 
-int criu_cg_mode_parse(const char *s)
+static int cg_mode_parse(const char *s)
 {
 	static const struct {
 		const char *name;
@@ -558,7 +558,7 @@ int criu_cg_mode_parse(const char *s)
 	return -EINVAL;
 }
 
-int criu_empty_ns_parse(const char *s, unsigned *ret)
+static int empty_ns_parse(const char *s, unsigned *ret)
 {
 	static const struct {
 		const char *name;
@@ -574,6 +574,20 @@ int criu_empty_ns_parse(const char *s, unsigned *ret)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+int criu_opts_set_modes(struct criu_opts *o, const char *cg_mode, const char *empty_ns,
+			struct berth_error **err)
+{
+	if (cg_mode && (o->cg_mode = cg_mode_parse(cg_mode)) < 0)
+		return berth_error_setx(err, EINVAL,
+					"--manage-cgroups-mode: \"%s\" is not soft, full, strict "
+					"or ignore",
+					cg_mode);
+	if (empty_ns && empty_ns_parse(empty_ns, &o->empty_ns) < 0)
+		return berth_error_setx(err, EINVAL, "--empty-ns: \"%s\" is not a namespace",
+					empty_ns);
+	return 0;
 }
 
 void criu_log_error(int dirfd, const char *name, char *buf, size_t size)

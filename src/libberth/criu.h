@@ -89,11 +89,13 @@ int criu_find(char **ret, struct berth_error **err);
 int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn, void *data,
 	      pid_t *ret_pid, struct berth_error **err);
 
-/* "soft" -> CRIU_CG_SOFT, ...; -EINVAL if unknown. */
-int criu_cg_mode_parse(const char *s);
-
-/* "network,ipc" -> CLONE_NEWNET|CLONE_NEWIPC (runc's --empty-ns takes one); -EINVAL if unknown. */
-int criu_empty_ns_parse(const char *s, unsigned *ret);
+/*
+ * --manage-cgroups-mode (soft, full, strict, ignore) and --empty-ns (one of
+ * network, ipc, uts, pid, mount, as runc takes it) into o, each when not NULL.
+ * Returns 0, or -EINVAL with err naming the option.
+ */
+int criu_opts_set_modes(struct criu_opts *o, const char *cg_mode, const char *empty_ns,
+			struct berth_error **err);
 
 /* The last "Error (...)" line of the CRIU log file name in dirfd, without its prefix. */
 void criu_log_error(int dirfd, const char *name, char *buf, size_t size);
