@@ -364,6 +364,7 @@ struct berth_restore_opts {
 	bool auto_dedup, lazy_pages;
 	const char *manage_cgroups_mode;
 	const char *empty_ns;
+	bool shim; /* hand the container to berth-shim (as berth_create_shim); implies detach */
 };
 
 /*
@@ -372,7 +373,9 @@ struct berth_restore_opts {
  * veth with the same address), the prestart and createRuntime hooks, then
  * CRIU puts the processes back. The container is "running". Without
  * detach, waits for it like berth_run (*ret_status its exit code) and
- * deletes it; with detach returns at once (*ret_status 0).
+ * deletes it; with detach returns at once (*ret_status 0); with shim,
+ * berth-shim becomes the init's parent (its output in container.log, its
+ * exit status for berth_wait) and it returns once the shim is ready.
  */
 int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *opts, int *ret_status,
 		  struct berth_error **err);

@@ -30,6 +30,7 @@ enum {
 	OPT_CONSOLE_SOCKET,
 	OPT_NO_PIVOT,
 	OPT_NO_SUBREAPER,
+	OPT_SHIM,
 };
 
 /* The CRIU options both commands take. */
@@ -165,6 +166,7 @@ static int cmd_restore(int argc, char *argv[])
 		{ "console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET },
 		{ "no-pivot", no_argument, NULL, OPT_NO_PIVOT },
 		{ "no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER },
+		{ "shim", no_argument, NULL, OPT_SHIM },
 		{},
 	};
 	struct criu_flags f = { 0 };
@@ -193,6 +195,9 @@ static int cmd_restore(int argc, char *argv[])
 			break;
 		case OPT_NO_SUBREAPER:
 			/* runc's: berth restore never makes itself a subreaper */
+			break;
+		case OPT_SHIM:
+			o.shim = true;
 			break;
 		case 'h':
 			return cli_print_help(&cli_cmd_restore);
@@ -288,6 +293,10 @@ const struct cli_command cli_cmd_restore = {
 		"                            (with process.terminal)\n"
 		"      --no-pivot            accepted, as runc's (CRIU sets up the root)\n"
 		"      --no-subreaper        accepted, as runc's (berth never becomes "
-		"one)\n" COMMON_HELP,
+		"one)\n"
+		"      --shim                hand the container to berth-shim, as 'berth run -d':\n"
+		"                            its output goes to 'berth logs', its exit status to\n"
+		"                            'berth wait', a terminal to 'berth attach' (implies\n"
+		"                            --detach)\n" COMMON_HELP,
 	.run = cmd_restore,
 };

@@ -66,7 +66,7 @@ static int cmd_logs(int argc, char *argv[])
 
 const struct cli_command cli_cmd_logs = {
 	.name = "logs",
-	.summary = "print the output of a container started with run -d",
+	.summary = "print the output of a container that berth-shim runs",
 	.help = "Usage: berth logs [OPTIONS] ID\n"
 		"\n"
 		"Print the messages the container ID wrote to its stdout and stderr, as\n"

@@ -25,8 +25,9 @@ const struct cli_command cli_cmd_wait = {
 	.summary = "wait until a container stopped and print its exit code",
 	.help = "Usage: berth wait ID\n"
 		"\n"
-		"Wait until the container ID (started with 'berth run -d' or 'create --shim')\n"
-		"stopped, then print its exit code (128+N when signal N killed it) and exit 0.\n"
+		"Wait until the container ID (started with 'berth run -d', 'create --shim' or\n"
+		"'restore --shim') stopped, then print its exit code (128+N when signal N\n"
+		"killed it) and exit 0.\n"
 		"Fails when the exit code is unknown: a container without berth-shim.\n"
 		"\n"
 		"Options:\n"

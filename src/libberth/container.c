@@ -105,6 +105,7 @@ struct create_ctx {
 	struct berth_net *net;	       /* berth.net.*, linux.netDevices: done by berth-net */
 	int netns_fd;		       /* the init's network namespace once berth-net ran */
 	bool relay_terminal;	       /* berth run: keep the pty master for the relay */
+	bool restoring;		       /* berth restore: CRIU makes the init */
 	int console_fd;		       /* the pty master the init sent (process.terminal) */
 	int notify_fd;		       /* the container's sd_notify socket (opts->notify_socket) */
 };
@@ -800,7 +801,9 @@ static int create_prepare(struct create_ctx *c, struct berth_error **err)
 	if (c->spec->process.terminal && !o->console_socket && !c->relay_terminal)
 		return berth_error_setx(err, EINVAL,
 					"config.json: process.terminal: a terminal needs "
-					"--console-socket with create (or use 'berth run')");
+					"--console-socket with %s (or use %s)",
+					c->restoring ? "restore" : "create",
+					c->restoring ? "--shim" : "'berth run'");
 	if (c->spec->process.terminal && !o->console_socket)
 		terminal_size_from_caller(&c->spec->process);
 	/* as runc: nothing would ever be sent to the socket its caller waits on */
@@ -2174,9 +2177,11 @@ static int restore_notify(void *data, const char *script, pid_t pid, int fd,
 	if (streq(script, "orphan-pts-master")) {
 		if (owned < 0)
 			return berth_error_setx(err, EBADMSG, "criu sent no terminal");
-		if (!rc->o->console_socket)
-			return 0;
-		return terminal_send_to_socket(rc->o->console_socket, owned, err);
+		if (rc->o->console_socket)
+			return terminal_send_to_socket(rc->o->console_socket, owned, err);
+		if (c->relay_terminal) /* berth-shim serves it */
+			c->console_fd = TAKE_FD(owned);
+		return 0;
 	}
 	if (streq(script, "post-restore") && pid > 0) {
 		c->pid = pid;
@@ -2343,24 +2348,15 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 	return 0;
 }
 
-int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *o, int *ret_status,
-		  struct berth_error **err)
+/* Set up rc and restore the container: relay for berth-shim (it serves the terminal). */
+static int do_restore(struct berth_context *ctx, const struct berth_restore_opts *o,
+		      const struct berth_create_opts *co, bool relay, struct restore_ctx *rc,
+		      struct berth_error **err)
 {
-	const struct berth_create_opts co = {
-		.id = o->id,
-		.bundle = o->bundle,
-		.pid_file = o->pid_file,
-		.console_socket = o->console_socket,
-		.no_pivot = o->no_pivot,
-	};
-	sigset_t fwd, old;
-	proc_forwarded_sigset(&fwd);
-	sigprocmask(SIG_BLOCK, &fwd, &old);
-	_cleanup_close_ int sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
-	struct restore_ctx rc = {
+	*rc = (struct restore_ctx){
 		.c = {
 			.ctx = ctx,
-			.opts = &co,
+			.opts = co,
 			.root = state_root(ctx),
 			.id = o->id,
 			.state_fd = -EBADF,
@@ -2368,6 +2364,8 @@ int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *o,
 			.sock = { -EBADF, -EBADF },
 			.pidfd = -EBADF,
 			.netns_fd = -EBADF,
+			.relay_terminal = relay,
+			.restoring = true,
 			.console_fd = -EBADF,
 			.notify_fd = -EBADF,
 			.exe = { .fd = -EBADF },
@@ -2377,16 +2375,55 @@ int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *o,
 		.workfd = -EBADF,
 	};
 	for (int i = 0; i < _BERTH_NS_MAX; i++)
-		rc.c.ns.join_fd[i] = -EBADF;
-	*ret_status = 0;
-	int r = restore_container(&rc, err);
+		rc->c.ns.join_fd[i] = -EBADF;
+	int r = restore_container(rc, err);
 	if (r < 0) {
-		restore_unbind_root(&rc);
-		create_rollback(&rc.c);
+		restore_unbind_root(rc);
+		create_rollback(&rc->c);
 		berth_error_prefix(err, "restore \"%s\"", o->id ? o->id : "");
-		goto out;
 	}
-	if (o->detach)
+	return r;
+}
+
+static struct berth_create_opts restore_create_opts(const struct berth_restore_opts *o)
+{
+	return (struct berth_create_opts){
+		.id = o->id,
+		.bundle = o->bundle,
+		.pid_file = o->pid_file,
+		.console_socket = o->console_socket,
+		.no_pivot = o->no_pivot,
+	};
+}
+
+int shim_restore(struct berth_context *ctx, const struct berth_restore_opts *o, pid_t *ret_pid,
+		 int *ret_console_fd, struct berth_error **err)
+{
+	const struct berth_create_opts co = restore_create_opts(o);
+	struct restore_ctx rc;
+	int r = do_restore(ctx, o, &co, true, &rc, err);
+	if (r >= 0) {
+		*ret_pid = rc.c.pid;
+		*ret_console_fd = TAKE_FD(rc.c.console_fd);
+	}
+	restore_ctx_done(&rc);
+	return r;
+}
+
+int berth_restore(struct berth_context *ctx, const struct berth_restore_opts *o, int *ret_status,
+		  struct berth_error **err)
+{
+	*ret_status = 0;
+	if (o->shim)
+		return berth_restore_shim(ctx, o, err);
+	const struct berth_create_opts co = restore_create_opts(o);
+	sigset_t fwd, old;
+	proc_forwarded_sigset(&fwd);
+	sigprocmask(SIG_BLOCK, &fwd, &old);
+	_cleanup_close_ int sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
+	struct restore_ctx rc;
+	int r = do_restore(ctx, o, &co, false, &rc, err);
+	if (r < 0 || o->detach)
 		goto out;
 	/* in the foreground, as berth run: wait with signals passed on, then delete */
 	closep(&rc.c.state_fd);

@@ -16,3 +16,11 @@
  */
 int shim_create(struct berth_context *ctx, const struct berth_create_opts *opts, pid_t *ret_pid,
 		int *ret_console_fd, int *ret_notify_fd, struct berth_error **err);
+
+/* berth_restore() for berth-shim (container.c): as shim_create, detached, without notify. */
+int shim_restore(struct berth_context *ctx, const struct berth_restore_opts *opts, pid_t *ret_pid,
+		 int *ret_console_fd, struct berth_error **err);
+
+/* berth_restore() with opts->shim (shim.c): the restored init's parent is berth-shim. */
+int berth_restore_shim(struct berth_context *ctx, const struct berth_restore_opts *opts,
+		       struct berth_error **err);

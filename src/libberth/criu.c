@@ -255,6 +255,9 @@ static int send_req(int sock, struct pb *b, struct berth_error **err)
 	if (b->oom)
 		return berth_error_set(err, ENOMEM, "criu request");
 	ssize_t n = send(sock, b->buf, b->len, MSG_NOSIGNAL);
+	/* a criu that died before it read the request: its log says why, as after one */
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+		return berth_error_setx(err, EPIPE, "criu exited without an answer");
 	if (n != (ssize_t)b->len)
 		return berth_error_set(err, n < 0 ? errno : EIO, "criu: send the request");
 	return 0;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The berth-shim launcher (run -d, create --shim), an orchestrator: it composes
- * the create of container.c with berth-shim. Runs in berth, which reads the
- * reports until the shim is ready, and in a forked child that creates the
- * container (its init is that child's) and then executes berth-shim in place.
+ * The berth-shim launcher (run -d, create --shim, restore --shim), an
+ * orchestrator: it composes the create or restore of container.c with
+ * berth-shim. Runs in berth, which reads the reports until the shim is ready,
+ * and in a forked child that creates or restores the container (its init is
+ * that child's) and then executes berth-shim in place.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,12 +62,20 @@ static void fd_arg(char ***a, const char *opt, int fd, char buf[static 16])
 	*(*a)++ = buf;
 }
 
+/* What the shim's container comes from: a create, or a restore (ropts set). */
+struct shim_job {
+	const char *id;
+	const struct berth_create_opts *copts;
+	const struct berth_restore_opts *ropts;
+};
+
 /*
- * The grandchild of berth_create_shim(): a new session and subreaper, the
- * container's stdio pipes on 0, 1, 2 (the init inherits them), the create,
- * then execve of berth-shim with the other ends. Never returns.
+ * The grandchild of shim_launch(): a new session and subreaper, the
+ * container's stdio pipes on 0, 1, 2 (the init inherits them; a restore hands
+ * them to CRIU for the pipes the checkpoint had), the create or restore, then
+ * execve of berth-shim with the other ends. Never returns.
  */
-static _noreturn_ void shim_child(struct berth_context *ctx, const struct berth_create_opts *opts,
+static _noreturn_ void shim_child(struct berth_context *ctx, const struct shim_job *job,
 				  const char *shim, int rep)
 {
 	struct berth_error *e = NULL;
@@ -91,7 +100,9 @@ static _noreturn_ void shim_child(struct berth_context *ctx, const struct berth_
 	cc.log_data = &rep;
 	pid_t init = 0;
 	int console = -EBADF, notify = -EBADF;
-	if (shim_create(&cc, opts, &init, &console, &notify, &e) < 0) {
+	int r = job->ropts ? shim_restore(&cc, job->ropts, &init, &console, &e)
+			   : shim_create(&cc, job->copts, &init, &console, &notify, &e);
+	if (r < 0) {
 		report_error(rep, e->code, e->msg);
 		_exit(1);
 	}
@@ -110,14 +121,14 @@ static _noreturn_ void shim_child(struct berth_context *ctx, const struct berth_
 
 	char b[8][16], *argv[32], **a = argv;
 	_cleanup_free_ char *dir = NULL;
-	if (asprintf(&dir, "%s/%s", state_root(ctx), opts->id) < 0) {
+	if (asprintf(&dir, "%s/%s", state_root(ctx), job->id) < 0) {
 		report_error(rep, ENOMEM, "berth-shim");
 		kill(init, SIGKILL);
 		_exit(1);
 	}
 	*a++ = (char *)"berth-shim";
 	*a++ = (char *)"--id";
-	*a++ = (char *)opts->id;
+	*a++ = (char *)job->id;
 	*a++ = (char *)"--state-dir";
 	*a++ = dir;
 	snprintf(b[0], 16, "%d", (int)init);
@@ -133,7 +144,7 @@ static _noreturn_ void shim_child(struct berth_context *ctx, const struct berth_
 	if (notify >= 0) {
 		fd_arg(&a, "--notify", notify, b[5]);
 		*a++ = (char *)"--notify-socket";
-		*a++ = (char *)opts->notify_socket;
+		*a++ = (char *)job->copts->notify_socket;
 	}
 	*a = NULL;
 
@@ -149,10 +160,11 @@ static _noreturn_ void shim_child(struct berth_context *ctx, const struct berth_
 	_exit(1);
 }
 
-int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts *opts, bool start,
-		      struct berth_error **err)
+/* Fork the shim's grandparent, read the reports until berth-shim is ready. */
+static int shim_launch(struct berth_context *ctx, const struct shim_job *job, bool start,
+		       struct berth_error **err)
 {
-	int r = berth_id_check(opts->id, err);
+	int r = berth_id_check(job->id, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *shim = NULL;
@@ -175,7 +187,7 @@ int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts 
 		pid_t q = fork();
 		if (q != 0)
 			_exit(q < 0 ? 1 : 0);
-		shim_child(ctx, opts, shim, rep[1]);
+		shim_child(ctx, job, shim, rep[1]);
 	}
 	close(rep[1]);
 	waitpid(p, NULL, 0);
@@ -221,7 +233,7 @@ int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts 
 	if (!ok) {
 		if (created) {
 			struct berth_error *e2 = NULL;
-			berth_delete(ctx, opts->id, true, &e2);
+			berth_delete(ctx, job->id, true, &e2);
 			berth_error_free(e2);
 		}
 		if (read_errno)
@@ -235,11 +247,25 @@ int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts 
 	}
 	if (!start)
 		return 0;
-	r = berth_start(ctx, opts->id, err);
+	r = berth_start(ctx, job->id, err);
 	if (r < 0) {
 		struct berth_error *e2 = NULL;
-		berth_delete(ctx, opts->id, true, &e2);
+		berth_delete(ctx, job->id, true, &e2);
 		berth_error_free(e2);
 	}
 	return r;
+}
+
+int berth_create_shim(struct berth_context *ctx, const struct berth_create_opts *opts, bool start,
+		      struct berth_error **err)
+{
+	const struct shim_job job = { .id = opts->id, .copts = opts };
+	return shim_launch(ctx, &job, start, err);
+}
+
+int berth_restore_shim(struct berth_context *ctx, const struct berth_restore_opts *opts,
+		       struct berth_error **err)
+{
+	const struct shim_job job = { .id = opts->id, .ropts = opts };
+	return shim_launch(ctx, &job, false, err);
 }

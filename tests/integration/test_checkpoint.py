@@ -66,3 +66,45 @@ def test_checkpoint_real_criu_refusing_this_kernel(env, tmp_path):
     line = one_line(r)
     assert f'checkpoint "{cid}": criu dump' in line and "dump.log" in line, line
     assert env.state(cid)["status"] == "running"
+
+
+def fake_images(tmp_path):
+    img = tmp_path / "img"
+    img.mkdir()
+    (img / "inventory.img").write_bytes(b"")
+    return img
+
+
+def fake_criu(tmp_path, monkeypatch):
+    fake = tmp_path / "criu"
+    fake.write_text("#!/bin/sh\necho 'Error (criu/x.c:1): refused here' > restore.log\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("BERTH_CRIU", str(fake))
+
+
+def test_restore_terminal_without_console_socket_names_restore(env, monkeypatch, tmp_path):
+    """The error names restore's own ways out (--console-socket, --shim), not create's."""
+    fake_criu(tmp_path, monkeypatch)
+    env.process["terminal"] = True
+    env.save()
+    cid = env.new_id()
+    line = one_line(env.berth("restore", "-d", "-b", env.bundle, "--image-path",
+                              fake_images(tmp_path), cid))
+    assert f'restore "{cid}": ' in line, line
+    assert "needs --console-socket with restore (or use --shim)" in line, line
+    assert not (env.root / cid).exists()
+
+
+def test_restore_shim_failing_leaves_nothing(env, monkeypatch, tmp_path):
+    """restore --shim: CRIU's refusal comes back through the shim's report as one line,
+    and no state dir, shim or cgroup stays."""
+    fake_criu(tmp_path, monkeypatch)
+    env.process["args"] = ["sleep", "1000"]
+    env.save()
+    cid = env.new_id()
+    img = fake_images(tmp_path)
+    line = one_line(env.berth("restore", "--shim", "-b", env.bundle, "--image-path", img, cid))
+    assert f'restore "{cid}": criu exited without an answer' in line, line
+    assert "refused here" in line and f"log: {img}/restore.log" in line, line
+    assert not (env.root / cid).exists()
+    assert env.berth("state", cid).rc != 0

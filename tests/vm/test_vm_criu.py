@@ -436,3 +436,43 @@ def test_terminal_via_console_socket(box):
     srv.close()
     after = read_numbers(master2, want=3)
     assert after and after[0] > before[-1], (before[-3:], after[:3])
+
+
+def logged_numbers(box, cid, want, timeout=30):
+    """The counter's numbers in berth logs (berth-shim's container.log)."""
+    deadline = time.monotonic() + timeout
+    nums = []
+    while time.monotonic() < deadline:
+        rc, out, err = box.cmd("logs", cid)
+        assert rc == 0, err
+        nums = [int(line.split()[-1]) for line in out.splitlines()
+                if line.split() and line.split()[-1].isdigit()]
+        if len(nums) >= want:
+            break
+        time.sleep(0.2)
+    return nums
+
+
+def test_restore_with_shim_logs_and_wait(box):
+    """restore --shim: berth-shim takes the restored counter as run -d does: its output
+    goes on in berth logs, berth wait gets its exit status, berth exits at once."""
+    box.save()
+    cid = box.new_id()
+    box.cmd("run", "-d", "-b", box.bundle, cid, check=True)
+    before = logged_numbers(box, cid, want=3)
+    assert before, "the counter logged nothing"
+    box.cmd("checkpoint", "--image-path", box.img, cid, check=True)
+    before = logged_numbers(box, cid, want=len(before))
+    box.cmd("delete", cid, check=True)
+    rc, _, err = box.cmd("restore", "--shim", "-b", box.bundle, "--image-path", box.img, cid,
+                         timeout=120)
+    assert rc == 0, err
+    assert box.state(cid)["status"] == "running"
+    after = logged_numbers(box, cid, want=3)
+    assert after and after[0] == before[-1] + 1, (before[-3:], after[:3])
+    box.cmd("kill", cid, "KILL", check=True)
+    rc, out, err = box.cmd("wait", cid, timeout=30)
+    assert rc == 0 and out.strip() == "137", (rc, out, err)
+    st = box.state(cid)
+    assert st["status"] == "stopped"
+    assert st["annotations"]["berth.exitCode"] == "137", st
