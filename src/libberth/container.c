@@ -1926,6 +1926,8 @@ static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct 
 		.lazy_pages = o->lazy_pages,
 		.cg_mode = CRIU_CG_SOFT,
 		.status_fd = o->status_fd >= 0 ? o->status_fd : -EBADF,
+		/* frozen as a whole, nothing forks while CRIU seizes it task by task */
+		.freeze_cgroup = s->cgroup,
 	};
 	int r = criu_opts_set_modes(&co, o->manage_cgroups_mode, o->empty_ns, err);
 	if (r < 0)

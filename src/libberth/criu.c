@@ -244,6 +244,7 @@ static void encode_opts(struct pb *b, const struct criu_opts *o)
 		pb_str(b, 37, o->external[i]);
 	if (o->empty_ns)
 		pb_int(b, 38, o->empty_ns);
+	pb_str(b, 44, o->freeze_cgroup);
 	pb_bool(b, 48, o->lazy_pages);
 	if (o->status_fd >= 0)
 		pb_int(b, 49, o->status_fd);

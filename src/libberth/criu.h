@@ -52,7 +52,8 @@ struct criu_opts {
 	bool track_mem, auto_dedup, lazy_pages, orphan_pts_master, rst_sibling;
 	int cg_mode; /* enum criu_cg_mode, or -1 */
 	unsigned empty_ns;
-	const char *cg_root; /* restore: the container's cgroup, relative to the hierarchy */
+	const char *cg_root;	   /* restore: the container's cgroup, relative to the hierarchy */
+	const char *freeze_cgroup; /* dump: freeze this cgroup (the container's) first */
 	const struct criu_pair *ext_mnt;
 	size_t n_ext_mnt;
 	const char *const *external;

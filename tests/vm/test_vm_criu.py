@@ -476,3 +476,21 @@ def test_restore_with_shim_logs_and_wait(box):
     st = box.state(cid)
     assert st["status"] == "stopped"
     assert st["annotations"]["berth.exitCode"] == "137", st
+
+
+def test_dump_freezes_the_cgroup_of_a_forking_container(box):
+    """The container's cgroup is frozen for the dump (as runc asks CRIU): a process that
+    forks all the time cannot make new tasks while CRIU seizes them one by one."""
+    box.cfg["process"]["args"] = ["sh", "-c",
+                                  "i=0; while true; do echo $i; i=$((i+1)); "
+                                  "(true) & (true) & wait; sleep 0.05; done"]
+    cid, r = box.start()
+    before = read_numbers(r, want=5)
+    box.cmd("checkpoint", "--image-path", box.img, cid, check=True)
+    log = (box.img / "dump.log").read_text()
+    assert "freezing processes" in log, "CRIU was not asked to freeze the container's cgroup"
+    before += drain(r)
+    box.cmd("delete", cid, check=True)
+    r2, _, _ = box.restore(cid)
+    after = read_numbers(r2, want=5)
+    assert after and after[0] == before[-1] + 1, (before[-3:], after[:3])
