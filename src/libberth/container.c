@@ -2126,7 +2126,9 @@ static int restore_root_readonly(pid_t pid, struct berth_error **err)
 
 /*
  * CRIU mounts the restored tree on a root of its own: a bind of the rootfs
- * at <state>/criu-root (private: nothing of it reaches the rootfs), undone
+ * at <state>/criu-root (a slave: nothing of it reaches the rootfs, and CRIU
+ * copies its master to the restored root, a slave too where "/" is shared
+ * as under systemd; a private one there makes CRIU fail with EINVAL), undone
  * once CRIU is done. In our mount namespace, not a private one: CRIU works
  * in the work dir it reaches through /proc/<our pid>/fd, a mount of ours.
  */
@@ -2143,8 +2145,8 @@ static int restore_bind_root(struct restore_ctx *rc, struct berth_error **err)
 		return berth_error_set(err, errno, "bind the root filesystem on \"%s\"",
 				       rc->criu_root);
 	rc->root_bound = true;
-	if (mount(NULL, rc->criu_root, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
-		return berth_error_set(err, errno, "make \"%s\" private", rc->criu_root);
+	if (mount(NULL, rc->criu_root, NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return berth_error_set(err, errno, "make \"%s\" a slave", rc->criu_root);
 	return 0;
 }
 

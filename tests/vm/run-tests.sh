@@ -7,7 +7,8 @@
 # v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py, and in a
 # third with systemd as PID 1 (--init systemd) tests/vm/test_vm_systemd.py and
 # tests/vm/test_vm_systemd_user.py and tests/vm/test_vm_systemd_engines.py (podman
-# and docker on the systemd cgroup driver), in a fourth (cgroup v2)
+# and docker on the systemd cgroup driver) and tests/vm/test_vm_criu_systemd.py
+# (checkpoint/restore into a scope), in a fourth (cgroup v2)
 # tests/vm/test_vm_criu_podman.py (checkpoint/restore), against
 # BUILD_DIR/berth (built on the host: TCG is 15-25 times slower). pytest's
 # output goes to stderr; the last line on stdout is "PASSED FAILED SKIPPED",
@@ -89,7 +90,7 @@ fi
 # (the engines take about 10 minutes under TCG: a longer timeout)
 read -r p3 f3 s3 < <(vm_pass systemd --init systemd --timeout "${BERTH_VM_TIMEOUT:-1800}" -- \
 	tests/vm/test_vm_systemd.py tests/vm/test_vm_systemd_user.py \
-	tests/vm/test_vm_systemd_engines.py)
+	tests/vm/test_vm_systemd_engines.py tests/vm/test_vm_criu_systemd.py)
 # checkpoint/restore (CRIU works on the VM's kernel, not the host's): podman with
 # berth and runc, a fourth boot of its own, as under TCG it takes about 10 minutes a
 # runtime

@@ -494,3 +494,28 @@ def test_dump_freezes_the_cgroup_of_a_forking_container(box):
     r2, _, _ = box.restore(cid)
     after = read_numbers(r2, want=5)
     assert after and after[0] == before[-1] + 1, (before[-3:], after[:3])
+
+
+def test_terminal_restored_under_the_shim(box):
+    """A terminal container restored with --shim and no --console-socket: berth-shim
+    holds the new pty master CRIU hands back, and logs what the counter writes to it."""
+    box.cfg["process"]["terminal"] = True
+    box.save()
+    path = box.dir / "console.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(1)
+    srv.settimeout(30)
+    cid = box.new_id()
+    box.cmd("create", "-b", box.bundle, "--console-socket", path, cid, check=True)
+    master = recv_master(srv)
+    box.readers.append(master)
+    srv.close()
+    box.cmd("start", cid, check=True)
+    before = read_numbers(master, want=3)
+    box.cmd("checkpoint", "--image-path", box.img, cid, check=True)
+    box.cmd("delete", cid, check=True)
+    rc, _, err = box.cmd("restore", "--shim", "-b", box.bundle, "--image-path", box.img, cid)
+    assert rc == 0, err
+    after = logged_numbers(box, cid, want=3)
+    assert after and after[0] > before[-1], (before[-3:], after[:3])

@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""berth checkpoint / restore under the systemd cgroup driver (--systemd-cgroup).
+
+Runs in the VM booted with systemd as PID 1 (tests/vm/run-in-vm.sh --init systemd,
+the systemd pass of tests/vm/run-tests.sh); skips elsewhere or when `criu check`
+fails. A counter with memory and pids limits in a scope of its own is checkpointed,
+deleted and restored: the restored process is in a new running scope of the same
+name, whose properties (MemoryMax, TasksMax) and cgroup files (read from inside the
+container) equal those before the checkpoint and runc's beside it; the counter goes
+on where it was; delete stops the scope. A restore whose CRIU fails leaves no scope.
+"""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from test_vm_criu import BERTH, CRIU, RUNC, Box, drain, read_numbers
+
+MEM = 48 * 1024 * 1024
+PIDS = 32
+
+
+def _usable():
+    try:
+        systemd = pathlib.Path("/proc/1/comm").read_text().strip() == "systemd"
+    except OSError:
+        systemd = False
+    if not systemd or os.environ.get("BERTH_IN_VM") != "1" or not CRIU:
+        return False
+    return subprocess.run([CRIU, "check"], capture_output=True).returncode == 0
+
+
+pytestmark = pytest.mark.skipif(not _usable(),
+                                reason="needs the test VM with systemd as PID 1 and criu")
+
+
+def show(unit, *props):
+    out = subprocess.run(["systemctl", "show", unit, "-p", ",".join(props)],
+                         capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+class SdBox(Box):
+    """A Box whose runtime runs with --systemd-cgroup and a cgroupsPath per ID."""
+
+    def cmd(self, *args, **kw):
+        return super().cmd("--systemd-cgroup", *args, **kw)
+
+    def use(self, cid):
+        self.cfg["linux"]["cgroupsPath"] = f"system.slice:criutest:{cid}"
+        self.save()
+
+
+@pytest.fixture(scope="module")
+def rootfs():
+    d = pathlib.Path(tempfile.mkdtemp(prefix="berth-vm-criu-sd-"))
+    r = d / "rootfs"
+    for sub in ("bin", "proc", "sys", "dev", "tmp", "etc"):
+        (r / sub).mkdir(parents=True)
+    shutil.copy2("/bin/busybox", r / "bin" / "busybox")
+    for a in subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True,
+                            check=True).stdout.split():
+        if a != "busybox":
+            os.symlink("busybox", r / "bin" / a)
+    yield r
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def scopes():
+    out = subprocess.run(["systemctl", "list-units", "--all", "--plain", "--no-legend",
+                          "criutest-*"], capture_output=True, text=True).stdout
+    return sorted(line.split()[0] for line in out.splitlines() if line.strip())
+
+
+def make_box(rootfs, runtime):
+    b = SdBox(rootfs, runtime)
+    b.cfg["linux"]["resources"] = {"memory": {"limit": MEM}, "pids": {"limit": PIDS}}
+    return b
+
+
+@pytest.fixture(params=["berth", "runc"])
+def sdbox(request, rootfs):
+    if request.param == "runc" and not RUNC:
+        pytest.skip("runc is not installed")
+    before = scopes()
+    b = make_box(rootfs, BERTH if request.param == "berth" else RUNC)
+    yield b
+    b.cleanup()
+    deadline = time.monotonic() + 10
+    while scopes() != before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert scopes() == before, "scopes left behind"
+
+
+def seen_inside(b, cid):
+    """The cgroup and its limits as the container's process reads them."""
+    rc, out, err = b.cmd("exec", cid, "sh", "-c",
+                         "cat /proc/self/cgroup /sys/fs/cgroup/memory.max "
+                         "/sys/fs/cgroup/pids.max")
+    assert rc == 0, err
+    return out.split()
+
+
+def test_restore_into_a_scope(sdbox):
+    b = sdbox
+    cid = b.new_id()
+    b.use(cid)
+    cid, r = b.start(cid)
+    unit = f"criutest-{cid}.scope"
+    before = read_numbers(r, want=3)
+    props = show(unit, "ActiveState", "MemoryMax", "TasksMax", "ControlGroup")
+    assert props["ActiveState"] == "active", props
+    assert props["MemoryMax"] == str(MEM) and props["TasksMax"] == str(PIDS), props
+    inside = seen_inside(b, cid)
+    assert inside[1:] == [str(MEM), str(PIDS)], inside
+    b.cmd("checkpoint", "--image-path", b.img, cid, check=True)
+    before += drain(r)
+    if b.runtime == BERTH:
+        b.cmd("delete", cid, check=True)
+    r2, _, _ = b.restore(cid)
+    after = read_numbers(r2, want=3)
+    assert after and after[0] == before[-1] + 1, (before[-3:], after[:3])
+    props2 = show(unit, "ActiveState", "MemoryMax", "TasksMax", "ControlGroup")
+    assert props2 == props, (props, props2)
+    pid = b.state(cid)["pid"]
+    assert open(f"/proc/{pid}/cgroup").read().strip() == "0::" + props["ControlGroup"]
+    assert seen_inside(b, cid) == inside
+    b.cmd("delete", "--force", cid, check=True)
+    deadline = time.monotonic() + 10
+    while show(unit, "ActiveState")["ActiveState"] == "active" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert show(unit, "ActiveState")["ActiveState"] != "active"
+
+
+def test_failed_restore_leaves_no_scope(rootfs):
+    before = scopes()
+    b = make_box(rootfs, BERTH)
+    try:
+        cid = b.new_id()
+        b.use(cid)
+        cid, r = b.start(cid)
+        read_numbers(r, want=2)
+        b.cmd("checkpoint", "--image-path", b.img, cid, check=True)
+        b.cmd("delete", cid, check=True)
+        for p in b.img.glob("pages-*.img"):
+            p.unlink()
+        _, rc, err = b.restore(cid, check=False)
+        lines = err.strip().splitlines()
+        assert rc == 1 and len(lines) == 1 and f'restore "{cid}"' in lines[0], err
+        assert not (b.root / cid).exists()
+        deadline = time.monotonic() + 10
+        while scopes() != before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert scopes() == before, "the restore left its scope"
+    finally:
+        b.cleanup()
