@@ -15,7 +15,7 @@
 # the sum of the runs. A VM that fails or times out counts as one failure.
 #
 # Environment: VM_PYTEST_ARGS for extra pytest arguments, BERTH_VM_TIMEOUT
-# (seconds a boot, default 900, 1800 for the systemd one), BERTH_VM_CRIU_TIMEOUT (the
+# (seconds a boot, default 900, 2700 for the systemd one), BERTH_VM_CRIU_TIMEOUT (the
 # fourth's, default 2700).
 set -uo pipefail
 
@@ -88,7 +88,7 @@ if [[ -f tests/integration/test_cgroup_v1only.py ]]; then
 fi
 # systemd as PID 1 (cgroup v2, owned by systemd): a third boot
 # (the engines take about 10 minutes under TCG: a longer timeout)
-read -r p3 f3 s3 < <(vm_pass systemd --init systemd --timeout "${BERTH_VM_TIMEOUT:-1800}" -- \
+read -r p3 f3 s3 < <(vm_pass systemd --init systemd --timeout "${BERTH_VM_TIMEOUT:-2700}" -- \
 	tests/vm/test_vm_systemd.py tests/vm/test_vm_systemd_user.py \
 	tests/vm/test_vm_systemd_engines.py tests/vm/test_vm_criu_systemd.py)
 # checkpoint/restore (CRIU works on the VM's kernel, not the host's): podman with

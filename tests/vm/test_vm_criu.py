@@ -519,3 +519,30 @@ def test_terminal_restored_under_the_shim(box):
     assert rc == 0, err
     after = logged_numbers(box, cid, want=3)
     assert after and after[0] > before[-1], (before[-3:], after[:3])
+
+
+def status_fields(pid, keys=("Seccomp", "Seccomp_filters", "NoNewPrivs", "CapInh", "CapPrm",
+                             "CapEff", "CapBnd", "CapAmb", "Uid", "Gid")):
+    out = {}
+    for line in open(f"/proc/{pid}/status"):
+        k, _, v = line.partition(":")
+        if k in keys:
+            out[k] = v.split()
+    return out
+
+
+def test_seccomp_and_capabilities_come_back(box):
+    """The restored init has the filter, no_new_privs, capabilities and ids it had:
+    /proc/PID/status before the checkpoint and after the restore are the same."""
+    box.cfg["process"]["capabilities"] = {k: ["CAP_KILL", "CAP_NET_BIND_SERVICE"]
+                                          for k in ("bounding", "effective", "permitted")}
+    box.cfg["process"]["noNewPrivileges"] = True
+    cid, r = box.start()
+    read_numbers(r, want=2)
+    before = status_fields(box.state(cid)["pid"])
+    assert before["Seccomp"] == ["2"] and before["NoNewPrivs"] == ["1"], before
+    box.cmd("checkpoint", "--image-path", box.img, cid, check=True)
+    box.cmd("delete", cid, check=True)
+    r2, _, _ = box.restore(cid)
+    assert read_numbers(r2, want=2)
+    assert status_fields(box.state(cid)["pid"]) == before

@@ -8,6 +8,8 @@ deleted and restored: the restored process is in a new running scope of the same
 name, whose properties (MemoryMax, TasksMax) and cgroup files (read from inside the
 container) equal those before the checkpoint and runc's beside it; the counter goes
 on where it was; delete stops the scope. A restore whose CRIU fails leaves no scope.
+podman with --cgroup-manager systemd (its default on a systemd host) checkpoints and
+restores a counter with berth as with runc: the libpod scope is back with its limit.
 """
 
 import os
@@ -159,3 +161,68 @@ def test_failed_restore_leaves_no_scope(rootfs):
         assert scopes() == before, "the restore left its scope"
     finally:
         b.cleanup()
+
+
+# podman as Debian ships it on a systemd host: --cgroup-manager systemd, so the runtime
+# gets --systemd-cgroup for create, checkpoint and restore; runc first, then berth.
+from test_vm_criu_podman import (IMG, RUNTIMES, Podman, assert_unbroken,  # noqa: E402
+                                 counts, leftovers, state, wait_count, work)
+
+assert work  # a fixture, used by name below
+
+
+class SdPodman(Podman):
+    def __init__(self, work):
+        super().__init__(work)
+        self.base[self.base.index("cgroupfs")] = "systemd"
+
+
+@pytest.fixture(scope="module")
+def sdpodman(work):
+    if not shutil.which("podman") or not shutil.which("conmon"):
+        pytest.skip("podman or conmon is not installed")
+    p = SdPodman(work)
+    subprocess.run([str(a) for a in p.base] + ["import", "-q", str(work / "busybox.tar"), IMG],
+                   env=p.env, check=True, capture_output=True, timeout=300)
+    yield p
+    subprocess.run([str(a) for a in p.base] + ["rm", "-af", "-t", "0"], env=p.env,
+                   capture_output=True, timeout=300)
+    subprocess.run([str(a) for a in p.base] + ["system", "reset", "-f"], env=p.env,
+                   capture_output=True, timeout=300)
+    for line in reversed(pathlib.Path("/proc/self/mountinfo").read_text().splitlines()):
+        if line.split()[4].startswith(str(work)):
+            subprocess.run(["umount", "-l", line.split()[4]], capture_output=True)
+
+
+runc_result = {}
+
+
+@pytest.mark.parametrize("runtime", ["runc", "berth"])
+def test_podman_systemd_checkpoint_restore(sdpodman, runtime):
+    if runtime == "berth" and runc_result.get("runc") is False:
+        pytest.skip("runc failed the same case")
+    runc_result[runtime] = False
+    p = sdpodman
+    name = "criutest-" + runtime
+    cid = p(runtime, "run", "-d", "--name", name, "--network", "none", "--memory", "64m",
+            IMG, "sh", "-c", "i=0; while :; do echo $i; i=$((i+1)); sleep 0.2; done"
+            ).stdout.strip()
+    try:
+        wait_count(p, runtime, cid, 3)
+        scope = f"libpod-{cid}.scope"
+        assert show(scope, "ActiveState")["ActiveState"] == "active"
+        p(runtime, "container", "checkpoint", cid)
+        before = counts(p, runtime, cid)
+        assert leftovers(runtime, cid) == [], "the checkpointed container is still there"
+        p(runtime, "container", "restore", cid)
+        assert state(p, runtime, cid)["Status"] == "running"
+        props = show(scope, "ActiveState", "MemoryMax")
+        assert props == {"ActiveState": "active", "MemoryMax": str(64 << 20)}, props
+        assert_unbroken(wait_count(p, runtime, cid, len(before) + 3))
+        runc_result[runtime] = True
+    finally:
+        p(runtime, "rm", "-f", "-t", "0", cid, check=False)
+        deadline = time.monotonic() + 10
+        while leftovers(runtime, cid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert leftovers(runtime, cid) == [], f"{cid} left behind"
