@@ -2312,7 +2312,10 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 	co.inherit = inherit;
 	co.n_inherit = n_inherit;
 	co.orphan_pts_master = c->spec->process.terminal;
-	struct criu_spawn sp = { .cgroup = c->cg_path };
+	struct criu_spawn sp = {
+		.cgroup = c->cg_path,
+		.no_new_privs = c->spec->process.no_new_privileges,
+	};
 	pid_t pid = 0;
 	r = restore_bind_root(rc, err);
 	if (r >= 0) {

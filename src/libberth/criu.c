@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -412,6 +413,8 @@ static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const st
 {
 	/* CRIU makes its cgroup yard in its cwd: the work dir, not wherever berth was started */
 	if (!criu || fchdir(dirfd) < 0)
+		_exit(127);
+	if (sp->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(127);
 	if (fd_set_cloexec(sock, false) < 0)
 		_exit(127);

@@ -77,6 +77,11 @@ typedef int (*criu_notify_fn)(void *data, const char *script, pid_t pid, int fd,
 /* Where criu swrk runs. */
 struct criu_spawn {
 	const char *cgroup; /* clone it into this cgroup (restore: its tree is born there) */
+	/*
+	 * Restore: set no_new_privs before criu runs, so that every task it makes
+	 * inherits it (CRIU's images do not keep it: it would be lost).
+	 */
+	bool no_new_privs;
 };
 
 /* The criu program ($BERTH_CRIU, else the installed one); ENOENT says to install it. */
