@@ -412,7 +412,9 @@ def recv_master(srv):
     return fds[0]
 
 
-def test_terminal_via_console_socket(box):
+def start_with_terminal(box):
+    """A counter on a terminal: created with a --console-socket the test listens on.
+    Returns its id, the numbers it wrote, the socket's path and the listener."""
     box.cfg["process"]["terminal"] = True
     box.save()
     path = box.dir / "console.sock"
@@ -425,7 +427,11 @@ def test_terminal_via_console_socket(box):
     master = recv_master(srv)
     box.readers.append(master)
     box.cmd("start", cid, check=True)
-    before = read_numbers(master, want=3)
+    return cid, read_numbers(master, want=3), path, srv
+
+
+def test_terminal_via_console_socket(box):
+    cid, before, path, srv = start_with_terminal(box)
     box.cmd("checkpoint", "--image-path", box.img, cid, check=True)
     box.cmd("delete", cid, check=True)
     rc, _, err = box.cmd("restore", "-d", "-b", box.bundle, "--image-path", box.img,
@@ -499,20 +505,8 @@ def test_dump_freezes_the_cgroup_of_a_forking_container(box):
 def test_terminal_restored_under_the_shim(box):
     """A terminal container restored with --shim and no --console-socket: berth-shim
     holds the new pty master CRIU hands back, and logs what the counter writes to it."""
-    box.cfg["process"]["terminal"] = True
-    box.save()
-    path = box.dir / "console.sock"
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(str(path))
-    srv.listen(1)
-    srv.settimeout(30)
-    cid = box.new_id()
-    box.cmd("create", "-b", box.bundle, "--console-socket", path, cid, check=True)
-    master = recv_master(srv)
-    box.readers.append(master)
+    cid, before, _, srv = start_with_terminal(box)
     srv.close()
-    box.cmd("start", cid, check=True)
-    before = read_numbers(master, want=3)
     box.cmd("checkpoint", "--image-path", box.img, cid, check=True)
     box.cmd("delete", cid, check=True)
     rc, _, err = box.cmd("restore", "--shim", "-b", box.bundle, "--image-path", box.img, cid)

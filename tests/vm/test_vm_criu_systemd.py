@@ -16,12 +16,13 @@ import os
 import pathlib
 import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from test_vm_criu import BERTH, CRIU, RUNC, Box, drain, read_numbers
+from test_vm_criu import BERTH, CRIU, RUNC, Box, drain, read_numbers, rootfs
+
+assert rootfs  # the fixture, used by name below
 
 MEM = 48 * 1024 * 1024
 PIDS = 32
@@ -56,21 +57,6 @@ class SdBox(Box):
     def use(self, cid):
         self.cfg["linux"]["cgroupsPath"] = f"system.slice:criutest:{cid}"
         self.save()
-
-
-@pytest.fixture(scope="module")
-def rootfs():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="berth-vm-criu-sd-"))
-    r = d / "rootfs"
-    for sub in ("bin", "proc", "sys", "dev", "tmp", "etc"):
-        (r / sub).mkdir(parents=True)
-    shutil.copy2("/bin/busybox", r / "bin" / "busybox")
-    for a in subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True,
-                            check=True).stdout.split():
-        if a != "busybox":
-            os.symlink("busybox", r / "bin" / a)
-    yield r
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def scopes():
