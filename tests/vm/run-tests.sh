@@ -16,7 +16,8 @@
 # the sum of the runs. A VM that fails or times out counts as one failure.
 #
 # Environment: VM_PYTEST_ARGS for extra pytest arguments, BERTH_VM_TIMEOUT
-# (seconds a boot, default 900, 1800 for the systemd one), BERTH_VM_CRIU_TIMEOUT (the
+# (seconds a boot, default 900, 1800 for the v1 and systemd ones, 1500 for the
+# hybrid one), BERTH_VM_CRIU_TIMEOUT (the
 # podman one's, default 2700).
 set -uo pipefail
 
@@ -86,10 +87,11 @@ read -r p1 f1 s1 < <(vm_pass v2 --cgroup v2 -- "${tests[@]}")
 tests=()
 [[ -f tests/integration/test_cgroup_v1only.py ]] && tests+=(tests/integration/test_cgroup_v1only.py)
 tests+=(tests/vm/test_vm_criu_v1.py)
-read -r p2 f2 s2 < <(vm_pass v1 --cgroup v1 -- "${tests[@]}")
+read -r p2 f2 s2 < <(vm_pass v1 --cgroup v1 --timeout "${BERTH_VM_TIMEOUT:-1800}" -- "${tests[@]}")
 # the hybrid layout (v1 controllers, cgroup2 at /sys/fs/cgroup/unified):
 # checkpoint/restore, where a cgroup2 hierarchy without controllers comes in
-read -r p5 f5 s5 < <(vm_pass hybrid --cgroup hybrid -- tests/vm/test_vm_criu_v1.py)
+read -r p5 f5 s5 < <(vm_pass hybrid --cgroup hybrid --timeout "${BERTH_VM_TIMEOUT:-1500}" -- \
+	tests/vm/test_vm_criu_v1.py)
 # systemd as PID 1 (cgroup v2, owned by systemd): a fourth boot
 # (the engines take about 10 minutes under TCG: a longer timeout)
 read -r p3 f3 s3 < <(vm_pass systemd --init systemd --timeout "${BERTH_VM_TIMEOUT:-1800}" -- \
