@@ -2232,6 +2232,10 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 	r = criu_opts_set_modes(&co, o->manage_cgroups_mode, o->empty_ns, err);
 	if (r < 0)
 		return r;
+	/* strict makes CRIU refuse cgroups that exist, and berth has made the container's
+	 * (with the limits of config.json) before CRIU runs: soft, as runc does */
+	if (co.cg_mode == CRIU_CG_STRICT)
+		co.cg_mode = CRIU_CG_SOFT;
 	_cleanup_free_ char *criu = NULL;
 	r = criu_find(&criu, err);
 	if (r < 0)

@@ -2,20 +2,22 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # run-in-vm.sh [OPTIONS] [--] COMMAND [ARG...]: run COMMAND as root in a
 # throwaway VM with a pure cgroup v2 kernel, or one with cgroup v1 only
-# (--cgroup v1), Debian's linux-image-amd64 under qemu TCG, and exit with its
-# status. The guest sees the host's root read-only
-# under a tmpfs overlay, fresh tmpfs on /tmp and /run, the repository (and any
-# --share DIR) read-write at the same path, and starts in the current
-# directory. COMMAND's stdout and stderr come back on ours; kernel messages go
+# (--cgroup v1) or the hybrid layout (--cgroup hybrid), Debian's
+# linux-image-amd64 under qemu TCG, and exit with its status. The guest sees
+# the host's root read-only under a tmpfs overlay, fresh tmpfs on /tmp and
+# /run, the repository (and any --share DIR) read-write at the same path, and
+# starts in the current directory. COMMAND's stdout and stderr come back on ours; kernel messages go
 # to the console log (--log). Run as root on the host (Debian 12).
 #
 # Options:
 #   --share DIR     also share DIR read-write (repeatable; the repository always is)
-#   --cgroup v2|v1  v2 (default): cgroup2 at /sys/fs/cgroup with every
-#                   controller, no v1 hierarchy (cgroup_no_v1=all); v1: a
-#                   tmpfs at /sys/fs/cgroup with one v1 hierarchy per
+#   --cgroup v2|v1|hybrid  v2 (default): cgroup2 at /sys/fs/cgroup with
+#                   every controller, no v1 hierarchy (cgroup_no_v1=all); v1:
+#                   a tmpfs at /sys/fs/cgroup with one v1 hierarchy per
 #                   controller (cpu,cpuacct and net_cls,net_prio co-mounted)
-#                   and name=systemd, no cgroup2 (tests/vm/init)
+#                   and name=systemd, no cgroup2; hybrid (systemd's hybrid
+#                   mode): the v1 layout plus cgroup2 (nsdelegate) at
+#                   /sys/fs/cgroup/unified, without controllers (tests/vm/init)
 #   --init systemd  boot systemd (the host's /lib/systemd/systemd) as PID 1, with
 #                   cgroup2 mounted by systemd, journald, udev and the system
 #                   D-Bus; COMMAND runs in berth-vm.service (tests/vm/init)
@@ -69,7 +71,7 @@ while (($#)); do
 	case $1 in
 	--share) shares+=("$(realpath -e -- "${2:?--share needs a directory}")") || exit 125; shift ;;
 	-e | --env) envs+=("${2:?--env needs a name}"); shift ;;
-	--cgroup) cgroup=${2:?--cgroup needs v1 or v2}; shift ;;
+	--cgroup) cgroup=${2:?--cgroup needs v1, v2 or hybrid}; shift ;;
 	--init) init=${2:?--init needs systemd or busybox}; shift ;;
 	--timeout) timeout=${2:?}; shift ;;
 	--log) log=${2:?}; shift ;;
@@ -87,7 +89,8 @@ while (($#)); do
 done
 ((prepare_only || $#)) || usage
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout: '$timeout' is not a number of seconds"
-[[ $cgroup == v1 || $cgroup == v2 ]] || die "--cgroup: '$cgroup' is neither v1 nor v2"
+[[ $cgroup == v1 || $cgroup == v2 || $cgroup == hybrid ]] ||
+	die "--cgroup: '$cgroup' is not v1, v2 or hybrid"
 [[ $init == systemd || $init == busybox ]] || die "--init: '$init' is neither systemd nor busybox"
 [[ $init == busybox || $cgroup == v2 ]] || die "--init systemd boots with cgroup v2 only"
 [[ $(id -u) == 0 ]] || die "must run as root (the guest's root is the host's, read-only)"
@@ -277,9 +280,9 @@ done
 [[ -n $log ]] || log=$io/console.log
 : >"$log" || die "cannot write the console log '$log'"
 
-# tests/vm/init reads berth_cgroup=v1; v2 keeps every controller off v1
-if [[ $cgroup == v1 ]]; then
-	cgroup_arg=berth_cgroup=v1
+# tests/vm/init reads berth_cgroup=v1 or hybrid; v2 keeps every controller off v1
+if [[ $cgroup == v1 || $cgroup == hybrid ]]; then
+	cgroup_arg=berth_cgroup=$cgroup
 else
 	cgroup_arg=cgroup_no_v1=all
 fi

@@ -4,19 +4,22 @@
 # run-in-vm.sh, tests/integration/test_cgroup_v2.py (when present) and
 # tests/vm/test_vm_smoke.py, tests/vm/test_vm_criu.py and the delegated-cgroup
 # test of test_rootless.py with cgroup v2, then in a second boot with cgroup
-# v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py, and in a
-# third with systemd as PID 1 (--init systemd) tests/vm/test_vm_systemd.py and
+# v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py and
+# tests/vm/test_vm_criu_v1.py (checkpoint/restore), in a third with the hybrid
+# layout (--cgroup hybrid) test_vm_criu_v1.py again, in a fourth with systemd
+# as PID 1 (--init systemd) tests/vm/test_vm_systemd.py and
 # tests/vm/test_vm_systemd_user.py and tests/vm/test_vm_systemd_engines.py (podman
 # and docker on the systemd cgroup driver) and tests/vm/test_vm_criu_systemd.py
-# (checkpoint/restore into a scope), in a fourth (cgroup v2)
+# (checkpoint/restore into a scope), in a fifth (cgroup v2)
 # tests/vm/test_vm_criu_podman.py (checkpoint/restore), against
 # BUILD_DIR/berth (built on the host: TCG is 15-25 times slower). pytest's
 # output goes to stderr; the last line on stdout is "PASSED FAILED SKIPPED",
 # the sum of the runs. A VM that fails or times out counts as one failure.
 #
 # Environment: VM_PYTEST_ARGS for extra pytest arguments, BERTH_VM_TIMEOUT
-# (seconds a boot, default 900, 2700 for the systemd one), BERTH_VM_CRIU_TIMEOUT (the
-# fourth's, default 2700).
+# (seconds a boot, default 900, 1800 for the v1 one, 1500 for the hybrid one,
+# 2700 for the systemd one), BERTH_VM_CRIU_TIMEOUT (the podman one's, default
+# 2700).
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -81,22 +84,26 @@ tests+=(tests/vm/test_vm_smoke.py tests/integration/test_rootless.py::test_deleg
 # checkpoint and restore with CRIU (the host's kernel is too new for Debian's criu)
 tests+=(tests/vm/test_vm_criu.py)
 read -r p1 f1 s1 < <(vm_pass v2 --cgroup v2 -- "${tests[@]}")
-# cgroup v1 only: a second boot, without cgroup2
-p2=0 f2=0 s2=0
-if [[ -f tests/integration/test_cgroup_v1only.py ]]; then
-	read -r p2 f2 s2 < <(vm_pass v1 --cgroup v1 -- tests/integration/test_cgroup_v1only.py)
-fi
-# systemd as PID 1 (cgroup v2, owned by systemd): a third boot
+# cgroup v1 only: a second boot, without cgroup2; checkpoint/restore there too
+tests=()
+[[ -f tests/integration/test_cgroup_v1only.py ]] && tests+=(tests/integration/test_cgroup_v1only.py)
+tests+=(tests/vm/test_vm_criu_v1.py)
+read -r p2 f2 s2 < <(vm_pass v1 --cgroup v1 --timeout "${BERTH_VM_TIMEOUT:-1800}" -- "${tests[@]}")
+# the hybrid layout (v1 controllers, cgroup2 at /sys/fs/cgroup/unified):
+# checkpoint/restore, where a cgroup2 hierarchy without controllers comes in
+read -r p5 f5 s5 < <(vm_pass hybrid --cgroup hybrid --timeout "${BERTH_VM_TIMEOUT:-1500}" -- \
+	tests/vm/test_vm_criu_v1.py)
+# systemd as PID 1 (cgroup v2, owned by systemd): a fourth boot
 # (the engines take about 10 minutes under TCG: a longer timeout)
 read -r p3 f3 s3 < <(vm_pass systemd --init systemd --timeout "${BERTH_VM_TIMEOUT:-2700}" -- \
 	tests/vm/test_vm_systemd.py tests/vm/test_vm_systemd_user.py \
 	tests/vm/test_vm_systemd_engines.py tests/vm/test_vm_criu_systemd.py)
 # checkpoint/restore (CRIU works on the VM's kernel, not the host's): podman with
-# berth and runc, a fourth boot of its own, as under TCG it takes about 10 minutes a
+# berth and runc, a fifth boot of its own, as under TCG it takes about 10 minutes a
 # runtime
 read -r p4 f4 s4 < <(vm_pass criu --cgroup v2 --timeout "${BERTH_VM_CRIU_TIMEOUT:-2700}" -- \
 	tests/vm/test_vm_criu_podman.py)
-p=$((p1 + p2 + p3 + p4)) f=$((f1 + f2 + f3 + f4)) is=$((s1 + s2 + s3 + s4))
+p=$((p1 + p2 + p3 + p4 + p5)) f=$((f1 + f2 + f3 + f4 + f5)) is=$((s1 + s2 + s3 + s4 + s5))
 say "vm: $p passed, $f failed, $is skipped"
 echo "$p $f $is"
 ((f == 0))
