@@ -302,8 +302,8 @@ static void parse_args(int argc, char *argv[])
 		}
 	}
 	if (!S.id || !S.state_dir || S.init <= 0 || S.out < 0) {
-		fprintf(stderr, "berth-shim: started by berth only (run -d, create --shim, restore --shim); see "
-				"berth-shim(8)\n");
+		fprintf(stderr, "berth-shim: started by berth only (run -d, create --shim, "
+				"restore --shim); see berth-shim(8)\n");
 		exit(2);
 	}
 }
