@@ -3,7 +3,8 @@
 # run-tests.sh [BUILD_DIR]: the VM part of tests/run. Runs, in the VM of
 # run-in-vm.sh, tests/integration/test_cgroup_v2.py (when present) and
 # tests/vm/test_vm_smoke.py, tests/vm/test_vm_criu.py, tests/vm/test_vm_criu_opts.py
-# (CRIU's options) and the delegated-cgroup test of test_rootless.py with cgroup v2, then in a second boot with cgroup
+# (CRIU's options) and the delegated-cgroup test of test_rootless.py with
+# cgroup v2, then in a second boot with cgroup
 # v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py, and in a
 # third with systemd as PID 1 (--init systemd) tests/vm/test_vm_systemd.py and
 # tests/vm/test_vm_systemd_user.py and tests/vm/test_vm_systemd_engines.py (podman
