@@ -1804,9 +1804,10 @@ int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret
 
 /* ---- checkpoint and restore (CRIU: criu.c) ---- */
 
-#define CRIU_DESCRIPTORS "descriptors.json" /* the init's stdio, as runc names it */
-#define CRIU_EXT_NETNS	 "extRootNetNS"	    /* the key of a network namespace berth makes */
-#define CRIU_ROOT	 "criu-root"	    /* in the state dir: the root CRIU restores on */
+#define CRIU_DESCRIPTORS "descriptors.json"  /* the init's stdio, as runc names it */
+#define CRIU_EXT_NETNS	 "extRootNetNS"	     /* the key of a network namespace berth makes */
+#define CRIU_ROOT	 "criu-root"	     /* in the state dir: the root CRIU restores on */
+#define CRIU_LAZY_SOCKET "lazy-pages.socket" /* of `criu lazy-pages`, in the work dir */
 
 /* Open (and make, 0700, with parents) the directory path. */
 static int open_dir_p(const char *path, int *ret, struct berth_error **err)
@@ -1902,6 +1903,24 @@ static int split_page_server(char *s, const char **ret_addr, int *ret_port)
 	return 0;
 }
 
+/*
+ * --status-fd: CRIU opens it through /proc/<pid>/fd of berth, so it must be
+ * one of berth's fds, open for writing; -1: none. Checked before the dump,
+ * which CRIU would otherwise refuse half-way with a message about /proc.
+ */
+static int status_fd_check(int fd, struct berth_error **err)
+{
+	if (fd < 0)
+		return 0;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return berth_error_set(err, errno, "--status-fd: %d is not an open file descriptor",
+				       fd);
+	if ((fl & O_ACCMODE) == O_RDONLY)
+		return berth_error_setx(err, EBADF, "--status-fd: %d is not open for writing", fd);
+	return 0;
+}
+
 static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct berth_state *s,
 			     const struct berth_checkpoint_opts *o, struct berth_error **err)
 {
@@ -1940,6 +1959,11 @@ static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct 
 		return berth_error_setx(err, EINVAL,
 					"--lazy-pages needs --page-server or --status-fd (where "
 					"CRIU says that the pages are ready)");
+	r = status_fd_check(o->status_fd, err);
+	if (r >= 0 && o->lazy_pages)
+		r = criu_check_lazy_pages(err);
+	if (r < 0)
+		return r;
 
 	_cleanup_(spec_freep) struct berth_spec *spec = NULL;
 	r = load_spec_copy(dirfd, &spec);
@@ -2238,6 +2262,8 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 		co.cg_mode = CRIU_CG_SOFT;
 	_cleanup_free_ char *criu = NULL;
 	r = criu_find(&criu, err);
+	if (r >= 0 && o->lazy_pages)
+		r = criu_check_lazy_pages(err);
 	if (r < 0)
 		return r;
 
@@ -2254,6 +2280,13 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 		if (r < 0)
 			return berth_error_prefix(err, "work path");
 	}
+	/* CRIU fetches the pages from `criu lazy-pages`, over its socket in the work dir */
+	if (o->lazy_pages &&
+	    faccessat(rc->workfd >= 0 ? rc->workfd : rc->imgfd, CRIU_LAZY_SOCKET, F_OK, 0) < 0)
+		return berth_error_setx(err, ENOENT,
+					"--lazy-pages: no %s in \"%s\" (start `criu lazy-pages` "
+					"on these images first)",
+					CRIU_LAZY_SOCKET, o->work_path ? o->work_path : img);
 	r = read_descriptors(rc, err);
 	if (r < 0)
 		return r;

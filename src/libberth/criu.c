@@ -284,9 +284,10 @@ struct criu_resp {
 	bool success;
 	int cr_errno;
 	char *errmsg;
-	char *script; /* notify */
-	pid_t pid;    /* notify.pid or restore.pid */
-	int fd;	      /* an fd sent with it */
+	char *script;	 /* notify */
+	pid_t pid;	 /* notify.pid or restore.pid */
+	int fd;		 /* an fd sent with it */
+	bool lazy_pages; /* features.lazy_pages of a FEATURE_CHECK */
 };
 
 static void resp_done(struct criu_resp *r)
@@ -345,6 +346,18 @@ static int decode_resp(const uint8_t *buf, size_t n, struct criu_resp *ret)
 		case 7:
 			ret->cr_errno = (int)(int32_t)v;
 			break;
+		case 8: {
+			struct pb_reader s = sub, ss = { 0 };
+			unsigned nf;
+			uint64_t nv;
+			int q;
+			while ((q = pb_next(&s, &nf, &nv, &ss)) > 0)
+				if (nf == 2)
+					ret->lazy_pages = nv != 0;
+			if (q < 0)
+				return q;
+			break;
+		}
 		case 9:
 			if (!ret->errmsg && !(ret->errmsg = pb_strdup(&sub)))
 				return -ENOMEM;
@@ -522,8 +535,9 @@ static int converse(int sock, const struct criu_opts *o, criu_notify_fn fn, void
 	}
 }
 
-int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn, void *data,
-	      pid_t *ret_pid, struct berth_error **err)
+/* A fresh `criu swrk` in dirfd: *ret_sock is our end of its socket. */
+static int swrk_open(int dirfd, const struct criu_spawn *sp, int *ret_sock, pid_t *ret_pid,
+		     struct berth_error **err)
 {
 	_cleanup_free_ char *criu = NULL;
 	int r = criu_find(&criu, err);
@@ -533,19 +547,65 @@ int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notif
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk) < 0)
 		return berth_error_set(err, errno, "criu: socketpair");
 	_cleanup_close_ int ours = sk[0], theirs = sk[1];
-	pid_t pid = 0;
-	r = spawn_swrk(criu, sp, theirs, o->work_fd >= 0 ? o->work_fd : o->images_fd, &pid, err);
+	r = spawn_swrk(criu, sp, theirs, dirfd, ret_pid, err);
 	if (r < 0)
 		return r;
-	closep(&theirs);
-	r = converse(ours, o, fn, data, ret_pid, err);
-	/* swrk ends once its socket is closed */
-	closep(&ours);
+	*ret_sock = TAKE_FD(ours);
+	return 0;
+}
+
+/* Close our end (swrk ends once its socket is closed) and reap it. */
+static void swrk_close(int sock, pid_t pid)
+{
+	close(sock);
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	/* its status says nothing more: swrk fails when its socket is closed after the answer */
+}
+
+int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn, void *data,
+	      pid_t *ret_pid, struct berth_error **err)
+{
+	int sock = -EBADF;
+	pid_t pid = 0;
+	int r = swrk_open(o->work_fd >= 0 ? o->work_fd : o->images_fd, sp, &sock, &pid, err);
+	if (r < 0)
+		return r;
+	r = converse(sock, o, fn, data, ret_pid, err);
+	swrk_close(sock, pid);
 	return r;
+}
+
+int criu_check_lazy_pages(struct berth_error **err)
+{
+	_cleanup_close_ int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return berth_error_set(err, errno, "open \"/\"");
+	int sock = -EBADF;
+	pid_t pid = 0;
+	int r = swrk_open(root, NULL, &sock, &pid, err);
+	if (r < 0)
+		return r;
+	struct pb b = { 0 }, feat = { 0 };
+	pb_int(&b, 1, CRIU_REQ_FEATURE_CHECK);
+	pb_bool(&feat, 2, true); /* lazy_pages */
+	pb_msg(&b, 5, &feat);
+	r = send_req(sock, &b, err);
+	free(b.buf);
+	struct criu_resp resp = { .fd = -EBADF };
+	if (r >= 0)
+		r = recv_resp(sock, &resp, err);
+	swrk_close(sock, pid);
+	if (r < 0)
+		return berth_error_prefix(err, "--lazy-pages: ask criu whether it can");
+	bool ok = resp.type == CRIU_REQ_FEATURE_CHECK && resp.success && resp.lazy_pages;
+	resp_done(&resp);
+	if (!ok)
+		return berth_error_setx(err, ENOTSUP,
+					"--lazy-pages: criu cannot do lazy pages on this kernel "
+					"(it needs userfaultfd with non-cooperative events)");
+	return 0;
 }
 
 /* ---- options ---- */

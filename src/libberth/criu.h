@@ -19,6 +19,7 @@ enum criu_req_type {
 	CRIU_REQ_RESTORE = 2,
 	CRIU_REQ_PRE_DUMP = 4,
 	CRIU_REQ_NOTIFY = 6,
+	CRIU_REQ_FEATURE_CHECK = 9,
 	CRIU_REQ_VERSION = 10,
 };
 
@@ -94,6 +95,12 @@ int criu_find(char **ret, struct berth_error **err);
  */
 int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notify_fn fn, void *data,
 	      pid_t *ret_pid, struct berth_error **err);
+
+/*
+ * Whether CRIU can do lazy pages here (its FEATURE_CHECK request: userfaultfd
+ * with non-cooperative events): 0, or -ENOTSUP with a line that says so.
+ */
+int criu_check_lazy_pages(struct berth_error **err);
 
 /*
  * --manage-cgroups-mode (soft, full, strict, ignore) and --empty-ns (one of

@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # run-tests.sh [BUILD_DIR]: the VM part of tests/run. Runs, in the VM of
 # run-in-vm.sh, tests/integration/test_cgroup_v2.py (when present) and
-# tests/vm/test_vm_smoke.py, tests/vm/test_vm_criu.py and the delegated-cgroup
-# test of test_rootless.py with cgroup v2, then in a second boot with cgroup
-# v1 only (--cgroup v1) tests/integration/test_cgroup_v1only.py and
-# tests/vm/test_vm_criu_v1.py (checkpoint/restore), in a third with the hybrid
-# layout (--cgroup hybrid) test_vm_criu_v1.py again, in a fourth with systemd
-# as PID 1 (--init systemd) tests/vm/test_vm_systemd.py and
+# tests/vm/test_vm_smoke.py, tests/vm/test_vm_criu.py, tests/vm/test_vm_criu_opts.py
+# (CRIU's options) and the delegated-cgroup test of test_rootless.py with cgroup v2,
+# then in a second boot with cgroup v1 only (--cgroup v1)
+# tests/integration/test_cgroup_v1only.py and tests/vm/test_vm_criu_v1.py
+# (checkpoint/restore), in a third with the hybrid layout (--cgroup hybrid)
+# test_vm_criu_v1.py again, in a fourth with systemd as PID 1 (--init systemd)
+# tests/vm/test_vm_systemd.py and
 # tests/vm/test_vm_systemd_user.py and tests/vm/test_vm_systemd_engines.py (podman
 # and docker on the systemd cgroup driver) and tests/vm/test_vm_criu_systemd.py
 # (checkpoint/restore into a scope), in a fifth (cgroup v2)
@@ -17,7 +18,7 @@
 # the sum of the runs. A VM that fails or times out counts as one failure.
 #
 # Environment: VM_PYTEST_ARGS for extra pytest arguments, BERTH_VM_TIMEOUT
-# (seconds a boot, default 900, 1800 for the v1 one, 1500 for the hybrid one,
+# (seconds a boot: 2700 for the v2 one, 1800 for the v1 one, 1500 for the hybrid one,
 # 2700 for the systemd one), BERTH_VM_CRIU_TIMEOUT (the podman one's, default
 # 2700).
 set -uo pipefail
@@ -82,8 +83,8 @@ tests=()
 # rootless with a delegated cgroup v2 subtree (the rest of test_rootless.py runs on the host)
 tests+=(tests/vm/test_vm_smoke.py tests/integration/test_rootless.py::test_delegated_cgroup_v2)
 # checkpoint and restore with CRIU (the host's kernel is too new for Debian's criu)
-tests+=(tests/vm/test_vm_criu.py)
-read -r p1 f1 s1 < <(vm_pass v2 --cgroup v2 -- "${tests[@]}")
+tests+=(tests/vm/test_vm_criu.py tests/vm/test_vm_criu_opts.py)
+read -r p1 f1 s1 < <(vm_pass v2 --cgroup v2 --timeout "${BERTH_VM_TIMEOUT:-2700}" -- "${tests[@]}")
 # cgroup v1 only: a second boot, without cgroup2; checkpoint/restore there too
 tests=()
 [[ -f tests/integration/test_cgroup_v1only.py ]] && tests+=(tests/integration/test_cgroup_v1only.py)
