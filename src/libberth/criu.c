@@ -404,13 +404,17 @@ int criu_find(char **ret, struct berth_error **err)
 	return 0;
 }
 
-static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const struct criu_spawn *sp)
+static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const struct criu_opts *o)
 {
 	/* CRIU makes its cgroup yard in its cwd: the work dir, not wherever berth was started */
 	if (!criu || fchdir(dirfd) < 0)
 		_exit(127);
 	if (fd_set_cloexec(sock, false) < 0)
 		_exit(127);
+	/* inherit_fd names fds of criu's own: ours (a network namespace) must survive the exec */
+	for (size_t i = 0; i < o->n_inherit; i++)
+		if (o->inherit[i].fd > 2 && fd_set_cloexec(o->inherit[i].fd, false) < 0)
+			_exit(127);
 	char fdarg[16];
 	snprintf(fdarg, sizeof(fdarg), "%d", sock);
 	execl(criu, "criu", "swrk", fdarg, (char *)NULL);
@@ -418,8 +422,8 @@ static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const st
 	_exit(127);
 }
 
-static int spawn_swrk(const char *criu, const struct criu_spawn *sp, int sock, int dirfd,
-		      pid_t *ret, struct berth_error **err)
+static int spawn_swrk(const char *criu, const struct criu_opts *o, const struct criu_spawn *sp,
+		      int sock, int dirfd, pid_t *ret, struct berth_error **err)
 {
 	struct clone_args ca = { .exit_signal = SIGCHLD };
 	long pid;
@@ -431,7 +435,7 @@ static int spawn_swrk(const char *criu, const struct criu_spawn *sp, int sock, i
 			pid = berth_error_set(err, errno, "criu: clone3");
 	}
 	if (pid == 0)
-		swrk_main(criu, sock, dirfd, sp ? sp : &(struct criu_spawn){ 0 });
+		swrk_main(criu, sock, dirfd, o);
 	if (pid < 0)
 		return (int)pid;
 	*ret = (pid_t)pid;
@@ -527,7 +531,7 @@ int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notif
 		return berth_error_set(err, errno, "criu: socketpair");
 	_cleanup_close_ int ours = sk[0], theirs = sk[1];
 	pid_t pid = 0;
-	r = spawn_swrk(criu, sp, theirs, o->work_fd >= 0 ? o->work_fd : o->images_fd, &pid, err);
+	r = spawn_swrk(criu, o, sp, theirs, o->work_fd >= 0 ? o->work_fd : o->images_fd, &pid, err);
 	if (r < 0)
 		return r;
 	closep(&theirs);
