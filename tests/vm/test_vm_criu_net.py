@@ -173,8 +173,17 @@ class Net:
         self.inodes.add(os.stat(f"/proc/{pid}/ns/net").st_ino)
         return pid
 
-    def connect(self, addr):
-        s = socket.create_connection((addr, PORT), timeout=60)
+    def connect(self, addr, timeout=30):
+        """A connection to the container's listener (which may not listen yet)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                s = socket.create_connection((addr, PORT), timeout=60)
+                break
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         self.socks.append(s)
         return s
 
