@@ -527,7 +527,7 @@ int net_addresses(pid_t pid, char **ret, struct berth_error **err)
 	if (child < 0)
 		return berth_error_set(err, errno, "network: fork");
 	if (child == 0) {
-		char v4[64], v6[64], out[160];
+		char v4[64] = "", v6[64] = "", out[160];
 		int r = setns(nsfd, CLONE_NEWNET) < 0 ? -errno : eth0_address4(v4);
 		if (r >= 0)
 			r = eth0_address6(v6);
