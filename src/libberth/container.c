@@ -2358,12 +2358,6 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 		return criu_failed(err, rc->workfd >= 0 ? rc->workfd : rc->imgfd,
 				   o->work_path ? o->work_path : img, co.log_file);
 	c->child = c->pid = pid;
-	/* a namespace joined by path outlives the dump, and with it CRIU's lock */
-	if (!c->net && c->ns.join_fd[BERTH_NS_NET] >= 0) {
-		r = criu_netns_unlock(c->ns.join_fd[BERTH_NS_NET], err);
-		if (r < 0)
-			return r;
-	}
 	r = create_write_state(c, false, err);
 	if (r < 0)
 		return r;

@@ -78,13 +78,6 @@ struct criu_spawn {
 	const char *cgroup; /* clone it into this cgroup (restore: its tree is born there) */
 };
 
-/*
- * Lift the network lock a dump left in the network namespace netns_fd (one
- * a container joined by path, which criu 3.17 does not unlock on restore):
- * its iptables chain "CRIU", where there is one. criu-netlock.c.
- */
-int criu_netns_unlock(int netns_fd, struct berth_error **err);
-
 /* The criu program ($BERTH_CRIU, else the installed one); ENOENT says to install it. */
 int criu_find(char **ret, struct berth_error **err);
 
