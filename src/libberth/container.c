@@ -1804,10 +1804,11 @@ int berth_ps(struct berth_context *ctx, const char *id, pid_t **ret, size_t *ret
 
 /* ---- checkpoint and restore (CRIU: criu.c) ---- */
 
-#define CRIU_DESCRIPTORS "descriptors.json"  /* the init's stdio, as runc names it */
-#define CRIU_EXT_NETNS	 "extRootNetNS"	     /* the key of a network namespace berth makes */
-#define CRIU_ROOT	 "criu-root"	     /* in the state dir: the root CRIU restores on */
-#define CRIU_LAZY_SOCKET "lazy-pages.socket" /* of `criu lazy-pages`, in the work dir */
+#define CRIU_DESCRIPTORS   "descriptors.json"	 /* the init's stdio, as runc names it */
+#define CRIU_EXT_NETNS	   "extRootNetNS"	 /* the key of a network namespace berth makes */
+#define CRIU_ROOT	   "criu-root"		 /* in the state dir: the root CRIU restores on */
+#define CRIU_LAZY_SOCKET   "lazy-pages.socket"	 /* of `criu lazy-pages`, in the work dir */
+#define CRIU_NET_ADDRESSES "berth-net-addresses" /* eth0's addresses, net_addresses() */
 
 /* Open (and make, 0700, with parents) the directory path. */
 static int open_dir_p(const char *path, int *ret, struct berth_error **err)
@@ -1857,6 +1858,25 @@ static int write_descriptors(int imgfd, pid_t pid, struct berth_error **err)
 	int r = write_file_atomic_at(imgfd, CRIU_DESCRIPTORS, text, len, 0600);
 	if (r < 0)
 		return berth_error_set(err, -r, "write %s", CRIU_DESCRIPTORS);
+	return 0;
+}
+
+/*
+ * berth.net: eth0's addresses in the image dir, for the restore to ask
+ * berth-net for the same ones (CRIU keeps no address of a namespace it is
+ * told is external, and a lower one may be free by then).
+ */
+static int write_net_addresses(int dirfd, int imgfd, pid_t pid, struct berth_error **err)
+{
+	if (faccessat(dirfd, BERTH_NET_STATE_FILE, F_OK, 0) < 0)
+		return 0;
+	_cleanup_free_ char *text = NULL;
+	int r = net_addresses(pid, &text, err);
+	if (r < 0)
+		return r;
+	r = write_file_atomic_at(imgfd, CRIU_NET_ADDRESSES, text, strlen(text), 0600);
+	if (r < 0)
+		return berth_error_set(err, -r, "write %s", CRIU_NET_ADDRESSES);
 	return 0;
 }
 
@@ -2006,6 +2026,8 @@ static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct 
 	}
 	r = write_descriptors(imgfd, s->pid, err);
 	if (r >= 0)
+		r = write_net_addresses(dirfd, imgfd, s->pid, err);
+	if (r >= 0)
 		r = criu_call(&co, NULL, NULL, NULL, NULL, err);
 	criu_pairs_free(mnts, n_mnts);
 	if (r < 0)
@@ -2088,10 +2110,23 @@ static int read_descriptors(struct restore_ctx *rc, struct berth_error **err)
 	return 0;
 }
 
+/* The addresses the checkpoint kept (CRIU_NET_ADDRESSES), for berth-net to give again. */
+static int read_net_addresses(struct restore_ctx *rc, struct berth_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_file_at(rc->imgfd, CRIU_NET_ADDRESSES, 4096, &text, &len);
+	if (r == -ENOENT)
+		return 0; /* a checkpoint without berth.net, or runc's */
+	if (r < 0)
+		return berth_error_set(err, -r, "read %s", CRIU_NET_ADDRESSES);
+	return net_keep_addresses(rc->c.net, text, CRIU_NET_ADDRESSES, err);
+}
+
 /*
  * berth.net: a fresh network namespace, held by a child of ours, with the
- * veth and the address berth-net gives (the lease of the same container ID
- * keeps its address). CRIU puts the container in it (CRIU_EXT_NETNS).
+ * veth and the addresses berth-net gives (those of the checkpoint, see
+ * read_net_addresses). CRIU puts the container in it (CRIU_EXT_NETNS).
  */
 static int restore_netns(struct restore_ctx *rc, struct berth_error **err)
 {
@@ -2320,7 +2355,9 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 		if (rc->stdio[i] && strncmp(rc->stdio[i], "pipe:", 5) == 0)
 			inherit[n_inherit++] = (struct criu_inherit){ rc->stdio[i], i };
 	if (c->net) {
-		r = restore_netns(rc, err);
+		r = read_net_addresses(rc, err);
+		if (r >= 0)
+			r = restore_netns(rc, err);
 		if (r < 0)
 			return r;
 		inherit[n_inherit++] = (struct criu_inherit){ CRIU_EXT_NETNS, c->netns_fd };

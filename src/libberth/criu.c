@@ -233,7 +233,7 @@ static void encode_opts(struct pb *b, const struct criu_opts *o)
 		pb_msg(b, 25, &cg);
 	}
 	pb_bool(b, 26, o->rst_sibling);
-	for (size_t i = 0; i < o->n_inherit; i++) {
+	for (size_t i = 0; o && i < o->n_inherit; i++) {
 		struct pb in = { 0 };
 		pb_str(&in, 1, o->inherit[i].key);
 		pb_int(&in, 2, o->inherit[i].fd);
@@ -422,7 +422,8 @@ int criu_find(char **ret, struct berth_error **err)
 	return 0;
 }
 
-static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const struct criu_spawn *sp)
+static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const struct criu_spawn *sp,
+				 const struct criu_opts *o)
 {
 	/* CRIU makes its cgroup yard in its cwd: the work dir, not wherever berth was started */
 	if (!criu || fchdir(dirfd) < 0)
@@ -431,6 +432,10 @@ static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const st
 		_exit(127);
 	if (fd_set_cloexec(sock, false) < 0)
 		_exit(127);
+	/* inherit_fd names fds of criu's own: ours (a network namespace) must survive the exec */
+	for (size_t i = 0; i < o->n_inherit; i++)
+		if (o->inherit[i].fd > 2 && fd_set_cloexec(o->inherit[i].fd, false) < 0)
+			_exit(127);
 	char fdarg[16];
 	snprintf(fdarg, sizeof(fdarg), "%d", sock);
 	execl(criu, "criu", "swrk", fdarg, (char *)NULL);
@@ -438,8 +443,8 @@ static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const st
 	_exit(127);
 }
 
-static int spawn_swrk(const char *criu, const struct criu_spawn *sp, int sock, int dirfd,
-		      pid_t *ret, struct berth_error **err)
+static int spawn_swrk(const char *criu, const struct criu_opts *o, const struct criu_spawn *sp,
+		      int sock, int dirfd, pid_t *ret, struct berth_error **err)
 {
 	struct clone_args ca = { .exit_signal = SIGCHLD };
 	long pid;
@@ -451,7 +456,7 @@ static int spawn_swrk(const char *criu, const struct criu_spawn *sp, int sock, i
 			pid = berth_error_set(err, errno, "criu: clone3");
 	}
 	if (pid == 0)
-		swrk_main(criu, sock, dirfd, sp ? sp : &(struct criu_spawn){ 0 });
+		swrk_main(criu, sock, dirfd, sp ? sp : &(struct criu_spawn){ 0 }, o);
 	if (pid < 0)
 		return (int)pid;
 	*ret = (pid_t)pid;
@@ -535,9 +540,9 @@ static int converse(int sock, const struct criu_opts *o, criu_notify_fn fn, void
 	}
 }
 
-/* A fresh `criu swrk` in dirfd: *ret_sock is our end of its socket. */
-static int swrk_open(int dirfd, const struct criu_spawn *sp, int *ret_sock, pid_t *ret_pid,
-		     struct berth_error **err)
+/* A fresh `criu swrk` in dirfd for o (or NULL): *ret_sock is our end of its socket. */
+static int swrk_open(int dirfd, const struct criu_opts *o, const struct criu_spawn *sp,
+		     int *ret_sock, pid_t *ret_pid, struct berth_error **err)
 {
 	_cleanup_free_ char *criu = NULL;
 	int r = criu_find(&criu, err);
@@ -547,7 +552,7 @@ static int swrk_open(int dirfd, const struct criu_spawn *sp, int *ret_sock, pid_
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk) < 0)
 		return berth_error_set(err, errno, "criu: socketpair");
 	_cleanup_close_ int ours = sk[0], theirs = sk[1];
-	r = spawn_swrk(criu, sp, theirs, dirfd, ret_pid, err);
+	r = spawn_swrk(criu, o, sp, theirs, dirfd, ret_pid, err);
 	if (r < 0)
 		return r;
 	*ret_sock = TAKE_FD(ours);
@@ -569,7 +574,7 @@ int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notif
 {
 	int sock = -EBADF;
 	pid_t pid = 0;
-	int r = swrk_open(o->work_fd >= 0 ? o->work_fd : o->images_fd, sp, &sock, &pid, err);
+	int r = swrk_open(o->work_fd >= 0 ? o->work_fd : o->images_fd, o, sp, &sock, &pid, err);
 	if (r < 0)
 		return r;
 	r = converse(sock, o, fn, data, ret_pid, err);
@@ -584,7 +589,7 @@ int criu_check_lazy_pages(struct berth_error **err)
 		return berth_error_set(err, errno, "open \"/\"");
 	int sock = -EBADF;
 	pid_t pid = 0;
-	int r = swrk_open(root, NULL, &sock, &pid, err);
+	int r = swrk_open(root, NULL, NULL, &sock, &pid, err);
 	if (r < 0)
 		return r;
 	struct pb b = { 0 }, feat = { 0 };

@@ -38,7 +38,7 @@ struct criu_pair {
 
 struct criu_inherit {
 	const char *key; /* "pipe:[123]", "extRootNetNS" */
-	int fd;		 /* ours: CRIU opens it through /proc */
+	int fd;		 /* ours, left open across the exec of criu swrk (criu.c) */
 };
 
 /* The criu_opts of one request; fds are ours (CRIU reaches them through /proc/<our pid>/fd). */

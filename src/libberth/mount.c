@@ -939,7 +939,13 @@ static int job_cgroup2(struct mount_job *j, int tfd, struct berth_error **err)
 					j->source ?: "none", j->dest);
 	if (j->c->new_cgroupns)
 		r = mount_fresh_at(tfd, "cgroup2", "cgroup2", flags & ~MS_RDONLY, j->o.data);
-	if (r == -EPERM && (!j->c->new_cgroupns || j->c->new_userns)) {
+	/*
+	 * EBUSY: the host's cgroup2 is on dest already (in the /sys bound from
+	 * the host with a joined network namespace), and the kernel puts no
+	 * second mount of a superblock on the root of a mount of it: the bind
+	 * covers the host's hierarchy as well
+	 */
+	if ((r == -EPERM && (!j->c->new_cgroupns || j->c->new_userns)) || r == -EBUSY) {
 		const char *v2 = host_cgroup2_path();
 		_cleanup_close_ int own = v2 ? own_cgroup_dir(v2, j->c->cgroup_rel) : -ENOENT;
 		if (own < 0)

@@ -8,11 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -451,4 +454,144 @@ int net_teardown(int state_fd, int netns_fd, struct berth_error **err)
 	    errno == ENOENT)
 		return 0;
 	return run_helper(WIRE_NET_DEL, NULL, netns_fd, state_fd, err);
+}
+
+/* eth0's first global IPv6 address in our namespace, "addr/prefix" in ret (or ""). */
+static int eth0_address6(char ret[64])
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	ret[0] = '\0';
+	int r = read_file_at(AT_FDCWD, "/proc/self/net/if_inet6", 1 << 20, &text, &len);
+	if (r == -ENOENT)
+		return 0; /* no IPv6 in this kernel */
+	if (r < 0)
+		return r;
+	/* "fd000000000000000000000000000003 02 40 00 80 eth0": address, index, prefix, scope */
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char hex[33], name[IF_NAMESIZE];
+		unsigned idx, prefix, scope, flags;
+		unsigned char a[16];
+		if (sscanf(line, "%32s %x %x %x %x %15s", hex, &idx, &prefix, &scope, &flags,
+			   name) != 6 ||
+		    !streq(name, "eth0") || scope != 0 || strlen(hex) != 32)
+			continue;
+		for (int i = 0; i < 16; i++) {
+			unsigned byte;
+			if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+				return -EBADMSG;
+			a[i] = (unsigned char)byte;
+		}
+		char s[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, a, s, sizeof(s));
+		snprintf(ret, 64, "%s/%u", s, prefix);
+		return 0;
+	}
+	return 0;
+}
+
+/* eth0's IPv4 address in our namespace, "addr/prefix" in ret (or ""). */
+static int eth0_address4(char ret[64])
+{
+	ret[0] = '\0';
+	_cleanup_close_ int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
+	if (ioctl(sock, SIOCGIFADDR, &ifr) < 0)
+		return errno == ENODEV || errno == EADDRNOTAVAIL ? 0 : -errno;
+	struct in_addr a = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
+	if (ioctl(sock, SIOCGIFNETMASK, &ifr) < 0)
+		return -errno;
+	uint32_t mask = ntohl(((struct sockaddr_in *)&ifr.ifr_netmask)->sin_addr.s_addr);
+	char s[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &a, s, sizeof(s));
+	snprintf(ret, 64, "%s/%d", s, __builtin_popcount(mask));
+	return 0;
+}
+
+int net_addresses(pid_t pid, char **ret, struct berth_error **err)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)pid);
+	_cleanup_close_ int nsfd = open(p, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return berth_error_set(err, errno, "network: open \"%s\"", p);
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return berth_error_set(err, errno, "network: pipe");
+	_cleanup_close_ int rd = pfd[0], wr = pfd[1];
+	/* a child enters the namespace: berth itself never leaves its own */
+	pid_t child = fork();
+	if (child < 0)
+		return berth_error_set(err, errno, "network: fork");
+	if (child == 0) {
+		char v4[64] = "", v6[64] = "", out[160];
+		int r = setns(nsfd, CLONE_NEWNET) < 0 ? -errno : eth0_address4(v4);
+		if (r >= 0)
+			r = eth0_address6(v6);
+		if (r < 0)
+			_exit(-r);
+		int n = snprintf(out, sizeof(out), "%s%s%s%s%s%s", *v4 ? "address=" : "", v4,
+				 *v4 ? "\n" : "", *v6 ? "address6=" : "", v6, *v6 ? "\n" : "");
+		_exit(write_all(wr, out, (size_t)n) < 0 ? EIO : 0);
+	}
+	closep(&wr);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = read_fd_all(rd, 4096, &text, &len);
+	int st = 0;
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return berth_error_set(err, WIFEXITED(st) ? WEXITSTATUS(st) : EIO,
+				       "network: read eth0's addresses");
+	if (r < 0)
+		return berth_error_set(err, -r, "network: read eth0's addresses");
+	*ret = TAKE_PTR(text);
+	return 0;
+}
+
+/* Does the request have a key= line? */
+static bool request_has(const char *req, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *p = req; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, n) == 0 && p[n] == '=')
+			return true;
+	return false;
+}
+
+int net_keep_addresses(struct berth_net *n, const char *text, const char *source,
+		       struct berth_error **err)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	if (!copy)
+		return berth_error_set(err, ENOMEM, "network");
+	struct buf b = { .s = n->request, .len = strlen(n->request) };
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		int family = 0;
+		if (eq) {
+			*eq = '\0';
+			family = streq(line, "address")	   ? AF_INET
+				 : streq(line, "address6") ? AF_INET6
+							   : 0;
+		}
+		if (!family || !valid_addr(eq + 1, family, 1)) {
+			if (eq)
+				*eq = '=';
+			n->request = b.s;
+			return berth_error_setx(err, EBADMSG, "%s: \"%s\" is not an address line",
+						source, line);
+		}
+		if (!request_has(b.s, line))
+			buf_add(&b, line, eq + 1);
+	}
+	n->request = b.s;
+	if (b.oom)
+		return berth_error_set(err, ENOMEM, "network");
+	return 0;
 }

@@ -47,4 +47,21 @@ int net_setup(const struct berth_net *n, pid_t pid, int state_fd, int *ret_netns
  */
 int net_teardown(int state_fd, int netns_fd, struct berth_error **err);
 
+/*
+ * The addresses of eth0 in the network namespace of pid (the container's
+ * init), as key=value lines for net_keep_addresses() ("address=10.88.0.3/16",
+ * "address6=fd00::3/64"; "" without eth0 or an address), asked by a child
+ * of the caller in that namespace.
+ */
+int net_addresses(pid_t pid, char **ret, struct berth_error **err);
+
+/*
+ * Have berth-net give the addresses of text (net_addresses' lines, what a
+ * checkpoint kept) again where the berth.net annotations name none: a
+ * restored container keeps the address its listeners and connections are
+ * bound to, whatever the lowest free one is now. source names text in errors.
+ */
+int net_keep_addresses(struct berth_net *n, const char *text, const char *source,
+		       struct berth_error **err);
+
 void net_free(struct berth_net *n);

@@ -54,9 +54,11 @@ usage() {
 # what the VM needs on the host
 # (dbus-user-session and libpam-systemd: a user's systemd with its bus, and login
 # sessions; criu: checkpoint/restore, which Debian's criu 3.17 does only on the VM's
-# kernel; the engines: tests/vm/test_vm_systemd_engines.py, test_vm_criu_podman.py)
+# kernel, with iptables (its default) or nftables for its network lock
+# (--tcp-established); the engines: tests/vm/test_vm_systemd_engines.py,
+# test_vm_criu_podman.py)
 pkgs=(qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio systemd dbus
-	dbus-user-session libpam-systemd criu podman conmon runc docker.io containerd)
+	dbus-user-session libpam-systemd criu iptables nftables podman conmon runc docker.io containerd)
 shares=("$repo")
 envs=()
 timeout=${BERTH_VM_TIMEOUT:-900}
