@@ -25,7 +25,7 @@ from test_vm_criu import pytestmark  # noqa: F401
 
 # what the container does before its counter: each line leaves a trace in the upper layer
 WRITES = ("echo hello > /written; ln /written /hard; ln -s /written /link; "
-          "touch /owned; chown 1234:5678 /owned; chmod 0640 /owned; "
+          "touch /owned; chmod 0640 /owned; chown 1234:5678 /owned; "
           "rm /etc/group; rm -rf /srv; mkdir /srv; echo new > /srv/new; mkfifo /fifo; ")
 COUNTER = WRITES + ("exec 3>>/log; i=0; while true; do echo $i; echo $i >&3; "
                     "i=$((i+1)); sleep 0.1; done")
