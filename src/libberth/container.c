@@ -2177,7 +2177,7 @@ static void restore_root_dir_remove(struct restore_ctx *rc)
 /*
  * In the criu swrk child, in its new mount namespace ("/" already a slave):
  * the container's root on criu-root as create makes it (the overlay of
- * berth.rootfs.lower, else a bind of root.path), private, with the targets
+ * berth.rootfs.lower, else a bind of root.path), with the targets
  * of the bind mounts made in it (a fresh rootfs lacks those create made).
  */
 static int restore_mount_root(void *data, struct berth_error **err)
@@ -2192,8 +2192,10 @@ static int restore_mount_root(void *data, struct berth_error **err)
 				    rc->criu_root);
 	if (r < 0)
 		return r;
-	if (mount(NULL, rc->criu_root, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
-		return berth_error_set(err, errno, "make \"%s\" private", rc->criu_root);
+	/* a slave, not private: CRIU copies criu-root's master to the restored root,
+	 * which had the host's peer group as its master where "/" is shared (systemd) */
+	if (mount(NULL, rc->criu_root, NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return berth_error_set(err, errno, "make \"%s\" a slave", rc->criu_root);
 	_cleanup_close_ int root_fd = open(rc->criu_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
 		return berth_error_set(err, errno, "root filesystem \"%s\"", rc->criu_root);
