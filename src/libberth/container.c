@@ -1941,6 +1941,27 @@ static int status_fd_check(int fd, struct berth_error **err)
 	return 0;
 }
 
+struct checkpoint_notify {
+	int state_fd, images_fd;
+};
+
+/*
+ * CRIU's notifications during a dump. At post-dump the tree is still frozen
+ * (killed or let run after our answer): the moment to copy an ephemeral
+ * overlay layer into the images. If the copy fails, the answer makes CRIU
+ * fail the dump and let the container run on.
+ */
+static int checkpoint_notify(void *data, const char *script, pid_t pid, int fd,
+			     struct berth_error **err)
+{
+	const struct checkpoint_notify *cn = data;
+	_cleanup_close_ int owned = fd;
+	(void)pid;
+	if (streq(script, "post-dump"))
+		return overlay_save_upper(cn->state_fd, cn->images_fd, err);
+	return 0;
+}
+
 static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct berth_state *s,
 			     const struct berth_checkpoint_opts *o, struct berth_error **err)
 {
@@ -2025,10 +2046,11 @@ static int checkpoint_locked(struct berth_context *ctx, int dirfd, const struct 
 		co.n_external = 1;
 	}
 	r = write_descriptors(imgfd, s->pid, err);
+	struct checkpoint_notify cn = { .state_fd = dirfd, .images_fd = imgfd };
 	if (r >= 0)
 		r = write_net_addresses(dirfd, imgfd, s->pid, err);
 	if (r >= 0)
-		r = criu_call(&co, NULL, NULL, NULL, NULL, err);
+		r = criu_call(&co, NULL, o->pre_dump ? NULL : checkpoint_notify, &cn, NULL, err);
 	criu_pairs_free(mnts, n_mnts);
 	if (r < 0)
 		return criu_failed(err, workfd >= 0 ? workfd : imgfd,
@@ -2063,14 +2085,13 @@ struct restore_ctx {
 	pid_t holder;	/* holds the fresh network namespace of berth.net until CRIU has it */
 	bool hooks_ran;
 	char *criu_root; /* <state>/criu-root */
-	bool root_bound;
 };
 
-static void restore_unbind_root(struct restore_ctx *rc);
+static void restore_root_dir_remove(struct restore_ctx *rc);
 
 static void restore_ctx_done(struct restore_ctx *rc)
 {
-	restore_unbind_root(rc);
+	restore_root_dir_remove(rc);
 	free(rc->criu_root);
 	closep(&rc->imgfd);
 	closep(&rc->workfd);
@@ -2133,9 +2154,13 @@ static int restore_netns(struct restore_ctx *rc, struct berth_error **err)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return berth_error_set(err, errno, "pipe");
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(p[0]);
+		/* a berth killed mid-restore must not leave it holding the namespace */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(1);
 		char ok = unshare(CLONE_NEWNET) == 0 && ns_loopback_up(NULL) == 0;
 		if (write(p[1], &ok, 1) != 1 || !ok)
 			_exit(1);
@@ -2184,14 +2209,13 @@ static int restore_root_readonly(pid_t pid, struct berth_error **err)
 }
 
 /*
- * CRIU mounts the restored tree on a root of its own: a bind of the rootfs
- * at <state>/criu-root (a slave: nothing of it reaches the rootfs, and CRIU
- * copies its master to the restored root, a slave too where "/" is shared
- * as under systemd; a private one there makes CRIU fail with EINVAL), undone
- * once CRIU is done. In our mount namespace, not a private one: CRIU works
- * in the work dir it reaches through /proc/<our pid>/fd, a mount of ours.
+ * CRIU restores onto a root of its own, <state>/criu-root: the rootfs (or
+ * its overlay) is mounted there in the criu swrk child's own mount namespace
+ * (restore_mount_root), which dies with it. So nothing of it is ever in
+ * ours, even when berth is killed mid-way; only the empty directory is, and
+ * delete removes it with the state dir.
  */
-static int restore_bind_root(struct restore_ctx *rc, struct berth_error **err)
+static int restore_root_dir(struct restore_ctx *rc, struct berth_error **err)
 {
 	struct create_ctx *c = &rc->c;
 	if (mkdirat(c->state_fd, CRIU_ROOT, 0700) < 0 && errno != EEXIST)
@@ -2200,22 +2224,41 @@ static int restore_bind_root(struct restore_ctx *rc, struct berth_error **err)
 	rc->criu_root = dir ? path_join(dir, CRIU_ROOT) : NULL;
 	if (!rc->criu_root)
 		return berth_error_set(err, ENOMEM, "%s", CRIU_ROOT);
-	if (mount(c->rootfs, rc->criu_root, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return berth_error_set(err, errno, "bind the root filesystem on \"%s\"",
-				       rc->criu_root);
-	rc->root_bound = true;
-	if (mount(NULL, rc->criu_root, NULL, MS_SLAVE | MS_REC, NULL) < 0)
-		return berth_error_set(err, errno, "make \"%s\" a slave", rc->criu_root);
 	return 0;
 }
 
-static void restore_unbind_root(struct restore_ctx *rc)
+static void restore_root_dir_remove(struct restore_ctx *rc)
 {
-	if (rc->root_bound)
-		umount2(rc->criu_root, MNT_DETACH);
-	rc->root_bound = false;
 	if (rc->c.state_fd >= 0)
 		unlinkat(rc->c.state_fd, CRIU_ROOT, AT_REMOVEDIR);
+}
+
+/*
+ * In the criu swrk child, in its new mount namespace ("/" already a slave):
+ * the container's root on criu-root as create makes it (the overlay of
+ * berth.rootfs.lower, else a bind of root.path), with the targets
+ * of the bind mounts made in it (a fresh rootfs lacks those create made).
+ */
+static int restore_mount_root(void *data, struct berth_error **err)
+{
+	struct restore_ctx *rc = data;
+	struct create_ctx *c = &rc->c;
+	int r = 0;
+	if (c->overlay)
+		r = overlay_mount(c->overlay, rc->criu_root, err);
+	else if (mount(c->rootfs, rc->criu_root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		r = berth_error_set(err, errno, "bind the root filesystem on \"%s\"",
+				    rc->criu_root);
+	if (r < 0)
+		return r;
+	/* a slave, not private: CRIU copies criu-root's master to the restored root,
+	 * which had the host's peer group as its master where "/" is shared (systemd) */
+	if (mount(NULL, rc->criu_root, NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return berth_error_set(err, errno, "make \"%s\" a slave", rc->criu_root);
+	_cleanup_close_ int root_fd = open(rc->criu_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return berth_error_set(err, errno, "root filesystem \"%s\"", rc->criu_root);
+	return rootfs_make_bind_targets(c->spec, c->bundle, root_fd, err);
 }
 
 /* CRIU's notifications during a restore: what create does at the same points. */
@@ -2333,11 +2376,11 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 		r = create_prepare(c, err);
 	if (r < 0)
 		return r;
-	if (c->overlay)
-		return berth_error_setx(err, ENOTSUP,
-					"config.json: berth.rootfs.lower: restore onto an overlay "
-					"is not supported yet");
 	r = create_state_dir(c, err);
+	if (r >= 0)
+		r = overlay_make_dirs(c->overlay, c->state_fd, err);
+	if (r >= 0)
+		r = overlay_load_upper(c->overlay, c->state_fd, rc->imgfd, err);
 	if (r < 0)
 		return r;
 	_cleanup_(resources_freep) struct berth_resources *res = NULL;
@@ -2365,21 +2408,12 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 		inherit[n_inherit++] =
 			(struct criu_inherit){ CRIU_EXT_NETNS, c->ns.join_fd[BERTH_NS_NET] };
 	}
-	{
-		_cleanup_close_ int root_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (root_fd < 0)
-			return berth_error_set(err, errno, "root filesystem \"%s\"", c->rootfs);
-		r = rootfs_make_bind_targets(c->spec, c->bundle, root_fd, err);
-		if (r < 0)
-			return r;
-	}
 	struct criu_pair *mnts = NULL;
 	size_t n_mnts = 0;
 	if (criu_bind_mounts(c->spec, c->bundle, true, &mnts, &n_mnts) < 0)
 		return berth_error_set(err, ENOMEM, "mounts");
 	co.images_fd = rc->imgfd;
 	co.work_fd = rc->workfd;
-	co.root = c->rootfs;
 	co.cg_root = cgroup_rel(c->cg_path);
 	co.ext_mnt = mnts;
 	co.n_ext_mnt = n_mnts;
@@ -2389,14 +2423,16 @@ static int restore_container(struct restore_ctx *rc, struct berth_error **err)
 	struct criu_spawn sp = {
 		.cgroup = c->cg_path,
 		.no_new_privs = c->spec->process.no_new_privileges,
+		.mntns_setup = restore_mount_root,
+		.mntns_data = rc,
 	};
 	pid_t pid = 0;
-	r = restore_bind_root(rc, err);
+	r = restore_root_dir(rc, err);
 	if (r >= 0) {
 		co.root = rc->criu_root;
 		r = criu_call(&co, &sp, restore_notify, rc, &pid, err);
 	}
-	restore_unbind_root(rc);
+	restore_root_dir_remove(rc);
 	criu_pairs_free(mnts, n_mnts);
 	if (rc->holder > 0) {
 		kill(rc->holder, SIGKILL);
@@ -2459,7 +2495,7 @@ static int do_restore(struct berth_context *ctx, const struct berth_restore_opts
 		rc->c.ns.join_fd[i] = -EBADF;
 	int r = restore_container(rc, err);
 	if (r < 0) {
-		restore_unbind_root(rc);
+		restore_root_dir_remove(rc);
 		create_rollback(&rc->c);
 		berth_error_prefix(err, "restore \"%s\"", o->id ? o->id : "");
 	}

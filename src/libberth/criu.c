@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -422,20 +424,35 @@ int criu_find(char **ret, struct berth_error **err)
 	return 0;
 }
 
-static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const struct criu_spawn *sp,
-				 const struct criu_opts *o)
+/* In the child, on a failed set-up: errno and message to the parent, which reads them. */
+static _noreturn_ void swrk_fail(int errfd, int code, const char *msg)
 {
+	dprintf(errfd, "%d %s", code, msg);
+	_exit(127);
+}
+
+static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, int errfd,
+				 const struct criu_spawn *sp, const struct criu_opts *o)
+{
+	if (sp->mntns_setup) {
+		/* a slave: nothing mounted here reaches the namespace berth lives in */
+		if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+			swrk_fail(errfd, errno, "criu: make \"/\" a slave in its mount namespace");
+		struct berth_error *e = NULL;
+		if (sp->mntns_setup(sp->mntns_data, &e) < 0)
+			swrk_fail(errfd, e ? e->code : EIO, e ? e->msg : "criu: set-up failed");
+	}
 	/* CRIU makes its cgroup yard in its cwd: the work dir, not wherever berth was started */
 	if (!criu || fchdir(dirfd) < 0)
-		_exit(127);
+		swrk_fail(errfd, errno ? errno : ENOENT, "criu: enter the work dir");
 	if (sp->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		_exit(127);
+		swrk_fail(errfd, errno, "criu: set no_new_privs");
 	if (fd_set_cloexec(sock, false) < 0)
-		_exit(127);
+		swrk_fail(errfd, errno, "criu: its socket");
 	/* inherit_fd names fds of criu's own: ours (a network namespace) must survive the exec */
-	for (size_t i = 0; i < o->n_inherit; i++)
+	for (size_t i = 0; o && i < o->n_inherit; i++)
 		if (o->inherit[i].fd > 2 && fd_set_cloexec(o->inherit[i].fd, false) < 0)
-			_exit(127);
+			swrk_fail(errfd, errno, "criu: an fd to inherit");
 	char fdarg[16];
 	snprintf(fdarg, sizeof(fdarg), "%d", sock);
 	execl(criu, "criu", "swrk", fdarg, (char *)NULL);
@@ -443,12 +460,39 @@ static _noreturn_ void swrk_main(const char *criu, int sock, int dirfd, const st
 	_exit(127);
 }
 
+/* What a child that did not reach exec says (its errfd closes at exec: EOF then). */
+static int swrk_setup_result(int fd, struct berth_error **err)
+{
+	char buf[1024];
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *msg = NULL;
+	long code = strtol(buf, &msg, 10);
+	if (code <= 0 || code > 4095 || *msg != ' ')
+		return berth_error_setx(err, EIO, "criu: its set-up failed");
+	return berth_error_setx(err, (int)code, "%s", msg + 1);
+}
+
 static int spawn_swrk(const char *criu, const struct criu_opts *o, const struct criu_spawn *sp,
 		      int sock, int dirfd, pid_t *ret, struct berth_error **err)
 {
+	const struct criu_spawn none = { 0 };
+	if (!sp)
+		sp = &none;
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0)
+		return berth_error_set(err, errno, "criu: pipe");
+	_cleanup_close_ int erd = ep[0], ewr = ep[1];
 	struct clone_args ca = { .exit_signal = SIGCHLD };
+	if (sp->mntns_setup)
+		ca.flags |= CLONE_NEWNS;
 	long pid;
-	if (sp && sp->cgroup) {
+	if (sp->cgroup) {
 		pid = cgroup_clone3(&ca, sp->cgroup, NULL, NULL, err);
 	} else {
 		pid = syscall(SYS_clone3, &ca, sizeof(ca));
@@ -456,10 +500,44 @@ static int spawn_swrk(const char *criu, const struct criu_opts *o, const struct 
 			pid = berth_error_set(err, errno, "criu: clone3");
 	}
 	if (pid == 0)
-		swrk_main(criu, sock, dirfd, sp ? sp : &(struct criu_spawn){ 0 }, o);
+		swrk_main(criu, sock, dirfd, ewr, sp, o);
 	if (pid < 0)
 		return (int)pid;
+	closep(&ewr);
+	int r = swrk_setup_result(erd, err);
+	if (r < 0) {
+		while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return r;
+	}
 	*ret = (pid_t)pid;
+	return 0;
+}
+
+/*
+ * The work dir as the swrk child sees it in its mount namespace: CRIU reaches
+ * it through /proc/<our pid>/fd and mounts its cgroup yard there, which the
+ * kernel allows only on a mount of CRIU's own namespace. The same directory
+ * (checked), opened by its path under /proc/<child>/root.
+ */
+static int open_in_child(pid_t child, int fd, int *ret, struct berth_error **err)
+{
+	char link[64], dir[PATH_MAX], p[PATH_MAX + 64];
+	ssize_t n = readlink(path_fd_path(fd, link, sizeof(link)), dir, sizeof(dir) - 1);
+	if (n < 0)
+		return berth_error_set(err, errno, "criu: the work dir");
+	dir[n] = '\0';
+	snprintf(p, sizeof(p), "/proc/%d/root%s", (int)child, dir);
+	_cleanup_close_ int nfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (nfd < 0)
+		return berth_error_set(err, errno,
+				       "criu: the work dir \"%s\" in its mount namespace", dir);
+	struct stat a, b;
+	if (fstat(fd, &a) < 0 || fstat(nfd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return berth_error_setx(
+			err, ESTALE, "criu: the work dir \"%s\" is another in its mount namespace",
+			dir);
+	*ret = TAKE_FD(nfd);
 	return 0;
 }
 
@@ -574,10 +652,19 @@ int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notif
 {
 	int sock = -EBADF;
 	pid_t pid = 0;
-	int r = swrk_open(o->work_fd >= 0 ? o->work_fd : o->images_fd, o, sp, &sock, &pid, err);
+	int work = o->work_fd >= 0 ? o->work_fd : o->images_fd;
+	int r = swrk_open(work, o, sp, &sock, &pid, err);
 	if (r < 0)
 		return r;
-	r = converse(sock, o, fn, data, ret_pid, err);
+	/* in a mount namespace of its own, CRIU gets the work dir as seen from there */
+	struct criu_opts oc = *o;
+	_cleanup_close_ int child_work = -EBADF;
+	if (sp && sp->mntns_setup) {
+		r = open_in_child(pid, work, &child_work, err);
+		oc.work_fd = child_work;
+	}
+	if (r >= 0)
+		r = converse(sock, &oc, fn, data, ret_pid, err);
 	swrk_close(sock, pid);
 	return r;
 }

@@ -83,6 +83,15 @@ struct criu_spawn {
 	 * inherits it (CRIU's images do not keep it: it would be lost).
 	 */
 	bool no_new_privs;
+	/*
+	 * When set: the child gets a mount namespace of its own ("/" made a
+	 * slave, so nothing goes back), where mntns_setup(mntns_data) runs
+	 * before criu does; what it mounts dies with the child. CRIU's work
+	 * dir is then given to it as seen from there (it mounts its cgroup
+	 * yard in it). A failure comes back as criu_call's error.
+	 */
+	int (*mntns_setup)(void *data, struct berth_error **err);
+	void *mntns_data;
 };
 
 /* The criu program ($BERTH_CRIU, else the installed one); ENOENT says to install it. */

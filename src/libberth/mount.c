@@ -5,7 +5,6 @@
  * paths. Runs in the container init, inside its new mount namespace; every
  * mount target inside the rootfs is an fd resolved with RESOLVE_IN_ROOT.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,6 +30,7 @@
 #include "util/fd.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/tree.h"
 
 /* Flags that belong to one mount (not to its superblock): what a bind remount may change. */
 #define PER_MOUNT_FLAGS                                                                            \
@@ -328,123 +328,6 @@ static int mkdir_at(int dirfd, const char *name, mode_t mode)
 	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
-}
-
-/* ---- tmpcopyup ---------------------------------------------------------------------------- */
-
-static int copy_data(int from, int to)
-{
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(from, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return 0;
-		int r = write_all(to, buf, (size_t)n);
-		if (r < 0)
-			return r;
-	}
-}
-
-/* Owners that do not map into a user namespace cannot be kept; leave those to root. */
-static int chown_ok(int r)
-{
-	return r < 0 && errno != EINVAL ? -errno : 0;
-}
-
-/*
- * Copy the regular files, directories and symlinks of src (an O_RDONLY
- * directory fd) into dst, keeping modes and owners. Other file types are
- * skipped. Nothing is followed: every open is O_NOFOLLOW.
- */
-static int copy_tree(int src, int dst, int depth)
-{
-	if (depth > 128)
-		return -ELOOP;
-
-	int dfd = fcntl(src, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0)
-		return -errno;
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
-	rewinddir(d);
-
-	int r = 0;
-	struct dirent *de;
-	while (r >= 0 && (errno = 0, de = readdir(d))) {
-		const char *name = de->d_name;
-		if (streq(name, ".") || streq(name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = -errno;
-			break;
-		}
-		mode_t perm = st.st_mode & 07777;
-		if (S_ISDIR(st.st_mode)) {
-			if (mkdirat(dst, name, 0700) < 0) {
-				r = -errno;
-				break;
-			}
-			_cleanup_close_ int s =
-				openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			_cleanup_close_ int t =
-				openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (s < 0 || t < 0) {
-				r = -errno;
-				break;
-			}
-			r = copy_tree(s, t, depth + 1);
-			if (r >= 0)
-				r = chown_ok(fchown(t, st.st_uid, st.st_gid));
-			if (r >= 0 && fchmod(t, perm) < 0)
-				r = -errno;
-		} else if (S_ISREG(st.st_mode)) {
-			_cleanup_close_ int s =
-				openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (s < 0) {
-				r = -errno;
-				break;
-			}
-			_cleanup_close_ int t =
-				openat(dst, name,
-				       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (t < 0) {
-				r = -errno;
-				break;
-			}
-			r = copy_data(s, t);
-			if (r >= 0)
-				r = chown_ok(fchown(t, st.st_uid, st.st_gid));
-			if (r >= 0 && fchmod(t, perm) < 0)
-				r = -errno;
-		} else if (S_ISLNK(st.st_mode)) {
-			char tgt[PATH_MAX];
-			ssize_t n = readlinkat(src, name, tgt, sizeof(tgt) - 1);
-			if (n < 0) {
-				r = -errno;
-				break;
-			}
-			tgt[n] = 0;
-			if (symlinkat(tgt, dst, name) < 0) {
-				r = -errno;
-				break;
-			}
-			r = chown_ok(
-				fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW));
-		}
-	}
-	if (r >= 0 && errno != 0)
-		r = -errno;
-	closedir(d);
-	return r;
 }
 
 /* ---- spec mounts -------------------------------------------------------------------------- */
@@ -1104,12 +987,13 @@ static int job_fresh(struct mount_job *j, struct berth_error **err)
 			path_open_in_root(j->c->root_fd, j->dest, O_RDONLY | O_DIRECTORY, 0);
 		if (fd < 0)
 			return job_fail(j, err, fd, "tmpcopyup: open new mount");
-		r = copy_tree(old, fd, 0);
+		r = tree_copy(old, fd, 0, NULL, 0);
 		if (r < 0)
 			return job_fail(j, err, r, "tmpcopyup: copy");
 		/* the new root takes the old directory's owner, and its mode unless mode= was given */
 		struct stat st;
-		if (fstat(old, &st) < 0 || chown_ok(fchown(fd, st.st_uid, st.st_gid)) < 0 ||
+		if (fstat(old, &st) < 0 ||
+		    (fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EINVAL) ||
 		    (!data_has_key(j->o.data, "mode") && fchmod(fd, st.st_mode & 07777) < 0))
 			return job_fail(j, err, errno, "tmpcopyup: copy owner and mode");
 	}

@@ -2,7 +2,9 @@
 /*
  * Overlay root filesystems (berth.rootfs.* annotations). prepare and
  * make_dirs run in the parent during create, mount in the container init
- * (new mount namespace, "/" already a slave), remove in delete.
+ * (new mount namespace, "/" already a slave), remove in delete; save_upper
+ * and load_upper in the parent during checkpoint and restore (mount also in
+ * the criu swrk child, on the root CRIU restores onto).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include "overlay.h"
 #include "util/macro.h"
 #include "util/path.h"
+#include "util/tree.h"
 
 #ifndef FSCONFIG_SET_STRING
 #define FSCONFIG_SET_STRING 1
@@ -270,4 +273,58 @@ int overlay_remove(int state_fd)
 	if (fstat(state_fd, &st) < 0)
 		return -errno;
 	return remove_tree_at(state_fd, BERTH_OVERLAY_DIR, st.st_dev, 0);
+}
+
+int overlay_save_upper(int state_fd, int images_fd, struct berth_error **err)
+{
+	_cleanup_close_ int src = openat(state_fd, BERTH_OVERLAY_DIR "/upper",
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (src < 0 && errno == ENOENT)
+		return 0;
+	if (src < 0)
+		return berth_error_set(err, errno, "overlay: open the writable layer");
+	/* an older copy (a checkpoint again into the same dir) is replaced, as CRIU's images are */
+	struct stat st;
+	if (fstat(images_fd, &st) < 0)
+		return berth_error_set(err, errno, "overlay: image path");
+	int r = remove_tree_at(images_fd, BERTH_OVERLAY_SAVED, st.st_dev, 0);
+	if (r < 0)
+		return berth_error_set(err, -r, "overlay: remove the old %s", BERTH_OVERLAY_SAVED);
+	if (mkdirat(images_fd, BERTH_OVERLAY_SAVED, 0700) < 0)
+		return berth_error_set(err, errno, "overlay: make %s", BERTH_OVERLAY_SAVED);
+	_cleanup_close_ int dst = openat(images_fd, BERTH_OVERLAY_SAVED,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dst < 0)
+		return berth_error_set(err, errno, "overlay: open %s", BERTH_OVERLAY_SAVED);
+	char where[256];
+	r = tree_copy(src, dst, TREE_COPY_ALL | TREE_COPY_TOP, where, sizeof(where));
+	if (r < 0)
+		return berth_error_set(err, -r, "overlay: save the writable layer into %s: \"%s\"",
+				       BERTH_OVERLAY_SAVED, where);
+	return 0;
+}
+
+int overlay_load_upper(const struct berth_overlay *o, int state_fd, int images_fd,
+		       struct berth_error **err)
+{
+	if (!o || !o->ephemeral)
+		return 0;
+	/* the image dir is not ours: the saved layer must be a directory, not a way elsewhere */
+	_cleanup_close_ int src = openat(images_fd, BERTH_OVERLAY_SAVED,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (src < 0 && errno == ENOENT)
+		return 0; /* a checkpoint of an empty layer, or made by another runtime */
+	if (src < 0)
+		return berth_error_set(err, errno == ELOOP ? ENOTDIR : errno,
+				       "overlay: image path: %s", BERTH_OVERLAY_SAVED);
+	_cleanup_close_ int dst = openat(state_fd, BERTH_OVERLAY_DIR "/upper",
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dst < 0)
+		return berth_error_set(err, errno, "overlay: open the writable layer");
+	char where[256];
+	int r = tree_copy(src, dst, TREE_COPY_ALL | TREE_COPY_TOP, where, sizeof(where));
+	if (r < 0)
+		return berth_error_set(err, -r, "overlay: copy %s of the image path: \"%s\"",
+				       BERTH_OVERLAY_SAVED, where);
+	return 0;
 }

@@ -15,6 +15,8 @@
 #define BERTH_ANN_ROOTFS_WORK  "berth.rootfs.work"
 /* The ephemeral writable layer: <state dir>/overlay/{upper,work}. */
 #define BERTH_OVERLAY_DIR "overlay"
+/* In a checkpoint's image dir: a copy of the ephemeral writable layer. */
+#define BERTH_OVERLAY_SAVED "berth-rootfs-upper"
 
 struct berth_overlay {
 	char *lowerdir; /* absolute layer paths, top first, ':'-joined with ':' and '\' escaped */
@@ -40,5 +42,23 @@ int overlay_mount(const struct berth_overlay *o, const char *target, struct bert
 
 /* Remove <state dir>/overlay and everything in it (never crossing a mount); 0 if absent. */
 int overlay_remove(int state_fd);
+
+/*
+ * Parent, in checkpoint while CRIU holds the container frozen (its
+ * post-dump): copy <state dir>/overlay/upper (the ephemeral writable layer)
+ * into <images>/berth-rootfs-upper with owners, modes, times, extended
+ * attributes (trusted.overlay.*), whiteouts and hard links; an older copy
+ * there is replaced. 0 without an ephemeral layer.
+ */
+int overlay_save_upper(int state_fd, int images_fd, struct berth_error **err);
+
+/*
+ * Parent, in restore once make_dirs made the new writable layer: fill it from
+ * <images>/berth-rootfs-upper, if the checkpoint has one. The image dir is
+ * not trusted: a symlink in place of the copy is refused, and nothing in it
+ * is followed. 0 when o has no ephemeral layer.
+ */
+int overlay_load_upper(const struct berth_overlay *o, int state_fd, int images_fd,
+		       struct berth_error **err);
 
 void overlay_free(struct berth_overlay *o);

@@ -3,7 +3,8 @@
 # run-tests.sh [BUILD_DIR]: the VM part of tests/run. Runs, in the VM of
 # run-in-vm.sh, tests/integration/test_cgroup_v2.py (when present) and
 # tests/vm/test_vm_smoke.py, tests/vm/test_vm_criu.py, tests/vm/test_vm_criu_opts.py
-# (CRIU's options), tests/vm/test_vm_criu_net.py (with a network) and the
+# (CRIU's options), tests/vm/test_vm_criu_net.py (with a network),
+# tests/vm/test_vm_criu_overlay.py (overlay root filesystems) and the
 # delegated-cgroup test of test_rootless.py with cgroup v2,
 # then in a second boot with cgroup v1 only (--cgroup v1)
 # tests/integration/test_cgroup_v1only.py and tests/vm/test_vm_criu_v1.py
@@ -84,7 +85,8 @@ tests=()
 # rootless with a delegated cgroup v2 subtree (the rest of test_rootless.py runs on the host)
 tests+=(tests/vm/test_vm_smoke.py tests/integration/test_rootless.py::test_delegated_cgroup_v2)
 # checkpoint and restore with CRIU (the host's kernel is too new for Debian's criu)
-tests+=(tests/vm/test_vm_criu.py tests/vm/test_vm_criu_opts.py tests/vm/test_vm_criu_net.py)
+tests+=(tests/vm/test_vm_criu.py tests/vm/test_vm_criu_opts.py tests/vm/test_vm_criu_net.py
+	tests/vm/test_vm_criu_overlay.py)
 read -r p1 f1 s1 < <(vm_pass v2 --cgroup v2 --timeout "${BERTH_VM_TIMEOUT:-2700}" -- "${tests[@]}")
 # cgroup v1 only: a second boot, without cgroup2; checkpoint/restore there too
 tests=()
