@@ -1955,8 +1955,9 @@ static int checkpoint_notify(void *data, const char *script, pid_t pid, int fd,
 			     struct berth_error **err)
 {
 	const struct checkpoint_notify *cn = data;
-	_cleanup_close_ int owned = fd;
 	(void)pid;
+	if (fd >= 0) /* a dump's notifications carry none; one is not ours to keep */
+		close(fd);
 	if (streq(script, "post-dump"))
 		return overlay_save_upper(cn->state_fd, cn->images_fd, err);
 	return 0;
