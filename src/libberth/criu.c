@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/sched.h>
 
@@ -541,6 +542,24 @@ static int open_in_child(pid_t child, int fd, int *ret, struct berth_error **err
 	return 0;
 }
 
+/*
+ * After a failed look into the child's namespace: whether it exits within a
+ * second (its namespaces go before it is a zombie), left to be reaped.
+ */
+static bool swrk_exits_soon(pid_t pid)
+{
+	for (int i = 0; i < 100; i++) {
+		siginfo_t si = { 0 };
+		if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+			return false;
+		if (si.si_pid == pid)
+			return true;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 static int reply_notify(int sock, bool ok, struct berth_error **err)
 {
 	struct pb b = { 0 };
@@ -662,6 +681,11 @@ int criu_call(const struct criu_opts *o, const struct criu_spawn *sp, criu_notif
 	if (sp && sp->mntns_setup) {
 		r = open_in_child(pid, work, &child_work, err);
 		oc.work_fd = child_work;
+		/* a criu that is going already has no namespace to look into: say that */
+		if (r < 0 && swrk_exits_soon(pid)) {
+			berth_error_free(TAKE_PTR(*err));
+			r = berth_error_setx(err, EPIPE, "criu exited without an answer");
+		}
 	}
 	if (r >= 0)
 		r = converse(sock, &oc, fn, data, ret_pid, err);
