@@ -2105,16 +2105,36 @@ static void restore_ctx_done(struct restore_ctx *rc)
 	create_ctx_done(&rc->c);
 }
 
+/*
+ * A file of berth's (or runc's) in the image dir, which is not trusted: a
+ * regular file only, never a symlink out of it or a FIFO that blocks.
+ */
+static int read_image_file(int imgfd, const char *name, size_t max, char **ret,
+			   struct berth_error **err)
+{
+	_cleanup_close_ int fd =
+		openat(imgfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	struct stat st;
+	if (fd < 0 && errno != ELOOP)
+		return berth_error_set(err, errno, "read %s", name);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return berth_error_setx(err, EBADMSG, "%s: not a regular file", name);
+	size_t len = 0;
+	int r = read_fd_all(fd, max, ret, &len);
+	if (r < 0)
+		return berth_error_set(err, -r, "read %s", name);
+	return 1;
+}
+
 /* descriptors.json of the checkpoint, when there is one (runc's, or berth's). */
 static int read_descriptors(struct restore_ctx *rc, struct berth_error **err)
 {
 	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r = read_file_at(rc->imgfd, CRIU_DESCRIPTORS, 1 << 20, &text, &len);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return berth_error_set(err, -r, "read %s", CRIU_DESCRIPTORS);
+	int r = read_image_file(rc->imgfd, CRIU_DESCRIPTORS, 1 << 20, &text, err);
+	if (r <= 0)
+		return r;
 	char ebuf[128];
 	yajl_val v = yajl_tree_parse(text, ebuf, sizeof(ebuf));
 	if (!YAJL_IS_ARRAY(v)) {
@@ -2136,12 +2156,9 @@ static int read_descriptors(struct restore_ctx *rc, struct berth_error **err)
 static int read_net_addresses(struct restore_ctx *rc, struct berth_error **err)
 {
 	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r = read_file_at(rc->imgfd, CRIU_NET_ADDRESSES, 4096, &text, &len);
-	if (r == -ENOENT)
-		return 0; /* a checkpoint without berth.net, or runc's */
-	if (r < 0)
-		return berth_error_set(err, -r, "read %s", CRIU_NET_ADDRESSES);
+	int r = read_image_file(rc->imgfd, CRIU_NET_ADDRESSES, 4096, &text, err);
+	if (r <= 0)
+		return r; /* 0: a checkpoint without berth.net, or runc's */
 	return net_keep_addresses(rc->c.net, text, CRIU_NET_ADDRESSES, err);
 }
 

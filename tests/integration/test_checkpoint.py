@@ -108,3 +108,26 @@ def test_restore_shim_failing_leaves_nothing(env, monkeypatch, tmp_path):
     assert "refused here" in line and f"log: {img}/restore.log" in line, line
     assert not (env.root / cid).exists()
     assert env.berth("state", cid).rc != 0
+
+
+def test_restore_reads_no_fifo_or_symlink_of_the_images(env, monkeypatch, tmp_path):
+    """The image dir is not trusted: berth's own files there are read only as regular
+    files, never through a symlink (to a host file) or from a FIFO (it blocked restore)."""
+    import subprocess
+    name = "descriptors.json"
+    fake_criu(tmp_path, monkeypatch)
+    env.save()
+    img = fake_images(tmp_path)
+    os.mkfifo(tmp_path / "fifo")
+    for target in (tmp_path / "fifo", "/etc/hostname"):
+        (img / name).unlink(missing_ok=True)
+        (img / name).symlink_to(target)
+        cid = env.new_id()
+        try:
+            r = env.berth("restore", "-d", "-b", env.bundle, "--image-path", img, cid,
+                          timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"restore blocked on {name} -> {target}")
+        line = one_line(r)
+        assert f"{name}: not a regular file" in line, line
+        assert not (env.root / cid).exists()
