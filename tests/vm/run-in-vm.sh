@@ -22,7 +22,8 @@
 #                   cgroup2 mounted by systemd, journald, udev and the system
 #                   D-Bus; COMMAND runs in berth-vm.service (tests/vm/init)
 #   -e, --env NAME[=VALUE]  pass NAME (from our environment, or VALUE) to COMMAND
-#   --timeout SEC   kill the VM after SEC seconds (default 900; exit status 124)
+#   --timeout SEC   kill the VM after SEC seconds (default 900; exit status 124);
+#                   90 s before, the guest lists its processes on stderr (stage2)
 #   --log FILE      write the kernel console to FILE (default: a temporary file,
 #                   whose tail is shown if the VM fails)
 #   --mem MB, --smp N      guest size (default 2048 MB, 2 CPUs)
@@ -290,7 +291,7 @@ else
 fi
 init_arg=
 [[ $init == systemd ]] && init_arg="berth_init=systemd systemd.unit=berth-vm.target"
-append="console=ttyS0 $cgroup_arg $init_arg panic=-1 rdinit=/init ${BERTH_VM_APPEND:-}"
+append="console=ttyS0 $cgroup_arg $init_arg berth_vm_timeout=$timeout panic=-1 rdinit=/init ${BERTH_VM_APPEND:-}"
 start=$(date +%s)
 qemu-system-x86_64 -accel tcg -cpu max -M q35 -smp "$smp" -m "$mem" \
 	-nodefaults -no-user-config -display none -monitor none -no-reboot \
@@ -319,6 +320,10 @@ wait "${tails[@]}"
 tails=()
 
 if ((timed_out)); then
+	# the guest's watchdog (stage2) has listed its processes on stderr; a boot that
+	# never reached it shows here
+	say "last lines of the console log '$log':"
+	tail -n 25 "$log" >&2
 	exit 124
 fi
 if [[ ! -s $io/rc ]]; then

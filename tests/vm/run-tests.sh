@@ -18,6 +18,9 @@
 # BUILD_DIR/berth (built on the host: TCG is 15-25 times slower). pytest's
 # output goes to stderr; the last line on stdout is "PASSED FAILED SKIPPED",
 # the sum of the runs. A VM that fails or times out counts as one failure.
+# A test still running after 600 s has pytest print every thread's traceback
+# (faulthandler_timeout), and 90 s before a boot's timeout the guest lists its
+# processes (tests/vm/stage2): a hang says where it is.
 #
 # Environment: VM_PYTEST_ARGS for extra pytest arguments, BERTH_VM_TIMEOUT
 # (seconds a boot: 2700 for the v2 one, 1800 for the v1 one, 1500 for the hybrid one,
@@ -55,8 +58,9 @@ vm_pass() {
 	start=$(date +%s)
 	# shellcheck disable=SC2086
 	bash tests/vm/run-in-vm.sh "${shares[@]}" --timeout "${BERTH_VM_TIMEOUT:-900}" "${opts[@]}" \
-		--log "$log" -e BERTH="$build/berth" -- /usr/bin/python3 -m pytest -p no:cacheprovider \
-		-q -rfE --junitxml="$junit" ${VM_PYTEST_ARGS:-} "$@" >&2
+		--log "$log" -e BERTH="$build/berth" -e PYTHONUNBUFFERED=1 -- /usr/bin/python3 -m pytest \
+		-p no:cacheprovider -q -rfE -o faulthandler_timeout=600 --junitxml="$junit" \
+		${VM_PYTEST_ARGS:-} "$@" >&2
 	rc=$?
 	say "vm $name: finished in $(($(date +%s) - start)) s (exit $rc; kernel log in $log)"
 	if [[ ! -s $junit ]]; then

@@ -27,10 +27,19 @@ CRIU = shutil.which("criu") or ("/usr/sbin/criu" if os.path.exists("/usr/sbin/cr
 CG = pathlib.Path("/sys/fs/cgroup")
 
 
+def criu_check_passes():
+    """`criu check` passes. It runs at collection, where nothing is printed yet: one
+    that hangs fails the collection in 300 s instead of holding the VM to its timeout."""
+    try:
+        return subprocess.run([CRIU, "check"], capture_output=True, timeout=300).returncode == 0
+    except subprocess.TimeoutExpired:
+        raise RuntimeError("criu check did not finish within 300 s") from None
+
+
 def _criu_ok():
     if not os.environ.get("BERTH_IN_VM") or not CRIU:
         return False
-    return subprocess.run([CRIU, "check"], capture_output=True).returncode == 0
+    return criu_check_passes()
 
 
 pytestmark = pytest.mark.skipif(not _criu_ok(), reason="not in the test VM, or criu check fails")
@@ -165,12 +174,20 @@ def read_numbers(fd, want=1, timeout=20):
     return [int(x) for x in buf.split()]
 
 
-def read_text(fd):
-    """What a pipe holds once its writers are gone (berth's error)."""
-    os.set_blocking(fd, True)
+def read_text(fd, timeout=30):
+    """What a pipe holds once its writers are gone (berth's error). A writer still
+    there after timeout seconds (a process that a failed restore left running)
+    fails the test rather than hang it."""
     buf = b""
+    deadline = time.monotonic() + timeout
     while True:
-        chunk = os.read(fd, 65536)
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            assert time.monotonic() < deadline, \
+                f"the pipe still has a writer after {timeout} s; read so far: {buf!r}"
+            time.sleep(0.05)
+            continue
         if not chunk:
             return buf.decode(errors="replace")
         buf += chunk

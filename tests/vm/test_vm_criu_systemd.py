@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from test_vm_criu import BERTH, CRIU, RUNC, Box, drain, read_numbers, rootfs
+from test_vm_criu import BERTH, CRIU, RUNC, Box, criu_check_passes, drain, read_numbers, rootfs
 
 assert rootfs  # the fixture, used by name below
 
@@ -35,7 +35,7 @@ def _usable():
         systemd = False
     if not systemd or os.environ.get("BERTH_IN_VM") != "1" or not CRIU:
         return False
-    return subprocess.run([CRIU, "check"], capture_output=True).returncode == 0
+    return criu_check_passes()
 
 
 pytestmark = pytest.mark.skipif(not _usable(),
