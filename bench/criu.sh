@@ -9,7 +9,9 @@
 #   bash bench/criu.sh [RUNS]
 # Environment: BERTH (default build/berth), RUNS (default 5), BERTH_CGROUPS_MODE
 # (--manage-cgroups-mode of berth's checkpoint and restore; default: none given, soft;
-# runc 1.1 knows no "ignore" and is always left to its default).
+# runc 1.1 knows no "ignore" and is always left to its default), BERTH_EMPTY_NS
+# (--empty-ns of berth's checkpoint and restore; runc 1.1 always passes network: with
+# BERTH_EMPTY_NS=network both leave the network namespace's content unsaved).
 # Each round checkpoints the running container into fresh images, deletes what the
 # runtime kept of it (berth keeps a checkpointed container as stopped, runc nothing)
 # and restores it from them; the runtimes take turns within a round. The container's
@@ -28,7 +30,7 @@ if [[ ${BERTH_IN_VM:-} != 1 ]]; then
 	shares=()
 	[[ $berth == "$repo"/* ]] || shares=(--share "$(dirname "$berth")")
 	exec bash tests/vm/run-in-vm.sh "${shares[@]}" --timeout "${BERTH_VM_TIMEOUT:-1800}" \
-		-e BERTH="$berth" -e RUNS="$runs" -e BERTH_CGROUPS_MODE -- bash bench/criu.sh
+		-e BERTH="$berth" -e RUNS="$runs" -e BERTH_CGROUPS_MODE -e BERTH_EMPTY_NS -- bash bench/criu.sh
 fi
 
 for tool in criu runc jq; do
@@ -96,17 +98,18 @@ for rt in "${runtimes[@]}"; do
 	step "$rt" start bench
 done
 declare -A cg=([berth]=${BERTH_CGROUPS_MODE:+--manage-cgroups-mode=$BERTH_CGROUPS_MODE})
+declare -A ens=([berth]=${BERTH_EMPTY_NS:+--empty-ns=$BERTH_EMPTY_NS})
 declare -A ckpt rest
 for ((i = 1; i <= runs; i++)); do
 	for rt in "${runtimes[@]}"; do
 		img=$work/img-$rt
 		rm -rf "$img"
 		t0=$(now)
-		step "$rt" checkpoint ${cg[$rt]:+"${cg[$rt]}"} --image-path "$img" --work-path "$img" bench
+		step "$rt" checkpoint ${cg[$rt]:+"${cg[$rt]}"} ${ens[$rt]:+"${ens[$rt]}"} --image-path "$img" --work-path "$img" bench
 		t1=$(now)
 		"${bin[$rt]}" --root "$work/root-$rt" delete -f bench >/dev/null 2>&1 || true
 		t2=$(now)
-		step "$rt" restore ${cg[$rt]:+"${cg[$rt]}"} -d -b "$bundle" --image-path "$img" --work-path "$img" \
+		step "$rt" restore ${cg[$rt]:+"${cg[$rt]}"} ${ens[$rt]:+"${ens[$rt]}"} -d -b "$bundle" --image-path "$img" --work-path "$img" \
 			bench
 		t3=$(now)
 		ckpt[$rt]+=" $(((t1 - t0) / 1000))"
@@ -133,3 +136,8 @@ fi
 echo "images of one checkpoint: $size KiB"
 [[ -z ${BERTH_CGROUPS_MODE:-} ]] ||
 	echo "berth with --manage-cgroups-mode=$BERTH_CGROUPS_MODE, runc with its default"
+if [[ -n ${BERTH_EMPTY_NS:-} ]]; then
+	echo "berth with --empty-ns=$BERTH_EMPTY_NS, runc with its default (network)"
+else
+	echo "berth saves and restores the network namespace's content, runc does not (--empty-ns network)"
+fi

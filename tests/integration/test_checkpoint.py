@@ -56,6 +56,23 @@ def test_checkpoint_criu_refuses(env, monkeypatch, tmp_path):
     assert env.state(cid)["status"] == "running"
 
 
+@pytest.mark.parametrize("cmd", ["checkpoint", "restore"])
+def test_empty_ns_that_is_no_namespace_fails_in_one_line(env, tmp_path, cmd):
+    """--empty-ns takes a namespace's name (runc's); anything else is refused before
+    CRIU runs: one line naming the value, the container running on (checkpoint),
+    nothing made (restore)."""
+    cid = running(env) if cmd == "checkpoint" else env.new_id()
+    args = ["-d", "-b", env.bundle] if cmd == "restore" else []
+    line = one_line(env.berth(cmd, *args, "--empty-ns", "netw0rk", "--image-path",
+                              tmp_path / "img", cid))
+    assert f'{cmd} "{cid}": --empty-ns: "netw0rk" is not a namespace' in line, line
+    if cmd == "checkpoint":
+        assert env.state(cid)["status"] == "running"
+    else:
+        assert not (env.root / cid).exists()
+    assert not (tmp_path / "img").exists()
+
+
 @pytest.mark.skipif(not shutil.which("criu") or os.environ.get("BERTH_IN_VM"),
                     reason="needs the host's criu (too old for its kernel)")
 def test_checkpoint_real_criu_refusing_this_kernel(env, tmp_path):
