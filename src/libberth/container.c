@@ -2107,24 +2107,19 @@ static void restore_ctx_done(struct restore_ctx *rc)
 
 /*
  * A file of berth's (or runc's) in the image dir, which is not trusted: a
- * regular file only, never a symlink out of it or a FIFO that blocks.
+ * regular file only, never a symlink out of it or a FIFO that blocks. 0 when
+ * there is none.
  */
 static int read_image_file(int imgfd, const char *name, size_t max, char **ret,
 			   struct berth_error **err)
 {
-	_cleanup_close_ int fd =
-		openat(imgfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	struct stat st;
-	if (fd < 0 && errno != ELOOP)
-		return berth_error_set(err, errno, "read %s", name);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return berth_error_setx(err, EBADMSG, "%s: not a regular file", name);
+	char why[128];
 	size_t len = 0;
-	int r = read_fd_all(fd, max, ret, &len);
+	int r = read_regular_file_at(imgfd, name, max, ret, &len, why, sizeof(why));
+	if (r == -ENOENT)
+		return 0;
 	if (r < 0)
-		return berth_error_set(err, -r, "read %s", name);
+		return berth_error_setx(err, -r, "%s %s", name, why);
 	return 1;
 }
 

@@ -146,5 +146,5 @@ def test_restore_reads_no_fifo_or_symlink_of_the_images(env, monkeypatch, tmp_pa
         except subprocess.TimeoutExpired:
             pytest.fail(f"restore blocked on {name} -> {target}")
         line = one_line(r)
-        assert f"{name}: not a regular file" in line, line
+        assert f"{name} is not a regular file" in line, line
         assert not (env.root / cid).exists()

@@ -105,15 +105,20 @@ int fd_check_trusted(int fd, mode_t forbidden, char *why, size_t why_size)
 	return stat_check_trusted(&st, forbidden, why, why_size);
 }
 
-int read_trusted_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
-			 char *why, size_t why_size)
+/* A regular file at dirfd/path, not through a symlink; with trusted, also trusted as above. */
+static int read_regular(int dirfd, const char *path, bool trusted, size_t max, char **ret,
+			size_t *ret_len, char *why, size_t why_size)
 {
 	/* O_NONBLOCK: a planted fifo must not hang us before we can look at it */
 	_cleanup_close_ int fd =
 		openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
-		snprintf(why, why_size, "cannot be opened: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		/* O_NOFOLLOW on a symlink */
+		snprintf(why, why_size,
+			 e == ELOOP ? "is not a regular file" : "cannot be opened: %s",
+			 strerror(e));
+		return e == ELOOP ? -EPERM : -e;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
@@ -124,17 +129,31 @@ int read_trusted_file_at(int dirfd, const char *path, size_t max, char **ret, si
 		snprintf(why, why_size, "is not a regular file");
 		return -EPERM;
 	}
-	int r = stat_check_trusted(&st, S_IWGRP | S_IWOTH, why, why_size);
-	if (r < 0)
-		return r;
+	if (trusted) {
+		int r = stat_check_trusted(&st, S_IWGRP | S_IWOTH, why, why_size);
+		if (r < 0)
+			return r;
+	}
 	if ((size_t)st.st_size > max) {
 		snprintf(why, why_size, "is larger than %zu bytes", max);
 		return -EFBIG;
 	}
-	r = read_fd_all(fd, max, ret, ret_len);
+	int r = read_fd_all(fd, max, ret, ret_len);
 	if (r < 0)
 		snprintf(why, why_size, "cannot be read: %s", strerror(-r));
 	return r;
+}
+
+int read_trusted_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
+			 char *why, size_t why_size)
+{
+	return read_regular(dirfd, path, true, max, ret, ret_len, why, why_size);
+}
+
+int read_regular_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
+			 char *why, size_t why_size)
+{
+	return read_regular(dirfd, path, false, max, ret, ret_len, why, why_size);
 }
 
 int write_all(int fd, const void *data, size_t len)

@@ -33,6 +33,14 @@ int read_trusted_file_at(int dirfd, const char *path, size_t max, char **ret, si
 			 char *why, size_t why_size);
 
 /*
+ * The same without the trust check, for a file of a directory berth does not
+ * trust (a checkpoint's images): a regular file, not through a symlink, and no
+ * FIFO to block on.
+ */
+int read_regular_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
+			 char *why, size_t why_size);
+
+/*
  * Write data to dirfd/name through a new temporary file (O_EXCL: never one
  * that was there) and rename(2): readers see the old file or the new one.
  */
